@@ -1,0 +1,220 @@
+//! Translations (zh-CN and en). Every user-visible string is a [`Msg`]; the `messages!` table
+//! makes a missing translation a compile error. The language comes from the `lang` cookie, else
+//! the request's Accept-Language, and is written into `<html lang>` so that hydration renders the
+//! same language the server did.
+
+use leptos::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    ZhCn,
+}
+
+/// The cookie that remembers a chosen language.
+pub const LANG_COOKIE: &str = "lang";
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::ZhCn, Lang::En];
+
+    /// The BCP 47 tag used in `<html lang>`, the cookie and `/lang/{code}`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::ZhCn => "zh-CN",
+        }
+    }
+
+    /// The language's own name, shown in the switcher.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::ZhCn => "中文",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        let primary = code.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "zh" => Some(Lang::ZhCn),
+            _ => None,
+        }
+    }
+
+    /// Picks the best supported language from an Accept-Language header, by q-value.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut best: Option<(Lang, f32)> = None;
+        for part in header.split(',') {
+            let mut pieces = part.split(';');
+            let Some(lang) = pieces.next().and_then(Lang::from_code) else { continue };
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            if q > 0.0 && best.is_none_or(|(_, best_q)| q > best_q) {
+                best = Some((lang, q));
+            }
+        }
+        best.map(|(lang, _)| lang)
+    }
+
+    /// The cookie's value wins over the header; English when neither names a supported language.
+    pub fn negotiate(cookie_header: Option<&str>, accept_language: Option<&str>) -> Lang {
+        let from_cookie = cookie_header.and_then(|cookies| {
+            cookies.split(';').find_map(|c| {
+                let (name, value) = c.trim().split_once('=')?;
+                (name == LANG_COOKIE).then(|| Lang::from_code(value)).flatten()
+            })
+        });
+        from_cookie.or_else(|| accept_language.and_then(Lang::from_accept_language)).unwrap_or_default()
+    }
+}
+
+macro_rules! messages {
+    ($($key:ident => $en:literal, $zh:literal;)*) => {
+        /// A user-visible string.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Msg { $($key),* }
+
+        impl Msg {
+            pub const ALL: &'static [Msg] = &[$(Msg::$key),*];
+
+            pub fn text(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((Msg::$key, Lang::En) => $en, (Msg::$key, Lang::ZhCn) => $zh,)*
+                }
+            }
+        }
+    };
+}
+
+messages! {
+    AppName => "Billing Center", "费用中心";
+    NavOverview => "Overview", "概览";
+    NavWallet => "Wallet", "账户钱包";
+    NavBills => "Bills", "账单管理";
+    NavWorkspaces => "Workspaces", "工作空间";
+    NavSupport => "Support", "支持中心";
+    NavAccount => "Account", "账号管理";
+    NavPreview => "Deduction preview", "扣费预览";
+    Language => "Language", "语言";
+    SkipToContent => "Skip to content", "跳到正文";
+    NotFoundTitle => "Page not found", "页面不存在";
+    NotFoundBody => "There is no page at this address.", "此地址没有页面。";
+    BackToOverview => "Back to the overview", "返回概览";
+    SectionUnavailable => "This section opens once your account is set up; it is not available in this version yet.",
+        "账户开通后即可使用此栏目；当前版本尚未提供。";
+    OverviewTitle => "Billing Center", "费用中心";
+    OverviewIntro => "Pay-as-you-go billing for your workspaces: one wallet pays every workspace's daily bill in a fixed order.",
+        "按量付费的工作空间计费：一个账户钱包按固定顺序支付每个工作空间的日账单。";
+    OverviewOrderTitle => "The deduction order", "扣费顺序";
+    OverviewOrderAccount => "Billing Center account: regular vouchers → discount vouchers → prepaid cards → cash → arrears.",
+        "费用中心账户结算：普通代金券 → 折扣代金券 → 储值卡 → 现金 → 欠费。";
+    OverviewOrderCloud => "Cloud account: regular vouchers → discount vouchers → prepaid cards → cloud account.",
+        "云账号结算：普通代金券 → 折扣代金券 → 储值卡 → 云账号。";
+    OverviewOrderRestricted => "SMS and dial testing never use vouchers.", "短信和拨测不使用代金券。";
+    OverviewTryPreview => "Try the deduction preview", "试用扣费预览";
+    PreviewTitle => "Deduction preview", "扣费预览";
+    PreviewIntro => "Enter a wallet and a bill to see which instrument pays what. Nothing is charged.",
+        "输入钱包和账单，查看每一项由什么支付。不会产生任何扣费。";
+    Settlement => "Settlement method", "结算方式";
+    SettlementAccount => "Billing Center account", "费用中心账户";
+    SettlementCloud => "Cloud account", "云账号";
+    ChargeTime => "Charge time (UTC+8)", "扣费时间（UTC+8）";
+    WalletTitle => "Wallet", "钱包";
+    Cash => "Cash", "现金";
+    Arrears => "Arrears", "欠费";
+    Cloud => "Cloud account", "云账号";
+    Instruments => "Vouchers and prepaid cards", "代金券和储值卡";
+    Kind => "Kind", "类型";
+    KindNone => "(none)", "（无）";
+    Balance => "Balance", "余额";
+    ValidFrom => "Valid from", "生效日期";
+    ValidUntil => "Valid until (exclusive)", "失效日期（不含）";
+    RegularVoucher => "Regular voucher", "普通代金券";
+    DiscountVoucher => "Discount voucher", "折扣代金券";
+    PrepaidCard => "Prepaid card", "储值卡";
+    BillTitle => "Bill", "账单";
+    Item => "Billing item", "计费项";
+    Amount => "Amount", "金额";
+    PaidBy => "Paid by", "支付来源";
+    Calculate => "Calculate", "计算";
+    PlanTitle => "Deduction plan", "扣费明细";
+    Totals => "Totals", "合计";
+    Total => "Total", "总计";
+    WalletAfter => "Wallet after the charge", "扣费后的钱包";
+    NoCharges => "Enter at least one charge to see the plan.", "请至少输入一项费用以查看扣费明细。";
+    FixErrors => "Correct the highlighted fields to see the plan.", "请更正标出的字段以查看扣费明细。";
+    ErrNotANumber => "Enter an amount like 12.34.", "请输入金额，例如 12.34。";
+    ErrNegative => "The amount cannot be negative.", "金额不能为负数。";
+    ErrTooPrecise => "At most 2 decimal places (fen).", "最多两位小数（分）。";
+    ErrTooLarge => "The amount is too large.", "金额过大。";
+    ErrRequired => "Required.", "必填。";
+    ErrDate => "Enter a date.", "请输入日期。";
+    ErrDateTime => "Enter a date and time.", "请输入日期和时间。";
+    ErrCashAndArrears => "Cash and arrears cannot both be above zero.", "现金和欠费不能同时大于零。";
+    ErrEmptyValidity => "Valid until must be after valid from.", "失效日期必须晚于生效日期。";
+    ItemTimeSeries => "Time series", "时间线";
+    ItemLogs => "Logs", "日志";
+    ItemBackupLogs => "Backup log data", "备份日志";
+    ItemNetwork => "Network (hosts)", "网络（主机）";
+    ItemApmTrace => "APM traces", "应用性能 Trace";
+    ItemApmProfile => "APM profiles", "应用性能 Profile";
+    ItemRumPv => "RUM page views", "用户访问 PV";
+    ItemSessionReplay => "Session replay", "会话重放";
+    ItemDialTesting => "Dial testing", "拨测";
+    ItemTaskCalls => "Task calls", "任务调用";
+    ItemSms => "SMS", "短信";
+    ItemDatakit => "DataKit (hosts)", "DataKit（主机）";
+}
+
+/// The language of the current page, provided by [`crate::App`].
+pub fn use_lang() -> Lang {
+    use_context::<Lang>().unwrap_or_default()
+}
+
+/// The text of `msg` in the current page's language.
+pub fn t(msg: Msg) -> &'static str {
+    msg.text(use_lang())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_has_both_translations() {
+        for msg in Msg::ALL {
+            for lang in Lang::ALL {
+                assert!(!msg.text(lang).trim().is_empty(), "{msg:?} is empty in {lang:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn chinese_texts_are_actually_translated() {
+        let untranslated: Vec<_> = Msg::ALL
+            .iter()
+            .filter(|m| m.text(Lang::En) == m.text(Lang::ZhCn) && m.text(Lang::En).is_ascii())
+            .collect();
+        assert!(untranslated.is_empty(), "{untranslated:?}");
+    }
+
+    #[test]
+    fn accept_language_picks_the_highest_supported_q() {
+        assert_eq!(Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"), Some(Lang::ZhCn));
+        assert_eq!(Lang::from_accept_language("fr-FR, en;q=0.5, zh;q=0.4"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("en;q=0.2, zh-TW;q=0.7"), Some(Lang::ZhCn));
+        assert_eq!(Lang::from_accept_language("fr, de"), None);
+        assert_eq!(Lang::from_accept_language("zh;q=0, en;q=0.1"), Some(Lang::En));
+    }
+
+    #[test]
+    fn the_cookie_wins_over_the_header_and_english_is_the_default() {
+        assert_eq!(Lang::negotiate(Some("a=1; lang=zh-CN"), Some("en")), Lang::ZhCn);
+        assert_eq!(Lang::negotiate(Some("lang=xx"), Some("zh")), Lang::ZhCn);
+        assert_eq!(Lang::negotiate(None, None), Lang::En);
+        assert_eq!(Lang::negotiate(Some("other=zh"), Some("de")), Lang::En);
+    }
+}

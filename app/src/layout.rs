@@ -1,0 +1,90 @@
+//! The shell every page lives in: brand, navigation, language switch. On desktop the navigation is
+//! a sidebar; at phone widths (WeChat and DingTalk webviews) it becomes a scrollable tab strip.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+use crate::i18n::{Lang, Msg, t, use_lang};
+
+const NAV: [(&str, Msg); 7] = [
+    ("/", Msg::NavOverview),
+    ("/wallet", Msg::NavWallet),
+    ("/bills", Msg::NavBills),
+    ("/workspaces", Msg::NavWorkspaces),
+    ("/support", Msg::NavSupport),
+    ("/account", Msg::NavAccount),
+    ("/preview", Msg::NavPreview),
+];
+
+#[component]
+pub fn Shell(children: Children) -> impl IntoView {
+    let location = use_location();
+    let current = move || location.pathname.get();
+    view! {
+        <a class="skip-link" href="#main">{t(Msg::SkipToContent)}</a>
+        <div class="app">
+            <header class="topbar">
+                <a class="brand" href="/">{t(Msg::AppName)}</a>
+                <LanguageSwitch/>
+            </header>
+            <nav class="nav" aria-label=t(Msg::AppName)>
+                <ul>
+                    {NAV
+                        .into_iter()
+                        .map(|(href, msg)| {
+                            let active = move || current() == href;
+                            view! {
+                                <li>
+                                    <a href=href class:active=active aria-current=move || active().then_some("page")>
+                                        {t(msg)}
+                                    </a>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </nav>
+            <main id="main" class="content">{children()}</main>
+        </div>
+    }
+}
+
+/// Links to `/lang/{code}`, which sets the `lang` cookie and comes back to this page. A full page
+/// load (rel=external), so server and client render the new language alike.
+#[component]
+fn LanguageSwitch() -> impl IntoView {
+    let location = use_location();
+    let lang = use_lang();
+    let back = move || {
+        let path = location.pathname.get();
+        let search = location.search.get();
+        let target = if search.is_empty() { path } else { format!("{path}?{search}") };
+        encode_next(&target)
+    };
+    view! {
+        <div class="lang-switch" role="group" aria-label=t(Msg::Language)>
+            {Lang::ALL
+                .into_iter()
+                .map(|option| {
+                    let href = move || format!("/lang/{}?next={}", option.code(), back());
+                    view! {
+                        <a href=href rel="external" hreflang=option.code() lang=option.code()
+                            class:active=option == lang aria-current=(option == lang).then_some("true")>
+                            {option.native_name()}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}
+
+fn encode_next(target: &str) -> String {
+    target
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,90 @@
+//! The Leptos UI of Billing Center. Pages render on the server and hydrate in the browser; forms
+//! also work as plain HTML forms where WebAssembly does not run.
+
+pub mod clock;
+pub mod i18n;
+pub mod layout;
+pub mod pages;
+pub mod preview;
+
+use leptos::prelude::*;
+use leptos_meta::{Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::i18n::{Lang, Msg, t};
+use crate::layout::Shell;
+
+/// The name of the site's JS/WASM/CSS bundle under `/pkg`.
+pub const OUTPUT_NAME: &str = "billing-center";
+
+/// The HTML document the server renders around [`App`].
+#[cfg(feature = "ssr")]
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = request_lang();
+    view! {
+        <!DOCTYPE html>
+        <html lang=lang.code()>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The language negotiated for the request being rendered (cookie, then Accept-Language).
+#[cfg(feature = "ssr")]
+pub fn request_lang() -> Lang {
+    let parts = use_context::<http::request::Parts>();
+    let header = |name: http::header::HeaderName| {
+        parts.as_ref().and_then(|p| p.headers.get(&name)).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    };
+    Lang::negotiate(header(http::header::COOKIE).as_deref(), header(http::header::ACCEPT_LANGUAGE).as_deref())
+}
+
+/// On the client the language is the one the server wrote into `<html lang>`.
+#[cfg(not(feature = "ssr"))]
+fn request_lang() -> Lang {
+    document()
+        .document_element()
+        .and_then(|html| html.get_attribute("lang"))
+        .and_then(|code| Lang::from_code(&code))
+        .unwrap_or_default()
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_context(request_lang());
+    // Lets browser tests (and curious people) tell when the page is interactive.
+    Effect::new(|| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href=format!("/pkg/{OUTPUT_NAME}.css")/>
+        <Title formatter=|page: String| format!("{page} · {}", t(Msg::AppName))/>
+        <Meta name="description" content=t(Msg::OverviewIntro)/>
+        <Router>
+            <Shell>
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("") view=pages::Overview/>
+                    <Route path=path!("preview") view=preview::PreviewPage/>
+                    <Route path=path!("wallet") view=|| view! { <pages::Unavailable title=Msg::NavWallet/> }/>
+                    <Route path=path!("bills") view=|| view! { <pages::Unavailable title=Msg::NavBills/> }/>
+                    <Route path=path!("workspaces") view=|| view! { <pages::Unavailable title=Msg::NavWorkspaces/> }/>
+                    <Route path=path!("support") view=|| view! { <pages::Unavailable title=Msg::NavSupport/> }/>
+                    <Route path=path!("account") view=|| view! { <pages::Unavailable title=Msg::NavAccount/> }/>
+                </Routes>
+            </Shell>
+        </Router>
+    }
+}

@@ -1,0 +1,50 @@
+//! Pages that are not big enough for a module of their own.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::i18n::{Msg, t};
+
+#[component]
+pub fn Overview() -> impl IntoView {
+    view! {
+        <Title text=t(Msg::NavOverview)/>
+        <h1>{t(Msg::OverviewTitle)}</h1>
+        <p class="lead">{t(Msg::OverviewIntro)}</p>
+        <section class="card">
+            <h2>{t(Msg::OverviewOrderTitle)}</h2>
+            <ul>
+                <li>{t(Msg::OverviewOrderAccount)}</li>
+                <li>{t(Msg::OverviewOrderCloud)}</li>
+                <li>{t(Msg::OverviewOrderRestricted)}</li>
+            </ul>
+            <a class="button" href="/preview">{t(Msg::OverviewTryPreview)}</a>
+        </section>
+    }
+}
+
+/// A navigation section whose features arrive with later issues: says so plainly.
+#[component]
+pub fn Unavailable(title: Msg) -> impl IntoView {
+    view! {
+        <Title text=t(title)/>
+        <h1>{t(title)}</h1>
+        <p class="notice">{t(Msg::SectionUnavailable)}</p>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::NOT_FOUND);
+        }
+    }
+    view! {
+        <Title text=t(Msg::NotFoundTitle)/>
+        <h1>{t(Msg::NotFoundTitle)}</h1>
+        <p>{t(Msg::NotFoundBody)}</p>
+        <a href="/">{t(Msg::BackToOverview)}</a>
+    }
+}
