@@ -1,6 +1,8 @@
 //! The Leptos UI of Billing Center. Pages render on the server and hydrate in the browser; forms
 //! also work as plain HTML forms where WebAssembly does not run.
 
+#![recursion_limit = "256"]
+
 pub mod clock;
 pub mod i18n;
 pub mod layout;
@@ -8,7 +10,9 @@ pub mod pages;
 pub mod preview;
 
 use leptos::prelude::*;
-use leptos_meta::{Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+#[cfg(feature = "ssr")]
+use leptos_meta::MetaTags;
+use leptos_meta::{Meta, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -28,6 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>

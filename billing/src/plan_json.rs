@@ -48,8 +48,10 @@ pub struct InstrumentInput {
 /// Why a plan request was refused. The message is one line, fit for stderr or an API error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanRequestError {
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
     #[error("invalid plan request: {0}")]
-    Json(String),
+    Invalid(String),
     #[error("invalid wallet: {0}")]
     Wallet(#[from] WalletError),
     #[error("too many charges: {0} (at most {MAX_CHARGES})")]
@@ -62,7 +64,8 @@ impl PlanRequestError {
     /// A stable machine-readable code for API errors.
     pub fn code(&self) -> &'static str {
         match self {
-            PlanRequestError::Json(_) => "invalid_json",
+            PlanRequestError::MalformedJson(_) => "malformed_json",
+            PlanRequestError::Invalid(_) => "invalid_request",
             PlanRequestError::Wallet(_) => "invalid_wallet",
             PlanRequestError::TooManyCharges(_) | PlanRequestError::TooManyInstruments(_) => "too_large",
         }
@@ -71,7 +74,10 @@ impl PlanRequestError {
 
 impl PlanRequest {
     pub fn from_json(input: &str) -> Result<PlanRequest, PlanRequestError> {
-        serde_json::from_str(input).map_err(|e| PlanRequestError::Json(e.to_string()))
+        serde_json::from_str(input).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => PlanRequestError::Invalid(e.to_string()),
+            _ => PlanRequestError::MalformedJson(e.to_string()),
+        })
     }
 
     /// Builds the validated wallet this request describes.
@@ -189,7 +195,8 @@ mod tests {
     fn each_kind_of_bad_input_is_refused_with_a_clear_message() {
         let wallet = json!({"cash":"1.00","arrears":"0.00"});
         let cases = [
-            ("{not json".to_owned(), "invalid plan request"),
+            ("{not json".to_owned(), "malformed JSON"),
+            (String::new(), "malformed JSON"),
             (request(wallet.clone(), json!([{"item":"disk","amount":"1.00"}])), "unknown variant `disk`"),
             (request(wallet.clone(), json!([{"item":"logs","amount":"-1.00"}])), "negative"),
             (request(wallet.clone(), json!([{"item":"logs","amount":"1.001"}])), "more than 2 decimal places"),

@@ -150,6 +150,7 @@ fn TextField(
             <small class="field-error" id=error_id>{move || error.get()}</small>
         </label>
     }
+    .into_any()
 }
 
 /// The error message of one field, if the form currently has one for it.
@@ -160,7 +161,7 @@ fn field_error_for(evaluation: Memo<Evaluation>, name: String) -> Signal<Option<
     })
 }
 
-fn instrument_row(row: usize, initial: &PreviewForm, evaluation: Memo<Evaluation>) -> impl IntoView + use<> {
+fn instrument_row(row: usize, initial: &PreviewForm, evaluation: Memo<Evaluation>) -> AnyView {
     let values = initial.instruments[row].clone();
     let field = |part: &str| format!("i{row}_{part}");
     let kind_name = field("kind");
@@ -183,9 +184,10 @@ fn instrument_row(row: usize, initial: &PreviewForm, evaluation: Memo<Evaluation
                 error=field_error_for(evaluation, field("until"))/>
         </div>
     }
+    .into_any()
 }
 
-fn charge_row(row: usize, initial: &PreviewForm, evaluation: Memo<Evaluation>) -> impl IntoView + use<> {
+fn charge_row(row: usize, initial: &PreviewForm, evaluation: Memo<Evaluation>) -> AnyView {
     let values = initial.charges[row].clone();
     let item_name = format!("c{row}_item");
     let amount_name = format!("c{row}_amount");
@@ -199,10 +201,11 @@ fn charge_row(row: usize, initial: &PreviewForm, evaluation: Memo<Evaluation>) -
                     }).collect_view()}
                 </select>
             </label>
-            <TextField name=amount_name label=t(Msg::Amount) kind="text" value=values.amount
+            <TextField name=amount_name.clone() label=t(Msg::Amount) kind="text" value=values.amount
                 error=field_error_for(evaluation, amount_name.clone())/>
         </div>
     }
+    .into_any()
 }
 
 #[component]

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds the site into target/site (WASM bundle, CSS, public files) and the billing-center binary.
+#   scripts/site.sh            debug build (what the tests use)
+#   scripts/site.sh --release  size-optimised WASM (profile wasm-release + wasm-opt) and a release server
+# Plain cargo + wasm-bindgen rather than cargo-leptos: see docs/ARCHITECTURE.md ("Building the site").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=debug
+case "${1:-}" in
+  "") ;;
+  --release) mode=release ;;
+  *) echo "usage: scripts/site.sh [--release]" >&2; exit 2 ;;
+esac
+
+name=billing-center
+site=target/site
+pkg="$site/pkg"
+
+if [ "$mode" = release ]; then
+  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+  wasm=target/wasm32-unknown-unknown/wasm-release/frontend.wasm
+else
+  cargo build -p frontend --lib --target wasm32-unknown-unknown
+  wasm=target/wasm32-unknown-unknown/debug/frontend.wasm
+fi
+
+staging="$site/pkg.new"
+rm -rf "$staging"
+mkdir -p "$staging"
+wasm-bindgen --target web --no-typescript --out-dir "$staging" --out-name "$name" "$wasm"
+if [ "$mode" = release ]; then
+  wasm_opt="node_modules/.bin/wasm-opt"
+  [ -x "$wasm_opt" ] || { echo "wasm-opt from npm binaryen is missing: run scripts/bootstrap.sh" >&2; exit 1; }
+  "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$staging/${name}_bg.wasm" -o "$staging/${name}_bg.wasm"
+fi
+cp style/main.css "$staging/$name.css"
+rm -rf "$pkg"
+mv "$staging" "$pkg"
+cp -R public/. "$site/"
+
+if [ "$mode" = release ]; then
+  cargo build -p server --release
+else
+  cargo build -p server
+fi
+ls -l "$pkg"

@@ -1,0 +1,27 @@
+//! The command line: `billing-center [serve]` and `billing-center plan`.
+
+use std::io::Read;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "billing-center", version, about = "Billing Center: a self-hostable pay-as-you-go billing platform")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app and the JSON API on LEPTOS_SITE_ADDR (default 127.0.0.1:3000). The default.
+    Serve,
+    /// Read a plan request (JSON) on stdin and print the deduction plan (JSON) on stdout.
+    Plan,
+}
+
+/// `billing-center plan`: the result on stdout and exit 0, or one line on stderr and exit 1.
+pub fn run_plan(stdin: &mut impl Read) -> Result<String, String> {
+    let mut input = String::new();
+    stdin.read_to_string(&mut input).map_err(|e| format!("cannot read stdin as UTF-8 text: {e}"))?;
+    billing::plan_json::evaluate_json(&input).map_err(|e| e.to_string())
+}

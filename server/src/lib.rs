@@ -1,0 +1,8 @@
+//! The `billing-center` server: configuration, the axum router and the CLI. `main.rs` only wires
+//! these together; tests drive [`router::app`] directly with `tower::ServiceExt::oneshot`.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod language;
+pub mod router;

@@ -1,0 +1,40 @@
+//! The whole HTTP surface in one `Router`: Leptos pages, the JSON API, the language switch, health,
+//! and the built site's static files.
+
+use app::{App, shell};
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::compression::CompressionLayer;
+
+use crate::{api, language};
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> LeptosOptions {
+        state.leptos_options.clone()
+    }
+}
+
+pub fn app(leptos_options: LeptosOptions) -> Router {
+    let state = AppState { leptos_options: leptos_options.clone() };
+    let routes = generate_route_list(App);
+    Router::new()
+        .nest("/api/v1", api::routes())
+        .route("/lang/{code}", get(language::switch_language))
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes(&state, routes, {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}
