@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what building (and with --test, testing) Billing Center needs, skipping what is present.
+# Everything comes from Debian packages, crates.io or npm: nothing downloads a binary from elsewhere.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+for_tests=0
+case "${1:-}" in
+  "") ;;
+  --test) for_tests=1 ;;
+  *) echo "usage: scripts/bootstrap.sh [--test]" >&2; exit 2 ;;
+esac
+
+say() { printf '==> %s\n' "$*"; }
+
+apt_packages=()
+command -v cc >/dev/null || apt_packages+=(build-essential)
+command -v npm >/dev/null || apt_packages+=(nodejs npm)
+if [ "$for_tests" = 1 ] && [ ! -x /usr/bin/chromium ]; then apt_packages+=(chromium); fi
+if [ "${#apt_packages[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${apt_packages[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_packages[@]}"
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# The wasm-bindgen CLI must be exactly the version of the wasm-bindgen crate in Cargo.lock.
+# No --locked: its own lockfile pins a yanked crate (shared/TOOLCHAIN.md).
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen_version" ]; then
+  say "installing wasm-bindgen-cli $bindgen_version from crates.io"
+  cargo install wasm-bindgen-cli --version "$bindgen_version" --force
+fi
+
+# Playwright (the test runner only; the browser is Debian's) and binaryen's wasm-opt.
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/playwright ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages (Playwright, binaryen)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+fi

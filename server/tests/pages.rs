@@ -1,0 +1,77 @@
+//! Server-rendered pages: what a browser without WebAssembly receives.
+
+mod support;
+
+use axum::http::StatusCode;
+use support::{get, text_of};
+
+#[tokio::test]
+async fn the_preview_renders_the_plan_of_a_submitted_form() {
+    let query = "settlement=account&at=2026-11-23T00%3A00&cash=10.00&arrears=0&i0_kind=prepaid_card&i0_balance=5.00\
+                 &i0_from=2026-01-01&i0_until=2027-01-01&c0_item=logs&c0_amount=1234.56";
+    let response = get(&format!("/preview?{query}"), &[]).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let html = response.body;
+    assert_eq!(text_of(&html, r#"data-testid="total""#), Some("¥1,234.56"));
+    // Card 5.00, cash 10.00, the rest 1,219.56 in arrears.
+    assert_eq!(text_of(&html, r#"data-testid="cash-after""#), Some("-¥1,219.56"));
+    assert!(html.contains(r##"data-source="#1""##) && html.contains(r#"data-source="arrears""#));
+}
+
+#[tokio::test]
+async fn the_preview_shows_field_errors_for_a_bad_submission() {
+    let response = get("/preview?settlement=account&at=2026-11-23T00%3A00&cash=abc&arrears=0&c0_item=logs&c0_amount=1", &[]).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(text_of(&response.body, r#"id="cash-error""#), Some("Enter an amount like 12.34."));
+    assert!(!response.body.contains(r#"data-testid="total""#));
+}
+
+#[tokio::test]
+async fn the_language_comes_from_the_cookie_then_accept_language() {
+    let zh = get("/preview", &[("accept-language", "zh-CN,zh;q=0.9,en;q=0.5")]).await;
+    assert!(zh.body.contains(r#"<html lang="zh-CN">"#));
+    assert!(zh.body.contains("扣费预览"));
+    let en = get("/preview", &[("accept-language", "zh-CN"), ("cookie", "lang=en")]).await;
+    assert!(en.body.contains(r#"<html lang="en">"#));
+    assert!(en.body.contains("Deduction preview"));
+    let default = get("/", &[("accept-language", "fr")]).await;
+    assert!(default.body.contains(r#"<html lang="en">"#));
+}
+
+#[tokio::test]
+async fn switching_language_sets_a_cookie_and_returns_to_a_local_page_only() {
+    let response = get("/lang/zh-CN?next=/preview%3Fcash%3D1", &[]).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(response.header("location"), Some("/preview?cash=1"));
+    let cookie = response.header("set-cookie").unwrap();
+    assert!(cookie.starts_with("lang=zh-CN;") && cookie.contains("Path=/") && cookie.contains("SameSite=Lax"), "{cookie}");
+
+    let evil = get("/lang/en?next=https://evil.example/", &[]).await;
+    assert_eq!(evil.header("location"), Some("/"));
+    let evil = get("/lang/en?next=//evil.example/", &[]).await;
+    assert_eq!(evil.header("location"), Some("/"));
+
+    let unknown = get("/lang/fr", &[]).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert!(unknown.body.contains("unsupported language 'fr'"));
+    assert!(unknown.header("set-cookie").is_none());
+}
+
+#[tokio::test]
+async fn every_navigation_section_renders_and_unknown_pages_are_404() {
+    for path in ["/", "/wallet", "/bills", "/workspaces", "/support", "/account", "/preview"] {
+        let response = get(path, &[]).await;
+        assert_eq!(response.status, StatusCode::OK, "{path}");
+        assert!(response.body.contains(r#"class="nav""#), "{path}");
+    }
+    let missing = get("/nowhere", &[]).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("Page not found"));
+}
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let response = get("/healthz", &[]).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.body, "ok");
+}
