@@ -70,6 +70,90 @@ fn format_date(at: DateTime<Utc>) -> String {
     at.with_timezone(&form_offset()).format("%Y-%m-%d").to_string()
 }
 
+/// An input of the form, parsed from its name (`cash`, `i2_until`, `c0_amount`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Settlement,
+    At,
+    Cash,
+    Arrears,
+    Instrument(usize, InstrumentPart),
+    Charge(usize, ChargePart),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InstrumentPart {
+    Kind,
+    Balance,
+    From,
+    Until,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChargePart {
+    Item,
+    Amount,
+}
+
+impl Field {
+    fn parse(name: &str) -> Option<Field> {
+        match name {
+            "settlement" => return Some(Field::Settlement),
+            "at" => return Some(Field::At),
+            "cash" => return Some(Field::Cash),
+            "arrears" => return Some(Field::Arrears),
+            _ => {}
+        }
+        let (row, part) = name.get(1..)?.split_once('_')?;
+        let row: usize = row.parse().ok()?;
+        match (name.as_bytes()[0], part) {
+            (b'i', "kind") => Some(Field::Instrument(row, InstrumentPart::Kind)),
+            (b'i', "balance") => Some(Field::Instrument(row, InstrumentPart::Balance)),
+            (b'i', "from") => Some(Field::Instrument(row, InstrumentPart::From)),
+            (b'i', "until") => Some(Field::Instrument(row, InstrumentPart::Until)),
+            (b'c', "item") => Some(Field::Charge(row, ChargePart::Item)),
+            (b'c', "amount") => Some(Field::Charge(row, ChargePart::Amount)),
+            _ => None,
+        }
+    }
+}
+
+impl InstrumentPart {
+    fn of(self, row: &InstrumentRow) -> &String {
+        match self {
+            InstrumentPart::Kind => &row.kind,
+            InstrumentPart::Balance => &row.balance,
+            InstrumentPart::From => &row.valid_from,
+            InstrumentPart::Until => &row.valid_until,
+        }
+    }
+
+    fn of_mut(self, row: &mut InstrumentRow) -> &mut String {
+        match self {
+            InstrumentPart::Kind => &mut row.kind,
+            InstrumentPart::Balance => &mut row.balance,
+            InstrumentPart::From => &mut row.valid_from,
+            InstrumentPart::Until => &mut row.valid_until,
+        }
+    }
+}
+
+impl ChargePart {
+    fn of(self, row: &ChargeRow) -> &String {
+        match self {
+            ChargePart::Item => &row.item,
+            ChargePart::Amount => &row.amount,
+        }
+    }
+
+    fn of_mut(self, row: &mut ChargeRow) -> &mut String {
+        match self {
+            ChargePart::Item => &mut row.item,
+            ChargePart::Amount => &mut row.amount,
+        }
+    }
+}
+
 impl PreviewForm {
     /// A worked example around `today` (a date in UTC+8), so the page explains itself.
     pub fn example(today: NaiveDate) -> PreviewForm {
@@ -130,35 +214,32 @@ impl PreviewForm {
         names
     }
 
-    fn slot(&mut self, name: &str) -> Option<&mut String> {
-        match name {
-            "settlement" => return Some(&mut self.settlement),
-            "at" => return Some(&mut self.at),
-            "cash" => return Some(&mut self.cash),
-            "arrears" => return Some(&mut self.arrears),
-            _ => {}
-        }
-        let (row, part) = name.get(1..)?.split_once('_')?;
-        let row: usize = row.parse().ok()?;
-        match (name.as_bytes()[0], part) {
-            (b'i', "kind") => self.instruments.get_mut(row).map(|r| &mut r.kind),
-            (b'i', "balance") => self.instruments.get_mut(row).map(|r| &mut r.balance),
-            (b'i', "from") => self.instruments.get_mut(row).map(|r| &mut r.valid_from),
-            (b'i', "until") => self.instruments.get_mut(row).map(|r| &mut r.valid_until),
-            (b'c', "item") => self.charges.get_mut(row).map(|r| &mut r.item),
-            (b'c', "amount") => self.charges.get_mut(row).map(|r| &mut r.amount),
-            _ => None,
-        }
-    }
-
     /// The value of an input by name (empty for unknown names).
     pub fn get(&self, name: &str) -> String {
-        self.clone().slot(name).map(|s| s.clone()).unwrap_or_default()
+        let Some(field) = Field::parse(name) else { return String::new() };
+        let value = match field {
+            Field::Settlement => Some(&self.settlement),
+            Field::At => Some(&self.at),
+            Field::Cash => Some(&self.cash),
+            Field::Arrears => Some(&self.arrears),
+            Field::Instrument(row, part) => self.instruments.get(row).map(|r| part.of(r)),
+            Field::Charge(row, part) => self.charges.get(row).map(|r| part.of(r)),
+        };
+        value.cloned().unwrap_or_default()
     }
 
     /// Sets an input by name; unknown names are ignored.
     pub fn set(&mut self, name: &str, value: String) {
-        if let Some(slot) = self.slot(name) {
+        let Some(field) = Field::parse(name) else { return };
+        let slot = match field {
+            Field::Settlement => Some(&mut self.settlement),
+            Field::At => Some(&mut self.at),
+            Field::Cash => Some(&mut self.cash),
+            Field::Arrears => Some(&mut self.arrears),
+            Field::Instrument(row, part) => self.instruments.get_mut(row).map(|r| part.of_mut(r)),
+            Field::Charge(row, part) => self.charges.get_mut(row).map(|r| part.of_mut(r)),
+        };
+        if let Some(slot) = slot {
             *slot = value;
         }
     }
@@ -367,6 +448,17 @@ mod tests {
         form.set("i0_until", form.get("i0_from"));
         let Evaluation::Invalid(errors) = form.evaluate() else { panic!() };
         assert_eq!(errors.fields["i0_until"], Msg::ErrEmptyValidity);
+    }
+
+    #[test]
+    fn unknown_or_out_of_range_field_names_are_ignored() {
+        let mut form = PreviewForm::example(today());
+        let before = form.clone();
+        for name in ["", "x", "i9_kind", "c99_amount", "i0_colour", "c_amount", "z0_kind", "ié_kind"] {
+            form.set(name, "1".into());
+            assert_eq!(form.get(name), "", "{name}");
+        }
+        assert_eq!(form, before);
     }
 
     #[test]
