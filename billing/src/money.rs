@@ -52,10 +52,10 @@ impl Amount {
         if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
             return Err(not_a_number());
         }
-        if let Some(f) = fraction {
-            if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(not_a_number());
-            }
+        if let Some(f) = fraction
+            && (f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(not_a_number());
         }
         let value = Decimal::from_str(digits).map_err(|_| not_a_number())?;
         if negative && !value.is_zero() {

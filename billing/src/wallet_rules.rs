@@ -93,6 +93,58 @@ pub fn prepaid_card_validity(purchased_at: DateTime<Utc>, days: i64) -> (DateTim
     (purchased_at, purchased_at + Duration::days(days))
 }
 
+/// How long a regular voucher is valid (PRODUCT.md §2): either a number of days from activation,
+/// or fixed dates that do not depend on when it is activated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoucherValidity {
+    DaysFromActivation(u32),
+    Fixed { valid_from: DateTime<Utc>, valid_until: DateTime<Utc> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VoucherValidityError {
+    #[error("a voucher must be valid for at least 1 day")]
+    ZeroDays,
+    #[error("a voucher valid for {0} days is more than the maximum of {MAX_VOUCHER_VALIDITY_DAYS}")]
+    TooManyDays(u32),
+    #[error("valid_until must be after valid_from")]
+    EmptyWindow,
+    #[error("this voucher expired at {0} and can no longer be activated")]
+    AlreadyExpired(DateTime<Utc>),
+}
+
+/// Ten years: longer validity is almost certainly a typo in days.
+pub const MAX_VOUCHER_VALIDITY_DAYS: u32 = 3_650;
+
+impl VoucherValidity {
+    /// Checks the validity an operator asks for when issuing vouchers or activation codes.
+    pub fn check(self) -> Result<VoucherValidity, VoucherValidityError> {
+        match self {
+            VoucherValidity::DaysFromActivation(0) => Err(VoucherValidityError::ZeroDays),
+            VoucherValidity::DaysFromActivation(d) if d > MAX_VOUCHER_VALIDITY_DAYS => {
+                Err(VoucherValidityError::TooManyDays(d))
+            }
+            VoucherValidity::Fixed { valid_from, valid_until } if valid_until <= valid_from => {
+                Err(VoucherValidityError::EmptyWindow)
+            }
+            ok => Ok(ok),
+        }
+    }
+
+    /// The window `[valid_from, valid_until)` of a voucher activated at `activated_at`. A voucher
+    /// with fixed dates whose window has already ended cannot be activated.
+    pub fn window(self, activated_at: DateTime<Utc>) -> Result<(DateTime<Utc>, DateTime<Utc>), VoucherValidityError> {
+        match self.check()? {
+            VoucherValidity::DaysFromActivation(days) => Ok((activated_at, activated_at + Duration::days(days.into()))),
+            VoucherValidity::Fixed { valid_until, .. } if valid_until <= activated_at => {
+                Err(VoucherValidityError::AlreadyExpired(valid_until))
+            }
+            VoucherValidity::Fixed { valid_from, valid_until } => Ok((valid_from, valid_until)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +192,30 @@ mod tests {
         );
         let quote = quote_prepaid_card(yuan(10_000), yuan(10_050)).unwrap();
         assert_eq!(quote, PrepaidCardQuote { denomination: yuan(10_000), gift_discount_voucher: Some(yuan(1_000)), cash_after: yuan(50) });
+    }
+
+    #[test]
+    fn voucher_validity_is_days_from_activation_or_fixed_dates() {
+        let activated = Utc.with_ymd_and_hms(2026, 3, 10, 9, 30, 0).unwrap();
+        let (from, until) = VoucherValidity::DaysFromActivation(30).window(activated).unwrap();
+        assert_eq!((from, until), (activated, Utc.with_ymd_and_hms(2026, 4, 9, 9, 30, 0).unwrap()));
+
+        let fixed_from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let fixed_until = Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap();
+        let fixed = VoucherValidity::Fixed { valid_from: fixed_from, valid_until: fixed_until };
+        assert_eq!(fixed.window(activated), Ok((fixed_from, fixed_until)));
+        assert_eq!(fixed.window(fixed_until), Err(VoucherValidityError::AlreadyExpired(fixed_until)));
+    }
+
+    #[test]
+    fn impossible_voucher_validities_are_refused() {
+        let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(VoucherValidity::DaysFromActivation(0).check(), Err(VoucherValidityError::ZeroDays));
+        assert_eq!(VoucherValidity::DaysFromActivation(3_651).check(), Err(VoucherValidityError::TooManyDays(3_651)));
+        assert!(VoucherValidity::DaysFromActivation(3_650).check().is_ok());
+        let empty = VoucherValidity::Fixed { valid_from: t, valid_until: t };
+        assert_eq!(empty.check(), Err(VoucherValidityError::EmptyWindow));
+        assert_eq!(empty.window(t), Err(VoucherValidityError::EmptyWindow));
     }
 
     #[test]
