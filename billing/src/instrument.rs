@@ -127,6 +127,12 @@ impl Wallet {
         &self.instruments
     }
 
+    /// The cash balance as customers see it: negative by the arrears when in arrears
+    /// (PRODUCT.md §2: "Arrears … shown as a negative balance").
+    pub fn net_cash_balance(&self) -> rust_decimal::Decimal {
+        self.cash.as_decimal() - self.arrears.as_decimal()
+    }
+
     /// The sum of balances of the instruments of `kind` usable at `at`.
     pub fn usable_balance(&self, kind: InstrumentKind, at: DateTime<Utc>) -> Amount {
         self.instruments
@@ -199,6 +205,14 @@ mod tests {
         backwards.valid_until = backwards.valid_from;
         let err = Wallet::new(Amount::ZERO, Amount::ZERO, vec![backwards]).unwrap_err();
         assert_eq!(err, WalletError::EmptyValidity("b".into()));
+    }
+
+    #[test]
+    fn arrears_show_as_a_negative_cash_balance() {
+        let in_arrears = Wallet::new(Amount::ZERO, Amount::from_fen(1_250), vec![]).unwrap();
+        assert_eq!(in_arrears.net_cash_balance().to_string(), "-12.50");
+        let in_credit = Wallet::new(Amount::from_fen(300), Amount::ZERO, vec![]).unwrap();
+        assert_eq!(in_credit.net_cash_balance().to_string(), "3.00");
     }
 
     #[test]

@@ -257,11 +257,7 @@ fn PlanTable(lines: Vec<PlanLine>, totals: Totals, settlement: Settlement) -> im
 #[component]
 fn WalletAfter(plan: billing::DeductionPlan) -> impl IntoView {
     let wallet = plan.wallet_after;
-    let balance = if wallet.arrears().is_zero() {
-        wallet.cash().to_cny()
-    } else {
-        billing::format_cny(-wallet.arrears().as_decimal())
-    };
+    let balance = billing::format_cny(wallet.net_cash_balance());
     let instruments: Vec<(String, InstrumentKind, Amount)> =
         wallet.instruments().iter().map(|i| (i.id.clone(), i.kind, i.balance)).collect();
     view! {
