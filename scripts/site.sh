@@ -5,6 +5,7 @@
 # Plain cargo + wasm-bindgen rather than cargo-leptos: see docs/ARCHITECTURE.md ("Building the site").
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
 
 mode=debug
 case "${1:-}" in

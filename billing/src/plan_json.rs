@@ -219,6 +219,7 @@ mod tests {
                 json!({"settlement":"account","at":"2026-11-23T00:00:00Z","wallet":wallet,"charges":[],"extra":1}).to_string(),
                 "unknown field `extra`",
             ),
+            (request(wallet.clone(), json!([{"item":"logs","amount":"1.00","qty":5}])), "unknown field `qty`"),
         ];
         for (input, expected) in cases {
             let message = evaluate_json(&input).unwrap_err().to_string();

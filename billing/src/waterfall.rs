@@ -29,6 +29,7 @@ pub enum Settlement {
 
 /// One line of a bill: a billing item and its amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Charge {
     pub item: BillingItem,
     pub amount: Amount,

@@ -25,9 +25,11 @@ pub async fn switch_language(Path(code): Path<String>, Query(next): Query<Next>)
     ([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response()
 }
 
-/// Only paths on this site: `/x`, never `//host`, `/\host` or an absolute URL.
+/// Only paths on this site: `/x`, never `//host` or an absolute URL. Browsers drop tabs and
+/// newlines and read `\` as `/` while parsing a URL, so no control character, space or backslash
+/// is allowed anywhere.
 fn is_local_path(target: &str) -> bool {
-    target.starts_with('/') && !target.starts_with("//") && !target.starts_with("/\\") && !target.contains(['\r', '\n'])
+    target.starts_with('/') && !target.starts_with("//") && !target.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\')
 }
 
 #[cfg(test)]
@@ -37,7 +39,18 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed() {
         assert!(is_local_path("/preview?cash=1"));
-        for bad in ["https://evil.example", "//evil.example", "/\\evil.example", "preview", "/a\r\nSet-Cookie: x"] {
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\t\\evil.example",
+            "/x\\y",
+            "/\u{1}",
+            "/a b",
+            "preview",
+            "/a\r\nSet-Cookie: x",
+        ] {
             assert!(!is_local_path(bad), "{bad}");
         }
     }

@@ -358,7 +358,7 @@ fn parse_amount(input: &str) -> Result<Amount, Msg> {
 
 fn parse_date(input: &str) -> Result<DateTime<Utc>, Msg> {
     let date = NaiveDate::parse_from_str(input.trim(), "%Y-%m-%d").map_err(|_| Msg::ErrDate)?;
-    Ok(local_to_utc(date.and_hms_opt(0, 0, 0).expect("midnight exists")))
+    local_to_utc(date.and_hms_opt(0, 0, 0).expect("midnight exists")).ok_or(Msg::ErrDate)
 }
 
 fn parse_datetime(input: &str) -> Option<DateTime<Utc>> {
@@ -366,11 +366,19 @@ fn parse_datetime(input: &str) -> Option<DateTime<Utc>> {
     let naive = NaiveDateTime::parse_from_str(input, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(input, "%Y-%m-%dT%H:%M:%S"))
         .ok()?;
-    Some(local_to_utc(naive))
+    local_to_utc(naive)
 }
 
-fn local_to_utc(naive: NaiveDateTime) -> DateTime<Utc> {
-    form_offset().from_local_datetime(&naive).single().expect("fixed offsets are unambiguous").with_timezone(&Utc)
+/// Years a billing date can sensibly have; chrono's own range is far wider and its edges overflow
+/// when moved between offsets.
+const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
+
+fn local_to_utc(naive: NaiveDateTime) -> Option<DateTime<Utc>> {
+    use chrono::Datelike;
+    if !YEARS.contains(&naive.year()) {
+        return None;
+    }
+    form_offset().from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc))
 }
 
 /// Percent-encodes a query component (RFC 3986 unreserved characters pass through).
@@ -435,6 +443,18 @@ mod tests {
         assert_eq!(errors.fields["i0_until"], Msg::ErrDate);
         assert_eq!(errors.fields["at"], Msg::ErrDateTime);
         assert_eq!(errors.form, Some(Msg::FixErrors));
+    }
+
+    #[test]
+    fn dates_outside_the_supported_years_are_field_errors_not_panics() {
+        let mut form = PreviewForm::example(today());
+        form.set("at", "-262143-01-01T00:00".into());
+        form.set("i0_from", "-262143-01-01".into());
+        form.set("i1_until", "+262142-12-31".into());
+        let Evaluation::Invalid(errors) = form.evaluate() else { panic!("expected errors") };
+        assert_eq!(errors.fields["at"], Msg::ErrDateTime);
+        assert_eq!(errors.fields["i0_from"], Msg::ErrDate);
+        assert_eq!(errors.fields["i1_until"], Msg::ErrDate);
     }
 
     #[test]
