@@ -152,6 +152,7 @@ messages! {
     ErrTooLarge => "The amount is too large.", "金额过大。";
     ErrRequired => "Required.", "必填。";
     ErrDate => "Enter a date.", "请输入日期。";
+    ErrUnknownChoice => "Choose one of the listed options.", "请从列表中选择。";
     ErrDateTime => "Enter a date and time.", "请输入日期和时间。";
     ErrCashAndArrears => "Cash and arrears cannot both be above zero.", "现金和欠费不能同时大于零。";
     ErrEmptyValidity => "Valid until must be after valid from.", "失效日期必须晚于生效日期。";

@@ -283,7 +283,11 @@ impl PreviewForm {
         let mut errors = FormErrors::default();
         let settlement = match self.settlement.as_str() {
             "cloud" => Settlement::Cloud,
-            _ => Settlement::Account,
+            "account" => Settlement::Account,
+            _ => {
+                errors.fields.insert("settlement".into(), Msg::ErrUnknownChoice);
+                Settlement::Account
+            }
         };
         let at = parse_datetime(&self.at).ok_or(Msg::ErrDateTime);
         let at = record(&mut errors, "at", at);
@@ -292,7 +296,13 @@ impl PreviewForm {
 
         let mut instruments = Vec::new();
         for (row, input) in self.instruments.iter().enumerate() {
-            let Some(kind) = InstrumentKind::ALL.into_iter().find(|k| k.code() == input.kind) else { continue };
+            if input.kind.is_empty() {
+                continue;
+            }
+            let Some(kind) = InstrumentKind::ALL.into_iter().find(|k| k.code() == input.kind) else {
+                errors.fields.insert(format!("i{row}_kind"), Msg::ErrUnknownChoice);
+                continue;
+            };
             let balance = record(&mut errors, &format!("i{row}_balance"), parse_amount(&input.balance));
             let from = record(&mut errors, &format!("i{row}_from"), parse_date(&input.valid_from));
             let until = record(&mut errors, &format!("i{row}_until"), parse_date(&input.valid_until));
@@ -310,8 +320,9 @@ impl PreviewForm {
             if input.amount.trim().is_empty() {
                 continue;
             }
-            let item = input.item.parse::<BillingItem>().unwrap_or(BillingItem::Logs);
-            if let Some(amount) = record(&mut errors, &format!("c{row}_amount"), parse_amount(&input.amount)) {
+            let item = record(&mut errors, &format!("c{row}_item"), input.item.parse::<BillingItem>().map_err(|_| Msg::ErrUnknownChoice));
+            let amount = record(&mut errors, &format!("c{row}_amount"), parse_amount(&input.amount));
+            if let (Some(item), Some(amount)) = (item, amount) {
                 charges.push(Charge { item, amount });
             }
         }
@@ -479,6 +490,18 @@ mod tests {
             assert_eq!(form.get(name), "", "{name}");
         }
         assert_eq!(form, before);
+    }
+
+    #[test]
+    fn unknown_choices_are_field_errors_not_silent_defaults() {
+        let mut form = PreviewForm::example(today());
+        form.set("settlement", "barter".into());
+        form.set("c0_item", "SMS".into());
+        form.set("i0_kind", "gift_card".into());
+        let Evaluation::Invalid(errors) = form.evaluate() else { panic!("expected errors") };
+        assert_eq!(errors.fields["settlement"], Msg::ErrUnknownChoice);
+        assert_eq!(errors.fields["c0_item"], Msg::ErrUnknownChoice);
+        assert_eq!(errors.fields["i0_kind"], Msg::ErrUnknownChoice);
     }
 
     #[test]
