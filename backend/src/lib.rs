@@ -1,2 +1,23 @@
-//! The server's data layer. Issue 2 leaves it empty on purpose: the store, the ledger and the
-//! wallet operations arrive with issue 3 (docs/ARCHITECTURE.md).
+//! Everything the server does with data. Today: the ledger store, where every movement of money is
+//! a balanced set of postings written in the same database transaction as the balances it changes,
+//! on SQLite (default) or PostgreSQL. The money rules themselves live in the `billing` crate.
+
+pub mod accounts;
+pub mod bills;
+pub mod cash;
+pub mod check;
+pub mod clock;
+pub mod error;
+pub mod expiry;
+mod idempotency;
+mod ledger;
+pub mod prepaid_cards;
+pub mod store;
+mod time;
+pub mod vouchers;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::LedgerError;
+pub use idempotency::IdempotencyKey;
+pub use ledger::LedgerAccount;
+pub use store::{Backend, Store, StoreError};

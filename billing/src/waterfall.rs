@@ -80,7 +80,7 @@ pub struct PlanLine {
 }
 
 /// What the whole bill took from each kind of source.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     pub regular_voucher: Amount,
     pub discount_voucher: Amount,

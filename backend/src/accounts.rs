@@ -1,0 +1,274 @@
+//! Billing accounts as the ledger sees them: balances, instruments, and the row lock that
+//! serialises every money operation of one account.
+
+use billing::{Amount, Instrument, InstrumentKind, Wallet};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::error::LedgerError;
+use crate::store::{Backend, Store};
+use crate::time::{from_micros, to_micros};
+
+/// How an instrument came to the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstrumentOrigin {
+    /// A regular voucher an operator issued straight to the account.
+    Issued,
+    /// A regular voucher redeemed from a one-time activation code.
+    ActivationCode,
+    /// The discount voucher that came with a prepaid card purchase.
+    CardGift,
+    /// A prepaid card bought with cash.
+    Purchased,
+    /// A prepaid card an operator or partner assigned without payment.
+    Assigned,
+}
+
+impl InstrumentOrigin {
+    pub fn code(self) -> &'static str {
+        match self {
+            InstrumentOrigin::Issued => "issued",
+            InstrumentOrigin::ActivationCode => "activation_code",
+            InstrumentOrigin::CardGift => "card_gift",
+            InstrumentOrigin::Purchased => "purchased",
+            InstrumentOrigin::Assigned => "assigned",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<InstrumentOrigin> {
+        [
+            InstrumentOrigin::Issued,
+            InstrumentOrigin::ActivationCode,
+            InstrumentOrigin::CardGift,
+            InstrumentOrigin::Purchased,
+            InstrumentOrigin::Assigned,
+        ]
+        .into_iter()
+        .find(|o| o.code() == code)
+    }
+}
+
+/// A voucher or prepaid card as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstrumentRecord {
+    pub id: i64,
+    /// What the customer sees: `RV…` regular voucher, `DV…` discount voucher, `PC…` prepaid card.
+    pub number: String,
+    pub kind: InstrumentKind,
+    pub origin: InstrumentOrigin,
+    pub face_value: Amount,
+    pub balance: Amount,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    pub activated_at: DateTime<Utc>,
+    /// When the expiry sweep moved what was left to breakage.
+    pub expired_at: Option<DateTime<Utc>>,
+}
+
+pub fn instrument_number(kind: InstrumentKind, id: i64) -> String {
+    let prefix = match kind {
+        InstrumentKind::RegularVoucher => "RV",
+        InstrumentKind::DiscountVoucher => "DV",
+        InstrumentKind::PrepaidCard => "PC",
+    };
+    format!("{prefix}{id:08}")
+}
+
+fn kind_from_code(code: &str) -> Option<InstrumentKind> {
+    InstrumentKind::ALL.into_iter().find(|k| k.code() == code)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSnapshot {
+    pub id: i64,
+    pub name: String,
+    pub cash: Amount,
+    pub arrears: Amount,
+    pub instruments: Vec<InstrumentRecord>,
+}
+
+impl AccountSnapshot {
+    /// The wallet the waterfall plans on: every instrument with something left on it.
+    pub fn wallet(&self) -> Result<Wallet, LedgerError> {
+        let instruments = self
+            .instruments
+            .iter()
+            .filter(|i| !i.balance.is_zero())
+            .map(|i| Instrument {
+                id: i.number.clone(),
+                kind: i.kind,
+                balance: i.balance,
+                valid_from: i.valid_from,
+                valid_until: i.valid_until,
+                activated_at: i.activated_at,
+            })
+            .collect();
+        Ok(Wallet::new(self.cash, self.arrears, instruments)?)
+    }
+}
+
+pub(crate) const INSTRUMENT_COLUMNS: &str =
+    "id, kind, origin, face_value_fen, balance_fen, valid_from, valid_until, activated_at, expired_at";
+
+pub(crate) fn instrument_from_row(row: &AnyRow) -> Result<InstrumentRecord, LedgerError> {
+    let id: i64 = row.try_get("id")?;
+    let kind_code: String = row.try_get("kind")?;
+    let origin_code: String = row.try_get("origin")?;
+    let kind = kind_from_code(&kind_code).ok_or_else(|| LedgerError::Corrupt(format!("instrument {id}: kind '{kind_code}'")))?;
+    let origin = InstrumentOrigin::from_code(&origin_code)
+        .ok_or_else(|| LedgerError::Corrupt(format!("instrument {id}: origin '{origin_code}'")))?;
+    Ok(InstrumentRecord {
+        id,
+        number: instrument_number(kind, id),
+        kind,
+        origin,
+        face_value: fen(row.try_get("face_value_fen")?)?,
+        balance: fen(row.try_get("balance_fen")?)?,
+        valid_from: from_micros(row.try_get("valid_from")?),
+        valid_until: from_micros(row.try_get("valid_until")?),
+        activated_at: from_micros(row.try_get("activated_at")?),
+        expired_at: row.try_get::<Option<i64>, _>("expired_at")?.map(from_micros),
+    })
+}
+
+/// A stored fen count as an amount; a negative one means the store is broken.
+pub(crate) fn fen(value: i64) -> Result<Amount, LedgerError> {
+    if value < 0 {
+        return Err(LedgerError::Corrupt(format!("negative stored amount {value}")));
+    }
+    Ok(Amount::from_fen(value))
+}
+
+/// The balances of a locked account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LockedAccount {
+    pub id: i64,
+    pub cash_fen: i64,
+    pub arrears_fen: i64,
+}
+
+/// Locks the account for the rest of the transaction. PostgreSQL: the row lock that every money
+/// operation of this account takes first. SQLite: the transaction already holds the write lock.
+pub(crate) async fn lock(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    account_id: i64,
+) -> Result<LockedAccount, LedgerError> {
+    let sql = match store.backend() {
+        Backend::Postgres => "SELECT id, cash_fen, arrears_fen FROM billing_accounts WHERE id = $1 FOR UPDATE",
+        Backend::Sqlite => "SELECT id, cash_fen, arrears_fen FROM billing_accounts WHERE id = $1",
+    };
+    let row = sqlx::query(sql).bind(account_id).fetch_optional(&mut **tx).await?;
+    let row = row.ok_or(LedgerError::AccountNotFound(account_id))?;
+    Ok(LockedAccount { id: row.try_get("id")?, cash_fen: row.try_get("cash_fen")?, arrears_fen: row.try_get("arrears_fen")? })
+}
+
+pub(crate) async fn set_balances(
+    tx: &mut Transaction<'static, Any>,
+    account_id: i64,
+    cash_fen: i64,
+    arrears_fen: i64,
+) -> Result<(), LedgerError> {
+    sqlx::query("UPDATE billing_accounts SET cash_fen = $1, arrears_fen = $2 WHERE id = $3")
+        .bind(cash_fen)
+        .bind(arrears_fen)
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub(crate) struct NewInstrument {
+    pub kind: InstrumentKind,
+    pub origin: InstrumentOrigin,
+    pub face_value_fen: i64,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    pub activated_at: DateTime<Utc>,
+}
+
+/// Inserts an instrument holding its full face value; the caller posts the matching credit.
+pub(crate) async fn insert_instrument(
+    tx: &mut Transaction<'static, Any>,
+    account_id: i64,
+    transaction_id: i64,
+    new: &NewInstrument,
+) -> Result<InstrumentRecord, LedgerError> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO instruments (account_id, kind, origin, face_value_fen, balance_fen, valid_from, valid_until, \
+         activated_at, transaction_id) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8) RETURNING {INSTRUMENT_COLUMNS}"
+    ))
+    .bind(account_id)
+    .bind(new.kind.code())
+    .bind(new.origin.code())
+    .bind(new.face_value_fen)
+    .bind(to_micros(new.valid_from))
+    .bind(to_micros(new.valid_until))
+    .bind(to_micros(new.activated_at))
+    .bind(transaction_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    instrument_from_row(&row)
+}
+
+pub(crate) async fn load_instruments(
+    tx: &mut sqlx::AnyConnection,
+    account_id: i64,
+) -> Result<Vec<InstrumentRecord>, LedgerError> {
+    let rows = sqlx::query(&format!("SELECT {INSTRUMENT_COLUMNS} FROM instruments WHERE account_id = $1 ORDER BY id"))
+        .bind(account_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    rows.iter().map(instrument_from_row).collect()
+}
+
+pub(crate) async fn set_instrument_balance(
+    tx: &mut Transaction<'static, Any>,
+    instrument_id: i64,
+    balance_fen: i64,
+) -> Result<(), LedgerError> {
+    sqlx::query("UPDATE instruments SET balance_fen = $1 WHERE id = $2")
+        .bind(balance_fen)
+        .bind(instrument_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens a billing account with empty balances. (Logins and profiles arrive with accounts, #4.)
+    pub async fn create_billing_account(&self, name: &str) -> Result<i64, LedgerError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(LedgerError::InvalidAccountName);
+        }
+        let id: i64 = sqlx::query_scalar("INSERT INTO billing_accounts (name, created_at) VALUES ($1, $2) RETURNING id")
+            .bind(name)
+            .bind(to_micros(self.now()))
+            .fetch_one(self.pool())
+            .await?;
+        Ok(id)
+    }
+
+    /// The account's balances and every instrument it ever held, read in one consistent snapshot.
+    pub async fn account(&self, account_id: i64) -> Result<AccountSnapshot, LedgerError> {
+        let mut tx = self.begin_read().await?;
+        let row = sqlx::query("SELECT id, name, cash_fen, arrears_fen FROM billing_accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(LedgerError::AccountNotFound(account_id))?;
+        let instruments = load_instruments(&mut tx, account_id).await?;
+        tx.commit().await?;
+        Ok(AccountSnapshot {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            cash: fen(row.try_get("cash_fen")?)?,
+            arrears: fen(row.try_get("arrears_fen")?)?,
+            instruments,
+        })
+    }
+}

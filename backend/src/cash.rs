@@ -1,0 +1,95 @@
+//! Crediting cash: an online payment or a bank transfer. What the customer owes is paid first;
+//! only the rest becomes cash (PRODUCT.md §2).
+
+use billing::Amount;
+use billing::wallet_rules::{check_top_up_amount, split_top_up};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{self, fen};
+use crate::error::LedgerError;
+use crate::idempotency::{self, IdempotencyKey};
+use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
+use crate::store::Store;
+use crate::time::to_micros;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CashSource {
+    OnlinePayment,
+    BankTransfer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashCredit {
+    pub account_id: i64,
+    pub amount: Amount,
+    pub source: CashSource,
+    /// The payment provider's trade number or the bank receipt number.
+    pub reference: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashCredited {
+    pub transaction_id: i64,
+    pub paid_arrears: Amount,
+    pub added_to_cash: Amount,
+    pub cash_after: Amount,
+    pub arrears_after: Amount,
+}
+
+impl CashSource {
+    pub fn code(self) -> &'static str {
+        match self {
+            CashSource::OnlinePayment => "online_payment",
+            CashSource::BankTransfer => "bank_transfer",
+        }
+    }
+}
+
+const OPERATION: &str = "credit_cash";
+
+pub(crate) fn check_reference(reference: &str) -> Result<(), LedgerError> {
+    let ok = !reference.is_empty() && reference.chars().count() <= 128 && !reference.chars().any(char::is_control);
+    if ok { Ok(()) } else { Err(LedgerError::InvalidReference) }
+}
+
+impl Store {
+    pub async fn credit_cash(&self, key: &IdempotencyKey, request: &CashCredit) -> Result<CashCredited, LedgerError> {
+        check_top_up_amount(request.amount)?;
+        check_reference(&request.reference)?;
+        let mut tx = self.begin_write().await?;
+        let account = accounts::lock(self, &mut tx, request.account_id).await?;
+        if let Some(done) = idempotency::replay(&mut tx, key, OPERATION, request).await? {
+            return Ok(done);
+        }
+        let now = to_micros(self.now());
+        let split = split_top_up(fen(account.arrears_fen)?, request.amount);
+        let cash_after = account.cash_fen + split.to_cash.fen();
+        let arrears_after = account.arrears_fen - split.to_arrears.fen();
+
+        let memo = format!("{}:{}", request.source.code(), request.reference);
+        let transaction_id = ledger::open_transaction(&mut tx, account.id, TransactionKind::CashCredit, &memo, now).await?;
+        ledger::post(
+            &mut tx,
+            transaction_id,
+            account.id,
+            &[
+                Posting::new(LedgerAccount::PaymentClearing, -request.amount.fen()),
+                Posting::new(LedgerAccount::ArrearsReceivable, split.to_arrears.fen()),
+                Posting::new(LedgerAccount::CustomerCash, split.to_cash.fen()),
+            ],
+        )
+        .await?;
+        accounts::set_balances(&mut tx, account.id, cash_after, arrears_after).await?;
+        let done = CashCredited {
+            transaction_id,
+            paid_arrears: split.to_arrears,
+            added_to_cash: split.to_cash,
+            cash_after: fen(cash_after)?,
+            arrears_after: fen(arrears_after)?,
+        };
+        idempotency::remember(&mut tx, key, OPERATION, request, &done, now).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+}

@@ -1,0 +1,104 @@
+//! Caller-given idempotency keys. The first request under a key stores its response in the same
+//! transaction as its effects; a replay of the same request returns that response and changes
+//! nothing; the same key with a different request is refused.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::{Any, Row, Transaction};
+
+use crate::error::LedgerError;
+
+pub const MAX_KEY_LEN: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn new(key: impl Into<String>) -> Result<IdempotencyKey, LedgerError> {
+        let key = key.into();
+        if key.is_empty() || key.len() > MAX_KEY_LEN {
+            return Err(LedgerError::InvalidIdempotencyKey(format!(
+                "an idempotency key must be 1 to {MAX_KEY_LEN} characters (got {})",
+                key.len()
+            )));
+        }
+        if !key.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(LedgerError::InvalidIdempotencyKey(
+                "an idempotency key may only contain printable ASCII without spaces".into(),
+            ));
+        }
+        Ok(IdempotencyKey(key))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The outcome stored under `key`, if this exact request already ran.
+pub(crate) async fn replay<Req: Serialize, Res: DeserializeOwned>(
+    tx: &mut Transaction<'static, Any>,
+    key: &IdempotencyKey,
+    operation: &str,
+    request: &Req,
+) -> Result<Option<Res>, LedgerError> {
+    let row = sqlx::query("SELECT operation, request, response FROM idempotency_keys WHERE key = $1")
+        .bind(key.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let stored_operation: String = row.try_get("operation")?;
+    let stored_request: String = row.try_get("request")?;
+    if stored_operation != operation || stored_request != fingerprint(request)? {
+        return Err(LedgerError::IdempotencyKeyReused { key: key.to_string(), operation: stored_operation });
+    }
+    let response: String = row.try_get("response")?;
+    serde_json::from_str(&response)
+        .map(Some)
+        .map_err(|e| LedgerError::Corrupt(format!("stored response of key '{key}': {e}")))
+}
+
+pub(crate) async fn remember<Req: Serialize, Res: Serialize>(
+    tx: &mut Transaction<'static, Any>,
+    key: &IdempotencyKey,
+    operation: &str,
+    request: &Req,
+    response: &Res,
+    at_micros: i64,
+) -> Result<(), LedgerError> {
+    let response = serde_json::to_string(response).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+    sqlx::query("INSERT INTO idempotency_keys (key, operation, request, response, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(key.as_str())
+        .bind(operation)
+        .bind(fingerprint(request)?)
+        .bind(response)
+        .bind(at_micros)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn fingerprint<Req: Serialize>(request: &Req) -> Result<String, LedgerError> {
+    serde_json::to_string(request).map_err(|e| LedgerError::Corrupt(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_short_printable_and_not_empty() {
+        assert!(IdempotencyKey::new("alipay:2026112300001").is_ok());
+        assert!(IdempotencyKey::new("").is_err());
+        assert!(IdempotencyKey::new("a b").is_err());
+        assert!(IdempotencyKey::new("é").is_err());
+        assert!(IdempotencyKey::new("k".repeat(MAX_KEY_LEN)).is_ok());
+        assert!(IdempotencyKey::new("k".repeat(MAX_KEY_LEN + 1)).is_err());
+    }
+}

@@ -1,0 +1,203 @@
+//! The connection to the database: SQLite by default, PostgreSQL when the URL says so. Both run the
+//! same SQL (integers and text only, `$n` placeholders) through sqlx's `Any` driver; the only
+//! differences are the migrations and how a write transaction serialises on a billing account.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+use crate::clock::{Clock, SystemClock};
+
+/// Where the data lives when DATABASE_URL is not set: a file under ./data.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/billing-center.db";
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DATABASE_URL must start with sqlite:// or postgres:// (got '{0}')")]
+    UnsupportedUrl(String),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDirectory { path: PathBuf, source: std::io::Error },
+    #[error("cannot connect to the database: {0}")]
+    Connect(sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    clock: Arc<dyn Clock>,
+    prepaid_card_validity_days: i64,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Connects and applies any pending migrations: what the server does on start.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating. A SQLite file (and its directory) is created if missing.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let (backend, url) = normalise_url(url)?;
+        let options = AnyPoolOptions::new().max_connections(match backend {
+            // One writer at a time is SQLite's rule anyway; a few connections let readers through.
+            Backend::Sqlite => 4,
+            Backend::Postgres => 16,
+        });
+        let options = match backend {
+            Backend::Sqlite => options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;").await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => options,
+        };
+        let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
+        if backend == Backend::Sqlite && !url.contains(":memory:") {
+            // WAL is a property of the file: set once, it stays.
+            sqlx::query("PRAGMA journal_mode = WAL").fetch_all(&pool).await?;
+        }
+        Ok(Store {
+            pool,
+            backend,
+            clock: Arc::new(SystemClock),
+            prepaid_card_validity_days: billing::wallet_rules::DEFAULT_PREPAID_CARD_VALIDITY_DAYS,
+        })
+    }
+
+    pub fn with_clock(mut self, clock: impl Clock) -> Store {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// How long a prepaid card bought or assigned from now on stays valid (default 365 days).
+    pub fn with_prepaid_card_validity_days(mut self, days: i64) -> Store {
+        self.prepaid_card_validity_days = days;
+        self
+    }
+
+    pub fn prepaid_card_validity_days(&self) -> i64 {
+        self.prepaid_card_validity_days
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A read-only transaction that sees one consistent snapshot (PostgreSQL's default isolation
+    /// would let two statements see different commits).
+    pub(crate) async fn begin_read(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin().await,
+            Backend::Postgres => self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await,
+        }
+    }
+
+    /// A write transaction. On SQLite it takes the database's write lock at once (BEGIN IMMEDIATE),
+    /// so a transaction that reads balances and then writes cannot lose a race to another writer.
+    /// On PostgreSQL, callers lock the billing account row next (see `accounts::lock`).
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+}
+
+/// Recognises the backend and, for SQLite, makes sure the file can be created.
+fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_owned()));
+    }
+    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+        return Err(StoreError::UnsupportedUrl(url.to_owned()));
+    };
+    if rest.is_empty() {
+        return Err(StoreError::UnsupportedUrl(url.to_owned()));
+    }
+    if rest.starts_with(":memory:") {
+        return Ok((Backend::Sqlite, url.to_owned()));
+    }
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|source| StoreError::DataDirectory { path: parent.to_path_buf(), source })?;
+    }
+    let query = if query.split('&').any(|p| p.starts_with("mode=")) {
+        query.to_owned()
+    } else if query.is_empty() {
+        "mode=rwc".to_owned()
+    } else {
+        format!("{query}&mode=rwc")
+    };
+    Ok((Backend::Sqlite, format!("sqlite://{path}?{query}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend_and_sqlite_files_are_created_on_demand() {
+        let dir = std::env::temp_dir().join(format!("bc-url-{}", std::process::id()));
+        let file = dir.join("nested").join("x.db");
+        let (backend, url) = normalise_url(&format!("sqlite://{}", file.display())).unwrap();
+        assert_eq!(backend, Backend::Sqlite);
+        assert!(url.ends_with("x.db?mode=rwc"), "{url}");
+        assert!(file.parent().unwrap().is_dir());
+        let (backend, _) = normalise_url("postgres://u@127.0.0.1/db").unwrap();
+        assert_eq!(backend, Backend::Postgres);
+        assert!(matches!(normalise_url("mysql://x"), Err(StoreError::UnsupportedUrl(_))));
+        assert!(matches!(normalise_url("sqlite://"), Err(StoreError::UnsupportedUrl(_))));
+        let read_only = format!("sqlite://{}?mode=ro", file.display());
+        assert_eq!(normalise_url(&read_only).unwrap().1, read_only);
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -1,0 +1,279 @@
+//! Regular vouchers: issued straight to an account, or as one-time activation codes that a
+//! customer redeems. A voucher is funded by promotion: issuing one posts its face value from
+//! promotion to the voucher.
+
+use billing::wallet_rules::{VoucherValidity, VoucherValidityError};
+use billing::{Amount, InstrumentKind};
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sqlx::{Any, Row, Transaction};
+
+use crate::accounts::{self, InstrumentOrigin, InstrumentRecord, NewInstrument};
+use crate::error::LedgerError;
+use crate::idempotency::{self, IdempotencyKey};
+use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
+use crate::store::{Backend, Store};
+use crate::time::{from_micros, to_micros};
+
+/// The largest face value one voucher may carry.
+pub const MAX_VOUCHER_FACE_VALUE_YUAN: i64 = 1_000_000;
+/// The most activation codes one batch may generate.
+pub const MAX_CODES_PER_BATCH: u32 = 10_000;
+/// Code characters: no 0/O, 1/I, so codes survive being read aloud or typed from paper.
+const CODE_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+const CODE_LEN: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherIssue {
+    pub account_id: i64,
+    pub face_value: Amount,
+    pub validity: VoucherValidity,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherIssued {
+    pub transaction_id: i64,
+    pub voucher: InstrumentRecord,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivationCodeBatch {
+    pub face_value: Amount,
+    pub validity: VoucherValidity,
+    pub count: u32,
+    /// After this moment the codes can no longer be activated.
+    pub redeem_by: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivationCodesGenerated {
+    pub batch_id: i64,
+    /// Shown once to the operator, grouped as `XXXX-XXXX-XXXX-XXXX`.
+    pub codes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeActivation {
+    pub account_id: i64,
+    pub code: String,
+}
+
+fn check_face_value(face_value: Amount) -> Result<(), LedgerError> {
+    let max = Amount::from_yuan(MAX_VOUCHER_FACE_VALUE_YUAN);
+    if face_value.is_zero() || face_value > max {
+        return Err(LedgerError::InvalidFaceValue { asked: face_value, max });
+    }
+    Ok(())
+}
+
+/// `abcd-efgh ijkl mnop` → `ABCDEFGHIJKLMNOP`: what customers type is forgiven its case, dashes and spaces.
+pub fn normalise_code(code: &str) -> String {
+    code.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect()
+}
+
+fn display_code(code: &str) -> String {
+    code.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-")
+}
+
+fn new_code(rng: &mut impl Rng) -> String {
+    (0..CODE_LEN).map(|_| char::from(CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())])).collect()
+}
+
+/// Credits a new regular voucher: promotion pays for it.
+async fn credit_voucher(
+    tx: &mut Transaction<'static, Any>,
+    account_id: i64,
+    kind: TransactionKind,
+    origin: InstrumentOrigin,
+    face_value: Amount,
+    window: (DateTime<Utc>, DateTime<Utc>),
+    now: DateTime<Utc>,
+) -> Result<(i64, InstrumentRecord), LedgerError> {
+    let transaction_id = ledger::open_transaction(tx, account_id, kind, "", to_micros(now)).await?;
+    let new = NewInstrument {
+        kind: InstrumentKind::RegularVoucher,
+        origin,
+        face_value_fen: face_value.fen(),
+        valid_from: window.0,
+        valid_until: window.1,
+        activated_at: now,
+    };
+    let voucher = accounts::insert_instrument(tx, account_id, transaction_id, &new).await?;
+    ledger::post(
+        tx,
+        transaction_id,
+        account_id,
+        &[Posting::instrument(voucher.id, face_value.fen()), Posting::new(LedgerAccount::Promotion, -face_value.fen())],
+    )
+    .await?;
+    Ok((transaction_id, voucher))
+}
+
+impl Store {
+    pub async fn issue_voucher(&self, key: &IdempotencyKey, request: &VoucherIssue) -> Result<VoucherIssued, LedgerError> {
+        const OPERATION: &str = "issue_voucher";
+        check_face_value(request.face_value)?;
+        request.validity.check()?;
+        let mut tx = self.begin_write().await?;
+        let account = accounts::lock(self, &mut tx, request.account_id).await?;
+        if let Some(done) = idempotency::replay(&mut tx, key, OPERATION, request).await? {
+            return Ok(done);
+        }
+        let now = self.now();
+        let window = request.validity.window(now)?;
+        let (transaction_id, voucher) = credit_voucher(
+            &mut tx,
+            account.id,
+            TransactionKind::VoucherIssue,
+            InstrumentOrigin::Issued,
+            request.face_value,
+            window,
+            now,
+        )
+        .await?;
+        let done = VoucherIssued { transaction_id, voucher };
+        idempotency::remember(&mut tx, key, OPERATION, request, &done, to_micros(now)).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    pub async fn generate_activation_codes(
+        &self,
+        key: &IdempotencyKey,
+        request: &ActivationCodeBatch,
+    ) -> Result<ActivationCodesGenerated, LedgerError> {
+        const OPERATION: &str = "generate_activation_codes";
+        check_face_value(request.face_value)?;
+        request.validity.check()?;
+        if request.count == 0 || request.count > MAX_CODES_PER_BATCH {
+            return Err(LedgerError::InvalidCodeCount { asked: request.count, max: MAX_CODES_PER_BATCH });
+        }
+        let now = self.now();
+        if request.redeem_by <= now {
+            return Err(LedgerError::RedeemByInPast(request.redeem_by));
+        }
+        if let VoucherValidity::Fixed { valid_until, .. } = request.validity
+            && valid_until <= now
+        {
+            return Err(VoucherValidityError::AlreadyExpired(valid_until).into());
+        }
+        let mut tx = self.begin_write().await?;
+        if self.backend() == Backend::Postgres {
+            // No account to lock: serialise concurrent requests under the same key instead.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text").bind(key.as_str()).fetch_one(&mut *tx).await?;
+        }
+        if let Some(done) = idempotency::replay(&mut tx, key, OPERATION, request).await? {
+            return Ok(done);
+        }
+        let validity = serde_json::to_string(&request.validity).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        let batch_id: i64 = sqlx::query_scalar(
+            "INSERT INTO activation_code_batches (face_value_fen, validity, redeem_by, code_count, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(request.face_value.fen())
+        .bind(validity)
+        .bind(to_micros(request.redeem_by))
+        .bind(i64::from(request.count))
+        .bind(to_micros(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        let codes: Vec<String> = {
+            let mut rng = rand::rng();
+            (0..request.count).map(|_| new_code(&mut rng)).collect()
+        };
+        for code in &codes {
+            sqlx::query("INSERT INTO activation_codes (batch_id, code) VALUES ($1, $2)")
+                .bind(batch_id)
+                .bind(code)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let done = ActivationCodesGenerated { batch_id, codes: codes.iter().map(|c| display_code(c)).collect() };
+        idempotency::remember(&mut tx, key, OPERATION, request, &done, to_micros(now)).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Redeems a one-time code into a regular voucher of the account. Wrong, used and expired
+    /// codes are distinct errors; a code is used once, by one account, whatever the key.
+    pub async fn activate_code(&self, key: &IdempotencyKey, request: &CodeActivation) -> Result<VoucherIssued, LedgerError> {
+        const OPERATION: &str = "activate_code";
+        let code = normalise_code(&request.code);
+        let request = CodeActivation { account_id: request.account_id, code: code.clone() };
+        let mut tx = self.begin_write().await?;
+        let account = accounts::lock(self, &mut tx, request.account_id).await?;
+        if let Some(done) = idempotency::replay(&mut tx, key, OPERATION, &request).await? {
+            return Ok(done);
+        }
+        let shown = display_code(&code);
+        let row = sqlx::query(
+            "SELECT c.id, c.redeemed_by, b.face_value_fen, b.validity, b.redeem_by \
+             FROM activation_codes c JOIN activation_code_batches b ON b.id = c.batch_id WHERE c.code = $1",
+        )
+        .bind(&code)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| LedgerError::CodeNotFound(request.code.clone()))?;
+        if row.try_get::<Option<i64>, _>("redeemed_by")?.is_some() {
+            return Err(LedgerError::CodeAlreadyUsed(shown));
+        }
+        let now = self.now();
+        let redeem_by = from_micros(row.try_get("redeem_by")?);
+        if now >= redeem_by {
+            return Err(LedgerError::CodeExpired { code: shown, at: redeem_by });
+        }
+        let validity: VoucherValidity = serde_json::from_str(&row.try_get::<String, _>("validity")?)
+            .map_err(|e| LedgerError::Corrupt(format!("activation code batch validity: {e}")))?;
+        let window = match validity.window(now) {
+            Ok(window) => window,
+            Err(VoucherValidityError::AlreadyExpired(at)) => return Err(LedgerError::CodeExpired { code: shown, at }),
+            Err(e) => return Err(e.into()),
+        };
+        let face_value = accounts::fen(row.try_get("face_value_fen")?)?;
+        let code_id: i64 = row.try_get("id")?;
+        let (transaction_id, voucher) = credit_voucher(
+            &mut tx,
+            account.id,
+            TransactionKind::VoucherActivation,
+            InstrumentOrigin::ActivationCode,
+            face_value,
+            window,
+            now,
+        )
+        .await?;
+        // Guarded: under PostgreSQL two accounts may race for one code; the loser updates nothing.
+        let claimed = sqlx::query(
+            "UPDATE activation_codes SET redeemed_by = $1, redeemed_at = $2, instrument_id = $3 \
+             WHERE id = $4 AND redeemed_by IS NULL",
+        )
+        .bind(account.id)
+        .bind(to_micros(now))
+        .bind(voucher.id)
+        .bind(code_id)
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() != 1 {
+            return Err(LedgerError::CodeAlreadyUsed(shown));
+        }
+        let done = VoucherIssued { transaction_id, voucher };
+        idempotency::remember(&mut tx, key, OPERATION, &request, &done, to_micros(now)).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_forgiving_to_type_and_unambiguous_to_read() {
+        assert_eq!(normalise_code(" abcd-efgh ijkl-mnpq\n"), "ABCDEFGHIJKLMNPQ");
+        let code = new_code(&mut rand::rng());
+        assert_eq!(code.len(), CODE_LEN);
+        assert!(code.bytes().all(|b| CODE_ALPHABET.contains(&b)));
+        assert!(!code.contains(['0', 'O', '1', 'I']));
+        assert_eq!(display_code("ABCDEFGHJKLMNPQR"), "ABCD-EFGH-JKLM-NPQR");
+    }
+}
