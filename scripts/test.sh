@@ -9,6 +9,15 @@ export CARGO_TERM_COLOR=never
 
 scripts/bootstrap.sh --test
 
+# Store tests run on SQLite and on a real PostgreSQL server; each test creates its own database
+# (billing_test_*) and drops it; leftovers of a crashed run are removed here.
+BILLING_TEST_POSTGRES_URL=$(scripts/postgres.sh)
+export BILLING_TEST_POSTGRES_URL
+if command -v psql >/dev/null; then
+  psql "$BILLING_TEST_POSTGRES_URL" -qAtc "SELECT datname FROM pg_database WHERE datname LIKE 'billing\_test\_%'" 2>/dev/null |
+    while read -r db; do psql "$BILLING_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null; done || true
+fi
+
 cargo test -p billing
 cargo test -p backend
 cargo test -p app --features ssr
@@ -16,6 +25,7 @@ cargo test -p server
 
 # The WASM bundle and the debug server the browser tests run against.
 scripts/site.sh
+rm -rf target/e2e
 status=0
 npm run --silent e2e || status=$?
 node end2end/summary.mjs end2end/test-results/results.json

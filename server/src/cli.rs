@@ -17,6 +17,19 @@ pub enum Command {
     Serve,
     /// Read a plan request (JSON) on stdin and print the deduction plan (JSON) on stdout.
     Plan,
+    /// Create the database if needed and apply pending migrations (the server also does this on start).
+    Migrate,
+    /// Work with the ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Recompute every balance from the postings and report any difference (exit 1 if one is found).
+    Check,
 }
 
 /// `billing-center plan`: the result on stdout and exit 0, or one line on stderr and exit 1.

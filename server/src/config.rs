@@ -12,12 +12,20 @@ pub struct Config {
     pub site_addr: SocketAddr,
     /// `LEPTOS_SITE_ROOT`, default `target/site` (what `scripts/site.sh` builds).
     pub site_root: PathBuf,
+    /// `DATABASE_URL`, default `sqlite://data/billing-center.db`; `postgres://…` selects PostgreSQL.
+    pub database_url: String,
+    /// `PREPAID_CARD_VALIDITY_DAYS`, default 365: how long a card bought or assigned stays valid.
+    pub prepaid_card_validity_days: i64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("{name}='{value}' is not a socket address like 127.0.0.1:3000")]
     BadAddress { name: &'static str, value: String },
+    #[error("DATABASE_URL='{0}' must start with sqlite:// or postgres://")]
+    BadDatabaseUrl(String),
+    #[error("PREPAID_CARD_VALIDITY_DAYS='{0}' must be a whole number of days from 1 to 3650")]
+    BadValidityDays(String),
 }
 
 impl Config {
@@ -33,7 +41,25 @@ impl Config {
             None => SocketAddr::from(([127, 0, 0, 1], 3000)),
         };
         let site_root = lookup("LEPTOS_SITE_ROOT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target/site"));
-        Ok(Config { site_addr, site_root })
+        let database_url = lookup("DATABASE_URL")
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| backend::store::DEFAULT_DATABASE_URL.to_owned());
+        if !["sqlite:", "postgres://", "postgresql://"].iter().any(|p| database_url.starts_with(p)) {
+            return Err(ConfigError::BadDatabaseUrl(database_url));
+        }
+        let prepaid_card_validity_days = match lookup("PREPAID_CARD_VALIDITY_DAYS") {
+            Some(value) => match value.parse::<i64>() {
+                Ok(days) if (1..=3650).contains(&days) => days,
+                _ => return Err(ConfigError::BadValidityDays(value)),
+            },
+            None => billing::wallet_rules::DEFAULT_PREPAID_CARD_VALIDITY_DAYS,
+        };
+        Ok(Config { site_addr, site_root, database_url, prepaid_card_validity_days })
+    }
+
+    /// Connects to the database and applies pending migrations.
+    pub async fn open_store(&self) -> Result<backend::Store, backend::StoreError> {
+        Ok(backend::Store::open(&self.database_url).await?.with_prepaid_card_validity_days(self.prepaid_card_validity_days))
     }
 
     /// Leptos's own options. The bundle is named [`app::OUTPUT_NAME`] and built by plain cargo and
@@ -57,6 +83,18 @@ mod tests {
         let config = Config::from_lookup(|_| None).unwrap();
         assert_eq!(config.site_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.site_root, PathBuf::from("target/site"));
+        assert_eq!(config.database_url, "sqlite://data/billing-center.db");
+        assert_eq!(config.prepaid_card_validity_days, 365);
+    }
+
+    #[test]
+    fn bad_database_settings_are_named_in_the_error() {
+        let with = |name: &'static str, value: &'static str| {
+            Config::from_lookup(move |n| (n == name).then(|| value.to_owned())).unwrap_err().to_string()
+        };
+        assert_eq!(with("DATABASE_URL", "mysql://x"), "DATABASE_URL='mysql://x' must start with sqlite:// or postgres://");
+        assert!(with("PREPAID_CARD_VALIDITY_DAYS", "0").contains("from 1 to 3650"));
+        assert!(with("PREPAID_CARD_VALIDITY_DAYS", "a year").contains("'a year'"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::cli::{Cli, Command, run_plan};
+use server::cli::{Cli, Command, LedgerCommand, run_plan};
 use server::config::Config;
 
 fn main() -> ExitCode {
@@ -18,6 +18,65 @@ fn main() -> ExitCode {
             }
         },
         Command::Serve => serve(),
+        Command::Migrate => with_config(|config| async move {
+            match config.open_store().await {
+                Ok(store) => {
+                    println!("{} is migrated to the latest schema", redact(&config.database_url));
+                    store.close().await;
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }),
+        Command::Ledger { command: LedgerCommand::Check } => with_config(|config| async move {
+            // A check reads; it does not migrate a database it was pointed at.
+            let store = match backend::Store::connect(&config.database_url).await {
+                Ok(store) => store,
+                Err(e) => return fail(e),
+            };
+            let result = store.check_ledger().await;
+            store.close().await;
+            match result {
+                Ok(report) => {
+                    println!("{report}");
+                    if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+                }
+                Err(e) => fail(e),
+            }
+        }),
+    }
+}
+
+/// Runs a database command: exit 2 when it cannot run at all, so that 1 keeps its meaning.
+fn with_config<F, Fut>(command: F) -> ExitCode
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: std::future::Future<Output = ExitCode>,
+{
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => return fail(e),
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
+    runtime.block_on(command(config))
+}
+
+fn fail(error: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(2)
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -48,8 +107,16 @@ fn serve() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let store = match config.open_store().await {
+            Ok(store) => store,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        tracing::info!("database {} ({:?}) is ready", redact(&config.database_url), store.backend());
         tracing::info!("Billing Center listening on http://{}", config.site_addr);
-        let app = server::router::app(config.leptos_options());
+        let app = server::router::app(config.leptos_options(), store);
         match axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

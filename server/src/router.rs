@@ -15,6 +15,7 @@ use crate::{api, language};
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    pub store: backend::Store,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -23,8 +24,8 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-pub fn app(leptos_options: LeptosOptions) -> Router {
-    let state = AppState { leptos_options: leptos_options.clone() };
+pub fn app(leptos_options: LeptosOptions, store: backend::Store) -> Router {
+    let state = AppState { leptos_options: leptos_options.clone(), store };
     let routes = generate_route_list(App);
     Router::new()
         .nest("/api/v1", api::routes())

@@ -24,12 +24,39 @@ impl TestResponse {
     }
 }
 
+/// A store in a fresh SQLite file, removed when dropped.
+pub struct TempStore {
+    pub store: backend::Store,
+    path: std::path::PathBuf,
+}
+
+impl TempStore {
+    pub async fn new() -> TempStore {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join("billing-center-tests").join(format!("server-{}-{n}.db", std::process::id()));
+        let store = backend::Store::open(&format!("sqlite://{}", path.display())).await.expect("a test store opens");
+        TempStore { store, path }
+    }
+}
+
+impl Drop for TempStore {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            std::fs::remove_file(format!("{}{suffix}", self.path.display())).ok();
+        }
+    }
+}
+
 pub async fn send(request: Request<Body>) -> TestResponse {
     let config = Config::from_lookup(|_| None).expect("default config");
-    let response: Response<Body> = server::router::app(config.leptos_options()).oneshot(request).await.unwrap();
+    let temp = TempStore::new().await;
+    let response: Response<Body> =
+        server::router::app(config.leptos_options(), temp.store.clone()).oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    temp.store.close().await;
     TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
 }
 
