@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 
-use billing::{Amount, BillingItem, Charge, PaymentSource, Settlement, Totals, plan};
+use billing::{Amount, BillingItem, Charge, PaymentSource, PlanLine, Settlement, Totals, plan};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use crate::accounts::{self, AccountSnapshot, fen};
 use crate::error::LedgerError;
@@ -70,6 +70,36 @@ fn settlement_code(settlement: Settlement) -> &'static str {
         Settlement::Account => "account",
         Settlement::Cloud => "cloud",
     }
+}
+
+/// Inserts the lines (numbered from 1) in one statement and returns their ids in line order.
+async fn insert_lines(
+    tx: &mut Transaction<'static, Any>,
+    bill_id: i64,
+    lines: &[PlanLine],
+) -> Result<Vec<i64>, LedgerError> {
+    let mut sql = String::from("INSERT INTO bill_lines (bill_id, line_no, item, amount_fen) VALUES ");
+    for i in 0..lines.len() {
+        let n = i * 3;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("($1, ${}, ${}, ${})", n + 2, n + 3, n + 4));
+    }
+    let mut query = sqlx::query(&sql).bind(bill_id);
+    for (line_no, line) in (1i64..).zip(lines) {
+        query = query.bind(line_no).bind(line.item.code()).bind(line.amount.fen());
+    }
+    query.execute(&mut **tx).await?;
+    // RETURNING's row order is not promised by SQL; ask by line number instead.
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM bill_lines WHERE bill_id = $1 ORDER BY line_no")
+        .bind(bill_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    if ids.len() != lines.len() {
+        return Err(LedgerError::Corrupt(format!("bill {bill_id}: {} lines stored, {} planned", ids.len(), lines.len())));
+    }
+    Ok(ids)
 }
 
 impl Store {
@@ -151,18 +181,10 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
 
+        let line_ids = insert_lines(&mut tx, bill_id, &plan.lines).await?;
         let mut postings = Vec::new();
         let mut lines = Vec::with_capacity(plan.lines.len());
-        for (line_no, line) in (1u32..).zip(&plan.lines) {
-            let line_id: i64 = sqlx::query_scalar(
-                "INSERT INTO bill_lines (bill_id, line_no, item, amount_fen) VALUES ($1, $2, $3, $4) RETURNING id",
-            )
-            .bind(bill_id)
-            .bind(i64::from(line_no))
-            .bind(line.item.code())
-            .bind(line.amount.fen())
-            .fetch_one(&mut *tx)
-            .await?;
+        for ((line_no, line), line_id) in (1u32..).zip(&plan.lines).zip(line_ids) {
             postings.push(Posting::new(LedgerAccount::Revenue, line.amount.fen()).for_line(line_id));
             for payment in &line.paid {
                 let taken = -payment.amount.fen();
