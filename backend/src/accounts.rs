@@ -242,7 +242,7 @@ impl Store {
     /// Opens a billing account with empty balances. (Logins and profiles arrive with accounts, #4.)
     pub async fn create_billing_account(&self, name: &str) -> Result<i64, LedgerError> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
             return Err(LedgerError::InvalidAccountName);
         }
         let id: i64 = sqlx::query_scalar("INSERT INTO billing_accounts (name, created_at) VALUES ($1, $2) RETURNING id")

@@ -12,11 +12,13 @@ use crate::accounts::{self, AccountSnapshot, fen};
 use crate::error::LedgerError;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
-use crate::store::Store;
+use crate::store::{Store, retry_after_conflict};
 use crate::time::to_micros;
 
 /// One charge per billing item is the norm; this bounds a malformed bill.
 pub const MAX_CHARGES_PER_BILL: usize = 1_000;
+/// One day of one billing item beyond this is a metering fault, not usage.
+pub const MAX_CHARGE_YUAN: i64 = 10_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillCharge {
@@ -106,9 +108,17 @@ impl Store {
     /// Charges one workspace-day. Charging the same bill again (same workspace, day and charges)
     /// returns the first result and changes nothing, whatever the idempotency key.
     pub async fn charge_bill(&self, key: &IdempotencyKey, request: &BillCharge) -> Result<BillCharged, LedgerError> {
+        retry_after_conflict(|| self.charge_bill_once(key, request)).await
+    }
+
+    async fn charge_bill_once(&self, key: &IdempotencyKey, request: &BillCharge) -> Result<BillCharged, LedgerError> {
         check_workspace_id(&request.workspace_id)?;
         if request.charges.is_empty() || request.charges.len() > MAX_CHARGES_PER_BILL {
             return Err(LedgerError::InvalidChargeCount { got: request.charges.len(), max: MAX_CHARGES_PER_BILL });
+        }
+        let max = Amount::from_yuan(MAX_CHARGE_YUAN);
+        if let Some((line, charge)) = request.charges.iter().enumerate().find(|(_, c)| c.amount > max) {
+            return Err(LedgerError::ChargeTooLarge { line: line + 1, asked: charge.amount, max });
         }
         let mut tx = self.begin_write().await?;
         let account = accounts::lock(self, &mut tx, request.account_id).await?;

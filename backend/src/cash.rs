@@ -9,7 +9,7 @@ use crate::accounts::{self, fen};
 use crate::error::LedgerError;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
-use crate::store::Store;
+use crate::store::{Store, retry_after_conflict};
 use crate::time::to_micros;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,13 +54,32 @@ pub(crate) fn check_reference(reference: &str) -> Result<(), LedgerError> {
 }
 
 impl Store {
+    /// Credits a payment or a bank transfer. The same receipt (source + reference) is credited once:
+    /// under its first key a replay returns the first result, under another key it is refused.
     pub async fn credit_cash(&self, key: &IdempotencyKey, request: &CashCredit) -> Result<CashCredited, LedgerError> {
+        retry_after_conflict(|| self.credit_cash_once(key, request)).await
+    }
+
+    async fn credit_cash_once(&self, key: &IdempotencyKey, request: &CashCredit) -> Result<CashCredited, LedgerError> {
         check_top_up_amount(request.amount)?;
         check_reference(&request.reference)?;
         let mut tx = self.begin_write().await?;
         let account = accounts::lock(self, &mut tx, request.account_id).await?;
         if let Some(done) = idempotency::replay(&mut tx, key, OPERATION, request).await? {
             return Ok(done);
+        }
+        let credited: Option<i64> =
+            sqlx::query_scalar("SELECT transaction_id FROM cash_receipts WHERE source = $1 AND reference = $2")
+                .bind(request.source.code())
+                .bind(&request.reference)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(transaction_id) = credited {
+            return Err(LedgerError::DuplicateReceipt {
+                source_name: request.source.code(),
+                reference: request.reference.clone(),
+                transaction_id,
+            });
         }
         let now = to_micros(self.now());
         let split = split_top_up(fen(account.arrears_fen)?, request.amount);
@@ -80,6 +99,12 @@ impl Store {
             ],
         )
         .await?;
+        sqlx::query("INSERT INTO cash_receipts (source, reference, transaction_id) VALUES ($1, $2, $3)")
+            .bind(request.source.code())
+            .bind(&request.reference)
+            .bind(transaction_id)
+            .execute(&mut *tx)
+            .await?;
         accounts::set_balances(&mut tx, account.id, cash_after, arrears_after).await?;
         let done = CashCredited {
             transaction_id,

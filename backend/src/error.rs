@@ -41,10 +41,18 @@ pub enum LedgerError {
     BillOfAnotherAccount { workspace_id: String, day: NaiveDate, owner: i64, asked: i64 },
     #[error("{0}")]
     Wallet(#[from] WalletError),
-    #[error("account name must be 1 to 100 characters")]
+    #[error("account name must be 1 to 100 characters, without control characters")]
     InvalidAccountName,
     #[error("reference must be 1 to 128 printable characters")]
     InvalidReference,
+    #[error("{source_name} '{reference}' was already credited (ledger transaction {transaction_id})")]
+    DuplicateReceipt { source_name: &'static str, reference: String, transaction_id: i64 },
+    #[error("a charge may be at most {max} (charge {line} asks {asked})")]
+    ChargeTooLarge { line: usize, asked: Amount, max: Amount },
+    #[error("an activation code has {max} characters at most")]
+    CodeTooLong { max: usize },
+    #[error("prepaid card validity must be 1 to 3650 days (got {0})")]
+    InvalidValidityDays(i64),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("stored data is inconsistent: {0}")]

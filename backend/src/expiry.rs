@@ -1,6 +1,7 @@
 //! Expiring instruments whose validity window has ended: what is left on them moves to breakage,
-//! as a ledger transaction the statements show. Each instrument expires once: its idempotency key
-//! is derived from it (`expiry:<instrument id>`), so a repeated or concurrent sweep is harmless.
+//! as a ledger transaction the statements show. Each instrument expires once: the sweep takes only
+//! instruments not yet marked expired, under the account lock, so a repeated or concurrent sweep is
+//! harmless without an idempotency key.
 
 use billing::{Amount, InstrumentKind};
 use serde::{Deserialize, Serialize};
@@ -8,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::{self, INSTRUMENT_COLUMNS, fen, instrument_from_row};
 use crate::error::LedgerError;
-use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
 use crate::store::Store;
 use crate::time::to_micros;
@@ -27,9 +27,9 @@ pub struct ExpiredInstrument {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExpirySweep {
     pub expired: Vec<ExpiredInstrument>,
+    /// Accounts whose expiry failed (logged); the next sweep tries them again.
+    pub failed_accounts: Vec<i64>,
 }
-
-const OPERATION: &str = "expire_instrument";
 
 impl Store {
     /// Expires every instrument whose window ended at or before now, one account at a time.
@@ -43,7 +43,14 @@ impl Store {
         .await?;
         let mut sweep = ExpirySweep::default();
         for account_id in account_ids {
-            sweep.expired.extend(self.expire_account_instruments(account_id).await?);
+            // One account's failure must not hold back every account after it.
+            match self.expire_account_instruments(account_id).await {
+                Ok(expired) => sweep.expired.extend(expired),
+                Err(e) => {
+                    tracing::error!(account_id, error = %e, "expiring instruments failed");
+                    sweep.failed_accounts.push(account_id);
+                }
+            }
         }
         Ok(sweep)
     }
@@ -63,12 +70,6 @@ impl Store {
         let mut expired = Vec::with_capacity(rows.len());
         for row in &rows {
             let instrument = instrument_from_row(row)?;
-            let key = IdempotencyKey::new(format!("expiry:{}", instrument.id))?;
-            let request = (account.id, instrument.id);
-            if let Some(done) = idempotency::replay(&mut tx, &key, OPERATION, &request).await? {
-                expired.push(done);
-                continue;
-            }
             let left = instrument.balance.fen();
             let transaction_id = if left > 0 {
                 let id = ledger::open_transaction(&mut tx, account.id, TransactionKind::Expiry, &instrument.number, to_micros(now))
@@ -97,7 +98,6 @@ impl Store {
                 breakage: fen(left)?,
                 transaction_id,
             };
-            idempotency::remember(&mut tx, &key, OPERATION, &request, &done, to_micros(now)).await?;
             expired.push(done);
         }
         tx.commit().await?;

@@ -10,7 +10,7 @@ use crate::cash::check_reference;
 use crate::error::LedgerError;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
-use crate::store::Store;
+use crate::store::{Store, retry_after_conflict};
 use crate::time::to_micros;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +43,14 @@ pub struct PrepaidCardAssigned {
 
 impl Store {
     pub async fn buy_prepaid_card(
+        &self,
+        key: &IdempotencyKey,
+        request: &PrepaidCardPurchase,
+    ) -> Result<PrepaidCardBought, LedgerError> {
+        retry_after_conflict(|| self.buy_prepaid_card_once(key, request)).await
+    }
+
+    async fn buy_prepaid_card_once(
         &self,
         key: &IdempotencyKey,
         request: &PrepaidCardPurchase,
@@ -109,6 +117,14 @@ impl Store {
     }
 
     pub async fn assign_prepaid_card(
+        &self,
+        key: &IdempotencyKey,
+        request: &PrepaidCardAssignment,
+    ) -> Result<PrepaidCardAssigned, LedgerError> {
+        retry_after_conflict(|| self.assign_prepaid_card_once(key, request)).await
+    }
+
+    async fn assign_prepaid_card_once(
         &self,
         key: &IdempotencyKey,
         request: &PrepaidCardAssignment,

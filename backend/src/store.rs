@@ -97,9 +97,12 @@ impl Store {
     }
 
     /// How long a prepaid card bought or assigned from now on stays valid (default 365 days).
-    pub fn with_prepaid_card_validity_days(mut self, days: i64) -> Store {
+    pub fn with_prepaid_card_validity_days(mut self, days: i64) -> Result<Store, crate::LedgerError> {
+        if !(1..=3650).contains(&days) {
+            return Err(crate::LedgerError::InvalidValidityDays(days));
+        }
         self.prepaid_card_validity_days = days;
-        self
+        Ok(self)
     }
 
     pub fn prepaid_card_validity_days(&self) -> i64 {
@@ -146,8 +149,25 @@ impl Store {
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            // Explicit: the row lock protocol relies on READ COMMITTED whatever the server's default.
+            Backend::Postgres => self.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await,
         }
+    }
+}
+
+/// Runs an operation once more if it lost a race on a UNIQUE constraint. Operations serialise per
+/// account, but a few things are unique across accounts (idempotency keys, a workspace-day's bill,
+/// a receipt): two accounts racing for one of them both pass their checks, and the loser fails on
+/// the constraint. Its transaction has rolled back; run again, it sees the winner's commit and
+/// answers properly (a replay, a conflict, a duplicate).
+pub(crate) async fn retry_after_conflict<T, F, Fut>(mut operation: F) -> Result<T, crate::LedgerError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::LedgerError>>,
+{
+    match operation().await {
+        Err(crate::LedgerError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => operation().await,
+        other => other,
     }
 }
 

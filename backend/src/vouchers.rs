@@ -13,7 +13,7 @@ use crate::accounts::{self, InstrumentOrigin, InstrumentRecord, NewInstrument};
 use crate::error::LedgerError;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
-use crate::store::{Backend, Store};
+use crate::store::{Backend, Store, retry_after_conflict};
 use crate::time::{from_micros, to_micros};
 
 /// The largest face value one voucher may carry.
@@ -112,6 +112,10 @@ async fn credit_voucher(
 
 impl Store {
     pub async fn issue_voucher(&self, key: &IdempotencyKey, request: &VoucherIssue) -> Result<VoucherIssued, LedgerError> {
+        retry_after_conflict(|| self.issue_voucher_once(key, request)).await
+    }
+
+    async fn issue_voucher_once(&self, key: &IdempotencyKey, request: &VoucherIssue) -> Result<VoucherIssued, LedgerError> {
         const OPERATION: &str = "issue_voucher";
         check_face_value(request.face_value)?;
         request.validity.check()?;
@@ -139,6 +143,14 @@ impl Store {
     }
 
     pub async fn generate_activation_codes(
+        &self,
+        key: &IdempotencyKey,
+        request: &ActivationCodeBatch,
+    ) -> Result<ActivationCodesGenerated, LedgerError> {
+        retry_after_conflict(|| self.generate_activation_codes_once(key, request)).await
+    }
+
+    async fn generate_activation_codes_once(
         &self,
         key: &IdempotencyKey,
         request: &ActivationCodeBatch,
@@ -198,7 +210,14 @@ impl Store {
     /// Redeems a one-time code into a regular voucher of the account. Wrong, used and expired
     /// codes are distinct errors; a code is used once, by one account, whatever the key.
     pub async fn activate_code(&self, key: &IdempotencyKey, request: &CodeActivation) -> Result<VoucherIssued, LedgerError> {
+        retry_after_conflict(|| self.activate_code_once(key, request)).await
+    }
+
+    async fn activate_code_once(&self, key: &IdempotencyKey, request: &CodeActivation) -> Result<VoucherIssued, LedgerError> {
         const OPERATION: &str = "activate_code";
+        if request.code.chars().count() > 64 {
+            return Err(LedgerError::CodeTooLong { max: 64 });
+        }
         let code = normalise_code(&request.code);
         let request = CodeActivation { account_id: request.account_id, code: code.clone() };
         let mut tx = self.begin_write().await?;

@@ -20,10 +20,17 @@ const OPS_PER_TASK: i64 = 12;
 
 #[derive(Debug)]
 enum Outcome {
-    TopUp { key: String, amount: i64 },
+    TopUp { key: String, transaction_id: i64 },
     Bill { total: i64 },
     Card { denomination: i64 },
     CardRefused,
+}
+
+/// The amount sent under a top-up key `topup-<pair>-<op>`.
+fn top_up_amount(key: &str) -> i64 {
+    let mut parts = key.split('-').skip(1).map(|n| n.parse::<i64>().unwrap());
+    let (pair, op) = (parts.next().unwrap(), parts.next().unwrap());
+    1_000 + pair * 37 + op * 11
 }
 
 async fn thirty_two_tasks_on_one_account(db: TestDb) {
@@ -38,15 +45,15 @@ async fn thirty_two_tasks_on_one_account(db: TestDb) {
                     0 | 1 => {
                         // Tasks t and t + 16 send identical top-ups under one key.
                         let key = format!("topup-{}-{op}", task % (TASKS / 2));
-                        let amount = 1_000 + (task % (TASKS / 2)) * 37 + op * 11;
+                        let amount = top_up_amount(&key);
                         let request = CashCredit {
                             account_id,
                             amount: Amount::from_fen(amount),
                             source: CashSource::OnlinePayment,
                             reference: key.clone(),
                         };
-                        store.credit_cash(&IdempotencyKey::new(key.clone()).unwrap(), &request).await.unwrap();
-                        outcomes.push(Outcome::TopUp { key, amount });
+                        let done = store.credit_cash(&IdempotencyKey::new(key.clone()).unwrap(), &request).await.unwrap();
+                        outcomes.push(Outcome::TopUp { key, transaction_id: done.transaction_id });
                     }
                     2 => {
                         let request = BillCharge {
@@ -79,13 +86,14 @@ async fn thirty_two_tasks_on_one_account(db: TestDb) {
             outcomes
         }));
     }
-    let mut top_ups = BTreeMap::new();
+    // key -> the one ledger transaction both senders of that key must have been answered with
+    let mut top_ups: BTreeMap<String, i64> = BTreeMap::new();
     let (mut bills, mut cards, mut refused) = (0i64, 0i64, 0);
     for task in tasks {
         for outcome in task.await.unwrap() {
             match outcome {
-                Outcome::TopUp { key, amount } => {
-                    assert_eq!(*top_ups.entry(key).or_insert(amount), amount);
+                Outcome::TopUp { key, transaction_id } => {
+                    assert_eq!(*top_ups.entry(key).or_insert(transaction_id), transaction_id);
                 }
                 Outcome::Bill { total } => bills += total,
                 Outcome::Card { denomination } => cards += denomination,
@@ -95,7 +103,7 @@ async fn thirty_two_tasks_on_one_account(db: TestDb) {
     }
     db.assert_ledger_clean().await;
 
-    let topped_up: i64 = top_ups.values().sum();
+    let topped_up: i64 = top_ups.keys().map(|key| top_up_amount(key)).sum();
     let account = db.store.account(account_id).await.unwrap();
     let card_balances: i64 = account.instruments.iter().map(|i| i.balance.fen()).sum();
     let net_cash = account.cash.fen() - account.arrears.fen();
@@ -123,4 +131,92 @@ async fn thirty_two_tasks_on_one_account(db: TestDb) {
     db.finish().await;
 }
 
-on_both_databases!(thirty_two_tasks_on_one_account);
+/// Runs `attempt(account)` for 8 accounts at once; returns how many succeeded and the errors.
+async fn race<T, F, Fut>(db: &TestDb, attempt: F) -> (usize, Vec<LedgerError>)
+where
+    F: Fn(backend::Store, i64) -> Fut,
+    Fut: std::future::Future<Output = Result<T, LedgerError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let mut accounts = Vec::new();
+    for n in 0..8 {
+        accounts.push(db.store.create_billing_account(&format!("Racer {n}")).await.unwrap());
+    }
+    let tasks: Vec<_> = accounts.into_iter().map(|a| tokio::spawn(attempt(db.store.clone(), a))).collect();
+    let (mut won, mut errors) = (0, Vec::new());
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(e) => errors.push(e),
+        }
+    }
+    (won, errors)
+}
+
+/// What is unique across accounts (a code, a workspace-day, a key, a receipt) goes to exactly one
+/// of 8 accounts racing for it, and every loser gets the specific error, not a database error.
+async fn accounts_racing_for_one_thing_get_one_winner_and_specific_errors(db: TestDb) {
+    use backend::vouchers::{ActivationCodeBatch, CodeActivation};
+    let batch = ActivationCodeBatch {
+        face_value: Amount::from_yuan(5),
+        validity: billing::wallet_rules::VoucherValidity::DaysFromActivation(5),
+        count: 1,
+        redeem_by: support::start() + Duration::days(1),
+    };
+    let code = db.store.generate_activation_codes(&support::key("batch"), &batch).await.unwrap().codes.remove(0);
+    let (won, errors) = race(&db, |store, account_id| {
+        let code = code.clone();
+        async move {
+            let key = IdempotencyKey::new(format!("activate-{account_id}")).unwrap();
+            store.activate_code(&key, &CodeActivation { account_id, code }).await
+        }
+    })
+    .await;
+    assert_eq!(won, 1);
+    assert!(errors.iter().all(|e| matches!(e, LedgerError::CodeAlreadyUsed(_))), "{errors:?}");
+
+    let (won, errors) = race(&db, |store, account_id| async move {
+        let request = BillCharge {
+            account_id,
+            workspace_id: "ws-shared".into(),
+            day: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+            settlement: Settlement::Account,
+            charges: vec![Charge { item: BillingItem::Logs, amount: Amount::from_yuan(1) }],
+        };
+        store.charge_bill(&IdempotencyKey::new(format!("bill-{account_id}")).unwrap(), &request).await
+    })
+    .await;
+    assert_eq!(won, 1);
+    assert!(errors.iter().all(|e| matches!(e, LedgerError::BillOfAnotherAccount { .. })), "{errors:?}");
+
+    let (won, errors) = race(&db, |store, account_id| async move {
+        let request = CashCredit {
+            account_id,
+            amount: Amount::from_yuan(1),
+            source: CashSource::OnlinePayment,
+            reference: format!("ref-{account_id}"),
+        };
+        store.credit_cash(&IdempotencyKey::new("one-key-for-all").unwrap(), &request).await
+    })
+    .await;
+    assert_eq!(won, 1);
+    assert!(errors.iter().all(|e| matches!(e, LedgerError::IdempotencyKeyReused { .. })), "{errors:?}");
+
+    let (won, errors) = race(&db, |store, account_id| async move {
+        let request = CashCredit {
+            account_id,
+            amount: Amount::from_yuan(1),
+            source: CashSource::BankTransfer,
+            reference: "receipt-shared".into(),
+        };
+        store.credit_cash(&IdempotencyKey::new(format!("receipt-{account_id}")).unwrap(), &request).await
+    })
+    .await;
+    assert_eq!(won, 1);
+    assert!(errors.iter().all(|e| matches!(e, LedgerError::DuplicateReceipt { .. })), "{errors:?}");
+
+    db.assert_ledger_clean().await;
+    db.finish().await;
+}
+
+on_both_databases!(thirty_two_tasks_on_one_account, accounts_racing_for_one_thing_get_one_winner_and_specific_errors);

@@ -40,6 +40,7 @@ enum Op {
     Expire,
     ReplayLast,
     ReuseLastKeyDifferently,
+    CreditLastReceiptAgain,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -58,6 +59,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Expire),
         2 => Just(Op::ReplayLast),
         1 => Just(Op::ReuseLastKeyDifferently),
+        1 => Just(Op::CreditLastReceiptAgain),
     ]
 }
 
@@ -87,6 +89,7 @@ struct Model {
     arrears: Amount,
     instruments: BTreeMap<i64, ModelInstrument>,
     used_codes: Vec<String>,
+    receipts: Vec<CashCredit>,
     bills: u32,
     keys: u32,
     last: Option<(IdempotencyKey, LastRequest, Value)>,
@@ -147,7 +150,7 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
                 account_id,
                 amount: Amount::from_fen(*fen),
                 source: CashSource::BankTransfer,
-                reference: format!("receipt-{}", model.keys),
+                reference: format!("receipt-{account_id}-{}", model.keys),
             };
             let key = model.next_key();
             let result = store.credit_cash(&key, &request).await;
@@ -160,6 +163,7 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
             model.arrears = model.arrears.saturating_sub(split.to_arrears);
             model.cash = model.cash + split.to_cash;
             assert_eq!((done.cash_after, done.arrears_after), (model.cash, model.arrears));
+            model.receipts.push(request.clone());
             model.last = Some((key, LastRequest::TopUp(request), json(&done)));
             true
         }
@@ -325,6 +329,12 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
             assert_eq!(again, first, "a replay returns the first result");
             false
         }
+        Op::CreditLastReceiptAgain => {
+            let Some(receipt) = model.receipts.last().cloned() else { return false };
+            let result = store.credit_cash(&model.next_key(), &receipt).await;
+            assert!(matches!(result, Err(LedgerError::DuplicateReceipt { .. })), "{result:?}");
+            false
+        }
         Op::ReuseLastKeyDifferently => {
             let Some((key, _, _)) = model.last.clone() else { return false };
             let request = CashCredit {
@@ -362,6 +372,7 @@ async fn run_case(db: &TestDb, ops: &[Op]) {
         arrears: Amount::ZERO,
         instruments: BTreeMap::new(),
         used_codes: Vec::new(),
+        receipts: Vec::new(),
         bills: 0,
         keys: 0,
         last: None,

@@ -16,8 +16,8 @@ fn yuan(y: i64) -> Amount {
     Amount::from_yuan(y)
 }
 
-fn credit(account_id: i64, amount: Amount) -> CashCredit {
-    CashCredit { account_id, amount, source: CashSource::OnlinePayment, reference: "2026110122001".into() }
+fn credit(account_id: i64, amount: Amount, reference: &str) -> CashCredit {
+    CashCredit { account_id, amount, source: CashSource::OnlinePayment, reference: reference.into() }
 }
 
 fn day(d: u32) -> NaiveDate {
@@ -49,14 +49,14 @@ async fn a_top_up_pays_arrears_first_and_only_the_rest_becomes_cash(db: TestDb) 
     db.store.charge_bill(&key("b1"), &bill(account, "ws-1", 1, &[(BillingItem::Logs, 30)])).await.unwrap();
     assert_eq!(db.store.account(account).await.unwrap().arrears, yuan(30));
 
-    let done = db.store.credit_cash(&key("pay-1"), &credit(account, yuan(100))).await.unwrap();
+    let done = db.store.credit_cash(&key("pay-1"), &credit(account, yuan(100), "pay-1")).await.unwrap();
     assert_eq!((done.paid_arrears, done.added_to_cash), (yuan(30), yuan(70)));
     assert_eq!((done.cash_after, done.arrears_after), (yuan(70), Amount::ZERO));
     assert_eq!(
         postings_of(&db, done.transaction_id).await,
         [("payment_clearing".into(), None, -10_000), ("arrears_receivable".into(), None, 3_000), ("customer_cash".into(), None, 7_000)]
     );
-    let small = db.store.credit_cash(&key("pay-2"), &credit(account, Amount::from_fen(1))).await.unwrap();
+    let small = db.store.credit_cash(&key("pay-2"), &credit(account, Amount::from_fen(1), "pay-2")).await.unwrap();
     assert_eq!(small.cash_after, Amount::from_fen(7_001));
     db.assert_ledger_clean().await;
     db.finish().await;
@@ -64,13 +64,13 @@ async fn a_top_up_pays_arrears_first_and_only_the_rest_becomes_cash(db: TestDb) 
 
 async fn a_replayed_key_returns_the_first_result_and_a_reused_key_is_refused(db: TestDb) {
     let account = db.store.create_billing_account("Acme").await.unwrap();
-    let first = db.store.credit_cash(&key("pay-1"), &credit(account, yuan(10))).await.unwrap();
+    let first = db.store.credit_cash(&key("pay-1"), &credit(account, yuan(10), "pay-1")).await.unwrap();
     let before = db.fingerprint().await;
-    let again = db.store.credit_cash(&key("pay-1"), &credit(account, yuan(10))).await.unwrap();
+    let again = db.store.credit_cash(&key("pay-1"), &credit(account, yuan(10), "pay-1")).await.unwrap();
     assert_eq!(again, first);
     assert_eq!(db.fingerprint().await, before);
 
-    let reused = db.store.credit_cash(&key("pay-1"), &credit(account, yuan(11))).await.unwrap_err();
+    let reused = db.store.credit_cash(&key("pay-1"), &credit(account, yuan(11), "pay-2")).await.unwrap_err();
     assert!(matches!(reused, LedgerError::IdempotencyKeyReused { .. }), "{reused}");
     let other_operation = db
         .store
@@ -84,16 +84,16 @@ async fn a_replayed_key_returns_the_first_result_and_a_reused_key_is_refused(db:
 
 async fn bad_requests_get_specific_errors_and_change_nothing(db: TestDb) {
     let account = db.store.create_billing_account("Acme").await.unwrap();
-    db.store.credit_cash(&key("pay-1"), &credit(account, yuan(150))).await.unwrap();
+    db.store.credit_cash(&key("pay-1"), &credit(account, yuan(150), "pay-1")).await.unwrap();
     let before = db.fingerprint().await;
 
-    let zero = db.store.credit_cash(&key("k1"), &credit(account, Amount::ZERO)).await.unwrap_err();
+    let zero = db.store.credit_cash(&key("k1"), &credit(account, Amount::ZERO, "k1")).await.unwrap_err();
     assert!(matches!(zero, LedgerError::TopUp(TopUpError::TooSmall)));
-    let huge = db.store.credit_cash(&key("k2"), &credit(account, yuan(1_000_001))).await.unwrap_err();
+    let huge = db.store.credit_cash(&key("k2"), &credit(account, yuan(1_000_001), "k2")).await.unwrap_err();
     assert!(matches!(huge, LedgerError::TopUp(TopUpError::TooLarge(_))));
-    let nobody = db.store.credit_cash(&key("k3"), &credit(account + 1000, yuan(1))).await.unwrap_err();
+    let nobody = db.store.credit_cash(&key("k3"), &credit(account + 1000, yuan(1), "k3")).await.unwrap_err();
     assert!(matches!(nobody, LedgerError::AccountNotFound(_)));
-    let no_reference = CashCredit { reference: String::new(), ..credit(account, yuan(1)) };
+    let no_reference = CashCredit { reference: String::new(), ..credit(account, yuan(1), "x") };
     assert!(matches!(db.store.credit_cash(&key("k4"), &no_reference).await, Err(LedgerError::InvalidReference)));
 
     let buy = |denomination| PrepaidCardPurchase { account_id: account, denomination };
@@ -172,7 +172,7 @@ async fn a_fixed_window_code_cannot_be_activated_after_its_window(db: TestDb) {
 
 async fn buying_a_prepaid_card_takes_cash_and_gives_the_gift_voucher_in_one_transaction(db: TestDb) {
     let account = db.store.create_billing_account("Acme").await.unwrap();
-    db.store.credit_cash(&key("pay"), &credit(account, yuan(30_050))).await.unwrap();
+    db.store.credit_cash(&key("pay"), &credit(account, yuan(30_050), "pay")).await.unwrap();
     let bought = db
         .store
         .buy_prepaid_card(&key("card-1"), &PrepaidCardPurchase { account_id: account, denomination: yuan(30_000) })
@@ -219,7 +219,7 @@ async fn a_bill_is_paid_by_the_waterfall_with_one_posting_per_instrument_taken(d
         .await
         .unwrap()
         .voucher;
-    db.store.credit_cash(&key("pay"), &credit(account, yuan(5))).await.unwrap();
+    db.store.credit_cash(&key("pay"), &credit(account, yuan(5), "pay")).await.unwrap();
     db.clock.advance(Duration::hours(1));
     let request = bill(account, "ws-1", 1, &[(BillingItem::Sms, 3), (BillingItem::Logs, 20)]);
     let charged = db.store.charge_bill(&key("bill-ws-1-01"), &request).await.unwrap();
@@ -292,7 +292,7 @@ async fn expired_instruments_move_what_is_left_to_breakage_once(db: TestDb) {
 
 async fn the_ledger_check_finds_a_tampered_balance_and_postings_cannot_be_edited(db: TestDb) {
     let account = db.store.create_billing_account("Acme").await.unwrap();
-    let done = db.store.credit_cash(&key("pay"), &credit(account, yuan(10))).await.unwrap();
+    let done = db.store.credit_cash(&key("pay"), &credit(account, yuan(10), "pay")).await.unwrap();
     db.assert_ledger_clean().await;
 
     let edit = sqlx::query("UPDATE postings SET amount_fen = 1 WHERE transaction_id = $1")
@@ -302,6 +302,10 @@ async fn the_ledger_check_finds_a_tampered_balance_and_postings_cannot_be_edited
     assert!(edit.unwrap_err().to_string().contains("append-only"));
     let delete = sqlx::query("DELETE FROM postings").execute(db.store.pool()).await;
     assert!(delete.unwrap_err().to_string().contains("append-only"));
+    if db.store.backend() == backend::Backend::Postgres {
+        let truncate = sqlx::query("TRUNCATE postings CASCADE").execute(db.store.pool()).await;
+        assert!(truncate.unwrap_err().to_string().contains("append-only"));
+    }
 
     sqlx::query("UPDATE billing_accounts SET cash_fen = cash_fen + 1 WHERE id = $1")
         .bind(account)
@@ -314,6 +318,102 @@ async fn the_ledger_check_finds_a_tampered_balance_and_postings_cannot_be_edited
         [backend::check::Discrepancy::Cash { account_id: account, stored_fen: 1_001, from_postings_fen: 1_000 }]
     );
     assert!(report.to_string().contains("cash is 1001 fen but its postings give 1000"), "{report}");
+
+    let voucher = db
+        .store
+        .issue_voucher(&key("v"), &VoucherIssue { account_id: account, face_value: yuan(3), validity: VoucherValidity::DaysFromActivation(5) })
+        .await
+        .unwrap()
+        .voucher;
+    let charged = db.store.charge_bill(&key("b"), &bill(account, "ws-1", 1, &[(BillingItem::Logs, 20)])).await.unwrap();
+    let pool = db.store.pool();
+    sqlx::query("UPDATE instruments SET balance_fen = 7 WHERE id = $1").bind(voucher.id).execute(pool).await.unwrap();
+    sqlx::query("UPDATE billing_accounts SET arrears_fen = arrears_fen + 5 WHERE id = $1").bind(account).execute(pool).await.unwrap();
+    sqlx::query("UPDATE bills SET total_fen = total_fen + 1").execute(pool).await.unwrap();
+    sqlx::query("INSERT INTO postings (transaction_id, account_id, ledger_account, amount_fen) VALUES ($1, $2, 'revenue', 3)")
+        .bind(charged.transaction_id)
+        .bind(account)
+        .execute(pool)
+        .await
+        .unwrap();
+    let kinds: Vec<String> = db
+        .store
+        .check_ledger()
+        .await
+        .unwrap()
+        .discrepancies
+        .iter()
+        .map(|d| serde_json::to_value(d).unwrap()["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["unbalanced_transaction", "cash", "arrears", "instrument", "bill_lines", "bill_revenue"]);
+    db.finish().await;
+}
+
+async fn a_receipt_is_credited_once_whatever_key_it_arrives_under(db: TestDb) {
+    let account = db.store.create_billing_account("Acme").await.unwrap();
+    let first = db.store.credit_cash(&key("callback-1"), &credit(account, yuan(10), "T2026")).await.unwrap();
+    let before = db.fingerprint().await;
+    let again = db.store.credit_cash(&key("callback-2"), &credit(account, yuan(10), "T2026")).await.unwrap_err();
+    match again {
+        LedgerError::DuplicateReceipt { transaction_id, .. } => assert_eq!(transaction_id, first.transaction_id),
+        other => panic!("expected a duplicate receipt, got {other}"),
+    }
+    assert_eq!(db.fingerprint().await, before);
+    let by_bank = CashCredit { source: CashSource::BankTransfer, ..credit(account, yuan(10), "T2026") };
+    db.store.credit_cash(&key("bank-1"), &by_bank).await.expect("another source's reference is another receipt");
+    db.finish().await;
+}
+
+async fn a_workspace_day_is_billed_to_one_account_only(db: TestDb) {
+    let alice = db.store.create_billing_account("Alice").await.unwrap();
+    let bob = db.store.create_billing_account("Bob").await.unwrap();
+    db.store.charge_bill(&key("a"), &bill(alice, "ws-1", 1, &[(BillingItem::Logs, 1)])).await.unwrap();
+    let before = db.fingerprint().await;
+    let err = db.store.charge_bill(&key("b"), &bill(bob, "ws-1", 1, &[(BillingItem::Logs, 1)])).await.unwrap_err();
+    assert!(matches!(err, LedgerError::BillOfAnotherAccount { owner, asked, .. } if owner == alice && asked == bob), "{err}");
+    let huge = bill(alice, "ws-1", 2, &[(BillingItem::Logs, 1), (BillingItem::Logs, 10_000_001)]);
+    let err = db.store.charge_bill(&key("c"), &huge).await.unwrap_err();
+    assert!(matches!(err, LedgerError::ChargeTooLarge { line: 2, .. }), "{err}");
+    assert_eq!(db.fingerprint().await, before);
+    db.finish().await;
+}
+
+async fn activation_code_batches_refuse_bad_requests(db: TestDb) {
+    let account = db.store.create_billing_account("Acme").await.unwrap();
+    let batch = |count, redeem_days: i64, validity| ActivationCodeBatch {
+        face_value: yuan(5),
+        validity,
+        count,
+        redeem_by: start() + Duration::days(redeem_days),
+    };
+    let days = VoucherValidity::DaysFromActivation(10);
+    let before = db.fingerprint().await;
+    let none = db.store.generate_activation_codes(&key("b1"), &batch(0, 1, days)).await.unwrap_err();
+    assert!(matches!(none, LedgerError::InvalidCodeCount { asked: 0, .. }), "{none}");
+    let many = db.store.generate_activation_codes(&key("b2"), &batch(10_001, 1, days)).await.unwrap_err();
+    assert!(matches!(many, LedgerError::InvalidCodeCount { asked: 10_001, .. }), "{many}");
+    let past = db.store.generate_activation_codes(&key("b3"), &batch(1, 0, days)).await.unwrap_err();
+    assert!(matches!(past, LedgerError::RedeemByInPast(_)), "{past}");
+    let over = VoucherValidity::Fixed { valid_from: start() - Duration::days(9), valid_until: start() };
+    let expired = db.store.generate_activation_codes(&key("b4"), &batch(1, 1, over)).await.unwrap_err();
+    assert!(matches!(expired, LedgerError::VoucherValidity(_)), "{expired}");
+    let long = CodeActivation { account_id: account, code: "A".repeat(65) };
+    assert!(matches!(db.store.activate_code(&key("a1"), &long).await, Err(LedgerError::CodeTooLong { .. })));
+    let fixed_past = VoucherIssue { account_id: account, face_value: yuan(1), validity: over };
+    assert!(matches!(db.store.issue_voucher(&key("v1"), &fixed_past).await, Err(LedgerError::VoucherValidity(_))));
+    assert!(matches!(db.store.create_billing_account("bad\nname").await, Err(LedgerError::InvalidAccountName)));
+    assert_eq!(db.fingerprint().await, before);
+    db.finish().await;
+}
+
+async fn prepaid_card_validity_is_configurable(db: TestDb) {
+    assert!(matches!(db.store.clone().with_prepaid_card_validity_days(0), Err(LedgerError::InvalidValidityDays(0))));
+    assert!(db.store.clone().with_prepaid_card_validity_days(3_651).is_err());
+    let store = db.store.clone().with_prepaid_card_validity_days(30).unwrap();
+    let account = store.create_billing_account("Acme").await.unwrap();
+    let assign = PrepaidCardAssignment { account_id: account, denomination: yuan(100), assigned_by: "op".into() };
+    let card = store.assign_prepaid_card(&key("c"), &assign).await.unwrap().card;
+    assert_eq!(card.valid_until, start() + Duration::days(30));
     db.finish().await;
 }
 
@@ -338,4 +438,8 @@ on_both_databases!(
     a_bill_is_paid_by_the_waterfall_with_one_posting_per_instrument_taken,
     expired_instruments_move_what_is_left_to_breakage_once,
     the_ledger_check_finds_a_tampered_balance_and_postings_cannot_be_edited,
+    a_receipt_is_credited_once_whatever_key_it_arrives_under,
+    a_workspace_day_is_billed_to_one_account_only,
+    activation_code_batches_refuse_bad_requests,
+    prepaid_card_validity_is_configurable,
 );

@@ -42,6 +42,8 @@ pub fn check_top_up_amount(amount: Amount) -> Result<Amount, TopUpError> {
 
 /// Prepaid card denominations are multiples of this many yuan, and at least this many.
 pub const PREPAID_CARD_STEP_YUAN: i64 = 100;
+/// The largest single card, bought or assigned (the same ceiling as a single top-up).
+pub const MAX_PREPAID_CARD_YUAN: i64 = 1_000_000;
 /// PRODUCT.md §2: default validity of a prepaid card, in days from purchase.
 pub const DEFAULT_PREPAID_CARD_VALIDITY_DAYS: i64 = 365;
 
@@ -61,6 +63,8 @@ pub enum PrepaidCardError {
     BelowMinimum(Amount),
     #[error("a prepaid card's denomination must be a multiple of 100 (asked {0})")]
     NotMultipleOf100(Amount),
+    #[error("a prepaid card's denomination may not exceed 1000000.00 (asked {0})")]
+    AboveMaximum(Amount),
     #[error("not enough cash: the card costs {needed} and the cash balance is {available}")]
     InsufficientCash { needed: Amount, available: Amount },
 }
@@ -81,6 +85,9 @@ pub fn quote_prepaid_card(denomination: Amount, cash: Amount) -> Result<PrepaidC
     }
     if !denomination.is_multiple_of_yuan(PREPAID_CARD_STEP_YUAN) {
         return Err(PrepaidCardError::NotMultipleOf100(denomination));
+    }
+    if denomination > Amount::from_yuan(MAX_PREPAID_CARD_YUAN) {
+        return Err(PrepaidCardError::AboveMaximum(denomination));
     }
     let cash_after = cash
         .checked_sub(denomination)
@@ -110,6 +117,8 @@ pub enum VoucherValidityError {
     TooManyDays(u32),
     #[error("valid_until must be after valid_from")]
     EmptyWindow,
+    #[error("a voucher's fixed window may last at most {MAX_VOUCHER_VALIDITY_DAYS} days")]
+    WindowTooLong,
     #[error("this voucher expired at {0} and can no longer be activated")]
     AlreadyExpired(DateTime<Utc>),
 }
@@ -127,6 +136,11 @@ impl VoucherValidity {
             }
             VoucherValidity::Fixed { valid_from, valid_until } if valid_until <= valid_from => {
                 Err(VoucherValidityError::EmptyWindow)
+            }
+            VoucherValidity::Fixed { valid_from, valid_until }
+                if valid_until - valid_from > Duration::days(MAX_VOUCHER_VALIDITY_DAYS.into()) =>
+            {
+                Err(VoucherValidityError::WindowTooLong)
             }
             ok => Ok(ok),
         }
@@ -186,6 +200,8 @@ mod tests {
         assert_eq!(quote_prepaid_card(Amount::from_fen(9_999), yuan(1000)), Err(PrepaidCardError::BelowMinimum(Amount::from_fen(9_999))));
         assert_eq!(quote_prepaid_card(yuan(150), yuan(1000)), Err(PrepaidCardError::NotMultipleOf100(yuan(150))));
         assert_eq!(quote_prepaid_card(Amount::from_fen(10_001), yuan(1000)), Err(PrepaidCardError::NotMultipleOf100(Amount::from_fen(10_001))));
+        assert_eq!(quote_prepaid_card(yuan(1_000_100), yuan(2_000_000)), Err(PrepaidCardError::AboveMaximum(yuan(1_000_100))));
+        assert!(quote_prepaid_card(yuan(1_000_000), yuan(1_000_000)).is_ok());
         assert_eq!(
             quote_prepaid_card(yuan(200), yuan(199)),
             Err(PrepaidCardError::InsufficientCash { needed: yuan(200), available: yuan(199) })
@@ -216,6 +232,8 @@ mod tests {
         let empty = VoucherValidity::Fixed { valid_from: t, valid_until: t };
         assert_eq!(empty.check(), Err(VoucherValidityError::EmptyWindow));
         assert_eq!(empty.window(t), Err(VoucherValidityError::EmptyWindow));
+        let endless = VoucherValidity::Fixed { valid_from: t, valid_until: t + Duration::days(3_651) };
+        assert_eq!(endless.check(), Err(VoucherValidityError::WindowTooLong));
     }
 
     #[test]

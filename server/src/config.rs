@@ -58,8 +58,8 @@ impl Config {
     }
 
     /// Connects to the database and applies pending migrations.
-    pub async fn open_store(&self) -> Result<backend::Store, backend::StoreError> {
-        Ok(backend::Store::open(&self.database_url).await?.with_prepaid_card_validity_days(self.prepaid_card_validity_days))
+    pub async fn open_store(&self) -> Result<backend::Store, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(backend::Store::open(&self.database_url).await?.with_prepaid_card_validity_days(self.prepaid_card_validity_days)?)
     }
 
     /// Leptos's own options. The bundle is named [`app::OUTPUT_NAME`] and built by plain cargo and

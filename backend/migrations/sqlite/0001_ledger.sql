@@ -62,6 +62,14 @@ CREATE TABLE activation_codes (
     instrument_id BIGINT  REFERENCES instruments (id)
 );
 
+-- A payment or bank receipt credits cash once, whatever idempotency key it arrives under.
+CREATE TABLE cash_receipts (
+    source         TEXT    NOT NULL CHECK (source IN ('online_payment', 'bank_transfer')),
+    reference      TEXT    NOT NULL,
+    transaction_id BIGINT  NOT NULL REFERENCES ledger_transactions (id),
+    PRIMARY KEY (source, reference)
+);
+
 CREATE TABLE bills (
     id             INTEGER PRIMARY KEY,
     account_id     BIGINT  NOT NULL REFERENCES billing_accounts (id),
