@@ -3,6 +3,7 @@
 //! on SQLite (default) or PostgreSQL. The money rules themselves live in the `billing` crate.
 
 pub mod accounts;
+pub mod auth;
 pub mod bills;
 pub mod cash;
 pub mod check;

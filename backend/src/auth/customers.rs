@@ -1,0 +1,261 @@
+//! Customers: the login of a billing account. Signing up opens the billing account too.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::auth::password::{check_new_password, hash_password, verify_password};
+use crate::auth::AuthError;
+use crate::store::Store;
+use crate::time::{from_micros, to_micros};
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignUp {
+    pub username: String,
+    pub email: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Customer {
+    pub id: i64,
+    pub billing_account_id: i64,
+    pub username: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub contact_name: Option<String>,
+    pub company: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileUpdate {
+    pub email: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub contact_name: Option<String>,
+    #[serde(default)]
+    pub company: Option<String>,
+}
+
+pub fn check_username(username: &str) -> Result<(), AuthError> {
+    let ok = (3..=32).contains(&username.len())
+        && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok { Ok(()) } else { Err(AuthError::InvalidUsername) }
+}
+
+/// Lower-cased and trimmed, or `InvalidEmail`. Deliberately simple: one '@', something on both
+/// sides, a dot in the domain, no spaces; whether it receives mail is the mail's business.
+pub fn normalise_email(email: &str) -> Result<String, AuthError> {
+    let email = email.trim().to_lowercase();
+    let ok = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && matches!(email.split_once('@'), Some((local, domain))
+            if !local.is_empty() && !domain.contains('@') && domain.contains('.')
+               && !domain.starts_with('.') && !domain.ends_with('.'));
+    if ok { Ok(email) } else { Err(AuthError::InvalidEmail) }
+}
+
+fn normalise_phone(phone: Option<&str>) -> Result<Option<String>, AuthError> {
+    let Some(phone) = phone.map(str::trim).filter(|p| !p.is_empty()) else { return Ok(None) };
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    let ok = (5..=20).contains(&digits)
+        && phone.chars().enumerate().all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0));
+    if ok { Ok(Some(phone.to_owned())) } else { Err(AuthError::InvalidPhone) }
+}
+
+fn optional_text(field: &'static str, value: Option<&str>, max: usize) -> Result<Option<String>, AuthError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    if value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(AuthError::InvalidText { field, max });
+    }
+    Ok(Some(value.to_owned()))
+}
+
+const COLUMNS: &str = "id, billing_account_id, username, email, phone, contact_name, company, created_at";
+
+fn customer_from_row(row: &AnyRow) -> Result<Customer, AuthError> {
+    Ok(Customer {
+        id: row.try_get("id")?,
+        billing_account_id: row.try_get("billing_account_id")?,
+        username: row.try_get("username")?,
+        email: row.try_get("email")?,
+        phone: row.try_get("phone")?,
+        contact_name: row.try_get("contact_name")?,
+        company: row.try_get("company")?,
+        created_at: from_micros(row.try_get("created_at")?),
+    })
+}
+
+pub(crate) fn unique_violation_on(error: &sqlx::Error, column: &str) -> bool {
+    match error {
+        sqlx::Error::Database(e) if e.is_unique_violation() => {
+            e.message().contains(column) || e.constraint().is_some_and(|c| c.contains(column))
+        }
+        _ => false,
+    }
+}
+
+impl Store {
+    pub async fn sign_up(&self, request: &SignUp) -> Result<Customer, AuthError> {
+        check_username(&request.username)?;
+        let email = normalise_email(&request.email)?;
+        let phone = normalise_phone(request.phone.as_deref())?;
+        check_new_password(&request.username, &request.password)?;
+        let taken = |sql: &'static str, value: String| async move {
+            sqlx::query_scalar::<_, i64>(sql).bind(value).fetch_optional(self.pool()).await
+        };
+        if taken("SELECT id FROM customers WHERE username = $1", request.username.clone()).await?.is_some() {
+            return Err(AuthError::UsernameTaken);
+        }
+        if taken("SELECT id FROM customers WHERE email = $1", email.clone()).await?.is_some() {
+            return Err(AuthError::EmailTaken);
+        }
+        let hash = hash_password(request.password.clone()).await;
+        let now = to_micros(self.now());
+        let mut tx = self.pool().begin().await?;
+        let account_id: i64 =
+            sqlx::query_scalar("INSERT INTO billing_accounts (name, created_at) VALUES ($1, $2) RETURNING id")
+                .bind(&request.username)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO customers (billing_account_id, username, email, phone, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+        ))
+        .bind(account_id)
+        .bind(&request.username)
+        .bind(&email)
+        .bind(phone)
+        .bind(hash)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+        let row = match inserted {
+            Ok(row) => row,
+            // Lost a race with another sign-up between the checks and the insert.
+            Err(e) if unique_violation_on(&e, "username") => return Err(AuthError::UsernameTaken),
+            Err(e) if unique_violation_on(&e, "email") => return Err(AuthError::EmailTaken),
+            Err(e) => return Err(e.into()),
+        };
+        tx.commit().await?;
+        customer_from_row(&row)
+    }
+
+    /// Signs in by username or email. Rate limited per login and client; an unknown login costs
+    /// the same argon2 work as a wrong password and gives the same error.
+    pub async fn sign_in_customer(&self, login: &str, password: &str, client: &str) -> Result<Customer, AuthError> {
+        self.check_sign_in_allowed(login, client).await?;
+        let login_key = login.trim().to_lowercase();
+        let row = sqlx::query(&format!("SELECT {COLUMNS}, password_hash FROM customers WHERE username = $1 OR email = $1"))
+            .bind(&login_key)
+            .fetch_optional(self.pool())
+            .await?;
+        let stored = row.as_ref().map(|r| r.try_get::<String, _>("password_hash")).transpose()?;
+        if !verify_password(stored, password.to_owned()).await {
+            self.record_sign_in_failure(login, client).await?;
+            return Err(AuthError::InvalidCredentials);
+        }
+        self.clear_sign_in_failures(login, client).await?;
+        customer_from_row(&row.expect("a verified password has a row"))
+    }
+
+    pub async fn customer(&self, id: i64) -> Result<Customer, AuthError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM customers WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(AuthError::NotFound("customer"))?;
+        customer_from_row(&row)
+    }
+
+    pub async fn customer_by_username(&self, username: &str) -> Result<Customer, AuthError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM customers WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(AuthError::NotFound("customer"))?;
+        customer_from_row(&row)
+    }
+
+    pub async fn update_profile(&self, id: i64, update: &ProfileUpdate) -> Result<Customer, AuthError> {
+        let email = normalise_email(&update.email)?;
+        let phone = normalise_phone(update.phone.as_deref())?;
+        let contact_name = optional_text("contact_name", update.contact_name.as_deref(), 100)?;
+        let company = optional_text("company", update.company.as_deref(), 200)?;
+        let other: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE email = $1 AND id <> $2")
+            .bind(&email)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        if other.is_some() {
+            return Err(AuthError::EmailTaken);
+        }
+        let updated = sqlx::query(&format!(
+            "UPDATE customers SET email = $1, phone = $2, contact_name = $3, company = $4 WHERE id = $5 RETURNING {COLUMNS}"
+        ))
+        .bind(email)
+        .bind(phone)
+        .bind(contact_name)
+        .bind(company)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await;
+        match updated {
+            Ok(Some(row)) => customer_from_row(&row),
+            Ok(None) => Err(AuthError::NotFound("customer")),
+            Err(e) if unique_violation_on(&e, "email") => Err(AuthError::EmailTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Changes the password after checking the current one, and ends every other session.
+    pub async fn change_password(
+        &self,
+        id: i64,
+        current: &str,
+        new: &str,
+        keep_session: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let customer = self.customer(id).await?;
+        let stored: String = sqlx::query_scalar("SELECT password_hash FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.pool())
+            .await?;
+        if !verify_password(Some(stored), current.to_owned()).await {
+            return Err(AuthError::WrongCurrentPassword);
+        }
+        check_new_password(&customer.username, new)?;
+        let hash = hash_password(new.to_owned()).await;
+        sqlx::query("UPDATE customers SET password_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(self.pool()).await?;
+        self.end_other_sessions(crate::auth::sessions::Principal::Customer(id), keep_session).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_emails_and_phones_are_checked() {
+        assert!(check_username("alice_01-x").is_ok());
+        for bad in ["al", "Alice", "alice!", "a".repeat(33).as_str(), "ali ce"] {
+            assert!(check_username(bad).is_err(), "{bad}");
+        }
+        assert_eq!(normalise_email(" Alice@Example.COM ").unwrap(), "alice@example.com");
+        for bad in ["alice", "@example.com", "alice@", "alice@example", "a b@example.com", "a@b@c.com", "a@.com"] {
+            assert!(normalise_email(bad).is_err(), "{bad}");
+        }
+        assert_eq!(normalise_phone(Some("+86 138-0000-0000")).unwrap().as_deref(), Some("+86 138-0000-0000"));
+        assert_eq!(normalise_phone(Some("  ")).unwrap(), None);
+        assert!(normalise_phone(Some("call me")).is_err());
+        assert!(normalise_phone(Some("12+34567")).is_err());
+    }
+}

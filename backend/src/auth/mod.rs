@@ -1,0 +1,74 @@
+//! Who may move which money: customers (the login of a billing account), operators, sessions,
+//! the sign-in rate limiter and the operator audit log (issue 4).
+
+pub mod audit;
+pub mod customers;
+pub mod operators;
+pub mod password;
+pub mod rate_limit;
+pub mod sessions;
+
+use sha2::{Digest, Sha256};
+
+/// What went wrong with a sign-up, a sign-in or a profile change. Field errors name their field.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("username must be 3 to 32 characters of a-z, 0-9, '_' and '-'")]
+    InvalidUsername,
+    #[error("email must look like name@example.com (at most 254 characters)")]
+    InvalidEmail,
+    #[error("phone must be 5 to 20 digits, optionally with +, spaces or dashes")]
+    InvalidPhone,
+    #[error("{field} may be at most {max} characters, without control characters")]
+    InvalidText { field: &'static str, max: usize },
+    #[error("{0}")]
+    WeakPassword(#[from] password::PasswordRule),
+    #[error("this username is taken")]
+    UsernameTaken,
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    /// Deliberately the same for an unknown login and a wrong password.
+    #[error("the login or the password is wrong")]
+    InvalidCredentials,
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
+    #[error("too many failed sign-ins; try again in {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: i64 },
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Ledger(#[from] crate::LedgerError),
+}
+
+impl AuthError {
+    /// The form field the error belongs to, if any.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            AuthError::InvalidUsername | AuthError::UsernameTaken => Some("username"),
+            AuthError::InvalidEmail | AuthError::EmailTaken => Some("email"),
+            AuthError::InvalidPhone => Some("phone"),
+            AuthError::InvalidText { field, .. } => Some(field),
+            AuthError::WeakPassword(_) => Some("password"),
+            AuthError::WrongCurrentPassword => Some("current_password"),
+            _ => None,
+        }
+    }
+}
+
+/// 32 random bytes as hex: session ids, CSRF tokens, API tokens.
+pub(crate) fn random_token(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex(&buf)
+}
+
+pub(crate) fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,118 @@
+//! Server-side sessions in the database, so several server processes share them. The cookie holds
+//! a 128-bit random id; the table holds only its SHA-256. Idle timeout 30 minutes, absolute
+//! lifetime 12 hours, a new id at every sign-in, and a per-session CSRF token.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::Row;
+
+use crate::auth::{AuthError, random_token, sha256_hex};
+use crate::store::Store;
+use crate::time::{from_micros, to_micros};
+
+pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
+pub const ABSOLUTE_LIFETIME: Duration = Duration::hours(12);
+/// `last_seen_at` is written at most this often, so reading pages does not write on every request.
+const TOUCH_EVERY: Duration = Duration::minutes(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    Customer(i64),
+    Operator(i64),
+}
+
+impl Principal {
+    fn parts(self) -> (&'static str, i64) {
+        match self {
+            Principal::Customer(id) => ("customer", id),
+            Principal::Operator(id) => ("operator", id),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// Goes in the cookie, never in the database.
+    pub id: String,
+    pub csrf_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSession {
+    pub principal: Principal,
+    pub csrf_token: String,
+}
+
+impl Store {
+    pub async fn start_session(&self, principal: Principal) -> Result<NewSession, AuthError> {
+        let now = self.now();
+        let session = NewSession { id: random_token(16), csrf_token: random_token(16), expires_at: now + ABSOLUTE_LIFETIME };
+        let (kind, id) = principal.parts();
+        sqlx::query(
+            "INSERT INTO sessions (id_sha256, principal_kind, principal_id, csrf_token, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6)",
+        )
+        .bind(sha256_hex(&session.id))
+        .bind(kind)
+        .bind(id)
+        .bind(&session.csrf_token)
+        .bind(to_micros(now))
+        .bind(to_micros(session.expires_at))
+        .execute(self.pool())
+        .await?;
+        Ok(session)
+    }
+
+    /// The live session with this id, after checking both timeouts; an expired one is deleted.
+    pub async fn resume_session(&self, id: &str) -> Result<Option<ActiveSession>, AuthError> {
+        if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let key = sha256_hex(id);
+        let row = sqlx::query(
+            "SELECT principal_kind, principal_id, csrf_token, last_seen_at, expires_at FROM sessions WHERE id_sha256 = $1",
+        )
+        .bind(&key)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let now = self.now();
+        let last_seen = from_micros(row.try_get("last_seen_at")?);
+        let expires_at = from_micros(row.try_get("expires_at")?);
+        if now >= expires_at || now >= last_seen + IDLE_TIMEOUT {
+            sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1").bind(&key).execute(self.pool()).await?;
+            return Ok(None);
+        }
+        if now >= last_seen + TOUCH_EVERY {
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_sha256 = $2")
+                .bind(to_micros(now))
+                .bind(&key)
+                .execute(self.pool())
+                .await?;
+        }
+        let id: i64 = row.try_get("principal_id")?;
+        let principal = match row.try_get::<String, _>("principal_kind")?.as_str() {
+            "operator" => Principal::Operator(id),
+            _ => Principal::Customer(id),
+        };
+        Ok(Some(ActiveSession { principal, csrf_token: row.try_get("csrf_token")? }))
+    }
+
+    pub async fn end_session(&self, id: &str) -> Result<(), AuthError> {
+        sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1").bind(sha256_hex(id)).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Ends every session of `principal` except `keep` (the one changing the password).
+    pub async fn end_other_sessions(&self, principal: Principal, keep: Option<&str>) -> Result<u64, AuthError> {
+        let (kind, id) = principal.parts();
+        let keep = keep.map(sha256_hex).unwrap_or_default();
+        let done = sqlx::query("DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2 AND id_sha256 <> $3")
+            .bind(kind)
+            .bind(id)
+            .bind(keep)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
