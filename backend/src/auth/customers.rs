@@ -158,7 +158,7 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         let stored = row.as_ref().map(|r| r.try_get::<String, _>("password_hash")).transpose()?;
-        if !verify_password(stored, password.to_owned()).await {
+        if !self.check_password(stored, password).await {
             self.record_sign_in_failure(login, client).await?;
             return Err(AuthError::InvalidCredentials);
         }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::auth::customers::{check_username, unique_violation_on};
-use crate::auth::password::{check_new_password, hash_password, verify_password};
+use crate::auth::password::{check_new_password, hash_password};
 use crate::auth::{AuthError, random_token, sha256_hex};
 use crate::store::Store;
 use crate::time::to_micros;
@@ -55,7 +55,7 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         let stored = row.as_ref().map(|r| r.try_get::<String, _>("password_hash")).transpose()?;
-        if !verify_password(stored, password.to_owned()).await {
+        if !self.check_password(stored, password).await {
             self.record_sign_in_failure(&scope, client).await?;
             return Err(AuthError::InvalidCredentials);
         }

@@ -1,0 +1,185 @@
+//! Customers, sessions, the sign-in rate limiter, operators and the audit log, on both databases.
+
+mod support;
+
+use backend::auth::AuthError;
+use backend::auth::customers::{ProfileUpdate, SignUp};
+use backend::auth::sessions::Principal;
+use chrono::Duration;
+use support::TestDb;
+
+const PASSWORD: &str = "correct horse battery";
+
+fn sign_up(username: &str) -> SignUp {
+    SignUp {
+        username: username.into(),
+        email: format!("{username}@example.com"),
+        phone: None,
+        password: PASSWORD.into(),
+    }
+}
+
+async fn sign_up_opens_an_account_and_sign_in_works_by_username_or_email(db: TestDb) {
+    let alice = db.store.sign_up(&SignUp { email: " Alice@Example.com ".into(), ..sign_up("alice") }).await.unwrap();
+    assert_eq!(alice.email, "alice@example.com");
+    assert_eq!(db.store.account(alice.billing_account_id).await.unwrap().name, "alice");
+    let by_name = db.store.sign_in_customer("alice", PASSWORD, "10.0.0.1").await.unwrap();
+    let by_email = db.store.sign_in_customer("ALICE@example.com", PASSWORD, "10.0.0.1").await.unwrap();
+    assert_eq!((by_name.id, by_email.id), (alice.id, alice.id));
+
+    let taken = db.store.sign_up(&SignUp { email: "other@example.com".into(), ..sign_up("alice") }).await.unwrap_err();
+    assert!(matches!(taken, AuthError::UsernameTaken), "{taken}");
+    let email_taken = db.store.sign_up(&SignUp { email: "alice@EXAMPLE.com".into(), ..sign_up("bob") }).await.unwrap_err();
+    assert!(matches!(email_taken, AuthError::EmailTaken), "{email_taken}");
+    for (request, field) in [
+        (SignUp { username: "Bob".into(), ..sign_up("bob") }, "username"),
+        (SignUp { email: "bob".into(), ..sign_up("bob") }, "email"),
+        (SignUp { phone: Some("call me".into()), ..sign_up("bob") }, "phone"),
+        (SignUp { password: "bob".into(), ..sign_up("bob") }, "password"),
+        (SignUp { password: "iloveyou".into(), ..sign_up("bob") }, "password"),
+        (SignUp { password: "bob_the_builder".into(), ..sign_up("bob_the_builder") }, "password"),
+    ] {
+        let err = db.store.sign_up(&request).await.unwrap_err();
+        assert_eq!(err.field(), Some(field), "{err}");
+    }
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM billing_accounts").fetch_one(db.store.pool()).await.unwrap();
+    assert_eq!(accounts, 1, "refused sign-ups open no account");
+    db.finish().await;
+}
+
+async fn an_unknown_login_does_the_same_work_and_gets_the_same_error_as_a_wrong_password(db: TestDb) {
+    db.store.sign_up(&sign_up("alice")).await.unwrap();
+    let before = db.store.password_checks();
+    let wrong = db.store.sign_in_customer("alice", "not the password", "10.0.0.1").await.unwrap_err();
+    assert_eq!(db.store.password_checks(), before + 1, "a wrong password runs argon2 once");
+    let unknown = db.store.sign_in_customer("nobody", "not the password", "10.0.0.2").await.unwrap_err();
+    assert_eq!(db.store.password_checks(), before + 2, "an unknown login runs argon2 once too");
+    assert_eq!(wrong.to_string(), unknown.to_string());
+    assert!(matches!(unknown, AuthError::InvalidCredentials));
+    db.finish().await;
+}
+
+async fn sessions_expire_when_idle_or_old_and_get_a_new_id_each_time(db: TestDb) {
+    let alice = db.store.sign_up(&sign_up("alice")).await.unwrap();
+    let principal = Principal::Customer(alice.id);
+    let first = db.store.start_session(principal).await.unwrap();
+    let second = db.store.start_session(principal).await.unwrap();
+    assert_ne!(first.id, second.id);
+    assert_eq!(first.id.len(), 32, "128 bits as hex");
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE id_sha256 = $1")
+        .bind(&first.id)
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "the raw id is not stored");
+
+    db.clock.advance(Duration::minutes(29));
+    let active = db.store.resume_session(&first.id).await.unwrap().expect("29 minutes idle is alive");
+    assert_eq!((active.principal, active.csrf_token), (principal, first.csrf_token.clone()));
+    db.clock.advance(Duration::minutes(29));
+    assert!(db.store.resume_session(&first.id).await.unwrap().is_some(), "using it reset the idle clock");
+    assert!(db.store.resume_session(&second.id).await.unwrap().is_none(), "58 idle minutes ended the other");
+
+    // Used every 20 minutes, it still ends 12 hours after sign-in.
+    let mut alive_until = Duration::minutes(58);
+    while alive_until < Duration::hours(12) - Duration::minutes(20) {
+        db.clock.advance(Duration::minutes(20));
+        alive_until += Duration::minutes(20);
+        assert!(db.store.resume_session(&first.id).await.unwrap().is_some());
+    }
+    db.clock.advance(Duration::minutes(20));
+    assert!(db.store.resume_session(&first.id).await.unwrap().is_none(), "absolute lifetime");
+    assert!(db.store.resume_session("not-a-session").await.unwrap().is_none());
+
+    let session = db.store.start_session(principal).await.unwrap();
+    db.store.end_session(&session.id).await.unwrap();
+    assert!(db.store.resume_session(&session.id).await.unwrap().is_none(), "signed out");
+    db.finish().await;
+}
+
+async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(db: TestDb) {
+    let alice = db.store.sign_up(&sign_up("alice")).await.unwrap();
+    let principal = Principal::Customer(alice.id);
+    let here = db.store.start_session(principal).await.unwrap();
+    let elsewhere = db.store.start_session(principal).await.unwrap();
+    let wrong = db.store.change_password(alice.id, "guess", "a brand new secret", Some(&here.id)).await.unwrap_err();
+    assert!(matches!(wrong, AuthError::WrongCurrentPassword));
+    let weak = db.store.change_password(alice.id, PASSWORD, "password", Some(&here.id)).await.unwrap_err();
+    assert_eq!(weak.field(), Some("password"));
+    assert!(db.store.resume_session(&elsewhere.id).await.unwrap().is_some(), "refused changes end nothing");
+
+    db.store.change_password(alice.id, PASSWORD, "a brand new secret", Some(&here.id)).await.unwrap();
+    assert!(db.store.resume_session(&here.id).await.unwrap().is_some());
+    assert!(db.store.resume_session(&elsewhere.id).await.unwrap().is_none());
+    assert!(db.store.sign_in_customer("alice", PASSWORD, "c").await.is_err());
+    assert!(db.store.sign_in_customer("alice", "a brand new secret", "c").await.is_ok());
+
+    let profile = ProfileUpdate {
+        email: "alice@corp.example".into(),
+        phone: Some("+86 138 0000 0000".into()),
+        contact_name: Some("Alice Li".into()),
+        company: Some("Acme".into()),
+    };
+    let updated = db.store.update_profile(alice.id, &profile).await.unwrap();
+    assert_eq!((updated.email.as_str(), updated.company.as_deref()), ("alice@corp.example", Some("Acme")));
+    db.store.sign_up(&sign_up("bob")).await.unwrap();
+    let clash = db.store.update_profile(alice.id, &ProfileUpdate { email: "bob@example.com".into(), ..profile }).await;
+    assert!(matches!(clash, Err(AuthError::EmailTaken)));
+    db.finish().await;
+}
+
+async fn sign_in_is_rate_limited_per_login_and_client_but_not_forever(db: TestDb) {
+    db.store.sign_up(&sign_up("alice")).await.unwrap();
+    for _ in 0..5 {
+        assert!(matches!(db.store.sign_in_customer("alice", "wrong", "10.0.0.1").await, Err(AuthError::InvalidCredentials)));
+    }
+    let limited = db.store.sign_in_customer("alice", PASSWORD, "10.0.0.1").await.unwrap_err();
+    assert!(matches!(limited, AuthError::RateLimited { retry_after_secs } if retry_after_secs > 0 && retry_after_secs <= 900), "{limited}");
+    assert!(db.store.sign_in_customer("alice", PASSWORD, "10.0.0.2").await.is_ok(), "another address is not locked out");
+    db.clock.advance(Duration::minutes(15));
+    assert!(db.store.sign_in_customer("alice", PASSWORD, "10.0.0.1").await.is_ok(), "the window passes");
+
+    // One address trying many logins.
+    for n in 0..20 {
+        let _ = db.store.sign_in_customer(&format!("user{n}"), "wrong", "10.0.0.9").await;
+    }
+    let sprayed = db.store.sign_in_customer("alice", PASSWORD, "10.0.0.9").await.unwrap_err();
+    assert!(matches!(sprayed, AuthError::RateLimited { .. }), "{sprayed}");
+    db.finish().await;
+}
+
+async fn operators_have_revocable_tokens_and_every_action_is_audited(db: TestDb) {
+    let operator = db.store.create_operator("ops_admin", PASSWORD).await.unwrap();
+    assert!(matches!(db.store.create_operator("ops_admin", PASSWORD).await, Err(AuthError::UsernameTaken)));
+    assert!(db.store.sign_in_operator("ops_admin", PASSWORD, "10.1.1.1").await.is_ok());
+    assert!(matches!(db.store.sign_in_operator("ops_admin", "nope", "10.1.1.1").await, Err(AuthError::InvalidCredentials)));
+    assert!(db.store.sign_in_customer("ops_admin", PASSWORD, "10.1.1.1").await.is_err(), "operators are not customers");
+
+    let token = db.store.issue_operator_token(&operator, "cli").await.unwrap();
+    assert!(token.starts_with("bco_") && token.len() == 68);
+    assert_eq!(db.store.operator_for_token(&token).await.unwrap(), Some(operator.clone()));
+    assert!(db.store.revoke_operator_token(&token, "cli").await.unwrap());
+    assert_eq!(db.store.operator_for_token(&token).await.unwrap(), None);
+    assert!(!db.store.revoke_operator_token(&token, "cli").await.unwrap());
+
+    let account = db.store.create_billing_account("Acme").await.unwrap();
+    db.store.audit(operator.id, "account.view", Some(account), "opened the account page", "10.1.1.1").await.unwrap();
+    let log = db.store.audit_log(None, 10).await.unwrap();
+    let actions: Vec<_> = log.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["account.view", "operator_token.revoke", "operator_token.issue"]);
+    assert_eq!(db.store.audit_log(Some(account), 10).await.unwrap().len(), 1);
+    let edit = sqlx::query("UPDATE audit_log SET detail = 'nothing happened'").execute(db.store.pool()).await;
+    assert!(edit.unwrap_err().to_string().contains("append-only"));
+    let delete = sqlx::query("DELETE FROM audit_log").execute(db.store.pool()).await;
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+    db.finish().await;
+}
+
+on_both_databases!(
+    sign_up_opens_an_account_and_sign_in_works_by_username_or_email,
+    an_unknown_login_does_the_same_work_and_gets_the_same_error_as_a_wrong_password,
+    sessions_expire_when_idle_or_old_and_get_a_new_id_each_time,
+    changing_the_password_needs_the_current_one_and_ends_other_sessions,
+    sign_in_is_rate_limited_per_login_and_client_but_not_forever,
+    operators_have_revocable_tokens_and_every_action_is_audited,
+);
