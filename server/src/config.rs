@@ -16,6 +16,9 @@ pub struct Config {
     pub database_url: String,
     /// `PREPAID_CARD_VALIDITY_DAYS`, default 365: how long a card bought or assigned stays valid.
     pub prepaid_card_validity_days: i64,
+    /// `PUBLIC_URL`, the address people use (default `http://` + the listen address). When it is
+    /// https, session cookies are `Secure`.
+    pub public_url: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -26,6 +29,8 @@ pub enum ConfigError {
     BadDatabaseUrl(String),
     #[error("PREPAID_CARD_VALIDITY_DAYS='{0}' must be a whole number of days from 1 to 3650")]
     BadValidityDays(String),
+    #[error("PUBLIC_URL='{0}' must start with https:// or http://")]
+    BadPublicUrl(String),
 }
 
 impl Config {
@@ -54,12 +59,21 @@ impl Config {
             },
             None => billing::wallet_rules::DEFAULT_PREPAID_CARD_VALIDITY_DAYS,
         };
-        Ok(Config { site_addr, site_root, database_url, prepaid_card_validity_days })
+        let public_url = match lookup("PUBLIC_URL") {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => url.trim_end_matches('/').to_owned(),
+            Some(url) => return Err(ConfigError::BadPublicUrl(url)),
+            None => format!("http://{site_addr}"),
+        };
+        Ok(Config { site_addr, site_root, database_url, prepaid_card_validity_days, public_url })
     }
 
     /// Connects to the database and applies pending migrations.
     pub async fn open_store(&self) -> Result<backend::Store, Box<dyn std::error::Error + Send + Sync>> {
         Ok(backend::Store::open(&self.database_url).await?.with_prepaid_card_validity_days(self.prepaid_card_validity_days)?)
+    }
+
+    pub fn secure_cookies(&self) -> crate::auth::SecureCookies {
+        crate::auth::SecureCookies(self.public_url.starts_with("https://"))
     }
 
     /// Leptos's own options. The bundle is named [`app::OUTPUT_NAME`] and built by plain cargo and

@@ -2,6 +2,7 @@
 //! these together; tests drive [`router::app`] directly with `tower::ServiceExt::oneshot`.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod language;

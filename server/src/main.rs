@@ -116,7 +116,8 @@ fn serve() -> ExitCode {
         };
         tracing::info!("database {} ({:?}) is ready", redact(&config.database_url), store.backend());
         tracing::info!("Billing Center listening on http://{}", config.site_addr);
-        let app = server::router::app(config.leptos_options(), store);
+        let app = server::router::app(config.leptos_options(), store, config.secure_cookies())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
         match axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -9,6 +9,7 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::compression::CompressionLayer;
 
+use crate::auth::SecureCookies;
 use crate::{api, language};
 
 /// State shared by every handler.
@@ -16,6 +17,19 @@ use crate::{api, language};
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: backend::Store,
+    pub secure_cookies: SecureCookies,
+}
+
+impl FromRef<AppState> for backend::Store {
+    fn from_ref(state: &AppState) -> backend::Store {
+        state.store.clone()
+    }
+}
+
+impl FromRef<AppState> for SecureCookies {
+    fn from_ref(state: &AppState) -> SecureCookies {
+        state.secure_cookies
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -24,8 +38,8 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-pub fn app(leptos_options: LeptosOptions, store: backend::Store) -> Router {
-    let state = AppState { leptos_options: leptos_options.clone(), store };
+pub fn app(leptos_options: LeptosOptions, store: backend::Store, secure_cookies: SecureCookies) -> Router {
+    let state = AppState { leptos_options: leptos_options.clone(), store, secure_cookies };
     let routes = generate_route_list(App);
     Router::new()
         .nest("/api/v1", api::routes())

@@ -1,11 +1,14 @@
 //! The JSON API under `/api/v1`. Every error is `{"error":{"code","message"}}` with a status that
 //! says what kind of problem it is; internal details are logged, never returned.
 
+mod accounts;
 mod error;
+mod json;
+mod ops;
 mod plan;
 
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{get, post};
 
 pub use error::ApiError;
 
@@ -16,5 +19,13 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         // anonymous: a plan is a pure computation on the caller's own input.
         .route("/plan", post(plan::plan))
+        // anonymous: sign up (opens the account and signs it in).
+        .route("/accounts", post(accounts::sign_up))
+        // anonymous: sign in; customer + X-CSRF-Token: sign out.
+        .route("/session", post(accounts::sign_in).delete(accounts::sign_out))
+        // customer: the signed-in customer and the session's CSRF token.
+        .route("/me", get(accounts::me))
+        // operator token: the audit log.
+        .route("/ops/audit", get(ops::audit_log))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
 }

@@ -52,7 +52,7 @@ pub async fn send(request: Request<Body>) -> TestResponse {
     let config = Config::from_lookup(|_| None).expect("default config");
     let temp = TempStore::new().await;
     let response: Response<Body> =
-        server::router::app(config.leptos_options(), temp.store.clone()).oneshot(request).await.unwrap();
+        server::router::app(config.leptos_options(), temp.store.clone(), config.secure_cookies()).oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();

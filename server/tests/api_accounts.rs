@@ -1,0 +1,253 @@
+//! Sign-up, sign-in, sessions, CSRF, rate limits and operator tokens through the JSON API, on both
+//! databases, driving the whole router in-process.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use backend::Store;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use server::auth::SecureCookies;
+use server::config::Config;
+use sqlx::{Connection, Executor};
+use tower::ServiceExt;
+
+struct TestApp {
+    store: Store,
+    secure: bool,
+    cleanup: Option<(String, String)>,
+    path: Option<std::path::PathBuf>,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Value,
+}
+
+impl Reply {
+    fn session_cookie(&self) -> Option<String> {
+        let set = self.headers.get("set-cookie")?.to_str().ok()?;
+        let value = set.split(';').next()?.strip_prefix("bc_session=")?;
+        (!value.is_empty()).then(|| value.to_owned())
+    }
+}
+
+impl TestApp {
+    async fn sqlite() -> TestApp {
+        let path = std::env::temp_dir()
+            .join("billing-center-tests")
+            .join(format!("api-{}-{}.db", std::process::id(), rand_suffix()));
+        let store = Store::open(&format!("sqlite://{}", path.display())).await.unwrap();
+        TestApp { store, secure: false, cleanup: None, path: Some(path) }
+    }
+
+    async fn postgres() -> TestApp {
+        let admin = std::env::var("BILLING_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let name = format!("billing_test_api_{}_{}", std::process::id(), rand_suffix());
+        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("a PostgreSQL server (scripts/test.sh starts one)");
+        conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+        let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+        let store = Store::open(&url).await.unwrap();
+        TestApp { store, secure: false, cleanup: Some((admin, name)), path: None }
+    }
+
+    async fn finish(self) {
+        self.store.close().await;
+        if let Some((admin, name)) = self.cleanup
+            && let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await
+        {
+            conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.ok();
+        }
+        if let Some(path) = self.path {
+            for suffix in ["", "-wal", "-shm"] {
+                std::fs::remove_file(format!("{}{suffix}", path.display())).ok();
+            }
+        }
+    }
+
+    async fn call(&self, method: &str, uri: &str, body: Option<Value>, headers: &[(&str, &str)], client: &str) -> Reply {
+        let config = Config::from_lookup(|_| None).unwrap();
+        let app = server::router::app(config.leptos_options(), self.store.clone(), SecureCookies(self.secure));
+        let mut builder = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let body = match body {
+            Some(json) => {
+                builder = builder.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        let mut request = builder.body(body).unwrap();
+        let address: SocketAddr = format!("{client}:40000").parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(address));
+        let response = app.oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        Reply { status, headers, body }
+    }
+
+    async fn sign_up(&self, username: &str) -> Reply {
+        let body = json!({"username": username, "email": format!("{username}@example.com"), "password": "correct horse battery"});
+        self.call("POST", "/api/v1/accounts", Some(body), &[], "10.0.0.1").await
+    }
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+}
+
+fn cookie(session: &str) -> String {
+    format!("bc_session={session}")
+}
+
+async fn sign_up_signs_in_with_a_strict_cookie_and_me_answers(app: TestApp) {
+    let reply = app.sign_up("alice").await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let set_cookie = reply.headers["set-cookie"].to_str().unwrap();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax") && set_cookie.contains("Path=/"));
+    assert!(!set_cookie.contains("Secure"), "plain http in tests");
+    assert_eq!(reply.body["username"], "alice");
+    assert!(reply.body.get("password_hash").is_none());
+    let session = reply.session_cookie().unwrap();
+
+    let me = app.call("GET", "/api/v1/me", None, &[("cookie", &cookie(&session))], "10.0.0.1").await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!((me.body["username"].clone(), me.body["csrf_token"].clone()), (json!("alice"), reply.body["csrf_token"].clone()));
+    let anonymous = app.call("GET", "/api/v1/me", None, &[], "10.0.0.1").await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.body["error"]["code"], "unauthorized");
+    let forged = app.call("GET", "/api/v1/me", None, &[("cookie", &cookie(&"0".repeat(32)))], "10.0.0.1").await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}
+
+async fn bad_sign_ups_get_specific_errors(app: TestApp) {
+    app.sign_up("alice").await;
+    let cases = [
+        (json!({"username": "Al", "email": "a@example.com", "password": "correct horse battery"}), StatusCode::UNPROCESSABLE_ENTITY, "username"),
+        (json!({"username": "bob", "email": "nope", "password": "correct horse battery"}), StatusCode::UNPROCESSABLE_ENTITY, "email"),
+        (json!({"username": "bob", "email": "b@example.com", "password": "password123"}), StatusCode::UNPROCESSABLE_ENTITY, "password"),
+        (json!({"username": "alice", "email": "x@example.com", "password": "correct horse battery"}), StatusCode::CONFLICT, "username"),
+        (json!({"username": "bob", "email": "alice@example.com", "password": "correct horse battery"}), StatusCode::CONFLICT, "email"),
+    ];
+    for (body, status, field) in cases {
+        let reply = app.call("POST", "/api/v1/accounts", Some(body.clone()), &[], "10.0.0.1").await;
+        assert_eq!(reply.status, status, "{body}: {}", reply.body);
+        assert_eq!(reply.body["error"]["field"], field, "{body}");
+    }
+    let unknown_field = json!({"username": "bob", "email": "b@example.com", "password": "correct horse battery", "admin": true});
+    let reply = app.call("POST", "/api/v1/accounts", Some(unknown_field), &[], "10.0.0.1").await;
+    assert_eq!((reply.status, reply.body["error"]["code"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("invalid_request")));
+
+    let config = Config::from_lookup(|_| None).unwrap();
+    for raw in [&b"{not json"[..], &[0xff, 0xfe][..]] {
+        let request = Request::post("/api/v1/accounts").body(Body::from(raw.to_vec())).unwrap();
+        let response = server::router::app(config.leptos_options(), app.store.clone(), SecureCookies(false))
+            .oneshot(request)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        assert_eq!(body["error"]["code"], "malformed_json");
+    }
+    let customers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(app.store.pool()).await.unwrap();
+    assert_eq!(customers, 1);
+    app.finish().await;
+}
+
+async fn sign_in_rotates_the_session_and_sign_out_needs_the_csrf_token(app: TestApp) {
+    app.sign_up("alice").await;
+    let sign_in = |login: &'static str, password: &'static str, client: &'static str| {
+        let app = &app;
+        async move { app.call("POST", "/api/v1/session", Some(json!({"login": login, "password": password})), &[], client).await }
+    };
+    let first = sign_in("alice", "correct horse battery", "10.0.0.1").await;
+    let second = sign_in("alice@example.com", "correct horse battery", "10.0.0.1").await;
+    assert_eq!((first.status, second.status), (StatusCode::OK, StatusCode::OK));
+    let (one, two) = (first.session_cookie().unwrap(), second.session_cookie().unwrap());
+    assert_ne!(one, two, "a new session id at every sign-in");
+
+    let no_token = app.call("DELETE", "/api/v1/session", None, &[("cookie", &cookie(&one))], "10.0.0.1").await;
+    assert_eq!((no_token.status, no_token.body["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("csrf_failed")));
+    let wrong_token =
+        app.call("DELETE", "/api/v1/session", None, &[("cookie", &cookie(&one)), ("x-csrf-token", "abc")], "10.0.0.1").await;
+    assert_eq!(wrong_token.status, StatusCode::FORBIDDEN);
+    let csrf = first.body["csrf_token"].as_str().unwrap();
+    let out = app.call("DELETE", "/api/v1/session", None, &[("cookie", &cookie(&one)), ("x-csrf-token", csrf)], "10.0.0.1").await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert!(out.headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert_eq!(app.call("GET", "/api/v1/me", None, &[("cookie", &cookie(&one))], "10.0.0.1").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.call("GET", "/api/v1/me", None, &[("cookie", &cookie(&two))], "10.0.0.1").await.status, StatusCode::OK);
+
+    let wrong = sign_in("alice", "not it at all", "10.0.0.5").await;
+    let unknown = sign_in("nobody", "not it at all", "10.0.0.6").await;
+    assert_eq!((wrong.status, unknown.status), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert_eq!(wrong.body, unknown.body, "the error never says which was wrong");
+    for _ in 0..4 {
+        sign_in("alice", "not it at all", "10.0.0.5").await;
+    }
+    let limited = sign_in("alice", "correct horse battery", "10.0.0.5").await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "{}", limited.body);
+    let retry: i64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry));
+    app.finish().await;
+}
+
+async fn cookies_are_secure_when_served_over_https(mut app: TestApp) {
+    app.secure = true;
+    let reply = app.sign_up("alice").await;
+    assert!(reply.headers["set-cookie"].to_str().unwrap().contains("; Secure"));
+    assert!(Config::from_lookup(|n| (n == "PUBLIC_URL").then(|| "https://billing.example.com".into())).unwrap().secure_cookies().0);
+    app.finish().await;
+}
+
+async fn operator_endpoints_need_a_live_token_and_are_audited(app: TestApp) {
+    let operator = app.store.create_operator("ops_admin", "correct horse battery").await.unwrap();
+    let token = app.store.issue_operator_token(&operator, "test").await.unwrap();
+    assert_eq!(app.call("GET", "/api/v1/ops/audit", None, &[], "10.0.0.1").await.status, StatusCode::UNAUTHORIZED);
+    let bogus = app.call("GET", "/api/v1/ops/audit", None, &[("authorization", "Bearer bco_nope")], "10.0.0.1").await;
+    assert_eq!(bogus.status, StatusCode::UNAUTHORIZED);
+    let bearer = format!("Bearer {token}");
+    let reply = app.call("GET", "/api/v1/ops/audit", None, &[("authorization", &bearer)], "10.9.9.9").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body[0]["action"], "audit_log.read");
+    assert_eq!(reply.body[0]["client"], "10.9.9.9");
+    let customer_session = app.sign_up("alice").await.session_cookie().unwrap();
+    let as_customer = app.call("GET", "/api/v1/ops/audit", None, &[("cookie", &cookie(&customer_session))], "10.0.0.1").await;
+    assert_eq!(as_customer.status, StatusCode::UNAUTHORIZED, "a customer session is no operator token");
+    app.store.revoke_operator_token(&token, "test").await.unwrap();
+    let revoked = app.call("GET", "/api/v1/ops/audit", None, &[("authorization", &bearer)], "10.0.0.1").await;
+    assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}
+
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::TestApp::sqlite().await).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(super::TestApp::postgres().await).await;
+            }
+        }
+    )*};
+}
+
+on_both_databases!(
+    sign_up_signs_in_with_a_strict_cookie_and_me_answers,
+    bad_sign_ups_get_specific_errors,
+    sign_in_rotates_the_session_and_sign_out_needs_the_csrf_token,
+    cookies_are_secure_when_served_over_https,
+    operator_endpoints_need_a_live_token_and_are_audited,
+);
