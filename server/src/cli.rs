@@ -19,11 +19,32 @@ pub enum Command {
     Plan,
     /// Create the database if needed and apply pending migrations (the server also does this on start).
     Migrate,
+    /// Manage operators (the separate role that runs the billing center).
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
     /// Work with the ledger.
     Ledger {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Create an operator; the password is read from stdin (one line).
+    Create {
+        #[arg(long)]
+        username: String,
+    },
+    /// Print a new API token for /api/v1/ops/* (shown once; stored hashed).
+    Token {
+        #[arg(long)]
+        username: String,
+    },
+    /// Revoke an API token read from stdin.
+    RevokeToken,
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,4 +58,15 @@ pub fn run_plan(stdin: &mut impl Read) -> Result<String, String> {
     let mut input = String::new();
     stdin.read_to_string(&mut input).map_err(|e| format!("cannot read stdin as UTF-8 text: {e}"))?;
     billing::plan_json::evaluate_json(&input).map_err(|e| e.to_string())
+}
+
+/// The first line of stdin without its line ending (a password or a token).
+pub fn read_secret_line(stdin: &mut impl std::io::BufRead) -> Result<String, String> {
+    let mut line = String::new();
+    stdin.read_line(&mut line).map_err(|e| format!("cannot read stdin: {e}"))?;
+    let line = line.trim_end_matches(['\n', '\r']).to_owned();
+    if line.is_empty() {
+        return Err("expected the secret on stdin, got nothing".into());
+    }
+    Ok(line)
 }

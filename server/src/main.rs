@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::cli::{Cli, Command, LedgerCommand, run_plan};
+use server::cli::{Cli, Command, LedgerCommand, OperatorCommand, read_secret_line, run_plan};
 use server::config::Config;
 
 fn main() -> ExitCode {
@@ -28,6 +28,24 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }),
+        Command::Operator { command } => with_config(|config| async move {
+            let store = match config.open_store().await {
+                Ok(store) => store,
+                Err(e) => return fail(e),
+            };
+            let result = operator_command(&store, command).await;
+            store.close().await;
+            match result {
+                Ok(output) => {
+                    println!("{output}");
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }),
         Command::Ledger { command: LedgerCommand::Check } => with_config(|config| async move {
             // A check reads; it does not migrate a database it was pointed at.
             let store = match backend::Store::connect(&config.database_url).await {
@@ -44,6 +62,28 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }),
+    }
+}
+
+async fn operator_command(store: &backend::Store, command: OperatorCommand) -> Result<String, String> {
+    let mut stdin = std::io::stdin().lock();
+    match command {
+        OperatorCommand::Create { username } => {
+            let password = read_secret_line(&mut stdin)?;
+            let operator = store.create_operator(&username, &password).await.map_err(|e| e.to_string())?;
+            Ok(format!("operator '{}' created (id {})", operator.username, operator.id))
+        }
+        OperatorCommand::Token { username } => {
+            let operator = store.operator_by_username(&username).await.map_err(|e| e.to_string())?;
+            store.issue_operator_token(&operator, "cli").await.map_err(|e| e.to_string())
+        }
+        OperatorCommand::RevokeToken => {
+            let token = read_secret_line(&mut stdin)?;
+            match store.revoke_operator_token(token.trim(), "cli").await.map_err(|e| e.to_string())? {
+                true => Ok("token revoked".to_owned()),
+                false => Err("no live token matches".to_owned()),
+            }
+        }
     }
 }
 
