@@ -25,6 +25,7 @@ pub fn Shell(children: Children) -> impl IntoView {
         <div class="app">
             <header class="topbar">
                 <a class="brand" href="/">{t(Msg::AppName)}</a>
+                <crate::account::AccountMenu/>
                 <LanguageSwitch/>
             </header>
             <nav class="nav" aria-label=t(Msg::AppName)>

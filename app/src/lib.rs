@@ -3,6 +3,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod account;
 pub mod clock;
 pub mod i18n;
 pub mod layout;
@@ -67,6 +68,7 @@ fn request_lang() -> Lang {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(request_lang());
+    account::provide_session();
     // Lets browser tests (and curious people) tell when the page is interactive.
     Effect::new(|| {
         if let Some(body) = document().body() {
@@ -87,7 +89,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("bills") view=|| view! { <pages::Unavailable title=Msg::NavBills/> }/>
                     <Route path=path!("workspaces") view=|| view! { <pages::Unavailable title=Msg::NavWorkspaces/> }/>
                     <Route path=path!("support") view=|| view! { <pages::Unavailable title=Msg::NavSupport/> }/>
-                    <Route path=path!("account") view=|| view! { <pages::Unavailable title=Msg::NavAccount/> }/>
+                    <Route path=path!("account") view=account::AccountPage/>
+                    <Route path=path!("signin") view=account::SignInPage/>
+                    <Route path=path!("signup") view=account::SignUpPage/>
                 </Routes>
             </Shell>
         </Router>

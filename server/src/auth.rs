@@ -15,7 +15,7 @@ use backend::auth::sessions::{ABSOLUTE_LIFETIME, NewSession, Principal};
 
 use crate::api::ApiError;
 
-pub const SESSION_COOKIE: &str = "bc_session";
+pub use backend::auth::sessions::SESSION_COOKIE;
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Whether cookies get `Secure` (the site is served over https).

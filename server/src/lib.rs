@@ -5,5 +5,6 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod forms;
 pub mod language;
 pub mod router;

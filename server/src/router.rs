@@ -4,13 +4,14 @@
 use app::{App, shell};
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::get;
+use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
+use leptos::context::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::compression::CompressionLayer;
 
 use crate::auth::SecureCookies;
-use crate::{api, language};
+use crate::{api, forms, language};
 
 /// State shared by every handler.
 #[derive(Clone)]
@@ -45,10 +46,25 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, secure_cookies:
         .nest("/api/v1", api::routes())
         .route("/lang/{code}", get(language::switch_language))
         .route("/healthz", get(|| async { "ok" }))
-        .leptos_routes(&state, routes, {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
-        })
+        // The account pages' form posts (see `forms`): anonymous for sign-up/in, customer + CSRF otherwise.
+        .route("/signup", post(forms::sign_up))
+        .route("/signin", post(forms::sign_in))
+        .route("/signout", post(forms::sign_out))
+        .route("/account/profile", post(forms::update_profile))
+        .route("/account/password", post(forms::change_password))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                // Pages that show the signed-in customer read the store on the server.
+                let store = state.store.clone();
+                move || provide_context(store.clone())
+            },
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(CompressionLayer::new())
         .with_state(state)

@@ -43,6 +43,28 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// A stable code for the error: forms carry it in a redirect, pages translate it.
+    pub fn code(&self) -> &'static str {
+        use password::PasswordRule;
+        match self {
+            AuthError::InvalidUsername => "username_invalid",
+            AuthError::InvalidEmail => "email_invalid",
+            AuthError::InvalidPhone => "phone_invalid",
+            AuthError::InvalidText { .. } => "text_invalid",
+            AuthError::WeakPassword(PasswordRule::TooShort) => "password_too_short",
+            AuthError::WeakPassword(PasswordRule::TooLong) => "password_too_long",
+            AuthError::WeakPassword(PasswordRule::SameAsUsername) => "password_same_as_username",
+            AuthError::WeakPassword(PasswordRule::TooCommon) => "password_too_common",
+            AuthError::UsernameTaken => "username_taken",
+            AuthError::EmailTaken => "email_taken",
+            AuthError::InvalidCredentials => "invalid_credentials",
+            AuthError::WrongCurrentPassword => "wrong_current_password",
+            AuthError::RateLimited { .. } => "rate_limited",
+            AuthError::NotFound(_) => "not_found",
+            AuthError::Database(_) | AuthError::Ledger(_) => "internal",
+        }
+    }
+
     /// The form field the error belongs to, if any.
     pub fn field(&self) -> Option<&'static str> {
         match self {

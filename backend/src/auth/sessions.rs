@@ -9,6 +9,8 @@ use crate::auth::{AuthError, random_token, sha256_hex};
 use crate::store::Store;
 use crate::time::{from_micros, to_micros};
 
+/// The cookie that carries the session id (HttpOnly, SameSite=Lax).
+pub const SESSION_COOKIE: &str = "bc_session";
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
 pub const ABSOLUTE_LIFETIME: Duration = Duration::hours(12);
 /// `last_seen_at` is written at most this often, so reading pages does not write on every request.

@@ -1,0 +1,209 @@
+//! The account pages' plain HTML form posts. Each handler does the work and answers 303 See Other:
+//! on success to the next page, on failure back to the form with `error=<code>`, `field=<name>` and
+//! the non-secret values typed, so the page shows the message at its field. Passwords never go in
+//! a URL. Works the same with or without WebAssembly.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use backend::Store;
+use backend::auth::AuthError;
+use backend::auth::customers::{ProfileUpdate, SignUp};
+use backend::auth::sessions::Principal;
+use serde::Deserialize;
+
+use crate::auth::{ClientAddress, SecureCookies, clear_session_cookie, session_cookie_of, set_session_cookie};
+
+fn see_other(location: &str, cookie: Option<HeaderValue>) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    response.headers_mut().insert(header::LOCATION, HeaderValue::from_str(location).expect("a local path"));
+    if let Some(cookie) = cookie {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `/path?error=code&field=f&k=v…` for the values that are safe to echo.
+fn back_to(path: &str, error: &AuthError, echo: &[(&str, &str)]) -> Response {
+    if let AuthError::Database(e) = error {
+        tracing::error!(error = %e, "form post failed");
+    }
+    let mut query = format!("error={}", error.code());
+    if let Some(field) = error.field() {
+        query.push_str(&format!("&field={field}"));
+    }
+    if let AuthError::RateLimited { retry_after_secs } = error {
+        query.push_str(&format!("&retry={retry_after_secs}"));
+    }
+    for (name, value) in echo.iter().filter(|(_, v)| !v.is_empty()) {
+        query.push_str(&format!("&{name}={}", encode(value)));
+    }
+    see_other(&format!("{path}?{query}"), None)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignUpForm {
+    username: String,
+    email: String,
+    #[serde(default)]
+    phone: String,
+    password: String,
+}
+
+/// anonymous
+pub async fn sign_up(
+    State(store): State<Store>,
+    State(secure): State<SecureCookies>,
+    Form(form): Form<SignUpForm>,
+) -> Response {
+    let request = SignUp {
+        username: form.username.trim().to_owned(),
+        email: form.email.clone(),
+        phone: Some(form.phone.clone()).filter(|p| !p.trim().is_empty()),
+        password: form.password,
+    };
+    let echo = [("username", form.username.as_str()), ("email", form.email.as_str()), ("phone", form.phone.as_str())];
+    match store.sign_up(&request).await {
+        Ok(customer) => match store.start_session(Principal::Customer(customer.id)).await {
+            Ok(session) => see_other("/account?welcome=1", Some(set_session_cookie(&session, secure))),
+            Err(e) => back_to("/signup", &e, &echo),
+        },
+        Err(e) => back_to("/signup", &e, &echo),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    login: String,
+    password: String,
+}
+
+/// anonymous
+pub async fn sign_in(
+    State(store): State<Store>,
+    State(secure): State<SecureCookies>,
+    ClientAddress(client): ClientAddress,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let echo = [("login", form.login.as_str())];
+    match store.sign_in_customer(&form.login, &form.password, &client).await {
+        Ok(customer) => match store.start_session(Principal::Customer(customer.id)).await {
+            Ok(session) => see_other("/account", Some(set_session_cookie(&session, secure))),
+            Err(e) => back_to("/signin", &e, &echo),
+        },
+        Err(e) => back_to("/signin", &e, &echo),
+    }
+}
+
+/// The signed-in customer of a form post, after checking the form's CSRF token; otherwise where to go.
+async fn customer_of(store: &Store, headers: &HeaderMap, csrf: &str) -> Result<(i64, String), Response> {
+    let session_id = session_cookie_of(headers).ok_or_else(|| see_other("/signin?error=session_ended", None))?;
+    let session = match store.resume_session(&session_id).await {
+        Ok(Some(session)) => session,
+        Ok(None) => return Err(see_other("/signin?error=session_ended", None)),
+        Err(e) => return Err(back_to("/signin", &e, &[])),
+    };
+    let Principal::Customer(customer_id) = session.principal else {
+        return Err(see_other("/signin?error=session_ended", None));
+    };
+    if csrf.is_empty() || csrf != session.csrf_token {
+        return Err(see_other("/account?error=csrf_failed", None));
+    }
+    Ok((customer_id, session_id))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// customer + CSRF
+pub async fn sign_out(
+    State(store): State<Store>,
+    State(secure): State<SecureCookies>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let (_, session_id) = match customer_of(&store, &headers, &form.csrf).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if let Err(e) = store.end_session(&session_id).await {
+        return back_to("/account", &e, &[]);
+    }
+    see_other("/signin?signed_out=1", Some(clear_session_cookie(secure)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    csrf: String,
+    email: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    company: String,
+}
+
+/// customer + CSRF
+pub async fn update_profile(State(store): State<Store>, headers: HeaderMap, Form(form): Form<ProfileForm>) -> Response {
+    let (customer_id, _) = match customer_of(&store, &headers, &form.csrf).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let update = ProfileUpdate {
+        email: form.email.clone(),
+        phone: Some(form.phone.clone()),
+        contact_name: Some(form.contact_name.clone()),
+        company: Some(form.company.clone()),
+    };
+    match store.update_profile(customer_id, &update).await {
+        Ok(_) => see_other("/account?saved=profile", None),
+        Err(e) => back_to(
+            "/account",
+            &e,
+            &[("email", &form.email), ("phone", &form.phone), ("contact_name", &form.contact_name), ("company", &form.company)],
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    current_password: String,
+    new_password: String,
+}
+
+/// customer + CSRF: ends every other session of the customer.
+pub async fn change_password(State(store): State<Store>, headers: HeaderMap, Form(form): Form<PasswordForm>) -> Response {
+    let (customer_id, session_id) = match customer_of(&store, &headers, &form.csrf).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match store.change_password(customer_id, &form.current_password, &form.new_password, Some(&session_id)).await {
+        Ok(()) => see_other("/account?saved=password", None),
+        Err(AuthError::WeakPassword(rule)) => {
+            // The rule is about the new password, whose field is new_password on this form.
+            let response = back_to("/account", &AuthError::WeakPassword(rule), &[]);
+            let location = response.headers()[header::LOCATION].to_str().unwrap_or("/account").replace("field=password", "field=new_password");
+            see_other(&location, None)
+        }
+        Err(e) => back_to("/account", &e, &[]),
+    }
+}
