@@ -94,6 +94,29 @@ impl TestApp {
         Reply { status, headers, body }
     }
 
+    /// A form post or page load: status, headers and the body as text.
+    async fn raw(&self, method: &str, uri: &str, form: Option<&str>, cookie: Option<&str>) -> (StatusCode, axum::http::HeaderMap, String) {
+        let config = Config::from_lookup(|_| None).unwrap();
+        let app = server::router::app(config.leptos_options(), self.store.clone(), SecureCookies(self.secure));
+        let mut builder = Request::builder().method(method).uri(uri);
+        if let Some(cookie) = cookie {
+            builder = builder.header("cookie", format!("bc_session={cookie}"));
+        }
+        let body = match form {
+            Some(form) => {
+                builder = builder.header("content-type", "application/x-www-form-urlencoded");
+                Body::from(form.to_owned())
+            }
+            None => Body::empty(),
+        };
+        let mut request = builder.body(body).unwrap();
+        request.extensions_mut().insert(ConnectInfo("10.0.0.7:40000".parse::<SocketAddr>().unwrap()));
+        let response = app.oneshot(request).await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     async fn sign_up(&self, username: &str) -> Reply {
         let body = json!({"username": username, "email": format!("{username}@example.com"), "password": "correct horse battery"});
         self.call("POST", "/api/v1/accounts", Some(body), &[], "10.0.0.1").await
@@ -229,6 +252,75 @@ async fn operator_endpoints_need_a_live_token_and_are_audited(app: TestApp) {
     app.finish().await;
 }
 
+fn location(headers: &axum::http::HeaderMap) -> String {
+    headers["location"].to_str().unwrap().to_owned()
+}
+
+fn set_cookie_value(headers: &axum::http::HeaderMap) -> String {
+    let set = headers["set-cookie"].to_str().unwrap();
+    set.split(';').next().unwrap().trim_start_matches("bc_session=").to_owned()
+}
+
+fn csrf_in(html: &str) -> String {
+    let at = html.find(r#"name="csrf" value=""#).expect("the page has a CSRF field") + r#"name="csrf" value=""#.len();
+    html[at..at + 32].to_owned()
+}
+
+async fn the_account_forms_work_without_javascript(app: TestApp) {
+    // A refused sign-up goes back to the form with the code, the field and the typed values, never the password.
+    let (status, headers, _) = app
+        .raw("POST", "/signup", Some("username=carol&email=carol%40example.com&phone=&password=iloveyou1"), None)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let back = location(&headers);
+    assert_eq!(back, "/signup?error=password_too_common&field=password&username=carol&email=carol%40example.com");
+    let (_, _, html) = app.raw("GET", &back, None, None).await;
+    assert!(html.contains(r#"data-testid="error-password""#) && html.contains("most common passwords"), "{html}");
+    assert!(html.contains(r#"value="carol""#));
+
+    let (status, headers, _) = app
+        .raw("POST", "/signup", Some("username=carol&email=carol%40example.com&phone=&password=correct+horse+battery"), None)
+        .await;
+    assert_eq!((status, location(&headers)), (StatusCode::SEE_OTHER, "/account?welcome=1".to_owned()));
+    let session = set_cookie_value(&headers);
+    let (status, _, html) = app.raw("GET", "/account?welcome=1", None, Some(&session)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"data-testid="username">carol<"#), "{html}");
+    let csrf = csrf_in(&html);
+
+    // Profile: saved with the token, refused without it.
+    let (_, headers, _) =
+        app.raw("POST", "/account/profile", Some("email=carol%40example.com&company=Acme+Ltd"), Some(&session)).await;
+    assert_eq!(location(&headers), "/account?error=csrf_failed");
+    let form = format!("csrf={csrf}&email=carol%40example.com&phone=&contact_name=Carol&company=Acme+Ltd");
+    let (_, headers, _) = app.raw("POST", "/account/profile", Some(&form), Some(&session)).await;
+    assert_eq!(location(&headers), "/account?saved=profile");
+    let (_, _, html) = app.raw("GET", "/account?saved=profile", None, Some(&session)).await;
+    assert!(html.contains(r#"value="Acme Ltd""#));
+
+    // Password: the current one is checked.
+    let form = format!("csrf={csrf}&current_password=wrong&new_password=another+long+secret");
+    let (_, headers, _) = app.raw("POST", "/account/password", Some(&form), Some(&session)).await;
+    assert_eq!(location(&headers), "/account?error=wrong_current_password&field=current_password");
+
+    // Sign out needs the token; afterwards the session is gone.
+    let (_, headers, _) = app.raw("POST", "/signout", Some("csrf=nope"), Some(&session)).await;
+    assert_eq!(location(&headers), "/account?error=csrf_failed");
+    let (_, headers, _) = app.raw("POST", "/signout", Some(&format!("csrf={csrf}")), Some(&session)).await;
+    assert_eq!(location(&headers), "/signin?signed_out=1");
+    assert!(headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    let (_, _, html) = app.raw("GET", "/account", None, Some(&session)).await;
+    assert!(!html.contains(r#"data-testid="username""#) && html.contains("/signin"));
+
+    // Sign in: a wrong password comes back with the login typed, the right one signs in.
+    let (_, headers, _) = app.raw("POST", "/signin", Some("login=carol&password=wrong"), None).await;
+    assert_eq!(location(&headers), "/signin?error=invalid_credentials&login=carol");
+    let (_, headers, _) = app.raw("POST", "/signin", Some("login=carol&password=correct+horse+battery"), None).await;
+    assert_eq!(location(&headers), "/account");
+    assert_ne!(set_cookie_value(&headers), session, "a new session id");
+    app.finish().await;
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -250,4 +342,5 @@ on_both_databases!(
     sign_in_rotates_the_session_and_sign_out_needs_the_csrf_token,
     cookies_are_secure_when_served_over_https,
     operator_endpoints_need_a_live_token_and_are_audited,
+    the_account_forms_work_without_javascript,
 );
