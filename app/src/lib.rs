@@ -14,6 +14,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use leptos_meta::MetaTags;
 use leptos_meta::{Meta, Stylesheet, Title, provide_meta_context};
+use leptos_router::SsrMode;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -80,18 +81,21 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href=format!("/pkg/{OUTPUT_NAME}.css")/>
         <Title formatter=|page: String| format!("{page} · {}", t(Msg::AppName))/>
         <Meta name="description" content=t(Msg::OverviewIntro)/>
+        // Async rendering: every page waits for its data (the signed-in customer) and is sent
+        // complete, so it reads the same without JavaScript; out-of-order streaming would leave
+        // Suspense content to a script.
         <Router>
             <Shell>
                 <Routes fallback=pages::NotFound>
-                    <Route path=path!("") view=pages::Overview/>
-                    <Route path=path!("preview") view=preview::PreviewPage/>
-                    <Route path=path!("wallet") view=|| view! { <pages::Unavailable title=Msg::NavWallet/> }/>
-                    <Route path=path!("bills") view=|| view! { <pages::Unavailable title=Msg::NavBills/> }/>
-                    <Route path=path!("workspaces") view=|| view! { <pages::Unavailable title=Msg::NavWorkspaces/> }/>
-                    <Route path=path!("support") view=|| view! { <pages::Unavailable title=Msg::NavSupport/> }/>
-                    <Route path=path!("account") view=account::AccountPage/>
-                    <Route path=path!("signin") view=account::SignInPage/>
-                    <Route path=path!("signup") view=account::SignUpPage/>
+                    <Route ssr=SsrMode::Async path=path!("") view=pages::Overview/>
+                    <Route ssr=SsrMode::Async path=path!("preview") view=preview::PreviewPage/>
+                    <Route ssr=SsrMode::Async path=path!("wallet") view=|| view! { <pages::Unavailable title=Msg::NavWallet/> }/>
+                    <Route ssr=SsrMode::Async path=path!("bills") view=|| view! { <pages::Unavailable title=Msg::NavBills/> }/>
+                    <Route ssr=SsrMode::Async path=path!("workspaces") view=|| view! { <pages::Unavailable title=Msg::NavWorkspaces/> }/>
+                    <Route ssr=SsrMode::Async path=path!("support") view=|| view! { <pages::Unavailable title=Msg::NavSupport/> }/>
+                    <Route ssr=SsrMode::Async path=path!("account") view=account::AccountPage/>
+                    <Route ssr=SsrMode::Async path=path!("signin") view=account::SignInPage/>
+                    <Route ssr=SsrMode::Async path=path!("signup") view=account::SignUpPage/>
                 </Routes>
             </Shell>
         </Router>

@@ -286,6 +286,7 @@ async fn the_account_forms_work_without_javascript(app: TestApp) {
     let (status, _, html) = app.raw("GET", "/account?welcome=1", None, Some(&session)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(r#"data-testid="username">carol<"#), "{html}");
+    assert!(!html.contains("<template"), "the page is complete without a script moving streamed parts in");
     let csrf = csrf_in(&html);
 
     // Profile: saved with the token, refused without it.
