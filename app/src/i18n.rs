@@ -211,6 +211,15 @@ messages! {
     ErrSessionEnded => "Your session has ended. Sign in again.", "登录已失效，请重新登录。";
     ErrCsrf => "The form expired. Please try again.", "表单已失效，请重试。";
     ErrInternal => "Something went wrong on our side. Try again.", "系统出错，请重试。";
+    OpsTitle => "Operations", "运营后台";
+    OpsSignInTitle => "Operator sign-in", "运营人员登录";
+    OpsSignedInAs => "Operator", "运营人员";
+    AuditTitle => "Audit log", "审计日志";
+    AuditWhen => "When (UTC)", "时间（UTC）";
+    AuditAction => "Action", "操作";
+    AuditAccount => "Account", "账户";
+    AuditDetail => "Detail", "详情";
+    AuditFrom => "From", "来源";
 }
 
 /// The language of the current page, provided by [`crate::App`].

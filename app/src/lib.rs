@@ -96,6 +96,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("account") view=account::AccountPage/>
                     <Route ssr=SsrMode::Async path=path!("signin") view=account::SignInPage/>
                     <Route ssr=SsrMode::Async path=path!("signup") view=account::SignUpPage/>
+                    <Route ssr=SsrMode::Async path=path!("ops") view=account::OpsPage/>
                 </Routes>
             </Shell>
         </Router>

@@ -166,7 +166,7 @@ async fn operators_have_revocable_tokens_and_every_action_is_audited(db: TestDb)
     db.store.audit(operator.id, "account.view", Some(account), "opened the account page", "10.1.1.1").await.unwrap();
     let log = db.store.audit_log(None, 10).await.unwrap();
     let actions: Vec<_> = log.iter().map(|r| r.action.as_str()).collect();
-    assert_eq!(actions, ["account.view", "operator_token.revoke", "operator_token.issue"]);
+    assert_eq!(actions, ["account.view", "operator_token.revoke", "operator_token.issue", "operator.sign_in"]);
     assert_eq!(db.store.audit_log(Some(account), 10).await.unwrap().len(), 1);
     let edit = sqlx::query("UPDATE audit_log SET detail = 'nothing happened'").execute(db.store.pool()).await;
     assert!(edit.unwrap_err().to_string().contains("append-only"));

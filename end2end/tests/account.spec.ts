@@ -1,4 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { collectErrors, waitForHydration } from './helpers';
 
 // Every run of every project gets its own usernames: the e2e database lives for the whole run.
@@ -59,6 +61,26 @@ for (const js of [true, false]) {
         await waitForHydration(page);
         expect(errors).toEqual([]);
       }
+    });
+
+    test('an operator created on the command line signs in at /ops and sees the audit log', async ({ page }) => {
+      const username = uniqueName(js ? 'opsjs' : 'opsnojs');
+      // The same database file the server under test uses (playwright.config.ts).
+      const root = path.resolve(__dirname, '..', '..');
+      execFileSync(path.join(root, 'target/debug/billing-center'), ['operator', 'create', '--username', username], {
+        cwd: root,
+        input: `${PASSWORD}\n`,
+        env: { ...process.env, DATABASE_URL: 'sqlite://target/e2e/billing-center.db' },
+      });
+      await page.goto('/ops');
+      await page.locator('#f-ops-login').fill(username);
+      await page.locator('#f-ops-password').fill('wrong password here');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect(page.getByTestId('form-error')).toHaveText('The login or the password is wrong.');
+      await page.locator('#f-ops-password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect(page.getByTestId('operator')).toHaveText(username);
+      await expect(page.getByTestId('audit')).toContainText('operator.sign_in');
     });
 
     test('the profile saves and a wrong current password is shown at its field', async ({ page }) => {

@@ -207,3 +207,42 @@ pub async fn change_password(State(store): State<Store>, headers: HeaderMap, For
         Err(e) => back_to("/account", &e, &[]),
     }
 }
+
+/// anonymous: the operators' sign-in at /ops.
+pub async fn ops_sign_in(
+    State(store): State<Store>,
+    State(secure): State<SecureCookies>,
+    ClientAddress(client): ClientAddress,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let echo = [("login", form.login.as_str())];
+    match store.sign_in_operator(&form.login, &form.password, &client).await {
+        Ok(operator) => match store.start_session(Principal::Operator(operator.id)).await {
+            Ok(session) => see_other("/ops", Some(set_session_cookie(&session, secure))),
+            Err(e) => back_to("/ops", &e, &echo),
+        },
+        Err(e) => back_to("/ops", &e, &echo),
+    }
+}
+
+/// operator + CSRF
+pub async fn ops_sign_out(
+    State(store): State<Store>,
+    State(secure): State<SecureCookies>,
+    ClientAddress(client): ClientAddress,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let Some(session_id) = session_cookie_of(&headers) else { return see_other("/ops", None) };
+    let Ok(Some(session)) = store.resume_session(&session_id).await else { return see_other("/ops", None) };
+    let Principal::Operator(operator_id) = session.principal else { return see_other("/ops", None) };
+    if form.csrf.is_empty() || form.csrf != session.csrf_token {
+        return see_other("/ops?error=csrf_failed", None);
+    }
+    let ended = store.end_session(&session_id).await;
+    let audited = store.audit(operator_id, "operator.sign_out", None, "signed out at /ops", &client).await;
+    if let Err(e) = ended.and(audited) {
+        return back_to("/ops", &e, &[]);
+    }
+    see_other("/ops", Some(clear_session_cookie(secure)))
+}

@@ -52,6 +52,8 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, secure_cookies:
         .route("/signout", post(forms::sign_out))
         .route("/account/profile", post(forms::update_profile))
         .route("/account/password", post(forms::change_password))
+        .route("/ops/signin", post(forms::ops_sign_in))
+        .route("/ops/signout", post(forms::ops_sign_out))
         .leptos_routes_with_context(
             &state,
             routes,

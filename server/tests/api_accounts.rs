@@ -322,6 +322,37 @@ async fn the_account_forms_work_without_javascript(app: TestApp) {
     app.finish().await;
 }
 
+async fn operators_sign_in_at_ops_and_see_the_audit_log(app: TestApp) {
+    app.store.create_operator("ops_admin", "correct horse battery").await.unwrap();
+    let (_, headers, _) = app.raw("POST", "/ops/signin", Some("login=ops_admin&password=wrong"), None).await;
+    assert_eq!(location(&headers), "/ops?error=invalid_credentials&login=ops_admin");
+    // A customer's password does not open /ops, and a customer session sees no operator data.
+    let customer = app.sign_up("alice").await.session_cookie().unwrap();
+    let (_, _, html) = app.raw("GET", "/ops", None, Some(&customer)).await;
+    assert!(!html.contains(r#"data-testid="audit""#) && html.contains(r#"action="/ops/signin""#));
+    let (_, headers, _) = app.raw("POST", "/ops/signin", Some("login=alice&password=correct+horse+battery"), None).await;
+    assert_eq!(location(&headers), "/ops?error=invalid_credentials&login=alice");
+
+    let (_, headers, _) = app.raw("POST", "/ops/signin", Some("login=ops_admin&password=correct+horse+battery"), None).await;
+    assert_eq!(location(&headers), "/ops");
+    let session = set_cookie_value(&headers);
+    let (_, _, html) = app.raw("GET", "/ops", None, Some(&session)).await;
+    assert!(html.contains(r#"data-testid="operator">ops_admin<"#), "{html}");
+    assert!(html.contains("operator.sign_in") && html.contains("10.0.0.7"), "the sign-in is audited with its address");
+    // An operator session is not a customer session.
+    let (_, _, account) = app.raw("GET", "/account", None, Some(&session)).await;
+    assert!(!account.contains(r#"data-testid="username""#));
+    let me = app.call("GET", "/api/v1/me", None, &[("cookie", &cookie(&session))], "10.0.0.1").await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+
+    let csrf = csrf_in(&html);
+    let (_, headers, _) = app.raw("POST", "/ops/signout", Some(&format!("csrf={csrf}")), Some(&session)).await;
+    assert_eq!(location(&headers), "/ops");
+    let actions: Vec<String> = app.store.audit_log(None, 5).await.unwrap().into_iter().map(|r| r.action).collect();
+    assert_eq!(actions[..2], ["operator.sign_out".to_owned(), "operator.sign_in".to_owned()]);
+    app.finish().await;
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -344,4 +375,5 @@ on_both_databases!(
     cookies_are_secure_when_served_over_https,
     operator_endpoints_need_a_live_token_and_are_audited,
     the_account_forms_work_without_javascript,
+    operators_sign_in_at_ops_and_see_the_audit_log,
 );

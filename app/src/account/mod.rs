@@ -2,9 +2,11 @@
 //! is a plain HTML form posting to the server (`server::forms`), which answers with a redirect;
 //! errors come back in the query string as a code and a field, shown next to that field.
 
+mod ops;
 mod pages;
 mod session;
 
+pub use ops::OpsPage;
 pub use pages::{AccountPage, SignInPage, SignUpPage};
 pub use session::{AccountMenu, SessionView, provide_session};
 

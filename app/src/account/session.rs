@@ -20,20 +20,26 @@ pub struct SessionView {
 
 pub type SessionResource = Resource<Option<SessionView>>;
 
+/// The session id from the request's cookie.
 #[cfg(feature = "ssr")]
-async fn load_session() -> Option<SessionView> {
-    use backend::auth::sessions::{Principal, SESSION_COOKIE};
-    let store = use_context::<backend::Store>()?;
-    let parts = use_context::<http::request::Parts>()?;
-    let id = parts
+pub(crate) fn session_cookie(parts: &http::request::Parts) -> Option<String> {
+    parts
         .headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())?;
+        .find(|(name, _)| *name == backend::auth::sessions::SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+#[cfg(feature = "ssr")]
+async fn load_session() -> Option<SessionView> {
+    use backend::auth::sessions::Principal;
+    let store = use_context::<backend::Store>()?;
+    let parts = use_context::<http::request::Parts>()?;
+    let id = session_cookie(&parts)?;
     let session = store.resume_session(&id).await.ok()??;
     let Principal::Customer(customer_id) = session.principal else { return None };
     let customer = store.customer(customer_id).await.ok()?;

@@ -46,6 +46,14 @@ impl Store {
         id.map(|id| Operator { id, username: username.to_owned() }).ok_or(AuthError::NotFound("operator"))
     }
 
+    pub async fn operator_by_id(&self, id: i64) -> Result<Operator, AuthError> {
+        let username: Option<String> = sqlx::query_scalar("SELECT username FROM operators WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        username.map(|username| Operator { id, username }).ok_or(AuthError::NotFound("operator"))
+    }
+
     /// Same rules as customers: rate limited, timing-safe, one error for unknown login or wrong password.
     pub async fn sign_in_operator(&self, login: &str, password: &str, client: &str) -> Result<Operator, AuthError> {
         let scope = format!("ops:{login}");
@@ -61,7 +69,9 @@ impl Store {
         }
         self.clear_sign_in_failures(&scope, client).await?;
         let row = row.expect("a verified password has a row");
-        Ok(Operator { id: row.try_get("id")?, username: row.try_get("username")? })
+        let operator = Operator { id: row.try_get("id")?, username: row.try_get("username")? };
+        self.audit(operator.id, "operator.sign_in", None, "signed in at /ops", client).await?;
+        Ok(operator)
     }
 
     /// A new API token for the operator: returned once, stored hashed, audited.

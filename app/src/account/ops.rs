@@ -1,0 +1,120 @@
+//! `/ops`: the operators' own sign-in, and once signed in the recent audit log. Operators are a
+//! separate role (created with `billing-center operator create`); a customer session sees the
+//! sign-in form here, never operator data.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use super::error_message;
+use crate::i18n::{Msg, t};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub at: String,
+    pub action: String,
+    pub account_id: Option<i64>,
+    pub detail: String,
+    pub client: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorView {
+    pub username: String,
+    pub csrf_token: String,
+    pub audit: Vec<AuditRow>,
+}
+
+#[cfg(feature = "ssr")]
+async fn load_operator() -> Option<OperatorView> {
+    use backend::auth::sessions::Principal;
+    let store = use_context::<backend::Store>()?;
+    let parts = use_context::<http::request::Parts>()?;
+    let id = super::session::session_cookie(&parts)?;
+    let session = store.resume_session(&id).await.ok()??;
+    let Principal::Operator(operator_id) = session.principal else { return None };
+    let username = store.operator_by_id(operator_id).await.ok()?.username;
+    let audit = store
+        .audit_log(None, 50)
+        .await
+        .ok()?
+        .into_iter()
+        .map(|r| AuditRow {
+            at: r.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            action: r.action,
+            account_id: r.account_id,
+            detail: r.detail,
+            client: r.client,
+        })
+        .collect();
+    Some(OperatorView { username, csrf_token: session.csrf_token, audit })
+}
+
+#[cfg(not(feature = "ssr"))]
+async fn load_operator() -> Option<OperatorView> {
+    None
+}
+
+#[component]
+pub fn OpsPage() -> impl IntoView {
+    let operator = Resource::new(|| (), |_| load_operator());
+    let query = use_query_map().get_untracked();
+    let error = query.get("error").filter(|e| !e.is_empty()).map(|code| error_message(&code));
+    let login = query.get("login").unwrap_or_default();
+    view! {
+        <Title text=t(Msg::OpsTitle)/>
+        <h1>{t(Msg::OpsTitle)}</h1>
+        <Suspense fallback=|| ()>
+            {move || {
+                let login = login.clone();
+                Suspend::new(async move {
+                    match operator.await {
+                        Some(me) => view! {
+                            <p>{t(Msg::OpsSignedInAs)}" "<strong data-testid="operator">{me.username.clone()}</strong></p>
+                            <form method="post" action="/ops/signout">
+                                <input type="hidden" name="csrf" value=me.csrf_token.clone()/>
+                                <button type="submit" class="button secondary">{t(Msg::SignOut)}</button>
+                            </form>
+                            <section class="card">
+                                <h2>{t(Msg::AuditTitle)}</h2>
+                                <div class="table-scroll">
+                                    <table data-testid="audit">
+                                        <thead><tr>
+                                            <th>{t(Msg::AuditWhen)}</th><th>{t(Msg::AuditAction)}</th>
+                                            <th>{t(Msg::AuditAccount)}</th><th>{t(Msg::AuditDetail)}</th><th>{t(Msg::AuditFrom)}</th>
+                                        </tr></thead>
+                                        <tbody>
+                                            {me.audit.iter().map(|r| view! {
+                                                <tr>
+                                                    <td>{r.at.clone()}</td><td>{r.action.clone()}</td>
+                                                    <td>{r.account_id.map(|a| a.to_string()).unwrap_or_default()}</td>
+                                                    <td>{r.detail.clone()}</td><td>{r.client.clone()}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            </section>
+                        }.into_any(),
+                        None => view! {
+                            <form class="card auth-form" method="post" action="/ops/signin" novalidate>
+                                <h2>{t(Msg::OpsSignInTitle)}</h2>
+                                {error.map(|m| view! { <p class="form-error" role="alert" data-testid="form-error">{t(m)}</p> })}
+                                <div class="field">
+                                    <label for="f-ops-login">{t(Msg::Username)}</label>
+                                    <input id="f-ops-login" name="login" type="text" autocomplete="username" required value=login/>
+                                </div>
+                                <div class="field">
+                                    <label for="f-ops-password">{t(Msg::Password)}</label>
+                                    <input id="f-ops-password" name="password" type="password" autocomplete="current-password" required/>
+                                </div>
+                                <button type="submit" class="button">{t(Msg::NavSignIn)}</button>
+                            </form>
+                        }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
