@@ -145,8 +145,13 @@ impl Store {
         self.clock.now()
     }
 
+    /// Closes the pool, waiting at most 5 seconds: sqlx's `close` waits for every connection to
+    /// come back, and was seen to wait forever on a current-thread runtime when a connection's
+    /// return was never scheduled. The connections are dropped either way.
     pub async fn close(&self) {
-        self.pool.close().await;
+        if tokio::time::timeout(std::time::Duration::from_secs(5), self.pool.close()).await.is_err() {
+            tracing::warn!("closing the database pool timed out after 5 s");
+        }
     }
 
     /// A read-only transaction that sees one consistent snapshot (PostgreSQL's default isolation

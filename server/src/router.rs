@@ -7,7 +7,9 @@ use axum::extract::FromRef;
 use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
 use leptos::context::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::OnceLock;
+
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower_http::compression::CompressionLayer;
 
 use crate::auth::SecureCookies;
@@ -41,7 +43,11 @@ impl FromRef<AppState> for LeptosOptions {
 
 pub fn app(leptos_options: LeptosOptions, store: backend::Store, secure_cookies: SecureCookies) -> Router {
     let state = AppState { leptos_options: leptos_options.clone(), store, secure_cookies };
-    let routes = generate_route_list(App);
+    // Once per process: generating the list sets a process-wide flag that parks any Resource first
+    // polled meanwhile, forever (leptos issue #4773). Rendering while another router is being
+    // built (tests build one per request) would then hang.
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     Router::new()
         .nest("/api/v1", api::routes())
         .route("/lang/{code}", get(language::switch_language))

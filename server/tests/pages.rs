@@ -5,7 +5,7 @@ mod support;
 use axum::http::StatusCode;
 use support::{get, text_of};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_preview_renders_the_plan_of_a_submitted_form() {
     let query = "settlement=account&at=2026-11-23T00%3A00&cash=10.00&arrears=0&i0_kind=prepaid_card&i0_balance=5.00\
                  &i0_from=2026-01-01&i0_until=2027-01-01&c0_item=logs&c0_amount=1234.56";
@@ -18,7 +18,7 @@ async fn the_preview_renders_the_plan_of_a_submitted_form() {
     assert!(html.contains(r##"data-source="#1""##) && html.contains(r#"data-source="arrears""#));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_preview_shows_field_errors_for_a_bad_submission() {
     let response = get("/preview?settlement=account&at=2026-11-23T00%3A00&cash=abc&arrears=0&c0_item=logs&c0_amount=1", &[]).await;
     assert_eq!(response.status, StatusCode::OK);
@@ -26,7 +26,7 @@ async fn the_preview_shows_field_errors_for_a_bad_submission() {
     assert!(!response.body.contains(r#"data-testid="total""#));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_language_comes_from_the_cookie_then_accept_language() {
     let zh = get("/preview", &[("accept-language", "zh-CN,zh;q=0.9,en;q=0.5")]).await;
     assert!(zh.body.contains(r#"<html lang="zh-CN">"#));
@@ -38,7 +38,7 @@ async fn the_language_comes_from_the_cookie_then_accept_language() {
     assert!(default.body.contains(r#"<html lang="en">"#));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switching_language_sets_a_cookie_and_returns_to_a_local_page_only() {
     let response = get("/lang/zh-CN?next=/preview%3Fcash%3D1", &[]).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
@@ -57,7 +57,7 @@ async fn switching_language_sets_a_cookie_and_returns_to_a_local_page_only() {
     assert!(unknown.header("set-cookie").is_none());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_navigation_section_renders_and_unknown_pages_are_404() {
     for path in ["/", "/wallet", "/bills", "/workspaces", "/support", "/account", "/preview"] {
         let response = get(path, &[]).await;
@@ -69,7 +69,7 @@ async fn every_navigation_section_renders_and_unknown_pages_are_404() {
     assert!(missing.body.contains("Page not found"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_answers_ok() {
     let response = get("/healthz", &[]).await;
     assert_eq!(response.status, StatusCode::OK);

@@ -50,12 +50,19 @@ impl Drop for TempStore {
 
 pub async fn send(request: Request<Body>) -> TestResponse {
     let config = Config::from_lookup(|_| None).expect("default config");
-    let temp = TempStore::new().await;
+    let uri = request.uri().clone();
+    let limit = std::time::Duration::from_secs(10);
+    let temp = tokio::time::timeout(limit, TempStore::new()).await.unwrap_or_else(|_| panic!("{uri}: opening the store hung"));
+    let app = server::router::app(config.leptos_options(), temp.store.clone(), config.secure_cookies());
     let response: Response<Body> =
-        server::router::app(config.leptos_options(), temp.store.clone(), config.secure_cookies()).oneshot(request).await.unwrap();
+        tokio::time::timeout(limit, app.oneshot(request)).await.unwrap_or_else(|_| panic!("{uri}: no response")).unwrap();
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let bytes = tokio::time::timeout(limit, response.into_body().collect())
+        .await
+        .unwrap_or_else(|_| panic!("{uri}: the body never ended"))
+        .unwrap()
+        .to_bytes();
     temp.store.close().await;
     TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
 }
