@@ -353,6 +353,28 @@ async fn operators_sign_in_at_ops_and_see_the_audit_log(app: TestApp) {
     app.finish().await;
 }
 
+async fn a_customer_sees_only_their_own_account_and_others_are_404(app: TestApp) {
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    let alice_cookie = cookie(&alice.session_cookie().unwrap());
+    let (alice_account, bob_account) = (alice.body["billing_account_id"].as_i64().unwrap(), bob.body["billing_account_id"].as_i64().unwrap());
+    let own = app.call("GET", &format!("/api/v1/accounts/{alice_account}"), None, &[("cookie", &alice_cookie)], "10.0.0.1").await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert_eq!(own.body, json!({"id": alice_account, "name": "alice", "cash": "0.00", "arrears": "0.00"}));
+
+    let others = app.call("GET", &format!("/api/v1/accounts/{bob_account}"), None, &[("cookie", &alice_cookie)], "10.0.0.1").await;
+    let missing = app.call("GET", "/api/v1/accounts/999999", None, &[("cookie", &alice_cookie)], "10.0.0.1").await;
+    let garbage = app.call("GET", "/api/v1/accounts/abc", None, &[("cookie", &alice_cookie)], "10.0.0.1").await;
+    for reply in [&others, &missing, &garbage] {
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        assert_eq!(reply.body, others.body, "another account looks exactly like no account");
+    }
+    assert!(!others.body.to_string().contains("bob"));
+    let anonymous = app.call("GET", &format!("/api/v1/accounts/{alice_account}"), None, &[], "10.0.0.1").await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -376,4 +398,5 @@ on_both_databases!(
     operator_endpoints_need_a_live_token_and_are_audited,
     the_account_forms_work_without_javascript,
     operators_sign_in_at_ops_and_see_the_audit_log,
+    a_customer_sees_only_their_own_account_and_others_are_404,
 );

@@ -95,3 +95,28 @@ pub async fn me(State(store): State<Store>, session: CustomerSession) -> Result<
     let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
     Ok(Json(Me { customer, csrf_token: session.csrf_token }))
 }
+
+#[derive(Debug, Serialize)]
+pub struct AccountBalances {
+    pub id: i64,
+    pub name: String,
+    pub cash: billing::Amount,
+    pub arrears: billing::Amount,
+}
+
+/// customer: the balances of the caller's own billing account. Any other id, existing or not,
+/// is the same 404: a customer never learns whether another account exists.
+pub async fn account(
+    State(store): State<Store>,
+    session: CustomerSession,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<AccountBalances>, ApiError> {
+    let not_found = || ApiError::not_found("no such account");
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
+    if customer.billing_account_id != id {
+        return Err(not_found());
+    }
+    let snapshot = store.account(id).await.map_err(ApiError::internal)?;
+    Ok(Json(AccountBalances { id, name: snapshot.name, cash: snapshot.cash, arrears: snapshot.arrears }))
+}

@@ -21,6 +21,8 @@ pub fn routes() -> Router<AppState> {
         .route("/plan", post(plan::plan))
         // anonymous: sign up (opens the account and signs it in).
         .route("/accounts", post(accounts::sign_up))
+        // customer: their own billing account's balances; any other id is 404.
+        .route("/accounts/{id}", get(accounts::account))
         // anonymous: sign in; customer + X-CSRF-Token: sign out.
         .route("/session", post(accounts::sign_in).delete(accounts::sign_out))
         // customer: the signed-in customer and the session's CSRF token.
