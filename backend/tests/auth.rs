@@ -175,7 +175,61 @@ async fn operators_have_revocable_tokens_and_every_action_is_audited(db: TestDb)
     db.finish().await;
 }
 
+async fn a_burst_of_parallel_guesses_gets_no_more_than_the_limit(db: TestDb) {
+    db.store.sign_up(&sign_up("alice")).await.unwrap();
+    db.store.create_operator("ops_admin", PASSWORD).await.unwrap();
+    let guesses: Vec<_> = (0..16)
+        .map(|n| {
+            let store = db.store.clone();
+            // Username and email are one account to the limiter.
+            let login = if n % 2 == 0 { "alice" } else { "ALICE@example.com" };
+            tokio::spawn(async move { store.sign_in_customer(login, "wrong guess", "10.0.0.1").await })
+        })
+        .collect();
+    let mut wrong = 0;
+    for guess in guesses {
+        match guess.await.unwrap() {
+            Err(AuthError::InvalidCredentials) => wrong += 1,
+            Err(AuthError::RateLimited { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(wrong <= 5, "{wrong} guesses were checked");
+    // Guessing on one at a time after the burst: 5 guesses in all, never more.
+    loop {
+        match db.store.sign_in_customer("alice", "wrong guess", "10.0.0.1").await {
+            Err(AuthError::InvalidCredentials) => wrong += 1,
+            Err(AuthError::RateLimited { .. }) => break,
+            other => panic!("{other:?}"),
+        }
+        assert!(wrong <= 5, "{wrong} guesses were checked");
+    }
+    assert_eq!(wrong, 5);
+    assert!(matches!(db.store.sign_in_customer("alice", PASSWORD, "10.0.0.1").await, Err(AuthError::RateLimited { .. })));
+
+    // An operator login with spaces or capitals is the same operator to the limiter.
+    for login in ["ops_admin", " ops_admin", "OPS_ADMIN ", "\tops_admin", "ops_admin  "] {
+        let _ = db.store.sign_in_operator(login, "wrong guess", "10.0.0.2").await;
+    }
+    let limited = db.store.sign_in_operator("ops_admin", PASSWORD, "10.0.0.2").await;
+    assert!(matches!(limited, Err(AuthError::RateLimited { .. })), "{limited:?}");
+    db.finish().await;
+}
+
+async fn guessing_the_current_password_is_limited_too(db: TestDb) {
+    let alice = db.store.sign_up(&sign_up("alice")).await.unwrap();
+    for _ in 0..5 {
+        let err = db.store.change_password(alice.id, "guess", "a brand new secret", None).await.unwrap_err();
+        assert!(matches!(err, AuthError::WrongCurrentPassword));
+    }
+    let err = db.store.change_password(alice.id, PASSWORD, "a brand new secret", None).await.unwrap_err();
+    assert!(matches!(err, AuthError::RateLimited { .. }), "{err}");
+    db.finish().await;
+}
+
 on_both_databases!(
+    a_burst_of_parallel_guesses_gets_no_more_than_the_limit,
+    guessing_the_current_password_is_limited_too,
     sign_up_opens_an_account_and_sign_in_works_by_username_or_email,
     an_unknown_login_does_the_same_work_and_gets_the_same_error_as_a_wrong_password,
     sessions_expire_when_idle_or_old_and_get_a_new_id_each_time,

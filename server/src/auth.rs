@@ -83,7 +83,7 @@ impl CustomerSession {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -136,5 +136,58 @@ where
             Some(operator) => Ok(OperatorToken(operator)),
             None => Err(ApiError::unauthorized("the operator token is unknown or revoked")),
         }
+    }
+}
+
+/// Refuses (403) a state-changing request that a browser says comes from another site. This is
+/// what protects the forms that run before there is a session (sign-in, sign-up: "login CSRF")
+/// and backs up the per-session token everywhere else. Requests without these headers (programs,
+/// payment callbacks) are left to the other checks.
+pub async fn refuse_cross_site_writes(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let method = request.method();
+    let writes = !(method == axum::http::Method::GET || method == axum::http::Method::HEAD || method == axum::http::Method::OPTIONS);
+    if writes && is_cross_site(request.headers()) {
+        return ApiError::new(StatusCode::FORBIDDEN, "cross_site_request", "requests from other sites are refused")
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn is_cross_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "cross-site" || site == "same-site";
+    }
+    match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), headers.get(header::HOST).and_then(|v| v.to_str().ok())) {
+        (Some("null"), _) => true,
+        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, rest)| rest) != Some(host),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn cross_site_writes_are_recognised_by_fetch_metadata_or_origin() {
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "none")])));
+        assert!(is_cross_site(&headers(&[("origin", "https://evil.example"), ("host", "billing.example.com")])));
+        assert!(!is_cross_site(&headers(&[("origin", "https://billing.example.com"), ("host", "billing.example.com")])));
+        assert!(is_cross_site(&headers(&[("origin", "null"), ("host", "billing.example.com")])));
+        assert!(!is_cross_site(&headers(&[("host", "billing.example.com")])), "programs send no Origin");
     }
 }

@@ -13,7 +13,7 @@ use backend::auth::customers::{ProfileUpdate, SignUp};
 use backend::auth::sessions::Principal;
 use serde::Deserialize;
 
-use crate::auth::{ClientAddress, SecureCookies, clear_session_cookie, session_cookie_of, set_session_cookie};
+use crate::auth::{ClientAddress, SecureCookies, clear_session_cookie, constant_time_eq, session_cookie_of, set_session_cookie};
 
 fn see_other(location: &str, cookie: Option<HeaderValue>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
@@ -118,7 +118,7 @@ async fn customer_of(store: &Store, headers: &HeaderMap, csrf: &str) -> Result<(
     let Principal::Customer(customer_id) = session.principal else {
         return Err(see_other("/signin?error=session_ended", None));
     };
-    if csrf.is_empty() || csrf != session.csrf_token {
+    if csrf.is_empty() || !constant_time_eq(csrf.as_bytes(), session.csrf_token.as_bytes()) {
         return Err(see_other("/account?error=csrf_failed", None));
     }
     Ok((customer_id, session_id))
@@ -236,12 +236,13 @@ pub async fn ops_sign_out(
     let Some(session_id) = session_cookie_of(&headers) else { return see_other("/ops", None) };
     let Ok(Some(session)) = store.resume_session(&session_id).await else { return see_other("/ops", None) };
     let Principal::Operator(operator_id) = session.principal else { return see_other("/ops", None) };
-    if form.csrf.is_empty() || form.csrf != session.csrf_token {
+    if form.csrf.is_empty() || !constant_time_eq(form.csrf.as_bytes(), session.csrf_token.as_bytes()) {
         return see_other("/ops?error=csrf_failed", None);
     }
-    let ended = store.end_session(&session_id).await;
-    let audited = store.audit(operator_id, "operator.sign_out", None, "signed out at /ops", &client).await;
-    if let Err(e) = ended.and(audited) {
+    if let Err(e) = store.audit(operator_id, "operator.sign_out", None, "signed out at /ops", &client).await {
+        return back_to("/ops", &e, &[]);
+    }
+    if let Err(e) = store.end_session(&session_id).await {
         return back_to("/ops", &e, &[]);
     }
     see_other("/ops", Some(clear_session_cookie(secure)))

@@ -74,6 +74,7 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, secure_cookies:
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(crate::auth::refuse_cross_site_writes))
         .layer(CompressionLayer::new())
         .with_state(state)
 }

@@ -349,7 +349,7 @@ async fn operators_sign_in_at_ops_and_see_the_audit_log(app: TestApp) {
     let (_, headers, _) = app.raw("POST", "/ops/signout", Some(&format!("csrf={csrf}")), Some(&session)).await;
     assert_eq!(location(&headers), "/ops");
     let actions: Vec<String> = app.store.audit_log(None, 5).await.unwrap().into_iter().map(|r| r.action).collect();
-    assert_eq!(actions[..2], ["operator.sign_out".to_owned(), "operator.sign_in".to_owned()]);
+    assert_eq!(actions[..3], ["operator.sign_out".to_owned(), "audit_log.view".to_owned(), "operator.sign_in".to_owned()]);
     app.finish().await;
 }
 
@@ -372,6 +372,23 @@ async fn a_customer_sees_only_their_own_account_and_others_are_404(app: TestApp)
     assert!(!others.body.to_string().contains("bob"));
     let anonymous = app.call("GET", &format!("/api/v1/accounts/{alice_account}"), None, &[], "10.0.0.1").await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    app.finish().await;
+}
+
+async fn writes_from_other_sites_are_refused_even_before_sign_in(app: TestApp) {
+    app.sign_up("alice").await;
+    let body = Some(json!({"login": "alice", "password": "correct horse battery"}));
+    for headers in [
+        &[("sec-fetch-site", "cross-site")][..],
+        &[("origin", "https://evil.example"), ("host", "billing.example.com")][..],
+    ] {
+        let reply = app.call("POST", "/api/v1/session", body.clone(), headers, "10.0.0.1").await;
+        assert_eq!((reply.status, reply.body["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("cross_site_request")));
+    }
+    let same_origin = app.call("POST", "/api/v1/session", body, &[("sec-fetch-site", "same-origin")], "10.0.0.1").await;
+    assert_eq!(same_origin.status, StatusCode::OK);
+    let page = app.call("GET", "/signin", None, &[("sec-fetch-site", "cross-site")], "10.0.0.1").await;
+    assert_eq!(page.status, StatusCode::OK, "reading a page from a link is fine");
     app.finish().await;
 }
 
@@ -399,4 +416,5 @@ on_both_databases!(
     the_account_forms_work_without_javascript,
     operators_sign_in_at_ops_and_see_the_audit_log,
     a_customer_sees_only_their_own_account_and_others_are_404,
+    writes_from_other_sites_are_refused_even_before_sign_in,
 );

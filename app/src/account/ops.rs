@@ -35,6 +35,12 @@ async fn load_operator() -> Option<OperatorView> {
     let session = store.resume_session(&id).await.ok()??;
     let Principal::Operator(operator_id) = session.principal else { return None };
     let username = store.operator_by_id(operator_id).await.ok()?.username;
+    let client = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned());
+    store.audit(operator_id, "audit_log.view", None, "opened /ops", &client).await.ok()?;
     let audit = store
         .audit_log(None, 50)
         .await

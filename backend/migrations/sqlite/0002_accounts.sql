@@ -33,6 +33,7 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_principal ON sessions (principal_kind, principal_id);
 
 CREATE TABLE sign_in_failures (
+    id      INTEGER PRIMARY KEY,
     scope   TEXT   NOT NULL,
     subject TEXT   NOT NULL,
     at      BIGINT NOT NULL

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::auth::password::{check_new_password, hash_password, verify_password};
+use crate::auth::password::{check_new_password, hash_password};
 use crate::auth::AuthError;
 use crate::store::Store;
 use crate::time::{from_micros, to_micros};
@@ -151,18 +151,22 @@ impl Store {
     /// Signs in by username or email. Rate limited per login and client; an unknown login costs
     /// the same argon2 work as a wrong password and gives the same error.
     pub async fn sign_in_customer(&self, login: &str, password: &str, client: &str) -> Result<Customer, AuthError> {
-        self.check_sign_in_allowed(login, client).await?;
         let login_key = login.trim().to_lowercase();
         let row = sqlx::query(&format!("SELECT {COLUMNS}, password_hash FROM customers WHERE username = $1 OR email = $1"))
             .bind(&login_key)
             .fetch_optional(self.pool())
             .await?;
+        // One limiter key per account, whichever of username or email is typed.
+        let limiter_key = match &row {
+            Some(row) => format!("customer#{}", row.try_get::<i64, _>("id")?),
+            None => login_key,
+        };
+        let attempt = self.begin_sign_in_attempt(&limiter_key, client).await?;
         let stored = row.as_ref().map(|r| r.try_get::<String, _>("password_hash")).transpose()?;
         if !self.check_password(stored, password).await {
-            self.record_sign_in_failure(login, client).await?;
             return Err(AuthError::InvalidCredentials);
         }
-        self.clear_sign_in_failures(login, client).await?;
+        self.sign_in_succeeded(&attempt).await?;
         customer_from_row(&row.expect("a verified password has a row"))
     }
 
@@ -228,13 +232,23 @@ impl Store {
             .bind(id)
             .fetch_one(self.pool())
             .await?;
-        if !verify_password(Some(stored), current.to_owned()).await {
+        // A stolen session must not be able to guess the current password at leisure.
+        let attempt = self.begin_sign_in_attempt(&format!("password#{id}"), "any").await?;
+        if !self.check_password(Some(stored), current).await {
             return Err(AuthError::WrongCurrentPassword);
         }
+        self.sign_in_succeeded(&attempt).await?;
         check_new_password(&customer.username, new)?;
         let hash = hash_password(new.to_owned()).await;
-        sqlx::query("UPDATE customers SET password_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(self.pool()).await?;
-        self.end_other_sessions(crate::auth::sessions::Principal::Customer(id), keep_session).await?;
+        let keep = keep_session.map(crate::auth::sha256_hex).unwrap_or_default();
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE customers SET password_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE principal_kind = 'customer' AND principal_id = $1 AND id_sha256 <> $2")
+            .bind(id)
+            .bind(keep)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -56,18 +56,17 @@ impl Store {
 
     /// Same rules as customers: rate limited, timing-safe, one error for unknown login or wrong password.
     pub async fn sign_in_operator(&self, login: &str, password: &str, client: &str) -> Result<Operator, AuthError> {
-        let scope = format!("ops:{login}");
-        self.check_sign_in_allowed(&scope, client).await?;
+        let login = login.trim().to_lowercase();
         let row = sqlx::query("SELECT id, username, password_hash FROM operators WHERE username = $1")
-            .bind(login.trim())
+            .bind(&login)
             .fetch_optional(self.pool())
             .await?;
+        let attempt = self.begin_sign_in_attempt(&format!("operator:{login}"), client).await?;
         let stored = row.as_ref().map(|r| r.try_get::<String, _>("password_hash")).transpose()?;
         if !self.check_password(stored, password).await {
-            self.record_sign_in_failure(&scope, client).await?;
             return Err(AuthError::InvalidCredentials);
         }
-        self.clear_sign_in_failures(&scope, client).await?;
+        self.sign_in_succeeded(&attempt).await?;
         let row = row.expect("a verified password has a row");
         let operator = Operator { id: row.try_get("id")?, username: row.try_get("username")? };
         self.audit(operator.id, "operator.sign_in", None, "signed in at /ops", client).await?;

@@ -22,13 +22,44 @@ fn subjects(login: &str, client: &str) -> [(&'static str, String); 3] {
     [("login_client", format!("{login}\u{1f}{client}")), ("client", client.to_owned()), ("login", login)]
 }
 
+/// One sign-in attempt, counted before the password is checked.
+#[derive(Debug, Clone)]
+pub struct SignInAttempt {
+    login: String,
+    client: String,
+    at: i64,
+    rows: Vec<i64>,
+}
+
 impl Store {
-    /// Refuses with `RateLimited` when any window is full; the wait is until its oldest failure ages out.
-    pub async fn check_sign_in_allowed(&self, login: &str, client: &str) -> Result<(), AuthError> {
+    /// Counts the attempt first and then checks the windows, so a burst of parallel attempts cannot
+    /// all slip under the limit. A refused attempt is taken back out: being refused does not
+    /// prolong the wait. `login` should be canonical (the account when known).
+    pub async fn begin_sign_in_attempt(&self, login: &str, client: &str) -> Result<SignInAttempt, AuthError> {
         let now = self.now();
+        let mut attempt =
+            SignInAttempt { login: login.to_owned(), client: client.to_owned(), at: to_micros(now), rows: Vec::new() };
+        let mut tx = self.pool().begin().await?;
+        for (scope, subject) in subjects(login, client) {
+            let id: i64 =
+                sqlx::query_scalar("INSERT INTO sign_in_failures (scope, subject, at) VALUES ($1, $2, $3) RETURNING id")
+                    .bind(scope)
+                    .bind(subject)
+                    .bind(attempt.at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            attempt.rows.push(id);
+        }
+        // Old rows are useless: keep the table small as we go.
+        sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
+            .bind(attempt.at - Duration::minutes(2 * WINDOW_MINUTES).num_microseconds().unwrap_or(0))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+
         let since = to_micros(now - Duration::minutes(WINDOW_MINUTES));
         for ((scope, subject), (_, limit)) in subjects(login, client).into_iter().zip(LIMITS) {
-            let row: (i64, Option<i64>) = sqlx::query_as(
+            let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
                 "SELECT COUNT(*), MIN(at) FROM sign_in_failures WHERE scope = $1 AND subject = $2 AND at > $3",
             )
             .bind(scope)
@@ -36,43 +67,33 @@ impl Store {
             .bind(since)
             .fetch_one(self.pool())
             .await?;
-            if row.0 >= limit {
-                let oldest = row.1.unwrap_or(since);
-                let free_at = oldest + Duration::minutes(WINDOW_MINUTES).num_microseconds().unwrap_or(0);
-                let retry_after_secs = ((free_at - to_micros(now)) / 1_000_000).max(1);
+            if count > limit {
+                self.forget_attempt(&attempt).await?;
+                let free_at = oldest.unwrap_or(since) + Duration::minutes(WINDOW_MINUTES).num_microseconds().unwrap_or(0);
+                let retry_after_secs = ((free_at - attempt.at) / 1_000_000).max(1);
                 return Err(AuthError::RateLimited { retry_after_secs });
             }
         }
-        Ok(())
+        Ok(attempt)
     }
 
-    pub async fn record_sign_in_failure(&self, login: &str, client: &str) -> Result<(), AuthError> {
-        let now = to_micros(self.now());
-        let mut tx = self.pool().begin().await?;
-        for (scope, subject) in subjects(login, client) {
-            sqlx::query("INSERT INTO sign_in_failures (scope, subject, at) VALUES ($1, $2, $3)")
-                .bind(scope)
-                .bind(subject)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        }
-        // Old rows are useless: keep the table small as we go.
-        sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
-            .bind(now - Duration::minutes(2 * WINDOW_MINUTES).num_microseconds().unwrap_or(0))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn clear_sign_in_failures(&self, login: &str, client: &str) -> Result<(), AuthError> {
-        let [(scope, subject), ..] = subjects(login, client);
+    /// The password was right: this attempt was no failure, and the failures of this login from
+    /// this address are forgiven.
+    pub async fn sign_in_succeeded(&self, attempt: &SignInAttempt) -> Result<(), AuthError> {
+        self.forget_attempt(attempt).await?;
+        let [(scope, subject), ..] = subjects(&attempt.login, &attempt.client);
         sqlx::query("DELETE FROM sign_in_failures WHERE scope = $1 AND subject = $2")
             .bind(scope)
             .bind(subject)
             .execute(self.pool())
             .await?;
+        Ok(())
+    }
+
+    async fn forget_attempt(&self, attempt: &SignInAttempt) -> Result<(), AuthError> {
+        for id in &attempt.rows {
+            sqlx::query("DELETE FROM sign_in_failures WHERE id = $1").bind(id).execute(self.pool()).await?;
+        }
         Ok(())
     }
 }

@@ -33,7 +33,16 @@ pub async fn audit_log(
         return Err(ApiError::unprocessable("invalid_field", "limit must be 1 to 1000").with_field(Some("limit")));
     }
     let account_id = match &query.account {
-        Some(username) => Some(store.customer_by_username(username).await.map_err(auth_error)?.billing_account_id),
+        Some(username) => match store.customer_by_username(username).await {
+            Ok(customer) => Some(customer.billing_account_id),
+            Err(backend::auth::AuthError::NotFound(_)) => {
+                // Looking for an account that does not exist is recorded too.
+                let detail = format!("looked for the audit log of unknown account {username}");
+                store.audit(operator.id, "audit_log.read", None, &detail, &client).await.map_err(auth_error)?;
+                return Err(ApiError::not_found("no such account"));
+            }
+            Err(e) => return Err(auth_error(e)),
+        },
         None => None,
     };
     let detail = match &query.account {
