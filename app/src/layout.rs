@@ -60,7 +60,7 @@ fn LanguageSwitch() -> impl IntoView {
         let path = location.pathname.get();
         let search = location.search.get();
         let target = if search.is_empty() { path } else { format!("{path}?{search}") };
-        encode_next(&target)
+        crate::url::percent_encode(&target, true)
     };
     view! {
         <div class="lang-switch" role="group" aria-label=t(Msg::Language)>
@@ -78,14 +78,4 @@ fn LanguageSwitch() -> impl IntoView {
                 .collect_view()}
         </div>
     }
-}
-
-fn encode_next(target: &str) -> String {
-    target
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

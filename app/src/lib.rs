@@ -9,6 +9,7 @@ pub mod i18n;
 pub mod layout;
 pub mod pages;
 pub mod preview;
+pub mod url;
 
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]

@@ -25,16 +25,6 @@ fn see_other(location: &str, cookie: Option<HeaderValue>) -> Response {
     response
 }
 
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// `/path?error=code&field=f&k=v…` for the values that are safe to echo.
 fn back_to(path: &str, error: &AuthError, echo: &[(&str, &str)]) -> Response {
     if let AuthError::Database(e) = error {
@@ -48,7 +38,7 @@ fn back_to(path: &str, error: &AuthError, echo: &[(&str, &str)]) -> Response {
         query.push_str(&format!("&retry={retry_after_secs}"));
     }
     for (name, value) in echo.iter().filter(|(_, v)| !v.is_empty()) {
-        query.push_str(&format!("&{name}={}", encode(value)));
+        query.push_str(&format!("&{name}={}", app::url::percent_encode(value, false)));
     }
     see_other(&format!("{path}?{query}"), None)
 }

@@ -33,6 +33,20 @@ async fn malformed_json_is_a_400_with_an_error_body() {
 }
 
 #[tokio::test]
+async fn a_body_that_is_not_utf8_or_too_large_gets_a_json_error() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let not_utf8 = Request::post("/api/v1/plan").body(Body::from(vec![0xff, 0xfe, 0x00])).unwrap();
+    let response = support::send(not_utf8).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.json()["error"]["code"], "malformed_json");
+    let huge = Request::post("/api/v1/plan").body(Body::from(vec![b' '; 3 * 1024 * 1024])).unwrap();
+    let response = support::send(huge).await;
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.json()["error"]["code"], "too_large");
+}
+
+#[tokio::test]
 async fn invalid_content_is_a_422_naming_the_problem() {
     let cases = [
         (json!({"charges": [{"item": "disk", "amount": "1.00"}]}), "invalid_request", "unknown variant `disk`"),

@@ -272,7 +272,7 @@ impl PreviewForm {
             .into_iter()
             .map(|name| {
                 let value = self.get(&name);
-                format!("{name}={}", encode_query_component(&value))
+                format!("{name}={}", crate::url::percent_encode(&value, false))
             })
             .collect::<Vec<_>>()
             .join("&")
@@ -390,18 +390,6 @@ fn local_to_utc(naive: NaiveDateTime) -> Option<DateTime<Utc>> {
         return None;
     }
     form_offset().from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc))
-}
-
-/// Percent-encodes a query component (RFC 3986 unreserved characters pass through).
-fn encode_query_component(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! Customer accounts and sessions: `POST /accounts`, `POST /session`, `DELETE /session`, `GET /me`.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -60,9 +59,9 @@ async fn signed_in(store: &Store, customer: Customer, secure: SecureCookies, sta
 pub async fn sign_up(
     State(store): State<Store>,
     State(secure): State<SecureCookies>,
-    body: Bytes,
+    body: json::RawBody,
 ) -> Result<Response, ApiError> {
-    let request: SignUp = json::parse(&body)?;
+    let request: SignUp = json::parse(body)?;
     let customer = store.sign_up(&request).await.map_err(auth_error)?;
     signed_in(&store, customer, secure, StatusCode::CREATED).await
 }
@@ -72,9 +71,9 @@ pub async fn sign_in(
     State(store): State<Store>,
     State(secure): State<SecureCookies>,
     ClientAddress(client): ClientAddress,
-    body: Bytes,
+    body: json::RawBody,
 ) -> Result<Response, ApiError> {
-    let request: SignIn = json::parse(&body)?;
+    let request: SignIn = json::parse(body)?;
     let customer = store.sign_in_customer(&request.login, &request.password, &client).await.map_err(auth_error)?;
     signed_in(&store, customer, secure, StatusCode::OK).await
 }

@@ -6,8 +6,9 @@ use billing::plan_json::{PlanRequest, PlanRequestError};
 
 use super::ApiError;
 
-pub async fn plan(body: String) -> Result<Response, ApiError> {
-    let response = PlanRequest::from_json(&body).and_then(|request| request.evaluate()).map_err(plan_error)?;
+pub async fn plan(body: super::json::RawBody) -> Result<Response, ApiError> {
+    let body = super::json::body_text(body)?;
+    let response = PlanRequest::from_json(body.as_str()).and_then(|request| request.evaluate()).map_err(plan_error)?;
     let json = serde_json::to_string(&response).expect("a plan always serialises");
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
