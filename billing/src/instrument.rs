@@ -53,6 +53,33 @@ pub struct Instrument {
     pub activated_at: DateTime<Utc>,
 }
 
+/// What a customer sees of a voucher or card (PRODUCT.md §2). `void` (cancelled by an operator)
+/// arrives with operator voucher management.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstrumentStatus {
+    /// Its window has not started yet.
+    Unused,
+    Active,
+    UsedUp,
+    Expired,
+}
+
+impl InstrumentStatus {
+    /// Expired wins over used up: after its window an instrument is expired whatever is left.
+    pub fn of(balance: Amount, valid_from: DateTime<Utc>, valid_until: DateTime<Utc>, at: DateTime<Utc>) -> InstrumentStatus {
+        if at >= valid_until {
+            InstrumentStatus::Expired
+        } else if balance.is_zero() {
+            InstrumentStatus::UsedUp
+        } else if at < valid_from {
+            InstrumentStatus::Unused
+        } else {
+            InstrumentStatus::Active
+        }
+    }
+}
+
 impl Instrument {
     /// PRODUCT.md §2: outside `[valid_from, valid_until)` an instrument is not usable.
     pub fn is_usable_at(&self, at: DateTime<Utc>) -> bool {
@@ -174,6 +201,16 @@ mod tests {
             valid_until: t(10),
             activated_at: t(1),
         }
+    }
+
+    #[test]
+    fn status_follows_the_window_then_the_balance() {
+        let (from, until) = (t(2), t(10));
+        assert_eq!(InstrumentStatus::of(Amount::from_yuan(1), from, until, t(1)), InstrumentStatus::Unused);
+        assert_eq!(InstrumentStatus::of(Amount::from_yuan(1), from, until, t(2)), InstrumentStatus::Active);
+        assert_eq!(InstrumentStatus::of(Amount::ZERO, from, until, t(5)), InstrumentStatus::UsedUp);
+        assert_eq!(InstrumentStatus::of(Amount::from_yuan(1), from, until, t(10)), InstrumentStatus::Expired);
+        assert_eq!(InstrumentStatus::of(Amount::ZERO, from, until, t(11)), InstrumentStatus::Expired);
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod plan_json;
 pub mod wallet_rules;
 pub mod waterfall;
 
-pub use instrument::{Instrument, InstrumentKind, Wallet, WalletError};
+pub use instrument::{Instrument, InstrumentKind, InstrumentStatus, Wallet, WalletError};
 pub use item::BillingItem;
 pub use money::{Amount, AmountError, format_cny};
 pub use waterfall::{Charge, DeductionPlan, Payment, PaymentSource, PlanLine, Settlement, Totals, plan};

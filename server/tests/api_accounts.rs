@@ -392,6 +392,84 @@ async fn writes_from_other_sites_are_refused_even_before_sign_in(app: TestApp) {
     app.finish().await;
 }
 
+async fn the_wallet_api_activates_codes_and_buys_cards_for_the_caller_only(app: TestApp) {
+    use backend::IdempotencyKey;
+    use backend::cash::{CashCredit, CashSource};
+    use backend::vouchers::{ActivationCodeBatch, VoucherIssue};
+    use billing::Amount;
+    use billing::wallet_rules::VoucherValidity;
+
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    let account = alice.body["billing_account_id"].as_i64().unwrap();
+    let alice_cookie = cookie(&alice.session_cookie().unwrap());
+    let csrf = alice.body["csrf_token"].as_str().unwrap().to_owned();
+    let key = |k: &str| IdempotencyKey::new(k).unwrap();
+    let credit = CashCredit { account_id: account, amount: Amount::from_yuan(300), source: CashSource::BankTransfer, reference: "r1".into() };
+    app.store.credit_cash(&key("r1"), &credit).await.unwrap();
+    let issue = VoucherIssue { account_id: account, face_value: Amount::from_yuan(10), validity: VoucherValidity::DaysFromActivation(30) };
+    app.store.issue_voucher(&key("v1"), &issue).await.unwrap();
+    let batch = ActivationCodeBatch {
+        face_value: Amount::from_yuan(20),
+        validity: VoucherValidity::DaysFromActivation(30),
+        count: 1,
+        redeem_by: chrono::Utc::now() + chrono::Duration::days(1),
+    };
+    let code = app.store.generate_activation_codes(&key("b1"), &batch).await.unwrap().codes.remove(0);
+
+    let get = |uri: &'static str, cookie: String| {
+        let app = &app;
+        async move { app.call("GET", uri, None, &[("cookie", &cookie)], "10.0.0.1").await }
+    };
+    let wallet = get("/api/v1/wallet", alice_cookie.clone()).await;
+    assert_eq!(wallet.body, json!({"cash": "300.00", "arrears": "0.00", "regular_voucher": "10.00", "discount_voucher": "0.00", "prepaid_card": "0.00"}));
+
+    let with_csrf = [("cookie", alice_cookie.as_str()), ("x-csrf-token", csrf.as_str())];
+    let no_csrf = app.call("POST", "/api/v1/vouchers/activate", Some(json!({"code": code})), &with_csrf[..1], "10.0.0.1").await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    let wrong = app.call("POST", "/api/v1/vouchers/activate", Some(json!({"code": "2222-3333-4444-5555"})), &with_csrf, "10.0.0.1").await;
+    assert_eq!((wrong.status, wrong.body["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("code_not_found")));
+    let activated = app.call("POST", "/api/v1/vouchers/activate", Some(json!({"code": code.to_lowercase()})), &with_csrf, "10.0.0.1").await;
+    assert_eq!(activated.status, StatusCode::CREATED, "{}", activated.body);
+    assert_eq!((activated.body["face_value"].clone(), activated.body["status"].clone()), (json!("20.00"), json!("active")));
+    let again = app.call("POST", "/api/v1/vouchers/activate", Some(json!({"code": code})), &with_csrf, "10.0.0.1").await;
+    assert_eq!((again.status, again.body["error"]["code"].clone()), (StatusCode::CONFLICT, json!("code_already_used")));
+    let listed = get("/api/v1/vouchers", alice_cookie.clone()).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 2);
+
+    for (body, status, code) in [
+        (json!({"denomination": "150.00"}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+        (json!({"denomination": "1000.00"}), StatusCode::UNPROCESSABLE_ENTITY, "insufficient_cash"),
+        (json!({"denomination": 100}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_request"),
+    ] {
+        let reply = app.call("POST", "/api/v1/prepaid-cards", Some(body.clone()), &with_csrf, "10.0.0.1").await;
+        assert_eq!((reply.status, reply.body["error"]["code"].clone()), (status, json!(code)), "{body}");
+    }
+    let with_key = [with_csrf[0], with_csrf[1], ("idempotency-key", "buy-1")];
+    let bought = app.call("POST", "/api/v1/prepaid-cards", Some(json!({"denomination": "100.00"})), &with_key, "10.0.0.1").await;
+    assert_eq!(bought.status, StatusCode::CREATED, "{}", bought.body);
+    assert_eq!(bought.body["cash_after"], "200.00");
+    let replay = app.call("POST", "/api/v1/prepaid-cards", Some(json!({"denomination": "100.00"})), &with_key, "10.0.0.1").await;
+    assert_eq!(replay.body["card"]["number"], bought.body["card"]["number"], "the same key buys once");
+    let cards = get("/api/v1/prepaid-cards", alice_cookie.clone()).await;
+    assert_eq!(cards.body.as_array().unwrap().len(), 1);
+    assert_eq!(cards.body[0]["origin"], "purchased");
+    assert_eq!(get("/api/v1/wallet", alice_cookie.clone()).await.body["prepaid_card"], "100.00");
+
+    let bob_cookie = cookie(&bob.session_cookie().unwrap());
+    assert_eq!(get("/api/v1/vouchers", bob_cookie.clone()).await.body, json!([]));
+    assert_eq!(get("/api/v1/wallet", bob_cookie).await.body["cash"], "0.00");
+
+    // Guessing codes is limited like guessing passwords.
+    let mut limited = false;
+    for n in 0..6 {
+        let guess = app.call("POST", "/api/v1/vouchers/activate", Some(json!({"code": format!("GUESS{n}")})), &with_csrf, "10.0.0.1").await;
+        limited |= guess.status == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(limited);
+    app.finish().await;
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -417,4 +495,5 @@ on_both_databases!(
     operators_sign_in_at_ops_and_see_the_audit_log,
     a_customer_sees_only_their_own_account_and_others_are_404,
     writes_from_other_sites_are_refused_even_before_sign_in,
+    the_wallet_api_activates_codes_and_buys_cards_for_the_caller_only,
 );

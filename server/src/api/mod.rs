@@ -6,6 +6,7 @@ mod error;
 mod json;
 mod ops;
 mod plan;
+mod wallet;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -27,6 +28,12 @@ pub fn routes() -> Router<AppState> {
         .route("/session", post(accounts::sign_in).delete(accounts::sign_out))
         // customer: the signed-in customer and the session's CSRF token.
         .route("/me", get(accounts::me))
+        // customer: balances usable now; vouchers; prepaid cards.
+        .route("/wallet", get(wallet::wallet))
+        .route("/vouchers", get(wallet::vouchers))
+        .route("/prepaid-cards", get(wallet::prepaid_cards).post(wallet::buy_card))
+        // customer + X-CSRF-Token (+ optional Idempotency-Key): activate a code; buy a card (above).
+        .route("/vouchers/activate", post(wallet::activate))
         // operator token: the audit log.
         .route("/ops/audit", get(ops::audit_log))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })

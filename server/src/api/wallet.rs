@@ -1,0 +1,213 @@
+//! The signed-in customer's wallet: balances, vouchers, prepaid cards; activating a code and
+//! buying a card. Every route is for a customer and only ever touches their own billing account.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use backend::accounts::{AccountSnapshot, InstrumentOrigin, InstrumentRecord};
+use backend::prepaid_cards::PrepaidCardPurchase;
+use backend::vouchers::CodeActivation;
+use backend::{IdempotencyKey, LedgerError, Store};
+use billing::{Amount, InstrumentKind, InstrumentStatus};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::accounts::auth_error;
+use super::{ApiError, json};
+use crate::auth::{ClientAddress, CustomerSession};
+
+#[derive(Debug, Serialize)]
+pub struct WalletBalances {
+    pub cash: Amount,
+    pub arrears: Amount,
+    pub regular_voucher: Amount,
+    pub discount_voucher: Amount,
+    pub prepaid_card: Amount,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InstrumentView {
+    pub number: String,
+    pub kind: InstrumentKind,
+    pub origin: InstrumentOrigin,
+    pub face_value: Amount,
+    pub balance: Amount,
+    pub status: InstrumentStatus,
+    /// For a card, its purchase (or assignment) time.
+    pub activated_at: DateTime<Utc>,
+    pub valid_from: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+}
+
+impl InstrumentView {
+    fn of(record: &InstrumentRecord, now: DateTime<Utc>) -> InstrumentView {
+        InstrumentView {
+            number: record.number.clone(),
+            kind: record.kind,
+            origin: record.origin,
+            face_value: record.face_value,
+            balance: record.balance,
+            status: if record.expired_at.is_some() {
+                InstrumentStatus::Expired
+            } else {
+                InstrumentStatus::of(record.balance, record.valid_from, record.valid_until, now)
+            },
+            activated_at: record.activated_at,
+            valid_from: record.valid_from,
+            valid_until: record.valid_until,
+        }
+    }
+}
+
+pub fn ledger_error(error: LedgerError) -> ApiError {
+    let message = error.to_string();
+    match error {
+        LedgerError::CodeNotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "code_not_found", message).with_field(Some("code")),
+        LedgerError::CodeAlreadyUsed(_) => {
+            ApiError::new(StatusCode::CONFLICT, "code_already_used", message).with_field(Some("code"))
+        }
+        LedgerError::CodeExpired { .. } => ApiError::unprocessable("code_expired", message).with_field(Some("code")),
+        LedgerError::CodeTooLong { .. } => ApiError::unprocessable("invalid_field", message).with_field(Some("code")),
+        LedgerError::PrepaidCard(billing::wallet_rules::PrepaidCardError::InsufficientCash { .. }) => {
+            ApiError::unprocessable("insufficient_cash", message)
+        }
+        LedgerError::PrepaidCard(_) => ApiError::unprocessable("invalid_field", message).with_field(Some("denomination")),
+        LedgerError::IdempotencyKeyReused { .. } | LedgerError::InvalidIdempotencyKey(_) => {
+            ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
+        }
+        LedgerError::AccountNotFound(_) => ApiError::not_found("no such account"),
+        other => ApiError::internal(other),
+    }
+}
+
+/// The caller's `Idempotency-Key`, scoped to their account so that keys of different customers
+/// never meet; without one, every request is new.
+fn idempotency_key(headers: &HeaderMap, account_id: i64) -> Result<IdempotencyKey, ApiError> {
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        Some(Ok(key)) if !key.is_empty() && key.len() <= 100 => key.to_owned(),
+        Some(_) => {
+            return Err(ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 100 printable characters"));
+        }
+        None => {
+            let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+            format!("auto-{nanos}-{}", rand_suffix())
+        }
+    };
+    IdempotencyKey::new(format!("customer{account_id}:{key}"))
+        .map_err(|e| ApiError::bad_request("invalid_idempotency_key", e.to_string()))
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::Instant::now())
+}
+
+async fn own_account(store: &Store, session: &CustomerSession) -> Result<AccountSnapshot, ApiError> {
+    let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
+    store.account(customer.billing_account_id).await.map_err(ledger_error)
+}
+
+/// customer: balances; vouchers and cards count only what is usable now.
+pub async fn wallet(State(store): State<Store>, session: CustomerSession) -> Result<Json<WalletBalances>, ApiError> {
+    let account = own_account(&store, &session).await?;
+    let wallet = account.wallet().map_err(ledger_error)?;
+    let now = store.now();
+    Ok(Json(WalletBalances {
+        cash: account.cash,
+        arrears: account.arrears,
+        regular_voucher: wallet.usable_balance(InstrumentKind::RegularVoucher, now),
+        discount_voucher: wallet.usable_balance(InstrumentKind::DiscountVoucher, now),
+        prepaid_card: wallet.usable_balance(InstrumentKind::PrepaidCard, now),
+    }))
+}
+
+async fn list(store: &Store, session: &CustomerSession, vouchers: bool) -> Result<Json<Vec<InstrumentView>>, ApiError> {
+    let account = own_account(store, session).await?;
+    let now = store.now();
+    let mut views: Vec<InstrumentView> = account
+        .instruments
+        .iter()
+        .filter(|i| i.kind.is_voucher() == vouchers)
+        .map(|i| InstrumentView::of(i, now))
+        .collect();
+    views.reverse();
+    Ok(Json(views))
+}
+
+/// customer: regular and discount vouchers, newest first.
+pub async fn vouchers(State(store): State<Store>, session: CustomerSession) -> Result<Json<Vec<InstrumentView>>, ApiError> {
+    list(&store, &session, true).await
+}
+
+/// customer: prepaid cards, newest first.
+pub async fn prepaid_cards(State(store): State<Store>, session: CustomerSession) -> Result<Json<Vec<InstrumentView>>, ApiError> {
+    list(&store, &session, false).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActivateRequest {
+    code: String,
+}
+
+/// customer + CSRF: activates a one-time code. Wrong codes count like failed sign-ins (5 per 15
+/// minutes per account and address), so codes cannot be guessed.
+pub async fn activate(
+    State(store): State<Store>,
+    session: CustomerSession,
+    ClientAddress(client): ClientAddress,
+    headers: HeaderMap,
+    body: json::RawBody,
+) -> Result<(StatusCode, Json<InstrumentView>), ApiError> {
+    session.require_csrf_header()?;
+    let request: ActivateRequest = json::parse(body)?;
+    let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
+    let account_id = customer.billing_account_id;
+    let key = idempotency_key(&headers, account_id)?;
+    let attempt = store.begin_sign_in_attempt(&format!("activate#{account_id}"), &client).await.map_err(auth_error)?;
+    match store.activate_code(&key, &CodeActivation { account_id, code: request.code }).await {
+        Ok(done) => {
+            store.sign_in_succeeded(&attempt).await.map_err(auth_error)?;
+            Ok((StatusCode::CREATED, Json(InstrumentView::of(&done.voucher, store.now()))))
+        }
+        Err(e) => Err(ledger_error(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuyCardRequest {
+    denomination: Amount,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CardBought {
+    pub card: InstrumentView,
+    pub gift_discount_voucher: Option<InstrumentView>,
+    pub cash_after: Amount,
+}
+
+/// customer + CSRF: buys a prepaid card with cash (and gets its gift discount voucher).
+pub async fn buy_card(
+    State(store): State<Store>,
+    session: CustomerSession,
+    headers: HeaderMap,
+    body: json::RawBody,
+) -> Result<(StatusCode, Json<CardBought>), ApiError> {
+    session.require_csrf_header()?;
+    let request: BuyCardRequest = json::parse(body)?;
+    let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
+    let account_id = customer.billing_account_id;
+    let key = idempotency_key(&headers, account_id)?;
+    let purchase = PrepaidCardPurchase { account_id, denomination: request.denomination };
+    let done = store.buy_prepaid_card(&key, &purchase).await.map_err(ledger_error)?;
+    let now = store.now();
+    Ok((
+        StatusCode::CREATED,
+        Json(CardBought {
+            card: InstrumentView::of(&done.card, now),
+            gift_discount_voucher: done.gift_discount_voucher.as_ref().map(|v| InstrumentView::of(v, now)),
+            cash_after: done.cash_after,
+        }),
+    ))
+}
