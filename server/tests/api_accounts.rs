@@ -470,6 +470,51 @@ async fn the_wallet_api_activates_codes_and_buys_cards_for_the_caller_only(app: 
     app.finish().await;
 }
 
+async fn operators_record_transfers_issue_vouchers_and_assign_cards_with_an_audit_trail(app: TestApp) {
+    let operator = app.store.create_operator("ops_admin", "correct horse battery").await.unwrap();
+    let bearer = format!("Bearer {}", app.store.issue_operator_token(&operator, "test").await.unwrap());
+    let alice = app.sign_up("alice").await;
+    let alice_cookie = cookie(&alice.session_cookie().unwrap());
+    let ops = |uri: &'static str, body: Value| {
+        let (app, bearer) = (&app, bearer.clone());
+        async move { app.call("POST", uri, Some(body), &[("authorization", &bearer)], "10.8.8.8").await }
+    };
+
+    let transfer = json!({"account": "alice", "amount": "500.00", "reference": "BANK-0001"});
+    let recorded = ops("/api/v1/ops/bank-transfers", transfer.clone()).await;
+    assert_eq!(recorded.status, StatusCode::CREATED, "{}", recorded.body);
+    assert_eq!(recorded.body["cash_after"], "500.00");
+    let replayed = ops("/api/v1/ops/bank-transfers", transfer).await;
+    assert_eq!(replayed.body["transaction_id"], recorded.body["transaction_id"], "one reference, one credit");
+    let other_amount = ops("/api/v1/ops/bank-transfers", json!({"account": "alice", "amount": "1.00", "reference": "BANK-0001"})).await;
+    assert_eq!(other_amount.status, StatusCode::CONFLICT);
+    let nobody = ops("/api/v1/ops/bank-transfers", json!({"account": "nobody", "amount": "1.00", "reference": "BANK-0002"})).await;
+    assert_eq!(nobody.status, StatusCode::NOT_FOUND);
+    let zero = ops("/api/v1/ops/bank-transfers", json!({"account": "alice", "amount": "0.00", "reference": "BANK-0003"})).await;
+    assert_eq!((zero.status, zero.body["error"]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("amount")));
+
+    let issued = ops("/api/v1/ops/vouchers", json!({"face_value": "30.00", "valid_days": 30, "account": "alice"})).await;
+    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.body);
+    let codes = ops("/api/v1/ops/vouchers", json!({"face_value": "5.00", "valid_days": 7, "count": 3})).await;
+    assert_eq!(codes.body["codes"].as_array().unwrap().len(), 3);
+    let both = ops("/api/v1/ops/vouchers", json!({"face_value": "5.00", "valid_days": 7, "valid_until": "2030-01-01T00:00:00Z"})).await;
+    assert_eq!(both.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let card = ops("/api/v1/ops/prepaid-cards", json!({"account": "alice", "denomination": "200.00"})).await;
+    assert_eq!(card.status, StatusCode::CREATED, "{}", card.body);
+
+    let wallet = app.call("GET", "/api/v1/wallet", None, &[("cookie", &alice_cookie)], "10.0.0.1").await;
+    assert_eq!(wallet.body, json!({"cash": "500.00", "arrears": "0.00", "regular_voucher": "30.00", "discount_voucher": "0.00", "prepaid_card": "200.00"}));
+    let as_customer = app.call("POST", "/api/v1/ops/bank-transfers", Some(json!({"account": "alice", "amount": "9.00", "reference": "X"})), &[("cookie", &alice_cookie)], "10.0.0.1").await;
+    assert_eq!(as_customer.status, StatusCode::UNAUTHORIZED);
+
+    let actions: Vec<String> = app.store.audit_log(None, 20).await.unwrap().into_iter().map(|r| r.action).collect();
+    for action in ["bank_transfer.record", "voucher.issue", "voucher.generate_codes", "prepaid_card.assign"] {
+        assert!(actions.contains(&action.to_owned()), "{action} missing from {actions:?}");
+    }
+    app.store.check_ledger().await.unwrap().discrepancies.is_empty().then_some(()).expect("the ledger balances");
+    app.finish().await;
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -496,4 +541,5 @@ on_both_databases!(
     a_customer_sees_only_their_own_account_and_others_are_404,
     writes_from_other_sites_are_refused_even_before_sign_in,
     the_wallet_api_activates_codes_and_buys_cards_for_the_caller_only,
+    operators_record_transfers_issue_vouchers_and_assign_cards_with_an_audit_trail,
 );

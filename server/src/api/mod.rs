@@ -36,5 +36,9 @@ pub fn routes() -> Router<AppState> {
         .route("/vouchers/activate", post(wallet::activate))
         // operator token: the audit log.
         .route("/ops/audit", get(ops::audit_log))
+        // operator token: record a bank transfer; issue vouchers or generate codes; assign a card.
+        .route("/ops/bank-transfers", post(ops::record_bank_transfer))
+        .route("/ops/vouchers", post(ops::vouchers))
+        .route("/ops/prepaid-cards", post(ops::assign_card))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
 }

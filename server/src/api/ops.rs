@@ -52,3 +52,160 @@ pub async fn audit_log(
     store.audit(operator.id, "audit_log.read", account_id, &detail, &client).await.map_err(auth_error)?;
     Ok(Json(store.audit_log(account_id, query.limit).await.map_err(auth_error)?))
 }
+
+/// The account of a customer username, or 404.
+async fn account_of(store: &Store, username: &str) -> Result<i64, ApiError> {
+    Ok(store.customer_by_username(username).await.map_err(auth_error)?.billing_account_id)
+}
+
+fn operator_key(headers: &axum::http::HeaderMap, fallback: String) -> Result<backend::IdempotencyKey, ApiError> {
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        Some(Ok(key)) if !key.is_empty() && key.len() <= 100 => format!("ops:{key}"),
+        Some(_) => {
+            return Err(ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 100 printable characters"));
+        }
+        None => fallback,
+    };
+    backend::IdempotencyKey::new(key).map_err(|e| ApiError::bad_request("invalid_idempotency_key", e.to_string()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BankTransfer {
+    account: String,
+    amount: billing::Amount,
+    reference: String,
+}
+
+/// operator: records a received bank transfer; a reference credits cash once.
+pub async fn record_bank_transfer(
+    State(store): State<Store>,
+    OperatorToken(operator): OperatorToken,
+    ClientAddress(client): ClientAddress,
+    body: super::json::RawBody,
+) -> Result<(axum::http::StatusCode, Json<backend::cash::CashCredited>), ApiError> {
+    let request: BankTransfer = super::json::parse(body)?;
+    let account_id = account_of(&store, &request.account).await?;
+    let key = backend::IdempotencyKey::new(format!("bank_transfer:{}", request.reference))
+        .map_err(|_| ApiError::unprocessable("invalid_field", "reference must be 1 to 128 printable characters").with_field(Some("reference")))?;
+    let credit = backend::cash::CashCredit {
+        account_id,
+        amount: request.amount,
+        source: backend::cash::CashSource::BankTransfer,
+        reference: request.reference.clone(),
+    };
+    let done = store.credit_cash(&key, &credit).await.map_err(ops_ledger_error)?;
+    let detail = format!("bank transfer {} of {} (ledger transaction {})", request.reference, request.amount, done.transaction_id);
+    store.audit(operator.id, "bank_transfer.record", Some(account_id), &detail, &client).await.map_err(auth_error)?;
+    Ok((axum::http::StatusCode::CREATED, Json(done)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VoucherRequest {
+    face_value: billing::Amount,
+    valid_days: Option<u32>,
+    valid_from: Option<chrono::DateTime<chrono::Utc>>,
+    valid_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Issue straight to this customer's account; without it, generate codes.
+    account: Option<String>,
+    count: Option<u32>,
+    /// Codes can be activated for this many days (default 90).
+    redeem_days: Option<u32>,
+}
+
+/// operator: issues a regular voucher to an account, or generates one-time activation codes.
+pub async fn vouchers(
+    State(store): State<Store>,
+    OperatorToken(operator): OperatorToken,
+    ClientAddress(client): ClientAddress,
+    headers: axum::http::HeaderMap,
+    body: super::json::RawBody,
+) -> Result<(axum::http::StatusCode, Json<serde_json::Value>), ApiError> {
+    use billing::wallet_rules::VoucherValidity;
+    let request: VoucherRequest = super::json::parse(body)?;
+    let validity = match (request.valid_days, request.valid_from, request.valid_until) {
+        (Some(days), None, None) => VoucherValidity::DaysFromActivation(days),
+        (None, Some(valid_from), Some(valid_until)) => VoucherValidity::Fixed { valid_from, valid_until },
+        _ => {
+            return Err(ApiError::unprocessable("invalid_field", "give either valid_days, or valid_from and valid_until")
+                .with_field(Some("valid_days")));
+        }
+    };
+    let fallback = format!("ops:auto:{}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default());
+    let key = operator_key(&headers, fallback)?;
+    match &request.account {
+        Some(username) => {
+            if request.count.is_some_and(|c| c != 1) {
+                return Err(ApiError::unprocessable("invalid_field", "count applies to codes, not to a voucher issued to an account")
+                    .with_field(Some("count")));
+            }
+            let account_id = account_of(&store, username).await?;
+            let issue = backend::vouchers::VoucherIssue { account_id, face_value: request.face_value, validity };
+            let done = store.issue_voucher(&key, &issue).await.map_err(ops_ledger_error)?;
+            let detail = format!("issued voucher {} of {}", done.voucher.number, request.face_value);
+            store.audit(operator.id, "voucher.issue", Some(account_id), &detail, &client).await.map_err(auth_error)?;
+            Ok((axum::http::StatusCode::CREATED, Json(serde_json::json!({ "voucher": done.voucher }))))
+        }
+        None => {
+            let redeem_days = request.redeem_days.unwrap_or(90);
+            if !(1..=3650).contains(&redeem_days) {
+                return Err(ApiError::unprocessable("invalid_field", "redeem_days must be 1 to 3650").with_field(Some("redeem_days")));
+            }
+            let batch = backend::vouchers::ActivationCodeBatch {
+                face_value: request.face_value,
+                validity,
+                count: request.count.unwrap_or(1),
+                redeem_by: store.now() + chrono::Duration::days(redeem_days.into()),
+            };
+            let done = store.generate_activation_codes(&key, &batch).await.map_err(ops_ledger_error)?;
+            let detail = format!("generated {} codes of {} (batch {})", done.codes.len(), request.face_value, done.batch_id);
+            store.audit(operator.id, "voucher.generate_codes", None, &detail, &client).await.map_err(auth_error)?;
+            Ok((axum::http::StatusCode::CREATED, Json(serde_json::json!({ "batch_id": done.batch_id, "codes": done.codes }))))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CardAssignment {
+    account: String,
+    denomination: billing::Amount,
+}
+
+/// operator: assigns a prepaid card without payment.
+pub async fn assign_card(
+    State(store): State<Store>,
+    OperatorToken(operator): OperatorToken,
+    ClientAddress(client): ClientAddress,
+    headers: axum::http::HeaderMap,
+    body: super::json::RawBody,
+) -> Result<(axum::http::StatusCode, Json<backend::prepaid_cards::PrepaidCardAssigned>), ApiError> {
+    let request: CardAssignment = super::json::parse(body)?;
+    let account_id = account_of(&store, &request.account).await?;
+    let fallback = format!("ops:auto:{}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default());
+    let key = operator_key(&headers, fallback)?;
+    let assignment = backend::prepaid_cards::PrepaidCardAssignment {
+        account_id,
+        denomination: request.denomination,
+        assigned_by: format!("operator:{}", operator.username),
+    };
+    let done = store.assign_prepaid_card(&key, &assignment).await.map_err(ops_ledger_error)?;
+    let detail = format!("assigned card {} of {}", done.card.number, request.denomination);
+    store.audit(operator.id, "prepaid_card.assign", Some(account_id), &detail, &client).await.map_err(auth_error)?;
+    Ok((axum::http::StatusCode::CREATED, Json(done)))
+}
+
+fn ops_ledger_error(error: backend::LedgerError) -> ApiError {
+    use backend::LedgerError as E;
+    let message = error.to_string();
+    match error {
+        E::DuplicateReceipt { .. } => ApiError::new(axum::http::StatusCode::CONFLICT, "duplicate_receipt", message).with_field(Some("reference")),
+        E::TopUp(_) => ApiError::unprocessable("invalid_field", message).with_field(Some("amount")),
+        E::InvalidReference => ApiError::unprocessable("invalid_field", message).with_field(Some("reference")),
+        E::InvalidFaceValue { .. } => ApiError::unprocessable("invalid_field", message).with_field(Some("face_value")),
+        E::VoucherValidity(_) => ApiError::unprocessable("invalid_field", message).with_field(Some("valid_days")),
+        E::InvalidCodeCount { .. } => ApiError::unprocessable("invalid_field", message).with_field(Some("count")),
+        other => super::wallet::ledger_error(other),
+    }
+}

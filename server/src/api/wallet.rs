@@ -59,7 +59,7 @@ impl InstrumentView {
     }
 }
 
-pub fn ledger_error(error: LedgerError) -> ApiError {
+pub(super) fn ledger_error(error: LedgerError) -> ApiError {
     let message = error.to_string();
     match error {
         LedgerError::CodeNotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "code_not_found", message).with_field(Some("code")),
