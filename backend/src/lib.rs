@@ -12,6 +12,7 @@ pub mod error;
 pub mod expiry;
 mod idempotency;
 mod ledger;
+pub mod movements;
 pub mod prepaid_cards;
 pub mod store;
 mod time;

@@ -443,3 +443,42 @@ on_both_databases!(
     activation_code_batches_refuse_bad_requests,
     prepaid_card_validity_is_configurable,
 );
+
+mod movements {
+    use super::*;
+
+    async fn every_movement_shows_what_it_did_to_each_balance(db: TestDb) {
+        let account = db.store.create_billing_account("Acme").await.unwrap();
+        let other = db.store.create_billing_account("Other").await.unwrap();
+        db.store.credit_cash(&key("o"), &credit(other, yuan(1), "o")).await.unwrap();
+        db.store.credit_cash(&key("pay"), &credit(account, yuan(150), "pay")).await.unwrap();
+        db.store
+            .buy_prepaid_card(&key("card"), &PrepaidCardPurchase { account_id: account, denomination: yuan(100) })
+            .await
+            .unwrap();
+        let voucher = VoucherIssue { account_id: account, face_value: yuan(5), validity: VoucherValidity::DaysFromActivation(3) };
+        db.store.issue_voucher(&key("v"), &voucher).await.unwrap();
+        db.store.charge_bill(&key("b"), &bill(account, "ws-1", 1, &[(BillingItem::Logs, 200), (BillingItem::Sms, 1)])).await.unwrap();
+
+        let movements = db.store.movements(account, 10).await.unwrap();
+        let summary: Vec<(&str, i64, i64, i64, i64)> = movements
+            .iter()
+            .map(|m| (m.kind.as_str(), m.cash_fen, m.arrears_fen, m.vouchers_fen, m.prepaid_cards_fen))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                // Logs 200: voucher 5, card 100, cash 50, arrears 45; SMS 1: arrears.
+                ("bill_charge", -5_000, 4_600, -500, -10_000),
+                ("voucher_issue", 0, 0, 500, 0),
+                ("prepaid_card_purchase", -10_000, 0, 0, 10_000),
+                ("cash_credit", 15_000, 0, 0, 0),
+            ]
+        );
+        assert_eq!(db.store.movements(account, 2).await.unwrap().len(), 2);
+        assert_eq!(db.store.movements(other, 10).await.unwrap().len(), 1, "only the account's own movements");
+        db.finish().await;
+    }
+
+    on_both_databases!(every_movement_shows_what_it_did_to_each_balance);
+}

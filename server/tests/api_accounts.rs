@@ -504,6 +504,14 @@ async fn operators_record_transfers_issue_vouchers_and_assign_cards_with_an_audi
 
     let wallet = app.call("GET", "/api/v1/wallet", None, &[("cookie", &alice_cookie)], "10.0.0.1").await;
     assert_eq!(wallet.body, json!({"cash": "500.00", "arrears": "0.00", "regular_voucher": "30.00", "discount_voucher": "0.00", "prepaid_card": "200.00"}));
+    let movements = app.call("GET", "/api/v1/movements?limit=2", None, &[("cookie", &alice_cookie)], "10.0.0.1").await;
+    let kinds: Vec<&str> = movements.body.as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["prepaid_card_assignment", "voucher_issue"]);
+    assert_eq!(movements.body[0]["prepaid_cards"], "200.00");
+    let bad = app.call("GET", "/api/v1/movements?limit=0", None, &[("cookie", &alice_cookie)], "10.0.0.1").await;
+    assert_eq!((bad.status, bad.body["error"]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("limit")));
+    let garbage = app.call("GET", "/api/v1/movements?limit=lots", None, &[("cookie", &alice_cookie)], "10.0.0.1").await;
+    assert_eq!(garbage.status, StatusCode::UNPROCESSABLE_ENTITY);
     let as_customer = app.call("POST", "/api/v1/ops/bank-transfers", Some(json!({"account": "alice", "amount": "9.00", "reference": "X"})), &[("cookie", &alice_cookie)], "10.0.0.1").await;
     assert_eq!(as_customer.status, StatusCode::UNAUTHORIZED);
 

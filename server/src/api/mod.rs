@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/me", get(accounts::me))
         // customer: balances usable now; vouchers; prepaid cards.
         .route("/wallet", get(wallet::wallet))
+        .route("/movements", get(wallet::movements))
         .route("/vouchers", get(wallet::vouchers))
         .route("/prepaid-cards", get(wallet::prepaid_cards).post(wallet::buy_card))
         // customer + X-CSRF-Token (+ optional Idempotency-Key): activate a code; buy a card (above).

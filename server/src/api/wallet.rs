@@ -211,3 +211,74 @@ pub async fn buy_card(
         }),
     ))
 }
+
+/// A signed fen count as a decimal string: `-50.00`, `46.00`.
+fn signed_amount(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let fen = fen.unsigned_abs();
+    format!("{sign}{}.{:02}", fen / 100, fen % 100)
+}
+
+#[derive(Debug, Serialize)]
+pub struct MovementView {
+    pub transaction_id: i64,
+    pub kind: String,
+    pub memo: String,
+    pub at: DateTime<Utc>,
+    pub cash: String,
+    pub arrears: String,
+    pub vouchers: String,
+    pub prepaid_cards: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MovementsQuery {
+    #[serde(default = "ten")]
+    limit: i64,
+}
+
+fn ten() -> i64 {
+    10
+}
+
+/// customer: the newest movements of their money (limit 1..=500, default 10).
+pub async fn movements(
+    State(store): State<Store>,
+    session: CustomerSession,
+    query: Result<axum::extract::Query<MovementsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<MovementView>>, ApiError> {
+    let axum::extract::Query(query) =
+        query.map_err(|e| ApiError::unprocessable("invalid_request", e.body_text()).with_field(Some("limit")))?;
+    if !(1..=backend::movements::MAX_MOVEMENTS).contains(&query.limit) {
+        return Err(ApiError::unprocessable("invalid_field", "limit must be 1 to 500").with_field(Some("limit")));
+    }
+    let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
+    let movements = store.movements(customer.billing_account_id, query.limit).await.map_err(ledger_error)?;
+    Ok(Json(
+        movements
+            .into_iter()
+            .map(|m| MovementView {
+                transaction_id: m.transaction_id,
+                kind: m.kind,
+                memo: m.memo,
+                at: m.at,
+                cash: signed_amount(m.cash_fen),
+                arrears: signed_amount(m.arrears_fen),
+                vouchers: signed_amount(m.vouchers_fen),
+                prepaid_cards: signed_amount(m.prepaid_cards_fen),
+            })
+            .collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn signed_amounts_keep_two_decimals() {
+        assert_eq!(super::signed_amount(-5_000), "-50.00");
+        assert_eq!(super::signed_amount(4_601), "46.01");
+        assert_eq!(super::signed_amount(-5), "-0.05");
+        assert_eq!(super::signed_amount(0), "0.00");
+    }
+}
