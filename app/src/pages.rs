@@ -5,10 +5,29 @@ use leptos_meta::Title;
 
 use crate::i18n::{Msg, t};
 
+/// Signed in: the account's balances and movements. Otherwise: what the product is.
 #[component]
 pub fn Overview() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| crate::account::load_overview());
     view! {
         <Title text=t(Msg::NavOverview)/>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Some(overview) => view! {
+                        <h1>{t(Msg::OverviewTitle)}</h1>
+                        <crate::account::AccountOverviewView overview/>
+                    }.into_any(),
+                    None => view! { <Introduction/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Introduction() -> impl IntoView {
+    view! {
         <h1>{t(Msg::OverviewTitle)}</h1>
         <p class="lead">{t(Msg::OverviewIntro)}</p>
         <section class="card">

@@ -35,6 +35,11 @@ for (const js of [true, false]) {
 
       await signUp(page, username);
       await expect(page).toHaveURL(/\/account\?welcome=1$/);
+      await page.goto('/');
+      await expect(page.getByTestId('account-name')).toHaveText(username);
+      await expect(page.getByTestId('balance-cash')).toHaveText('¥0.00');
+      await expect(page.getByTestId('no-movements')).toBeVisible();
+      await page.goto('/account?welcome=1');
       await expect(page.getByTestId('username')).toHaveText(username);
       await expect(page.getByTestId('signed-in-as')).toHaveText(username);
       if (js) await waitForHydration(page);

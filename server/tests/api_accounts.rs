@@ -520,6 +520,15 @@ async fn operators_record_transfers_issue_vouchers_and_assign_cards_with_an_audi
         assert!(actions.contains(&action.to_owned()), "{action} missing from {actions:?}");
     }
     app.store.check_ledger().await.unwrap().discrepancies.is_empty().then_some(()).expect("the ledger balances");
+
+    // The signed-in overview shows the same balances and the movements, in the HTML itself.
+    let (_, _, html) = app.raw("GET", "/", None, Some(alice_cookie.trim_start_matches("bc_session="))).await;
+    assert!(html.contains(r#"data-testid="balance-cash">¥500.00<"#), "{html}");
+    assert!(html.contains(r#"data-testid="balance-vouchers">¥30.00<"#));
+    assert!(html.contains(r#"data-testid="balance-cards">¥200.00<"#));
+    assert!(html.contains("Prepaid card assigned") && html.contains("Top-up"));
+    let (_, _, anonymous) = app.raw("GET", "/", None, None).await;
+    assert!(!anonymous.contains("balance-cash") && anonymous.contains("/preview"));
     app.finish().await;
 }
 

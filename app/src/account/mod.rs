@@ -3,10 +3,13 @@
 //! errors come back in the query string as a code and a field, shown next to that field.
 
 mod ops;
+mod overview;
 mod pages;
 mod session;
 
 pub use ops::OpsPage;
+pub use overview::{AccountOverview, AccountOverviewView};
+pub(crate) use overview::load_overview;
 pub use pages::{AccountPage, SignInPage, SignUpPage};
 pub use session::{AccountMenu, SessionView, provide_session};
 

@@ -1,0 +1,123 @@
+//! The signed-in home: the settlement account's balances and its latest movements. Anonymous
+//! visitors get the product introduction instead (`pages::Overview`).
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::{Msg, t};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovementRow {
+    pub at: String,
+    pub kind: String,
+    pub cash: String,
+    pub arrears: String,
+    pub vouchers: String,
+    pub prepaid_cards: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountOverview {
+    pub name: String,
+    /// Cash minus arrears, formatted (`-¥12.50` when in arrears).
+    pub cash: String,
+    pub vouchers: String,
+    pub prepaid_cards: String,
+    pub movements: Vec<MovementRow>,
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn load_overview() -> Option<AccountOverview> {
+    use backend::auth::sessions::Principal;
+    use billing::{InstrumentKind, format_cny};
+    let store = use_context::<backend::Store>()?;
+    let parts = use_context::<http::request::Parts>()?;
+    let session = store.resume_session(&super::session::session_cookie(&parts)?).await.ok()??;
+    let Principal::Customer(customer_id) = session.principal else { return None };
+    let customer = store.customer(customer_id).await.ok()?;
+    let account = store.account(customer.billing_account_id).await.ok()?;
+    let wallet = account.wallet().ok()?;
+    let now = store.now();
+    let vouchers = wallet.usable_balance(InstrumentKind::RegularVoucher, now)
+        + wallet.usable_balance(InstrumentKind::DiscountVoucher, now);
+    let fen = |f: i64| format_cny(rust_decimal::Decimal::new(f, 2));
+    let movements = store
+        .movements(customer.billing_account_id, 10)
+        .await
+        .ok()?
+        .into_iter()
+        .map(|m| MovementRow {
+            at: m.at.format("%Y-%m-%d %H:%M").to_string(),
+            kind: m.kind,
+            cash: fen(m.cash_fen),
+            arrears: fen(m.arrears_fen),
+            vouchers: fen(m.vouchers_fen),
+            prepaid_cards: fen(m.prepaid_cards_fen),
+        })
+        .collect();
+    Some(AccountOverview {
+        name: account.name.clone(),
+        cash: format_cny(wallet.net_cash_balance()),
+        vouchers: vouchers.to_cny(),
+        prepaid_cards: wallet.usable_balance(InstrumentKind::PrepaidCard, now).to_cny(),
+        movements,
+    })
+}
+
+#[cfg(not(feature = "ssr"))]
+pub(crate) async fn load_overview() -> Option<AccountOverview> {
+    None
+}
+
+fn movement_name(kind: &str) -> Msg {
+    match kind {
+        "cash_credit" => Msg::MoveCashCredit,
+        "voucher_issue" => Msg::MoveVoucherIssue,
+        "voucher_activation" => Msg::MoveVoucherActivation,
+        "prepaid_card_purchase" => Msg::MoveCardPurchase,
+        "prepaid_card_assignment" => Msg::MoveCardAssignment,
+        "bill_charge" => Msg::MoveBillCharge,
+        _ => Msg::MoveExpiry,
+    }
+}
+
+#[component]
+pub fn AccountOverviewView(overview: AccountOverview) -> impl IntoView {
+    let has_movements = !overview.movements.is_empty();
+    view! {
+        <section class="card">
+            <h2>{t(Msg::SettlementAccountTitle)}": "<span data-testid="account-name">{overview.name.clone()}</span></h2>
+            <dl class="balances">
+                <div><dt>{t(Msg::CashBalance)}</dt><dd data-testid="balance-cash">{overview.cash.clone()}</dd></div>
+                <div><dt>{t(Msg::VoucherBalance)}</dt><dd data-testid="balance-vouchers">{overview.vouchers.clone()}</dd></div>
+                <div><dt>{t(Msg::PrepaidCardBalance)}</dt><dd data-testid="balance-cards">{overview.prepaid_cards.clone()}</dd></div>
+            </dl>
+        </section>
+        <section class="card">
+            <h2>{t(Msg::RecentMovements)}</h2>
+            {if has_movements {
+                view! {
+                    <div class="table-scroll">
+                        <table data-testid="movements">
+                            <thead><tr>
+                                <th>{t(Msg::MovementTime)}</th><th>{t(Msg::MovementKind)}</th><th>{t(Msg::Cash)}</th>
+                                <th>{t(Msg::Arrears)}</th><th>{t(Msg::VoucherBalance)}</th><th>{t(Msg::PrepaidCardBalance)}</th>
+                            </tr></thead>
+                            <tbody>
+                                {overview.movements.iter().map(|m| view! {
+                                    <tr>
+                                        <td>{m.at.clone()}</td><td>{t(movement_name(&m.kind))}</td><td class="num">{m.cash.clone()}</td>
+                                        <td class="num">{m.arrears.clone()}</td><td class="num">{m.vouchers.clone()}</td>
+                                        <td class="num">{m.prepaid_cards.clone()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            } else {
+                view! { <p class="notice" data-testid="no-movements">{t(Msg::NoMovements)}</p> }.into_any()
+            }}
+        </section>
+    }
+}
