@@ -30,6 +30,11 @@ impl IdempotencyKey {
         Ok(IdempotencyKey(key))
     }
 
+    /// A fresh key for a request that came without one: it never replays anything.
+    pub fn generated(scope: &str) -> Result<IdempotencyKey, LedgerError> {
+        IdempotencyKey::new(format!("{scope}:auto:{}", crate::auth::random_token(16)))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -41,6 +41,23 @@ pub struct PrepaidCardAssigned {
     pub card: InstrumentRecord,
 }
 
+/// A prepaid card of `denomination`, valid for `window`, starting now.
+fn card(
+    origin: InstrumentOrigin,
+    denomination: Amount,
+    window: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+    now: chrono::DateTime<chrono::Utc>,
+) -> NewInstrument {
+    NewInstrument {
+        kind: InstrumentKind::PrepaidCard,
+        origin,
+        face_value_fen: denomination.fen(),
+        valid_from: window.0,
+        valid_until: window.1,
+        activated_at: now,
+    }
+}
+
 impl Store {
     pub async fn buy_prepaid_card(
         &self,
@@ -68,20 +85,8 @@ impl Store {
         let (valid_from, valid_until) = prepaid_card_validity(now, self.prepaid_card_validity_days());
         let transaction_id =
             ledger::open_transaction(&mut tx, account.id, TransactionKind::PrepaidCardPurchase, "", to_micros(now)).await?;
-        let card = accounts::insert_instrument(
-            &mut tx,
-            account.id,
-            transaction_id,
-            &NewInstrument {
-                kind: InstrumentKind::PrepaidCard,
-                origin: InstrumentOrigin::Purchased,
-                face_value_fen: quote.denomination.fen(),
-                valid_from,
-                valid_until,
-                activated_at: now,
-            },
-        )
-        .await?;
+        let new_card = card(InstrumentOrigin::Purchased, quote.denomination, (valid_from, valid_until), now);
+        let card = accounts::insert_instrument(&mut tx, account.id, transaction_id, &new_card).await?;
         let mut postings = vec![
             Posting::new(LedgerAccount::CustomerCash, -quote.denomination.fen()),
             Posting::instrument(card.id, quote.denomination.fen()),
@@ -147,20 +152,8 @@ impl Store {
             to_micros(now),
         )
         .await?;
-        let card = accounts::insert_instrument(
-            &mut tx,
-            account.id,
-            transaction_id,
-            &NewInstrument {
-                kind: InstrumentKind::PrepaidCard,
-                origin: InstrumentOrigin::Assigned,
-                face_value_fen: request.denomination.fen(),
-                valid_from,
-                valid_until,
-                activated_at: now,
-            },
-        )
-        .await?;
+        let new_card = card(InstrumentOrigin::Assigned, request.denomination, (valid_from, valid_until), now);
+        let card = accounts::insert_instrument(&mut tx, account.id, transaction_id, &new_card).await?;
         ledger::post(
             &mut tx,
             transaction_id,

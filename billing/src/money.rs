@@ -179,6 +179,12 @@ impl<'de> Deserialize<'de> for Amount {
     }
 }
 
+/// A signed count of fen (a change of balance, arrears as a negative cash position) as a decimal
+/// with exactly 2 places: `-5000` → `-50.00`.
+pub fn signed_fen(fen: i64) -> Decimal {
+    Decimal::new(fen, 2)
+}
+
 /// Formats a signed yuan value as `¥1,234.56` or `-¥1,234.56` (arrears are shown negative).
 pub fn format_cny(value: Decimal) -> String {
     let mut v = value.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);

@@ -36,14 +36,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 }
 
 pub fn session_cookie_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+    backend::auth::sessions::session_id_from_cookies(headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()))
 }
 
 pub fn set_session_cookie(session: &NewSession, secure: SecureCookies) -> HeaderValue {

@@ -27,11 +27,16 @@ fn see_other(location: &str, cookie: Option<HeaderValue>) -> Response {
 
 /// `/path?error=code&field=f&k=v…` for the values that are safe to echo.
 fn back_to(path: &str, error: &AuthError, echo: &[(&str, &str)]) -> Response {
+    back_to_field(path, error, error.field(), echo)
+}
+
+/// As [`back_to`], naming the form's own field when it differs from the error's.
+fn back_to_field(path: &str, error: &AuthError, field: Option<&str>, echo: &[(&str, &str)]) -> Response {
     if let AuthError::Database(e) = error {
         tracing::error!(error = %e, "form post failed");
     }
     let mut query = format!("error={}", error.code());
-    if let Some(field) = error.field() {
+    if let Some(field) = field {
         query.push_str(&format!("&field={field}"));
     }
     if let AuthError::RateLimited { retry_after_secs } = error {
@@ -41,6 +46,24 @@ fn back_to(path: &str, error: &AuthError, echo: &[(&str, &str)]) -> Response {
         query.push_str(&format!("&{name}={}", app::url::percent_encode(value, false)));
     }
     see_other(&format!("{path}?{query}"), None)
+}
+
+/// After a sign-up or sign-in: a new session and on to `next`, or back to the form with the error.
+async fn start_session_or_back(
+    store: &Store,
+    principal: Result<Principal, AuthError>,
+    secure: SecureCookies,
+    next: &str,
+    form: &str,
+    echo: &[(&str, &str)],
+) -> Response {
+    match principal {
+        Ok(principal) => match store.start_session(principal).await {
+            Ok(session) => see_other(next, Some(set_session_cookie(&session, secure))),
+            Err(e) => back_to(form, &e, echo),
+        },
+        Err(e) => back_to(form, &e, echo),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,13 +88,8 @@ pub async fn sign_up(
         password: form.password,
     };
     let echo = [("username", form.username.as_str()), ("email", form.email.as_str()), ("phone", form.phone.as_str())];
-    match store.sign_up(&request).await {
-        Ok(customer) => match store.start_session(Principal::Customer(customer.id)).await {
-            Ok(session) => see_other("/account?welcome=1", Some(set_session_cookie(&session, secure))),
-            Err(e) => back_to("/signup", &e, &echo),
-        },
-        Err(e) => back_to("/signup", &e, &echo),
-    }
+    let principal = store.sign_up(&request).await.map(|c| Principal::Customer(c.id));
+    start_session_or_back(&store, principal, secure, "/account?welcome=1", "/signup", &echo).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,13 +106,8 @@ pub async fn sign_in(
     Form(form): Form<SignInForm>,
 ) -> Response {
     let echo = [("login", form.login.as_str())];
-    match store.sign_in_customer(&form.login, &form.password, &client).await {
-        Ok(customer) => match store.start_session(Principal::Customer(customer.id)).await {
-            Ok(session) => see_other("/account", Some(set_session_cookie(&session, secure))),
-            Err(e) => back_to("/signin", &e, &echo),
-        },
-        Err(e) => back_to("/signin", &e, &echo),
-    }
+    let principal = store.sign_in_customer(&form.login, &form.password, &client).await.map(|c| Principal::Customer(c.id));
+    start_session_or_back(&store, principal, secure, "/account", "/signin", &echo).await
 }
 
 /// The signed-in customer of a form post, after checking the form's CSRF token; otherwise where to go.
@@ -188,12 +201,8 @@ pub async fn change_password(State(store): State<Store>, headers: HeaderMap, For
     };
     match store.change_password(customer_id, &form.current_password, &form.new_password, Some(&session_id)).await {
         Ok(()) => see_other("/account?saved=password", None),
-        Err(AuthError::WeakPassword(rule)) => {
-            // The rule is about the new password, whose field is new_password on this form.
-            let response = back_to("/account", &AuthError::WeakPassword(rule), &[]);
-            let location = response.headers()[header::LOCATION].to_str().unwrap_or("/account").replace("field=password", "field=new_password");
-            see_other(&location, None)
-        }
+        // The password rules are about the new password, `new_password` on this form.
+        Err(e @ AuthError::WeakPassword(_)) => back_to_field("/account", &e, Some("new_password"), &[]),
         Err(e) => back_to("/account", &e, &[]),
     }
 }
@@ -206,13 +215,8 @@ pub async fn ops_sign_in(
     Form(form): Form<SignInForm>,
 ) -> Response {
     let echo = [("login", form.login.as_str())];
-    match store.sign_in_operator(&form.login, &form.password, &client).await {
-        Ok(operator) => match store.start_session(Principal::Operator(operator.id)).await {
-            Ok(session) => see_other("/ops", Some(set_session_cookie(&session, secure))),
-            Err(e) => back_to("/ops", &e, &echo),
-        },
-        Err(e) => back_to("/ops", &e, &echo),
-    }
+    let principal = store.sign_in_operator(&form.login, &form.password, &client).await.map(|o| Principal::Operator(o.id));
+    start_session_or_back(&store, principal, secure, "/ops", "/ops", &echo).await
 }
 
 /// operator + CSRF

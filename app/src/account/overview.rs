@@ -40,7 +40,7 @@ pub(crate) async fn load_overview() -> Option<AccountOverview> {
     let now = store.now();
     let vouchers = wallet.usable_balance(InstrumentKind::RegularVoucher, now)
         + wallet.usable_balance(InstrumentKind::DiscountVoucher, now);
-    let fen = |f: i64| format_cny(rust_decimal::Decimal::new(f, 2));
+    let fen = |f: i64| format_cny(billing::money::signed_fen(f));
     let movements = store
         .movements(customer.billing_account_id, 10)
         .await

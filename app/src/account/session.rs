@@ -23,15 +23,8 @@ pub type SessionResource = Resource<Option<SessionView>>;
 /// The session id from the request's cookie.
 #[cfg(feature = "ssr")]
 pub(crate) fn session_cookie(parts: &http::request::Parts) -> Option<String> {
-    parts
-        .headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == backend::auth::sessions::SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
+    let headers = parts.headers.get_all(http::header::COOKIE);
+    backend::auth::sessions::session_id_from_cookies(headers.iter().filter_map(|v| v.to_str().ok()))
 }
 
 #[cfg(feature = "ssr")]

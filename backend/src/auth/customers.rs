@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 
 use crate::auth::password::{check_new_password, hash_password};
 use crate::auth::AuthError;
+use crate::auth::sessions::{Principal, delete_other_sessions};
 use crate::store::Store;
 use crate::time::{from_micros, to_micros};
 
@@ -240,14 +241,9 @@ impl Store {
         self.sign_in_succeeded(&attempt).await?;
         check_new_password(&customer.username, new)?;
         let hash = hash_password(new.to_owned()).await;
-        let keep = keep_session.map(crate::auth::sha256_hex).unwrap_or_default();
         let mut tx = self.pool().begin().await?;
         sqlx::query("UPDATE customers SET password_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM sessions WHERE principal_kind = 'customer' AND principal_id = $1 AND id_sha256 <> $2")
-            .bind(id)
-            .bind(keep)
-            .execute(&mut *tx)
-            .await?;
+        delete_other_sessions(&mut tx, Principal::Customer(id), keep_session).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -107,14 +107,34 @@ impl Store {
 
     /// Ends every session of `principal` except `keep` (the one changing the password).
     pub async fn end_other_sessions(&self, principal: Principal, keep: Option<&str>) -> Result<u64, AuthError> {
-        let (kind, id) = principal.parts();
-        let keep = keep.map(sha256_hex).unwrap_or_default();
-        let done = sqlx::query("DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2 AND id_sha256 <> $3")
-            .bind(kind)
-            .bind(id)
-            .bind(keep)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected())
+        let mut conn = self.pool().acquire().await?;
+        delete_other_sessions(&mut conn, principal, keep).await
     }
+}
+
+/// Deletes every session of `principal` but `keep`, on a connection or inside a transaction.
+pub(crate) async fn delete_other_sessions(
+    conn: &mut sqlx::AnyConnection,
+    principal: Principal,
+    keep: Option<&str>,
+) -> Result<u64, AuthError> {
+    let (kind, id) = principal.parts();
+    let keep = keep.map(sha256_hex).unwrap_or_default();
+    let done = sqlx::query("DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2 AND id_sha256 <> $3")
+        .bind(kind)
+        .bind(id)
+        .bind(keep)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// The session id in a request's `Cookie` header values, if any.
+pub fn session_id_from_cookies<'a>(cookie_headers: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    cookie_headers
+        .into_iter()
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod error;
+mod idempotency;
 mod json;
 mod ops;
 mod plan;

@@ -58,17 +58,6 @@ async fn account_of(store: &Store, username: &str) -> Result<i64, ApiError> {
     Ok(store.customer_by_username(username).await.map_err(auth_error)?.billing_account_id)
 }
 
-fn operator_key(headers: &axum::http::HeaderMap, fallback: String) -> Result<backend::IdempotencyKey, ApiError> {
-    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        Some(Ok(key)) if !key.is_empty() && key.len() <= 100 => format!("ops:{key}"),
-        Some(_) => {
-            return Err(ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 100 printable characters"));
-        }
-        None => fallback,
-    };
-    backend::IdempotencyKey::new(key).map_err(|e| ApiError::bad_request("invalid_idempotency_key", e.to_string()))
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BankTransfer {
@@ -132,8 +121,7 @@ pub async fn vouchers(
                 .with_field(Some("valid_days")));
         }
     };
-    let fallback = format!("ops:auto:{}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default());
-    let key = operator_key(&headers, fallback)?;
+    let key = super::idempotency::request_key(&headers, "ops")?;
     match &request.account {
         Some(username) => {
             if request.count.is_some_and(|c| c != 1) {
@@ -183,8 +171,7 @@ pub async fn assign_card(
 ) -> Result<(axum::http::StatusCode, Json<backend::prepaid_cards::PrepaidCardAssigned>), ApiError> {
     let request: CardAssignment = super::json::parse(body)?;
     let account_id = account_of(&store, &request.account).await?;
-    let fallback = format!("ops:auto:{}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default());
-    let key = operator_key(&headers, fallback)?;
+    let key = super::idempotency::request_key(&headers, "ops")?;
     let assignment = backend::prepaid_cards::PrepaidCardAssignment {
         account_id,
         denomination: request.denomination,

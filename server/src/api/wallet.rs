@@ -7,12 +7,13 @@ use axum::http::{HeaderMap, StatusCode};
 use backend::accounts::{AccountSnapshot, InstrumentOrigin, InstrumentRecord};
 use backend::prepaid_cards::PrepaidCardPurchase;
 use backend::vouchers::CodeActivation;
-use backend::{IdempotencyKey, LedgerError, Store};
+use backend::{LedgerError, Store};
 use billing::{Amount, InstrumentKind, InstrumentStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::accounts::auth_error;
+use super::idempotency::request_key;
 use super::{ApiError, json};
 use crate::auth::{ClientAddress, CustomerSession};
 
@@ -80,28 +81,6 @@ pub(super) fn ledger_error(error: LedgerError) -> ApiError {
     }
 }
 
-/// The caller's `Idempotency-Key`, scoped to their account so that keys of different customers
-/// never meet; without one, every request is new.
-fn idempotency_key(headers: &HeaderMap, account_id: i64) -> Result<IdempotencyKey, ApiError> {
-    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        Some(Ok(key)) if !key.is_empty() && key.len() <= 100 => key.to_owned(),
-        Some(_) => {
-            return Err(ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 100 printable characters"));
-        }
-        None => {
-            let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-            format!("auto-{nanos}-{}", rand_suffix())
-        }
-    };
-    IdempotencyKey::new(format!("customer{account_id}:{key}"))
-        .map_err(|e| ApiError::bad_request("invalid_idempotency_key", e.to_string()))
-}
-
-fn rand_suffix() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(std::time::Instant::now())
-}
-
 async fn own_account(store: &Store, session: &CustomerSession) -> Result<AccountSnapshot, ApiError> {
     let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
     store.account(customer.billing_account_id).await.map_err(ledger_error)
@@ -163,7 +142,7 @@ pub async fn activate(
     let request: ActivateRequest = json::parse(body)?;
     let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
     let account_id = customer.billing_account_id;
-    let key = idempotency_key(&headers, account_id)?;
+    let key = request_key(&headers, &format!("customer{account_id}"))?;
     let attempt = store.begin_sign_in_attempt(&format!("activate#{account_id}"), &client).await.map_err(auth_error)?;
     match store.activate_code(&key, &CodeActivation { account_id, code: request.code }).await {
         Ok(done) => {
@@ -198,7 +177,7 @@ pub async fn buy_card(
     let request: BuyCardRequest = json::parse(body)?;
     let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
     let account_id = customer.billing_account_id;
-    let key = idempotency_key(&headers, account_id)?;
+    let key = request_key(&headers, &format!("customer{account_id}"))?;
     let purchase = PrepaidCardPurchase { account_id, denomination: request.denomination };
     let done = store.buy_prepaid_card(&key, &purchase).await.map_err(ledger_error)?;
     let now = store.now();
@@ -214,9 +193,7 @@ pub async fn buy_card(
 
 /// A signed fen count as a decimal string: `-50.00`, `46.00`.
 fn signed_amount(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let fen = fen.unsigned_abs();
-    format!("{sign}{}.{:02}", fen / 100, fen % 100)
+    billing::money::signed_fen(fen).to_string()
 }
 
 #[derive(Debug, Serialize)]
