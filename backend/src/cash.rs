@@ -5,11 +5,14 @@ use billing::Amount;
 use billing::wallet_rules::{check_top_up_amount, split_top_up};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{self, fen};
+use sqlx::{Any, Transaction};
+
+use crate::accounts::{self, LockedAccount, fen};
 use crate::error::LedgerError;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
 use crate::store::{Store, retry_after_conflict};
+use crate::topups;
 use crate::time::to_micros;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,11 +71,35 @@ impl Store {
         if let Some(done) = idempotency::replay(&mut tx, key, OPERATION, request).await? {
             return Ok(done);
         }
+        let now = to_micros(self.now());
+        // A transfer quoting the reference code of a customer's bank-transfer top-up settles it.
+        let top_up = match request.source {
+            CashSource::BankTransfer => topups::pending_bank_transfer(&mut tx, request).await?,
+            CashSource::OnlinePayment => None,
+        };
+        let done = credit_locked(&mut tx, &account, request, now).await?;
+        if let Some(top_up_id) = top_up {
+            topups::mark_paid(&mut tx, top_up_id, done.transaction_id, None, now).await?;
+        }
+        idempotency::remember(&mut tx, key, OPERATION, request, &done, now).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+}
+
+/// Credits `request` to an account the caller has locked, inside the caller's transaction: refuses a
+/// receipt credited before, pays arrears first, posts, records the receipt, updates the balances.
+pub(crate) async fn credit_locked(
+    tx: &mut Transaction<'static, Any>,
+    account: &LockedAccount,
+    request: &CashCredit,
+    now: i64,
+) -> Result<CashCredited, LedgerError> {
         let credited: Option<i64> =
             sqlx::query_scalar("SELECT transaction_id FROM cash_receipts WHERE source = $1 AND reference = $2")
                 .bind(request.source.code())
                 .bind(&request.reference)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
         if let Some(transaction_id) = credited {
             return Err(LedgerError::DuplicateReceipt {
@@ -81,15 +108,14 @@ impl Store {
                 transaction_id,
             });
         }
-        let now = to_micros(self.now());
         let split = split_top_up(fen(account.arrears_fen)?, request.amount);
         let cash_after = account.cash_fen + split.to_cash.fen();
         let arrears_after = account.arrears_fen - split.to_arrears.fen();
 
         let memo = format!("{}:{}", request.source.code(), request.reference);
-        let transaction_id = ledger::open_transaction(&mut tx, account.id, TransactionKind::CashCredit, &memo, now).await?;
+        let transaction_id = ledger::open_transaction(tx, account.id, TransactionKind::CashCredit, &memo, now).await?;
         ledger::post(
-            &mut tx,
+            tx,
             transaction_id,
             account.id,
             &[
@@ -103,18 +129,14 @@ impl Store {
             .bind(request.source.code())
             .bind(&request.reference)
             .bind(transaction_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        accounts::set_balances(&mut tx, account.id, cash_after, arrears_after).await?;
-        let done = CashCredited {
+        accounts::set_balances(tx, account.id, cash_after, arrears_after).await?;
+        Ok(CashCredited {
             transaction_id,
             paid_arrears: split.to_arrears,
             added_to_cash: split.to_cash,
             cash_after: fen(cash_after)?,
             arrears_after: fen(arrears_after)?,
-        };
-        idempotency::remember(&mut tx, key, OPERATION, request, &done, now).await?;
-        tx.commit().await?;
-        Ok(done)
-    }
+        })
 }

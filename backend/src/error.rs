@@ -47,6 +47,8 @@ pub enum LedgerError {
     InvalidReference,
     #[error("{source_name} '{reference}' was already credited (ledger transaction {transaction_id})")]
     DuplicateReceipt { source_name: &'static str, reference: String, transaction_id: i64 },
+    #[error("reference '{reference}' belongs to a top-up of billing account {owner}")]
+    ReferenceOfAnotherAccount { reference: String, owner: i64 },
     #[error("a charge may be at most {max} (charge {line} asks {asked})")]
     ChargeTooLarge { line: usize, asked: Amount, max: Amount },
     #[error("an activation code has {max} characters at most")]

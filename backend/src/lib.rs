@@ -13,9 +13,11 @@ pub mod expiry;
 mod idempotency;
 mod ledger;
 pub mod movements;
+pub mod payments;
 pub mod prepaid_cards;
 pub mod store;
 mod time;
+pub mod topups;
 pub mod vouchers;
 
 pub use clock::{Clock, ManualClock, SystemClock};

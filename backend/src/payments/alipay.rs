@@ -1,0 +1,290 @@
+//! Alipay's open-platform protocol, as far as a web checkout needs it: RSA2 signatures
+//! (SHA256withRSA, PKCS#1 v1.5, base64), the signed `alipay.trade.page.pay` request the customer's
+//! browser is sent to, and the verification of the asynchronous notification Alipay posts back.
+//! Pure functions over keys and parameters; no IO.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
+use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::sha2::Sha256;
+use rsa::signature::{SignatureEncoding, Signer, Verifier};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+
+/// Where Alipay's production gateway takes requests.
+pub const PRODUCTION_GATEWAY: &str = "https://openapi.alipay.com/gateway.do";
+/// The method of a desktop web checkout.
+pub const PAGE_PAY_METHOD: &str = "alipay.trade.page.pay";
+/// The product code Alipay requires for `alipay.trade.page.pay`.
+pub const PAGE_PAY_PRODUCT: &str = "FAST_INSTANT_TRADE_PAY";
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum AlipayError {
+    #[error("the {which} is neither a PEM nor a base64 DER RSA key (PKCS#8 or PKCS#1)")]
+    UnreadableKey { which: &'static str },
+    #[error("the parameters carry no sign")]
+    MissingSign,
+    #[error("sign_type must be RSA2 (got '{0}')")]
+    UnsupportedSignType(String),
+    #[error("the sign is not base64")]
+    SignNotBase64,
+    #[error("the signature does not verify with the configured public key")]
+    BadSignature,
+    #[error("the notification lacks the parameter '{0}'")]
+    MissingParameter(&'static str),
+    #[error("'{0}' appears more than once")]
+    RepeatedParameter(String),
+}
+
+/// The merchant's (or, in the sandbox, Alipay's) private key.
+#[derive(Clone)]
+pub struct PrivateKey(RsaPrivateKey);
+
+/// A public key that signatures are checked against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKey(RsaPublicKey);
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PrivateKey(..)")
+    }
+}
+
+/// Alipay's key tool hands out keys as bare base64 DER; OpenSSL writes PEM. Both are taken.
+fn der_of(text: &str) -> Option<Vec<u8>> {
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).flat_map(|l| l.trim().chars()).collect();
+    BASE64.decode(body).ok()
+}
+
+impl PrivateKey {
+    pub fn parse(text: &str) -> Result<PrivateKey, AlipayError> {
+        let unreadable = AlipayError::UnreadableKey { which: "private key" };
+        let der = der_of(text).ok_or(unreadable.clone())?;
+        RsaPrivateKey::from_pkcs8_der(&der)
+            .or_else(|_| RsaPrivateKey::from_pkcs1_der(&der))
+            .map(PrivateKey)
+            .map_err(|_| unreadable)
+    }
+
+    /// A new 2048-bit key (the sandbox's own keys).
+    pub fn generate() -> PrivateKey {
+        let mut rng = rsa::rand_core::OsRng;
+        PrivateKey(RsaPrivateKey::new(&mut rng, 2048).expect("2048-bit RSA key generation"))
+    }
+
+    pub fn to_pem(&self) -> String {
+        self.0.to_pkcs8_pem(LineEnding::LF).expect("an RSA key encodes as PKCS#8").to_string()
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey(self.0.to_public_key())
+    }
+
+    /// RSA2: SHA256withRSA over the UTF-8 content, base64.
+    pub fn sign(&self, content: &str) -> String {
+        let signature = SigningKey::<Sha256>::new(self.0.clone()).sign(content.as_bytes());
+        BASE64.encode(signature.to_bytes())
+    }
+}
+
+impl PublicKey {
+    pub fn parse(text: &str) -> Result<PublicKey, AlipayError> {
+        let unreadable = AlipayError::UnreadableKey { which: "public key" };
+        let der = der_of(text).ok_or(unreadable.clone())?;
+        RsaPublicKey::from_public_key_der(&der)
+            .or_else(|_| RsaPublicKey::from_pkcs1_der(&der))
+            .map(PublicKey)
+            .map_err(|_| unreadable)
+    }
+
+    pub fn to_pem(&self) -> String {
+        self.0.to_public_key_pem(LineEnding::LF).expect("an RSA key encodes as SPKI")
+    }
+
+    pub fn verify(&self, content: &str, sign: &str) -> Result<(), AlipayError> {
+        let bytes = BASE64.decode(sign.trim()).map_err(|_| AlipayError::SignNotBase64)?;
+        let signature = Signature::try_from(bytes.as_slice()).map_err(|_| AlipayError::BadSignature)?;
+        VerifyingKey::<Sha256>::new(self.0.clone())
+            .verify(content.as_bytes(), &signature)
+            .map_err(|_| AlipayError::BadSignature)
+    }
+}
+
+/// Parameters by name. Alipay's parameter names are unique; a repeated one is refused rather than
+/// letting one copy be verified and another be used.
+pub type Params = BTreeMap<String, String>;
+
+pub fn params_from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Params, AlipayError> {
+    let mut params = Params::new();
+    for (name, value) in pairs {
+        if params.insert(name.clone(), value).is_some() {
+            return Err(AlipayError::RepeatedParameter(name));
+        }
+    }
+    Ok(params)
+}
+
+/// The string to sign: every parameter but those named in `excluded` and those with an empty
+/// value, sorted by name (byte order), as `name=value` joined with `&`, values not URL-encoded.
+pub fn content_to_sign(params: &Params, excluded: &[&str]) -> String {
+    params
+        .iter()
+        .filter(|(name, value)| !value.is_empty() && !excluded.contains(&name.as_str()))
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A request is signed over every parameter but `sign` itself (`sign_type` included).
+pub fn sign_request(params: &mut Params, key: &PrivateKey) {
+    params.remove("sign");
+    let sign = key.sign(&content_to_sign(params, &["sign"]));
+    params.insert("sign".to_owned(), sign);
+}
+
+/// What Alipay does with a request: checks `sign` over everything but `sign`.
+pub fn verify_request(params: &Params, key: &PublicKey) -> Result<(), AlipayError> {
+    check_sign_type(params)?;
+    let sign = params.get("sign").filter(|s| !s.is_empty()).ok_or(AlipayError::MissingSign)?;
+    key.verify(&content_to_sign(params, &["sign"]), sign)
+}
+
+/// A notification (and a synchronous return) is signed over everything but `sign` and `sign_type`.
+pub fn sign_notification(params: &mut Params, key: &PrivateKey) {
+    params.remove("sign");
+    let sign = key.sign(&content_to_sign(params, &["sign", "sign_type"]));
+    params.insert("sign".to_owned(), sign);
+}
+
+fn check_sign_type(params: &Params) -> Result<(), AlipayError> {
+    match params.get("sign_type").map(String::as_str) {
+        Some("RSA2") => Ok(()),
+        Some(other) => Err(AlipayError::UnsupportedSignType(other.to_owned())),
+        None => Err(AlipayError::UnsupportedSignType(String::new())),
+    }
+}
+
+/// The trade states Alipay reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TradeStatus {
+    WaitBuyerPay,
+    TradeClosed,
+    TradeSuccess,
+    TradeFinished,
+    Other,
+}
+
+impl TradeStatus {
+    pub fn parse(text: &str) -> TradeStatus {
+        match text {
+            "WAIT_BUYER_PAY" => TradeStatus::WaitBuyerPay,
+            "TRADE_CLOSED" => TradeStatus::TradeClosed,
+            "TRADE_SUCCESS" => TradeStatus::TradeSuccess,
+            "TRADE_FINISHED" => TradeStatus::TradeFinished,
+            _ => TradeStatus::Other,
+        }
+    }
+
+    /// Only these two mean the money has arrived.
+    pub fn is_paid(self) -> bool {
+        matches!(self, TradeStatus::TradeSuccess | TradeStatus::TradeFinished)
+    }
+}
+
+/// The parts of a verified notification the merchant acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub app_id: String,
+    pub out_trade_no: String,
+    pub trade_no: String,
+    pub total_amount: String,
+    pub trade_status: TradeStatus,
+    pub seller_id: Option<String>,
+}
+
+/// Verifies an asynchronous notification exactly as Alipay specifies: drop `sign` and `sign_type`,
+/// sort, join `k=v` with `&`, verify RSA2 with Alipay's public key. Checking app id, trade and
+/// amount against the merchant's own records is the caller's next step.
+pub fn verify_notification(params: &Params, alipay_key: &PublicKey) -> Result<Notification, AlipayError> {
+    if let Some(sign_type) = params.get("sign_type").filter(|s| s.as_str() != "RSA2") {
+        return Err(AlipayError::UnsupportedSignType(sign_type.clone()));
+    }
+    let sign = params.get("sign").filter(|s| !s.is_empty()).ok_or(AlipayError::MissingSign)?;
+    alipay_key.verify(&content_to_sign(params, &["sign", "sign_type"]), sign)?;
+    let required = |name: &'static str| {
+        params.get(name).filter(|v| !v.is_empty()).cloned().ok_or(AlipayError::MissingParameter(name))
+    };
+    Ok(Notification {
+        app_id: required("app_id")?,
+        out_trade_no: required("out_trade_no")?,
+        trade_no: required("trade_no")?,
+        total_amount: required("total_amount")?,
+        trade_status: TradeStatus::parse(&required("trade_status")?),
+        seller_id: params.get("seller_id").filter(|v| !v.is_empty()).cloned(),
+    })
+}
+
+/// What a desktop web checkout asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PagePay {
+    pub app_id: String,
+    pub out_trade_no: String,
+    /// Yuan with two decimals, as Alipay wants it: `88.88`.
+    pub total_amount: String,
+    pub subject: String,
+    pub notify_url: String,
+    pub return_url: String,
+    /// `yyyy-MM-dd HH:mm:ss`, Beijing time.
+    pub timestamp: String,
+}
+
+/// The signed parameters of an `alipay.trade.page.pay` request.
+pub fn page_pay_params(request: &PagePay, key: &PrivateKey) -> Params {
+    let biz_content = serde_json::json!({
+        "out_trade_no": request.out_trade_no,
+        "product_code": PAGE_PAY_PRODUCT,
+        "total_amount": request.total_amount,
+        "subject": request.subject,
+    })
+    .to_string();
+    let mut params: Params = [
+        ("app_id", request.app_id.as_str()),
+        ("method", PAGE_PAY_METHOD),
+        ("format", "JSON"),
+        ("charset", "utf-8"),
+        ("sign_type", "RSA2"),
+        ("timestamp", request.timestamp.as_str()),
+        ("version", "1.0"),
+        ("notify_url", request.notify_url.as_str()),
+        ("return_url", request.return_url.as_str()),
+        ("biz_content", biz_content.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    sign_request(&mut params, key);
+    params
+}
+
+/// The gateway URL with the parameters in its query, URL-encoded: where the browser goes to pay.
+pub fn url_with_params(gateway: &str, params: &Params) -> String {
+    let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter()).finish();
+    let separator = if gateway.contains('?') { '&' } else { '?' };
+    format!("{gateway}{separator}{query}")
+}
+
+/// The `biz_content` JSON of a page-pay request, read back (the sandbox gateway's side).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct PagePayContent {
+    pub out_trade_no: String,
+    pub total_amount: String,
+    pub subject: String,
+    pub product_code: String,
+}
+
+#[cfg(test)]
+#[path = "alipay_tests.rs"]
+mod tests;
