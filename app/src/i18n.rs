@@ -48,9 +48,15 @@ impl Lang {
         let mut best: Option<(Lang, f32)> = None;
         for part in header.split(',') {
             let mut pieces = part.split(';');
-            let Some(lang) = pieces.next().and_then(Lang::from_code) else { continue };
+            let Some(lang) = pieces.next().and_then(Lang::from_code) else {
+                continue;
+            };
             let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             if q > 0.0 && best.is_none_or(|(_, best_q)| q > best_q) {
                 best = Some((lang, q));
@@ -64,10 +70,14 @@ impl Lang {
         let from_cookie = cookie_header.and_then(|cookies| {
             cookies.split(';').find_map(|c| {
                 let (name, value) = c.trim().split_once('=')?;
-                (name == LANG_COOKIE).then(|| Lang::from_code(value)).flatten()
+                (name == LANG_COOKIE)
+                    .then(|| Lang::from_code(value))
+                    .flatten()
             })
         });
-        from_cookie.or_else(|| accept_language.and_then(Lang::from_accept_language)).unwrap_or_default()
+        from_cookie
+            .or_else(|| accept_language.and_then(Lang::from_accept_language))
+            .unwrap_or_default()
     }
 }
 
@@ -255,7 +265,10 @@ mod tests {
     fn every_message_has_both_translations() {
         for msg in Msg::ALL {
             for lang in Lang::ALL {
-                assert!(!msg.text(lang).trim().is_empty(), "{msg:?} is empty in {lang:?}");
+                assert!(
+                    !msg.text(lang).trim().is_empty(),
+                    "{msg:?} is empty in {lang:?}"
+                );
             }
         }
     }
@@ -271,16 +284,31 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_highest_supported_q() {
-        assert_eq!(Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"), Some(Lang::ZhCn));
-        assert_eq!(Lang::from_accept_language("fr-FR, en;q=0.5, zh;q=0.4"), Some(Lang::En));
-        assert_eq!(Lang::from_accept_language("en;q=0.2, zh-TW;q=0.7"), Some(Lang::ZhCn));
+        assert_eq!(
+            Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"),
+            Some(Lang::ZhCn)
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr-FR, en;q=0.5, zh;q=0.4"),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            Lang::from_accept_language("en;q=0.2, zh-TW;q=0.7"),
+            Some(Lang::ZhCn)
+        );
         assert_eq!(Lang::from_accept_language("fr, de"), None);
-        assert_eq!(Lang::from_accept_language("zh;q=0, en;q=0.1"), Some(Lang::En));
+        assert_eq!(
+            Lang::from_accept_language("zh;q=0, en;q=0.1"),
+            Some(Lang::En)
+        );
     }
 
     #[test]
     fn the_cookie_wins_over_the_header_and_english_is_the_default() {
-        assert_eq!(Lang::negotiate(Some("a=1; lang=zh-CN"), Some("en")), Lang::ZhCn);
+        assert_eq!(
+            Lang::negotiate(Some("a=1; lang=zh-CN"), Some("en")),
+            Lang::ZhCn
+        );
         assert_eq!(Lang::negotiate(Some("lang=xx"), Some("zh")), Lang::ZhCn);
         assert_eq!(Lang::negotiate(None, None), Lang::En);
         assert_eq!(Lang::negotiate(Some("other=zh"), Some("de")), Lang::En);

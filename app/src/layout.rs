@@ -59,7 +59,11 @@ fn LanguageSwitch() -> impl IntoView {
     let back = move || {
         let path = location.pathname.get();
         let search = location.search.get();
-        let target = if search.is_empty() { path } else { format!("{path}?{search}") };
+        let target = if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{search}")
+        };
         crate::url::percent_encode(&target, true)
     };
     view! {

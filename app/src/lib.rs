@@ -51,9 +51,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn request_lang() -> Lang {
     let parts = use_context::<http::request::Parts>();
     let header = |name: http::header::HeaderName| {
-        parts.as_ref().and_then(|p| p.headers.get(&name)).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        parts
+            .as_ref()
+            .and_then(|p| p.headers.get(&name))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     };
-    Lang::negotiate(header(http::header::COOKIE).as_deref(), header(http::header::ACCEPT_LANGUAGE).as_deref())
+    Lang::negotiate(
+        header(http::header::COOKIE).as_deref(),
+        header(http::header::ACCEPT_LANGUAGE).as_deref(),
+    )
 }
 
 /// On the client the language is the one the server wrote into `<html lang>`.

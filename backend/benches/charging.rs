@@ -34,7 +34,10 @@ async fn funded_account(store: &Store, tag: &str) -> i64 {
             face_value: Amount::from_yuan(1_000_000),
             validity: VoucherValidity::DaysFromActivation(3_650),
         };
-        store.issue_voucher(&key(format!("{tag}-v{n}")), &issue).await.unwrap();
+        store
+            .issue_voucher(&key(format!("{tag}-v{n}")), &issue)
+            .await
+            .unwrap();
     }
     for n in 0..2 {
         let assign = PrepaidCardAssignment {
@@ -42,7 +45,10 @@ async fn funded_account(store: &Store, tag: &str) -> i64 {
             denomination: Amount::from_yuan(1_000_000),
             assigned_by: "bench".into(),
         };
-        store.assign_prepaid_card(&key(format!("{tag}-c{n}")), &assign).await.unwrap();
+        store
+            .assign_prepaid_card(&key(format!("{tag}-c{n}")), &assign)
+            .await
+            .unwrap();
     }
     let credit = CashCredit {
         account_id: account,
@@ -50,7 +56,10 @@ async fn funded_account(store: &Store, tag: &str) -> i64 {
         source: CashSource::BankTransfer,
         reference: "bench".into(),
     };
-    store.credit_cash(&key(format!("{tag}-cash")), &credit).await.unwrap();
+    store
+        .credit_cash(&key(format!("{tag}-cash")), &credit)
+        .await
+        .unwrap();
     account
 }
 
@@ -61,7 +70,10 @@ fn bill(account_id: i64, workspace: &str, n: usize) -> BillCharge {
         day: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap() + chrono::Duration::days(n as i64),
         settlement: Settlement::Account,
         charges: (0..10)
-            .map(|i| Charge { item: BillingItem::ALL[i % BillingItem::ALL.len()], amount: Amount::from_fen(1_234 + i as i64) })
+            .map(|i| Charge {
+                item: BillingItem::ALL[i % BillingItem::ALL.len()],
+                amount: Amount::from_fen(1_234 + i as i64),
+            })
             .collect(),
     }
 }
@@ -80,7 +92,10 @@ async fn charge_bills(store: &Store, tag: &str, bills: usize, accounts: usize) -
         let count = bills / accounts;
         tasks.push(tokio::spawn(async move {
             for n in 0..count {
-                store.charge_bill(&key(format!("{tag}-b{n}")), &bill(account, &tag, n)).await.unwrap();
+                store
+                    .charge_bill(&key(format!("{tag}-b{n}")), &bill(account, &tag, n))
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -92,7 +107,11 @@ async fn charge_bills(store: &Store, tag: &str, bills: usize, accounts: usize) -
 
 /// The same number of one-row INSERT transactions, with the same parallelism.
 async fn raw_inserts(store: &Store, count: usize, parallel: usize) -> Duration {
-    store.pool().execute("CREATE TABLE IF NOT EXISTS bench_raw (id BIGINT, amount_fen BIGINT)").await.unwrap();
+    store
+        .pool()
+        .execute("CREATE TABLE IF NOT EXISTS bench_raw (id BIGINT, amount_fen BIGINT)")
+        .await
+        .unwrap();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for p in 0..parallel {
@@ -133,11 +152,19 @@ async fn measure(name: &str, store: &Store, bills: usize) {
 }
 
 fn main() {
-    let bills: usize = std::env::var("BENCH_BILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(800);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let bills: usize = std::env::var("BENCH_BILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(800);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let dir = std::env::temp_dir().join(format!("billing-center-bench-{}", std::process::id()));
-        let store = Store::open(&format!("sqlite://{}/bench.db", dir.display())).await.unwrap();
+        let store = Store::open(&format!("sqlite://{}/bench.db", dir.display()))
+            .await
+            .unwrap();
         measure("sqlite", &store, bills).await;
         store.close().await;
         std::fs::remove_dir_all(&dir).ok();
@@ -149,11 +176,15 @@ fn main() {
             return;
         };
         let name = format!("billing_bench_{}", std::process::id());
-        conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
         let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
         let store = Store::open(&url).await.unwrap();
         measure("postgresql", &store, bills).await;
         store.close().await;
-        conn.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str()).await.unwrap();
+        conn.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+            .await
+            .unwrap();
     });
 }

@@ -110,14 +110,14 @@ impl AccountSnapshot {
     }
 }
 
-pub(crate) const INSTRUMENT_COLUMNS: &str =
-    "id, kind, origin, face_value_fen, balance_fen, valid_from, valid_until, activated_at, expired_at";
+pub(crate) const INSTRUMENT_COLUMNS: &str = "id, kind, origin, face_value_fen, balance_fen, valid_from, valid_until, activated_at, expired_at";
 
 pub(crate) fn instrument_from_row(row: &AnyRow) -> Result<InstrumentRecord, LedgerError> {
     let id: i64 = row.try_get("id")?;
     let kind_code: String = row.try_get("kind")?;
     let origin_code: String = row.try_get("origin")?;
-    let kind = kind_from_code(&kind_code).ok_or_else(|| LedgerError::Corrupt(format!("instrument {id}: kind '{kind_code}'")))?;
+    let kind = kind_from_code(&kind_code)
+        .ok_or_else(|| LedgerError::Corrupt(format!("instrument {id}: kind '{kind_code}'")))?;
     let origin = InstrumentOrigin::from_code(&origin_code)
         .ok_or_else(|| LedgerError::Corrupt(format!("instrument {id}: origin '{origin_code}'")))?;
     Ok(InstrumentRecord {
@@ -130,14 +130,18 @@ pub(crate) fn instrument_from_row(row: &AnyRow) -> Result<InstrumentRecord, Ledg
         valid_from: from_micros(row.try_get("valid_from")?),
         valid_until: from_micros(row.try_get("valid_until")?),
         activated_at: from_micros(row.try_get("activated_at")?),
-        expired_at: row.try_get::<Option<i64>, _>("expired_at")?.map(from_micros),
+        expired_at: row
+            .try_get::<Option<i64>, _>("expired_at")?
+            .map(from_micros),
     })
 }
 
 /// A stored fen count as an amount; a negative one means the store is broken.
 pub(crate) fn fen(value: i64) -> Result<Amount, LedgerError> {
     if value < 0 {
-        return Err(LedgerError::Corrupt(format!("negative stored amount {value}")));
+        return Err(LedgerError::Corrupt(format!(
+            "negative stored amount {value}"
+        )));
     }
     Ok(Amount::from_fen(value))
 }
@@ -158,12 +162,21 @@ pub(crate) async fn lock(
     account_id: i64,
 ) -> Result<LockedAccount, LedgerError> {
     let sql = match store.backend() {
-        Backend::Postgres => "SELECT id, cash_fen, arrears_fen FROM billing_accounts WHERE id = $1 FOR UPDATE",
+        Backend::Postgres => {
+            "SELECT id, cash_fen, arrears_fen FROM billing_accounts WHERE id = $1 FOR UPDATE"
+        }
         Backend::Sqlite => "SELECT id, cash_fen, arrears_fen FROM billing_accounts WHERE id = $1",
     };
-    let row = sqlx::query(sql).bind(account_id).fetch_optional(&mut **tx).await?;
+    let row = sqlx::query(sql)
+        .bind(account_id)
+        .fetch_optional(&mut **tx)
+        .await?;
     let row = row.ok_or(LedgerError::AccountNotFound(account_id))?;
-    Ok(LockedAccount { id: row.try_get("id")?, cash_fen: row.try_get("cash_fen")?, arrears_fen: row.try_get("arrears_fen")? })
+    Ok(LockedAccount {
+        id: row.try_get("id")?,
+        cash_fen: row.try_get("cash_fen")?,
+        arrears_fen: row.try_get("arrears_fen")?,
+    })
 }
 
 pub(crate) async fn set_balances(
@@ -218,10 +231,12 @@ pub(crate) async fn load_instruments(
     tx: &mut sqlx::AnyConnection,
     account_id: i64,
 ) -> Result<Vec<InstrumentRecord>, LedgerError> {
-    let rows = sqlx::query(&format!("SELECT {INSTRUMENT_COLUMNS} FROM instruments WHERE account_id = $1 ORDER BY id"))
-        .bind(account_id)
-        .fetch_all(&mut *tx)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {INSTRUMENT_COLUMNS} FROM instruments WHERE account_id = $1 ORDER BY id"
+    ))
+    .bind(account_id)
+    .fetch_all(&mut *tx)
+    .await?;
     rows.iter().map(instrument_from_row).collect()
 }
 
@@ -245,22 +260,26 @@ impl Store {
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
             return Err(LedgerError::InvalidAccountName);
         }
-        let id: i64 = sqlx::query_scalar("INSERT INTO billing_accounts (name, created_at) VALUES ($1, $2) RETURNING id")
-            .bind(name)
-            .bind(to_micros(self.now()))
-            .fetch_one(self.pool())
-            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO billing_accounts (name, created_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(name)
+        .bind(to_micros(self.now()))
+        .fetch_one(self.pool())
+        .await?;
         Ok(id)
     }
 
     /// The account's balances and every instrument it ever held, read in one consistent snapshot.
     pub async fn account(&self, account_id: i64) -> Result<AccountSnapshot, LedgerError> {
         let mut tx = self.begin_read().await?;
-        let row = sqlx::query("SELECT id, name, cash_fen, arrears_fen FROM billing_accounts WHERE id = $1")
-            .bind(account_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(LedgerError::AccountNotFound(account_id))?;
+        let row = sqlx::query(
+            "SELECT id, name, cash_fen, arrears_fen FROM billing_accounts WHERE id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(LedgerError::AccountNotFound(account_id))?;
         let instruments = load_instruments(&mut tx, account_id).await?;
         tx.commit().await?;
         Ok(AccountSnapshot {

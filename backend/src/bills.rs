@@ -63,8 +63,15 @@ pub struct BillCharged {
 const OPERATION: &str = "charge_bill";
 
 pub(crate) fn check_workspace_id(id: &str) -> Result<(), LedgerError> {
-    let ok = (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if ok { Ok(()) } else { Err(LedgerError::InvalidWorkspaceId(id.to_owned())) }
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(LedgerError::InvalidWorkspaceId(id.to_owned()))
+    }
 }
 
 fn settlement_code(settlement: Settlement) -> &'static str {
@@ -80,7 +87,8 @@ async fn insert_lines(
     bill_id: i64,
     lines: &[PlanLine],
 ) -> Result<Vec<i64>, LedgerError> {
-    let mut sql = String::from("INSERT INTO bill_lines (bill_id, line_no, item, amount_fen) VALUES ");
+    let mut sql =
+        String::from("INSERT INTO bill_lines (bill_id, line_no, item, amount_fen) VALUES ");
     for i in 0..lines.len() {
         let n = i * 3;
         if i > 0 {
@@ -90,16 +98,24 @@ async fn insert_lines(
     }
     let mut query = sqlx::query(&sql).bind(bill_id);
     for (line_no, line) in (1i64..).zip(lines) {
-        query = query.bind(line_no).bind(line.item.code()).bind(line.amount.fen());
+        query = query
+            .bind(line_no)
+            .bind(line.item.code())
+            .bind(line.amount.fen());
     }
     query.execute(&mut **tx).await?;
     // RETURNING's row order is not promised by SQL; ask by line number instead.
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM bill_lines WHERE bill_id = $1 ORDER BY line_no")
-        .bind(bill_id)
-        .fetch_all(&mut **tx)
-        .await?;
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM bill_lines WHERE bill_id = $1 ORDER BY line_no")
+            .bind(bill_id)
+            .fetch_all(&mut **tx)
+            .await?;
     if ids.len() != lines.len() {
-        return Err(LedgerError::Corrupt(format!("bill {bill_id}: {} lines stored, {} planned", ids.len(), lines.len())));
+        return Err(LedgerError::Corrupt(format!(
+            "bill {bill_id}: {} lines stored, {} planned",
+            ids.len(),
+            lines.len()
+        )));
     }
     Ok(ids)
 }
@@ -107,18 +123,38 @@ async fn insert_lines(
 impl Store {
     /// Charges one workspace-day. Charging the same bill again (same workspace, day and charges)
     /// returns the first result and changes nothing, whatever the idempotency key.
-    pub async fn charge_bill(&self, key: &IdempotencyKey, request: &BillCharge) -> Result<BillCharged, LedgerError> {
+    pub async fn charge_bill(
+        &self,
+        key: &IdempotencyKey,
+        request: &BillCharge,
+    ) -> Result<BillCharged, LedgerError> {
         retry_after_conflict(|| self.charge_bill_once(key, request)).await
     }
 
-    async fn charge_bill_once(&self, key: &IdempotencyKey, request: &BillCharge) -> Result<BillCharged, LedgerError> {
+    async fn charge_bill_once(
+        &self,
+        key: &IdempotencyKey,
+        request: &BillCharge,
+    ) -> Result<BillCharged, LedgerError> {
         check_workspace_id(&request.workspace_id)?;
         if request.charges.is_empty() || request.charges.len() > MAX_CHARGES_PER_BILL {
-            return Err(LedgerError::InvalidChargeCount { got: request.charges.len(), max: MAX_CHARGES_PER_BILL });
+            return Err(LedgerError::InvalidChargeCount {
+                got: request.charges.len(),
+                max: MAX_CHARGES_PER_BILL,
+            });
         }
         let max = Amount::from_yuan(MAX_CHARGE_YUAN);
-        if let Some((line, charge)) = request.charges.iter().enumerate().find(|(_, c)| c.amount > max) {
-            return Err(LedgerError::ChargeTooLarge { line: line + 1, asked: charge.amount, max });
+        if let Some((line, charge)) = request
+            .charges
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.amount > max)
+        {
+            return Err(LedgerError::ChargeTooLarge {
+                line: line + 1,
+                asked: charge.amount,
+                max,
+            });
         }
         let mut tx = self.begin_write().await?;
         let account = accounts::lock(self, &mut tx, request.account_id).await?;
@@ -144,7 +180,9 @@ impl Store {
             let first_key = IdempotencyKey::new(existing.try_get::<String, _>("idempotency_key")?)?;
             return match idempotency::replay(&mut tx, &first_key, OPERATION, request).await {
                 Ok(Some(done)) => Ok(done),
-                Ok(None) => Err(LedgerError::Corrupt(format!("bill {bill_id} has no stored result"))),
+                Ok(None) => Err(LedgerError::Corrupt(format!(
+                    "bill {bill_id} has no stored result"
+                ))),
                 Err(LedgerError::IdempotencyKeyReused { .. }) => Err(LedgerError::BillConflict {
                     workspace_id: request.workspace_id.clone(),
                     day: request.day,
@@ -157,7 +195,10 @@ impl Store {
         let charged_at = self.now();
         let now = to_micros(charged_at);
         let instruments = accounts::load_instruments(&mut tx, account.id).await?;
-        let id_of: HashMap<String, i64> = instruments.iter().map(|i| (i.number.clone(), i.id)).collect();
+        let id_of: HashMap<String, i64> = instruments
+            .iter()
+            .map(|i| (i.number.clone(), i.id))
+            .collect();
         let before = AccountSnapshot {
             id: account.id,
             name: String::new(),
@@ -195,14 +236,15 @@ impl Store {
         let mut postings = Vec::new();
         let mut lines = Vec::with_capacity(plan.lines.len());
         for ((line_no, line), line_id) in (1u32..).zip(&plan.lines).zip(line_ids) {
-            postings.push(Posting::new(LedgerAccount::Revenue, line.amount.fen()).for_line(line_id));
+            postings
+                .push(Posting::new(LedgerAccount::Revenue, line.amount.fen()).for_line(line_id));
             for payment in &line.paid {
                 let taken = -payment.amount.fen();
                 let posting = match &payment.source {
                     PaymentSource::Instrument { id, .. } => {
-                        let instrument_id = *id_of
-                            .get(id)
-                            .ok_or_else(|| LedgerError::Corrupt(format!("the plan used unknown instrument {id}")))?;
+                        let instrument_id = *id_of.get(id).ok_or_else(|| {
+                            LedgerError::Corrupt(format!("the plan used unknown instrument {id}"))
+                        })?;
                         Posting::instrument(instrument_id, taken)
                     }
                     PaymentSource::Cash => Posting::new(LedgerAccount::CustomerCash, taken),
@@ -218,19 +260,33 @@ impl Store {
                 paid: line
                     .paid
                     .iter()
-                    .map(|p| LinePayment { source: p.source.name().to_owned(), amount: p.amount })
+                    .map(|p| LinePayment {
+                        source: p.source.name().to_owned(),
+                        amount: p.amount,
+                    })
                     .collect(),
             });
         }
         ledger::post(&mut tx, transaction_id, account.id, &postings).await?;
 
-        for (old, new) in wallet.instruments().iter().zip(plan.wallet_after.instruments()) {
+        for (old, new) in wallet
+            .instruments()
+            .iter()
+            .zip(plan.wallet_after.instruments())
+        {
             if old.balance != new.balance {
-                accounts::set_instrument_balance(&mut tx, id_of[&new.id], new.balance.fen()).await?;
+                accounts::set_instrument_balance(&mut tx, id_of[&new.id], new.balance.fen())
+                    .await?;
             }
         }
         let after = &plan.wallet_after;
-        accounts::set_balances(&mut tx, account.id, after.cash().fen(), after.arrears().fen()).await?;
+        accounts::set_balances(
+            &mut tx,
+            account.id,
+            after.cash().fen(),
+            after.arrears().fen(),
+        )
+        .await?;
 
         let done = BillCharged {
             bill_id,

@@ -12,8 +12,8 @@ use crate::error::LedgerError;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
 use crate::store::{Store, retry_after_conflict};
-use crate::topups;
 use crate::time::to_micros;
+use crate::topups;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -52,18 +52,32 @@ impl CashSource {
 const OPERATION: &str = "credit_cash";
 
 pub(crate) fn check_reference(reference: &str) -> Result<(), LedgerError> {
-    let ok = !reference.is_empty() && reference.chars().count() <= 128 && !reference.chars().any(char::is_control);
-    if ok { Ok(()) } else { Err(LedgerError::InvalidReference) }
+    let ok = !reference.is_empty()
+        && reference.chars().count() <= 128
+        && !reference.chars().any(char::is_control);
+    if ok {
+        Ok(())
+    } else {
+        Err(LedgerError::InvalidReference)
+    }
 }
 
 impl Store {
     /// Credits a payment or a bank transfer. The same receipt (source + reference) is credited once:
     /// under its first key a replay returns the first result, under another key it is refused.
-    pub async fn credit_cash(&self, key: &IdempotencyKey, request: &CashCredit) -> Result<CashCredited, LedgerError> {
+    pub async fn credit_cash(
+        &self,
+        key: &IdempotencyKey,
+        request: &CashCredit,
+    ) -> Result<CashCredited, LedgerError> {
         retry_after_conflict(|| self.credit_cash_once(key, request)).await
     }
 
-    async fn credit_cash_once(&self, key: &IdempotencyKey, request: &CashCredit) -> Result<CashCredited, LedgerError> {
+    async fn credit_cash_once(
+        &self,
+        key: &IdempotencyKey,
+        request: &CashCredit,
+    ) -> Result<CashCredited, LedgerError> {
         check_top_up_amount(request.amount)?;
         check_reference(&request.reference)?;
         let mut tx = self.begin_write().await?;
@@ -95,48 +109,52 @@ pub(crate) async fn credit_locked(
     request: &CashCredit,
     now: i64,
 ) -> Result<CashCredited, LedgerError> {
-        let credited: Option<i64> =
-            sqlx::query_scalar("SELECT transaction_id FROM cash_receipts WHERE source = $1 AND reference = $2")
-                .bind(request.source.code())
-                .bind(&request.reference)
-                .fetch_optional(&mut **tx)
-                .await?;
-        if let Some(transaction_id) = credited {
-            return Err(LedgerError::DuplicateReceipt {
-                source_name: request.source.code(),
-                reference: request.reference.clone(),
-                transaction_id,
-            });
-        }
-        let split = split_top_up(fen(account.arrears_fen)?, request.amount);
-        let cash_after = account.cash_fen + split.to_cash.fen();
-        let arrears_after = account.arrears_fen - split.to_arrears.fen();
+    let credited: Option<i64> = sqlx::query_scalar(
+        "SELECT transaction_id FROM cash_receipts WHERE source = $1 AND reference = $2",
+    )
+    .bind(request.source.code())
+    .bind(&request.reference)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(transaction_id) = credited {
+        return Err(LedgerError::DuplicateReceipt {
+            source_name: request.source.code(),
+            reference: request.reference.clone(),
+            transaction_id,
+        });
+    }
+    let split = split_top_up(fen(account.arrears_fen)?, request.amount);
+    let cash_after = account.cash_fen + split.to_cash.fen();
+    let arrears_after = account.arrears_fen - split.to_arrears.fen();
 
-        let memo = format!("{}:{}", request.source.code(), request.reference);
-        let transaction_id = ledger::open_transaction(tx, account.id, TransactionKind::CashCredit, &memo, now).await?;
-        ledger::post(
-            tx,
-            transaction_id,
-            account.id,
-            &[
-                Posting::new(LedgerAccount::PaymentClearing, -request.amount.fen()),
-                Posting::new(LedgerAccount::ArrearsReceivable, split.to_arrears.fen()),
-                Posting::new(LedgerAccount::CustomerCash, split.to_cash.fen()),
-            ],
-        )
-        .await?;
-        sqlx::query("INSERT INTO cash_receipts (source, reference, transaction_id) VALUES ($1, $2, $3)")
-            .bind(request.source.code())
-            .bind(&request.reference)
-            .bind(transaction_id)
-            .execute(&mut **tx)
-            .await?;
-        accounts::set_balances(tx, account.id, cash_after, arrears_after).await?;
-        Ok(CashCredited {
-            transaction_id,
-            paid_arrears: split.to_arrears,
-            added_to_cash: split.to_cash,
-            cash_after: fen(cash_after)?,
-            arrears_after: fen(arrears_after)?,
-        })
+    let memo = format!("{}:{}", request.source.code(), request.reference);
+    let transaction_id =
+        ledger::open_transaction(tx, account.id, TransactionKind::CashCredit, &memo, now).await?;
+    ledger::post(
+        tx,
+        transaction_id,
+        account.id,
+        &[
+            Posting::new(LedgerAccount::PaymentClearing, -request.amount.fen()),
+            Posting::new(LedgerAccount::ArrearsReceivable, split.to_arrears.fen()),
+            Posting::new(LedgerAccount::CustomerCash, split.to_cash.fen()),
+        ],
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO cash_receipts (source, reference, transaction_id) VALUES ($1, $2, $3)",
+    )
+    .bind(request.source.code())
+    .bind(&request.reference)
+    .bind(transaction_id)
+    .execute(&mut **tx)
+    .await?;
+    accounts::set_balances(tx, account.id, cash_after, arrears_after).await?;
+    Ok(CashCredited {
+        transaction_id,
+        paid_arrears: split.to_arrears,
+        added_to_cash: split.to_cash,
+        cash_after: fen(cash_after)?,
+        arrears_after: fen(arrears_after)?,
+    })
 }

@@ -12,35 +12,96 @@ use crate::store::Store;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Discrepancy {
-    UnbalancedTransaction { transaction_id: i64, sum_fen: i64 },
-    Cash { account_id: i64, stored_fen: i64, from_postings_fen: i64 },
-    Arrears { account_id: i64, stored_fen: i64, from_postings_fen: i64 },
-    Instrument { instrument_id: i64, stored_fen: i64, from_postings_fen: i64 },
-    BillLines { bill_id: i64, total_fen: i64, lines_fen: i64 },
-    BillRevenue { bill_id: i64, total_fen: i64, revenue_fen: i64 },
+    UnbalancedTransaction {
+        transaction_id: i64,
+        sum_fen: i64,
+    },
+    Cash {
+        account_id: i64,
+        stored_fen: i64,
+        from_postings_fen: i64,
+    },
+    Arrears {
+        account_id: i64,
+        stored_fen: i64,
+        from_postings_fen: i64,
+    },
+    Instrument {
+        instrument_id: i64,
+        stored_fen: i64,
+        from_postings_fen: i64,
+    },
+    BillLines {
+        bill_id: i64,
+        total_fen: i64,
+        lines_fen: i64,
+    },
+    BillRevenue {
+        bill_id: i64,
+        total_fen: i64,
+        revenue_fen: i64,
+    },
 }
 
 impl fmt::Display for Discrepancy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Discrepancy::UnbalancedTransaction { transaction_id, sum_fen } => {
-                write!(f, "ledger transaction {transaction_id}: postings sum to {sum_fen} fen, not 0")
+            Discrepancy::UnbalancedTransaction {
+                transaction_id,
+                sum_fen,
+            } => {
+                write!(
+                    f,
+                    "ledger transaction {transaction_id}: postings sum to {sum_fen} fen, not 0"
+                )
             }
-            Discrepancy::Cash { account_id, stored_fen, from_postings_fen } => {
-                write!(f, "account {account_id}: cash is {stored_fen} fen but its postings give {from_postings_fen}")
+            Discrepancy::Cash {
+                account_id,
+                stored_fen,
+                from_postings_fen,
+            } => {
+                write!(
+                    f,
+                    "account {account_id}: cash is {stored_fen} fen but its postings give {from_postings_fen}"
+                )
             }
-            Discrepancy::Arrears { account_id, stored_fen, from_postings_fen } => {
-                write!(f, "account {account_id}: arrears are {stored_fen} fen but its postings give {from_postings_fen}")
+            Discrepancy::Arrears {
+                account_id,
+                stored_fen,
+                from_postings_fen,
+            } => {
+                write!(
+                    f,
+                    "account {account_id}: arrears are {stored_fen} fen but its postings give {from_postings_fen}"
+                )
             }
-            Discrepancy::Instrument { instrument_id, stored_fen, from_postings_fen } => write!(
+            Discrepancy::Instrument {
+                instrument_id,
+                stored_fen,
+                from_postings_fen,
+            } => write!(
                 f,
                 "instrument {instrument_id}: balance is {stored_fen} fen but its postings give {from_postings_fen}"
             ),
-            Discrepancy::BillLines { bill_id, total_fen, lines_fen } => {
-                write!(f, "bill {bill_id}: total is {total_fen} fen but its lines add up to {lines_fen}")
+            Discrepancy::BillLines {
+                bill_id,
+                total_fen,
+                lines_fen,
+            } => {
+                write!(
+                    f,
+                    "bill {bill_id}: total is {total_fen} fen but its lines add up to {lines_fen}"
+                )
             }
-            Discrepancy::BillRevenue { bill_id, total_fen, revenue_fen } => {
-                write!(f, "bill {bill_id}: total is {total_fen} fen but its revenue postings add up to {revenue_fen}")
+            Discrepancy::BillRevenue {
+                bill_id,
+                total_fen,
+                revenue_fen,
+            } => {
+                write!(
+                    f,
+                    "bill {bill_id}: total is {total_fen} fen but its revenue postings add up to {revenue_fen}"
+                )
             }
         }
     }
@@ -110,12 +171,20 @@ impl Store {
         let accounts = sqlx::query(ACCOUNTS).fetch_all(&mut *tx).await?;
         for row in &accounts {
             let account_id: i64 = row.try_get("id")?;
-            let (cash, cash_postings): (i64, i64) = (row.try_get("cash_fen")?, row.try_get("cash_postings")?);
+            let (cash, cash_postings): (i64, i64) =
+                (row.try_get("cash_fen")?, row.try_get("cash_postings")?);
             if cash != cash_postings {
-                discrepancies.push(Discrepancy::Cash { account_id, stored_fen: cash, from_postings_fen: cash_postings });
+                discrepancies.push(Discrepancy::Cash {
+                    account_id,
+                    stored_fen: cash,
+                    from_postings_fen: cash_postings,
+                });
             }
             // Arrears receivable is an asset: it grows with negative (debit) postings.
-            let (arrears, arrears_postings): (i64, i64) = (row.try_get("arrears_fen")?, row.try_get("arrears_postings")?);
+            let (arrears, arrears_postings): (i64, i64) = (
+                row.try_get("arrears_fen")?,
+                row.try_get("arrears_postings")?,
+            );
             if arrears != -arrears_postings {
                 discrepancies.push(Discrepancy::Arrears {
                     account_id,
@@ -126,7 +195,8 @@ impl Store {
         }
         let instruments = sqlx::query(INSTRUMENTS).fetch_all(&mut *tx).await?;
         for row in &instruments {
-            let (stored, from_postings): (i64, i64) = (row.try_get("balance_fen")?, row.try_get("from_postings")?);
+            let (stored, from_postings): (i64, i64) =
+                (row.try_get("balance_fen")?, row.try_get("from_postings")?);
             if stored != from_postings {
                 discrepancies.push(Discrepancy::Instrument {
                     instrument_id: row.try_get("id")?,
@@ -139,16 +209,29 @@ impl Store {
         for row in &bills {
             let bill_id: i64 = row.try_get("id")?;
             let total: i64 = row.try_get("total_fen")?;
-            let (lines, revenue): (i64, i64) = (row.try_get("lines_total")?, row.try_get("revenue")?);
+            let (lines, revenue): (i64, i64) =
+                (row.try_get("lines_total")?, row.try_get("revenue")?);
             if lines != total {
-                discrepancies.push(Discrepancy::BillLines { bill_id, total_fen: total, lines_fen: lines });
+                discrepancies.push(Discrepancy::BillLines {
+                    bill_id,
+                    total_fen: total,
+                    lines_fen: lines,
+                });
             }
             if revenue != total {
-                discrepancies.push(Discrepancy::BillRevenue { bill_id, total_fen: total, revenue_fen: revenue });
+                discrepancies.push(Discrepancy::BillRevenue {
+                    bill_id,
+                    total_fen: total,
+                    revenue_fen: revenue,
+                });
             }
         }
-        let transactions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ledger_transactions").fetch_one(&mut *tx).await?;
-        let postings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM postings").fetch_one(&mut *tx).await?;
+        let transactions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ledger_transactions")
+            .fetch_one(&mut *tx)
+            .await?;
+        let postings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM postings")
+            .fetch_one(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(LedgerReport {
             transactions,

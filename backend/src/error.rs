@@ -35,22 +35,45 @@ pub enum LedgerError {
     InvalidChargeCount { got: usize, max: usize },
     #[error("workspace id must be 1 to 64 letters, digits, '-', '_' or '.' (got '{0}')")]
     InvalidWorkspaceId(String),
-    #[error("the bill of workspace '{workspace_id}' for {day} was already charged with different charges (bill {bill_id})")]
-    BillConflict { workspace_id: String, day: NaiveDate, bill_id: i64 },
-    #[error("the bill of workspace '{workspace_id}' for {day} belongs to billing account {owner}, not {asked}")]
-    BillOfAnotherAccount { workspace_id: String, day: NaiveDate, owner: i64, asked: i64 },
+    #[error(
+        "the bill of workspace '{workspace_id}' for {day} was already charged with different charges (bill {bill_id})"
+    )]
+    BillConflict {
+        workspace_id: String,
+        day: NaiveDate,
+        bill_id: i64,
+    },
+    #[error(
+        "the bill of workspace '{workspace_id}' for {day} belongs to billing account {owner}, not {asked}"
+    )]
+    BillOfAnotherAccount {
+        workspace_id: String,
+        day: NaiveDate,
+        owner: i64,
+        asked: i64,
+    },
     #[error("{0}")]
     Wallet(#[from] WalletError),
     #[error("account name must be 1 to 100 characters, without control characters")]
     InvalidAccountName,
     #[error("reference must be 1 to 128 printable characters")]
     InvalidReference,
-    #[error("{source_name} '{reference}' was already credited (ledger transaction {transaction_id})")]
-    DuplicateReceipt { source_name: &'static str, reference: String, transaction_id: i64 },
+    #[error(
+        "{source_name} '{reference}' was already credited (ledger transaction {transaction_id})"
+    )]
+    DuplicateReceipt {
+        source_name: &'static str,
+        reference: String,
+        transaction_id: i64,
+    },
     #[error("reference '{reference}' belongs to a top-up of billing account {owner}")]
     ReferenceOfAnotherAccount { reference: String, owner: i64 },
     #[error("a charge may be at most {max} (charge {line} asks {asked})")]
-    ChargeTooLarge { line: usize, asked: Amount, max: Amount },
+    ChargeTooLarge {
+        line: usize,
+        asked: Amount,
+        max: Amount,
+    },
     #[error("an activation code has {max} characters at most")]
     CodeTooLong { max: usize },
     #[error("prepaid card validity must be 1 to 3650 days (got {0})")]

@@ -6,7 +6,6 @@
 use billing::{Amount, InstrumentKind};
 use serde::{Deserialize, Serialize};
 
-
 use crate::accounts::{self, INSTRUMENT_COLUMNS, fen, instrument_from_row};
 use crate::error::LedgerError;
 use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
@@ -55,7 +54,10 @@ impl Store {
         Ok(sweep)
     }
 
-    async fn expire_account_instruments(&self, account_id: i64) -> Result<Vec<ExpiredInstrument>, LedgerError> {
+    async fn expire_account_instruments(
+        &self,
+        account_id: i64,
+    ) -> Result<Vec<ExpiredInstrument>, LedgerError> {
         let mut tx = self.begin_write().await?;
         let account = accounts::lock(self, &mut tx, account_id).await?;
         let now = self.now();
@@ -72,13 +74,22 @@ impl Store {
             let instrument = instrument_from_row(row)?;
             let left = instrument.balance.fen();
             let transaction_id = if left > 0 {
-                let id = ledger::open_transaction(&mut tx, account.id, TransactionKind::Expiry, &instrument.number, to_micros(now))
-                    .await?;
+                let id = ledger::open_transaction(
+                    &mut tx,
+                    account.id,
+                    TransactionKind::Expiry,
+                    &instrument.number,
+                    to_micros(now),
+                )
+                .await?;
                 ledger::post(
                     &mut tx,
                     id,
                     account.id,
-                    &[Posting::instrument(instrument.id, -left), Posting::new(LedgerAccount::Breakage, left)],
+                    &[
+                        Posting::instrument(instrument.id, -left),
+                        Posting::new(LedgerAccount::Breakage, left),
+                    ],
                 )
                 .await?;
                 Some(id)
@@ -104,4 +115,3 @@ impl Store {
         Ok(expired)
     }
 }
-

@@ -96,11 +96,21 @@ pub(crate) struct Posting {
 
 impl Posting {
     pub(crate) fn new(ledger_account: LedgerAccount, amount_fen: i64) -> Posting {
-        Posting { ledger_account, instrument_id: None, bill_line_id: None, amount_fen }
+        Posting {
+            ledger_account,
+            instrument_id: None,
+            bill_line_id: None,
+            amount_fen,
+        }
     }
 
     pub(crate) fn instrument(instrument_id: i64, amount_fen: i64) -> Posting {
-        Posting { ledger_account: LedgerAccount::Instrument, instrument_id: Some(instrument_id), bill_line_id: None, amount_fen }
+        Posting {
+            ledger_account: LedgerAccount::Instrument,
+            instrument_id: Some(instrument_id),
+            bill_line_id: None,
+            amount_fen,
+        }
     }
 
     pub(crate) fn for_line(mut self, bill_line_id: i64) -> Posting {
@@ -142,7 +152,9 @@ pub(crate) async fn post(
 ) -> Result<(), LedgerError> {
     let sum: i128 = postings.iter().map(|p| i128::from(p.amount_fen)).sum();
     if sum != 0 {
-        return Err(LedgerError::Corrupt(format!("transaction {transaction_id} does not balance: {postings:?}")));
+        return Err(LedgerError::Corrupt(format!(
+            "transaction {transaction_id} does not balance: {postings:?}"
+        )));
     }
     // One multi-row INSERT per chunk: a bill's postings cost one round trip, not one each.
     let postings: Vec<&Posting> = postings.iter().filter(|p| p.amount_fen != 0).collect();
@@ -155,7 +167,15 @@ pub(crate) async fn post(
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5, n + 6));
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6
+            ));
         }
         let mut query = sqlx::query(&sql);
         for posting in chunk {

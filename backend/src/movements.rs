@@ -31,7 +31,11 @@ pub const MAX_MOVEMENTS: i64 = 500;
 
 impl Store {
     /// The newest `limit` (1..=500) movements of a billing account.
-    pub async fn movements(&self, account_id: i64, limit: i64) -> Result<Vec<Movement>, LedgerError> {
+    pub async fn movements(
+        &self,
+        account_id: i64,
+        limit: i64,
+    ) -> Result<Vec<Movement>, LedgerError> {
         let limit = limit.clamp(1, MAX_MOVEMENTS);
         let rows = sqlx::query(
             "SELECT t.id, t.kind, t.memo, t.created_at, p.ledger_account, p.amount_fen, i.kind AS instrument_kind \
@@ -47,7 +51,10 @@ impl Store {
         let mut by_transaction: BTreeMap<i64, Movement> = BTreeMap::new();
         for row in &rows {
             let id: i64 = row.try_get("id")?;
-            let movement = by_transaction.entry(id).or_insert_with(|| Movement { transaction_id: id, ..Movement::default() });
+            let movement = by_transaction.entry(id).or_insert_with(|| Movement {
+                transaction_id: id,
+                ..Movement::default()
+            });
             if movement.kind.is_empty() {
                 movement.kind = row.try_get("kind")?;
                 movement.memo = row.try_get("memo")?;

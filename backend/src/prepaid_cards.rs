@@ -82,11 +82,24 @@ impl Store {
         }
         let quote = quote_prepaid_card(request.denomination, fen(account.cash_fen)?)?;
         let now = self.now();
-        let (valid_from, valid_until) = prepaid_card_validity(now, self.prepaid_card_validity_days());
-        let transaction_id =
-            ledger::open_transaction(&mut tx, account.id, TransactionKind::PrepaidCardPurchase, "", to_micros(now)).await?;
-        let new_card = card(InstrumentOrigin::Purchased, quote.denomination, (valid_from, valid_until), now);
-        let card = accounts::insert_instrument(&mut tx, account.id, transaction_id, &new_card).await?;
+        let (valid_from, valid_until) =
+            prepaid_card_validity(now, self.prepaid_card_validity_days());
+        let transaction_id = ledger::open_transaction(
+            &mut tx,
+            account.id,
+            TransactionKind::PrepaidCardPurchase,
+            "",
+            to_micros(now),
+        )
+        .await?;
+        let new_card = card(
+            InstrumentOrigin::Purchased,
+            quote.denomination,
+            (valid_from, valid_until),
+            now,
+        );
+        let card =
+            accounts::insert_instrument(&mut tx, account.id, transaction_id, &new_card).await?;
         let mut postings = vec![
             Posting::new(LedgerAccount::CustomerCash, -quote.denomination.fen()),
             Posting::instrument(card.id, quote.denomination.fen()),
@@ -114,8 +127,19 @@ impl Store {
             None => None,
         };
         ledger::post(&mut tx, transaction_id, account.id, &postings).await?;
-        accounts::set_balances(&mut tx, account.id, quote.cash_after.fen(), account.arrears_fen).await?;
-        let done = PrepaidCardBought { transaction_id, card, gift_discount_voucher, cash_after: quote.cash_after };
+        accounts::set_balances(
+            &mut tx,
+            account.id,
+            quote.cash_after.fen(),
+            account.arrears_fen,
+        )
+        .await?;
+        let done = PrepaidCardBought {
+            transaction_id,
+            card,
+            gift_discount_voucher,
+            cash_after: quote.cash_after,
+        };
         idempotency::remember(&mut tx, key, OPERATION, request, &done, to_micros(now)).await?;
         tx.commit().await?;
         Ok(done)
@@ -143,7 +167,8 @@ impl Store {
             return Ok(done);
         }
         let now = self.now();
-        let (valid_from, valid_until) = prepaid_card_validity(now, self.prepaid_card_validity_days());
+        let (valid_from, valid_until) =
+            prepaid_card_validity(now, self.prepaid_card_validity_days());
         let transaction_id = ledger::open_transaction(
             &mut tx,
             account.id,
@@ -152,8 +177,14 @@ impl Store {
             to_micros(now),
         )
         .await?;
-        let new_card = card(InstrumentOrigin::Assigned, request.denomination, (valid_from, valid_until), now);
-        let card = accounts::insert_instrument(&mut tx, account.id, transaction_id, &new_card).await?;
+        let new_card = card(
+            InstrumentOrigin::Assigned,
+            request.denomination,
+            (valid_from, valid_until),
+            now,
+        );
+        let card =
+            accounts::insert_instrument(&mut tx, account.id, transaction_id, &new_card).await?;
         ledger::post(
             &mut tx,
             transaction_id,
@@ -164,7 +195,10 @@ impl Store {
             ],
         )
         .await?;
-        let done = PrepaidCardAssigned { transaction_id, card };
+        let done = PrepaidCardAssigned {
+            transaction_id,
+            card,
+        };
         idempotency::remember(&mut tx, key, OPERATION, request, &done, to_micros(now)).await?;
         tx.commit().await?;
         Ok(done)

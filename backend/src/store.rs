@@ -29,7 +29,10 @@ pub enum StoreError {
     #[error("DATABASE_URL must start with sqlite:// or postgres:// (got '{0}')")]
     UnsupportedUrl(String),
     #[error("cannot create the data directory {path}: {source}")]
-    DataDirectory { path: PathBuf, source: std::io::Error },
+    DataDirectory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot connect to the database: {0}")]
     Connect(sqlx::Error),
     #[error("cannot migrate the database: {0}")]
@@ -49,7 +52,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -73,7 +78,8 @@ impl Store {
         let options = match backend {
             Backend::Sqlite => options.after_connect(|conn, _| {
                 Box::pin(async move {
-                    conn.execute("PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;").await?;
+                    conn.execute("PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;")
+                        .await?;
                     Ok(())
                 })
             }),
@@ -82,7 +88,9 @@ impl Store {
         let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
         if backend == Backend::Sqlite && !url.contains(":memory:") {
             // WAL is a property of the file: set once, it stays.
-            sqlx::query("PRAGMA journal_mode = WAL").fetch_all(&pool).await?;
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .fetch_all(&pool)
+                .await?;
         }
         Ok(Store {
             pool,
@@ -99,7 +107,10 @@ impl Store {
     }
 
     /// How long a prepaid card bought or assigned from now on stays valid (default 365 days).
-    pub fn with_prepaid_card_validity_days(mut self, days: i64) -> Result<Store, crate::LedgerError> {
+    pub fn with_prepaid_card_validity_days(
+        mut self,
+        days: i64,
+    ) -> Result<Store, crate::LedgerError> {
         if !(1..=3650).contains(&days) {
             return Err(crate::LedgerError::InvalidValidityDays(days));
         }
@@ -110,13 +121,15 @@ impl Store {
     /// How many sign-in password checks (argon2 verifications) this store ran: lets tests prove
     /// that an unknown login does the same work as a wrong password, without timing anything.
     pub fn password_checks(&self) -> u64 {
-        self.password_checks.load(std::sync::atomic::Ordering::Relaxed)
+        self.password_checks
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Every sign-in goes through here: one argon2 verification, against a dummy hash when the
     /// login is unknown.
     pub(crate) async fn check_password(&self, stored: Option<String>, password: &str) -> bool {
-        self.password_checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.password_checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         crate::auth::password::verify_password(stored, password.to_owned()).await
     }
 
@@ -149,7 +162,10 @@ impl Store {
     /// come back, and was seen to wait forever on a current-thread runtime when a connection's
     /// return was never scheduled. The connections are dropped either way.
     pub async fn close(&self) {
-        if tokio::time::timeout(std::time::Duration::from_secs(5), self.pool.close()).await.is_err() {
+        if tokio::time::timeout(std::time::Duration::from_secs(5), self.pool.close())
+            .await
+            .is_err()
+        {
             tracing::warn!("closing the database pool timed out after 5 s");
         }
     }
@@ -159,7 +175,11 @@ impl Store {
     pub(crate) async fn begin_read(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.pool.begin().await,
-            Backend::Postgres => self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await
+            }
         }
     }
 
@@ -170,7 +190,11 @@ impl Store {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             // Explicit: the row lock protocol relies on READ COMMITTED whatever the server's default.
-            Backend::Postgres => self.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+                    .await
+            }
         }
     }
 }
@@ -180,13 +204,17 @@ impl Store {
 /// a receipt): two accounts racing for one of them both pass their checks, and the loser fails on
 /// the constraint. Its transaction has rolled back; run again, it sees the winner's commit and
 /// answers properly (a replay, a conflict, a duplicate).
-pub(crate) async fn retry_after_conflict<T, F, Fut>(mut operation: F) -> Result<T, crate::LedgerError>
+pub(crate) async fn retry_after_conflict<T, F, Fut>(
+    mut operation: F,
+) -> Result<T, crate::LedgerError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, crate::LedgerError>>,
 {
     match operation().await {
-        Err(crate::LedgerError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => operation().await,
+        Err(crate::LedgerError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+            operation().await
+        }
         other => other,
     }
 }
@@ -196,7 +224,10 @@ fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok((Backend::Postgres, url.to_owned()));
     }
-    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
         return Err(StoreError::UnsupportedUrl(url.to_owned()));
     };
     if rest.is_empty() {
@@ -206,9 +237,14 @@ fn normalise_url(url: &str) -> Result<(Backend, String), StoreError> {
         return Ok((Backend::Sqlite, url.to_owned()));
     }
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|source| StoreError::DataDirectory { path: parent.to_path_buf(), source })?;
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|source| StoreError::DataDirectory {
+            path: parent.to_path_buf(),
+            source,
+        })?;
     }
     let query = if query.split('&').any(|p| p.starts_with("mode=")) {
         query.to_owned()
@@ -234,8 +270,14 @@ mod tests {
         assert!(file.parent().unwrap().is_dir());
         let (backend, _) = normalise_url("postgres://u@127.0.0.1/db").unwrap();
         assert_eq!(backend, Backend::Postgres);
-        assert!(matches!(normalise_url("mysql://x"), Err(StoreError::UnsupportedUrl(_))));
-        assert!(matches!(normalise_url("sqlite://"), Err(StoreError::UnsupportedUrl(_))));
+        assert!(matches!(
+            normalise_url("mysql://x"),
+            Err(StoreError::UnsupportedUrl(_))
+        ));
+        assert!(matches!(
+            normalise_url("sqlite://"),
+            Err(StoreError::UnsupportedUrl(_))
+        ));
         let read_only = format!("sqlite://{}?mode=ro", file.display());
         assert_eq!(normalise_url(&read_only).unwrap().1, read_only);
         std::fs::remove_dir_all(dir).ok();

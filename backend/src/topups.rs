@@ -84,7 +84,10 @@ pub struct OnlinePayment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentOutcome {
     /// This notification credited the wallet.
-    Credited { top_up: TopUp, credited: CashCredited },
+    Credited {
+        top_up: TopUp,
+        credited: CashCredited,
+    },
     /// An earlier notification of the same trade already did; nothing changed.
     AlreadyPaid(TopUp),
 }
@@ -94,7 +97,11 @@ pub enum PaymentError {
     #[error("no online top-up has out_trade_no '{0}'")]
     UnknownTrade(String),
     #[error("top-up '{out_trade_no}' is for {expected}, the notification says '{notified}'")]
-    AmountMismatch { out_trade_no: String, expected: Amount, notified: String },
+    AmountMismatch {
+        out_trade_no: String,
+        expected: Amount,
+        notified: String,
+    },
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
@@ -115,11 +122,18 @@ fn new_reference(method: TopUpMethod, now: DateTime<Utc>) -> String {
     let mut rng = rand::rng();
     match method {
         // out_trade_no: at most 64 letters, digits and underscores, unique per merchant.
-        TopUpMethod::Alipay => format!("BC{}{:012}", now.format("%Y%m%d"), rng.random_range(0..1_000_000_000_000u64)),
+        TopUpMethod::Alipay => format!(
+            "BC{}{:012}",
+            now.format("%Y%m%d"),
+            rng.random_range(0..1_000_000_000_000u64)
+        ),
         // `BT-` and 10 characters: 50 bits, short enough to type, never guessed into someone else's top-up.
         TopUpMethod::BankTransfer => {
-            let code: String =
-                (0..10).map(|_| char::from(REFERENCE_ALPHABET[rng.random_range(0..REFERENCE_ALPHABET.len())])).collect();
+            let code: String = (0..10)
+                .map(|_| {
+                    char::from(REFERENCE_ALPHABET[rng.random_range(0..REFERENCE_ALPHABET.len())])
+                })
+                .collect();
             format!("BT-{code}")
         }
     }
@@ -135,7 +149,11 @@ fn top_up_of(row: &AnyRow) -> Result<TopUp, LedgerError> {
         method: TopUpMethod::parse(&row.try_get::<String, _>("method")?)?,
         amount: fen(row.try_get("amount_fen")?)?,
         reference: row.try_get("reference")?,
-        status: if status == "paid" { TopUpStatus::Paid } else { TopUpStatus::Pending },
+        status: if status == "paid" {
+            TopUpStatus::Paid
+        } else {
+            TopUpStatus::Pending
+        },
         created_at: from_micros(row.try_get("created_at")?),
         paid_at: row.try_get::<Option<i64>, _>("paid_at")?.map(from_micros),
         provider_trade_no: row.try_get("provider_trade_no")?,
@@ -143,11 +161,16 @@ fn top_up_of(row: &AnyRow) -> Result<TopUp, LedgerError> {
     })
 }
 
-async fn by_reference(tx: &mut Transaction<'static, Any>, reference: &str) -> Result<Option<TopUp>, LedgerError> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM top_ups WHERE reference = $1"))
-        .bind(reference)
-        .fetch_optional(&mut **tx)
-        .await?;
+async fn by_reference(
+    tx: &mut Transaction<'static, Any>,
+    reference: &str,
+) -> Result<Option<TopUp>, LedgerError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM top_ups WHERE reference = $1"
+    ))
+    .bind(reference)
+    .fetch_optional(&mut **tx)
+    .await?;
     row.as_ref().map(top_up_of).transpose()
 }
 
@@ -157,12 +180,17 @@ pub(crate) async fn pending_bank_transfer(
     tx: &mut Transaction<'static, Any>,
     transfer: &CashCredit,
 ) -> Result<Option<i64>, LedgerError> {
-    let Some(top_up) = by_reference(tx, transfer.reference.trim()).await? else { return Ok(None) };
+    let Some(top_up) = by_reference(tx, transfer.reference.trim()).await? else {
+        return Ok(None);
+    };
     if top_up.method != TopUpMethod::BankTransfer {
         return Ok(None);
     }
     if top_up.account_id != transfer.account_id {
-        return Err(LedgerError::ReferenceOfAnotherAccount { reference: top_up.reference, owner: top_up.account_id });
+        return Err(LedgerError::ReferenceOfAnotherAccount {
+            reference: top_up.reference,
+            owner: top_up.account_id,
+        });
     }
     Ok((top_up.status == TopUpStatus::Pending).then_some(top_up.id))
 }
@@ -189,11 +217,19 @@ pub(crate) async fn mark_paid(
 
 impl Store {
     /// Opens a top-up: validates the amount and gives it a reference. Moves no money.
-    pub async fn open_top_up(&self, key: &IdempotencyKey, request: &TopUpRequest) -> Result<TopUp, LedgerError> {
+    pub async fn open_top_up(
+        &self,
+        key: &IdempotencyKey,
+        request: &TopUpRequest,
+    ) -> Result<TopUp, LedgerError> {
         retry_after_conflict(|| self.open_top_up_once(key, request)).await
     }
 
-    async fn open_top_up_once(&self, key: &IdempotencyKey, request: &TopUpRequest) -> Result<TopUp, LedgerError> {
+    async fn open_top_up_once(
+        &self,
+        key: &IdempotencyKey,
+        request: &TopUpRequest,
+    ) -> Result<TopUp, LedgerError> {
         check_top_up_amount(request.amount)?;
         let mut tx = self.begin_write().await?;
         accounts::lock(self, &mut tx, request.account_id).await?;
@@ -232,11 +268,13 @@ impl Store {
 
     /// One top-up of an account (`None` for another account's).
     pub async fn top_up(&self, account_id: i64, id: i64) -> Result<Option<TopUp>, LedgerError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM top_ups WHERE id = $1 AND account_id = $2"))
-            .bind(id)
-            .bind(account_id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM top_ups WHERE id = $1 AND account_id = $2"
+        ))
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(top_up_of).transpose()
     }
 
@@ -249,27 +287,36 @@ impl Store {
 
     /// The newest top-ups of an account (at most [`MAX_LISTED`]).
     pub async fn top_ups(&self, account_id: i64, limit: i64) -> Result<Vec<TopUp>, LedgerError> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM top_ups WHERE account_id = $1 ORDER BY id DESC LIMIT $2"))
-            .bind(account_id)
-            .bind(limit.clamp(1, MAX_LISTED))
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM top_ups WHERE account_id = $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(account_id)
+        .bind(limit.clamp(1, MAX_LISTED))
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(top_up_of).collect()
     }
 
     /// Credits an online top-up the gateway reports as paid, exactly once per trade: a repeated or
     /// later notification (TRADE_FINISHED after TRADE_SUCCESS) finds it paid and changes nothing.
     /// The amount must be the top-up's to the fen.
-    pub async fn settle_online_payment(&self, payment: &OnlinePayment) -> Result<PaymentOutcome, PaymentError> {
+    pub async fn settle_online_payment(
+        &self,
+        payment: &OnlinePayment,
+    ) -> Result<PaymentOutcome, PaymentError> {
         let mut tx = self.begin_write().await?;
         let unknown = || PaymentError::UnknownTrade(payment.out_trade_no.clone());
-        let top_up = by_reference(&mut tx, &payment.out_trade_no).await?.ok_or_else(unknown)?;
+        let top_up = by_reference(&mut tx, &payment.out_trade_no)
+            .await?
+            .ok_or_else(unknown)?;
         if top_up.method != TopUpMethod::Alipay {
             return Err(unknown());
         }
         let account = accounts::lock(self, &mut tx, top_up.account_id).await?;
         // Read again under the account lock: a concurrent notification may have just paid it.
-        let top_up = by_reference(&mut tx, &payment.out_trade_no).await?.ok_or_else(unknown)?;
+        let top_up = by_reference(&mut tx, &payment.out_trade_no)
+            .await?
+            .ok_or_else(unknown)?;
         if !amount_matches(top_up.amount, &payment.total_amount) {
             return Err(PaymentError::AmountMismatch {
                 out_trade_no: top_up.reference,
@@ -288,8 +335,17 @@ impl Store {
             reference: top_up.reference.clone(),
         };
         let credited = credit_locked(&mut tx, &account, &credit, now).await?;
-        mark_paid(&mut tx, top_up.id, credited.transaction_id, Some(&payment.provider_trade_no), now).await?;
-        let top_up = by_reference(&mut tx, &payment.out_trade_no).await?.ok_or_else(unknown)?;
+        mark_paid(
+            &mut tx,
+            top_up.id,
+            credited.transaction_id,
+            Some(&payment.provider_trade_no),
+            now,
+        )
+        .await?;
+        let top_up = by_reference(&mut tx, &payment.out_trade_no)
+            .await?
+            .ok_or_else(unknown)?;
         tx.commit().await?;
         Ok(PaymentOutcome::Credited { top_up, credited })
     }
@@ -297,7 +353,9 @@ impl Store {
 
 /// `88.88`, `88.880` and `88.8800` all match 88.88; `88.881` and `88.8` followed by junk do not.
 fn amount_matches(expected: Amount, notified: &str) -> bool {
-    notified.parse::<rust_decimal::Decimal>().is_ok_and(|d| d == expected.as_decimal())
+    notified
+        .parse::<rust_decimal::Decimal>()
+        .is_ok_and(|d| d == expected.as_decimal())
 }
 
 #[cfg(test)]
@@ -308,11 +366,17 @@ mod tests {
     fn references_have_the_documented_shape() {
         let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 23, 8, 0, 0).unwrap();
         let alipay = new_reference(TopUpMethod::Alipay, now);
-        assert!(alipay.starts_with("BC20261123") && alipay.len() == 22, "{alipay}");
+        assert!(
+            alipay.starts_with("BC20261123") && alipay.len() == 22,
+            "{alipay}"
+        );
         assert!(alipay.chars().all(|c| c.is_ascii_alphanumeric()));
         let bank = new_reference(TopUpMethod::BankTransfer, now);
         assert_eq!(bank.len(), 13);
-        assert!(bank[3..].bytes().all(|b| REFERENCE_ALPHABET.contains(&b)), "{bank}");
+        assert!(
+            bank[3..].bytes().all(|b| REFERENCE_ALPHABET.contains(&b)),
+            "{bank}"
+        );
     }
 
     #[test]

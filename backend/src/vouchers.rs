@@ -62,22 +62,34 @@ pub struct CodeActivation {
 fn check_face_value(face_value: Amount) -> Result<(), LedgerError> {
     let max = Amount::from_yuan(MAX_VOUCHER_FACE_VALUE_YUAN);
     if face_value.is_zero() || face_value > max {
-        return Err(LedgerError::InvalidFaceValue { asked: face_value, max });
+        return Err(LedgerError::InvalidFaceValue {
+            asked: face_value,
+            max,
+        });
     }
     Ok(())
 }
 
 /// `abcd-efgh ijkl mnop` → `ABCDEFGHIJKLMNOP`: what customers type is forgiven its case, dashes and spaces.
 pub fn normalise_code(code: &str) -> String {
-    code.chars().filter(|c| !c.is_whitespace() && *c != '-').map(|c| c.to_ascii_uppercase()).collect()
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
 }
 
 fn display_code(code: &str) -> String {
-    code.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-")
+    code.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 fn new_code(rng: &mut impl Rng) -> String {
-    (0..CODE_LEN).map(|_| char::from(CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())])).collect()
+    (0..CODE_LEN)
+        .map(|_| char::from(CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())]))
+        .collect()
 }
 
 /// Credits a new regular voucher: promotion pays for it.
@@ -104,18 +116,29 @@ async fn credit_voucher(
         tx,
         transaction_id,
         account_id,
-        &[Posting::instrument(voucher.id, face_value.fen()), Posting::new(LedgerAccount::Promotion, -face_value.fen())],
+        &[
+            Posting::instrument(voucher.id, face_value.fen()),
+            Posting::new(LedgerAccount::Promotion, -face_value.fen()),
+        ],
     )
     .await?;
     Ok((transaction_id, voucher))
 }
 
 impl Store {
-    pub async fn issue_voucher(&self, key: &IdempotencyKey, request: &VoucherIssue) -> Result<VoucherIssued, LedgerError> {
+    pub async fn issue_voucher(
+        &self,
+        key: &IdempotencyKey,
+        request: &VoucherIssue,
+    ) -> Result<VoucherIssued, LedgerError> {
         retry_after_conflict(|| self.issue_voucher_once(key, request)).await
     }
 
-    async fn issue_voucher_once(&self, key: &IdempotencyKey, request: &VoucherIssue) -> Result<VoucherIssued, LedgerError> {
+    async fn issue_voucher_once(
+        &self,
+        key: &IdempotencyKey,
+        request: &VoucherIssue,
+    ) -> Result<VoucherIssued, LedgerError> {
         const OPERATION: &str = "issue_voucher";
         check_face_value(request.face_value)?;
         request.validity.check()?;
@@ -136,7 +159,10 @@ impl Store {
             now,
         )
         .await?;
-        let done = VoucherIssued { transaction_id, voucher };
+        let done = VoucherIssued {
+            transaction_id,
+            voucher,
+        };
         idempotency::remember(&mut tx, key, OPERATION, request, &done, to_micros(now)).await?;
         tx.commit().await?;
         Ok(done)
@@ -159,7 +185,10 @@ impl Store {
         check_face_value(request.face_value)?;
         request.validity.check()?;
         if request.count == 0 || request.count > MAX_CODES_PER_BATCH {
-            return Err(LedgerError::InvalidCodeCount { asked: request.count, max: MAX_CODES_PER_BATCH });
+            return Err(LedgerError::InvalidCodeCount {
+                asked: request.count,
+                max: MAX_CODES_PER_BATCH,
+            });
         }
         let now = self.now();
         if request.redeem_by <= now {
@@ -173,12 +202,16 @@ impl Store {
         let mut tx = self.begin_write().await?;
         if self.backend() == Backend::Postgres {
             // No account to lock: serialise concurrent requests under the same key instead.
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text").bind(key.as_str()).fetch_one(&mut *tx).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")
+                .bind(key.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
         }
         if let Some(done) = idempotency::replay(&mut tx, key, OPERATION, request).await? {
             return Ok(done);
         }
-        let validity = serde_json::to_string(&request.validity).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        let validity = serde_json::to_string(&request.validity)
+            .map_err(|e| LedgerError::Corrupt(e.to_string()))?;
         let batch_id: i64 = sqlx::query_scalar(
             "INSERT INTO activation_code_batches (face_value_fen, validity, redeem_by, code_count, created_at) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -201,7 +234,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let done = ActivationCodesGenerated { batch_id, codes: codes.iter().map(|c| display_code(c)).collect() };
+        let done = ActivationCodesGenerated {
+            batch_id,
+            codes: codes.iter().map(|c| display_code(c)).collect(),
+        };
         idempotency::remember(&mut tx, key, OPERATION, request, &done, to_micros(now)).await?;
         tx.commit().await?;
         Ok(done)
@@ -209,17 +245,28 @@ impl Store {
 
     /// Redeems a one-time code into a regular voucher of the account. Wrong, used and expired
     /// codes are distinct errors; a code is used once, by one account, whatever the key.
-    pub async fn activate_code(&self, key: &IdempotencyKey, request: &CodeActivation) -> Result<VoucherIssued, LedgerError> {
+    pub async fn activate_code(
+        &self,
+        key: &IdempotencyKey,
+        request: &CodeActivation,
+    ) -> Result<VoucherIssued, LedgerError> {
         retry_after_conflict(|| self.activate_code_once(key, request)).await
     }
 
-    async fn activate_code_once(&self, key: &IdempotencyKey, request: &CodeActivation) -> Result<VoucherIssued, LedgerError> {
+    async fn activate_code_once(
+        &self,
+        key: &IdempotencyKey,
+        request: &CodeActivation,
+    ) -> Result<VoucherIssued, LedgerError> {
         const OPERATION: &str = "activate_code";
         if request.code.chars().count() > 64 {
             return Err(LedgerError::CodeTooLong { max: 64 });
         }
         let code = normalise_code(&request.code);
-        let request = CodeActivation { account_id: request.account_id, code: code.clone() };
+        let request = CodeActivation {
+            account_id: request.account_id,
+            code: code.clone(),
+        };
         let mut tx = self.begin_write().await?;
         let account = accounts::lock(self, &mut tx, request.account_id).await?;
         if let Some(done) = idempotency::replay(&mut tx, key, OPERATION, &request).await? {
@@ -240,13 +287,20 @@ impl Store {
         let now = self.now();
         let redeem_by = from_micros(row.try_get("redeem_by")?);
         if now >= redeem_by {
-            return Err(LedgerError::CodeExpired { code: shown, at: redeem_by });
+            return Err(LedgerError::CodeExpired {
+                code: shown,
+                at: redeem_by,
+            });
         }
-        let validity: VoucherValidity = serde_json::from_str(&row.try_get::<String, _>("validity")?)
-            .map_err(|e| LedgerError::Corrupt(format!("activation code batch validity: {e}")))?;
+        let validity: VoucherValidity =
+            serde_json::from_str(&row.try_get::<String, _>("validity")?).map_err(|e| {
+                LedgerError::Corrupt(format!("activation code batch validity: {e}"))
+            })?;
         let window = match validity.window(now) {
             Ok(window) => window,
-            Err(VoucherValidityError::AlreadyExpired(at)) => return Err(LedgerError::CodeExpired { code: shown, at }),
+            Err(VoucherValidityError::AlreadyExpired(at)) => {
+                return Err(LedgerError::CodeExpired { code: shown, at });
+            }
             Err(e) => return Err(e.into()),
         };
         let face_value = accounts::fen(row.try_get("face_value_fen")?)?;
@@ -275,7 +329,10 @@ impl Store {
         if claimed.rows_affected() != 1 {
             return Err(LedgerError::CodeAlreadyUsed(shown));
         }
-        let done = VoucherIssued { transaction_id, voucher };
+        let done = VoucherIssued {
+            transaction_id,
+            voucher,
+        };
         idempotency::remember(&mut tx, key, OPERATION, &request, &done, to_micros(now)).await?;
         tx.commit().await?;
         Ok(done)

@@ -20,40 +20,136 @@ fn sign_up(username: &str) -> SignUp {
 }
 
 async fn sign_up_opens_an_account_and_sign_in_works_by_username_or_email(db: TestDb) {
-    let alice = db.store.sign_up(&SignUp { email: " Alice@Example.com ".into(), ..sign_up("alice") }).await.unwrap();
+    let alice = db
+        .store
+        .sign_up(&SignUp {
+            email: " Alice@Example.com ".into(),
+            ..sign_up("alice")
+        })
+        .await
+        .unwrap();
     assert_eq!(alice.email, "alice@example.com");
-    assert_eq!(db.store.account(alice.billing_account_id).await.unwrap().name, "alice");
-    let by_name = db.store.sign_in_customer("alice", PASSWORD, "10.0.0.1").await.unwrap();
-    let by_email = db.store.sign_in_customer("ALICE@example.com", PASSWORD, "10.0.0.1").await.unwrap();
+    assert_eq!(
+        db.store
+            .account(alice.billing_account_id)
+            .await
+            .unwrap()
+            .name,
+        "alice"
+    );
+    let by_name = db
+        .store
+        .sign_in_customer("alice", PASSWORD, "10.0.0.1")
+        .await
+        .unwrap();
+    let by_email = db
+        .store
+        .sign_in_customer("ALICE@example.com", PASSWORD, "10.0.0.1")
+        .await
+        .unwrap();
     assert_eq!((by_name.id, by_email.id), (alice.id, alice.id));
 
-    let taken = db.store.sign_up(&SignUp { email: "other@example.com".into(), ..sign_up("alice") }).await.unwrap_err();
+    let taken = db
+        .store
+        .sign_up(&SignUp {
+            email: "other@example.com".into(),
+            ..sign_up("alice")
+        })
+        .await
+        .unwrap_err();
     assert!(matches!(taken, AuthError::UsernameTaken), "{taken}");
-    let email_taken = db.store.sign_up(&SignUp { email: "alice@EXAMPLE.com".into(), ..sign_up("bob") }).await.unwrap_err();
-    assert!(matches!(email_taken, AuthError::EmailTaken), "{email_taken}");
+    let email_taken = db
+        .store
+        .sign_up(&SignUp {
+            email: "alice@EXAMPLE.com".into(),
+            ..sign_up("bob")
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(email_taken, AuthError::EmailTaken),
+        "{email_taken}"
+    );
     for (request, field) in [
-        (SignUp { username: "Bob".into(), ..sign_up("bob") }, "username"),
-        (SignUp { email: "bob".into(), ..sign_up("bob") }, "email"),
-        (SignUp { phone: Some("call me".into()), ..sign_up("bob") }, "phone"),
-        (SignUp { password: "bob".into(), ..sign_up("bob") }, "password"),
-        (SignUp { password: "iloveyou".into(), ..sign_up("bob") }, "password"),
-        (SignUp { password: "bob_the_builder".into(), ..sign_up("bob_the_builder") }, "password"),
+        (
+            SignUp {
+                username: "Bob".into(),
+                ..sign_up("bob")
+            },
+            "username",
+        ),
+        (
+            SignUp {
+                email: "bob".into(),
+                ..sign_up("bob")
+            },
+            "email",
+        ),
+        (
+            SignUp {
+                phone: Some("call me".into()),
+                ..sign_up("bob")
+            },
+            "phone",
+        ),
+        (
+            SignUp {
+                password: "bob".into(),
+                ..sign_up("bob")
+            },
+            "password",
+        ),
+        (
+            SignUp {
+                password: "iloveyou".into(),
+                ..sign_up("bob")
+            },
+            "password",
+        ),
+        (
+            SignUp {
+                password: "bob_the_builder".into(),
+                ..sign_up("bob_the_builder")
+            },
+            "password",
+        ),
     ] {
         let err = db.store.sign_up(&request).await.unwrap_err();
         assert_eq!(err.field(), Some(field), "{err}");
     }
-    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM billing_accounts").fetch_one(db.store.pool()).await.unwrap();
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM billing_accounts")
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
     assert_eq!(accounts, 1, "refused sign-ups open no account");
     db.finish().await;
 }
 
-async fn an_unknown_login_does_the_same_work_and_gets_the_same_error_as_a_wrong_password(db: TestDb) {
+async fn an_unknown_login_does_the_same_work_and_gets_the_same_error_as_a_wrong_password(
+    db: TestDb,
+) {
     db.store.sign_up(&sign_up("alice")).await.unwrap();
     let before = db.store.password_checks();
-    let wrong = db.store.sign_in_customer("alice", "not the password", "10.0.0.1").await.unwrap_err();
-    assert_eq!(db.store.password_checks(), before + 1, "a wrong password runs argon2 once");
-    let unknown = db.store.sign_in_customer("nobody", "not the password", "10.0.0.2").await.unwrap_err();
-    assert_eq!(db.store.password_checks(), before + 2, "an unknown login runs argon2 once too");
+    let wrong = db
+        .store
+        .sign_in_customer("alice", "not the password", "10.0.0.1")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        db.store.password_checks(),
+        before + 1,
+        "a wrong password runs argon2 once"
+    );
+    let unknown = db
+        .store
+        .sign_in_customer("nobody", "not the password", "10.0.0.2")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        db.store.password_checks(),
+        before + 2,
+        "an unknown login runs argon2 once too"
+    );
     assert_eq!(wrong.to_string(), unknown.to_string());
     assert!(matches!(unknown, AuthError::InvalidCredentials));
     db.finish().await;
@@ -74,11 +170,25 @@ async fn sessions_expire_when_idle_or_old_and_get_a_new_id_each_time(db: TestDb)
     assert_eq!(stored, 0, "the raw id is not stored");
 
     db.clock.advance(Duration::minutes(29));
-    let active = db.store.resume_session(&first.id).await.unwrap().expect("29 minutes idle is alive");
-    assert_eq!((active.principal, active.csrf_token), (principal, first.csrf_token.clone()));
+    let active = db
+        .store
+        .resume_session(&first.id)
+        .await
+        .unwrap()
+        .expect("29 minutes idle is alive");
+    assert_eq!(
+        (active.principal, active.csrf_token),
+        (principal, first.csrf_token.clone())
+    );
     db.clock.advance(Duration::minutes(29));
-    assert!(db.store.resume_session(&first.id).await.unwrap().is_some(), "using it reset the idle clock");
-    assert!(db.store.resume_session(&second.id).await.unwrap().is_none(), "58 idle minutes ended the other");
+    assert!(
+        db.store.resume_session(&first.id).await.unwrap().is_some(),
+        "using it reset the idle clock"
+    );
+    assert!(
+        db.store.resume_session(&second.id).await.unwrap().is_none(),
+        "58 idle minutes ended the other"
+    );
 
     // Used every 20 minutes, it still ends 12 hours after sign-in.
     let mut alive_until = Duration::minutes(58);
@@ -88,12 +198,28 @@ async fn sessions_expire_when_idle_or_old_and_get_a_new_id_each_time(db: TestDb)
         assert!(db.store.resume_session(&first.id).await.unwrap().is_some());
     }
     db.clock.advance(Duration::minutes(20));
-    assert!(db.store.resume_session(&first.id).await.unwrap().is_none(), "absolute lifetime");
-    assert!(db.store.resume_session("not-a-session").await.unwrap().is_none());
+    assert!(
+        db.store.resume_session(&first.id).await.unwrap().is_none(),
+        "absolute lifetime"
+    );
+    assert!(
+        db.store
+            .resume_session("not-a-session")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let session = db.store.start_session(principal).await.unwrap();
     db.store.end_session(&session.id).await.unwrap();
-    assert!(db.store.resume_session(&session.id).await.unwrap().is_none(), "signed out");
+    assert!(
+        db.store
+            .resume_session(&session.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "signed out"
+    );
     db.finish().await;
 }
 
@@ -102,17 +228,51 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(db:
     let principal = Principal::Customer(alice.id);
     let here = db.store.start_session(principal).await.unwrap();
     let elsewhere = db.store.start_session(principal).await.unwrap();
-    let wrong = db.store.change_password(alice.id, "guess", "a brand new secret", Some(&here.id)).await.unwrap_err();
+    let wrong = db
+        .store
+        .change_password(alice.id, "guess", "a brand new secret", Some(&here.id))
+        .await
+        .unwrap_err();
     assert!(matches!(wrong, AuthError::WrongCurrentPassword));
-    let weak = db.store.change_password(alice.id, PASSWORD, "password", Some(&here.id)).await.unwrap_err();
+    let weak = db
+        .store
+        .change_password(alice.id, PASSWORD, "password", Some(&here.id))
+        .await
+        .unwrap_err();
     assert_eq!(weak.field(), Some("password"));
-    assert!(db.store.resume_session(&elsewhere.id).await.unwrap().is_some(), "refused changes end nothing");
+    assert!(
+        db.store
+            .resume_session(&elsewhere.id)
+            .await
+            .unwrap()
+            .is_some(),
+        "refused changes end nothing"
+    );
 
-    db.store.change_password(alice.id, PASSWORD, "a brand new secret", Some(&here.id)).await.unwrap();
+    db.store
+        .change_password(alice.id, PASSWORD, "a brand new secret", Some(&here.id))
+        .await
+        .unwrap();
     assert!(db.store.resume_session(&here.id).await.unwrap().is_some());
-    assert!(db.store.resume_session(&elsewhere.id).await.unwrap().is_none());
-    assert!(db.store.sign_in_customer("alice", PASSWORD, "c").await.is_err());
-    assert!(db.store.sign_in_customer("alice", "a brand new secret", "c").await.is_ok());
+    assert!(
+        db.store
+            .resume_session(&elsewhere.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.store
+            .sign_in_customer("alice", PASSWORD, "c")
+            .await
+            .is_err()
+    );
+    assert!(
+        db.store
+            .sign_in_customer("alice", "a brand new secret", "c")
+            .await
+            .is_ok()
+    );
 
     let profile = ProfileUpdate {
         email: "alice@corp.example".into(),
@@ -121,9 +281,21 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(db:
         company: Some("Acme".into()),
     };
     let updated = db.store.update_profile(alice.id, &profile).await.unwrap();
-    assert_eq!((updated.email.as_str(), updated.company.as_deref()), ("alice@corp.example", Some("Acme")));
+    assert_eq!(
+        (updated.email.as_str(), updated.company.as_deref()),
+        ("alice@corp.example", Some("Acme"))
+    );
     db.store.sign_up(&sign_up("bob")).await.unwrap();
-    let clash = db.store.update_profile(alice.id, &ProfileUpdate { email: "bob@example.com".into(), ..profile }).await;
+    let clash = db
+        .store
+        .update_profile(
+            alice.id,
+            &ProfileUpdate {
+                email: "bob@example.com".into(),
+                ..profile
+            },
+        )
+        .await;
     assert!(matches!(clash, Err(AuthError::EmailTaken)));
     db.finish().await;
 }
@@ -131,59 +303,158 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(db:
 async fn sign_in_is_rate_limited_per_login_and_client_but_not_forever(db: TestDb) {
     db.store.sign_up(&sign_up("alice")).await.unwrap();
     for _ in 0..5 {
-        assert!(matches!(db.store.sign_in_customer("alice", "wrong", "10.0.0.1").await, Err(AuthError::InvalidCredentials)));
+        assert!(matches!(
+            db.store
+                .sign_in_customer("alice", "wrong", "10.0.0.1")
+                .await,
+            Err(AuthError::InvalidCredentials)
+        ));
     }
-    let limited = db.store.sign_in_customer("alice", PASSWORD, "10.0.0.1").await.unwrap_err();
-    assert!(matches!(limited, AuthError::RateLimited { retry_after_secs } if retry_after_secs > 0 && retry_after_secs <= 900), "{limited}");
-    assert!(db.store.sign_in_customer("alice", PASSWORD, "10.0.0.2").await.is_ok(), "another address is not locked out");
+    let limited = db
+        .store
+        .sign_in_customer("alice", PASSWORD, "10.0.0.1")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(limited, AuthError::RateLimited { retry_after_secs } if retry_after_secs > 0 && retry_after_secs <= 900),
+        "{limited}"
+    );
+    assert!(
+        db.store
+            .sign_in_customer("alice", PASSWORD, "10.0.0.2")
+            .await
+            .is_ok(),
+        "another address is not locked out"
+    );
     db.clock.advance(Duration::minutes(15));
-    assert!(db.store.sign_in_customer("alice", PASSWORD, "10.0.0.1").await.is_ok(), "the window passes");
+    assert!(
+        db.store
+            .sign_in_customer("alice", PASSWORD, "10.0.0.1")
+            .await
+            .is_ok(),
+        "the window passes"
+    );
 
     // One address trying many logins.
     for n in 0..20 {
-        let _ = db.store.sign_in_customer(&format!("user{n}"), "wrong", "10.0.0.9").await;
+        let _ = db
+            .store
+            .sign_in_customer(&format!("user{n}"), "wrong", "10.0.0.9")
+            .await;
     }
-    let sprayed = db.store.sign_in_customer("alice", PASSWORD, "10.0.0.9").await.unwrap_err();
-    assert!(matches!(sprayed, AuthError::RateLimited { .. }), "{sprayed}");
+    let sprayed = db
+        .store
+        .sign_in_customer("alice", PASSWORD, "10.0.0.9")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(sprayed, AuthError::RateLimited { .. }),
+        "{sprayed}"
+    );
     db.finish().await;
 }
 
 async fn operators_have_revocable_tokens_and_every_action_is_audited(db: TestDb) {
-    let operator = db.store.create_operator("ops_admin", PASSWORD).await.unwrap();
-    assert!(matches!(db.store.create_operator("ops_admin", PASSWORD).await, Err(AuthError::UsernameTaken)));
-    assert!(db.store.sign_in_operator("ops_admin", PASSWORD, "10.1.1.1").await.is_ok());
-    assert!(matches!(db.store.sign_in_operator("ops_admin", "nope", "10.1.1.1").await, Err(AuthError::InvalidCredentials)));
-    assert!(db.store.sign_in_customer("ops_admin", PASSWORD, "10.1.1.1").await.is_err(), "operators are not customers");
+    let operator = db
+        .store
+        .create_operator("ops_admin", PASSWORD)
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.store.create_operator("ops_admin", PASSWORD).await,
+        Err(AuthError::UsernameTaken)
+    ));
+    assert!(
+        db.store
+            .sign_in_operator("ops_admin", PASSWORD, "10.1.1.1")
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        db.store
+            .sign_in_operator("ops_admin", "nope", "10.1.1.1")
+            .await,
+        Err(AuthError::InvalidCredentials)
+    ));
+    assert!(
+        db.store
+            .sign_in_customer("ops_admin", PASSWORD, "10.1.1.1")
+            .await
+            .is_err(),
+        "operators are not customers"
+    );
 
-    let token = db.store.issue_operator_token(&operator, "cli").await.unwrap();
+    let token = db
+        .store
+        .issue_operator_token(&operator, "cli")
+        .await
+        .unwrap();
     assert!(token.starts_with("bco_") && token.len() == 68);
-    assert_eq!(db.store.operator_for_token(&token).await.unwrap(), Some(operator.clone()));
+    assert_eq!(
+        db.store.operator_for_token(&token).await.unwrap(),
+        Some(operator.clone())
+    );
     assert!(db.store.revoke_operator_token(&token, "cli").await.unwrap());
     assert_eq!(db.store.operator_for_token(&token).await.unwrap(), None);
     assert!(!db.store.revoke_operator_token(&token, "cli").await.unwrap());
 
     let account = db.store.create_billing_account("Acme").await.unwrap();
-    db.store.audit(operator.id, "account.view", Some(account), "opened the account page", "10.1.1.1").await.unwrap();
+    db.store
+        .audit(
+            operator.id,
+            "account.view",
+            Some(account),
+            "opened the account page",
+            "10.1.1.1",
+        )
+        .await
+        .unwrap();
     let log = db.store.audit_log(None, 10).await.unwrap();
     let actions: Vec<_> = log.iter().map(|r| r.action.as_str()).collect();
-    assert_eq!(actions, ["account.view", "operator_token.revoke", "operator_token.issue", "operator.sign_in"]);
-    assert_eq!(db.store.audit_log(Some(account), 10).await.unwrap().len(), 1);
-    let edit = sqlx::query("UPDATE audit_log SET detail = 'nothing happened'").execute(db.store.pool()).await;
+    assert_eq!(
+        actions,
+        [
+            "account.view",
+            "operator_token.revoke",
+            "operator_token.issue",
+            "operator.sign_in"
+        ]
+    );
+    assert_eq!(
+        db.store.audit_log(Some(account), 10).await.unwrap().len(),
+        1
+    );
+    let edit = sqlx::query("UPDATE audit_log SET detail = 'nothing happened'")
+        .execute(db.store.pool())
+        .await;
     assert!(edit.unwrap_err().to_string().contains("append-only"));
-    let delete = sqlx::query("DELETE FROM audit_log").execute(db.store.pool()).await;
+    let delete = sqlx::query("DELETE FROM audit_log")
+        .execute(db.store.pool())
+        .await;
     assert!(delete.unwrap_err().to_string().contains("append-only"));
     db.finish().await;
 }
 
 async fn a_burst_of_parallel_guesses_gets_no_more_than_the_limit(db: TestDb) {
     db.store.sign_up(&sign_up("alice")).await.unwrap();
-    db.store.create_operator("ops_admin", PASSWORD).await.unwrap();
+    db.store
+        .create_operator("ops_admin", PASSWORD)
+        .await
+        .unwrap();
     let guesses: Vec<_> = (0..16)
         .map(|n| {
             let store = db.store.clone();
             // Username and email are one account to the limiter.
-            let login = if n % 2 == 0 { "alice" } else { "ALICE@example.com" };
-            tokio::spawn(async move { store.sign_in_customer(login, "wrong guess", "10.0.0.1").await })
+            let login = if n % 2 == 0 {
+                "alice"
+            } else {
+                "ALICE@example.com"
+            };
+            tokio::spawn(async move {
+                store
+                    .sign_in_customer(login, "wrong guess", "10.0.0.1")
+                    .await
+            })
         })
         .collect();
     let mut wrong = 0;
@@ -197,7 +468,11 @@ async fn a_burst_of_parallel_guesses_gets_no_more_than_the_limit(db: TestDb) {
     assert!(wrong <= 5, "{wrong} guesses were checked");
     // Guessing on one at a time after the burst: 5 guesses in all, never more.
     loop {
-        match db.store.sign_in_customer("alice", "wrong guess", "10.0.0.1").await {
+        match db
+            .store
+            .sign_in_customer("alice", "wrong guess", "10.0.0.1")
+            .await
+        {
             Err(AuthError::InvalidCredentials) => wrong += 1,
             Err(AuthError::RateLimited { .. }) => break,
             other => panic!("{other:?}"),
@@ -205,24 +480,52 @@ async fn a_burst_of_parallel_guesses_gets_no_more_than_the_limit(db: TestDb) {
         assert!(wrong <= 5, "{wrong} guesses were checked");
     }
     assert_eq!(wrong, 5);
-    assert!(matches!(db.store.sign_in_customer("alice", PASSWORD, "10.0.0.1").await, Err(AuthError::RateLimited { .. })));
+    assert!(matches!(
+        db.store
+            .sign_in_customer("alice", PASSWORD, "10.0.0.1")
+            .await,
+        Err(AuthError::RateLimited { .. })
+    ));
 
     // An operator login with spaces or capitals is the same operator to the limiter.
-    for login in ["ops_admin", " ops_admin", "OPS_ADMIN ", "\tops_admin", "ops_admin  "] {
-        let _ = db.store.sign_in_operator(login, "wrong guess", "10.0.0.2").await;
+    for login in [
+        "ops_admin",
+        " ops_admin",
+        "OPS_ADMIN ",
+        "\tops_admin",
+        "ops_admin  ",
+    ] {
+        let _ = db
+            .store
+            .sign_in_operator(login, "wrong guess", "10.0.0.2")
+            .await;
     }
-    let limited = db.store.sign_in_operator("ops_admin", PASSWORD, "10.0.0.2").await;
-    assert!(matches!(limited, Err(AuthError::RateLimited { .. })), "{limited:?}");
+    let limited = db
+        .store
+        .sign_in_operator("ops_admin", PASSWORD, "10.0.0.2")
+        .await;
+    assert!(
+        matches!(limited, Err(AuthError::RateLimited { .. })),
+        "{limited:?}"
+    );
     db.finish().await;
 }
 
 async fn guessing_the_current_password_is_limited_too(db: TestDb) {
     let alice = db.store.sign_up(&sign_up("alice")).await.unwrap();
     for _ in 0..5 {
-        let err = db.store.change_password(alice.id, "guess", "a brand new secret", None).await.unwrap_err();
+        let err = db
+            .store
+            .change_password(alice.id, "guess", "a brand new secret", None)
+            .await
+            .unwrap_err();
         assert!(matches!(err, AuthError::WrongCurrentPassword));
     }
-    let err = db.store.change_password(alice.id, PASSWORD, "a brand new secret", None).await.unwrap_err();
+    let err = db
+        .store
+        .change_password(alice.id, PASSWORD, "a brand new secret", None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, AuthError::RateLimited { .. }), "{err}");
     db.finish().await;
 }

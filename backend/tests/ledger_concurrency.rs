@@ -52,8 +52,14 @@ async fn thirty_two_tasks_on_one_account(db: TestDb) {
                             source: CashSource::OnlinePayment,
                             reference: key.clone(),
                         };
-                        let done = store.credit_cash(&IdempotencyKey::new(key.clone()).unwrap(), &request).await.unwrap();
-                        outcomes.push(Outcome::TopUp { key, transaction_id: done.transaction_id });
+                        let done = store
+                            .credit_cash(&IdempotencyKey::new(key.clone()).unwrap(), &request)
+                            .await
+                            .unwrap();
+                        outcomes.push(Outcome::TopUp {
+                            key,
+                            transaction_id: done.transaction_id,
+                        });
                     }
                     2 => {
                         let request = BillCharge {
@@ -62,22 +68,35 @@ async fn thirty_two_tasks_on_one_account(db: TestDb) {
                             day: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Duration::days(op),
                             settlement: Settlement::Account,
                             charges: vec![
-                                Charge { item: BillingItem::Logs, amount: Amount::from_fen(700 + task) },
-                                Charge { item: BillingItem::Sms, amount: Amount::from_fen(300 + op) },
+                                Charge {
+                                    item: BillingItem::Logs,
+                                    amount: Amount::from_fen(700 + task),
+                                },
+                                Charge {
+                                    item: BillingItem::Sms,
+                                    amount: Amount::from_fen(300 + op),
+                                },
                             ],
                         };
                         let key = IdempotencyKey::new(format!("bill-{task}-{op}")).unwrap();
                         let done = store.charge_bill(&key, &request).await.unwrap();
-                        outcomes.push(Outcome::Bill { total: done.totals.total().fen() });
+                        outcomes.push(Outcome::Bill {
+                            total: done.totals.total().fen(),
+                        });
                     }
                     _ => {
-                        let request = PrepaidCardPurchase { account_id, denomination: Amount::from_yuan(100) };
+                        let request = PrepaidCardPurchase {
+                            account_id,
+                            denomination: Amount::from_yuan(100),
+                        };
                         let key = IdempotencyKey::new(format!("card-{task}-{op}")).unwrap();
                         match store.buy_prepaid_card(&key, &request).await {
-                            Ok(done) => outcomes.push(Outcome::Card { denomination: done.card.face_value.fen() }),
-                            Err(LedgerError::PrepaidCard(PrepaidCardError::InsufficientCash { .. })) => {
-                                outcomes.push(Outcome::CardRefused)
-                            }
+                            Ok(done) => outcomes.push(Outcome::Card {
+                                denomination: done.card.face_value.fen(),
+                            }),
+                            Err(LedgerError::PrepaidCard(PrepaidCardError::InsufficientCash {
+                                ..
+                            })) => outcomes.push(Outcome::CardRefused),
                             Err(e) => panic!("buying a card failed: {e}"),
                         }
                     }
@@ -92,8 +111,14 @@ async fn thirty_two_tasks_on_one_account(db: TestDb) {
     for task in tasks {
         for outcome in task.await.unwrap() {
             match outcome {
-                Outcome::TopUp { key, transaction_id } => {
-                    assert_eq!(*top_ups.entry(key).or_insert(transaction_id), transaction_id);
+                Outcome::TopUp {
+                    key,
+                    transaction_id,
+                } => {
+                    assert_eq!(
+                        *top_ups.entry(key).or_insert(transaction_id),
+                        transaction_id
+                    );
                 }
                 Outcome::Bill { total } => bills += total,
                 Outcome::Card { denomination } => cards += denomination,
@@ -107,19 +132,35 @@ async fn thirty_two_tasks_on_one_account(db: TestDb) {
     let account = db.store.account(account_id).await.unwrap();
     let card_balances: i64 = account.instruments.iter().map(|i| i.balance.fen()).sum();
     let net_cash = account.cash.fen() - account.arrears.fen();
-    assert_eq!(net_cash + card_balances, topped_up - bills, "money in = money left + money spent");
+    assert_eq!(
+        net_cash + card_balances,
+        topped_up - bills,
+        "money in = money left + money spent"
+    );
     assert_eq!(account.instruments.len() as i64 * 10_000, cards);
 
     let pool = db.store.pool().clone();
     let sum = |sql: &'static str| {
         let pool = pool.clone();
-        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
     };
     let clearing = sum("SELECT CAST(SUM(amount_fen) AS BIGINT) FROM postings WHERE ledger_account = 'payment_clearing'").await;
-    assert_eq!(-clearing, topped_up, "each top-up key was credited exactly once");
-    let cash_credits = sum("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'cash_credit'").await;
+    assert_eq!(
+        -clearing, topped_up,
+        "each top-up key was credited exactly once"
+    );
+    let cash_credits =
+        sum("SELECT COUNT(*) FROM ledger_transactions WHERE kind = 'cash_credit'").await;
     assert_eq!(cash_credits, top_ups.len() as i64);
-    let revenue = sum("SELECT CAST(SUM(amount_fen) AS BIGINT) FROM postings WHERE ledger_account = 'revenue'").await;
+    let revenue = sum(
+        "SELECT CAST(SUM(amount_fen) AS BIGINT) FROM postings WHERE ledger_account = 'revenue'",
+    )
+    .await;
     assert_eq!(revenue, bills);
     eprintln!(
         "{:?}: {} top-ups, {} bills, {} cards bought, {refused} refused for lack of cash",
@@ -140,9 +181,17 @@ where
 {
     let mut accounts = Vec::new();
     for n in 0..8 {
-        accounts.push(db.store.create_billing_account(&format!("Racer {n}")).await.unwrap());
+        accounts.push(
+            db.store
+                .create_billing_account(&format!("Racer {n}"))
+                .await
+                .unwrap(),
+        );
     }
-    let tasks: Vec<_> = accounts.into_iter().map(|a| tokio::spawn(attempt(db.store.clone(), a))).collect();
+    let tasks: Vec<_> = accounts
+        .into_iter()
+        .map(|a| tokio::spawn(attempt(db.store.clone(), a)))
+        .collect();
     let (mut won, mut errors) = (0, Vec::new());
     for task in tasks {
         match task.await.unwrap() {
@@ -163,17 +212,30 @@ async fn accounts_racing_for_one_thing_get_one_winner_and_specific_errors(db: Te
         count: 1,
         redeem_by: support::start() + Duration::days(1),
     };
-    let code = db.store.generate_activation_codes(&support::key("batch"), &batch).await.unwrap().codes.remove(0);
+    let code = db
+        .store
+        .generate_activation_codes(&support::key("batch"), &batch)
+        .await
+        .unwrap()
+        .codes
+        .remove(0);
     let (won, errors) = race(&db, |store, account_id| {
         let code = code.clone();
         async move {
             let key = IdempotencyKey::new(format!("activate-{account_id}")).unwrap();
-            store.activate_code(&key, &CodeActivation { account_id, code }).await
+            store
+                .activate_code(&key, &CodeActivation { account_id, code })
+                .await
         }
     })
     .await;
     assert_eq!(won, 1);
-    assert!(errors.iter().all(|e| matches!(e, LedgerError::CodeAlreadyUsed(_))), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| matches!(e, LedgerError::CodeAlreadyUsed(_))),
+        "{errors:?}"
+    );
 
     let (won, errors) = race(&db, |store, account_id| async move {
         let request = BillCharge {
@@ -181,13 +243,26 @@ async fn accounts_racing_for_one_thing_get_one_winner_and_specific_errors(db: Te
             workspace_id: "ws-shared".into(),
             day: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
             settlement: Settlement::Account,
-            charges: vec![Charge { item: BillingItem::Logs, amount: Amount::from_yuan(1) }],
+            charges: vec![Charge {
+                item: BillingItem::Logs,
+                amount: Amount::from_yuan(1),
+            }],
         };
-        store.charge_bill(&IdempotencyKey::new(format!("bill-{account_id}")).unwrap(), &request).await
+        store
+            .charge_bill(
+                &IdempotencyKey::new(format!("bill-{account_id}")).unwrap(),
+                &request,
+            )
+            .await
     })
     .await;
     assert_eq!(won, 1);
-    assert!(errors.iter().all(|e| matches!(e, LedgerError::BillOfAnotherAccount { .. })), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| matches!(e, LedgerError::BillOfAnotherAccount { .. })),
+        "{errors:?}"
+    );
 
     let (won, errors) = race(&db, |store, account_id| async move {
         let request = CashCredit {
@@ -196,11 +271,18 @@ async fn accounts_racing_for_one_thing_get_one_winner_and_specific_errors(db: Te
             source: CashSource::OnlinePayment,
             reference: format!("ref-{account_id}"),
         };
-        store.credit_cash(&IdempotencyKey::new("one-key-for-all").unwrap(), &request).await
+        store
+            .credit_cash(&IdempotencyKey::new("one-key-for-all").unwrap(), &request)
+            .await
     })
     .await;
     assert_eq!(won, 1);
-    assert!(errors.iter().all(|e| matches!(e, LedgerError::IdempotencyKeyReused { .. })), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| matches!(e, LedgerError::IdempotencyKeyReused { .. })),
+        "{errors:?}"
+    );
 
     let (won, errors) = race(&db, |store, account_id| async move {
         let request = CashCredit {
@@ -209,14 +291,27 @@ async fn accounts_racing_for_one_thing_get_one_winner_and_specific_errors(db: Te
             source: CashSource::BankTransfer,
             reference: "receipt-shared".into(),
         };
-        store.credit_cash(&IdempotencyKey::new(format!("receipt-{account_id}")).unwrap(), &request).await
+        store
+            .credit_cash(
+                &IdempotencyKey::new(format!("receipt-{account_id}")).unwrap(),
+                &request,
+            )
+            .await
     })
     .await;
     assert_eq!(won, 1);
-    assert!(errors.iter().all(|e| matches!(e, LedgerError::DuplicateReceipt { .. })), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| matches!(e, LedgerError::DuplicateReceipt { .. })),
+        "{errors:?}"
+    );
 
     db.assert_ledger_clean().await;
     db.finish().await;
 }
 
-on_both_databases!(thirty_two_tasks_on_one_account, accounts_racing_for_one_thing_get_one_winner_and_specific_errors);
+on_both_databases!(
+    thirty_two_tasks_on_one_account,
+    accounts_racing_for_one_thing_get_one_winner_and_specific_errors
+);

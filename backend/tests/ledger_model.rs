@@ -27,16 +27,34 @@ const MAX_OPS: usize = 60;
 
 #[derive(Debug, Clone)]
 enum Op {
-    TopUp { fen: i64 },
-    IssueVoucher { fen: i64, days: u32 },
-    ActivateNewCode { fen: i64, days: u32 },
+    TopUp {
+        fen: i64,
+    },
+    IssueVoucher {
+        fen: i64,
+        days: u32,
+    },
+    ActivateNewCode {
+        fen: i64,
+        days: u32,
+    },
     ActivateUsedCode,
     ActivateWrongCode,
-    BuyCard { hundreds: i64, odd: bool },
-    AssignCard { hundreds: i64 },
-    ChargeBill { charges: Vec<(usize, i64)>, cloud: bool },
+    BuyCard {
+        hundreds: i64,
+        odd: bool,
+    },
+    AssignCard {
+        hundreds: i64,
+    },
+    ChargeBill {
+        charges: Vec<(usize, i64)>,
+        cloud: bool,
+    },
     RechargeSameDayDifferently,
-    Advance { hours: i64 },
+    Advance {
+        hours: i64,
+    },
     Expire,
     ReplayLast,
     ReuseLastKeyDifferently,
@@ -118,9 +136,17 @@ impl Model {
         IdempotencyKey::new(format!("acct-{}-op-{}", self.account_id, self.keys)).unwrap()
     }
 
-    fn add(&mut self, record: &backend::accounts::InstrumentRecord, now: DateTime<Utc>, until: DateTime<Utc>) {
+    fn add(
+        &mut self,
+        record: &backend::accounts::InstrumentRecord,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) {
         assert_eq!(record.balance, record.face_value);
-        assert_eq!((record.valid_from, record.valid_until, record.activated_at), (now, until, now));
+        assert_eq!(
+            (record.valid_from, record.valid_until, record.activated_at),
+            (now, until, now)
+        );
         self.instruments.insert(
             record.id,
             ModelInstrument {
@@ -162,7 +188,10 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
             let split = split_top_up(model.arrears, request.amount);
             model.arrears = model.arrears.saturating_sub(split.to_arrears);
             model.cash = model.cash + split.to_cash;
-            assert_eq!((done.cash_after, done.arrears_after), (model.cash, model.arrears));
+            assert_eq!(
+                (done.cash_after, done.arrears_after),
+                (model.cash, model.arrears)
+            );
             model.receipts.push(request.clone());
             model.last = Some((key, LastRequest::TopUp(request), json(&done)));
             true
@@ -176,11 +205,17 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
             let key = model.next_key();
             let result = store.issue_voucher(&key, &request).await;
             if *fen == 0 {
-                assert!(matches!(result, Err(LedgerError::InvalidFaceValue { .. })), "{result:?}");
+                assert!(
+                    matches!(result, Err(LedgerError::InvalidFaceValue { .. })),
+                    "{result:?}"
+                );
                 return false;
             }
             if *days == 0 {
-                assert!(matches!(result, Err(LedgerError::VoucherValidity(_))), "{result:?}");
+                assert!(
+                    matches!(result, Err(LedgerError::VoucherValidity(_))),
+                    "{result:?}"
+                );
                 return false;
             }
             let done = result.unwrap();
@@ -195,8 +230,16 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
                 count: 1,
                 redeem_by: now + Duration::days(1),
             };
-            let code = store.generate_activation_codes(&model.next_key(), &batch).await.unwrap().codes.remove(0);
-            let request = CodeActivation { account_id, code: code.clone() };
+            let code = store
+                .generate_activation_codes(&model.next_key(), &batch)
+                .await
+                .unwrap()
+                .codes
+                .remove(0);
+            let request = CodeActivation {
+                account_id,
+                code: code.clone(),
+            };
             let key = model.next_key();
             let done = store.activate_code(&key, &request).await.unwrap();
             assert_eq!(done.voucher.face_value, batch.face_value);
@@ -206,24 +249,43 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
             true
         }
         Op::ActivateUsedCode => {
-            let Some(code) = model.used_codes.last().cloned() else { return false };
-            let result = store.activate_code(&model.next_key(), &CodeActivation { account_id, code }).await;
-            assert!(matches!(result, Err(LedgerError::CodeAlreadyUsed(_))), "{result:?}");
+            let Some(code) = model.used_codes.last().cloned() else {
+                return false;
+            };
+            let result = store
+                .activate_code(&model.next_key(), &CodeActivation { account_id, code })
+                .await;
+            assert!(
+                matches!(result, Err(LedgerError::CodeAlreadyUsed(_))),
+                "{result:?}"
+            );
             false
         }
         Op::ActivateWrongCode => {
-            let request = CodeActivation { account_id, code: "2222-3333-4444-5555".into() };
+            let request = CodeActivation {
+                account_id,
+                code: "2222-3333-4444-5555".into(),
+            };
             let result = store.activate_code(&model.next_key(), &request).await;
-            assert!(matches!(result, Err(LedgerError::CodeNotFound(_))), "{result:?}");
+            assert!(
+                matches!(result, Err(LedgerError::CodeNotFound(_))),
+                "{result:?}"
+            );
             false
         }
         Op::BuyCard { hundreds, odd } => {
             let fen = hundreds * 10_000 + if *odd { 5_000 } else { 0 };
-            let request = PrepaidCardPurchase { account_id, denomination: Amount::from_fen(fen) };
+            let request = PrepaidCardPurchase {
+                account_id,
+                denomination: Amount::from_fen(fen),
+            };
             let key = model.next_key();
             let result = store.buy_prepaid_card(&key, &request).await;
             if *hundreds == 0 || *odd || request.denomination > model.cash {
-                assert!(matches!(result, Err(LedgerError::PrepaidCard(_))), "{result:?}");
+                assert!(
+                    matches!(result, Err(LedgerError::PrepaidCard(_))),
+                    "{result:?}"
+                );
                 return false;
             }
             let done = result.unwrap();
@@ -232,7 +294,10 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
             assert_eq!(done.cash_after, model.cash);
             model.add(&done.card, now, until);
             let gift = gift_discount_voucher(request.denomination);
-            assert_eq!(done.gift_discount_voucher.as_ref().map(|v| v.face_value), gift);
+            assert_eq!(
+                done.gift_discount_voucher.as_ref().map(|v| v.face_value),
+                gift
+            );
             if let Some(voucher) = &done.gift_discount_voucher {
                 assert_eq!(voucher.kind, InstrumentKind::DiscountVoucher);
                 model.add(voucher, now, until);
@@ -257,11 +322,19 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
             let request = BillCharge {
                 account_id,
                 workspace_id: format!("ws-{account_id}"),
-                day: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Duration::days(model.bills.into()),
-                settlement: if *cloud { Settlement::Cloud } else { Settlement::Account },
+                day: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
+                    + Duration::days(model.bills.into()),
+                settlement: if *cloud {
+                    Settlement::Cloud
+                } else {
+                    Settlement::Account
+                },
                 charges: charges
                     .iter()
-                    .map(|&(item, fen)| Charge { item: BillingItem::ALL[item], amount: Amount::from_fen(fen) })
+                    .map(|&(item, fen)| Charge {
+                        item: BillingItem::ALL[item],
+                        amount: Amount::from_fen(fen),
+                    })
                     .collect(),
             };
             let key = model.next_key();
@@ -270,8 +343,16 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
             assert_eq!(done.totals, expected.totals);
             assert_eq!(done.charged_at, now);
             for (line, planned) in done.lines.iter().zip(&expected.lines) {
-                let paid: Vec<_> = line.paid.iter().map(|p| (p.source.as_str(), p.amount)).collect();
-                let planned: Vec<_> = planned.paid.iter().map(|p| (p.source.name(), p.amount)).collect();
+                let paid: Vec<_> = line
+                    .paid
+                    .iter()
+                    .map(|p| (p.source.as_str(), p.amount))
+                    .collect();
+                let planned: Vec<_> = planned
+                    .paid
+                    .iter()
+                    .map(|p| (p.source.name(), p.amount))
+                    .collect();
                 assert_eq!(paid, planned);
             }
             let after = &expected.wallet_after;
@@ -285,11 +366,19 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
             true
         }
         Op::RechargeSameDayDifferently => {
-            let Some((_, LastRequest::Bill(previous), _)) = model.last.clone() else { return false };
+            let Some((_, LastRequest::Bill(previous), _)) = model.last.clone() else {
+                return false;
+            };
             let mut request = previous;
-            request.charges.push(Charge { item: BillingItem::Network, amount: Amount::from_fen(1) });
+            request.charges.push(Charge {
+                item: BillingItem::Network,
+                amount: Amount::from_fen(1),
+            });
             let result = store.charge_bill(&model.next_key(), &request).await;
-            assert!(matches!(result, Err(LedgerError::BillConflict { .. })), "{result:?}");
+            assert!(
+                matches!(result, Err(LedgerError::BillConflict { .. })),
+                "{result:?}"
+            );
             false
         }
         Op::Advance { hours } => {
@@ -317,26 +406,37 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
             !sweep.expired.is_empty()
         }
         Op::ReplayLast => {
-            let Some((key, request, first)) = model.last.clone() else { return false };
+            let Some((key, request, first)) = model.last.clone() else {
+                return false;
+            };
             let again = match request {
                 LastRequest::TopUp(r) => json(&store.credit_cash(&key, &r).await.unwrap()),
                 LastRequest::Voucher(r) => json(&store.issue_voucher(&key, &r).await.unwrap()),
                 LastRequest::Activation(r) => json(&store.activate_code(&key, &r).await.unwrap()),
                 LastRequest::Card(r) => json(&store.buy_prepaid_card(&key, &r).await.unwrap()),
-                LastRequest::Assignment(r) => json(&store.assign_prepaid_card(&key, &r).await.unwrap()),
+                LastRequest::Assignment(r) => {
+                    json(&store.assign_prepaid_card(&key, &r).await.unwrap())
+                }
                 LastRequest::Bill(r) => json(&store.charge_bill(&key, &r).await.unwrap()),
             };
             assert_eq!(again, first, "a replay returns the first result");
             false
         }
         Op::CreditLastReceiptAgain => {
-            let Some(receipt) = model.receipts.last().cloned() else { return false };
+            let Some(receipt) = model.receipts.last().cloned() else {
+                return false;
+            };
             let result = store.credit_cash(&model.next_key(), &receipt).await;
-            assert!(matches!(result, Err(LedgerError::DuplicateReceipt { .. })), "{result:?}");
+            assert!(
+                matches!(result, Err(LedgerError::DuplicateReceipt { .. })),
+                "{result:?}"
+            );
             false
         }
         Op::ReuseLastKeyDifferently => {
-            let Some((key, _, _)) = model.last.clone() else { return false };
+            let Some((key, _, _)) = model.last.clone() else {
+                return false;
+            };
             let request = CashCredit {
                 account_id,
                 amount: Amount::from_fen(1),
@@ -344,7 +444,10 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
                 reference: "not-the-first-request".into(),
             };
             let result = store.credit_cash(&key, &request).await;
-            assert!(matches!(result, Err(LedgerError::IdempotencyKeyReused { .. })), "{result:?}");
+            assert!(
+                matches!(result, Err(LedgerError::IdempotencyKeyReused { .. })),
+                "{result:?}"
+            );
             false
         }
     }
@@ -352,12 +455,22 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
 
 async fn assert_matches_model(db: &TestDb, model: &Model) {
     let snapshot = db.store.account(model.account_id).await.unwrap();
-    assert_eq!((snapshot.cash, snapshot.arrears), (model.cash, model.arrears), "cash and arrears");
+    assert_eq!(
+        (snapshot.cash, snapshot.arrears),
+        (model.cash, model.arrears),
+        "cash and arrears"
+    );
     assert!(snapshot.cash.is_zero() || snapshot.arrears.is_zero());
-    let stored: BTreeMap<i64, (Amount, bool)> =
-        snapshot.instruments.iter().map(|i| (i.id, (i.balance, i.expired_at.is_some()))).collect();
-    let modelled: BTreeMap<i64, (Amount, bool)> =
-        model.instruments.iter().map(|(id, i)| (*id, (i.balance, i.expired))).collect();
+    let stored: BTreeMap<i64, (Amount, bool)> = snapshot
+        .instruments
+        .iter()
+        .map(|i| (i.id, (i.balance, i.expired_at.is_some())))
+        .collect();
+    let modelled: BTreeMap<i64, (Amount, bool)> = model
+        .instruments
+        .iter()
+        .map(|(id, i)| (*id, (i.balance, i.expired)))
+        .collect();
     assert_eq!(stored, modelled, "instrument balances");
     let report = db.store.check_ledger().await.unwrap();
     assert!(report.is_clean(), "{report}");
@@ -388,11 +501,22 @@ async fn run_case(db: &TestDb, ops: &[Op]) {
 }
 
 fn run_on(backend: Backend) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let db = runtime.block_on(TestDb::of(backend));
-    let config = Config { cases: CASES, failure_persistence: None, ..Config::default() };
+    let config = Config {
+        cases: CASES,
+        failure_persistence: None,
+        ..Config::default()
+    };
     // A new seed every run (printed, and settable with LEDGER_MODEL_SEED to replay a failure).
-    let seed: u64 = std::env::var("LEDGER_MODEL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand_seed);
+    let seed: u64 = std::env::var("LEDGER_MODEL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand_seed);
     eprintln!("ledger model on {backend:?}: seed {seed} (LEDGER_MODEL_SEED={seed} replays it)");
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
@@ -409,12 +533,17 @@ fn run_on(backend: Backend) {
     if let Err(e) = result {
         panic!("{e}");
     }
-    eprintln!("ledger model on {backend:?}: {operations} operations in {CASES} sequences, all consistent");
+    eprintln!(
+        "ledger model on {backend:?}: {operations} operations in {CASES} sequences, all consistent"
+    );
     assert!(operations >= 2_000, "only {operations} operations ran");
 }
 
 fn rand_seed() -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
 }
 

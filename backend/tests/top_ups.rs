@@ -6,7 +6,9 @@ mod support;
 use backend::LedgerError;
 use backend::cash::{CashCredit, CashSource};
 use backend::payments::sandbox::SANDBOX_APP_ID;
-use backend::topups::{OnlinePayment, PaymentError, PaymentOutcome, TopUpMethod, TopUpRequest, TopUpStatus};
+use backend::topups::{
+    OnlinePayment, PaymentError, PaymentOutcome, TopUpMethod, TopUpRequest, TopUpStatus,
+};
 use billing::Amount;
 use support::{TestDb, key};
 
@@ -20,41 +22,93 @@ fn payment(out_trade_no: &str, total_amount: &str) -> OnlinePayment {
 
 async fn an_online_top_up_is_credited_once_per_trade(db: TestDb) {
     let account = db.store.create_billing_account("Acme").await.unwrap();
-    let request = TopUpRequest { account_id: account, amount: Amount::from_fen(8_888), method: TopUpMethod::Alipay };
+    let request = TopUpRequest {
+        account_id: account,
+        amount: Amount::from_fen(8_888),
+        method: TopUpMethod::Alipay,
+    };
     let top_up = db.store.open_top_up(&key("t1"), &request).await.unwrap();
     assert_eq!(top_up.status, TopUpStatus::Pending);
-    assert_eq!(db.store.open_top_up(&key("t1"), &request).await.unwrap(), top_up, "a replay opens nothing new");
-    assert_eq!(db.store.account(account).await.unwrap().cash, Amount::ZERO, "opening moves no money");
+    assert_eq!(
+        db.store.open_top_up(&key("t1"), &request).await.unwrap(),
+        top_up,
+        "a replay opens nothing new"
+    );
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::ZERO,
+        "opening moves no money"
+    );
 
-    let wrong = db.store.settle_online_payment(&payment(&top_up.reference, "88.89")).await.unwrap_err();
-    assert!(matches!(wrong, PaymentError::AmountMismatch { .. }), "{wrong}");
-    let unknown = db.store.settle_online_payment(&payment("BC20261123999999999999", "88.88")).await.unwrap_err();
-    assert!(matches!(unknown, PaymentError::UnknownTrade(_)), "{unknown}");
+    let wrong = db
+        .store
+        .settle_online_payment(&payment(&top_up.reference, "88.89"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(wrong, PaymentError::AmountMismatch { .. }),
+        "{wrong}"
+    );
+    let unknown = db
+        .store
+        .settle_online_payment(&payment("BC20261123999999999999", "88.88"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(unknown, PaymentError::UnknownTrade(_)),
+        "{unknown}"
+    );
     assert_eq!(db.store.account(account).await.unwrap().cash, Amount::ZERO);
 
-    let first = db.store.settle_online_payment(&payment(&top_up.reference, "88.88")).await.unwrap();
-    let PaymentOutcome::Credited { top_up: paid, credited } = first else { panic!("first notification credits") };
+    let first = db
+        .store
+        .settle_online_payment(&payment(&top_up.reference, "88.88"))
+        .await
+        .unwrap();
+    let PaymentOutcome::Credited {
+        top_up: paid,
+        credited,
+    } = first
+    else {
+        panic!("first notification credits")
+    };
     assert_eq!(paid.status, TopUpStatus::Paid);
     assert_eq!(paid.transaction_id, Some(credited.transaction_id));
-    assert_eq!(paid.provider_trade_no.as_deref(), Some("2026112322001000000000000001"));
+    assert_eq!(
+        paid.provider_trade_no.as_deref(),
+        Some("2026112322001000000000000001")
+    );
     for _ in 0..5 {
-        let again = db.store.settle_online_payment(&payment(&top_up.reference, "88.880")).await.unwrap();
+        let again = db
+            .store
+            .settle_online_payment(&payment(&top_up.reference, "88.880"))
+            .await
+            .unwrap();
         assert!(matches!(again, PaymentOutcome::AlreadyPaid(_)));
     }
-    assert_eq!(db.store.account(account).await.unwrap().cash, Amount::from_fen(8_888));
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::from_fen(8_888)
+    );
     assert_eq!(db.store.top_ups(account, 10).await.unwrap(), vec![paid]);
     db.assert_ledger_clean().await;
 }
 
 async fn concurrent_notifications_of_one_trade_credit_once(db: TestDb) {
     let account = db.store.create_billing_account("Acme").await.unwrap();
-    let request = TopUpRequest { account_id: account, amount: Amount::from_yuan(50), method: TopUpMethod::Alipay };
+    let request = TopUpRequest {
+        account_id: account,
+        amount: Amount::from_yuan(50),
+        method: TopUpMethod::Alipay,
+    };
     let top_up = db.store.open_top_up(&key("t1"), &request).await.unwrap();
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let store = db.store.clone();
             let trade = top_up.reference.clone();
-            tokio::spawn(async move { store.settle_online_payment(&payment(&trade, "50.00")).await })
+            tokio::spawn(
+                async move { store.settle_online_payment(&payment(&trade, "50.00")).await },
+            )
         })
         .collect();
     let mut credited = 0;
@@ -64,18 +118,29 @@ async fn concurrent_notifications_of_one_trade_credit_once(db: TestDb) {
         }
     }
     assert_eq!(credited, 1);
-    assert_eq!(db.store.account(account).await.unwrap().cash, Amount::from_yuan(50));
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::from_yuan(50)
+    );
     db.assert_ledger_clean().await;
 }
 
 async fn a_bank_transfer_quoting_the_reference_settles_its_top_up(db: TestDb) {
     let account = db.store.create_billing_account("Acme").await.unwrap();
     let other = db.store.create_billing_account("Other").await.unwrap();
-    let request = TopUpRequest { account_id: account, amount: Amount::from_yuan(1_000), method: TopUpMethod::BankTransfer };
+    let request = TopUpRequest {
+        account_id: account,
+        amount: Amount::from_yuan(1_000),
+        method: TopUpMethod::BankTransfer,
+    };
     let top_up = db.store.open_top_up(&key("t1"), &request).await.unwrap();
     assert!(top_up.reference.starts_with("BT-"));
     // A bank-transfer reference is not an online trade.
-    let online = db.store.settle_online_payment(&payment(&top_up.reference, "1000.00")).await.unwrap_err();
+    let online = db
+        .store
+        .settle_online_payment(&payment(&top_up.reference, "1000.00"))
+        .await
+        .unwrap_err();
     assert!(matches!(online, PaymentError::UnknownTrade(_)));
 
     let transfer = |account_id| CashCredit {
@@ -84,39 +149,96 @@ async fn a_bank_transfer_quoting_the_reference_settles_its_top_up(db: TestDb) {
         source: CashSource::BankTransfer,
         reference: top_up.reference.clone(),
     };
-    let misdirected = db.store.credit_cash(&key("r0"), &transfer(other)).await.unwrap_err();
-    assert!(matches!(misdirected, LedgerError::ReferenceOfAnotherAccount { owner, .. } if owner == account), "{misdirected}");
+    let misdirected = db
+        .store
+        .credit_cash(&key("r0"), &transfer(other))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(misdirected, LedgerError::ReferenceOfAnotherAccount { owner, .. } if owner == account),
+        "{misdirected}"
+    );
     assert_eq!(db.store.account(other).await.unwrap().cash, Amount::ZERO);
 
-    let done = db.store.credit_cash(&key("r1"), &transfer(account)).await.unwrap();
+    let done = db
+        .store
+        .credit_cash(&key("r1"), &transfer(account))
+        .await
+        .unwrap();
     let paid = db.store.top_up(account, top_up.id).await.unwrap().unwrap();
-    assert_eq!((paid.status, paid.transaction_id), (TopUpStatus::Paid, Some(done.transaction_id)));
-    assert!(db.store.top_up(other, top_up.id).await.unwrap().is_none(), "another account's top-up is not found");
-    let twice = db.store.credit_cash(&key("r2"), &transfer(account)).await.unwrap_err();
+    assert_eq!(
+        (paid.status, paid.transaction_id),
+        (TopUpStatus::Paid, Some(done.transaction_id))
+    );
+    assert!(
+        db.store.top_up(other, top_up.id).await.unwrap().is_none(),
+        "another account's top-up is not found"
+    );
+    let twice = db
+        .store
+        .credit_cash(&key("r2"), &transfer(account))
+        .await
+        .unwrap_err();
     assert!(matches!(twice, LedgerError::DuplicateReceipt { .. }));
-    assert_eq!(db.store.account(account).await.unwrap().cash, Amount::from_yuan(1_000));
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::from_yuan(1_000)
+    );
     db.assert_ledger_clean().await;
 }
 
 async fn top_ups_refuse_amounts_outside_the_limits(db: TestDb) {
     let account = db.store.create_billing_account("Acme").await.unwrap();
     for fen in [0, 100_000_001] {
-        let request = TopUpRequest { account_id: account, amount: Amount::from_fen(fen), method: TopUpMethod::Alipay };
-        assert!(matches!(db.store.open_top_up(&key(&format!("t{fen}")), &request).await, Err(LedgerError::TopUp(_))));
+        let request = TopUpRequest {
+            account_id: account,
+            amount: Amount::from_fen(fen),
+            method: TopUpMethod::Alipay,
+        };
+        assert!(matches!(
+            db.store
+                .open_top_up(&key(&format!("t{fen}")), &request)
+                .await,
+            Err(LedgerError::TopUp(_))
+        ));
     }
-    let missing = TopUpRequest { account_id: account + 100, amount: Amount::from_yuan(1), method: TopUpMethod::Alipay };
-    assert!(matches!(db.store.open_top_up(&key("t"), &missing).await, Err(LedgerError::AccountNotFound(_))));
+    let missing = TopUpRequest {
+        account_id: account + 100,
+        amount: Amount::from_yuan(1),
+        method: TopUpMethod::Alipay,
+    };
+    assert!(matches!(
+        db.store.open_top_up(&key("t"), &missing).await,
+        Err(LedgerError::AccountNotFound(_))
+    ));
     assert!(db.store.top_ups(account, 10).await.unwrap().is_empty());
 }
 
 async fn the_sandbox_keeps_its_keys_in_the_database(db: TestDb) {
-    let first = db.store.sandbox_alipay("http://127.0.0.1:3000/sandbox/alipay/gateway.do").await.unwrap();
-    let again = db.store.sandbox_alipay("http://other/sandbox").await.unwrap();
+    let first = db
+        .store
+        .sandbox_alipay("http://127.0.0.1:3000/sandbox/alipay/gateway.do")
+        .await
+        .unwrap();
+    let again = db
+        .store
+        .sandbox_alipay("http://other/sandbox")
+        .await
+        .unwrap();
     assert_eq!(first.merchant().app_id, SANDBOX_APP_ID);
     assert_eq!(first.merchant().alipay_key, again.merchant().alipay_key);
-    assert_eq!(first.merchant().merchant_key.public_key(), again.merchant().merchant_key.public_key());
-    assert_ne!(first.merchant().alipay_key, first.merchant().merchant_key.public_key());
-    let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM gateway_keys").fetch_one(db.store.pool()).await.unwrap();
+    assert_eq!(
+        first.merchant().merchant_key.public_key(),
+        again.merchant().merchant_key.public_key()
+    );
+    assert_ne!(
+        first.merchant().alipay_key,
+        first.merchant().merchant_key.public_key()
+    );
+    let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM gateway_keys")
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
     assert_eq!(keys, 2);
 }
 

@@ -18,14 +18,31 @@ fn bench_plan(c: &mut Criterion) {
         .collect();
     let wallet = Wallet::new(Amount::from_yuan(1_000), Amount::ZERO, instruments).unwrap();
     let charges: Vec<Charge> = (0..50)
-        .map(|i| Charge { item: BillingItem::ALL[i % BillingItem::ALL.len()], amount: Amount::from_fen(1_234 + 31 * i as i64) })
+        .map(|i| Charge {
+            item: BillingItem::ALL[i % BillingItem::ALL.len()],
+            amount: Amount::from_fen(1_234 + 31 * i as i64),
+        })
         .collect();
     let at = start + Duration::days(10);
     c.bench_function("plan 50 charges x 20 instruments (account)", |b| {
-        b.iter(|| plan(black_box(Settlement::Account), black_box(at), black_box(&wallet), black_box(&charges)))
+        b.iter(|| {
+            plan(
+                black_box(Settlement::Account),
+                black_box(at),
+                black_box(&wallet),
+                black_box(&charges),
+            )
+        })
     });
     c.bench_function("plan 50 charges x 20 instruments (cloud)", |b| {
-        b.iter(|| plan(black_box(Settlement::Cloud), black_box(at), black_box(&wallet), black_box(&charges)))
+        b.iter(|| {
+            plan(
+                black_box(Settlement::Cloud),
+                black_box(at),
+                black_box(&wallet),
+                black_box(&charges),
+            )
+        })
     });
 }
 

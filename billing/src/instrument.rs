@@ -18,8 +18,11 @@ pub enum InstrumentKind {
 }
 
 impl InstrumentKind {
-    pub const ALL: [InstrumentKind; 3] =
-        [InstrumentKind::RegularVoucher, InstrumentKind::DiscountVoucher, InstrumentKind::PrepaidCard];
+    pub const ALL: [InstrumentKind; 3] = [
+        InstrumentKind::RegularVoucher,
+        InstrumentKind::DiscountVoucher,
+        InstrumentKind::PrepaidCard,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -31,7 +34,10 @@ impl InstrumentKind {
 
     /// Vouchers (regular and discount) never pay restricted items (PRODUCT.md §3).
     pub fn is_voucher(self) -> bool {
-        matches!(self, InstrumentKind::RegularVoucher | InstrumentKind::DiscountVoucher)
+        matches!(
+            self,
+            InstrumentKind::RegularVoucher | InstrumentKind::DiscountVoucher
+        )
     }
 }
 
@@ -67,7 +73,12 @@ pub enum InstrumentStatus {
 
 impl InstrumentStatus {
     /// Expired wins over used up: after its window an instrument is expired whatever is left.
-    pub fn of(balance: Amount, valid_from: DateTime<Utc>, valid_until: DateTime<Utc>, at: DateTime<Utc>) -> InstrumentStatus {
+    pub fn of(
+        balance: Amount,
+        valid_from: DateTime<Utc>,
+        valid_until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> InstrumentStatus {
         if at >= valid_until {
             InstrumentStatus::Expired
         } else if balance.is_zero() {
@@ -120,7 +131,11 @@ pub enum WalletError {
 }
 
 impl Wallet {
-    pub fn new(cash: Amount, arrears: Amount, instruments: Vec<Instrument>) -> Result<Wallet, WalletError> {
+    pub fn new(
+        cash: Amount,
+        arrears: Amount,
+        instruments: Vec<Instrument>,
+    ) -> Result<Wallet, WalletError> {
         if !cash.is_zero() && !arrears.is_zero() {
             return Err(WalletError::CashAndArrears { cash, arrears });
         }
@@ -139,7 +154,11 @@ impl Wallet {
                 return Err(WalletError::EmptyValidity(instrument.id.clone()));
             }
         }
-        Ok(Wallet { cash, arrears, instruments })
+        Ok(Wallet {
+            cash,
+            arrears,
+            instruments,
+        })
     }
 
     pub fn cash(&self) -> Amount {
@@ -171,15 +190,27 @@ impl Wallet {
 
     /// Used by the waterfall to build the wallet after a plan; keeps the invariants because the
     /// waterfall only lowers balances and only adds arrears once cash is exhausted.
-    pub(crate) fn with_balances(&self, cash: Amount, arrears: Amount, balances: &[Amount]) -> Wallet {
+    pub(crate) fn with_balances(
+        &self,
+        cash: Amount,
+        arrears: Amount,
+        balances: &[Amount],
+    ) -> Wallet {
         debug_assert!(cash.is_zero() || arrears.is_zero());
         let instruments = self
             .instruments
             .iter()
             .zip(balances)
-            .map(|(i, balance)| Instrument { balance: *balance, ..i.clone() })
+            .map(|(i, balance)| Instrument {
+                balance: *balance,
+                ..i.clone()
+            })
             .collect();
-        Wallet { cash, arrears, instruments }
+        Wallet {
+            cash,
+            arrears,
+            instruments,
+        }
     }
 }
 
@@ -206,11 +237,26 @@ mod tests {
     #[test]
     fn status_follows_the_window_then_the_balance() {
         let (from, until) = (t(2), t(10));
-        assert_eq!(InstrumentStatus::of(Amount::from_yuan(1), from, until, t(1)), InstrumentStatus::Unused);
-        assert_eq!(InstrumentStatus::of(Amount::from_yuan(1), from, until, t(2)), InstrumentStatus::Active);
-        assert_eq!(InstrumentStatus::of(Amount::ZERO, from, until, t(5)), InstrumentStatus::UsedUp);
-        assert_eq!(InstrumentStatus::of(Amount::from_yuan(1), from, until, t(10)), InstrumentStatus::Expired);
-        assert_eq!(InstrumentStatus::of(Amount::ZERO, from, until, t(11)), InstrumentStatus::Expired);
+        assert_eq!(
+            InstrumentStatus::of(Amount::from_yuan(1), from, until, t(1)),
+            InstrumentStatus::Unused
+        );
+        assert_eq!(
+            InstrumentStatus::of(Amount::from_yuan(1), from, until, t(2)),
+            InstrumentStatus::Active
+        );
+        assert_eq!(
+            InstrumentStatus::of(Amount::ZERO, from, until, t(5)),
+            InstrumentStatus::UsedUp
+        );
+        assert_eq!(
+            InstrumentStatus::of(Amount::from_yuan(1), from, until, t(10)),
+            InstrumentStatus::Expired
+        );
+        assert_eq!(
+            InstrumentStatus::of(Amount::ZERO, from, until, t(11)),
+            InstrumentStatus::Expired
+        );
     }
 
     #[test]
@@ -233,9 +279,15 @@ mod tests {
     #[test]
     fn a_wallet_refuses_duplicate_reserved_empty_ids_and_empty_windows() {
         let dup = Wallet::new(Amount::ZERO, Amount::ZERO, vec![voucher("a"), voucher("a")]);
-        assert_eq!(dup.unwrap_err(), WalletError::DuplicateInstrument("a".into()));
+        assert_eq!(
+            dup.unwrap_err(),
+            WalletError::DuplicateInstrument("a".into())
+        );
         let reserved = Wallet::new(Amount::ZERO, Amount::ZERO, vec![voucher("cash")]);
-        assert_eq!(reserved.unwrap_err(), WalletError::ReservedInstrumentId("cash".into()));
+        assert_eq!(
+            reserved.unwrap_err(),
+            WalletError::ReservedInstrumentId("cash".into())
+        );
         let empty = Wallet::new(Amount::ZERO, Amount::ZERO, vec![voucher("")]);
         assert_eq!(empty.unwrap_err(), WalletError::EmptyInstrumentId);
         let mut backwards = voucher("b");
@@ -257,8 +309,17 @@ mod tests {
         let mut expired = voucher("old");
         expired.valid_until = t(2);
         let wallet = Wallet::new(Amount::ZERO, Amount::ZERO, vec![voucher("a"), expired]).unwrap();
-        assert_eq!(wallet.usable_balance(InstrumentKind::RegularVoucher, t(5)), Amount::from_yuan(10));
-        assert_eq!(wallet.usable_balance(InstrumentKind::RegularVoucher, t(1)), Amount::from_yuan(20));
-        assert_eq!(wallet.usable_balance(InstrumentKind::PrepaidCard, t(5)), Amount::ZERO);
+        assert_eq!(
+            wallet.usable_balance(InstrumentKind::RegularVoucher, t(5)),
+            Amount::from_yuan(10)
+        );
+        assert_eq!(
+            wallet.usable_balance(InstrumentKind::RegularVoucher, t(1)),
+            Amount::from_yuan(20)
+        );
+        assert_eq!(
+            wallet.usable_balance(InstrumentKind::PrepaidCard, t(5)),
+            Amount::ZERO
+        );
     }
 }

@@ -90,14 +90,23 @@ mod tests {
     fn codes_round_trip_through_parse_and_serde() {
         for item in BillingItem::ALL {
             assert_eq!(item.code().parse::<BillingItem>().unwrap(), item);
-            assert_eq!(serde_json::to_string(&item).unwrap(), format!("\"{}\"", item.code()));
+            assert_eq!(
+                serde_json::to_string(&item).unwrap(),
+                format!("\"{}\"", item.code())
+            );
         }
-        assert_eq!("disk".parse::<BillingItem>(), Err(UnknownBillingItem("disk".into())));
+        assert_eq!(
+            "disk".parse::<BillingItem>(),
+            Err(UnknownBillingItem("disk".into()))
+        );
     }
 
     #[test]
     fn only_sms_and_dial_testing_are_restricted() {
-        let restricted: Vec<_> = BillingItem::ALL.into_iter().filter(|i| i.is_restricted()).collect();
+        let restricted: Vec<_> = BillingItem::ALL
+            .into_iter()
+            .filter(|i| i.is_restricted())
+            .collect();
         assert_eq!(restricted, vec![BillingItem::DialTesting, BillingItem::Sms]);
     }
 }

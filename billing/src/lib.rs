@@ -12,4 +12,6 @@ pub mod waterfall;
 pub use instrument::{Instrument, InstrumentKind, InstrumentStatus, Wallet, WalletError};
 pub use item::BillingItem;
 pub use money::{Amount, AmountError, format_cny};
-pub use waterfall::{Charge, DeductionPlan, Payment, PaymentSource, PlanLine, Settlement, Totals, plan};
+pub use waterfall::{
+    Charge, DeductionPlan, Payment, PaymentSource, PlanLine, Settlement, Totals, plan,
+};

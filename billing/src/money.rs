@@ -187,7 +187,8 @@ pub fn signed_fen(fen: i64) -> Decimal {
 
 /// Formats a signed yuan value as `¥1,234.56` or `-¥1,234.56` (arrears are shown negative).
 pub fn format_cny(value: Decimal) -> String {
-    let mut v = value.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let mut v =
+        value.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     let negative = v.is_sign_negative() && !v.is_zero();
     v.set_sign_positive(true);
     let text = format!("{v:.2}");
@@ -217,13 +218,30 @@ mod tests {
 
     #[test]
     fn rejects_each_kind_of_bad_amount_with_its_own_error() {
-        assert!(matches!(Amount::parse("-1.00"), Err(AmountError::Negative(_))));
-        assert!(matches!(Amount::parse("1.001"), Err(AmountError::TooPrecise(_))));
-        assert!(matches!(Amount::parse("1.230"), Err(AmountError::TooPrecise(_))));
-        for bad in ["", "abc", "1e3", " 1", "1 ", "1,000", "1.", ".5", "+1", "NaN", "1.2.3"] {
-            assert!(matches!(Amount::parse(bad), Err(AmountError::NotANumber(_))), "{bad:?}");
+        assert!(matches!(
+            Amount::parse("-1.00"),
+            Err(AmountError::Negative(_))
+        ));
+        assert!(matches!(
+            Amount::parse("1.001"),
+            Err(AmountError::TooPrecise(_))
+        ));
+        assert!(matches!(
+            Amount::parse("1.230"),
+            Err(AmountError::TooPrecise(_))
+        ));
+        for bad in [
+            "", "abc", "1e3", " 1", "1 ", "1,000", "1.", ".5", "+1", "NaN", "1.2.3",
+        ] {
+            assert!(
+                matches!(Amount::parse(bad), Err(AmountError::NotANumber(_))),
+                "{bad:?}"
+            );
         }
-        assert!(matches!(Amount::parse("1000000000000.01"), Err(AmountError::TooLarge(_))));
+        assert!(matches!(
+            Amount::parse("1000000000000.01"),
+            Err(AmountError::TooLarge(_))
+        ));
         assert!(Amount::parse("1000000000000.00").is_ok());
     }
 
@@ -250,7 +268,9 @@ mod tests {
     fn serialises_as_a_decimal_string_and_refuses_json_numbers() {
         let a: Amount = serde_json::from_str("\"7.5\"").unwrap();
         assert_eq!(serde_json::to_string(&a).unwrap(), "\"7.50\"");
-        let err = serde_json::from_str::<Amount>("7.5").unwrap_err().to_string();
+        let err = serde_json::from_str::<Amount>("7.5")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("decimal string"), "{err}");
     }
 }

@@ -67,7 +67,9 @@ impl PlanRequestError {
             PlanRequestError::MalformedJson(_) => "malformed_json",
             PlanRequestError::Invalid(_) => "invalid_request",
             PlanRequestError::Wallet(_) => "invalid_wallet",
-            PlanRequestError::TooManyCharges(_) | PlanRequestError::TooManyInstruments(_) => "too_large",
+            PlanRequestError::TooManyCharges(_) | PlanRequestError::TooManyInstruments(_) => {
+                "too_large"
+            }
         }
     }
 }
@@ -83,7 +85,9 @@ impl PlanRequest {
     /// Builds the validated wallet this request describes.
     pub fn wallet(&self) -> Result<Wallet, PlanRequestError> {
         if self.wallet.instruments.len() > MAX_INSTRUMENTS {
-            return Err(PlanRequestError::TooManyInstruments(self.wallet.instruments.len()));
+            return Err(PlanRequestError::TooManyInstruments(
+                self.wallet.instruments.len(),
+            ));
         }
         let instruments = self
             .wallet
@@ -98,7 +102,11 @@ impl PlanRequest {
                 activated_at: i.activated_at.unwrap_or(i.valid_from),
             })
             .collect();
-        Ok(Wallet::new(self.wallet.cash, self.wallet.arrears, instruments)?)
+        Ok(Wallet::new(
+            self.wallet.cash,
+            self.wallet.arrears,
+            instruments,
+        )?)
     }
 
     /// Validates the request and runs the waterfall.
@@ -107,7 +115,12 @@ impl PlanRequest {
             return Err(PlanRequestError::TooManyCharges(self.charges.len()));
         }
         let wallet = self.wallet()?;
-        Ok(PlanResponse::from(plan(self.settlement, self.at, &wallet, &self.charges)))
+        Ok(PlanResponse::from(plan(
+            self.settlement,
+            self.at,
+            &wallet,
+            &self.charges,
+        )))
     }
 }
 
@@ -140,10 +153,17 @@ impl From<DeductionPlan> for PlanResponse {
             instruments: after
                 .instruments()
                 .iter()
-                .map(|i| InstrumentBalance { id: i.id.clone(), balance: i.balance })
+                .map(|i| InstrumentBalance {
+                    id: i.id.clone(),
+                    balance: i.balance,
+                })
                 .collect(),
         };
-        PlanResponse { lines: plan.lines, totals: plan.totals, wallet_after }
+        PlanResponse {
+            lines: plan.lines,
+            totals: plan.totals,
+            wallet_after,
+        }
     }
 }
 
@@ -188,7 +208,10 @@ mod tests {
             json!([]),
         );
         let wallet = PlanRequest::from_json(&input).unwrap().wallet().unwrap();
-        assert_eq!(wallet.instruments()[0].activated_at, wallet.instruments()[0].valid_from);
+        assert_eq!(
+            wallet.instruments()[0].activated_at,
+            wallet.instruments()[0].valid_from
+        );
     }
 
     #[test]

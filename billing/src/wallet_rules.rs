@@ -15,7 +15,10 @@ pub struct TopUpSplit {
 /// PRODUCT.md §2 (Cash): "A top-up first pays off any arrears; only the rest becomes cash."
 pub fn split_top_up(arrears: Amount, amount: Amount) -> TopUpSplit {
     let to_arrears = arrears.min(amount);
-    TopUpSplit { to_arrears, to_cash: amount.saturating_sub(to_arrears) }
+    TopUpSplit {
+        to_arrears,
+        to_cash: amount.saturating_sub(to_arrears),
+    }
 }
 
 /// The smallest online top-up: one fen.
@@ -79,7 +82,10 @@ pub struct PrepaidCardQuote {
 
 /// PRODUCT.md §2 (Prepaid cards): bought with cash only (never with arrears or vouchers), the
 /// denomination a multiple of 100 and at least 100; the gift voucher by [`gift_discount_voucher`].
-pub fn quote_prepaid_card(denomination: Amount, cash: Amount) -> Result<PrepaidCardQuote, PrepaidCardError> {
+pub fn quote_prepaid_card(
+    denomination: Amount,
+    cash: Amount,
+) -> Result<PrepaidCardQuote, PrepaidCardError> {
     if denomination < Amount::from_yuan(PREPAID_CARD_STEP_YUAN) {
         return Err(PrepaidCardError::BelowMinimum(denomination));
     }
@@ -91,12 +97,22 @@ pub fn quote_prepaid_card(denomination: Amount, cash: Amount) -> Result<PrepaidC
     }
     let cash_after = cash
         .checked_sub(denomination)
-        .ok_or(PrepaidCardError::InsufficientCash { needed: denomination, available: cash })?;
-    Ok(PrepaidCardQuote { denomination, gift_discount_voucher: gift_discount_voucher(denomination), cash_after })
+        .ok_or(PrepaidCardError::InsufficientCash {
+            needed: denomination,
+            available: cash,
+        })?;
+    Ok(PrepaidCardQuote {
+        denomination,
+        gift_discount_voucher: gift_discount_voucher(denomination),
+        cash_after,
+    })
 }
 
 /// The validity window `[purchased_at, purchased_at + days)` of a card and of its gift voucher.
-pub fn prepaid_card_validity(purchased_at: DateTime<Utc>, days: i64) -> (DateTime<Utc>, DateTime<Utc>) {
+pub fn prepaid_card_validity(
+    purchased_at: DateTime<Utc>,
+    days: i64,
+) -> (DateTime<Utc>, DateTime<Utc>) {
     (purchased_at, purchased_at + Duration::days(days))
 }
 
@@ -106,7 +122,10 @@ pub fn prepaid_card_validity(purchased_at: DateTime<Utc>, days: i64) -> (DateTim
 #[serde(rename_all = "snake_case")]
 pub enum VoucherValidity {
     DaysFromActivation(u32),
-    Fixed { valid_from: DateTime<Utc>, valid_until: DateTime<Utc> },
+    Fixed {
+        valid_from: DateTime<Utc>,
+        valid_until: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,12 +153,14 @@ impl VoucherValidity {
             VoucherValidity::DaysFromActivation(d) if d > MAX_VOUCHER_VALIDITY_DAYS => {
                 Err(VoucherValidityError::TooManyDays(d))
             }
-            VoucherValidity::Fixed { valid_from, valid_until } if valid_until <= valid_from => {
-                Err(VoucherValidityError::EmptyWindow)
-            }
-            VoucherValidity::Fixed { valid_from, valid_until }
-                if valid_until - valid_from > Duration::days(MAX_VOUCHER_VALIDITY_DAYS.into()) =>
-            {
+            VoucherValidity::Fixed {
+                valid_from,
+                valid_until,
+            } if valid_until <= valid_from => Err(VoucherValidityError::EmptyWindow),
+            VoucherValidity::Fixed {
+                valid_from,
+                valid_until,
+            } if valid_until - valid_from > Duration::days(MAX_VOUCHER_VALIDITY_DAYS.into()) => {
                 Err(VoucherValidityError::WindowTooLong)
             }
             ok => Ok(ok),
@@ -148,13 +169,21 @@ impl VoucherValidity {
 
     /// The window `[valid_from, valid_until)` of a voucher activated at `activated_at`. A voucher
     /// with fixed dates whose window has already ended cannot be activated.
-    pub fn window(self, activated_at: DateTime<Utc>) -> Result<(DateTime<Utc>, DateTime<Utc>), VoucherValidityError> {
+    pub fn window(
+        self,
+        activated_at: DateTime<Utc>,
+    ) -> Result<(DateTime<Utc>, DateTime<Utc>), VoucherValidityError> {
         match self.check()? {
-            VoucherValidity::DaysFromActivation(days) => Ok((activated_at, activated_at + Duration::days(days.into()))),
+            VoucherValidity::DaysFromActivation(days) => {
+                Ok((activated_at, activated_at + Duration::days(days.into())))
+            }
             VoucherValidity::Fixed { valid_until, .. } if valid_until <= activated_at => {
                 Err(VoucherValidityError::AlreadyExpired(valid_until))
             }
-            VoucherValidity::Fixed { valid_from, valid_until } => Ok((valid_from, valid_until)),
+            VoucherValidity::Fixed {
+                valid_from,
+                valid_until,
+            } => Ok((valid_from, valid_until)),
         }
     }
 }
@@ -170,9 +199,27 @@ mod tests {
 
     #[test]
     fn a_top_up_pays_arrears_first_and_only_the_rest_becomes_cash() {
-        assert_eq!(split_top_up(yuan(30), yuan(100)), TopUpSplit { to_arrears: yuan(30), to_cash: yuan(70) });
-        assert_eq!(split_top_up(yuan(300), yuan(100)), TopUpSplit { to_arrears: yuan(100), to_cash: Amount::ZERO });
-        assert_eq!(split_top_up(Amount::ZERO, yuan(5)), TopUpSplit { to_arrears: Amount::ZERO, to_cash: yuan(5) });
+        assert_eq!(
+            split_top_up(yuan(30), yuan(100)),
+            TopUpSplit {
+                to_arrears: yuan(30),
+                to_cash: yuan(70)
+            }
+        );
+        assert_eq!(
+            split_top_up(yuan(300), yuan(100)),
+            TopUpSplit {
+                to_arrears: yuan(100),
+                to_cash: Amount::ZERO
+            }
+        );
+        assert_eq!(
+            split_top_up(Amount::ZERO, yuan(5)),
+            TopUpSplit {
+                to_arrears: Amount::ZERO,
+                to_cash: yuan(5)
+            }
+        );
     }
 
     #[test]
@@ -180,7 +227,10 @@ mod tests {
         assert_eq!(check_top_up_amount(Amount::ZERO), Err(TopUpError::TooSmall));
         assert!(check_top_up_amount(Amount::from_fen(1)).is_ok());
         assert!(check_top_up_amount(yuan(1_000_000)).is_ok());
-        assert!(matches!(check_top_up_amount(Amount::from_fen(100_000_001)), Err(TopUpError::TooLarge(_))));
+        assert!(matches!(
+            check_top_up_amount(Amount::from_fen(100_000_001)),
+            Err(TopUpError::TooLarge(_))
+        ));
     }
 
     #[test]
@@ -196,43 +246,94 @@ mod tests {
 
     #[test]
     fn a_prepaid_card_is_a_multiple_of_100_of_at_least_100_paid_from_cash() {
-        assert_eq!(quote_prepaid_card(yuan(0), yuan(1000)), Err(PrepaidCardError::BelowMinimum(yuan(0))));
-        assert_eq!(quote_prepaid_card(Amount::from_fen(9_999), yuan(1000)), Err(PrepaidCardError::BelowMinimum(Amount::from_fen(9_999))));
-        assert_eq!(quote_prepaid_card(yuan(150), yuan(1000)), Err(PrepaidCardError::NotMultipleOf100(yuan(150))));
-        assert_eq!(quote_prepaid_card(Amount::from_fen(10_001), yuan(1000)), Err(PrepaidCardError::NotMultipleOf100(Amount::from_fen(10_001))));
-        assert_eq!(quote_prepaid_card(yuan(1_000_100), yuan(2_000_000)), Err(PrepaidCardError::AboveMaximum(yuan(1_000_100))));
+        assert_eq!(
+            quote_prepaid_card(yuan(0), yuan(1000)),
+            Err(PrepaidCardError::BelowMinimum(yuan(0)))
+        );
+        assert_eq!(
+            quote_prepaid_card(Amount::from_fen(9_999), yuan(1000)),
+            Err(PrepaidCardError::BelowMinimum(Amount::from_fen(9_999)))
+        );
+        assert_eq!(
+            quote_prepaid_card(yuan(150), yuan(1000)),
+            Err(PrepaidCardError::NotMultipleOf100(yuan(150)))
+        );
+        assert_eq!(
+            quote_prepaid_card(Amount::from_fen(10_001), yuan(1000)),
+            Err(PrepaidCardError::NotMultipleOf100(Amount::from_fen(10_001)))
+        );
+        assert_eq!(
+            quote_prepaid_card(yuan(1_000_100), yuan(2_000_000)),
+            Err(PrepaidCardError::AboveMaximum(yuan(1_000_100)))
+        );
         assert!(quote_prepaid_card(yuan(1_000_000), yuan(1_000_000)).is_ok());
         assert_eq!(
             quote_prepaid_card(yuan(200), yuan(199)),
-            Err(PrepaidCardError::InsufficientCash { needed: yuan(200), available: yuan(199) })
+            Err(PrepaidCardError::InsufficientCash {
+                needed: yuan(200),
+                available: yuan(199)
+            })
         );
         let quote = quote_prepaid_card(yuan(10_000), yuan(10_050)).unwrap();
-        assert_eq!(quote, PrepaidCardQuote { denomination: yuan(10_000), gift_discount_voucher: Some(yuan(1_000)), cash_after: yuan(50) });
+        assert_eq!(
+            quote,
+            PrepaidCardQuote {
+                denomination: yuan(10_000),
+                gift_discount_voucher: Some(yuan(1_000)),
+                cash_after: yuan(50)
+            }
+        );
     }
 
     #[test]
     fn voucher_validity_is_days_from_activation_or_fixed_dates() {
         let activated = Utc.with_ymd_and_hms(2026, 3, 10, 9, 30, 0).unwrap();
-        let (from, until) = VoucherValidity::DaysFromActivation(30).window(activated).unwrap();
-        assert_eq!((from, until), (activated, Utc.with_ymd_and_hms(2026, 4, 9, 9, 30, 0).unwrap()));
+        let (from, until) = VoucherValidity::DaysFromActivation(30)
+            .window(activated)
+            .unwrap();
+        assert_eq!(
+            (from, until),
+            (
+                activated,
+                Utc.with_ymd_and_hms(2026, 4, 9, 9, 30, 0).unwrap()
+            )
+        );
 
         let fixed_from = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         let fixed_until = Utc.with_ymd_and_hms(2026, 7, 1, 0, 0, 0).unwrap();
-        let fixed = VoucherValidity::Fixed { valid_from: fixed_from, valid_until: fixed_until };
+        let fixed = VoucherValidity::Fixed {
+            valid_from: fixed_from,
+            valid_until: fixed_until,
+        };
         assert_eq!(fixed.window(activated), Ok((fixed_from, fixed_until)));
-        assert_eq!(fixed.window(fixed_until), Err(VoucherValidityError::AlreadyExpired(fixed_until)));
+        assert_eq!(
+            fixed.window(fixed_until),
+            Err(VoucherValidityError::AlreadyExpired(fixed_until))
+        );
     }
 
     #[test]
     fn impossible_voucher_validities_are_refused() {
         let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        assert_eq!(VoucherValidity::DaysFromActivation(0).check(), Err(VoucherValidityError::ZeroDays));
-        assert_eq!(VoucherValidity::DaysFromActivation(3_651).check(), Err(VoucherValidityError::TooManyDays(3_651)));
+        assert_eq!(
+            VoucherValidity::DaysFromActivation(0).check(),
+            Err(VoucherValidityError::ZeroDays)
+        );
+        assert_eq!(
+            VoucherValidity::DaysFromActivation(3_651).check(),
+            Err(VoucherValidityError::TooManyDays(3_651))
+        );
         assert!(VoucherValidity::DaysFromActivation(3_650).check().is_ok());
-        let empty = VoucherValidity::Fixed { valid_from: t, valid_until: t };
+        let empty = VoucherValidity::Fixed {
+            valid_from: t,
+            valid_until: t,
+        };
         assert_eq!(empty.check(), Err(VoucherValidityError::EmptyWindow));
         assert_eq!(empty.window(t), Err(VoucherValidityError::EmptyWindow));
-        let endless = VoucherValidity::Fixed { valid_from: t, valid_until: t + Duration::days(3_651) };
+        let endless = VoucherValidity::Fixed {
+            valid_from: t,
+            valid_until: t + Duration::days(3_651),
+        };
         assert_eq!(endless.check(), Err(VoucherValidityError::WindowTooLong));
     }
 

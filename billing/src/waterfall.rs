@@ -93,9 +93,18 @@ pub struct Totals {
 impl Totals {
     fn add(&mut self, source: &PaymentSource, amount: Amount) {
         let slot = match source {
-            PaymentSource::Instrument { kind: InstrumentKind::RegularVoucher, .. } => &mut self.regular_voucher,
-            PaymentSource::Instrument { kind: InstrumentKind::DiscountVoucher, .. } => &mut self.discount_voucher,
-            PaymentSource::Instrument { kind: InstrumentKind::PrepaidCard, .. } => &mut self.prepaid_card,
+            PaymentSource::Instrument {
+                kind: InstrumentKind::RegularVoucher,
+                ..
+            } => &mut self.regular_voucher,
+            PaymentSource::Instrument {
+                kind: InstrumentKind::DiscountVoucher,
+                ..
+            } => &mut self.discount_voucher,
+            PaymentSource::Instrument {
+                kind: InstrumentKind::PrepaidCard,
+                ..
+            } => &mut self.prepaid_card,
             PaymentSource::Cash => &mut self.cash,
             PaymentSource::Arrears => &mut self.arrears,
             PaymentSource::Cloud => &mut self.cloud,
@@ -105,7 +114,12 @@ impl Totals {
 
     /// Everything the bill was charged, whichever source paid it.
     pub fn total(&self) -> Amount {
-        self.regular_voucher + self.discount_voucher + self.prepaid_card + self.cash + self.arrears + self.cloud
+        self.regular_voucher
+            + self.discount_voucher
+            + self.prepaid_card
+            + self.cash
+            + self.arrears
+            + self.cloud
     }
 }
 
@@ -120,13 +134,22 @@ pub struct DeductionPlan {
 }
 
 /// Runs the deduction waterfall of PRODUCT.md §3 for a bill charged at `at`.
-pub fn plan(settlement: Settlement, at: DateTime<Utc>, wallet: &Wallet, charges: &[Charge]) -> DeductionPlan {
+pub fn plan(
+    settlement: Settlement,
+    at: DateTime<Utc>,
+    wallet: &Wallet,
+    charges: &[Charge],
+) -> DeductionPlan {
     let instruments = wallet.instruments();
     let mut balances: Vec<Amount> = instruments.iter().map(|i| i.balance).collect();
     let mut order: Vec<usize> = (0..instruments.len())
         .filter(|&i| instruments[i].is_usable_at(at) && !instruments[i].balance.is_zero())
         .collect();
-    order.sort_by(|&a, &b| instruments[a].waterfall_key().cmp(&instruments[b].waterfall_key()));
+    order.sort_by(|&a, &b| {
+        instruments[a]
+            .waterfall_key()
+            .cmp(&instruments[b].waterfall_key())
+    });
 
     let mut cash = wallet.cash();
     let mut arrears = wallet.arrears();
@@ -142,7 +165,10 @@ pub fn plan(settlement: Settlement, at: DateTime<Utc>, wallet: &Wallet, charges:
                 *available = available.saturating_sub(taken);
                 *remaining = remaining.saturating_sub(taken);
                 totals.add(&source, taken);
-                paid.push(Payment { source, amount: taken });
+                paid.push(Payment {
+                    source,
+                    amount: taken,
+                });
             }
         };
 
@@ -154,7 +180,10 @@ pub fn plan(settlement: Settlement, at: DateTime<Utc>, wallet: &Wallet, charges:
             if charge.item.is_restricted() && instrument.kind.is_voucher() {
                 continue;
             }
-            let source = PaymentSource::Instrument { id: instrument.id.clone(), kind: instrument.kind };
+            let source = PaymentSource::Instrument {
+                id: instrument.id.clone(),
+                kind: instrument.kind,
+            };
             take(source, &mut balances[i], &mut remaining);
         }
         match settlement {
@@ -173,7 +202,12 @@ pub fn plan(settlement: Settlement, at: DateTime<Utc>, wallet: &Wallet, charges:
             }
         }
         debug_assert!(remaining.is_zero());
-        lines.push(PlanLine { charge: index, item: charge.item, amount: charge.amount, paid });
+        lines.push(PlanLine {
+            charge: index,
+            item: charge.item,
+            amount: charge.amount,
+            paid,
+        });
     }
 
     DeductionPlan {
@@ -200,19 +234,36 @@ mod tests {
     }
 
     fn instrument(id: &str, kind: InstrumentKind, balance: i64, until: u32) -> Instrument {
-        Instrument { id: id.into(), kind, balance: yuan(balance), valid_from: t(1), valid_until: t(until), activated_at: t(1) }
+        Instrument {
+            id: id.into(),
+            kind,
+            balance: yuan(balance),
+            valid_from: t(1),
+            valid_until: t(until),
+            activated_at: t(1),
+        }
     }
 
     fn charge(item: BillingItem, amount: i64) -> Charge {
-        Charge { item, amount: yuan(amount) }
+        Charge {
+            item,
+            amount: yuan(amount),
+        }
     }
 
     fn paid(plan: &DeductionPlan, line: usize) -> Vec<(String, Amount)> {
-        plan.lines[line].paid.iter().map(|p| (p.source.name().to_owned(), p.amount)).collect()
+        plan.lines[line]
+            .paid
+            .iter()
+            .map(|p| (p.source.name().to_owned(), p.amount))
+            .collect()
     }
 
     fn pairs(items: &[(&str, i64)]) -> Vec<(String, Amount)> {
-        items.iter().map(|(s, a)| (s.to_string(), yuan(*a))).collect()
+        items
+            .iter()
+            .map(|(s, a)| (s.to_string(), yuan(*a)))
+            .collect()
     }
 
     #[test]
@@ -227,8 +278,22 @@ mod tests {
             ],
         )
         .unwrap();
-        let plan = plan(Settlement::Account, t(5), &wallet, &[charge(BillingItem::Logs, 40)]);
-        assert_eq!(paid(&plan, 0), pairs(&[("reg", 10), ("disc", 10), ("card", 10), ("cash", 5), ("arrears", 5)]));
+        let plan = plan(
+            Settlement::Account,
+            t(5),
+            &wallet,
+            &[charge(BillingItem::Logs, 40)],
+        );
+        assert_eq!(
+            paid(&plan, 0),
+            pairs(&[
+                ("reg", 10),
+                ("disc", 10),
+                ("card", 10),
+                ("cash", 5),
+                ("arrears", 5)
+            ])
+        );
         assert_eq!(plan.wallet_after.cash(), Amount::ZERO);
         assert_eq!(plan.wallet_after.arrears(), yuan(5));
         assert_eq!(plan.totals.total(), yuan(40));
@@ -236,8 +301,18 @@ mod tests {
 
     #[test]
     fn cloud_settlement_never_uses_cash_or_arrears() {
-        let wallet = Wallet::new(yuan(100), Amount::ZERO, vec![instrument("reg", InstrumentKind::RegularVoucher, 10, 20)]).unwrap();
-        let plan = plan(Settlement::Cloud, t(5), &wallet, &[charge(BillingItem::Logs, 25)]);
+        let wallet = Wallet::new(
+            yuan(100),
+            Amount::ZERO,
+            vec![instrument("reg", InstrumentKind::RegularVoucher, 10, 20)],
+        )
+        .unwrap();
+        let plan = plan(
+            Settlement::Cloud,
+            t(5),
+            &wallet,
+            &[charge(BillingItem::Logs, 25)],
+        );
         assert_eq!(paid(&plan, 0), pairs(&[("reg", 10), ("cloud", 15)]));
         assert_eq!(plan.wallet_after.cash(), yuan(100));
         assert_eq!(plan.wallet_after.arrears(), Amount::ZERO);
@@ -256,9 +331,22 @@ mod tests {
             ],
         )
         .unwrap();
-        let account = plan(Settlement::Account, t(5), &wallet, &[charge(BillingItem::Sms, 10)]);
-        assert_eq!(paid(&account, 0), pairs(&[("card", 5), ("cash", 3), ("arrears", 2)]));
-        let cloud = plan(Settlement::Cloud, t(5), &wallet, &[charge(BillingItem::DialTesting, 10)]);
+        let account = plan(
+            Settlement::Account,
+            t(5),
+            &wallet,
+            &[charge(BillingItem::Sms, 10)],
+        );
+        assert_eq!(
+            paid(&account, 0),
+            pairs(&[("card", 5), ("cash", 3), ("arrears", 2)])
+        );
+        let cloud = plan(
+            Settlement::Cloud,
+            t(5),
+            &wallet,
+            &[charge(BillingItem::DialTesting, 10)],
+        );
         assert_eq!(paid(&cloud, 0), pairs(&[("card", 5), ("cloud", 5)]));
     }
 
@@ -278,9 +366,27 @@ mod tests {
             ],
         )
         .unwrap();
-        let plan = plan(Settlement::Account, t(5), &wallet, &[charge(BillingItem::Logs, 5)]);
-        let order: Vec<_> = plan.lines[0].paid.iter().map(|p| p.source.name().to_owned()).collect();
-        assert_eq!(order, ["expires-first", "b-same", "c-same", "a-late", "z-expires-later"]);
+        let plan = plan(
+            Settlement::Account,
+            t(5),
+            &wallet,
+            &[charge(BillingItem::Logs, 5)],
+        );
+        let order: Vec<_> = plan.lines[0]
+            .paid
+            .iter()
+            .map(|p| p.source.name().to_owned())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "expires-first",
+                "b-same",
+                "c-same",
+                "a-late",
+                "z-expires-later"
+            ]
+        );
     }
 
     #[test]
@@ -290,11 +396,19 @@ mod tests {
         let wallet = Wallet::new(
             yuan(100),
             Amount::ZERO,
-            vec![instrument("expired", InstrumentKind::RegularVoucher, 10, 5), not_yet],
+            vec![
+                instrument("expired", InstrumentKind::RegularVoucher, 10, 5),
+                not_yet,
+            ],
         )
         .unwrap();
         // Charged exactly at the old voucher's valid_until: it is no longer usable.
-        let plan = plan(Settlement::Account, t(5), &wallet, &[charge(BillingItem::Logs, 7)]);
+        let plan = plan(
+            Settlement::Account,
+            t(5),
+            &wallet,
+            &[charge(BillingItem::Logs, 7)],
+        );
         assert_eq!(paid(&plan, 0), pairs(&[("cash", 7)]));
         assert_eq!(plan.wallet_after.instruments()[0].balance, yuan(10));
         assert_eq!(plan.wallet_after.instruments()[1].balance, yuan(10));
@@ -302,23 +416,48 @@ mod tests {
 
     #[test]
     fn charges_are_paid_in_bill_order_and_share_the_wallet() {
-        let wallet = Wallet::new(yuan(10), Amount::ZERO, vec![instrument("reg", InstrumentKind::RegularVoucher, 8, 20)]).unwrap();
+        let wallet = Wallet::new(
+            yuan(10),
+            Amount::ZERO,
+            vec![instrument("reg", InstrumentKind::RegularVoucher, 8, 20)],
+        )
+        .unwrap();
         let plan = plan(
             Settlement::Account,
             t(5),
             &wallet,
-            &[charge(BillingItem::Logs, 5), charge(BillingItem::Sms, 6), charge(BillingItem::Network, 9)],
+            &[
+                charge(BillingItem::Logs, 5),
+                charge(BillingItem::Sms, 6),
+                charge(BillingItem::Network, 9),
+            ],
         );
         assert_eq!(paid(&plan, 0), pairs(&[("reg", 5)]));
         assert_eq!(paid(&plan, 1), pairs(&[("cash", 6)]));
-        assert_eq!(paid(&plan, 2), pairs(&[("reg", 3), ("cash", 4), ("arrears", 2)]));
-        assert_eq!(plan.totals, Totals { regular_voucher: yuan(8), cash: yuan(10), arrears: yuan(2), ..Totals::default() });
+        assert_eq!(
+            paid(&plan, 2),
+            pairs(&[("reg", 3), ("cash", 4), ("arrears", 2)])
+        );
+        assert_eq!(
+            plan.totals,
+            Totals {
+                regular_voucher: yuan(8),
+                cash: yuan(10),
+                arrears: yuan(2),
+                ..Totals::default()
+            }
+        );
     }
 
     #[test]
     fn existing_arrears_grow_when_nothing_else_pays() {
         let wallet = Wallet::new(Amount::ZERO, yuan(3), vec![]).unwrap();
-        let plan = plan(Settlement::Account, t(5), &wallet, &[charge(BillingItem::Logs, 4)]);
+        let plan = plan(
+            Settlement::Account,
+            t(5),
+            &wallet,
+            &[charge(BillingItem::Logs, 4)],
+        );
         assert_eq!(plan.wallet_after.arrears(), yuan(7));
         assert_eq!(plan.totals.arrears, yuan(4));
     }
@@ -326,7 +465,12 @@ mod tests {
     #[test]
     fn a_zero_charge_takes_nothing() {
         let wallet = Wallet::new(yuan(1), Amount::ZERO, vec![]).unwrap();
-        let plan = plan(Settlement::Account, t(5), &wallet, &[charge(BillingItem::Logs, 0)]);
+        let plan = plan(
+            Settlement::Account,
+            t(5),
+            &wallet,
+            &[charge(BillingItem::Logs, 0)],
+        );
         assert!(plan.lines[0].paid.is_empty());
         assert_eq!(plan.wallet_after, wallet);
     }

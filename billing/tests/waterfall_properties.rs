@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 
-use billing::{Amount, BillingItem, Charge, Instrument, InstrumentKind, PaymentSource, Settlement, Wallet, plan};
+use billing::{
+    Amount, BillingItem, Charge, Instrument, InstrumentKind, PaymentSource, Settlement, Wallet,
+    plan,
+};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
 
@@ -25,29 +28,37 @@ fn kind() -> impl Strategy<Value = InstrumentKind> {
 }
 
 fn instrument(index: usize) -> impl Strategy<Value = Instrument> {
-    (kind(), amount(50_000), 0i64..200, 1i64..200, 0i64..200).prop_map(move |(kind, balance, from, len, activated)| {
-        Instrument {
+    (kind(), amount(50_000), 0i64..200, 1i64..200, 0i64..200).prop_map(
+        move |(kind, balance, from, len, activated)| Instrument {
             id: format!("i{index}"),
             kind,
             balance,
             valid_from: hours(from),
             valid_until: hours(from + len),
             activated_at: hours(activated),
-        }
-    })
+        },
+    )
 }
 
 fn wallet() -> impl Strategy<Value = Wallet> {
     let instruments = (0usize..12).prop_flat_map(|n| (0..n).map(instrument).collect::<Vec<_>>());
     (amount(100_000), any::<bool>(), instruments).prop_map(|(balance, in_arrears, instruments)| {
-        let (cash, arrears) = if in_arrears { (Amount::ZERO, balance) } else { (balance, Amount::ZERO) };
+        let (cash, arrears) = if in_arrears {
+            (Amount::ZERO, balance)
+        } else {
+            (balance, Amount::ZERO)
+        };
         Wallet::new(cash, arrears, instruments).expect("generated wallets are valid")
     })
 }
 
 fn charges() -> impl Strategy<Value = Vec<Charge>> {
     prop::collection::vec(
-        (prop::sample::select(BillingItem::ALL.to_vec()), amount(80_000)).prop_map(|(item, amount)| Charge { item, amount }),
+        (
+            prop::sample::select(BillingItem::ALL.to_vec()),
+            amount(80_000),
+        )
+            .prop_map(|(item, amount)| Charge { item, amount }),
         0..15,
     )
 }

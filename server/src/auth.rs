@@ -30,13 +30,23 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-        Ok(ClientAddress(address.unwrap_or_else(|| "unknown".to_owned())))
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(ClientAddress(
+            address.unwrap_or_else(|| "unknown".to_owned()),
+        ))
     }
 }
 
 pub fn session_cookie_of(headers: &HeaderMap) -> Option<String> {
-    backend::auth::sessions::session_id_from_cookies(headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()))
+    backend::auth::sessions::session_id_from_cookies(
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    )
 }
 
 pub fn set_session_cookie(session: &NewSession, secure: SecureCookies) -> HeaderValue {
@@ -51,8 +61,10 @@ pub fn set_session_cookie(session: &NewSession, secure: SecureCookies) -> Header
 
 pub fn clear_session_cookie(secure: SecureCookies) -> HeaderValue {
     let secure = if secure.0 { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"))
-        .expect("a valid header")
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+    ))
+    .expect("a valid header")
 }
 
 /// A signed-in customer (401 otherwise).
@@ -67,11 +79,19 @@ pub struct CustomerSession {
 impl CustomerSession {
     /// Refuses (403) a state-changing request that does not carry this session's CSRF token.
     pub fn require_csrf_header(&self) -> Result<(), ApiError> {
-        let sent = self.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let sent = self
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if constant_time_eq(sent.as_bytes(), self.csrf_token.as_bytes()) {
             Ok(())
         } else {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "csrf_failed", "missing or wrong X-CSRF-Token header"))
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf_failed",
+                "missing or wrong X-CSRF-Token header",
+            ))
         }
     }
 }
@@ -89,8 +109,12 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let store = Store::from_ref(state);
-        let id = session_cookie_of(&parts.headers).ok_or_else(|| ApiError::unauthorized("sign in first"))?;
-        let session = store.resume_session(&id).await.map_err(ApiError::internal)?;
+        let id = session_cookie_of(&parts.headers)
+            .ok_or_else(|| ApiError::unauthorized("sign in first"))?;
+        let session = store
+            .resume_session(&id)
+            .await
+            .map_err(ApiError::internal)?;
         match session {
             Some(active) => match active.principal {
                 Principal::Customer(customer_id) => Ok(CustomerSession {
@@ -101,7 +125,9 @@ where
                 }),
                 Principal::Operator(_) => Err(ApiError::unauthorized("sign in as a customer")),
             },
-            None => Err(ApiError::unauthorized("your session has ended; sign in again")),
+            None => Err(ApiError::unauthorized(
+                "your session has ended; sign in again",
+            )),
         }
     }
 }
@@ -124,10 +150,20 @@ where
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::unauthorized("operator endpoints need Authorization: Bearer <operator token>"))?;
-        match store.operator_for_token(token.trim()).await.map_err(ApiError::internal)? {
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "operator endpoints need Authorization: Bearer <operator token>",
+                )
+            })?;
+        match store
+            .operator_for_token(token.trim())
+            .await
+            .map_err(ApiError::internal)?
+        {
             Some(operator) => Ok(OperatorToken(operator)),
-            None => Err(ApiError::unauthorized("the operator token is unknown or revoked")),
+            None => Err(ApiError::unauthorized(
+                "the operator token is unknown or revoked",
+            )),
         }
     }
 }
@@ -142,10 +178,16 @@ pub async fn refuse_cross_site_writes(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let method = request.method();
-    let writes = !(method == axum::http::Method::GET || method == axum::http::Method::HEAD || method == axum::http::Method::OPTIONS);
+    let writes = !(method == axum::http::Method::GET
+        || method == axum::http::Method::HEAD
+        || method == axum::http::Method::OPTIONS);
     if writes && is_cross_site(request.headers()) {
-        return ApiError::new(StatusCode::FORBIDDEN, "cross_site_request", "requests from other sites are refused")
-            .into_response();
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site_request",
+            "requests from other sites are refused",
+        )
+        .into_response();
     }
     next.run(request).await
 }
@@ -154,7 +196,10 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return site == "cross-site" || site == "same-site";
     }
-    match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), headers.get(header::HOST).and_then(|v| v.to_str().ok())) {
+    match (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    ) {
         (Some("null"), _) => true,
         (Some(origin), Some(host)) => origin.split_once("://").map(|(_, rest)| rest) != Some(host),
         _ => false,
@@ -176,11 +221,26 @@ mod tests {
     #[test]
     fn cross_site_writes_are_recognised_by_fetch_metadata_or_origin() {
         assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!is_cross_site(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
         assert!(!is_cross_site(&headers(&[("sec-fetch-site", "none")])));
-        assert!(is_cross_site(&headers(&[("origin", "https://evil.example"), ("host", "billing.example.com")])));
-        assert!(!is_cross_site(&headers(&[("origin", "https://billing.example.com"), ("host", "billing.example.com")])));
-        assert!(is_cross_site(&headers(&[("origin", "null"), ("host", "billing.example.com")])));
-        assert!(!is_cross_site(&headers(&[("host", "billing.example.com")])), "programs send no Origin");
+        assert!(is_cross_site(&headers(&[
+            ("origin", "https://evil.example"),
+            ("host", "billing.example.com")
+        ])));
+        assert!(!is_cross_site(&headers(&[
+            ("origin", "https://billing.example.com"),
+            ("host", "billing.example.com")
+        ])));
+        assert!(is_cross_site(&headers(&[
+            ("origin", "null"),
+            ("host", "billing.example.com")
+        ])));
+        assert!(
+            !is_cross_site(&headers(&[("host", "billing.example.com")])),
+            "programs send no Origin"
+        );
     }
 }

@@ -5,7 +5,11 @@ use std::io::Read;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "billing-center", version, about = "Billing Center: a self-hostable pay-as-you-go billing platform")]
+#[command(
+    name = "billing-center",
+    version,
+    about = "Billing Center: a self-hostable pay-as-you-go billing platform"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -56,14 +60,18 @@ pub enum LedgerCommand {
 /// `billing-center plan`: the result on stdout and exit 0, or one line on stderr and exit 1.
 pub fn run_plan(stdin: &mut impl Read) -> Result<String, String> {
     let mut input = String::new();
-    stdin.read_to_string(&mut input).map_err(|e| format!("cannot read stdin as UTF-8 text: {e}"))?;
+    stdin
+        .read_to_string(&mut input)
+        .map_err(|e| format!("cannot read stdin as UTF-8 text: {e}"))?;
     billing::plan_json::evaluate_json(&input).map_err(|e| e.to_string())
 }
 
 /// The first line of stdin without its line ending (a password or a token).
 pub fn read_secret_line(stdin: &mut impl std::io::BufRead) -> Result<String, String> {
     let mut line = String::new();
-    stdin.read_line(&mut line).map_err(|e| format!("cannot read stdin: {e}"))?;
+    stdin
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read stdin: {e}"))?;
     let line = line.trim_end_matches(['\n', '\r']).to_owned();
     if line.is_empty() {
         return Err("expected the secret on stdin, got nothing".into());

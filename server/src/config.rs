@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use leptos::config::LeptosOptions;
 
 /// Where the server listens and where the built site (JS, WASM, CSS, public files) lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// `LEPTOS_SITE_ADDR`, default `127.0.0.1:3000`.
     pub site_addr: SocketAddr,
@@ -19,6 +19,12 @@ pub struct Config {
     /// `PUBLIC_URL`, the address people use (default `http://` + the listen address). When it is
     /// https, session cookies are `Secure`.
     pub public_url: String,
+    /// How online top-ups are paid: Alipay when `ALIPAY_APP_ID`, `ALIPAY_PRIVATE_KEY_FILE` and
+    /// `ALIPAY_PUBLIC_KEY_FILE` are set (with `ALIPAY_GATEWAY_URL`, `ALIPAY_SELLER_ID`), the built-in
+    /// sandbox gateway when none is.
+    pub online_payments: crate::payments::OnlinePayments,
+    /// `BANK_PAYEE_NAME`, `BANK_PAYEE_BANK`, `BANK_PAYEE_ACCOUNT`: where customers send bank transfers.
+    pub bank_payee: crate::payments::BankPayee,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -31,6 +37,20 @@ pub enum ConfigError {
     BadValidityDays(String),
     #[error("PUBLIC_URL='{0}' must start with https:// or http://")]
     BadPublicUrl(String),
+    #[error(
+        "Alipay needs ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY_FILE and ALIPAY_PUBLIC_KEY_FILE together; {0} is not set"
+    )]
+    IncompleteAlipay(&'static str),
+    #[error("{name}='{path}' cannot be read: {reason}")]
+    UnreadableFile {
+        name: &'static str,
+        path: String,
+        reason: String,
+    },
+    #[error("{name}: {reason}")]
+    BadKey { name: &'static str, reason: String },
+    #[error("{name}='{value}' must start with https:// or http://")]
+    BadUrl { name: &'static str, value: String },
 }
 
 impl Config {
@@ -40,16 +60,22 @@ impl Config {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let site_addr = match lookup("LEPTOS_SITE_ADDR") {
-            Some(value) => value
-                .parse()
-                .map_err(|_| ConfigError::BadAddress { name: "LEPTOS_SITE_ADDR", value: value.clone() })?,
+            Some(value) => value.parse().map_err(|_| ConfigError::BadAddress {
+                name: "LEPTOS_SITE_ADDR",
+                value: value.clone(),
+            })?,
             None => SocketAddr::from(([127, 0, 0, 1], 3000)),
         };
-        let site_root = lookup("LEPTOS_SITE_ROOT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target/site"));
+        let site_root = lookup("LEPTOS_SITE_ROOT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("target/site"));
         let database_url = lookup("DATABASE_URL")
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| backend::store::DEFAULT_DATABASE_URL.to_owned());
-        if !["sqlite:", "postgres://", "postgresql://"].iter().any(|p| database_url.starts_with(p)) {
+        if !["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|p| database_url.starts_with(p))
+        {
             return Err(ConfigError::BadDatabaseUrl(database_url));
         }
         let prepaid_card_validity_days = match lookup("PREPAID_CARD_VALIDITY_DAYS") {
@@ -60,20 +86,46 @@ impl Config {
             None => billing::wallet_rules::DEFAULT_PREPAID_CARD_VALIDITY_DAYS,
         };
         let public_url = match lookup("PUBLIC_URL") {
-            Some(url) if url.starts_with("https://") || url.starts_with("http://") => url.trim_end_matches('/').to_owned(),
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                url.trim_end_matches('/').to_owned()
+            }
             Some(url) => return Err(ConfigError::BadPublicUrl(url)),
             None => format!("http://{site_addr}"),
         };
-        Ok(Config { site_addr, site_root, database_url, prepaid_card_validity_days, public_url })
+        let online_payments = online_payments(&lookup)?;
+        let bank_payee = crate::payments::BankPayee::from_lookup(&lookup);
+        Ok(Config {
+            site_addr,
+            site_root,
+            database_url,
+            prepaid_card_validity_days,
+            public_url,
+            online_payments,
+            bank_payee,
+        })
     }
 
     /// Connects to the database and applies pending migrations.
-    pub async fn open_store(&self) -> Result<backend::Store, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(backend::Store::open(&self.database_url).await?.with_prepaid_card_validity_days(self.prepaid_card_validity_days)?)
+    pub async fn open_store(
+        &self,
+    ) -> Result<backend::Store, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(backend::Store::open(&self.database_url)
+            .await?
+            .with_prepaid_card_validity_days(self.prepaid_card_validity_days)?)
     }
 
     pub fn secure_cookies(&self) -> crate::auth::SecureCookies {
         crate::auth::SecureCookies(self.public_url.starts_with("https://"))
+    }
+
+    /// What the router needs besides the store.
+    pub fn settings(&self) -> crate::router::Settings {
+        crate::router::Settings {
+            secure_cookies: self.secure_cookies(),
+            public_url: self.public_url.clone(),
+            online_payments: self.online_payments.clone(),
+            bank_payee: self.bank_payee.clone(),
+        }
     }
 
     /// Leptos's own options. The bundle is named [`app::OUTPUT_NAME`] and built by plain cargo and
@@ -88,6 +140,66 @@ impl Config {
     }
 }
 
+fn online_payments(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::payments::OnlinePayments, ConfigError> {
+    use backend::payments::AlipayMerchant;
+    use backend::payments::alipay::{PRODUCTION_GATEWAY, PrivateKey, PublicKey};
+    let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let names = [
+        "ALIPAY_APP_ID",
+        "ALIPAY_PRIVATE_KEY_FILE",
+        "ALIPAY_PUBLIC_KEY_FILE",
+    ];
+    let set: Vec<Option<String>> = names.iter().map(|n| get(n)).collect();
+    if set.iter().all(Option::is_none) {
+        return Ok(crate::payments::OnlinePayments::Sandbox);
+    }
+    if let Some(missing) = names
+        .iter()
+        .zip(&set)
+        .find(|(_, v)| v.is_none())
+        .map(|(n, _)| *n)
+    {
+        return Err(ConfigError::IncompleteAlipay(missing));
+    }
+    let read = |name: &'static str, path: &str| {
+        std::fs::read_to_string(path).map_err(|e| ConfigError::UnreadableFile {
+            name,
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+    };
+    let private_path = set[1].clone().unwrap_or_default();
+    let public_path = set[2].clone().unwrap_or_default();
+    let merchant_key = PrivateKey::parse(&read("ALIPAY_PRIVATE_KEY_FILE", &private_path)?)
+        .map_err(|e| ConfigError::BadKey {
+            name: "ALIPAY_PRIVATE_KEY_FILE",
+            reason: e.to_string(),
+        })?;
+    let alipay_key =
+        PublicKey::parse(&read("ALIPAY_PUBLIC_KEY_FILE", &public_path)?).map_err(|e| {
+            ConfigError::BadKey {
+                name: "ALIPAY_PUBLIC_KEY_FILE",
+                reason: e.to_string(),
+            }
+        })?;
+    let gateway_url = get("ALIPAY_GATEWAY_URL").unwrap_or_else(|| PRODUCTION_GATEWAY.to_owned());
+    if !(gateway_url.starts_with("https://") || gateway_url.starts_with("http://")) {
+        return Err(ConfigError::BadUrl {
+            name: "ALIPAY_GATEWAY_URL",
+            value: gateway_url,
+        });
+    }
+    Ok(crate::payments::OnlinePayments::Alipay(AlipayMerchant {
+        app_id: set[0].clone().unwrap_or_default().trim().to_owned(),
+        merchant_key,
+        alipay_key,
+        gateway_url,
+        seller_id: get("ALIPAY_SELLER_ID"),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,21 +211,92 @@ mod tests {
         assert_eq!(config.site_root, PathBuf::from("target/site"));
         assert_eq!(config.database_url, "sqlite://data/billing-center.db");
         assert_eq!(config.prepaid_card_validity_days, 365);
+        assert!(matches!(
+            config.online_payments,
+            crate::payments::OnlinePayments::Sandbox
+        ));
+    }
+
+    #[test]
+    fn alipay_is_configured_completely_or_not_at_all() {
+        let fixtures = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../backend/tests/fixtures/alipay/"
+        );
+        let private = format!("{fixtures}test_merchant_private_key.pem");
+        let public = format!("{fixtures}test_alipay_public_key.pem");
+        let config = |pairs: Vec<(&'static str, String)>| {
+            Config::from_lookup(move |n| {
+                pairs.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone())
+            })
+        };
+        let full = config(vec![
+            ("ALIPAY_APP_ID", "2021000000000000".into()),
+            ("ALIPAY_PRIVATE_KEY_FILE", private.clone()),
+            ("ALIPAY_PUBLIC_KEY_FILE", public.clone()),
+        ])
+        .unwrap();
+        let crate::payments::OnlinePayments::Alipay(merchant) = full.online_payments else {
+            panic!("Alipay expected")
+        };
+        assert_eq!(
+            merchant.gateway_url,
+            "https://openapi.alipay.com/gateway.do"
+        );
+        let partial = config(vec![("ALIPAY_APP_ID", "2021000000000000".into())]).unwrap_err();
+        assert_eq!(
+            partial,
+            ConfigError::IncompleteAlipay("ALIPAY_PRIVATE_KEY_FILE")
+        );
+        let swapped = config(vec![
+            ("ALIPAY_APP_ID", "2021000000000000".into()),
+            ("ALIPAY_PRIVATE_KEY_FILE", public.clone()),
+            ("ALIPAY_PUBLIC_KEY_FILE", public.clone()),
+        ])
+        .unwrap_err();
+        assert!(
+            swapped
+                .to_string()
+                .starts_with("ALIPAY_PRIVATE_KEY_FILE: the private key is neither"),
+            "{swapped}"
+        );
+        let missing = config(vec![
+            ("ALIPAY_APP_ID", "2021000000000000".into()),
+            ("ALIPAY_PRIVATE_KEY_FILE", "/nonexistent/key.pem".into()),
+            ("ALIPAY_PUBLIC_KEY_FILE", public),
+        ])
+        .unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .starts_with("ALIPAY_PRIVATE_KEY_FILE='/nonexistent/key.pem' cannot be read"),
+            "{missing}"
+        );
     }
 
     #[test]
     fn bad_database_settings_are_named_in_the_error() {
         let with = |name: &'static str, value: &'static str| {
-            Config::from_lookup(move |n| (n == name).then(|| value.to_owned())).unwrap_err().to_string()
+            Config::from_lookup(move |n| (n == name).then(|| value.to_owned()))
+                .unwrap_err()
+                .to_string()
         };
-        assert_eq!(with("DATABASE_URL", "mysql://x"), "DATABASE_URL='mysql://x' must start with sqlite:// or postgres://");
+        assert_eq!(
+            with("DATABASE_URL", "mysql://x"),
+            "DATABASE_URL='mysql://x' must start with sqlite:// or postgres://"
+        );
         assert!(with("PREPAID_CARD_VALIDITY_DAYS", "0").contains("from 1 to 3650"));
         assert!(with("PREPAID_CARD_VALIDITY_DAYS", "a year").contains("'a year'"));
     }
 
     #[test]
     fn a_bad_address_is_named_in_the_error() {
-        let err = Config::from_lookup(|n| (n == "LEPTOS_SITE_ADDR").then(|| "localhost".to_owned())).unwrap_err();
-        assert_eq!(err.to_string(), "LEPTOS_SITE_ADDR='localhost' is not a socket address like 127.0.0.1:3000");
+        let err =
+            Config::from_lookup(|n| (n == "LEPTOS_SITE_ADDR").then(|| "localhost".to_owned()))
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "LEPTOS_SITE_ADDR='localhost' is not a socket address like 127.0.0.1:3000"
+        );
     }
 }

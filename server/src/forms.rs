@@ -13,15 +13,23 @@ use backend::auth::customers::{ProfileUpdate, SignUp};
 use backend::auth::sessions::Principal;
 use serde::Deserialize;
 
-use crate::auth::{ClientAddress, SecureCookies, clear_session_cookie, constant_time_eq, session_cookie_of, set_session_cookie};
+use crate::auth::{
+    ClientAddress, SecureCookies, clear_session_cookie, constant_time_eq, session_cookie_of,
+    set_session_cookie,
+};
 
 fn see_other(location: &str, cookie: Option<HeaderValue>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
-    response.headers_mut().insert(header::LOCATION, HeaderValue::from_str(location).expect("a local path"));
+    response.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(location).expect("a local path"),
+    );
     if let Some(cookie) = cookie {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -31,7 +39,12 @@ fn back_to(path: &str, error: &AuthError, echo: &[(&str, &str)]) -> Response {
 }
 
 /// As [`back_to`], naming the form's own field when it differs from the error's.
-fn back_to_field(path: &str, error: &AuthError, field: Option<&str>, echo: &[(&str, &str)]) -> Response {
+fn back_to_field(
+    path: &str,
+    error: &AuthError,
+    field: Option<&str>,
+    echo: &[(&str, &str)],
+) -> Response {
     if let AuthError::Database(e) = error {
         tracing::error!(error = %e, "form post failed");
     }
@@ -43,7 +56,10 @@ fn back_to_field(path: &str, error: &AuthError, field: Option<&str>, echo: &[(&s
         query.push_str(&format!("&retry={retry_after_secs}"));
     }
     for (name, value) in echo.iter().filter(|(_, v)| !v.is_empty()) {
-        query.push_str(&format!("&{name}={}", app::url::percent_encode(value, false)));
+        query.push_str(&format!(
+            "&{name}={}",
+            app::url::percent_encode(value, false)
+        ));
     }
     see_other(&format!("{path}?{query}"), None)
 }
@@ -87,9 +103,24 @@ pub async fn sign_up(
         phone: Some(form.phone.clone()).filter(|p| !p.trim().is_empty()),
         password: form.password,
     };
-    let echo = [("username", form.username.as_str()), ("email", form.email.as_str()), ("phone", form.phone.as_str())];
-    let principal = store.sign_up(&request).await.map(|c| Principal::Customer(c.id));
-    start_session_or_back(&store, principal, secure, "/account?welcome=1", "/signup", &echo).await
+    let echo = [
+        ("username", form.username.as_str()),
+        ("email", form.email.as_str()),
+        ("phone", form.phone.as_str()),
+    ];
+    let principal = store
+        .sign_up(&request)
+        .await
+        .map(|c| Principal::Customer(c.id));
+    start_session_or_back(
+        &store,
+        principal,
+        secure,
+        "/account?welcome=1",
+        "/signup",
+        &echo,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,13 +137,21 @@ pub async fn sign_in(
     Form(form): Form<SignInForm>,
 ) -> Response {
     let echo = [("login", form.login.as_str())];
-    let principal = store.sign_in_customer(&form.login, &form.password, &client).await.map(|c| Principal::Customer(c.id));
+    let principal = store
+        .sign_in_customer(&form.login, &form.password, &client)
+        .await
+        .map(|c| Principal::Customer(c.id));
     start_session_or_back(&store, principal, secure, "/account", "/signin", &echo).await
 }
 
 /// The signed-in customer of a form post, after checking the form's CSRF token; otherwise where to go.
-async fn customer_of(store: &Store, headers: &HeaderMap, csrf: &str) -> Result<(i64, String), Response> {
-    let session_id = session_cookie_of(headers).ok_or_else(|| see_other("/signin?error=session_ended", None))?;
+async fn customer_of(
+    store: &Store,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<(i64, String), Response> {
+    let session_id =
+        session_cookie_of(headers).ok_or_else(|| see_other("/signin?error=session_ended", None))?;
     let session = match store.resume_session(&session_id).await {
         Ok(Some(session)) => session,
         Ok(None) => return Err(see_other("/signin?error=session_ended", None)),
@@ -164,7 +203,11 @@ pub struct ProfileForm {
 }
 
 /// customer + CSRF
-pub async fn update_profile(State(store): State<Store>, headers: HeaderMap, Form(form): Form<ProfileForm>) -> Response {
+pub async fn update_profile(
+    State(store): State<Store>,
+    headers: HeaderMap,
+    Form(form): Form<ProfileForm>,
+) -> Response {
     let (customer_id, _) = match customer_of(&store, &headers, &form.csrf).await {
         Ok(found) => found,
         Err(response) => return response,
@@ -180,7 +223,12 @@ pub async fn update_profile(State(store): State<Store>, headers: HeaderMap, Form
         Err(e) => back_to(
             "/account",
             &e,
-            &[("email", &form.email), ("phone", &form.phone), ("contact_name", &form.contact_name), ("company", &form.company)],
+            &[
+                ("email", &form.email),
+                ("phone", &form.phone),
+                ("contact_name", &form.contact_name),
+                ("company", &form.company),
+            ],
         ),
     }
 }
@@ -194,15 +242,29 @@ pub struct PasswordForm {
 }
 
 /// customer + CSRF: ends every other session of the customer.
-pub async fn change_password(State(store): State<Store>, headers: HeaderMap, Form(form): Form<PasswordForm>) -> Response {
+pub async fn change_password(
+    State(store): State<Store>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
     let (customer_id, session_id) = match customer_of(&store, &headers, &form.csrf).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    match store.change_password(customer_id, &form.current_password, &form.new_password, Some(&session_id)).await {
+    match store
+        .change_password(
+            customer_id,
+            &form.current_password,
+            &form.new_password,
+            Some(&session_id),
+        )
+        .await
+    {
         Ok(()) => see_other("/account?saved=password", None),
         // The password rules are about the new password, `new_password` on this form.
-        Err(e @ AuthError::WeakPassword(_)) => back_to_field("/account", &e, Some("new_password"), &[]),
+        Err(e @ AuthError::WeakPassword(_)) => {
+            back_to_field("/account", &e, Some("new_password"), &[])
+        }
         Err(e) => back_to("/account", &e, &[]),
     }
 }
@@ -215,7 +277,10 @@ pub async fn ops_sign_in(
     Form(form): Form<SignInForm>,
 ) -> Response {
     let echo = [("login", form.login.as_str())];
-    let principal = store.sign_in_operator(&form.login, &form.password, &client).await.map(|o| Principal::Operator(o.id));
+    let principal = store
+        .sign_in_operator(&form.login, &form.password, &client)
+        .await
+        .map(|o| Principal::Operator(o.id));
     start_session_or_back(&store, principal, secure, "/ops", "/ops", &echo).await
 }
 
@@ -227,13 +292,30 @@ pub async fn ops_sign_out(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let Some(session_id) = session_cookie_of(&headers) else { return see_other("/ops", None) };
-    let Ok(Some(session)) = store.resume_session(&session_id).await else { return see_other("/ops", None) };
-    let Principal::Operator(operator_id) = session.principal else { return see_other("/ops", None) };
-    if form.csrf.is_empty() || !constant_time_eq(form.csrf.as_bytes(), session.csrf_token.as_bytes()) {
+    let Some(session_id) = session_cookie_of(&headers) else {
+        return see_other("/ops", None);
+    };
+    let Ok(Some(session)) = store.resume_session(&session_id).await else {
+        return see_other("/ops", None);
+    };
+    let Principal::Operator(operator_id) = session.principal else {
+        return see_other("/ops", None);
+    };
+    if form.csrf.is_empty()
+        || !constant_time_eq(form.csrf.as_bytes(), session.csrf_token.as_bytes())
+    {
         return see_other("/ops?error=csrf_failed", None);
     }
-    if let Err(e) = store.audit(operator_id, "operator.sign_out", None, "signed out at /ops", &client).await {
+    if let Err(e) = store
+        .audit(
+            operator_id,
+            "operator.sign_out",
+            None,
+            "signed out at /ops",
+            &client,
+        )
+        .await
+    {
         return back_to("/ops", &e, &[]);
     }
     if let Err(e) = store.end_session(&session_id).await {

@@ -17,11 +17,23 @@ const COOKIE_MAX_AGE_SECS: u32 = 365 * 24 * 3600;
 pub async fn switch_language(Path(code): Path<String>, Query(next): Query<Next>) -> Response {
     let Some(lang) = Lang::from_code(&code).filter(|l| l.code().eq_ignore_ascii_case(&code)) else {
         let supported: Vec<_> = Lang::ALL.iter().map(|l| l.code()).collect();
-        return (StatusCode::BAD_REQUEST, format!("unsupported language '{code}'; supported: {}", supported.join(", ")))
+        return (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unsupported language '{code}'; supported: {}",
+                supported.join(", ")
+            ),
+        )
             .into_response();
     };
-    let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age={COOKIE_MAX_AGE_SECS}; SameSite=Lax", lang.code());
-    let target = next.next.filter(|n| is_local_path(n)).unwrap_or_else(|| "/".to_owned());
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age={COOKIE_MAX_AGE_SECS}; SameSite=Lax",
+        lang.code()
+    );
+    let target = next
+        .next
+        .filter(|n| is_local_path(n))
+        .unwrap_or_else(|| "/".to_owned());
     ([(header::SET_COOKIE, cookie)], Redirect::to(&target)).into_response()
 }
 
@@ -29,7 +41,9 @@ pub async fn switch_language(Path(code): Path<String>, Query(next): Query<Next>)
 /// newlines and read `\` as `/` while parsing a URL, so no control character, space or backslash
 /// is allowed anywhere.
 fn is_local_path(target: &str) -> bool {
-    target.starts_with('/') && !target.starts_with("//") && !target.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\')
+    target.starts_with('/')
+        && !target.starts_with("//")
+        && !target.bytes().any(|b| b <= b' ' || b == 0x7f || b == b'\\')
 }
 
 #[cfg(test)]

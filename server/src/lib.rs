@@ -7,4 +7,5 @@ pub mod cli;
 pub mod config;
 pub mod forms;
 pub mod language;
+pub mod payments;
 pub mod router;

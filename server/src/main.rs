@@ -21,7 +21,10 @@ fn main() -> ExitCode {
         Command::Migrate => with_config(|config| async move {
             match config.open_store().await {
                 Ok(store) => {
-                    println!("{} is migrated to the latest schema", redact(&config.database_url));
+                    println!(
+                        "{} is migrated to the latest schema",
+                        redact(&config.database_url)
+                    );
                     store.close().await;
                     ExitCode::SUCCESS
                 }
@@ -46,7 +49,9 @@ fn main() -> ExitCode {
                 }
             }
         }),
-        Command::Ledger { command: LedgerCommand::Check } => with_config(|config| async move {
+        Command::Ledger {
+            command: LedgerCommand::Check,
+        } => with_config(|config| async move {
             // A check reads; it does not migrate a database it was pointed at.
             let store = match backend::Store::connect(&config.database_url).await {
                 Ok(store) => store,
@@ -57,7 +62,11 @@ fn main() -> ExitCode {
             match result {
                 Ok(report) => {
                     println!("{report}");
-                    if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+                    if report.is_clean() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
                 }
                 Err(e) => fail(e),
             }
@@ -65,21 +74,40 @@ fn main() -> ExitCode {
     }
 }
 
-async fn operator_command(store: &backend::Store, command: OperatorCommand) -> Result<String, String> {
+async fn operator_command(
+    store: &backend::Store,
+    command: OperatorCommand,
+) -> Result<String, String> {
     let mut stdin = std::io::stdin().lock();
     match command {
         OperatorCommand::Create { username } => {
             let password = read_secret_line(&mut stdin)?;
-            let operator = store.create_operator(&username, &password).await.map_err(|e| e.to_string())?;
-            Ok(format!("operator '{}' created (id {})", operator.username, operator.id))
+            let operator = store
+                .create_operator(&username, &password)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(format!(
+                "operator '{}' created (id {})",
+                operator.username, operator.id
+            ))
         }
         OperatorCommand::Token { username } => {
-            let operator = store.operator_by_username(&username).await.map_err(|e| e.to_string())?;
-            store.issue_operator_token(&operator, "cli").await.map_err(|e| e.to_string())
+            let operator = store
+                .operator_by_username(&username)
+                .await
+                .map_err(|e| e.to_string())?;
+            store
+                .issue_operator_token(&operator, "cli")
+                .await
+                .map_err(|e| e.to_string())
         }
         OperatorCommand::RevokeToken => {
             let token = read_secret_line(&mut stdin)?;
-            match store.revoke_operator_token(token.trim(), "cli").await.map_err(|e| e.to_string())? {
+            match store
+                .revoke_operator_token(token.trim(), "cli")
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 true => Ok("token revoked".to_owned()),
                 false => Err("no live token matches".to_owned()),
             }
@@ -122,7 +150,9 @@ fn redact(url: &str) -> String {
 
 fn serve() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -131,7 +161,10 @@ fn serve() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let bundle = config.site_root.join("pkg").join(format!("{}.js", app::OUTPUT_NAME));
+    let bundle = config
+        .site_root
+        .join("pkg")
+        .join(format!("{}.js", app::OUTPUT_NAME));
     if !bundle.exists() {
         tracing::warn!(
             "{} is missing: pages will render but not hydrate. Build the site with scripts/site.sh.",
@@ -154,11 +187,18 @@ fn serve() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        tracing::info!("database {} ({:?}) is ready", redact(&config.database_url), store.backend());
+        tracing::info!(
+            "database {} ({:?}) is ready",
+            redact(&config.database_url),
+            store.backend()
+        );
         tracing::info!("Billing Center listening on http://{}", config.site_addr);
-        let app = server::router::app(config.leptos_options(), store, config.secure_cookies())
+        let app = server::router::app(config.leptos_options(), store, config.settings())
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        match axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await {
+        match axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+        {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: server stopped: {e}");
@@ -174,7 +214,9 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             signal.recv().await;
         }
     };

@@ -7,20 +7,30 @@ use axum::extract::FromRef;
 use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
 use leptos::context::provide_context;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower_http::compression::CompressionLayer;
 
 use crate::auth::SecureCookies;
-use crate::{api, forms, language};
+use crate::{api, forms, language, payments};
+
+/// Everything the router needs besides the store (from `Config::settings`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub secure_cookies: SecureCookies,
+    /// The address people and payment gateways use, without a trailing slash.
+    pub public_url: String,
+    pub online_payments: crate::payments::OnlinePayments,
+    pub bank_payee: crate::payments::BankPayee,
+}
 
 /// State shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: backend::Store,
-    pub secure_cookies: SecureCookies,
+    pub settings: Arc<Settings>,
 }
 
 impl FromRef<AppState> for backend::Store {
@@ -31,7 +41,7 @@ impl FromRef<AppState> for backend::Store {
 
 impl FromRef<AppState> for SecureCookies {
     fn from_ref(state: &AppState) -> SecureCookies {
-        state.secure_cookies
+        state.settings.secure_cookies
     }
 }
 
@@ -41,8 +51,12 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-pub fn app(leptos_options: LeptosOptions, store: backend::Store, secure_cookies: SecureCookies) -> Router {
-    let state = AppState { leptos_options: leptos_options.clone(), store, secure_cookies };
+pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Settings) -> Router {
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        store,
+        settings: Arc::new(settings),
+    };
     // Once per process: generating the list sets a process-wide flag that parks any Resource first
     // polled meanwhile, forever (leptos issue #4773). Rendering while another router is being
     // built (tests build one per request) would then hang.
@@ -60,6 +74,14 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, secure_cookies:
         .route("/account/password", post(forms::change_password))
         .route("/ops/signin", post(forms::ops_sign_in))
         .route("/ops/signout", post(forms::ops_sign_out))
+        // Alipay's server (signature-checked): the asynchronous payment notification.
+        .route(payments::NOTIFY_PATH, post(payments::alipay_notify))
+        // The sandbox gateway, only when no Alipay keys are configured.
+        .route(
+            payments::SANDBOX_GATEWAY_PATH,
+            get(payments::sandbox_checkout),
+        )
+        .route("/sandbox/alipay/pay", post(payments::sandbox_pay))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -74,7 +96,9 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, secure_cookies:
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn(crate::auth::refuse_cross_site_writes))
+        .layer(axum::middleware::from_fn(
+            crate::auth::refuse_cross_site_writes,
+        ))
         .layer(CompressionLayer::new())
         .with_state(state)
 }

@@ -29,18 +29,27 @@ async fn malformed_json_is_a_400_with_an_error_body() {
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     let body = response.json();
     assert_eq!(body["error"]["code"], "malformed_json");
-    assert!(body["error"]["message"].as_str().unwrap().contains("malformed JSON"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("malformed JSON")
+    );
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_utf8_or_too_large_gets_a_json_error() {
     use axum::body::Body;
     use axum::http::Request;
-    let not_utf8 = Request::post("/api/v1/plan").body(Body::from(vec![0xff, 0xfe, 0x00])).unwrap();
+    let not_utf8 = Request::post("/api/v1/plan")
+        .body(Body::from(vec![0xff, 0xfe, 0x00]))
+        .unwrap();
     let response = support::send(not_utf8).await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert_eq!(response.json()["error"]["code"], "malformed_json");
-    let huge = Request::post("/api/v1/plan").body(Body::from(vec![b' '; 3 * 1024 * 1024])).unwrap();
+    let huge = Request::post("/api/v1/plan")
+        .body(Body::from(vec![b' '; 3 * 1024 * 1024]))
+        .unwrap();
     let response = support::send(huge).await;
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(response.json()["error"]["code"], "too_large");
@@ -49,11 +58,31 @@ async fn a_body_that_is_not_utf8_or_too_large_gets_a_json_error() {
 #[tokio::test]
 async fn invalid_content_is_a_422_naming_the_problem() {
     let cases = [
-        (json!({"charges": [{"item": "disk", "amount": "1.00"}]}), "invalid_request", "unknown variant `disk`"),
-        (json!({"charges": [{"item": "logs", "amount": "-1.00"}]}), "invalid_request", "negative"),
-        (json!({"charges": [{"item": "logs", "amount": "0.001"}]}), "invalid_request", "more than 2 decimal places"),
-        (json!({"settlement": "barter"}), "invalid_request", "unknown variant `barter`"),
-        (json!({"wallet": {"cash": "1.00", "arrears": "1.00"}}), "invalid_wallet", "cannot both be above zero"),
+        (
+            json!({"charges": [{"item": "disk", "amount": "1.00"}]}),
+            "invalid_request",
+            "unknown variant `disk`",
+        ),
+        (
+            json!({"charges": [{"item": "logs", "amount": "-1.00"}]}),
+            "invalid_request",
+            "negative",
+        ),
+        (
+            json!({"charges": [{"item": "logs", "amount": "0.001"}]}),
+            "invalid_request",
+            "more than 2 decimal places",
+        ),
+        (
+            json!({"settlement": "barter"}),
+            "invalid_request",
+            "unknown variant `barter`",
+        ),
+        (
+            json!({"wallet": {"cash": "1.00", "arrears": "1.00"}}),
+            "invalid_wallet",
+            "cannot both be above zero",
+        ),
     ];
     for (patch, code, message) in cases {
         let mut request = example_plan_request();
@@ -61,10 +90,17 @@ async fn invalid_content_is_a_422_naming_the_problem() {
             request[key] = value.clone();
         }
         let response = post_json("/api/v1/plan", request.to_string()).await;
-        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{request}");
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{request}"
+        );
         let body = response.json();
         assert_eq!(body["error"]["code"], code, "{request}");
-        assert!(body["error"]["message"].as_str().unwrap().contains(message), "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(message),
+            "{body}"
+        );
     }
 }
 

@@ -21,7 +21,11 @@ fn run(args: &[&str], stdin: &[u8]) -> Output {
 async fn plan_prints_the_same_json_as_the_api() {
     let request = support::example_plan_request().to_string();
     let output = run(&["plan"], request.as_bytes());
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(output.stderr.is_empty());
     let cli: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let api = support::post_json("/api/v1/plan", request).await.json();
@@ -41,9 +45,16 @@ fn invalid_input_exits_non_zero_with_one_line_on_stderr_and_nothing_on_stdout() 
         let output = run(&["plan"], input);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(1), "{stderr}");
-        assert!(output.stdout.is_empty(), "stdout: {}", String::from_utf8_lossy(&output.stdout));
+        assert!(
+            output.stdout.is_empty(),
+            "stdout: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.starts_with("error: ") && stderr.contains(expected), "{stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(expected),
+            "{stderr}"
+        );
     }
 }
 

@@ -14,7 +14,10 @@ async fn the_preview_renders_the_plan_of_a_submitted_form() {
     let html = response.body;
     assert_eq!(text_of(&html, r#"data-testid="total""#), Some("¥1,234.56"));
     // Card 5.00, cash 10.00, the rest 1,219.56 in arrears.
-    assert_eq!(text_of(&html, r#"data-testid="cash-after""#), Some("-¥1,219.56"));
+    assert_eq!(
+        text_of(&html, r#"data-testid="cash-after""#),
+        Some("-¥1,219.56")
+    );
     assert!(html.contains(r##"data-source="#1""##) && html.contains(r#"data-source="arrears""#));
 }
 
@@ -22,16 +25,27 @@ async fn the_preview_renders_the_plan_of_a_submitted_form() {
 async fn the_preview_shows_field_errors_for_a_bad_submission() {
     let response = get("/preview?settlement=account&at=2026-11-23T00%3A00&cash=abc&arrears=0&c0_item=logs&c0_amount=1", &[]).await;
     assert_eq!(response.status, StatusCode::OK);
-    assert_eq!(text_of(&response.body, r#"id="cash-error""#), Some("Enter an amount like 12.34."));
+    assert_eq!(
+        text_of(&response.body, r#"id="cash-error""#),
+        Some("Enter an amount like 12.34.")
+    );
     assert!(!response.body.contains(r#"data-testid="total""#));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_language_comes_from_the_cookie_then_accept_language() {
-    let zh = get("/preview", &[("accept-language", "zh-CN,zh;q=0.9,en;q=0.5")]).await;
+    let zh = get(
+        "/preview",
+        &[("accept-language", "zh-CN,zh;q=0.9,en;q=0.5")],
+    )
+    .await;
     assert!(zh.body.contains(r#"<html lang="zh-CN">"#));
     assert!(zh.body.contains("扣费预览"));
-    let en = get("/preview", &[("accept-language", "zh-CN"), ("cookie", "lang=en")]).await;
+    let en = get(
+        "/preview",
+        &[("accept-language", "zh-CN"), ("cookie", "lang=en")],
+    )
+    .await;
     assert!(en.body.contains(r#"<html lang="en">"#));
     assert!(en.body.contains("Deduction preview"));
     let default = get("/", &[("accept-language", "fr")]).await;
@@ -44,7 +58,12 @@ async fn switching_language_sets_a_cookie_and_returns_to_a_local_page_only() {
     assert_eq!(response.status, StatusCode::SEE_OTHER);
     assert_eq!(response.header("location"), Some("/preview?cash=1"));
     let cookie = response.header("set-cookie").unwrap();
-    assert!(cookie.starts_with("lang=zh-CN;") && cookie.contains("Path=/") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.starts_with("lang=zh-CN;")
+            && cookie.contains("Path=/")
+            && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
 
     let evil = get("/lang/en?next=https://evil.example/", &[]).await;
     assert_eq!(evil.header("location"), Some("/"));
@@ -59,7 +78,15 @@ async fn switching_language_sets_a_cookie_and_returns_to_a_local_page_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_navigation_section_renders_and_unknown_pages_are_404() {
-    for path in ["/", "/wallet", "/bills", "/workspaces", "/support", "/account", "/preview"] {
+    for path in [
+        "/",
+        "/wallet",
+        "/bills",
+        "/workspaces",
+        "/support",
+        "/account",
+        "/preview",
+    ] {
         let response = get(path, &[]).await;
         assert_eq!(response.status, StatusCode::OK, "{path}");
         assert!(response.body.contains(r#"class="nav""#), "{path}");

@@ -8,8 +8,8 @@ mod pages;
 mod session;
 
 pub use ops::OpsPage;
-pub use overview::{AccountOverview, AccountOverviewView};
 pub(crate) use overview::load_overview;
+pub use overview::{AccountOverview, AccountOverviewView};
 pub use pages::{AccountPage, SignInPage, SignUpPage};
 pub use session::{AccountMenu, SessionView, provide_session};
 

@@ -33,14 +33,19 @@ async fn load_operator() -> Option<OperatorView> {
     let parts = use_context::<http::request::Parts>()?;
     let id = super::session::session_cookie(&parts)?;
     let session = store.resume_session(&id).await.ok()??;
-    let Principal::Operator(operator_id) = session.principal else { return None };
+    let Principal::Operator(operator_id) = session.principal else {
+        return None;
+    };
     let username = store.operator_by_id(operator_id).await.ok()?.username;
     let client = parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".to_owned());
-    store.audit(operator_id, "audit_log.view", None, "opened /ops", &client).await.ok()?;
+    store
+        .audit(operator_id, "audit_log.view", None, "opened /ops", &client)
+        .await
+        .ok()?;
     let audit = store
         .audit_log(None, 50)
         .await
@@ -54,7 +59,11 @@ async fn load_operator() -> Option<OperatorView> {
             client: r.client,
         })
         .collect();
-    Some(OperatorView { username, csrf_token: session.csrf_token, audit })
+    Some(OperatorView {
+        username,
+        csrf_token: session.csrf_token,
+        audit,
+    })
 }
 
 #[cfg(not(feature = "ssr"))]
@@ -66,7 +75,10 @@ async fn load_operator() -> Option<OperatorView> {
 pub fn OpsPage() -> impl IntoView {
     let operator = Resource::new(|| (), |_| load_operator());
     let query = use_query_map().get_untracked();
-    let error = query.get("error").filter(|e| !e.is_empty()).map(|code| error_message(&code));
+    let error = query
+        .get("error")
+        .filter(|e| !e.is_empty())
+        .map(|code| error_message(&code));
     let login = query.get("login").unwrap_or_default();
     view! {
         <Title text=t(Msg::OpsTitle)/>

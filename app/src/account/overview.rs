@@ -32,8 +32,13 @@ pub(crate) async fn load_overview() -> Option<AccountOverview> {
     use billing::{InstrumentKind, format_cny};
     let store = use_context::<backend::Store>()?;
     let parts = use_context::<http::request::Parts>()?;
-    let session = store.resume_session(&super::session::session_cookie(&parts)?).await.ok()??;
-    let Principal::Customer(customer_id) = session.principal else { return None };
+    let session = store
+        .resume_session(&super::session::session_cookie(&parts)?)
+        .await
+        .ok()??;
+    let Principal::Customer(customer_id) = session.principal else {
+        return None;
+    };
     let customer = store.customer(customer_id).await.ok()?;
     let account = store.account(customer.billing_account_id).await.ok()?;
     let wallet = account.wallet().ok()?;
@@ -59,7 +64,9 @@ pub(crate) async fn load_overview() -> Option<AccountOverview> {
         name: account.name.clone(),
         cash: format_cny(wallet.net_cash_balance()),
         vouchers: vouchers.to_cny(),
-        prepaid_cards: wallet.usable_balance(InstrumentKind::PrepaidCard, now).to_cny(),
+        prepaid_cards: wallet
+            .usable_balance(InstrumentKind::PrepaidCard, now)
+            .to_cny(),
         movements,
     })
 }

@@ -20,25 +20,45 @@ impl Returned {
     fn read() -> Returned {
         let query = use_query_map().get_untracked();
         let get = |k: &str| query.get(k).filter(|v| !v.is_empty());
-        let values = ["username", "email", "phone", "login", "contact_name", "company"]
-            .iter()
-            .filter_map(|k| get(k).map(|v| ((*k).to_owned(), v)))
-            .collect();
-        Returned { error: get("error"), field: get("field"), values }
+        let values = [
+            "username",
+            "email",
+            "phone",
+            "login",
+            "contact_name",
+            "company",
+        ]
+        .iter()
+        .filter_map(|k| get(k).map(|v| ((*k).to_owned(), v)))
+        .collect();
+        Returned {
+            error: get("error"),
+            field: get("field"),
+            values,
+        }
     }
 
     fn value(&self, name: &str) -> Option<String> {
-        self.values.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        self.values
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
 
     /// The message for `name` if the error belongs to that field.
     fn error_at(&self, name: &str) -> Option<Msg> {
-        (self.field.as_deref() == Some(name)).then(|| self.error.as_deref().map(error_message)).flatten()
+        (self.field.as_deref() == Some(name))
+            .then(|| self.error.as_deref().map(error_message))
+            .flatten()
     }
 
     /// The message of an error that belongs to no field.
     fn form_error(&self) -> Option<Msg> {
-        if self.field.is_some() { None } else { self.error.as_deref().map(error_message) }
+        if self.field.is_some() {
+            None
+        } else {
+            self.error.as_deref().map(error_message)
+        }
     }
 }
 
@@ -54,7 +74,9 @@ fn Field(
     #[prop(optional)] required: bool,
 ) -> impl IntoView {
     let id = format!("f-{name}");
-    let described = error.map(|_| format!("{name}-error")).or_else(|| hint.map(|_| format!("{name}-hint")));
+    let described = error
+        .map(|_| format!("{name}-error"))
+        .or_else(|| hint.map(|_| format!("{name}-hint")));
     view! {
         <div class="field" class:has-error=error.is_some()>
             <label for=id.clone()>{t(label)}</label>
@@ -69,7 +91,8 @@ fn Field(
 }
 
 fn form_error(message: Option<Msg>) -> impl IntoView {
-    message.map(|m| view! { <p class="form-error" role="alert" data-testid="form-error">{t(m)}</p> })
+    message
+        .map(|m| view! { <p class="form-error" role="alert" data-testid="form-error">{t(m)}</p> })
 }
 
 #[component]
@@ -117,7 +140,10 @@ pub fn AccountPage() -> impl IntoView {
     let session = use_session();
     let back = Returned::read();
     let query = use_query_map().get_untracked();
-    let notice = match (query.get("welcome").is_some(), query.get("saved").as_deref()) {
+    let notice = match (
+        query.get("welcome").is_some(),
+        query.get("saved").as_deref(),
+    ) {
         (true, _) => Some(Msg::Welcome),
         (_, Some("profile")) => Some(Msg::Saved),
         (_, Some("password")) => Some(Msg::PasswordChanged),

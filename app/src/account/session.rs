@@ -34,7 +34,9 @@ async fn load_session() -> Option<SessionView> {
     let parts = use_context::<http::request::Parts>()?;
     let id = session_cookie(&parts)?;
     let session = store.resume_session(&id).await.ok()??;
-    let Principal::Customer(customer_id) = session.principal else { return None };
+    let Principal::Customer(customer_id) = session.principal else {
+        return None;
+    };
     let customer = store.customer(customer_id).await.ok()?;
     Some(SessionView {
         username: customer.username,

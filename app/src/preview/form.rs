@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use billing::{
-    Amount, AmountError, BillingItem, Charge, DeductionPlan, Instrument, InstrumentKind, Settlement, Wallet,
-    WalletError, plan,
+    Amount, AmountError, BillingItem, Charge, DeductionPlan, Instrument, InstrumentKind,
+    Settlement, Wallet, WalletError, plan,
 };
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
@@ -67,7 +67,9 @@ pub fn instrument_id(row: usize) -> String {
 }
 
 fn format_date(at: DateTime<Utc>) -> String {
-    at.with_timezone(&form_offset()).format("%Y-%m-%d").to_string()
+    at.with_timezone(&form_offset())
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 /// An input of the form, parsed from its name (`cash`, `i2_until`, `c0_amount`, …).
@@ -157,18 +159,47 @@ impl ChargePart {
 impl PreviewForm {
     /// A worked example around `today` (a date in UTC+8), so the page explains itself.
     pub fn example(today: NaiveDate) -> PreviewForm {
-        let day = |offset: i64| (today + Duration::days(offset)).format("%Y-%m-%d").to_string();
+        let day = |offset: i64| {
+            (today + Duration::days(offset))
+                .format("%Y-%m-%d")
+                .to_string()
+        };
         let mut instruments = vec![
-            InstrumentRow { kind: "regular_voucher".into(), balance: "50.00".into(), valid_from: day(-30), valid_until: day(30) },
-            InstrumentRow { kind: "prepaid_card".into(), balance: "200.00".into(), valid_from: day(-100), valid_until: day(265) },
+            InstrumentRow {
+                kind: "regular_voucher".into(),
+                balance: "50.00".into(),
+                valid_from: day(-30),
+                valid_until: day(30),
+            },
+            InstrumentRow {
+                kind: "prepaid_card".into(),
+                balance: "200.00".into(),
+                valid_from: day(-100),
+                valid_until: day(265),
+            },
         ];
         instruments.resize(INSTRUMENT_ROWS, InstrumentRow::default());
         let mut charges = vec![
-            ChargeRow { item: "logs".into(), amount: "120.50".into() },
-            ChargeRow { item: "time_series".into(), amount: "30.00".into() },
-            ChargeRow { item: "sms".into(), amount: "12.00".into() },
+            ChargeRow {
+                item: "logs".into(),
+                amount: "120.50".into(),
+            },
+            ChargeRow {
+                item: "time_series".into(),
+                amount: "30.00".into(),
+            },
+            ChargeRow {
+                item: "sms".into(),
+                amount: "12.00".into(),
+            },
         ];
-        charges.resize(CHARGE_ROWS, ChargeRow { item: "logs".into(), amount: String::new() });
+        charges.resize(
+            CHARGE_ROWS,
+            ChargeRow {
+                item: "logs".into(),
+                amount: String::new(),
+            },
+        );
         PreviewForm {
             settlement: "account".into(),
             at: format!("{}T00:00", today.format("%Y-%m-%d")),
@@ -195,13 +226,16 @@ impl PreviewForm {
                 valid_until: format_date(i.valid_until),
             })
             .collect();
-        form.instruments.resize(INSTRUMENT_ROWS, InstrumentRow::default());
+        form.instruments
+            .resize(INSTRUMENT_ROWS, InstrumentRow::default());
         form
     }
 
     /// Every input name of the form, in display order.
     pub fn field_names() -> Vec<String> {
-        let mut names: Vec<String> = ["settlement", "at", "cash", "arrears"].map(String::from).to_vec();
+        let mut names: Vec<String> = ["settlement", "at", "cash", "arrears"]
+            .map(String::from)
+            .to_vec();
         for i in 0..INSTRUMENT_ROWS {
             for part in ["kind", "balance", "from", "until"] {
                 names.push(format!("i{i}_{part}"));
@@ -216,7 +250,9 @@ impl PreviewForm {
 
     /// The value of an input by name (empty for unknown names).
     pub fn get(&self, name: &str) -> String {
-        let Some(field) = Field::parse(name) else { return String::new() };
+        let Some(field) = Field::parse(name) else {
+            return String::new();
+        };
         let value = match field {
             Field::Settlement => Some(&self.settlement),
             Field::At => Some(&self.at),
@@ -230,7 +266,9 @@ impl PreviewForm {
 
     /// Sets an input by name; unknown names are ignored.
     pub fn set(&mut self, name: &str, value: String) {
-        let Some(field) = Field::parse(name) else { return };
+        let Some(field) = Field::parse(name) else {
+            return;
+        };
         let slot = match field {
             Field::Settlement => Some(&mut self.settlement),
             Field::At => Some(&mut self.at),
@@ -285,7 +323,9 @@ impl PreviewForm {
             "cloud" => Settlement::Cloud,
             "account" => Settlement::Account,
             _ => {
-                errors.fields.insert("settlement".into(), Msg::ErrUnknownChoice);
+                errors
+                    .fields
+                    .insert("settlement".into(), Msg::ErrUnknownChoice);
                 Settlement::Account
             }
         };
@@ -299,19 +339,45 @@ impl PreviewForm {
             if input.kind.is_empty() {
                 continue;
             }
-            let Some(kind) = InstrumentKind::ALL.into_iter().find(|k| k.code() == input.kind) else {
-                errors.fields.insert(format!("i{row}_kind"), Msg::ErrUnknownChoice);
+            let Some(kind) = InstrumentKind::ALL
+                .into_iter()
+                .find(|k| k.code() == input.kind)
+            else {
+                errors
+                    .fields
+                    .insert(format!("i{row}_kind"), Msg::ErrUnknownChoice);
                 continue;
             };
-            let balance = record(&mut errors, &format!("i{row}_balance"), parse_amount(&input.balance));
-            let from = record(&mut errors, &format!("i{row}_from"), parse_date(&input.valid_from));
-            let until = record(&mut errors, &format!("i{row}_until"), parse_date(&input.valid_until));
+            let balance = record(
+                &mut errors,
+                &format!("i{row}_balance"),
+                parse_amount(&input.balance),
+            );
+            let from = record(
+                &mut errors,
+                &format!("i{row}_from"),
+                parse_date(&input.valid_from),
+            );
+            let until = record(
+                &mut errors,
+                &format!("i{row}_until"),
+                parse_date(&input.valid_until),
+            );
             if let (Some(balance), Some(valid_from), Some(valid_until)) = (balance, from, until) {
                 if valid_until <= valid_from {
-                    errors.fields.insert(format!("i{row}_until"), Msg::ErrEmptyValidity);
+                    errors
+                        .fields
+                        .insert(format!("i{row}_until"), Msg::ErrEmptyValidity);
                     continue;
                 }
-                instruments.push(Instrument { id: instrument_id(row), kind, balance, valid_from, valid_until, activated_at: valid_from });
+                instruments.push(Instrument {
+                    id: instrument_id(row),
+                    kind,
+                    balance,
+                    valid_from,
+                    valid_until,
+                    activated_at: valid_from,
+                });
             }
         }
 
@@ -320,8 +386,19 @@ impl PreviewForm {
             if input.amount.trim().is_empty() {
                 continue;
             }
-            let item = record(&mut errors, &format!("c{row}_item"), input.item.parse::<BillingItem>().map_err(|_| Msg::ErrUnknownChoice));
-            let amount = record(&mut errors, &format!("c{row}_amount"), parse_amount(&input.amount));
+            let item = record(
+                &mut errors,
+                &format!("c{row}_item"),
+                input
+                    .item
+                    .parse::<BillingItem>()
+                    .map_err(|_| Msg::ErrUnknownChoice),
+            );
+            let amount = record(
+                &mut errors,
+                &format!("c{row}_amount"),
+                parse_amount(&input.amount),
+            );
             if let (Some(item), Some(amount)) = (item, amount) {
                 charges.push(Charge { item, amount });
             }
@@ -337,7 +414,9 @@ impl PreviewForm {
         let wallet = match Wallet::new(cash, arrears, instruments) {
             Ok(wallet) => wallet,
             Err(WalletError::CashAndArrears { .. }) => {
-                errors.fields.insert("arrears".into(), Msg::ErrCashAndArrears);
+                errors
+                    .fields
+                    .insert("arrears".into(), Msg::ErrCashAndArrears);
                 errors.form = Some(Msg::ErrCashAndArrears);
                 return Evaluation::Invalid(errors);
             }
@@ -351,7 +430,9 @@ impl PreviewForm {
 }
 
 fn record<T>(errors: &mut FormErrors, field: &str, result: Result<T, Msg>) -> Option<T> {
-    result.map_err(|msg| errors.fields.insert(field.to_owned(), msg)).ok()
+    result
+        .map_err(|msg| errors.fields.insert(field.to_owned(), msg))
+        .ok()
 }
 
 fn parse_amount(input: &str) -> Result<Amount, Msg> {
@@ -389,7 +470,10 @@ fn local_to_utc(naive: NaiveDateTime) -> Option<DateTime<Utc>> {
     if !YEARS.contains(&naive.year()) {
         return None;
     }
-    form_offset().from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc))
+    form_offset()
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]
@@ -420,8 +504,14 @@ mod tests {
 
     #[test]
     fn a_submitted_query_replaces_the_example_and_blank_rows_are_ignored() {
-        let query: HashMap<&str, &str> =
-            HashMap::from([("settlement", "cloud"), ("at", "2026-11-23T00:00"), ("cash", "5"), ("arrears", "0"), ("c0_item", "sms"), ("c0_amount", "3.5")]);
+        let query: HashMap<&str, &str> = HashMap::from([
+            ("settlement", "cloud"),
+            ("at", "2026-11-23T00:00"),
+            ("cash", "5"),
+            ("arrears", "0"),
+            ("c0_item", "sms"),
+            ("c0_amount", "3.5"),
+        ]);
         let form = PreviewForm::from_query(|k| query.get(k).map(|v| v.to_string()), today());
         let plan = plan_of(&form);
         assert_eq!(plan.settlement, Settlement::Cloud);
@@ -436,7 +526,9 @@ mod tests {
         form.set("c1_amount", "1.234".into());
         form.set("i0_until", "nope".into());
         form.set("at", "".into());
-        let Evaluation::Invalid(errors) = form.evaluate() else { panic!("expected errors") };
+        let Evaluation::Invalid(errors) = form.evaluate() else {
+            panic!("expected errors")
+        };
         assert_eq!(errors.fields["cash"], Msg::ErrNegative);
         assert_eq!(errors.fields["c1_amount"], Msg::ErrTooPrecise);
         assert_eq!(errors.fields["i0_until"], Msg::ErrDate);
@@ -450,7 +542,9 @@ mod tests {
         form.set("at", "-262143-01-01T00:00".into());
         form.set("i0_from", "-262143-01-01".into());
         form.set("i1_until", "+262142-12-31".into());
-        let Evaluation::Invalid(errors) = form.evaluate() else { panic!("expected errors") };
+        let Evaluation::Invalid(errors) = form.evaluate() else {
+            panic!("expected errors")
+        };
         assert_eq!(errors.fields["at"], Msg::ErrDateTime);
         assert_eq!(errors.fields["i0_from"], Msg::ErrDate);
         assert_eq!(errors.fields["i1_until"], Msg::ErrDate);
@@ -460,12 +554,16 @@ mod tests {
     fn cash_and_arrears_together_and_empty_windows_are_refused() {
         let mut form = PreviewForm::example(today());
         form.set("arrears", "1".into());
-        let Evaluation::Invalid(errors) = form.evaluate() else { panic!() };
+        let Evaluation::Invalid(errors) = form.evaluate() else {
+            panic!()
+        };
         assert_eq!(errors.fields["arrears"], Msg::ErrCashAndArrears);
 
         let mut form = PreviewForm::example(today());
         form.set("i0_until", form.get("i0_from"));
-        let Evaluation::Invalid(errors) = form.evaluate() else { panic!() };
+        let Evaluation::Invalid(errors) = form.evaluate() else {
+            panic!()
+        };
         assert_eq!(errors.fields["i0_until"], Msg::ErrEmptyValidity);
     }
 
@@ -473,7 +571,16 @@ mod tests {
     fn unknown_or_out_of_range_field_names_are_ignored() {
         let mut form = PreviewForm::example(today());
         let before = form.clone();
-        for name in ["", "x", "i9_kind", "c99_amount", "i0_colour", "c_amount", "z0_kind", "ié_kind"] {
+        for name in [
+            "",
+            "x",
+            "i9_kind",
+            "c99_amount",
+            "i0_colour",
+            "c_amount",
+            "z0_kind",
+            "ié_kind",
+        ] {
             form.set(name, "1".into());
             assert_eq!(form.get(name), "", "{name}");
         }
@@ -486,7 +593,9 @@ mod tests {
         form.set("settlement", "barter".into());
         form.set("c0_item", "SMS".into());
         form.set("i0_kind", "gift_card".into());
-        let Evaluation::Invalid(errors) = form.evaluate() else { panic!("expected errors") };
+        let Evaluation::Invalid(errors) = form.evaluate() else {
+            panic!("expected errors")
+        };
         assert_eq!(errors.fields["settlement"], Msg::ErrUnknownChoice);
         assert_eq!(errors.fields["c0_item"], Msg::ErrUnknownChoice);
         assert_eq!(errors.fields["i0_kind"], Msg::ErrUnknownChoice);
@@ -546,7 +655,10 @@ mod tests {
         )
         .unwrap();
         let form = PreviewForm::from_wallet(&wallet, at);
-        assert_eq!((form.cash.as_str(), form.arrears.as_str()), ("0.00", "3.00"));
+        assert_eq!(
+            (form.cash.as_str(), form.arrears.as_str()),
+            ("0.00", "3.00")
+        );
         assert_eq!(form.instruments[0].kind, "prepaid_card");
         assert_eq!(form.instruments[0].valid_from, "2026-11-23");
         assert_eq!(form.instruments[1], InstrumentRow::default());

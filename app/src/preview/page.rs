@@ -53,7 +53,9 @@ pub fn PreviewPage() -> impl IntoView {
         let Some(target) = ev.target() else { return };
         use leptos::wasm_bindgen::JsCast;
         let element: leptos::web_sys::Element = target.unchecked_into();
-        let Some(name) = element.get_attribute("name") else { return };
+        let Some(name) = element.get_attribute("name") else {
+            return;
+        };
         let value = js_value_of(&element);
         form.update(|f| f.set(&name, value));
     };
@@ -62,7 +64,14 @@ pub fn PreviewPage() -> impl IntoView {
         ev.prevent_default();
         let query = form.with_untracked(PreviewForm::to_query);
         let navigate = leptos_router::hooks::use_navigate();
-        navigate(&format!("/preview?{query}"), leptos_router::NavigateOptions { replace: true, scroll: false, ..Default::default() });
+        navigate(
+            &format!("/preview?{query}"),
+            leptos_router::NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
     };
 
     let field_error = move |name: &str| field_error_for(evaluation, name.to_owned());
@@ -216,7 +225,9 @@ fn PlanTable(lines: Vec<PlanLine>, totals: Totals, settlement: Settlement) -> im
         (Msg::PrepaidCard, totals.prepaid_card),
     ];
     match settlement {
-        Settlement::Account => total_rows.extend([(Msg::Cash, totals.cash), (Msg::Arrears, totals.arrears)]),
+        Settlement::Account => {
+            total_rows.extend([(Msg::Cash, totals.cash), (Msg::Arrears, totals.arrears)])
+        }
         Settlement::Cloud => total_rows.push((Msg::Cloud, totals.cloud)),
     }
     view! {
@@ -258,8 +269,11 @@ fn PlanTable(lines: Vec<PlanLine>, totals: Totals, settlement: Settlement) -> im
 fn WalletAfter(plan: billing::DeductionPlan) -> impl IntoView {
     let wallet = plan.wallet_after;
     let balance = billing::format_cny(wallet.net_cash_balance());
-    let instruments: Vec<(String, InstrumentKind, Amount)> =
-        wallet.instruments().iter().map(|i| (i.id.clone(), i.kind, i.balance)).collect();
+    let instruments: Vec<(String, InstrumentKind, Amount)> = wallet
+        .instruments()
+        .iter()
+        .map(|i| (i.id.clone(), i.kind, i.balance))
+        .collect();
     view! {
         <h3>{t(Msg::WalletAfter)}</h3>
         <dl class="totals">

@@ -55,22 +55,42 @@ impl Store {
         client: &str,
     ) -> Result<(), AuthError> {
         let mut tx = self.pool().begin().await?;
-        record(&mut tx, operator_id, action, account_id, detail, client, to_micros(self.now())).await?;
+        record(
+            &mut tx,
+            operator_id,
+            action,
+            account_id,
+            detail,
+            client,
+            to_micros(self.now()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// The newest entries first, optionally of one account.
-    pub async fn audit_log(&self, account_id: Option<i64>, limit: i64) -> Result<Vec<AuditRecord>, AuthError> {
+    pub async fn audit_log(
+        &self,
+        account_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, AuthError> {
         let rows = match account_id {
             Some(id) => {
-                sqlx::query("SELECT * FROM audit_log WHERE account_id = $1 ORDER BY id DESC LIMIT $2")
-                    .bind(id)
+                sqlx::query(
+                    "SELECT * FROM audit_log WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
+                )
+                .bind(id)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?
+            }
+            None => {
+                sqlx::query("SELECT * FROM audit_log ORDER BY id DESC LIMIT $1")
                     .bind(limit)
                     .fetch_all(self.pool())
                     .await?
             }
-            None => sqlx::query("SELECT * FROM audit_log ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(self.pool()).await?,
         };
         rows.iter()
             .map(|r| {

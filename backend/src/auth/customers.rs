@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::auth::password::{check_new_password, hash_password};
 use crate::auth::AuthError;
+use crate::auth::password::{check_new_password, hash_password};
 use crate::auth::sessions::{Principal, delete_other_sessions};
 use crate::store::Store;
 use crate::time::{from_micros, to_micros};
@@ -46,8 +46,14 @@ pub struct ProfileUpdate {
 
 pub fn check_username(username: &str) -> Result<(), AuthError> {
     let ok = (3..=32).contains(&username.len())
-        && username.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok { Ok(()) } else { Err(AuthError::InvalidUsername) }
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::InvalidUsername)
+    }
 }
 
 /// Lower-cased and trimmed, or `InvalidEmail`. Deliberately simple: one '@', something on both
@@ -59,26 +65,46 @@ pub fn normalise_email(email: &str) -> Result<String, AuthError> {
         && matches!(email.split_once('@'), Some((local, domain))
             if !local.is_empty() && !domain.contains('@') && domain.contains('.')
                && !domain.starts_with('.') && !domain.ends_with('.'));
-    if ok { Ok(email) } else { Err(AuthError::InvalidEmail) }
+    if ok {
+        Ok(email)
+    } else {
+        Err(AuthError::InvalidEmail)
+    }
 }
 
 fn normalise_phone(phone: Option<&str>) -> Result<Option<String>, AuthError> {
-    let Some(phone) = phone.map(str::trim).filter(|p| !p.is_empty()) else { return Ok(None) };
+    let Some(phone) = phone.map(str::trim).filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
     let digits = phone.chars().filter(char::is_ascii_digit).count();
     let ok = (5..=20).contains(&digits)
-        && phone.chars().enumerate().all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0));
-    if ok { Ok(Some(phone.to_owned())) } else { Err(AuthError::InvalidPhone) }
+        && phone
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0));
+    if ok {
+        Ok(Some(phone.to_owned()))
+    } else {
+        Err(AuthError::InvalidPhone)
+    }
 }
 
-fn optional_text(field: &'static str, value: Option<&str>, max: usize) -> Result<Option<String>, AuthError> {
-    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+fn optional_text(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, AuthError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
     if value.chars().count() > max || value.chars().any(char::is_control) {
         return Err(AuthError::InvalidText { field, max });
     }
     Ok(Some(value.to_owned()))
 }
 
-const COLUMNS: &str = "id, billing_account_id, username, email, phone, contact_name, company, created_at";
+const COLUMNS: &str =
+    "id, billing_account_id, username, email, phone, contact_name, company, created_at";
 
 fn customer_from_row(row: &AnyRow) -> Result<Customer, AuthError> {
     Ok(Customer {
@@ -109,23 +135,36 @@ impl Store {
         let phone = normalise_phone(request.phone.as_deref())?;
         check_new_password(&request.username, &request.password)?;
         let taken = |sql: &'static str, value: String| async move {
-            sqlx::query_scalar::<_, i64>(sql).bind(value).fetch_optional(self.pool()).await
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(value)
+                .fetch_optional(self.pool())
+                .await
         };
-        if taken("SELECT id FROM customers WHERE username = $1", request.username.clone()).await?.is_some() {
+        if taken(
+            "SELECT id FROM customers WHERE username = $1",
+            request.username.clone(),
+        )
+        .await?
+        .is_some()
+        {
             return Err(AuthError::UsernameTaken);
         }
-        if taken("SELECT id FROM customers WHERE email = $1", email.clone()).await?.is_some() {
+        if taken("SELECT id FROM customers WHERE email = $1", email.clone())
+            .await?
+            .is_some()
+        {
             return Err(AuthError::EmailTaken);
         }
         let hash = hash_password(request.password.clone()).await;
         let now = to_micros(self.now());
         let mut tx = self.pool().begin().await?;
-        let account_id: i64 =
-            sqlx::query_scalar("INSERT INTO billing_accounts (name, created_at) VALUES ($1, $2) RETURNING id")
-                .bind(&request.username)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+        let account_id: i64 = sqlx::query_scalar(
+            "INSERT INTO billing_accounts (name, created_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(&request.username)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO customers (billing_account_id, username, email, phone, password_hash, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
@@ -151,19 +190,29 @@ impl Store {
 
     /// Signs in by username or email. Rate limited per login and client; an unknown login costs
     /// the same argon2 work as a wrong password and gives the same error.
-    pub async fn sign_in_customer(&self, login: &str, password: &str, client: &str) -> Result<Customer, AuthError> {
+    pub async fn sign_in_customer(
+        &self,
+        login: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<Customer, AuthError> {
         let login_key = login.trim().to_lowercase();
-        let row = sqlx::query(&format!("SELECT {COLUMNS}, password_hash FROM customers WHERE username = $1 OR email = $1"))
-            .bind(&login_key)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS}, password_hash FROM customers WHERE username = $1 OR email = $1"
+        ))
+        .bind(&login_key)
+        .fetch_optional(self.pool())
+        .await?;
         // One limiter key per account, whichever of username or email is typed.
         let limiter_key = match &row {
             Some(row) => format!("customer#{}", row.try_get::<i64, _>("id")?),
             None => login_key,
         };
         let attempt = self.begin_sign_in_attempt(&limiter_key, client).await?;
-        let stored = row.as_ref().map(|r| r.try_get::<String, _>("password_hash")).transpose()?;
+        let stored = row
+            .as_ref()
+            .map(|r| r.try_get::<String, _>("password_hash"))
+            .transpose()?;
         if !self.check_password(stored, password).await {
             return Err(AuthError::InvalidCredentials);
         }
@@ -181,24 +230,31 @@ impl Store {
     }
 
     pub async fn customer_by_username(&self, username: &str) -> Result<Customer, AuthError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM customers WHERE username = $1"))
-            .bind(username)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(AuthError::NotFound("customer"))?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM customers WHERE username = $1"
+        ))
+        .bind(username)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(AuthError::NotFound("customer"))?;
         customer_from_row(&row)
     }
 
-    pub async fn update_profile(&self, id: i64, update: &ProfileUpdate) -> Result<Customer, AuthError> {
+    pub async fn update_profile(
+        &self,
+        id: i64,
+        update: &ProfileUpdate,
+    ) -> Result<Customer, AuthError> {
         let email = normalise_email(&update.email)?;
         let phone = normalise_phone(update.phone.as_deref())?;
         let contact_name = optional_text("contact_name", update.contact_name.as_deref(), 100)?;
         let company = optional_text("company", update.company.as_deref(), 200)?;
-        let other: Option<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE email = $1 AND id <> $2")
-            .bind(&email)
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let other: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM customers WHERE email = $1 AND id <> $2")
+                .bind(&email)
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
         if other.is_some() {
             return Err(AuthError::EmailTaken);
         }
@@ -229,12 +285,15 @@ impl Store {
         keep_session: Option<&str>,
     ) -> Result<(), AuthError> {
         let customer = self.customer(id).await?;
-        let stored: String = sqlx::query_scalar("SELECT password_hash FROM customers WHERE id = $1")
-            .bind(id)
-            .fetch_one(self.pool())
-            .await?;
+        let stored: String =
+            sqlx::query_scalar("SELECT password_hash FROM customers WHERE id = $1")
+                .bind(id)
+                .fetch_one(self.pool())
+                .await?;
         // A stolen session must not be able to guess the current password at leisure.
-        let attempt = self.begin_sign_in_attempt(&format!("password#{id}"), "any").await?;
+        let attempt = self
+            .begin_sign_in_attempt(&format!("password#{id}"), "any")
+            .await?;
         if !self.check_password(Some(stored), current).await {
             return Err(AuthError::WrongCurrentPassword);
         }
@@ -242,7 +301,11 @@ impl Store {
         check_new_password(&customer.username, new)?;
         let hash = hash_password(new.to_owned()).await;
         let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE customers SET password_hash = $1 WHERE id = $2").bind(hash).bind(id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE customers SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         delete_other_sessions(&mut tx, Principal::Customer(id), keep_session).await?;
         tx.commit().await?;
         Ok(())
@@ -259,11 +322,27 @@ mod tests {
         for bad in ["al", "Alice", "alice!", "a".repeat(33).as_str(), "ali ce"] {
             assert!(check_username(bad).is_err(), "{bad}");
         }
-        assert_eq!(normalise_email(" Alice@Example.COM ").unwrap(), "alice@example.com");
-        for bad in ["alice", "@example.com", "alice@", "alice@example", "a b@example.com", "a@b@c.com", "a@.com"] {
+        assert_eq!(
+            normalise_email(" Alice@Example.COM ").unwrap(),
+            "alice@example.com"
+        );
+        for bad in [
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "a@.com",
+        ] {
             assert!(normalise_email(bad).is_err(), "{bad}");
         }
-        assert_eq!(normalise_phone(Some("+86 138-0000-0000")).unwrap().as_deref(), Some("+86 138-0000-0000"));
+        assert_eq!(
+            normalise_phone(Some("+86 138-0000-0000"))
+                .unwrap()
+                .as_deref(),
+            Some("+86 138-0000-0000")
+        );
         assert_eq!(normalise_phone(Some("  ")).unwrap(), None);
         assert!(normalise_phone(Some("call me")).is_err());
         assert!(normalise_phone(Some("12+34567")).is_err());

@@ -10,7 +10,10 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 
 static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("common-passwords.txt").lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect()
+    include_str!("common-passwords.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect()
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,15 +53,21 @@ fn argon2() -> Argon2<'static> {
 fn hash_blocking(password: &str) -> String {
     let salt_bytes: [u8; 16] = rand::random();
     let salt = SaltString::encode_b64(&salt_bytes).expect("16 bytes encode as a salt");
-    argon2().hash_password(password.as_bytes(), &salt).expect("argon2 hashes any password").to_string()
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashes any password")
+        .to_string()
 }
 
 /// A hash of a password nobody has, verified when the login is unknown so that an unknown login
 /// costs the same time as a wrong password.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_blocking("no account has this password"));
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_blocking("no account has this password"));
 
 pub async fn hash_password(password: String) -> String {
-    tokio::task::spawn_blocking(move || hash_blocking(&password)).await.expect("the hashing task finishes")
+    tokio::task::spawn_blocking(move || hash_blocking(&password))
+        .await
+        .expect("the hashing task finishes")
 }
 
 /// Verifies `password` against `stored`, or against a dummy hash when there is no stored hash
@@ -69,8 +78,13 @@ pub async fn verify_password(stored: Option<String>, password: String) -> bool {
             Some(hash) => (hash.as_str(), true),
             None => (DUMMY_HASH.as_str(), false),
         };
-        let Ok(parsed) = PasswordHash::new(hash) else { return false };
-        argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return false;
+        };
+        argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+            && real
     })
     .await
     .expect("the verifying task finishes")
@@ -82,11 +96,27 @@ mod tests {
 
     #[test]
     fn new_passwords_follow_the_rules() {
-        assert_eq!(check_new_password("alice", "short"), Err(PasswordRule::TooShort));
-        assert_eq!(check_new_password("alice", &"x".repeat(129)), Err(PasswordRule::TooLong));
-        assert_eq!(check_new_password("alice_1234", "ALICE_1234"), Err(PasswordRule::SameAsUsername));
-        assert_eq!(check_new_password("alice", "password1"), Err(PasswordRule::TooCommon));
-        assert_eq!(check_new_password("alice", "Qwerty123"), Err(PasswordRule::TooCommon), "case does not help");
+        assert_eq!(
+            check_new_password("alice", "short"),
+            Err(PasswordRule::TooShort)
+        );
+        assert_eq!(
+            check_new_password("alice", &"x".repeat(129)),
+            Err(PasswordRule::TooLong)
+        );
+        assert_eq!(
+            check_new_password("alice_1234", "ALICE_1234"),
+            Err(PasswordRule::SameAsUsername)
+        );
+        assert_eq!(
+            check_new_password("alice", "password1"),
+            Err(PasswordRule::TooCommon)
+        );
+        assert_eq!(
+            check_new_password("alice", "Qwerty123"),
+            Err(PasswordRule::TooCommon),
+            "case does not help"
+        );
         assert_eq!(check_new_password("alice", "correct horse battery"), Ok(()));
         assert_eq!(COMMON_PASSWORDS.len(), 10_000);
     }
@@ -94,9 +124,15 @@ mod tests {
     #[tokio::test]
     async fn hashes_are_argon2id_with_the_required_cost_and_verify() {
         let hash = hash_password("correct horse battery".into()).await;
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(verify_password(Some(hash.clone()), "correct horse battery".into()).await);
         assert!(!verify_password(Some(hash), "correct horse batterY".into()).await);
-        assert!(!verify_password(None, "no account has this password".into()).await, "the dummy never admits");
+        assert!(
+            !verify_password(None, "no account has this password".into()).await,
+            "the dummy never admits"
+        );
     }
 }

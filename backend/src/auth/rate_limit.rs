@@ -19,7 +19,11 @@ const LIMITS: [(&str, i64); 3] = [("login_client", 5), ("client", 20), ("login",
 
 fn subjects(login: &str, client: &str) -> [(&'static str, String); 3] {
     let login = login.trim().to_lowercase();
-    [("login_client", format!("{login}\u{1f}{client}")), ("client", client.to_owned()), ("login", login)]
+    [
+        ("login_client", format!("{login}\u{1f}{client}")),
+        ("client", client.to_owned()),
+        ("login", login),
+    ]
 }
 
 /// One sign-in attempt, counted before the password is checked.
@@ -35,10 +39,18 @@ impl Store {
     /// Counts the attempt first and then checks the windows, so a burst of parallel attempts cannot
     /// all slip under the limit. A refused attempt is taken back out: being refused does not
     /// prolong the wait. `login` should be canonical (the account when known).
-    pub async fn begin_sign_in_attempt(&self, login: &str, client: &str) -> Result<SignInAttempt, AuthError> {
+    pub async fn begin_sign_in_attempt(
+        &self,
+        login: &str,
+        client: &str,
+    ) -> Result<SignInAttempt, AuthError> {
         let now = self.now();
-        let mut attempt =
-            SignInAttempt { login: login.to_owned(), client: client.to_owned(), at: to_micros(now), rows: Vec::new() };
+        let mut attempt = SignInAttempt {
+            login: login.to_owned(),
+            client: client.to_owned(),
+            at: to_micros(now),
+            rows: Vec::new(),
+        };
         let mut tx = self.pool().begin().await?;
         for (scope, subject) in subjects(login, client) {
             let id: i64 =
@@ -52,7 +64,12 @@ impl Store {
         }
         // Old rows are useless: keep the table small as we go.
         sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
-            .bind(attempt.at - Duration::minutes(2 * WINDOW_MINUTES).num_microseconds().unwrap_or(0))
+            .bind(
+                attempt.at
+                    - Duration::minutes(2 * WINDOW_MINUTES)
+                        .num_microseconds()
+                        .unwrap_or(0),
+            )
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -69,7 +86,10 @@ impl Store {
             .await?;
             if count > limit {
                 self.forget_attempt(&attempt).await?;
-                let free_at = oldest.unwrap_or(since) + Duration::minutes(WINDOW_MINUTES).num_microseconds().unwrap_or(0);
+                let free_at = oldest.unwrap_or(since)
+                    + Duration::minutes(WINDOW_MINUTES)
+                        .num_microseconds()
+                        .unwrap_or(0);
                 let retry_after_secs = ((free_at - attempt.at) / 1_000_000).max(1);
                 return Err(AuthError::RateLimited { retry_after_secs });
             }
@@ -92,7 +112,10 @@ impl Store {
 
     async fn forget_attempt(&self, attempt: &SignInAttempt) -> Result<(), AuthError> {
         for id in &attempt.rows {
-            sqlx::query("DELETE FROM sign_in_failures WHERE id = $1").bind(id).execute(self.pool()).await?;
+            sqlx::query("DELETE FROM sign_in_failures WHERE id = $1")
+                .bind(id)
+                .execute(self.pool())
+                .await?;
         }
         Ok(())
     }

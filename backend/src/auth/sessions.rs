@@ -48,7 +48,11 @@ pub struct ActiveSession {
 impl Store {
     pub async fn start_session(&self, principal: Principal) -> Result<NewSession, AuthError> {
         let now = self.now();
-        let session = NewSession { id: random_token(16), csrf_token: random_token(16), expires_at: now + ABSOLUTE_LIFETIME };
+        let session = NewSession {
+            id: random_token(16),
+            csrf_token: random_token(16),
+            expires_at: now + ABSOLUTE_LIFETIME,
+        };
         let (kind, id) = principal.parts();
         sqlx::query(
             "INSERT INTO sessions (id_sha256, principal_kind, principal_id, csrf_token, created_at, last_seen_at, expires_at) \
@@ -82,7 +86,10 @@ impl Store {
         let last_seen = from_micros(row.try_get("last_seen_at")?);
         let expires_at = from_micros(row.try_get("expires_at")?);
         if now >= expires_at || now >= last_seen + IDLE_TIMEOUT {
-            sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1").bind(&key).execute(self.pool()).await?;
+            sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1")
+                .bind(&key)
+                .execute(self.pool())
+                .await?;
             return Ok(None);
         }
         if now >= last_seen + TOUCH_EVERY {
@@ -97,16 +104,26 @@ impl Store {
             "operator" => Principal::Operator(id),
             _ => Principal::Customer(id),
         };
-        Ok(Some(ActiveSession { principal, csrf_token: row.try_get("csrf_token")? }))
+        Ok(Some(ActiveSession {
+            principal,
+            csrf_token: row.try_get("csrf_token")?,
+        }))
     }
 
     pub async fn end_session(&self, id: &str) -> Result<(), AuthError> {
-        sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1").bind(sha256_hex(id)).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1")
+            .bind(sha256_hex(id))
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
     /// Ends every session of `principal` except `keep` (the one changing the password).
-    pub async fn end_other_sessions(&self, principal: Principal, keep: Option<&str>) -> Result<u64, AuthError> {
+    pub async fn end_other_sessions(
+        &self,
+        principal: Principal,
+        keep: Option<&str>,
+    ) -> Result<u64, AuthError> {
         let mut conn = self.pool().acquire().await?;
         delete_other_sessions(&mut conn, principal, keep).await
     }
@@ -120,17 +137,21 @@ pub(crate) async fn delete_other_sessions(
 ) -> Result<u64, AuthError> {
     let (kind, id) = principal.parts();
     let keep = keep.map(sha256_hex).unwrap_or_default();
-    let done = sqlx::query("DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2 AND id_sha256 <> $3")
-        .bind(kind)
-        .bind(id)
-        .bind(keep)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE principal_kind = $1 AND principal_id = $2 AND id_sha256 <> $3",
+    )
+    .bind(kind)
+    .bind(id)
+    .bind(keep)
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }
 
 /// The session id in a request's `Cookie` header values, if any.
-pub fn session_id_from_cookies<'a>(cookie_headers: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn session_id_from_cookies<'a>(
+    cookie_headers: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     cookie_headers
         .into_iter()
         .flat_map(|v| v.split(';'))

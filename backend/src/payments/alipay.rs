@@ -9,7 +9,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
 use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use rsa::sha2::Sha256;
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
 use rsa::{RsaPrivateKey, RsaPublicKey};
@@ -55,13 +57,19 @@ impl std::fmt::Debug for PrivateKey {
 
 /// Alipay's key tool hands out keys as bare base64 DER; OpenSSL writes PEM. Both are taken.
 fn der_of(text: &str) -> Option<Vec<u8>> {
-    let body: String = text.lines().filter(|l| !l.starts_with("-----")).flat_map(|l| l.trim().chars()).collect();
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .flat_map(|l| l.trim().chars())
+        .collect();
     BASE64.decode(body).ok()
 }
 
 impl PrivateKey {
     pub fn parse(text: &str) -> Result<PrivateKey, AlipayError> {
-        let unreadable = AlipayError::UnreadableKey { which: "private key" };
+        let unreadable = AlipayError::UnreadableKey {
+            which: "private key",
+        };
         let der = der_of(text).ok_or(unreadable.clone())?;
         RsaPrivateKey::from_pkcs8_der(&der)
             .or_else(|_| RsaPrivateKey::from_pkcs1_der(&der))
@@ -76,7 +84,10 @@ impl PrivateKey {
     }
 
     pub fn to_pem(&self) -> String {
-        self.0.to_pkcs8_pem(LineEnding::LF).expect("an RSA key encodes as PKCS#8").to_string()
+        self.0
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("an RSA key encodes as PKCS#8")
+            .to_string()
     }
 
     pub fn public_key(&self) -> PublicKey {
@@ -92,7 +103,9 @@ impl PrivateKey {
 
 impl PublicKey {
     pub fn parse(text: &str) -> Result<PublicKey, AlipayError> {
-        let unreadable = AlipayError::UnreadableKey { which: "public key" };
+        let unreadable = AlipayError::UnreadableKey {
+            which: "public key",
+        };
         let der = der_of(text).ok_or(unreadable.clone())?;
         RsaPublicKey::from_public_key_der(&der)
             .or_else(|_| RsaPublicKey::from_pkcs1_der(&der))
@@ -101,12 +114,17 @@ impl PublicKey {
     }
 
     pub fn to_pem(&self) -> String {
-        self.0.to_public_key_pem(LineEnding::LF).expect("an RSA key encodes as SPKI")
+        self.0
+            .to_public_key_pem(LineEnding::LF)
+            .expect("an RSA key encodes as SPKI")
     }
 
     pub fn verify(&self, content: &str, sign: &str) -> Result<(), AlipayError> {
-        let bytes = BASE64.decode(sign.trim()).map_err(|_| AlipayError::SignNotBase64)?;
-        let signature = Signature::try_from(bytes.as_slice()).map_err(|_| AlipayError::BadSignature)?;
+        let bytes = BASE64
+            .decode(sign.trim())
+            .map_err(|_| AlipayError::SignNotBase64)?;
+        let signature =
+            Signature::try_from(bytes.as_slice()).map_err(|_| AlipayError::BadSignature)?;
         VerifyingKey::<Sha256>::new(self.0.clone())
             .verify(content.as_bytes(), &signature)
             .map_err(|_| AlipayError::BadSignature)
@@ -117,7 +135,9 @@ impl PublicKey {
 /// letting one copy be verified and another be used.
 pub type Params = BTreeMap<String, String>;
 
-pub fn params_from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Params, AlipayError> {
+pub fn params_from_pairs(
+    pairs: impl IntoIterator<Item = (String, String)>,
+) -> Result<Params, AlipayError> {
     let mut params = Params::new();
     for (name, value) in pairs {
         if params.insert(name.clone(), value).is_some() {
@@ -148,7 +168,10 @@ pub fn sign_request(params: &mut Params, key: &PrivateKey) {
 /// What Alipay does with a request: checks `sign` over everything but `sign`.
 pub fn verify_request(params: &Params, key: &PublicKey) -> Result<(), AlipayError> {
     check_sign_type(params)?;
-    let sign = params.get("sign").filter(|s| !s.is_empty()).ok_or(AlipayError::MissingSign)?;
+    let sign = params
+        .get("sign")
+        .filter(|s| !s.is_empty())
+        .ok_or(AlipayError::MissingSign)?;
     key.verify(&content_to_sign(params, &["sign"]), sign)
 }
 
@@ -208,14 +231,24 @@ pub struct Notification {
 /// Verifies an asynchronous notification exactly as Alipay specifies: drop `sign` and `sign_type`,
 /// sort, join `k=v` with `&`, verify RSA2 with Alipay's public key. Checking app id, trade and
 /// amount against the merchant's own records is the caller's next step.
-pub fn verify_notification(params: &Params, alipay_key: &PublicKey) -> Result<Notification, AlipayError> {
+pub fn verify_notification(
+    params: &Params,
+    alipay_key: &PublicKey,
+) -> Result<Notification, AlipayError> {
     if let Some(sign_type) = params.get("sign_type").filter(|s| s.as_str() != "RSA2") {
         return Err(AlipayError::UnsupportedSignType(sign_type.clone()));
     }
-    let sign = params.get("sign").filter(|s| !s.is_empty()).ok_or(AlipayError::MissingSign)?;
+    let sign = params
+        .get("sign")
+        .filter(|s| !s.is_empty())
+        .ok_or(AlipayError::MissingSign)?;
     alipay_key.verify(&content_to_sign(params, &["sign", "sign_type"]), sign)?;
     let required = |name: &'static str| {
-        params.get(name).filter(|v| !v.is_empty()).cloned().ok_or(AlipayError::MissingParameter(name))
+        params
+            .get(name)
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .ok_or(AlipayError::MissingParameter(name))
     };
     Ok(Notification {
         app_id: required("app_id")?,
@@ -271,7 +304,9 @@ pub fn page_pay_params(request: &PagePay, key: &PrivateKey) -> Params {
 
 /// The gateway URL with the parameters in its query, URL-encoded: where the browser goes to pay.
 pub fn url_with_params(gateway: &str, params: &Params) -> String {
-    let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter()).finish();
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish();
     let separator = if gateway.contains('?') { '&' } else { '?' };
     format!("{gateway}{separator}{query}")
 }

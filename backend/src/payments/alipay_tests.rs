@@ -4,9 +4,12 @@
 
 use super::*;
 
-const MERCHANT_PRIVATE: &str = include_str!("../../tests/fixtures/alipay/test_merchant_private_key.pem");
-const MERCHANT_PUBLIC: &str = include_str!("../../tests/fixtures/alipay/test_merchant_public_key.pem");
-const ALIPAY_PRIVATE: &str = include_str!("../../tests/fixtures/alipay/test_alipay_private_key.pem");
+const MERCHANT_PRIVATE: &str =
+    include_str!("../../tests/fixtures/alipay/test_merchant_private_key.pem");
+const MERCHANT_PUBLIC: &str =
+    include_str!("../../tests/fixtures/alipay/test_merchant_public_key.pem");
+const ALIPAY_PRIVATE: &str =
+    include_str!("../../tests/fixtures/alipay/test_alipay_private_key.pem");
 
 /// The request of Alipay's "自行实现签名" document (the values are signed raw, not URL-encoded).
 fn documented_request() -> Params {
@@ -18,7 +21,10 @@ fn documented_request() -> Params {
         ("sign_type", "RSA2"),
         ("timestamp", "2014-07-24 03:07:50"),
         ("biz_content", biz),
-        ("sign", "e9zEAe4TTQ4LPLQvETPoLGXTiURcxiAKfMVQ6Hrrsx2hmyIEGvSfAQzbLxHrhyZ48wOJXTsa"),
+        (
+            "sign",
+            "e9zEAe4TTQ4LPLQvETPoLGXTiURcxiAKfMVQ6Hrrsx2hmyIEGvSfAQzbLxHrhyZ48wOJXTsa",
+        ),
         ("version", "1.0"),
         ("app_auth_token", ""),
     ]
@@ -35,7 +41,10 @@ const OPENSSL_SIGNATURE: &str = "UVqYvNiLhxVel1PB7mGthmpcQ7L70Qe5ePBVh1QbHdmiB5q
 #[test]
 fn the_request_string_to_sign_is_the_documented_one() {
     // sign dropped, empty app_auth_token dropped, sign_type kept, sorted by name.
-    assert_eq!(content_to_sign(&documented_request(), &["sign"]), DOCUMENTED_CONTENT);
+    assert_eq!(
+        content_to_sign(&documented_request(), &["sign"]),
+        DOCUMENTED_CONTENT
+    );
 }
 
 #[test]
@@ -49,7 +58,10 @@ fn rsa2_signatures_match_openssl_byte_for_byte() {
     assert_eq!(public, key.public_key());
     verify_request(&params, &public).unwrap();
     params.insert("timestamp".into(), "2014-07-24 03:07:51".into());
-    assert_eq!(verify_request(&params, &public), Err(AlipayError::BadSignature));
+    assert_eq!(
+        verify_request(&params, &public),
+        Err(AlipayError::BadSignature)
+    );
 }
 
 /// A TRADE_SUCCESS notification Alipay really sent, and Alipay's public key, from the Node SDK's tests.
@@ -104,24 +116,44 @@ fn a_notification_alipay_signed_verifies() {
 #[test]
 fn any_change_to_a_signed_notification_is_caught() {
     let (params, key) = alipay_sdk_notification();
-    for (name, value) in [("total_amount", "100.10"), ("out_trade_no", "20190815155618536-564-58"), ("trade_status", "TRADE_FINISHED")] {
+    for (name, value) in [
+        ("total_amount", "100.10"),
+        ("out_trade_no", "20190815155618536-564-58"),
+        ("trade_status", "TRADE_FINISHED"),
+    ] {
         let mut forged = params.clone();
         forged.insert(name.into(), value.into());
-        assert_eq!(verify_notification(&forged, &key), Err(AlipayError::BadSignature), "{name}");
+        assert_eq!(
+            verify_notification(&forged, &key),
+            Err(AlipayError::BadSignature),
+            "{name}"
+        );
     }
     let mut unsigned = params.clone();
     unsigned.remove("sign");
-    assert_eq!(verify_notification(&unsigned, &key), Err(AlipayError::MissingSign));
+    assert_eq!(
+        verify_notification(&unsigned, &key),
+        Err(AlipayError::MissingSign)
+    );
     let mut not_base64 = params.clone();
     not_base64.insert("sign".into(), "not base64!".into());
-    assert_eq!(verify_notification(&not_base64, &key), Err(AlipayError::SignNotBase64));
+    assert_eq!(
+        verify_notification(&not_base64, &key),
+        Err(AlipayError::SignNotBase64)
+    );
     let mut rsa1 = params.clone();
     rsa1.insert("sign_type".into(), "RSA".into());
-    assert_eq!(verify_notification(&rsa1, &key), Err(AlipayError::UnsupportedSignType("RSA".into())));
+    assert_eq!(
+        verify_notification(&rsa1, &key),
+        Err(AlipayError::UnsupportedSignType("RSA".into()))
+    );
     // Signed by someone else's key: our own test "Alipay" key is not Alipay's.
     let mut resigned = params.clone();
     sign_notification(&mut resigned, &PrivateKey::parse(ALIPAY_PRIVATE).unwrap());
-    assert_eq!(verify_notification(&resigned, &key), Err(AlipayError::BadSignature));
+    assert_eq!(
+        verify_notification(&resigned, &key),
+        Err(AlipayError::BadSignature)
+    );
 }
 
 #[test]
@@ -130,20 +162,42 @@ fn notifications_are_signed_without_sign_type_and_round_trip() {
     let (mut params, _) = alipay_sdk_notification();
     sign_notification(&mut params, &alipay);
     let content = content_to_sign(&params, &["sign", "sign_type"]);
-    assert!(!content.contains("sign_type") && content.starts_with("app_id=2019073166072302&auth_app_id="));
+    assert!(
+        !content.contains("sign_type")
+            && content.starts_with("app_id=2019073166072302&auth_app_id=")
+    );
     verify_notification(&params, &alipay.public_key()).unwrap();
 }
 
 #[test]
 fn keys_are_read_as_pem_or_as_alipay_tool_base64() {
     let pem = PrivateKey::parse(MERCHANT_PRIVATE).unwrap();
-    let bare: String = MERCHANT_PRIVATE.lines().filter(|l| !l.starts_with("-----")).collect();
-    assert_eq!(PrivateKey::parse(&bare).unwrap().public_key(), pem.public_key());
+    let bare: String = MERCHANT_PRIVATE
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    assert_eq!(
+        PrivateKey::parse(&bare).unwrap().public_key(),
+        pem.public_key()
+    );
     let pkcs8 = PrivateKey::parse(&pem.to_pem()).unwrap();
     assert_eq!(pkcs8.public_key(), pem.public_key());
-    assert_eq!(PublicKey::parse(&pem.public_key().to_pem()).unwrap(), pem.public_key());
-    assert_eq!(PrivateKey::parse("hello").unwrap_err(), AlipayError::UnreadableKey { which: "private key" });
-    assert_eq!(PublicKey::parse(MERCHANT_PRIVATE).unwrap_err(), AlipayError::UnreadableKey { which: "public key" });
+    assert_eq!(
+        PublicKey::parse(&pem.public_key().to_pem()).unwrap(),
+        pem.public_key()
+    );
+    assert_eq!(
+        PrivateKey::parse("hello").unwrap_err(),
+        AlipayError::UnreadableKey {
+            which: "private key"
+        }
+    );
+    assert_eq!(
+        PublicKey::parse(MERCHANT_PRIVATE).unwrap_err(),
+        AlipayError::UnreadableKey {
+            which: "public key"
+        }
+    );
 }
 
 #[test]
@@ -166,13 +220,27 @@ fn page_pay_requests_carry_what_alipay_requires() {
     assert_eq!(biz.total_amount, "88.88");
     verify_request(&params, &key.public_key()).unwrap();
     let url = url_with_params(PRODUCTION_GATEWAY, &params);
-    assert!(url.starts_with("https://openapi.alipay.com/gateway.do?app_id=2021000000000000&biz_content=%7B"), "{url}");
-    let back = params_from_pairs(form_urlencoded::parse(url.split_once('?').unwrap().1.as_bytes()).into_owned()).unwrap();
+    assert!(
+        url.starts_with(
+            "https://openapi.alipay.com/gateway.do?app_id=2021000000000000&biz_content=%7B"
+        ),
+        "{url}"
+    );
+    let back = params_from_pairs(
+        form_urlencoded::parse(url.split_once('?').unwrap().1.as_bytes()).into_owned(),
+    )
+    .unwrap();
     assert_eq!(back, params);
 }
 
 #[test]
 fn repeated_parameters_are_refused() {
-    let pairs = vec![("a".to_owned(), "1".to_owned()), ("a".to_owned(), "2".to_owned())];
-    assert_eq!(params_from_pairs(pairs), Err(AlipayError::RepeatedParameter("a".into())));
+    let pairs = vec![
+        ("a".to_owned(), "1".to_owned()),
+        ("a".to_owned(), "2".to_owned()),
+    ];
+    assert_eq!(
+        params_from_pairs(pairs),
+        Err(AlipayError::RepeatedParameter("a".into()))
+    );
 }

@@ -35,12 +35,20 @@ pub enum NotificationError {
 /// Beijing time, as Alipay's `timestamp` parameter wants it.
 pub fn alipay_timestamp(at: DateTime<Utc>) -> String {
     let beijing = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    at.with_timezone(&beijing).format("%Y-%m-%d %H:%M:%S").to_string()
+    at.with_timezone(&beijing)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 impl AlipayMerchant {
     /// Where the customer's browser goes to pay `top_up`: the gateway with a signed page-pay request.
-    pub fn checkout_url(&self, top_up: &TopUp, notify_url: &str, return_url: &str, now: DateTime<Utc>) -> Option<String> {
+    pub fn checkout_url(
+        &self,
+        top_up: &TopUp,
+        notify_url: &str,
+        return_url: &str,
+        now: DateTime<Utc>,
+    ) -> Option<String> {
         if top_up.method != TopUpMethod::Alipay {
             return None;
         }
@@ -53,14 +61,20 @@ impl AlipayMerchant {
             return_url: return_url.to_owned(),
             timestamp: alipay_timestamp(now),
         };
-        Some(alipay::url_with_params(&self.gateway_url, &alipay::page_pay_params(&request, &self.merchant_key)))
+        Some(alipay::url_with_params(
+            &self.gateway_url,
+            &alipay::page_pay_params(&request, &self.merchant_key),
+        ))
     }
 
     /// A notification this merchant may act on: Alipay's signature, our app id, our seller.
     pub fn verify_notification(&self, params: &Params) -> Result<Notification, NotificationError> {
         let notification = alipay::verify_notification(params, &self.alipay_key)?;
         if notification.app_id != self.app_id {
-            return Err(NotificationError::WrongApp { expected: self.app_id.clone(), got: notification.app_id });
+            return Err(NotificationError::WrongApp {
+                expected: self.app_id.clone(),
+                got: notification.app_id,
+            });
         }
         if let Some(expected) = &self.seller_id
             && notification.seller_id.as_deref() != Some(expected.as_str())
@@ -75,8 +89,14 @@ impl AlipayMerchant {
 
     /// The synchronous return carries the same kind of signature; it is only ever used to show a result.
     pub fn verify_return(&self, params: &Params) -> Result<(), NotificationError> {
-        let sign = params.get("sign").filter(|s| !s.is_empty()).ok_or(AlipayError::MissingSign)?;
-        self.alipay_key.verify(&alipay::content_to_sign(params, &["sign", "sign_type"]), sign)?;
+        let sign = params
+            .get("sign")
+            .filter(|s| !s.is_empty())
+            .ok_or(AlipayError::MissingSign)?;
+        self.alipay_key.verify(
+            &alipay::content_to_sign(params, &["sign", "sign_type"]),
+            sign,
+        )?;
         Ok(())
     }
 }

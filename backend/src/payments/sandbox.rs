@@ -64,7 +64,12 @@ impl SandboxAlipay {
     /// Checks a page-pay request the way Alipay's gateway does.
     pub fn checkout(&self, params: &Params) -> Result<Checkout, CheckoutError> {
         alipay::verify_request(params, &self.merchant.merchant_key.public_key())?;
-        let get = |name: &'static str| params.get(name).filter(|v| !v.is_empty()).ok_or(CheckoutError::Missing(name));
+        let get = |name: &'static str| {
+            params
+                .get(name)
+                .filter(|v| !v.is_empty())
+                .ok_or(CheckoutError::Missing(name))
+        };
         let app_id = get("app_id")?;
         if app_id != &self.merchant.app_id {
             return Err(CheckoutError::UnknownApp(app_id.clone()));
@@ -72,8 +77,8 @@ impl SandboxAlipay {
         if get("method")? != alipay::PAGE_PAY_METHOD {
             return Err(CheckoutError::WrongMethod);
         }
-        let content: PagePayContent =
-            serde_json::from_str(get("biz_content")?).map_err(|e| CheckoutError::BadContent(e.to_string()))?;
+        let content: PagePayContent = serde_json::from_str(get("biz_content")?)
+            .map_err(|e| CheckoutError::BadContent(e.to_string()))?;
         if content.product_code != alipay::PAGE_PAY_PRODUCT {
             return Err(CheckoutError::WrongProduct);
         }
@@ -92,11 +97,21 @@ impl SandboxAlipay {
 
     /// A new Alipay trade number: `2026112322001` + 15 digits, like Alipay's.
     pub fn new_trade_no(now: DateTime<Utc>) -> String {
-        format!("{}22001{:015}", now.format("%Y%m%d"), rand::rng().random_range(0..1_000_000_000_000_000u64))
+        format!(
+            "{}22001{:015}",
+            now.format("%Y%m%d"),
+            rand::rng().random_range(0..1_000_000_000_000_000u64)
+        )
     }
 
     /// The asynchronous notification of a paid (or otherwise changed) trade, signed.
-    pub fn notification(&self, checkout: &Checkout, trade_no: &str, trade_status: &str, now: DateTime<Utc>) -> Params {
+    pub fn notification(
+        &self,
+        checkout: &Checkout,
+        trade_no: &str,
+        trade_status: &str,
+        now: DateTime<Utc>,
+    ) -> Params {
         let time = alipay_timestamp(now);
         let mut params: Params = [
             ("notify_time", time.as_str()),
@@ -170,11 +185,15 @@ impl Store {
     /// A key kept in `gateway_keys`, generated if absent. Two processes generating at once both
     /// insert-if-absent and then read back the one that won.
     async fn gateway_key(&self, name: &str) -> Result<PrivateKey, LedgerError> {
-        let read = |pem: String| PrivateKey::parse(&pem).map_err(|e| LedgerError::Corrupt(format!("gateway key {name}: {e}")));
-        let stored: Option<String> = sqlx::query_scalar("SELECT private_key_pem FROM gateway_keys WHERE name = $1")
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await?;
+        let read = |pem: String| {
+            PrivateKey::parse(&pem)
+                .map_err(|e| LedgerError::Corrupt(format!("gateway key {name}: {e}")))
+        };
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT private_key_pem FROM gateway_keys WHERE name = $1")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await?;
         if let Some(pem) = stored {
             return read(pem);
         }
@@ -189,10 +208,11 @@ impl Store {
         .bind(to_micros(self.now()))
         .execute(self.pool())
         .await?;
-        let pem: String = sqlx::query_scalar("SELECT private_key_pem FROM gateway_keys WHERE name = $1")
-            .bind(name)
-            .fetch_one(self.pool())
-            .await?;
+        let pem: String =
+            sqlx::query_scalar("SELECT private_key_pem FROM gateway_keys WHERE name = $1")
+                .bind(name)
+                .fetch_one(self.pool())
+                .await?;
         read(pem)
     }
 }

@@ -34,7 +34,10 @@ enum Cleanup {
 
 fn unique_name() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     format!("billing_test_{}_{}_{}", std::process::id(), nanos, n)
 }
 
@@ -46,7 +49,9 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = std::env::temp_dir().join("billing-center-tests");
         let path = dir.join(format!("{}.db", unique_name()));
-        let store = Store::open(&format!("sqlite://{}", path.display())).await.expect("the SQLite test store opens");
+        let store = Store::open(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("the SQLite test store opens");
         TestDb::with_store(store, Cleanup::File(path))
     }
 
@@ -59,10 +64,15 @@ impl TestDb {
                  or set BILLING_TEST_POSTGRES_URL to a URL whose user may create databases."
             )
         });
-        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("CREATE DATABASE");
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("CREATE DATABASE");
         admin.close().await.ok();
         let url = database_url(&admin_url, &name);
-        let store = Store::open(&url).await.expect("the PostgreSQL test store opens");
+        let store = Store::open(&url)
+            .await
+            .expect("the PostgreSQL test store opens");
         TestDb::with_store(store, Cleanup::Database { admin_url, name })
     }
 
@@ -75,7 +85,11 @@ impl TestDb {
 
     fn with_store(store: Store, cleanup: Cleanup) -> TestDb {
         let clock = ManualClock::new(start());
-        TestDb { store: store.with_clock(clock.clone()), clock, cleanup }
+        TestDb {
+            store: store.with_clock(clock.clone()),
+            clock,
+            cleanup,
+        }
     }
 
     /// Drops the database. (A test that panics leaves it; scripts/test.sh removes leftovers.)
@@ -89,7 +103,10 @@ impl TestDb {
             }
             Cleanup::Database { admin_url, name } => {
                 if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.ok();
+                    admin
+                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await
+                        .ok();
                 }
             }
         }
@@ -110,21 +127,32 @@ impl TestDb {
             "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS BIGINT) FROM instruments",
             "SELECT COUNT(*) FROM instruments WHERE expired_at IS NOT NULL",
         ] {
-            out.push(sqlx::query_scalar::<_, i64>(sql).fetch_one(self.store.pool()).await.unwrap());
+            out.push(
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(self.store.pool())
+                    .await
+                    .unwrap(),
+            );
         }
         out
     }
 
     /// Panics with the report unless every balance matches its postings.
     pub async fn assert_ledger_clean(&self) {
-        let report = self.store.check_ledger().await.expect("the ledger check runs");
+        let report = self
+            .store
+            .check_ledger()
+            .await
+            .expect("the ledger check runs");
         assert!(report.is_clean(), "{report}");
     }
 }
 
 /// The admin URL with its database name replaced.
 pub fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],

@@ -11,7 +11,9 @@ use backend::auth::sessions::Principal;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, json};
-use crate::auth::{ClientAddress, CustomerSession, SecureCookies, clear_session_cookie, set_session_cookie};
+use crate::auth::{
+    ClientAddress, CustomerSession, SecureCookies, clear_session_cookie, set_session_cookie,
+};
 
 #[derive(Debug, Serialize)]
 pub struct Me {
@@ -35,7 +37,9 @@ pub fn auth_error(error: AuthError) -> ApiError {
         AuthError::UsernameTaken | AuthError::EmailTaken => {
             ApiError::new(StatusCode::CONFLICT, "taken", message).with_field(field)
         }
-        AuthError::InvalidCredentials => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", message),
+        AuthError::InvalidCredentials => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", message)
+        }
         AuthError::RateLimited { retry_after_secs } => {
             let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
             e.retry_after = Some(retry_after_secs);
@@ -48,10 +52,21 @@ pub fn auth_error(error: AuthError) -> ApiError {
     }
 }
 
-async fn signed_in(store: &Store, customer: Customer, secure: SecureCookies, status: StatusCode) -> Result<Response, ApiError> {
-    let session = store.start_session(Principal::Customer(customer.id)).await.map_err(auth_error)?;
+async fn signed_in(
+    store: &Store,
+    customer: Customer,
+    secure: SecureCookies,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let session = store
+        .start_session(Principal::Customer(customer.id))
+        .await
+        .map_err(auth_error)?;
     let cookie = set_session_cookie(&session, secure);
-    let body = Me { customer, csrf_token: session.csrf_token };
+    let body = Me {
+        customer,
+        csrf_token: session.csrf_token,
+    };
     Ok((status, [(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
@@ -74,7 +89,10 @@ pub async fn sign_in(
     body: json::RawBody,
 ) -> Result<Response, ApiError> {
     let request: SignIn = json::parse(body)?;
-    let customer = store.sign_in_customer(&request.login, &request.password, &client).await.map_err(auth_error)?;
+    let customer = store
+        .sign_in_customer(&request.login, &request.password, &client)
+        .await
+        .map_err(auth_error)?;
     signed_in(&store, customer, secure, StatusCode::OK).await
 }
 
@@ -85,14 +103,30 @@ pub async fn sign_out(
     session: CustomerSession,
 ) -> Result<Response, ApiError> {
     session.require_csrf_header()?;
-    store.end_session(&session.session_id).await.map_err(auth_error)?;
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear_session_cookie(secure))]).into_response())
+    store
+        .end_session(&session.session_id)
+        .await
+        .map_err(auth_error)?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, clear_session_cookie(secure))],
+    )
+        .into_response())
 }
 
 /// customer: who is signed in, and the CSRF token of the session.
-pub async fn me(State(store): State<Store>, session: CustomerSession) -> Result<Json<Me>, ApiError> {
-    let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
-    Ok(Json(Me { customer, csrf_token: session.csrf_token }))
+pub async fn me(
+    State(store): State<Store>,
+    session: CustomerSession,
+) -> Result<Json<Me>, ApiError> {
+    let customer = store
+        .customer(session.customer_id)
+        .await
+        .map_err(auth_error)?;
+    Ok(Json(Me {
+        customer,
+        csrf_token: session.csrf_token,
+    }))
 }
 
 #[derive(Debug, Serialize)]
@@ -112,10 +146,18 @@ pub async fn account(
 ) -> Result<Json<AccountBalances>, ApiError> {
     let not_found = || ApiError::not_found("no such account");
     let id: i64 = id.parse().map_err(|_| not_found())?;
-    let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
+    let customer = store
+        .customer(session.customer_id)
+        .await
+        .map_err(auth_error)?;
     if customer.billing_account_id != id {
         return Err(not_found());
     }
     let snapshot = store.account(id).await.map_err(ApiError::internal)?;
-    Ok(Json(AccountBalances { id, name: snapshot.name, cash: snapshot.cash, arrears: snapshot.arrears }))
+    Ok(Json(AccountBalances {
+        id,
+        name: snapshot.name,
+        cash: snapshot.cash,
+        arrears: snapshot.arrears,
+    }))
 }

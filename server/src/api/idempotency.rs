@@ -11,10 +11,15 @@ pub const MAX_KEY_LEN: usize = 100;
 /// The caller's key under `scope` (e.g. `customer7`, `ops`), or a fresh one when none was sent.
 pub fn request_key(headers: &HeaderMap, scope: &str) -> Result<IdempotencyKey, ApiError> {
     let invalid = || {
-        ApiError::bad_request("invalid_idempotency_key", format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} printable characters"))
+        ApiError::bad_request(
+            "invalid_idempotency_key",
+            format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} printable characters"),
+        )
     };
     let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        Some(Ok(key)) if !key.is_empty() && key.len() <= MAX_KEY_LEN => IdempotencyKey::new(format!("{scope}:{key}")),
+        Some(Ok(key)) if !key.is_empty() && key.len() <= MAX_KEY_LEN => {
+            IdempotencyKey::new(format!("{scope}:{key}"))
+        }
         Some(_) => return Err(invalid()),
         None => IdempotencyKey::generated(scope),
     };

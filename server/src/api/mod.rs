@@ -7,6 +7,7 @@ mod idempotency;
 mod json;
 mod ops;
 mod plan;
+pub mod topups;
 mod wallet;
 
 use axum::Router;
@@ -26,16 +27,25 @@ pub fn routes() -> Router<AppState> {
         // customer: their own billing account's balances; any other id is 404.
         .route("/accounts/{id}", get(accounts::account))
         // anonymous: sign in; customer + X-CSRF-Token: sign out.
-        .route("/session", post(accounts::sign_in).delete(accounts::sign_out))
+        .route(
+            "/session",
+            post(accounts::sign_in).delete(accounts::sign_out),
+        )
         // customer: the signed-in customer and the session's CSRF token.
         .route("/me", get(accounts::me))
         // customer: balances usable now; vouchers; prepaid cards.
         .route("/wallet", get(wallet::wallet))
         .route("/movements", get(wallet::movements))
         .route("/vouchers", get(wallet::vouchers))
-        .route("/prepaid-cards", get(wallet::prepaid_cards).post(wallet::buy_card))
+        .route(
+            "/prepaid-cards",
+            get(wallet::prepaid_cards).post(wallet::buy_card),
+        )
         // customer + X-CSRF-Token (+ optional Idempotency-Key): activate a code; buy a card (above).
         .route("/vouchers/activate", post(wallet::activate))
+        // customer (+ X-CSRF-Token to open): top-ups by Alipay or bank transfer; one of them.
+        .route("/topups", get(topups::list).post(topups::open))
+        .route("/topups/{id}", get(topups::one))
         // operator token: the audit log.
         .route("/ops/audit", get(ops::audit_log))
         // operator token: record a bank transfer; issue vouchers or generate codes; assign a card.

@@ -30,7 +30,10 @@ pub async fn audit_log(
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditRecord>>, ApiError> {
     if !(1..=1000).contains(&query.limit) {
-        return Err(ApiError::unprocessable("invalid_field", "limit must be 1 to 1000").with_field(Some("limit")));
+        return Err(
+            ApiError::unprocessable("invalid_field", "limit must be 1 to 1000")
+                .with_field(Some("limit")),
+        );
     }
     let account_id = match &query.account {
         Some(username) => match store.customer_by_username(username).await {
@@ -38,7 +41,10 @@ pub async fn audit_log(
             Err(backend::auth::AuthError::NotFound(_)) => {
                 // Looking for an account that does not exist is recorded too.
                 let detail = format!("looked for the audit log of unknown account {username}");
-                store.audit(operator.id, "audit_log.read", None, &detail, &client).await.map_err(auth_error)?;
+                store
+                    .audit(operator.id, "audit_log.read", None, &detail, &client)
+                    .await
+                    .map_err(auth_error)?;
                 return Err(ApiError::not_found("no such account"));
             }
             Err(e) => return Err(auth_error(e)),
@@ -49,13 +55,25 @@ pub async fn audit_log(
         Some(username) => format!("read the audit log of {username}"),
         None => "read the audit log".to_owned(),
     };
-    store.audit(operator.id, "audit_log.read", account_id, &detail, &client).await.map_err(auth_error)?;
-    Ok(Json(store.audit_log(account_id, query.limit).await.map_err(auth_error)?))
+    store
+        .audit(operator.id, "audit_log.read", account_id, &detail, &client)
+        .await
+        .map_err(auth_error)?;
+    Ok(Json(
+        store
+            .audit_log(account_id, query.limit)
+            .await
+            .map_err(auth_error)?,
+    ))
 }
 
 /// The account of a customer username, or 404.
 async fn account_of(store: &Store, username: &str) -> Result<i64, ApiError> {
-    Ok(store.customer_by_username(username).await.map_err(auth_error)?.billing_account_id)
+    Ok(store
+        .customer_by_username(username)
+        .await
+        .map_err(auth_error)?
+        .billing_account_id)
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,16 +94,37 @@ pub async fn record_bank_transfer(
     let request: BankTransfer = super::json::parse(body)?;
     let account_id = account_of(&store, &request.account).await?;
     let key = backend::IdempotencyKey::new(format!("bank_transfer:{}", request.reference))
-        .map_err(|_| ApiError::unprocessable("invalid_field", "reference must be 1 to 128 printable characters").with_field(Some("reference")))?;
+        .map_err(|_| {
+            ApiError::unprocessable(
+                "invalid_field",
+                "reference must be 1 to 128 printable characters",
+            )
+            .with_field(Some("reference"))
+        })?;
     let credit = backend::cash::CashCredit {
         account_id,
         amount: request.amount,
         source: backend::cash::CashSource::BankTransfer,
         reference: request.reference.clone(),
     };
-    let done = store.credit_cash(&key, &credit).await.map_err(ops_ledger_error)?;
-    let detail = format!("bank transfer {} of {} (ledger transaction {})", request.reference, request.amount, done.transaction_id);
-    store.audit(operator.id, "bank_transfer.record", Some(account_id), &detail, &client).await.map_err(auth_error)?;
+    let done = store
+        .credit_cash(&key, &credit)
+        .await
+        .map_err(ops_ledger_error)?;
+    let detail = format!(
+        "bank transfer {} of {} (ledger transaction {})",
+        request.reference, request.amount, done.transaction_id
+    );
+    store
+        .audit(
+            operator.id,
+            "bank_transfer.record",
+            Some(account_id),
+            &detail,
+            &client,
+        )
+        .await
+        .map_err(auth_error)?;
     Ok((axum::http::StatusCode::CREATED, Json(done)))
 }
 
@@ -115,30 +154,65 @@ pub async fn vouchers(
     let request: VoucherRequest = super::json::parse(body)?;
     let validity = match (request.valid_days, request.valid_from, request.valid_until) {
         (Some(days), None, None) => VoucherValidity::DaysFromActivation(days),
-        (None, Some(valid_from), Some(valid_until)) => VoucherValidity::Fixed { valid_from, valid_until },
+        (None, Some(valid_from), Some(valid_until)) => VoucherValidity::Fixed {
+            valid_from,
+            valid_until,
+        },
         _ => {
-            return Err(ApiError::unprocessable("invalid_field", "give either valid_days, or valid_from and valid_until")
-                .with_field(Some("valid_days")));
+            return Err(ApiError::unprocessable(
+                "invalid_field",
+                "give either valid_days, or valid_from and valid_until",
+            )
+            .with_field(Some("valid_days")));
         }
     };
     let key = super::idempotency::request_key(&headers, "ops")?;
     match &request.account {
         Some(username) => {
             if request.count.is_some_and(|c| c != 1) {
-                return Err(ApiError::unprocessable("invalid_field", "count applies to codes, not to a voucher issued to an account")
-                    .with_field(Some("count")));
+                return Err(ApiError::unprocessable(
+                    "invalid_field",
+                    "count applies to codes, not to a voucher issued to an account",
+                )
+                .with_field(Some("count")));
             }
             let account_id = account_of(&store, username).await?;
-            let issue = backend::vouchers::VoucherIssue { account_id, face_value: request.face_value, validity };
-            let done = store.issue_voucher(&key, &issue).await.map_err(ops_ledger_error)?;
-            let detail = format!("issued voucher {} of {}", done.voucher.number, request.face_value);
-            store.audit(operator.id, "voucher.issue", Some(account_id), &detail, &client).await.map_err(auth_error)?;
-            Ok((axum::http::StatusCode::CREATED, Json(serde_json::json!({ "voucher": done.voucher }))))
+            let issue = backend::vouchers::VoucherIssue {
+                account_id,
+                face_value: request.face_value,
+                validity,
+            };
+            let done = store
+                .issue_voucher(&key, &issue)
+                .await
+                .map_err(ops_ledger_error)?;
+            let detail = format!(
+                "issued voucher {} of {}",
+                done.voucher.number, request.face_value
+            );
+            store
+                .audit(
+                    operator.id,
+                    "voucher.issue",
+                    Some(account_id),
+                    &detail,
+                    &client,
+                )
+                .await
+                .map_err(auth_error)?;
+            Ok((
+                axum::http::StatusCode::CREATED,
+                Json(serde_json::json!({ "voucher": done.voucher })),
+            ))
         }
         None => {
             let redeem_days = request.redeem_days.unwrap_or(90);
             if !(1..=3650).contains(&redeem_days) {
-                return Err(ApiError::unprocessable("invalid_field", "redeem_days must be 1 to 3650").with_field(Some("redeem_days")));
+                return Err(ApiError::unprocessable(
+                    "invalid_field",
+                    "redeem_days must be 1 to 3650",
+                )
+                .with_field(Some("redeem_days")));
             }
             let batch = backend::vouchers::ActivationCodeBatch {
                 face_value: request.face_value,
@@ -146,10 +220,30 @@ pub async fn vouchers(
                 count: request.count.unwrap_or(1),
                 redeem_by: store.now() + chrono::Duration::days(redeem_days.into()),
             };
-            let done = store.generate_activation_codes(&key, &batch).await.map_err(ops_ledger_error)?;
-            let detail = format!("generated {} codes of {} (batch {})", done.codes.len(), request.face_value, done.batch_id);
-            store.audit(operator.id, "voucher.generate_codes", None, &detail, &client).await.map_err(auth_error)?;
-            Ok((axum::http::StatusCode::CREATED, Json(serde_json::json!({ "batch_id": done.batch_id, "codes": done.codes }))))
+            let done = store
+                .generate_activation_codes(&key, &batch)
+                .await
+                .map_err(ops_ledger_error)?;
+            let detail = format!(
+                "generated {} codes of {} (batch {})",
+                done.codes.len(),
+                request.face_value,
+                done.batch_id
+            );
+            store
+                .audit(
+                    operator.id,
+                    "voucher.generate_codes",
+                    None,
+                    &detail,
+                    &client,
+                )
+                .await
+                .map_err(auth_error)?;
+            Ok((
+                axum::http::StatusCode::CREATED,
+                Json(serde_json::json!({ "batch_id": done.batch_id, "codes": done.codes })),
+            ))
         }
     }
 }
@@ -168,7 +262,13 @@ pub async fn assign_card(
     ClientAddress(client): ClientAddress,
     headers: axum::http::HeaderMap,
     body: super::json::RawBody,
-) -> Result<(axum::http::StatusCode, Json<backend::prepaid_cards::PrepaidCardAssigned>), ApiError> {
+) -> Result<
+    (
+        axum::http::StatusCode,
+        Json<backend::prepaid_cards::PrepaidCardAssigned>,
+    ),
+    ApiError,
+> {
     let request: CardAssignment = super::json::parse(body)?;
     let account_id = account_of(&store, &request.account).await?;
     let key = super::idempotency::request_key(&headers, "ops")?;
@@ -177,9 +277,24 @@ pub async fn assign_card(
         denomination: request.denomination,
         assigned_by: format!("operator:{}", operator.username),
     };
-    let done = store.assign_prepaid_card(&key, &assignment).await.map_err(ops_ledger_error)?;
-    let detail = format!("assigned card {} of {}", done.card.number, request.denomination);
-    store.audit(operator.id, "prepaid_card.assign", Some(account_id), &detail, &client).await.map_err(auth_error)?;
+    let done = store
+        .assign_prepaid_card(&key, &assignment)
+        .await
+        .map_err(ops_ledger_error)?;
+    let detail = format!(
+        "assigned card {} of {}",
+        done.card.number, request.denomination
+    );
+    store
+        .audit(
+            operator.id,
+            "prepaid_card.assign",
+            Some(account_id),
+            &detail,
+            &client,
+        )
+        .await
+        .map_err(auth_error)?;
     Ok((axum::http::StatusCode::CREATED, Json(done)))
 }
 
@@ -187,12 +302,30 @@ fn ops_ledger_error(error: backend::LedgerError) -> ApiError {
     use backend::LedgerError as E;
     let message = error.to_string();
     match error {
-        E::DuplicateReceipt { .. } => ApiError::new(axum::http::StatusCode::CONFLICT, "duplicate_receipt", message).with_field(Some("reference")),
-        E::TopUp(_) => ApiError::unprocessable("invalid_field", message).with_field(Some("amount")),
-        E::InvalidReference => ApiError::unprocessable("invalid_field", message).with_field(Some("reference")),
-        E::InvalidFaceValue { .. } => ApiError::unprocessable("invalid_field", message).with_field(Some("face_value")),
-        E::VoucherValidity(_) => ApiError::unprocessable("invalid_field", message).with_field(Some("valid_days")),
-        E::InvalidCodeCount { .. } => ApiError::unprocessable("invalid_field", message).with_field(Some("count")),
+        E::DuplicateReceipt { .. } => ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "duplicate_receipt",
+            message,
+        )
+        .with_field(Some("reference")),
+        E::ReferenceOfAnotherAccount { .. } => ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "reference_of_another_account",
+            message,
+        )
+        .with_field(Some("reference")),
+        E::InvalidReference => {
+            ApiError::unprocessable("invalid_field", message).with_field(Some("reference"))
+        }
+        E::InvalidFaceValue { .. } => {
+            ApiError::unprocessable("invalid_field", message).with_field(Some("face_value"))
+        }
+        E::VoucherValidity(_) => {
+            ApiError::unprocessable("invalid_field", message).with_field(Some("valid_days"))
+        }
+        E::InvalidCodeCount { .. } => {
+            ApiError::unprocessable("invalid_field", message).with_field(Some("count"))
+        }
         other => super::wallet::ledger_error(other),
     }
 }

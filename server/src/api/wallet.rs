@@ -63,31 +63,55 @@ impl InstrumentView {
 pub(super) fn ledger_error(error: LedgerError) -> ApiError {
     let message = error.to_string();
     match error {
-        LedgerError::CodeNotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "code_not_found", message).with_field(Some("code")),
+        LedgerError::CodeNotFound(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "code_not_found", message).with_field(Some("code"))
+        }
         LedgerError::CodeAlreadyUsed(_) => {
-            ApiError::new(StatusCode::CONFLICT, "code_already_used", message).with_field(Some("code"))
+            ApiError::new(StatusCode::CONFLICT, "code_already_used", message)
+                .with_field(Some("code"))
         }
-        LedgerError::CodeExpired { .. } => ApiError::unprocessable("code_expired", message).with_field(Some("code")),
-        LedgerError::CodeTooLong { .. } => ApiError::unprocessable("invalid_field", message).with_field(Some("code")),
-        LedgerError::PrepaidCard(billing::wallet_rules::PrepaidCardError::InsufficientCash { .. }) => {
-            ApiError::unprocessable("insufficient_cash", message)
+        LedgerError::CodeExpired { .. } => {
+            ApiError::unprocessable("code_expired", message).with_field(Some("code"))
         }
-        LedgerError::PrepaidCard(_) => ApiError::unprocessable("invalid_field", message).with_field(Some("denomination")),
+        LedgerError::CodeTooLong { .. } => {
+            ApiError::unprocessable("invalid_field", message).with_field(Some("code"))
+        }
+        LedgerError::PrepaidCard(billing::wallet_rules::PrepaidCardError::InsufficientCash {
+            ..
+        }) => ApiError::unprocessable("insufficient_cash", message),
+        LedgerError::PrepaidCard(_) => {
+            ApiError::unprocessable("invalid_field", message).with_field(Some("denomination"))
+        }
         LedgerError::IdempotencyKeyReused { .. } | LedgerError::InvalidIdempotencyKey(_) => {
             ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
+        }
+        LedgerError::TopUp(_) => {
+            ApiError::unprocessable("invalid_field", message).with_field(Some("amount"))
         }
         LedgerError::AccountNotFound(_) => ApiError::not_found("no such account"),
         other => ApiError::internal(other),
     }
 }
 
-async fn own_account(store: &Store, session: &CustomerSession) -> Result<AccountSnapshot, ApiError> {
-    let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
-    store.account(customer.billing_account_id).await.map_err(ledger_error)
+async fn own_account(
+    store: &Store,
+    session: &CustomerSession,
+) -> Result<AccountSnapshot, ApiError> {
+    let customer = store
+        .customer(session.customer_id)
+        .await
+        .map_err(auth_error)?;
+    store
+        .account(customer.billing_account_id)
+        .await
+        .map_err(ledger_error)
 }
 
 /// customer: balances; vouchers and cards count only what is usable now.
-pub async fn wallet(State(store): State<Store>, session: CustomerSession) -> Result<Json<WalletBalances>, ApiError> {
+pub async fn wallet(
+    State(store): State<Store>,
+    session: CustomerSession,
+) -> Result<Json<WalletBalances>, ApiError> {
     let account = own_account(&store, &session).await?;
     let wallet = account.wallet().map_err(ledger_error)?;
     let now = store.now();
@@ -100,7 +124,11 @@ pub async fn wallet(State(store): State<Store>, session: CustomerSession) -> Res
     }))
 }
 
-async fn list(store: &Store, session: &CustomerSession, vouchers: bool) -> Result<Json<Vec<InstrumentView>>, ApiError> {
+async fn list(
+    store: &Store,
+    session: &CustomerSession,
+    vouchers: bool,
+) -> Result<Json<Vec<InstrumentView>>, ApiError> {
     let account = own_account(store, session).await?;
     let now = store.now();
     let mut views: Vec<InstrumentView> = account
@@ -114,12 +142,18 @@ async fn list(store: &Store, session: &CustomerSession, vouchers: bool) -> Resul
 }
 
 /// customer: regular and discount vouchers, newest first.
-pub async fn vouchers(State(store): State<Store>, session: CustomerSession) -> Result<Json<Vec<InstrumentView>>, ApiError> {
+pub async fn vouchers(
+    State(store): State<Store>,
+    session: CustomerSession,
+) -> Result<Json<Vec<InstrumentView>>, ApiError> {
     list(&store, &session, true).await
 }
 
 /// customer: prepaid cards, newest first.
-pub async fn prepaid_cards(State(store): State<Store>, session: CustomerSession) -> Result<Json<Vec<InstrumentView>>, ApiError> {
+pub async fn prepaid_cards(
+    State(store): State<Store>,
+    session: CustomerSession,
+) -> Result<Json<Vec<InstrumentView>>, ApiError> {
     list(&store, &session, false).await
 }
 
@@ -140,14 +174,35 @@ pub async fn activate(
 ) -> Result<(StatusCode, Json<InstrumentView>), ApiError> {
     session.require_csrf_header()?;
     let request: ActivateRequest = json::parse(body)?;
-    let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
+    let customer = store
+        .customer(session.customer_id)
+        .await
+        .map_err(auth_error)?;
     let account_id = customer.billing_account_id;
     let key = request_key(&headers, &format!("customer{account_id}"))?;
-    let attempt = store.begin_sign_in_attempt(&format!("activate#{account_id}"), &client).await.map_err(auth_error)?;
-    match store.activate_code(&key, &CodeActivation { account_id, code: request.code }).await {
+    let attempt = store
+        .begin_sign_in_attempt(&format!("activate#{account_id}"), &client)
+        .await
+        .map_err(auth_error)?;
+    match store
+        .activate_code(
+            &key,
+            &CodeActivation {
+                account_id,
+                code: request.code,
+            },
+        )
+        .await
+    {
         Ok(done) => {
-            store.sign_in_succeeded(&attempt).await.map_err(auth_error)?;
-            Ok((StatusCode::CREATED, Json(InstrumentView::of(&done.voucher, store.now()))))
+            store
+                .sign_in_succeeded(&attempt)
+                .await
+                .map_err(auth_error)?;
+            Ok((
+                StatusCode::CREATED,
+                Json(InstrumentView::of(&done.voucher, store.now())),
+            ))
         }
         Err(e) => Err(ledger_error(e)),
     }
@@ -175,17 +230,29 @@ pub async fn buy_card(
 ) -> Result<(StatusCode, Json<CardBought>), ApiError> {
     session.require_csrf_header()?;
     let request: BuyCardRequest = json::parse(body)?;
-    let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
+    let customer = store
+        .customer(session.customer_id)
+        .await
+        .map_err(auth_error)?;
     let account_id = customer.billing_account_id;
     let key = request_key(&headers, &format!("customer{account_id}"))?;
-    let purchase = PrepaidCardPurchase { account_id, denomination: request.denomination };
-    let done = store.buy_prepaid_card(&key, &purchase).await.map_err(ledger_error)?;
+    let purchase = PrepaidCardPurchase {
+        account_id,
+        denomination: request.denomination,
+    };
+    let done = store
+        .buy_prepaid_card(&key, &purchase)
+        .await
+        .map_err(ledger_error)?;
     let now = store.now();
     Ok((
         StatusCode::CREATED,
         Json(CardBought {
             card: InstrumentView::of(&done.card, now),
-            gift_discount_voucher: done.gift_discount_voucher.as_ref().map(|v| InstrumentView::of(v, now)),
+            gift_discount_voucher: done
+                .gift_discount_voucher
+                .as_ref()
+                .map(|v| InstrumentView::of(v, now)),
             cash_after: done.cash_after,
         }),
     ))
@@ -225,13 +292,23 @@ pub async fn movements(
     session: CustomerSession,
     query: Result<axum::extract::Query<MovementsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<MovementView>>, ApiError> {
-    let axum::extract::Query(query) =
-        query.map_err(|e| ApiError::unprocessable("invalid_request", e.body_text()).with_field(Some("limit")))?;
+    let axum::extract::Query(query) = query.map_err(|e| {
+        ApiError::unprocessable("invalid_request", e.body_text()).with_field(Some("limit"))
+    })?;
     if !(1..=backend::movements::MAX_MOVEMENTS).contains(&query.limit) {
-        return Err(ApiError::unprocessable("invalid_field", "limit must be 1 to 500").with_field(Some("limit")));
+        return Err(
+            ApiError::unprocessable("invalid_field", "limit must be 1 to 500")
+                .with_field(Some("limit")),
+        );
     }
-    let customer = store.customer(session.customer_id).await.map_err(auth_error)?;
-    let movements = store.movements(customer.billing_account_id, query.limit).await.map_err(ledger_error)?;
+    let customer = store
+        .customer(session.customer_id)
+        .await
+        .map_err(auth_error)?;
+    let movements = store
+        .movements(customer.billing_account_id, query.limit)
+        .await
+        .map_err(ledger_error)?;
     Ok(Json(
         movements
             .into_iter()

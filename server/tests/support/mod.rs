@@ -1,6 +1,8 @@
 //! Drives the whole router in-process with `oneshot`: no socket, no port.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
+
+pub mod app;
 
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
@@ -34,8 +36,12 @@ impl TempStore {
     pub async fn new() -> TempStore {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::env::temp_dir().join("billing-center-tests").join(format!("server-{}-{n}.db", std::process::id()));
-        let store = backend::Store::open(&format!("sqlite://{}", path.display())).await.expect("a test store opens");
+        let path = std::env::temp_dir()
+            .join("billing-center-tests")
+            .join(format!("server-{}-{n}.db", std::process::id()));
+        let store = backend::Store::open(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("a test store opens");
         TempStore { store, path }
     }
 }
@@ -52,10 +58,18 @@ pub async fn send(request: Request<Body>) -> TestResponse {
     let config = Config::from_lookup(|_| None).expect("default config");
     let uri = request.uri().clone();
     let limit = std::time::Duration::from_secs(10);
-    let temp = tokio::time::timeout(limit, TempStore::new()).await.unwrap_or_else(|_| panic!("{uri}: opening the store hung"));
-    let app = server::router::app(config.leptos_options(), temp.store.clone(), config.secure_cookies());
-    let response: Response<Body> =
-        tokio::time::timeout(limit, app.oneshot(request)).await.unwrap_or_else(|_| panic!("{uri}: no response")).unwrap();
+    let temp = tokio::time::timeout(limit, TempStore::new())
+        .await
+        .unwrap_or_else(|_| panic!("{uri}: opening the store hung"));
+    let app = server::router::app(
+        config.leptos_options(),
+        temp.store.clone(),
+        config.settings(),
+    );
+    let response: Response<Body> = tokio::time::timeout(limit, app.oneshot(request))
+        .await
+        .unwrap_or_else(|_| panic!("{uri}: no response"))
+        .unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = tokio::time::timeout(limit, response.into_body().collect())
@@ -64,7 +78,11 @@ pub async fn send(request: Request<Body>) -> TestResponse {
         .unwrap()
         .to_bytes();
     temp.store.close().await;
-    TestResponse { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    TestResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
 }
 
 pub async fn get(uri: &str, headers: &[(&str, &str)]) -> TestResponse {
@@ -76,7 +94,10 @@ pub async fn get(uri: &str, headers: &[(&str, &str)]) -> TestResponse {
 }
 
 pub async fn post_json(uri: &str, body: impl Into<String>) -> TestResponse {
-    let request = Request::post(uri).header("content-type", "application/json").body(Body::from(body.into())).unwrap();
+    let request = Request::post(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.into()))
+        .unwrap();
     send(request).await
 }
 

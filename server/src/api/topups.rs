@@ -1,0 +1,163 @@
+//! Top-ups of the signed-in customer: open one (online through Alipay or the sandbox, or by bank
+//! transfer), list them, read one. Opening moves no money; the payment notification or the
+//! operator's record of the transfer does.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use backend::topups::{TopUp, TopUpMethod, TopUpRequest, TopUpStatus};
+use billing::Amount;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::accounts::auth_error;
+use super::idempotency::request_key;
+use super::wallet::ledger_error;
+use super::{ApiError, json};
+use crate::auth::CustomerSession;
+use crate::payments::BankPayee;
+use crate::router::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct BankTransferDetails {
+    pub payee_name: String,
+    pub payee_bank: String,
+    pub payee_account: String,
+    /// Write this on the transfer: it tells us whose top-up it is.
+    pub reference: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TopUpView {
+    pub id: i64,
+    pub method: TopUpMethod,
+    pub amount: Amount,
+    pub reference: String,
+    pub status: TopUpStatus,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    /// Where to pay, while an online top-up is pending.
+    pub checkout_url: Option<String>,
+    pub bank_transfer: Option<BankTransferDetails>,
+}
+
+/// The page a customer returns to from the gateway (it shows the status; it never credits).
+pub fn return_url(state: &AppState, top_up: &TopUp) -> String {
+    format!("{}/wallet/top-ups/{}", state.settings.public_url, top_up.id)
+}
+
+/// The view of a top-up, with where to pay it while it is pending.
+pub async fn view(state: &AppState, top_up: TopUp) -> Result<TopUpView, ApiError> {
+    let checkout_url = match (top_up.method, top_up.status) {
+        (TopUpMethod::Alipay, TopUpStatus::Pending) => {
+            let merchant = state.alipay_merchant().await.map_err(ledger_error)?;
+            merchant.checkout_url(
+                &top_up,
+                &state.notify_url(),
+                &return_url(state, &top_up),
+                state.store.now(),
+            )
+        }
+        _ => None,
+    };
+    let bank_transfer = (top_up.method == TopUpMethod::BankTransfer).then(|| {
+        let BankPayee {
+            name,
+            bank,
+            account,
+        } = state.settings.bank_payee.clone();
+        BankTransferDetails {
+            payee_name: name,
+            payee_bank: bank,
+            payee_account: account,
+            reference: top_up.reference.clone(),
+        }
+    });
+    Ok(TopUpView {
+        id: top_up.id,
+        method: top_up.method,
+        amount: top_up.amount,
+        reference: top_up.reference,
+        status: top_up.status,
+        created_at: top_up.created_at,
+        paid_at: top_up.paid_at,
+        checkout_url,
+        bank_transfer,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenTopUp {
+    amount: Amount,
+    method: TopUpMethod,
+}
+
+async fn account_of(state: &AppState, session: &CustomerSession) -> Result<i64, ApiError> {
+    Ok(state
+        .store
+        .customer(session.customer_id)
+        .await
+        .map_err(auth_error)?
+        .billing_account_id)
+}
+
+/// customer + CSRF (+ optional Idempotency-Key): opens a top-up of 0.01 to 1,000,000.00.
+pub async fn open(
+    State(state): State<AppState>,
+    session: CustomerSession,
+    headers: HeaderMap,
+    body: json::RawBody,
+) -> Result<(StatusCode, Json<TopUpView>), ApiError> {
+    session.require_csrf_header()?;
+    let request: OpenTopUp = json::parse(body)?;
+    let account_id = account_of(&state, &session).await?;
+    let key = request_key(&headers, &format!("customer{account_id}"))?;
+    let request = TopUpRequest {
+        account_id,
+        amount: request.amount,
+        method: request.method,
+    };
+    let top_up = state
+        .store
+        .open_top_up(&key, &request)
+        .await
+        .map_err(ledger_error)?;
+    Ok((StatusCode::CREATED, Json(view(&state, top_up).await?)))
+}
+
+/// customer: their newest top-ups (100 at most).
+pub async fn list(
+    State(state): State<AppState>,
+    session: CustomerSession,
+) -> Result<Json<Vec<TopUpView>>, ApiError> {
+    let account_id = account_of(&state, &session).await?;
+    let top_ups = state
+        .store
+        .top_ups(account_id, backend::topups::MAX_LISTED)
+        .await
+        .map_err(ledger_error)?;
+    let mut views = Vec::with_capacity(top_ups.len());
+    for top_up in top_ups {
+        views.push(view(&state, top_up).await?);
+    }
+    Ok(Json(views))
+}
+
+/// customer: one of their top-ups; another account's is 404.
+pub async fn one(
+    State(state): State<AppState>,
+    session: CustomerSession,
+    Path(id): Path<String>,
+) -> Result<Json<TopUpView>, ApiError> {
+    let not_found = || ApiError::not_found("no such top-up");
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let account_id = account_of(&state, &session).await?;
+    let top_up = state
+        .store
+        .top_up(account_id, id)
+        .await
+        .map_err(ledger_error)?
+        .ok_or_else(not_found)?;
+    Ok(Json(view(&state, top_up).await?))
+}

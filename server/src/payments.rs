@@ -1,0 +1,327 @@
+//! Online payments over HTTP: Alipay's asynchronous notification (`POST /payments/alipay/notify`)
+//! and the built-in sandbox gateway (`/sandbox/alipay/…`), which plays Alipay's side on this server
+//! when no Alipay keys are configured. The protocol itself is `backend::payments`.
+
+use axum::Form;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use backend::payments::alipay::{self, Params};
+use backend::payments::sandbox::{Checkout, SandboxAlipay};
+use backend::payments::{AlipayMerchant, NotificationError};
+use backend::topups::{OnlinePayment, PaymentError, PaymentOutcome};
+
+use crate::router::AppState;
+
+/// Where the sandbox gateway takes page-pay requests, under the public URL.
+pub const SANDBOX_GATEWAY_PATH: &str = "/sandbox/alipay/gateway.do";
+pub const NOTIFY_PATH: &str = "/payments/alipay/notify";
+
+#[derive(Debug, Clone)]
+pub enum OnlinePayments {
+    /// Real Alipay with the merchant's keys.
+    Alipay(AlipayMerchant),
+    /// The built-in sandbox gateway (keys in the database).
+    Sandbox,
+}
+
+/// The account customers send bank transfers to, shown on the bank-transfer page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BankPayee {
+    pub name: String,
+    pub bank: String,
+    pub account: String,
+}
+
+impl BankPayee {
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> BankPayee {
+        let get = |name: &str, default: &str| {
+            lookup(name)
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        BankPayee {
+            name: get(
+                "BANK_PAYEE_NAME",
+                "Billing Center Demo Co., Ltd. (set BANK_PAYEE_NAME)",
+            ),
+            bank: get(
+                "BANK_PAYEE_BANK",
+                "Demo Bank, Shanghai Branch (set BANK_PAYEE_BANK)",
+            ),
+            account: get("BANK_PAYEE_ACCOUNT", "6222 0000 0000 0000 000"),
+        }
+    }
+}
+
+impl AppState {
+    /// The merchant side in use: configured Alipay, or the sandbox's merchant identity.
+    pub async fn alipay_merchant(&self) -> Result<AlipayMerchant, backend::LedgerError> {
+        match &self.settings.online_payments {
+            OnlinePayments::Alipay(merchant) => Ok(merchant.clone()),
+            OnlinePayments::Sandbox => Ok(self.sandbox().await?.merchant().clone()),
+        }
+    }
+
+    async fn sandbox(&self) -> Result<SandboxAlipay, backend::LedgerError> {
+        self.store
+            .sandbox_alipay(&format!(
+                "{}{SANDBOX_GATEWAY_PATH}",
+                self.settings.public_url
+            ))
+            .await
+    }
+
+    pub fn notify_url(&self) -> String {
+        format!("{}{NOTIFY_PATH}", self.settings.public_url)
+    }
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Alipay's server: the asynchronous notification. Verified as Alipay specifies, then app id,
+/// seller, trade and amount are checked against our records; TRADE_SUCCESS / TRADE_FINISHED credit
+/// the wallet once per trade. The body `success` tells Alipay to stop; anything else makes it retry.
+pub async fn alipay_notify(State(state): State<AppState>, body: Bytes) -> Response {
+    let failure = |status: StatusCode, why: &dyn std::fmt::Display| {
+        tracing::warn!(%why, "Alipay notification refused");
+        plain(status, "failure")
+    };
+    let params = match alipay::params_from_pairs(form_urlencoded::parse(&body).into_owned()) {
+        Ok(params) => params,
+        Err(e) => return failure(StatusCode::BAD_REQUEST, &e),
+    };
+    let merchant = match state.alipay_merchant().await {
+        Ok(merchant) => merchant,
+        Err(e) => return failure(StatusCode::INTERNAL_SERVER_ERROR, &e),
+    };
+    let notification = match merchant.verify_notification(&params) {
+        Ok(notification) => notification,
+        Err(e @ NotificationError::Protocol(_)) => return failure(StatusCode::BAD_REQUEST, &e),
+        Err(e) => return failure(StatusCode::BAD_REQUEST, &e),
+    };
+    if !notification.trade_status.is_paid() {
+        // WAIT_BUYER_PAY, TRADE_CLOSED: nothing arrived, nothing to credit; acknowledged.
+        return plain(StatusCode::OK, "success");
+    }
+    let payment = OnlinePayment {
+        out_trade_no: notification.out_trade_no,
+        provider_trade_no: notification.trade_no,
+        total_amount: notification.total_amount,
+    };
+    match state.store.settle_online_payment(&payment).await {
+        Ok(PaymentOutcome::Credited { top_up, .. }) => {
+            tracing::info!(top_up = top_up.id, trade = %payment.out_trade_no, "online top-up credited");
+            plain(StatusCode::OK, "success")
+        }
+        Ok(PaymentOutcome::AlreadyPaid(_)) => plain(StatusCode::OK, "success"),
+        Err(e @ (PaymentError::UnknownTrade(_) | PaymentError::AmountMismatch { .. })) => {
+            failure(StatusCode::BAD_REQUEST, &e)
+        }
+        Err(e) => failure(StatusCode::INTERNAL_SERVER_ERROR, &e),
+    }
+}
+
+fn params_of_query(query: Option<String>) -> Result<Params, alipay::AlipayError> {
+    alipay::params_from_pairs(
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned(),
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn sandbox_page(title: &str, body: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style>
+body{{font-family:system-ui,sans-serif;background:#eef3fb;margin:0;color:#1a2233}}
+main{{max-width:26rem;margin:2rem auto;background:#fff;border-radius:12px;padding:1.5rem;box-shadow:0 2px 12px #0002}}
+.brand{{color:#1677ff;font-weight:700}} .amount{{font-size:2rem;font-weight:700;margin:.5rem 0}}
+.qr svg{{width:100%;max-width:14rem;height:auto;display:block;margin:1rem auto}}
+button{{width:100%;padding:.8rem;font-size:1rem;background:#1677ff;color:#fff;border:0;border-radius:8px;cursor:pointer}}
+.warn{{background:#fff4e5;padding:.6rem;border-radius:6px;font-size:.85rem}} .error{{color:#b42318}}
+dl{{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem;font-size:.9rem}} dd{{margin:0;word-break:break-all}}
+</style></head><body><main>{body}</main></body></html>"#
+    )
+}
+
+fn refused(status: StatusCode, why: &dyn std::fmt::Display) -> Response {
+    let body = format!(
+        r#"<p class="brand">支付宝沙箱 · Alipay sandbox</p><h1 class="error">请求被拒绝 · Request refused</h1><p class="error" data-testid="sandbox-error">{}</p>"#,
+        escape(&why.to_string())
+    );
+    (status, Html(sandbox_page("Alipay sandbox", &body))).into_response()
+}
+
+/// The sandbox's checkout: verifies the merchant's signed page-pay request as Alipay does and shows
+/// the amount, a QR code of this very page (scan it to pay from a phone) and a pay button.
+pub async fn sandbox_checkout(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (sandbox, checkout, params) = match verified_checkout(&state, query.clone()).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let page_url = format!(
+        "{}{SANDBOX_GATEWAY_PATH}?{}",
+        state.settings.public_url,
+        query.unwrap_or_default()
+    );
+    let qr = match qrcode::QrCode::with_error_correction_level(
+        page_url.as_bytes(),
+        qrcode::EcLevel::L,
+    ) {
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color>()
+            .min_dimensions(240, 240)
+            .build(),
+        Err(e) => {
+            return refused(
+                StatusCode::BAD_REQUEST,
+                &format!("the checkout URL does not fit a QR code: {e}"),
+            );
+        }
+    };
+    let hidden: String = params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                r#"<input type="hidden" name="{}" value="{}">"#,
+                escape(k),
+                escape(v)
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"<p class="brand">支付宝沙箱 · Alipay sandbox</p>
+<p class="warn">本地沙箱，不会真实扣款。A local sandbox: no real money moves.</p>
+<dl><dt>商户 Merchant</dt><dd>{app_id}</dd><dt>订单 Order</dt><dd data-testid="sandbox-trade">{trade}</dd><dt>商品 Subject</dt><dd>{subject}</dd></dl>
+<p class="amount" data-testid="sandbox-amount">¥{amount}</p>
+<div class="qr" data-testid="sandbox-qr" aria-label="QR code of this checkout">{qr}</div>
+<p>扫码或点击付款 · Scan with a phone, or pay here</p>
+<form method="post" action="/sandbox/alipay/pay">{hidden}<button type="submit" data-testid="sandbox-pay">付款 Pay ¥{amount}</button></form>"#,
+        app_id = escape(&sandbox.merchant().app_id),
+        trade = escape(&checkout.out_trade_no),
+        subject = escape(&checkout.subject),
+        amount = escape(&checkout.total_amount),
+    );
+    Html(sandbox_page("Alipay sandbox checkout", &body)).into_response()
+}
+
+async fn verified_checkout(
+    state: &AppState,
+    query: Option<String>,
+) -> Result<(SandboxAlipay, Checkout, Params), Response> {
+    if !matches!(state.settings.online_payments, OnlinePayments::Sandbox) {
+        return Err(refused(
+            StatusCode::NOT_FOUND,
+            &"the sandbox gateway is off: this server pays through Alipay",
+        ));
+    }
+    let params = params_of_query(query).map_err(|e| refused(StatusCode::BAD_REQUEST, &e))?;
+    let sandbox = state
+        .sandbox()
+        .await
+        .map_err(|e| refused(StatusCode::INTERNAL_SERVER_ERROR, &e))?;
+    let checkout = sandbox
+        .checkout(&params)
+        .map_err(|e| refused(StatusCode::BAD_REQUEST, &e))?;
+    Ok((sandbox, checkout, params))
+}
+
+/// The sandbox's "pay": signs a TRADE_SUCCESS notification with the sandbox's Alipay key, posts it
+/// to the merchant's notify URL as Alipay's server would, then sends the customer back to the
+/// return URL with signed return parameters.
+pub async fn sandbox_pay(
+    State(state): State<AppState>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let (sandbox, checkout, _) = match verified_checkout(&state, Some(query)).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let now = state.store.now();
+    let trade_no = SandboxAlipay::new_trade_no(now);
+    let notification = sandbox.notification(&checkout, &trade_no, "TRADE_SUCCESS", now);
+    match deliver(&checkout.notify_url, &notification).await {
+        Ok(reply) if reply.trim() == "success" => {}
+        Ok(reply) => {
+            let why = format!(
+                "the merchant answered '{}' instead of 'success'; Alipay would retry",
+                reply.trim()
+            );
+            return refused(StatusCode::BAD_GATEWAY, &why);
+        }
+        Err(e) => {
+            return refused(
+                StatusCode::BAD_GATEWAY,
+                &format!("the notification could not be delivered: {e}"),
+            );
+        }
+    }
+    let back = alipay::url_with_params(
+        &checkout.return_url,
+        &sandbox.return_params(&checkout, &trade_no, now),
+    );
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    match HeaderValue::from_str(&back) {
+        Ok(location) => {
+            response.headers_mut().insert(header::LOCATION, location);
+            response
+        }
+        Err(_) => refused(
+            StatusCode::BAD_REQUEST,
+            &"the return URL is not a valid header value",
+        ),
+    }
+}
+
+/// POSTs a notification form to `url` and returns the reply body.
+async fn deliver(url: &str, params: &Params) -> Result<String, String> {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish();
+    let request = axum::http::Request::post(url)
+        .header(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
+    let client = Client::builder(TokioExecutor::new()).build_http();
+    let send = client.request(request);
+    let response = tokio::time::timeout(std::time::Duration::from_secs(15), send)
+        .await
+        .map_err(|_| "no answer within 15 s".to_owned())?
+        .map_err(|e| e.to_string())?;
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}

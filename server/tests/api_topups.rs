@@ -1,0 +1,434 @@
+//! Top-ups end to end through HTTP: the customer API, Alipay's notification (verified, credited
+//! once per trade however often and in whatever order it arrives) and the sandbox gateway.
+
+mod support;
+
+use axum::http::StatusCode;
+use backend::payments::AlipayMerchant;
+use backend::payments::alipay::{self, Params, PrivateKey, PublicKey};
+use serde_json::{Value, json};
+use server::payments::OnlinePayments;
+use support::app::{TestApp, cookie};
+
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../backend/tests/fixtures/alipay/"
+);
+const APP_ID: &str = "2021000000000000";
+const SELLER_ID: &str = "2088000000000009";
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}{name}")).unwrap()
+}
+
+/// This server as an Alipay merchant with the test keys; `alipay_signer` plays Alipay.
+fn with_alipay(mut app: TestApp) -> (TestApp, PrivateKey) {
+    let merchant = AlipayMerchant {
+        app_id: APP_ID.into(),
+        merchant_key: PrivateKey::parse(&fixture("test_merchant_private_key.pem")).unwrap(),
+        alipay_key: PublicKey::parse(&fixture("test_alipay_public_key.pem")).unwrap(),
+        gateway_url: alipay::PRODUCTION_GATEWAY.into(),
+        seller_id: Some(SELLER_ID.into()),
+    };
+    app.settings.online_payments = OnlinePayments::Alipay(merchant);
+    (
+        app,
+        PrivateKey::parse(&fixture("test_alipay_private_key.pem")).unwrap(),
+    )
+}
+
+struct Customer {
+    cookie: String,
+    csrf: String,
+}
+
+async fn customer(app: &TestApp, name: &str) -> Customer {
+    let signed_up = app.sign_up(name).await;
+    Customer {
+        cookie: cookie(&signed_up.session_cookie().unwrap()),
+        csrf: signed_up.body["csrf_token"].as_str().unwrap().into(),
+    }
+}
+
+async fn open_top_up(app: &TestApp, who: &Customer, body: Value) -> support::app::Reply {
+    let headers = [
+        ("cookie", who.cookie.as_str()),
+        ("x-csrf-token", who.csrf.as_str()),
+    ];
+    app.call("POST", "/api/v1/topups", Some(body), &headers, "10.0.0.1")
+        .await
+}
+
+async fn cash(app: &TestApp, who: &Customer) -> Value {
+    app.call(
+        "GET",
+        "/api/v1/wallet",
+        None,
+        &[("cookie", &who.cookie)],
+        "10.0.0.1",
+    )
+    .await
+    .body["cash"]
+        .clone()
+}
+
+fn notification(
+    signer: &PrivateKey,
+    out_trade_no: &str,
+    amount: &str,
+    status: &str,
+    edit: impl FnOnce(&mut Params),
+) -> String {
+    let mut params: Params = [
+        ("app_id", APP_ID),
+        ("auth_app_id", APP_ID),
+        ("seller_id", SELLER_ID),
+        ("out_trade_no", out_trade_no),
+        ("trade_no", "2026112322001400000000000001"),
+        ("total_amount", amount),
+        ("trade_status", status),
+        ("notify_type", "trade_status_sync"),
+        ("notify_time", "2026-11-23 20:00:00"),
+        ("notify_id", "n1"),
+        ("charset", "utf-8"),
+        ("version", "1.0"),
+        ("sign_type", "RSA2"),
+        ("subject", "Billing Center top-up"),
+        (
+            "fund_bill_list",
+            r#"[{"amount":"88.88","fundChannel":"ALIPAYACCOUNT"}]"#,
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    alipay::sign_notification(&mut params, signer);
+    edit(&mut params);
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish()
+}
+
+async fn notify(app: &TestApp, form: &str) -> (StatusCode, String) {
+    let (status, _, body) = app
+        .raw("POST", "/payments/alipay/notify", Some(form), None)
+        .await;
+    (status, body)
+}
+
+async fn an_alipay_top_up_is_credited_once_however_often_alipay_notifies(app: TestApp) {
+    let (app, alipay_signer) = with_alipay(app);
+    let alice = customer(&app, "alice").await;
+    let opened = open_top_up(&app, &alice, json!({"amount": "88.88", "method": "alipay"})).await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
+    assert_eq!(
+        (opened.body["status"].clone(), opened.body["amount"].clone()),
+        (json!("pending"), json!("88.88"))
+    );
+    let trade = opened.body["reference"].as_str().unwrap().to_owned();
+    let checkout = opened.body["checkout_url"].as_str().unwrap();
+    assert!(
+        checkout.starts_with("https://openapi.alipay.com/gateway.do?"),
+        "{checkout}"
+    );
+    // The checkout request is one Alipay accepts: signed with the merchant key, page-pay, our notify URL.
+    let params = alipay::params_from_pairs(
+        form_urlencoded::parse(checkout.split_once('?').unwrap().1.as_bytes()).into_owned(),
+    )
+    .unwrap();
+    alipay::verify_request(
+        &params,
+        &PublicKey::parse(&fixture("test_merchant_public_key.pem")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        params["notify_url"],
+        "http://127.0.0.1:3000/payments/alipay/notify"
+    );
+    assert!(params["biz_content"].contains(&format!(r#""out_trade_no":"{trade}""#)));
+    assert_eq!(cash(&app, &alice).await, json!("0.00"));
+
+    // TRADE_FINISHED may come first; then TRADE_SUCCESS, then 100 repeats of either.
+    assert_eq!(
+        notify(
+            &app,
+            &notification(&alipay_signer, &trade, "88.88", "TRADE_FINISHED", |_| {})
+        )
+        .await,
+        (StatusCode::OK, "success".into())
+    );
+    assert_eq!(cash(&app, &alice).await, json!("88.88"));
+    for i in 0..100 {
+        let status = if i % 2 == 0 {
+            "TRADE_SUCCESS"
+        } else {
+            "TRADE_FINISHED"
+        };
+        let reply = notify(
+            &app,
+            &notification(&alipay_signer, &trade, "88.88", status, |_| {}),
+        )
+        .await;
+        assert_eq!(reply, (StatusCode::OK, "success".into()));
+    }
+    assert_eq!(cash(&app, &alice).await, json!("88.88"));
+    let listed = app
+        .call(
+            "GET",
+            "/api/v1/topups",
+            None,
+            &[("cookie", &alice.cookie)],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(listed.body[0]["status"], json!("paid"));
+    assert_eq!(
+        listed.body[0]["checkout_url"],
+        Value::Null,
+        "a paid top-up has nothing left to pay"
+    );
+    let movements = app
+        .call(
+            "GET",
+            "/api/v1/movements",
+            None,
+            &[("cookie", &alice.cookie)],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(movements.body.as_array().unwrap().len(), 1);
+    app.finish().await;
+}
+
+async fn notifications_that_do_not_check_out_credit_nothing(app: TestApp) {
+    let (app, alipay_signer) = with_alipay(app);
+    let alice = customer(&app, "alice").await;
+    let opened = open_top_up(&app, &alice, json!({"amount": "88.88", "method": "alipay"})).await;
+    let trade = opened.body["reference"].as_str().unwrap().to_owned();
+    let refused = |form: String| {
+        let app = &app;
+        async move {
+            let (status, body) = notify(app, &form).await;
+            assert_eq!(
+                (status, body.as_str()),
+                (StatusCode::BAD_REQUEST, "failure"),
+                "{form}"
+            );
+        }
+    };
+    // Wrong amount, though correctly signed.
+    refused(notification(
+        &alipay_signer,
+        &trade,
+        "8.88",
+        "TRADE_SUCCESS",
+        |_| {},
+    ))
+    .await;
+    // Forged: the amount changed after signing; signed by another key; no signature at all.
+    refused(notification(
+        &alipay_signer,
+        &trade,
+        "88.88",
+        "TRADE_SUCCESS",
+        |p| {
+            p.insert("total_amount".into(), "888.88".into());
+        },
+    ))
+    .await;
+    let stranger = PrivateKey::parse(&fixture("test_merchant_private_key.pem")).unwrap();
+    refused(notification(
+        &stranger,
+        &trade,
+        "88.88",
+        "TRADE_SUCCESS",
+        |_| {},
+    ))
+    .await;
+    refused(notification(
+        &alipay_signer,
+        &trade,
+        "88.88",
+        "TRADE_SUCCESS",
+        |p| {
+            p.remove("sign");
+        },
+    ))
+    .await;
+    // Unknown trade; another merchant's app id or seller (both correctly signed).
+    refused(notification(
+        &alipay_signer,
+        "BC20261123000000000000",
+        "88.88",
+        "TRADE_SUCCESS",
+        |_| {},
+    ))
+    .await;
+    let other_app = notification(&alipay_signer, &trade, "88.88", "TRADE_SUCCESS", |p| {
+        p.insert("app_id".into(), "2021999999999999".into());
+        alipay::sign_notification(
+            p,
+            &PrivateKey::parse(&fixture("test_alipay_private_key.pem")).unwrap(),
+        );
+    });
+    refused(other_app).await;
+    let other_seller = notification(&alipay_signer, &trade, "88.88", "TRADE_SUCCESS", |p| {
+        p.insert("seller_id".into(), "2088999999999999".into());
+        alipay::sign_notification(
+            p,
+            &PrivateKey::parse(&fixture("test_alipay_private_key.pem")).unwrap(),
+        );
+    });
+    refused(other_seller).await;
+    refused("not a form %%%&&&".into()).await;
+    // A trade that is not paid yet is acknowledged and credits nothing.
+    let waiting = notify(
+        &app,
+        &notification(&alipay_signer, &trade, "88.88", "WAIT_BUYER_PAY", |_| {}),
+    )
+    .await;
+    assert_eq!(waiting, (StatusCode::OK, "success".into()));
+    assert_eq!(cash(&app, &alice).await, json!("0.00"));
+    let one = app
+        .call(
+            "GET",
+            &format!("/api/v1/topups/{}", opened.body["id"]),
+            None,
+            &[("cookie", &alice.cookie)],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(one.body["status"], json!("pending"));
+    app.finish().await;
+}
+
+async fn bad_top_up_requests_get_specific_errors(app: TestApp) {
+    let alice = customer(&app, "alice").await;
+    let bob = customer(&app, "bob").await;
+    for (body, field) in [
+        (json!({"amount": "0", "method": "alipay"}), "amount"),
+        (
+            json!({"amount": "1000000.01", "method": "alipay"}),
+            "amount",
+        ),
+    ] {
+        let reply = open_top_up(&app, &alice, body.clone()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            reply.body
+        );
+        assert_eq!(reply.body["error"]["field"], json!(field), "{}", reply.body);
+    }
+    for body in [
+        json!({"amount": "1.001", "method": "alipay"}),
+        json!({"amount": "10", "method": "wechat"}),
+        json!({"amount": "10"}),
+    ] {
+        let reply = open_top_up(&app, &alice, body.clone()).await;
+        assert!(reply.status.is_client_error(), "{body}: {}", reply.status);
+        assert!(
+            reply.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    let no_csrf = app
+        .call(
+            "POST",
+            "/api/v1/topups",
+            Some(json!({"amount": "10", "method": "alipay"})),
+            &[("cookie", &alice.cookie)],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    let anonymous = app
+        .call(
+            "POST",
+            "/api/v1/topups",
+            Some(json!({"amount": "10", "method": "alipay"})),
+            &[],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let listed = app
+        .call(
+            "GET",
+            "/api/v1/topups",
+            None,
+            &[("cookie", &alice.cookie)],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(listed.body, json!([]), "nothing was opened");
+
+    let bank = open_top_up(
+        &app,
+        &alice,
+        json!({"amount": "5000", "method": "bank_transfer"}),
+    )
+    .await;
+    assert_eq!(bank.status, StatusCode::CREATED);
+    let reference = bank.body["bank_transfer"]["reference"].as_str().unwrap();
+    assert!(reference.starts_with("BT-") && bank.body["checkout_url"].is_null());
+    assert!(
+        bank.body["bank_transfer"]["payee_account"]
+            .as_str()
+            .is_some_and(|a| !a.is_empty())
+    );
+    let theirs = app
+        .call(
+            "GET",
+            &format!("/api/v1/topups/{}", bank.body["id"]),
+            None,
+            &[("cookie", &bob.cookie)],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    app.finish().await;
+}
+
+async fn the_sandbox_checkout_verifies_requests_and_refuses_tampering(app: TestApp) {
+    let alice = customer(&app, "alice").await;
+    let opened = open_top_up(&app, &alice, json!({"amount": "12.34", "method": "alipay"})).await;
+    let checkout = opened.body["checkout_url"].as_str().unwrap().to_owned();
+    let path = checkout
+        .strip_prefix("http://127.0.0.1:3000")
+        .expect("the sandbox lives on this server");
+    assert!(path.starts_with("/sandbox/alipay/gateway.do?"));
+    let (status, _, page) = app.raw("GET", path, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("¥12.34")
+            && page.contains("<svg")
+            && page.contains(r#"data-testid="sandbox-pay""#),
+        "{page}"
+    );
+    let tampered = path.replace("12.34", "0.01");
+    let (status, _, page) = app.raw("GET", &tampered, None, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("does not verify"), "{page}");
+    app.finish().await;
+}
+
+async fn the_sandbox_is_off_when_alipay_is_configured(app: TestApp) {
+    let (app, _) = with_alipay(app);
+    let (status, _, page) = app
+        .raw("GET", "/sandbox/alipay/gateway.do?app_id=1", None, None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("sandbox gateway is off"));
+    app.finish().await;
+}
+
+on_both_databases!(
+    an_alipay_top_up_is_credited_once_however_often_alipay_notifies,
+    notifications_that_do_not_check_out_credit_nothing,
+    bad_top_up_requests_get_specific_errors,
+    the_sandbox_checkout_verifies_requests_and_refuses_tampering,
+    the_sandbox_is_off_when_alipay_is_configured,
+);
