@@ -10,6 +10,7 @@ pub mod layout;
 pub mod pages;
 pub mod preview;
 pub mod url;
+pub mod wallet;
 
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
@@ -97,7 +98,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=pages::NotFound>
                     <Route ssr=SsrMode::Async path=path!("") view=pages::Overview/>
                     <Route ssr=SsrMode::Async path=path!("preview") view=preview::PreviewPage/>
-                    <Route ssr=SsrMode::Async path=path!("wallet") view=|| view! { <pages::Unavailable title=Msg::NavWallet/> }/>
+                    <Route ssr=SsrMode::Async path=path!("wallet") view=wallet::WalletPage/>
+                    <Route ssr=SsrMode::Async path=path!("wallet/top-ups/:id") view=wallet::TopUpPage/>
                     <Route ssr=SsrMode::Async path=path!("bills") view=|| view! { <pages::Unavailable title=Msg::NavBills/> }/>
                     <Route ssr=SsrMode::Async path=path!("workspaces") view=|| view! { <pages::Unavailable title=Msg::NavWorkspaces/> }/>
                     <Route ssr=SsrMode::Async path=path!("support") view=|| view! { <pages::Unavailable title=Msg::NavSupport/> }/>

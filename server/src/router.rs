@@ -74,6 +74,14 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         .route("/account/password", post(forms::change_password))
         .route("/ops/signin", post(forms::ops_sign_in))
         .route("/ops/signout", post(forms::ops_sign_out))
+        // The wallet page's forms (customer + CSRF) and the operators' (operator + CSRF).
+        .route("/wallet/top-up", post(forms::top_up))
+        .route("/wallet/top-ups/{id}/pay", post(forms::pay_top_up))
+        .route("/wallet/vouchers/activate", post(forms::activate_voucher))
+        .route("/wallet/prepaid-cards", post(forms::buy_prepaid_card))
+        .route("/ops/bank-transfers", post(forms::ops_record_bank_transfer))
+        .route("/ops/vouchers", post(forms::ops_vouchers))
+        .route("/ops/prepaid-cards", post(forms::ops_assign_card))
         // Alipay's server (signature-checked): the asynchronous payment notification.
         .route(payments::NOTIFY_PATH, post(payments::alipay_notify))
         // The sandbox gateway, only when no Alipay keys are configured.
@@ -88,7 +96,15 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
             {
                 // Pages that show the signed-in customer read the store on the server.
                 let store = state.store.clone();
-                move || provide_context(store.clone())
+                let payee = state.settings.bank_payee.clone();
+                move || {
+                    provide_context(store.clone());
+                    provide_context(app::wallet::BankPayeeDetails {
+                        name: payee.name.clone(),
+                        bank: payee.bank.clone(),
+                        account: payee.account.clone(),
+                    });
+                }
             },
             {
                 let options = leptos_options.clone();

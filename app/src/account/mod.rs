@@ -11,6 +11,8 @@ pub use ops::OpsPage;
 pub(crate) use overview::load_overview;
 pub use overview::{AccountOverview, AccountOverviewView};
 pub use pages::{AccountPage, SignInPage, SignUpPage};
+#[cfg(feature = "ssr")]
+pub(crate) use session::session_cookie;
 pub use session::{AccountMenu, SessionView, provide_session};
 
 use crate::i18n::Msg;
@@ -33,6 +35,21 @@ pub fn error_message(code: &str) -> Msg {
         "rate_limited" => Msg::ErrRateLimited,
         "session_ended" => Msg::ErrSessionEnded,
         "csrf_failed" => Msg::ErrCsrf,
+        "amount_invalid" => Msg::ErrAmountInvalid,
+        "method_invalid" => Msg::ErrMethod,
+        "code_not_found" => Msg::ErrCodeNotFound,
+        "code_already_used" => Msg::ErrCodeUsed,
+        "code_expired" => Msg::ErrCodeExpired,
+        "insufficient_cash" => Msg::ErrInsufficientCash,
+        "denomination_invalid" => Msg::ErrDenomination,
+        "too_many_attempts" => Msg::ErrTooManyAttempts,
+        "account_unknown" => Msg::ErrAccountUnknown,
+        "duplicate_receipt" => Msg::ErrReferenceUsed,
+        "reference_of_another_account" => Msg::ErrReferenceOther,
+        "reference_invalid" => Msg::ErrReferenceInvalid,
+        "face_value_invalid" => Msg::ErrFaceValue,
+        "valid_days_invalid" => Msg::ErrValidDays,
+        "count_invalid" => Msg::ErrCount,
         _ => Msg::ErrInternal,
     }
 }

@@ -94,6 +94,7 @@ pub fn OpsPage() -> impl IntoView {
                                 <input type="hidden" name="csrf" value=me.csrf_token.clone()/>
                                 <button type="submit" class="button secondary">{t(Msg::SignOut)}</button>
                             </form>
+                            <OperatorForms csrf=me.csrf_token.clone()/>
                             <section class="card">
                                 <h2>{t(Msg::AuditTitle)}</h2>
                                 <div class="table-scroll">
@@ -134,5 +135,66 @@ pub fn OpsPage() -> impl IntoView {
                 })
             }}
         </Suspense>
+    }
+}
+
+#[component]
+fn OpsField(
+    form: &'static str,
+    name: &'static str,
+    label: Msg,
+    back: crate::wallet::page::Returned,
+    #[prop(optional)] required: bool,
+) -> impl IntoView {
+    let error = back.error_at(name);
+    view! {
+        <div class="field" class:has-error=error.is_some()>
+            <label for=format!("f-{form}-{name}")>{t(label)}</label>
+            <input id=format!("f-{form}-{name}") name=name type="text" autocomplete="off" required=required
+                aria-invalid=error.map(|_| "true")/>
+            {crate::wallet::page::field_error(error, name)}
+        </div>
+    }
+}
+
+/// Money actions: record a bank transfer, issue vouchers or generate codes, assign a card.
+#[component]
+fn OperatorForms(csrf: String) -> impl IntoView {
+    let back = crate::wallet::page::Returned::read();
+    view! {
+        {back.done.clone().map(|(msg, detail)| view! {
+            <p class="notice" role="status" data-testid="notice">{t(msg)}" "{detail}</p>
+        })}
+        <section class="card">
+            <h2>{t(Msg::OpsBankTransferTitle)}</h2>
+            <form class="inline-form" method="post" action="/ops/bank-transfers" novalidate data-testid="ops-bank-transfer">
+                <input type="hidden" name="csrf" value=csrf.clone()/>
+                <OpsField form="bank_transfers" name="account" label=Msg::OpsCustomer back=back.clone() required=true/>
+                <OpsField form="bank_transfers" name="amount" label=Msg::TopUpAmount back=back.clone() required=true/>
+                <OpsField form="bank_transfers" name="reference" label=Msg::OpsReference back=back.clone() required=true/>
+                <button type="submit" class="button">{t(Msg::OpsRecord)}</button>
+            </form>
+        </section>
+        <section class="card">
+            <h2>{t(Msg::OpsVoucherTitle)}</h2>
+            <p class="hint">{t(Msg::OpsVoucherHelp)}</p>
+            <form class="inline-form" method="post" action="/ops/vouchers" novalidate data-testid="ops-vouchers">
+                <input type="hidden" name="csrf" value=csrf.clone()/>
+                <OpsField form="vouchers" name="face_value" label=Msg::OpsFaceValue back=back.clone() required=true/>
+                <OpsField form="vouchers" name="valid_days" label=Msg::OpsValidDays back=back.clone() required=true/>
+                <OpsField form="vouchers" name="account" label=Msg::OpsCustomer back=back.clone()/>
+                <OpsField form="vouchers" name="count" label=Msg::OpsCount back=back.clone()/>
+                <button type="submit" class="button">{t(Msg::OpsIssue)}</button>
+            </form>
+        </section>
+        <section class="card">
+            <h2>{t(Msg::OpsCardTitle)}</h2>
+            <form class="inline-form" method="post" action="/ops/prepaid-cards" novalidate data-testid="ops-cards">
+                <input type="hidden" name="csrf" value=csrf/>
+                <OpsField form="prepaid_cards" name="account" label=Msg::OpsCustomer back=back.clone() required=true/>
+                <OpsField form="prepaid_cards" name="denomination" label=Msg::Denomination back=back required=true/>
+                <button type="submit" class="button">{t(Msg::OpsAssign)}</button>
+            </form>
+        </section>
     }
 }

@@ -99,6 +99,11 @@ pub fn AccountOverviewView(overview: AccountOverview) -> impl IntoView {
                 <div><dt>{t(Msg::VoucherBalance)}</dt><dd data-testid="balance-vouchers">{overview.vouchers.clone()}</dd></div>
                 <div><dt>{t(Msg::PrepaidCardBalance)}</dt><dd data-testid="balance-cards">{overview.prepaid_cards.clone()}</dd></div>
             </dl>
+            <p class="actions">
+                <a class="button" href="/wallet#top-up" rel="external" data-testid="go-top-up">{t(Msg::TopUp)}</a>
+                <a class="button secondary" href="/wallet#vouchers" rel="external" data-testid="go-activate">{t(Msg::ActivateVoucher)}</a>
+                <a class="button secondary" href="/wallet#prepaid-cards" rel="external" data-testid="go-buy-card">{t(Msg::BuyPrepaidCard)}</a>
+            </p>
         </section>
         <section class="card">
             <h2>{t(Msg::RecentMovements)}</h2>

@@ -18,6 +18,12 @@ use crate::auth::{
     set_session_cookie,
 };
 
+mod ops;
+mod wallet;
+
+pub use ops::{ops_assign_card, ops_record_bank_transfer, ops_vouchers};
+pub use wallet::{activate_voucher, buy_prepaid_card, pay_top_up, top_up};
+
 fn see_other(location: &str, cookie: Option<HeaderValue>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     response.headers_mut().insert(
@@ -62,6 +68,27 @@ fn back_to_field(
         ));
     }
     see_other(&format!("{path}?{query}"), None)
+}
+
+/// `/path?error=code&field=f&k=v…#anchor` for errors that are not about signing in.
+fn back_with(
+    path: &str,
+    code: &str,
+    field: Option<&str>,
+    echo: &[(&str, &str)],
+    anchor: &str,
+) -> Response {
+    let mut query = format!("error={code}");
+    if let Some(field) = field {
+        query.push_str(&format!("&field={field}"));
+    }
+    for (name, value) in echo.iter().filter(|(_, v)| !v.is_empty()) {
+        query.push_str(&format!(
+            "&{name}={}",
+            app::url::percent_encode(value, false)
+        ));
+    }
+    see_other(&format!("{path}?{query}{anchor}"), None)
 }
 
 /// After a sign-up or sign-in: a new session and on to `next`, or back to the form with the error.

@@ -1,0 +1,151 @@
+//! What the wallet pages show, loaded on the server for the signed-in customer.
+
+use billing::Amount;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopUpRow {
+    pub id: i64,
+    pub created_at: String,
+    /// `alipay` or `bank_transfer`.
+    pub method: String,
+    pub amount: String,
+    pub reference: String,
+    pub paid: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstrumentRow {
+    pub number: String,
+    /// `regular_voucher`, `discount_voucher` or `prepaid_card`.
+    pub kind: String,
+    /// `issued`, `activation_code`, `card_gift`, `purchased`, `assigned`.
+    pub origin: String,
+    pub face_value: String,
+    pub balance: String,
+    /// `unused`, `active`, `used_up`, `expired`.
+    pub status: String,
+    pub activated_at: String,
+    pub valid_from: String,
+    pub valid_until: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletData {
+    pub csrf_token: String,
+    /// Cash usable for a card purchase (the preview's input).
+    pub cash: Amount,
+    pub net_cash: String,
+    pub vouchers_total: String,
+    pub cards_total: String,
+    pub top_ups: Vec<TopUpRow>,
+    pub vouchers: Vec<InstrumentRow>,
+    pub cards: Vec<InstrumentRow>,
+}
+
+/// Where customers send bank transfers; the server provides it in the page context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankPayeeDetails {
+    pub name: String,
+    pub bank: String,
+    pub account: String,
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) fn code_of<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// The signed-in customer's store, billing account id and CSRF token.
+#[cfg(feature = "ssr")]
+pub(crate) async fn signed_in() -> Option<(backend::Store, i64, String)> {
+    use backend::auth::sessions::Principal;
+    let store = leptos::prelude::use_context::<backend::Store>()?;
+    let parts = leptos::prelude::use_context::<http::request::Parts>()?;
+    let session = store
+        .resume_session(&crate::account::session_cookie(&parts)?)
+        .await
+        .ok()??;
+    let Principal::Customer(customer_id) = session.principal else {
+        return None;
+    };
+    let customer = store.customer(customer_id).await.ok()?;
+    Some((store, customer.billing_account_id, session.csrf_token))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn load_wallet() -> Option<WalletData> {
+    use billing::{InstrumentKind, InstrumentStatus, format_cny};
+    let (store, account_id, csrf_token) = signed_in().await?;
+    let account = store.account(account_id).await.ok()?;
+    let wallet = account.wallet().ok()?;
+    let now = store.now();
+    let row = |i: &backend::accounts::InstrumentRecord| {
+        let status = if i.expired_at.is_some() {
+            InstrumentStatus::Expired
+        } else {
+            InstrumentStatus::of(i.balance, i.valid_from, i.valid_until, now)
+        };
+        InstrumentRow {
+            number: i.number.clone(),
+            kind: code_of(&i.kind),
+            origin: code_of(&i.origin),
+            face_value: i.face_value.to_cny(),
+            balance: i.balance.to_cny(),
+            status: code_of(&status),
+            activated_at: when(i.activated_at),
+            valid_from: when(i.valid_from),
+            valid_until: when(i.valid_until),
+        }
+    };
+    let newest_first = |vouchers: bool| -> Vec<InstrumentRow> {
+        account
+            .instruments
+            .iter()
+            .rev()
+            .filter(|i| i.kind.is_voucher() == vouchers)
+            .map(row)
+            .collect()
+    };
+    let top_ups = store
+        .top_ups(account_id, 20)
+        .await
+        .ok()?
+        .into_iter()
+        .map(|t| TopUpRow {
+            id: t.id,
+            created_at: when(t.created_at),
+            method: t.method.code().to_owned(),
+            amount: t.amount.to_cny(),
+            reference: t.reference,
+            paid: t.status == backend::topups::TopUpStatus::Paid,
+        })
+        .collect();
+    Some(WalletData {
+        csrf_token,
+        cash: account.cash,
+        net_cash: format_cny(wallet.net_cash_balance()),
+        vouchers_total: (wallet.usable_balance(InstrumentKind::RegularVoucher, now)
+            + wallet.usable_balance(InstrumentKind::DiscountVoucher, now))
+        .to_cny(),
+        cards_total: wallet
+            .usable_balance(InstrumentKind::PrepaidCard, now)
+            .to_cny(),
+        top_ups,
+        vouchers: newest_first(true),
+        cards: newest_first(false),
+    })
+}
+
+#[cfg(not(feature = "ssr"))]
+pub(crate) async fn load_wallet() -> Option<WalletData> {
+    None
+}
