@@ -123,7 +123,7 @@ for (const js of [true, false]) {
       await page.getByTestId('activate').click();
       await expect(page.getByTestId('notice')).toContainText('Voucher activated.');
       await expect(page.getByTestId('balance-vouchers')).toHaveText('¥50.00');
-      await expect(page.getByTestId('vouchers')).toContainText('Activation code');
+      await expect(page.getByTestId('vouchers')).toContainText('Regular voucher');
 
       if (js) await waitForHydration(page);
       if (js) {

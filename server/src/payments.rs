@@ -149,7 +149,7 @@ fn escape(text: &str) -> String {
 fn sandbox_page(title: &str, body: &str) -> String {
     format!(
         r#"<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><style>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml"><title>{title}</title><style>
 body{{font-family:system-ui,sans-serif;background:#eef3fb;margin:0;color:#1a2233}}
 main{{max-width:26rem;margin:2rem auto;background:#fff;border-radius:12px;padding:1.5rem;box-shadow:0 2px 12px #0002}}
 .brand{{color:#1677ff;font-weight:700}} .amount{{font-size:2rem;font-weight:700;margin:.5rem 0}}

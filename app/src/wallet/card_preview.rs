@@ -52,7 +52,7 @@ pub fn CardPurchaseForm(
         match preview(&typed.get(), cash) {
         CardPreview::Empty => ().into_any(),
         CardPreview::Quote { gift, cash_after } => view! {
-            <dl class="preview" data-testid="card-preview">
+            <dl class="card-quote" data-testid="card-preview">
                 <div><dt>{t(Msg::GiftVoucher)}</dt><dd data-testid="preview-gift">{gift.unwrap_or_else(|| t(Msg::NoGift).to_owned())}</dd></div>
                 <div><dt>{t(Msg::CashAfterPurchase)}</dt><dd data-testid="preview-cash-after">{cash_after}</dd></div>
             </dl>
