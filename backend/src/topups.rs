@@ -113,9 +113,9 @@ impl From<sqlx::Error> for PaymentError {
 }
 
 const OPERATION: &str = "open_top_up";
-/// The unambiguous alphabet of activation codes: a reference is read off a screen and typed into
-/// a bank's transfer form.
-const REFERENCE_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+/// The activation codes' unambiguous alphabet: a reference is read off a screen and typed into a
+/// bank's transfer form.
+use crate::vouchers::CODE_ALPHABET as REFERENCE_ALPHABET;
 pub const MAX_LISTED: i64 = 100;
 
 fn new_reference(method: TopUpMethod, now: DateTime<Utc>) -> String {
@@ -276,13 +276,6 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(top_up_of).transpose()
-    }
-
-    pub async fn top_up_by_reference(&self, reference: &str) -> Result<Option<TopUp>, LedgerError> {
-        let mut tx = self.begin_read().await?;
-        let found = by_reference(&mut tx, reference).await?;
-        tx.commit().await?;
-        Ok(found)
     }
 
     /// The newest top-ups of an account (at most [`MAX_LISTED`]).

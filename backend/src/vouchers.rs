@@ -21,7 +21,7 @@ pub const MAX_VOUCHER_FACE_VALUE_YUAN: i64 = 1_000_000;
 /// The most activation codes one batch may generate.
 pub const MAX_CODES_PER_BATCH: u32 = 10_000;
 /// Code characters: no 0/O, 1/I, so codes survive being read aloud or typed from paper.
-const CODE_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+pub(crate) const CODE_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 const CODE_LEN: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,9 +7,9 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use backend::payments::AlipayMerchant;
 use backend::payments::alipay::{self, Params};
 use backend::payments::sandbox::{Checkout, SandboxAlipay};
-use backend::payments::{AlipayMerchant, NotificationError};
 use backend::topups::{OnlinePayment, PaymentError, PaymentOutcome};
 
 use crate::router::AppState;
@@ -108,7 +108,6 @@ pub async fn alipay_notify(State(state): State<AppState>, body: Bytes) -> Respon
     };
     let notification = match merchant.verify_notification(&params) {
         Ok(notification) => notification,
-        Err(e @ NotificationError::Protocol(_)) => return failure(StatusCode::BAD_REQUEST, &e),
         Err(e) => return failure(StatusCode::BAD_REQUEST, &e),
     };
     if !notification.trade_status.is_paid() {

@@ -425,7 +425,200 @@ async fn the_sandbox_is_off_when_alipay_is_configured(app: TestApp) {
     app.finish().await;
 }
 
+/// The value of `name="csrf"` in a page.
+fn csrf_of(html: &str) -> String {
+    let start =
+        html.find(r#"name="csrf" value=""#).expect("a CSRF field") + r#"name="csrf" value=""#.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+async fn the_ops_forms_record_transfers_issue_vouchers_and_assign_cards(app: TestApp) {
+    let alice = customer(&app, "alice").await;
+    let bank = open_top_up(
+        &app,
+        &alice,
+        json!({"amount": "300", "method": "bank_transfer"}),
+    )
+    .await;
+    let reference = bank.body["reference"].as_str().unwrap().to_owned();
+    app.store
+        .create_operator("ops_admin", "correct horse battery")
+        .await
+        .unwrap();
+    let (_, headers, _) = app
+        .raw(
+            "POST",
+            "/ops/signin",
+            Some("login=ops_admin&password=correct+horse+battery"),
+            None,
+        )
+        .await;
+    let set = headers["set-cookie"].to_str().unwrap();
+    let session = set
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix("bc_session=")
+        .unwrap()
+        .to_owned();
+    let (_, _, page) = app.raw("GET", "/ops", None, Some(&session)).await;
+    let csrf = csrf_of(&page);
+    let post = |path: &'static str, form: String| {
+        let app = &app;
+        let session = session.clone();
+        async move { app.raw("POST", path, Some(&form), Some(&session)).await }
+    };
+    let location =
+        |headers: &axum::http::HeaderMap| headers["location"].to_str().unwrap().to_owned();
+
+    // Bad input goes back to /ops naming the field, and credits nothing.
+    for (form, expected) in [
+        (
+            format!("csrf={csrf}&account=nobody&amount=300&reference={reference}"),
+            "/ops?error=account_unknown&field=account",
+        ),
+        (
+            format!("csrf={csrf}&account=alice&amount=3.001&reference={reference}"),
+            "/ops?error=amount_invalid&field=amount",
+        ),
+        (
+            format!("csrf={csrf}&account=alice&amount=300&reference="),
+            "/ops?error=reference_invalid&field=reference",
+        ),
+        (
+            format!("csrf=wrong&account=alice&amount=300&reference={reference}"),
+            "/ops?error=csrf_failed",
+        ),
+    ] {
+        let (_, headers, _) = post("/ops/bank-transfers", form).await;
+        assert_eq!(location(&headers), expected);
+    }
+    assert_eq!(cash(&app, &alice).await, json!("0.00"));
+    let (_, headers, _) = post(
+        "/ops/bank-transfers",
+        format!("csrf={csrf}&account=alice&amount=300&reference={reference}"),
+    )
+    .await;
+    assert!(
+        location(&headers).starts_with("/ops?done=bank%20transfer%20BT-"),
+        "{}",
+        location(&headers)
+    );
+    assert_eq!(cash(&app, &alice).await, json!("300.00"));
+    let paid = app
+        .call(
+            "GET",
+            "/api/v1/topups",
+            None,
+            &[("cookie", &alice.cookie)],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(paid.body[0]["status"], json!("paid"));
+    // The same transfer posted again replays; the same reference with another amount is refused.
+    let (_, headers, _) = post(
+        "/ops/bank-transfers",
+        format!("csrf={csrf}&account=alice&amount=300&reference={reference}"),
+    )
+    .await;
+    assert!(location(&headers).starts_with("/ops?done="));
+    let (_, headers, _) = post(
+        "/ops/bank-transfers",
+        format!("csrf={csrf}&account=alice&amount=301&reference={reference}"),
+    )
+    .await;
+    assert_eq!(
+        location(&headers),
+        "/ops?error=duplicate_receipt&field=reference"
+    );
+    assert_eq!(cash(&app, &alice).await, json!("300.00"));
+
+    // Codes come back as a CSV file Excel opens as UTF-8.
+    let (status, headers, csv) = post(
+        "/ops/vouchers",
+        format!("csrf={csrf}&face_value=20&valid_days=30&count=3"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"activation-codes-batch-")
+    );
+    let rows: Vec<&str> = csv
+        .strip_prefix('\u{feff}')
+        .expect("a BOM")
+        .lines()
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0], "code,face_value,valid_days");
+    assert!(
+        rows[1..]
+            .iter()
+            .all(|r| r.len() == 19 + ",20.00,30".len() && r.ends_with(",20.00,30")),
+        "{rows:?}"
+    );
+    let (_, headers, _) = post(
+        "/ops/vouchers",
+        format!("csrf={csrf}&face_value=20&valid_days=0&account=alice"),
+    )
+    .await;
+    assert_eq!(
+        location(&headers),
+        "/ops?error=valid_days_invalid&field=valid_days"
+    );
+    let (_, headers, _) = post(
+        "/ops/vouchers",
+        format!("csrf={csrf}&face_value=20&valid_days=30&account=alice"),
+    )
+    .await;
+    assert!(location(&headers).starts_with("/ops?done=issued%20voucher%20RV"));
+    let (_, headers, _) = post(
+        "/ops/prepaid-cards",
+        format!("csrf={csrf}&account=alice&denomination=150"),
+    )
+    .await;
+    assert_eq!(
+        location(&headers),
+        "/ops?error=denomination_invalid&field=denomination"
+    );
+    let (_, headers, _) = post(
+        "/ops/prepaid-cards",
+        format!("csrf={csrf}&account=alice&denomination=200"),
+    )
+    .await;
+    assert!(location(&headers).starts_with("/ops?done=assigned%20card%20PC"));
+    let wallet = app
+        .call(
+            "GET",
+            "/api/v1/wallet",
+            None,
+            &[("cookie", &alice.cookie)],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(
+        (
+            wallet.body["regular_voucher"].clone(),
+            wallet.body["prepaid_card"].clone()
+        ),
+        (json!("20.00"), json!("200.00"))
+    );
+    let (_, _, page) = app.raw("GET", "/ops", None, Some(&session)).await;
+    for action in [
+        "bank_transfer.record",
+        "voucher.generate_codes",
+        "voucher.issue",
+        "prepaid_card.assign",
+    ] {
+        assert!(page.contains(action), "{action} is audited");
+    }
+    app.finish().await;
+}
+
 on_both_databases!(
+    the_ops_forms_record_transfers_issue_vouchers_and_assign_cards,
     an_alipay_top_up_is_credited_once_however_often_alipay_notifies,
     notifications_that_do_not_check_out_credit_nothing,
     bad_top_up_requests_get_specific_errors,

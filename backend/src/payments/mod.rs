@@ -86,17 +86,4 @@ impl AlipayMerchant {
         }
         Ok(notification)
     }
-
-    /// The synchronous return carries the same kind of signature; it is only ever used to show a result.
-    pub fn verify_return(&self, params: &Params) -> Result<(), NotificationError> {
-        let sign = params
-            .get("sign")
-            .filter(|s| !s.is_empty())
-            .ok_or(AlipayError::MissingSign)?;
-        self.alipay_key.verify(
-            &alipay::content_to_sign(params, &["sign", "sign_type"]),
-            sign,
-        )?;
-        Ok(())
-    }
 }

@@ -54,20 +54,15 @@ fn back_to_field(
     if let AuthError::Database(e) = error {
         tracing::error!(error = %e, "form post failed");
     }
-    let mut query = format!("error={}", error.code());
-    if let Some(field) = field {
-        query.push_str(&format!("&field={field}"));
-    }
-    if let AuthError::RateLimited { retry_after_secs } = error {
-        query.push_str(&format!("&retry={retry_after_secs}"));
-    }
-    for (name, value) in echo.iter().filter(|(_, v)| !v.is_empty()) {
-        query.push_str(&format!(
-            "&{name}={}",
-            app::url::percent_encode(value, false)
-        ));
-    }
-    see_other(&format!("{path}?{query}"), None)
+    let retry = match error {
+        AuthError::RateLimited { retry_after_secs } => retry_after_secs.to_string(),
+        _ => String::new(),
+    };
+    let echo: Vec<(&str, &str)> = [("retry", retry.as_str())]
+        .into_iter()
+        .chain(echo.iter().copied())
+        .collect();
+    back_with(path, error.code(), field, &echo, "")
 }
 
 /// `/path?error=code&field=f&k=v…#anchor` for errors that are not about signing in.

@@ -65,7 +65,10 @@ fn amount(text: &str, code: &str, field: &str) -> Result<Amount, Response> {
 
 fn ledger_back(error: LedgerError) -> Response {
     match error {
-        LedgerError::DuplicateReceipt { .. } => back("duplicate_receipt", Some("reference")),
+        // A transfer's idempotency key is its reference, so a reused key is a reference recorded before.
+        LedgerError::DuplicateReceipt { .. } | LedgerError::IdempotencyKeyReused { .. } => {
+            back("duplicate_receipt", Some("reference"))
+        }
         LedgerError::ReferenceOfAnotherAccount { .. } => {
             back("reference_of_another_account", Some("reference"))
         }
