@@ -293,6 +293,17 @@ messages! {
     OriginAssigned => "Assigned", "分配";
     VoucherActivated => "Voucher activated.", "代金券已激活。";
     CardBought => "Prepaid card bought.", "储值卡购买成功。";
+    SandboxBrand => "Alipay sandbox", "支付宝沙箱";
+    SandboxCheckoutTitle => "Alipay sandbox checkout", "支付宝沙箱收银台";
+    SandboxWarning => "A local sandbox: no real money moves.", "本地沙箱，不会真实扣款。";
+    SandboxMerchant => "Merchant", "商户";
+    SandboxOrder => "Order", "订单";
+    SandboxSubject => "Subject", "商品";
+    SandboxQrLabel => "QR code of this checkout", "本收银台的二维码";
+    SandboxScanOrPay => "Scan with a phone, or pay here", "扫码或点击付款";
+    SandboxPay => "Pay", "付款";
+    SandboxRefused => "Request refused", "请求被拒绝";
+    PreviewWithWallet => "Preview how a bill would be paid from this wallet", "用当前钱包预览账单扣费";
     BankTransferTitle => "Top up by bank transfer", "银行转账充值";
     BankTransferHelp => "Transfer the amount to the account below and write the reference on the transfer. Your cash is credited when the transfer arrives.", "请向以下账户转账，并在转账备注中填写参考号。款项到账后自动计入现金余额。";
     PayeeName => "Payee", "收款户名";

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
 
 use crate::accounts::{self, LockedAccount, fen};
+use crate::auth::audit::{OperatorAct, record_act};
 use crate::error::LedgerError;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
@@ -70,13 +71,51 @@ impl Store {
         key: &IdempotencyKey,
         request: &CashCredit,
     ) -> Result<CashCredited, LedgerError> {
-        retry_after_conflict(|| self.credit_cash_once(key, request)).await
+        retry_after_conflict(|| self.credit_cash_once(key, request, None)).await
+    }
+
+    /// An operator records a received bank transfer; the audit row is part of the credit. The bank's
+    /// reference is the idempotency key: recording it again with the same amount returns the first
+    /// credit, with another amount it is refused as a duplicate receipt.
+    pub async fn record_bank_transfer(
+        &self,
+        by: &OperatorAct,
+        account_id: i64,
+        amount: Amount,
+        reference: &str,
+    ) -> Result<CashCredited, LedgerError> {
+        check_reference(reference)?;
+        let key = bank_transfer_key(reference)?;
+        let request = CashCredit {
+            account_id,
+            amount,
+            source: CashSource::BankTransfer,
+            reference: reference.to_owned(),
+        };
+        match retry_after_conflict(|| self.credit_cash_once(&key, &request, Some(by))).await {
+            Err(LedgerError::IdempotencyKeyReused { .. }) => {
+                let transaction_id: i64 = sqlx::query_scalar(
+                    "SELECT transaction_id FROM cash_receipts WHERE source = $1 AND reference = $2",
+                )
+                .bind(CashSource::BankTransfer.code())
+                .bind(reference)
+                .fetch_one(self.pool())
+                .await?;
+                Err(LedgerError::DuplicateReceipt {
+                    source_name: CashSource::BankTransfer.code(),
+                    reference: reference.to_owned(),
+                    transaction_id,
+                })
+            }
+            other => other,
+        }
     }
 
     async fn credit_cash_once(
         &self,
         key: &IdempotencyKey,
         request: &CashCredit,
+        by: Option<&OperatorAct>,
     ) -> Result<CashCredited, LedgerError> {
         check_top_up_amount(request.amount)?;
         check_reference(&request.reference)?;
@@ -95,10 +134,36 @@ impl Store {
         if let Some(top_up_id) = top_up {
             topups::mark_paid(&mut tx, top_up_id, done.transaction_id, None, now).await?;
         }
+        let detail = format!(
+            "{} {} of {} (ledger transaction {})",
+            request.source.code(),
+            request.reference,
+            request.amount,
+            done.transaction_id
+        );
+        record_act(
+            &mut tx,
+            by,
+            "bank_transfer.record",
+            Some(account.id),
+            &detail,
+            now,
+        )
+        .await?;
         idempotency::remember(&mut tx, key, OPERATION, request, &done, now).await?;
         tx.commit().await?;
         Ok(done)
     }
+}
+
+/// The reference itself when it can be a key (receipt numbers are ASCII), else a digest of it.
+fn bank_transfer_key(reference: &str) -> Result<IdempotencyKey, LedgerError> {
+    IdempotencyKey::new(format!("bank_transfer:{reference}")).or_else(|_| {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(reference.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        IdempotencyKey::new(format!("bank_transfer:sha256:{hex}"))
+    })
 }
 
 /// Credits `request` to an account the caller has locked, inside the caller's transaction: refuses a

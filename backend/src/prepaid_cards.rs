@@ -5,6 +5,7 @@ use billing::wallet_rules::{prepaid_card_validity, quote_prepaid_card};
 use billing::{Amount, InstrumentKind};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::audit::{OperatorAct, record_act};
 use crate::accounts::{self, InstrumentOrigin, InstrumentRecord, NewInstrument, fen};
 use crate::cash::check_reference;
 use crate::error::LedgerError;
@@ -150,13 +151,24 @@ impl Store {
         key: &IdempotencyKey,
         request: &PrepaidCardAssignment,
     ) -> Result<PrepaidCardAssigned, LedgerError> {
-        retry_after_conflict(|| self.assign_prepaid_card_once(key, request)).await
+        retry_after_conflict(|| self.assign_prepaid_card_once(key, request, None)).await
+    }
+
+    /// An operator assigns a card; the audit row is part of the assignment.
+    pub async fn assign_prepaid_card_by(
+        &self,
+        by: &OperatorAct,
+        key: &IdempotencyKey,
+        request: &PrepaidCardAssignment,
+    ) -> Result<PrepaidCardAssigned, LedgerError> {
+        retry_after_conflict(|| self.assign_prepaid_card_once(key, request, Some(by))).await
     }
 
     async fn assign_prepaid_card_once(
         &self,
         key: &IdempotencyKey,
         request: &PrepaidCardAssignment,
+        by: Option<&OperatorAct>,
     ) -> Result<PrepaidCardAssigned, LedgerError> {
         const OPERATION: &str = "assign_prepaid_card";
         quote_prepaid_card(request.denomination, request.denomination)?;
@@ -199,6 +211,19 @@ impl Store {
             transaction_id,
             card,
         };
+        let detail = format!(
+            "assigned card {} of {}",
+            done.card.number, request.denomination
+        );
+        record_act(
+            &mut tx,
+            by,
+            "prepaid_card.assign",
+            Some(account.id),
+            &detail,
+            to_micros(now),
+        )
+        .await?;
         idempotency::remember(&mut tx, key, OPERATION, request, &done, to_micros(now)).await?;
         tx.commit().await?;
         Ok(done)

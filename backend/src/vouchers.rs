@@ -9,6 +9,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Row, Transaction};
 
+use crate::auth::audit::{OperatorAct, record_act};
 use crate::accounts::{self, InstrumentOrigin, InstrumentRecord, NewInstrument};
 use crate::error::LedgerError;
 use crate::idempotency::{self, IdempotencyKey};
@@ -131,13 +132,24 @@ impl Store {
         key: &IdempotencyKey,
         request: &VoucherIssue,
     ) -> Result<VoucherIssued, LedgerError> {
-        retry_after_conflict(|| self.issue_voucher_once(key, request)).await
+        retry_after_conflict(|| self.issue_voucher_once(key, request, None)).await
+    }
+
+    /// An operator issues a regular voucher; the audit row is part of the issue.
+    pub async fn issue_voucher_by(
+        &self,
+        by: &OperatorAct,
+        key: &IdempotencyKey,
+        request: &VoucherIssue,
+    ) -> Result<VoucherIssued, LedgerError> {
+        retry_after_conflict(|| self.issue_voucher_once(key, request, Some(by))).await
     }
 
     async fn issue_voucher_once(
         &self,
         key: &IdempotencyKey,
         request: &VoucherIssue,
+        by: Option<&OperatorAct>,
     ) -> Result<VoucherIssued, LedgerError> {
         const OPERATION: &str = "issue_voucher";
         check_face_value(request.face_value)?;
@@ -163,6 +175,19 @@ impl Store {
             transaction_id,
             voucher,
         };
+        let detail = format!(
+            "issued voucher {} of {}",
+            done.voucher.number, request.face_value
+        );
+        record_act(
+            &mut tx,
+            by,
+            "voucher.issue",
+            Some(account.id),
+            &detail,
+            to_micros(now),
+        )
+        .await?;
         idempotency::remember(&mut tx, key, OPERATION, request, &done, to_micros(now)).await?;
         tx.commit().await?;
         Ok(done)
@@ -173,13 +198,24 @@ impl Store {
         key: &IdempotencyKey,
         request: &ActivationCodeBatch,
     ) -> Result<ActivationCodesGenerated, LedgerError> {
-        retry_after_conflict(|| self.generate_activation_codes_once(key, request)).await
+        retry_after_conflict(|| self.generate_activation_codes_once(key, request, None)).await
+    }
+
+    /// An operator generates activation codes; the audit row is part of the batch.
+    pub async fn generate_activation_codes_by(
+        &self,
+        by: &OperatorAct,
+        key: &IdempotencyKey,
+        request: &ActivationCodeBatch,
+    ) -> Result<ActivationCodesGenerated, LedgerError> {
+        retry_after_conflict(|| self.generate_activation_codes_once(key, request, Some(by))).await
     }
 
     async fn generate_activation_codes_once(
         &self,
         key: &IdempotencyKey,
         request: &ActivationCodeBatch,
+        by: Option<&OperatorAct>,
     ) -> Result<ActivationCodesGenerated, LedgerError> {
         const OPERATION: &str = "generate_activation_codes";
         check_face_value(request.face_value)?;
@@ -238,6 +274,20 @@ impl Store {
             batch_id,
             codes: codes.iter().map(|c| display_code(c)).collect(),
         };
+        let detail = format!(
+            "generated {} codes of {} (batch {batch_id})",
+            done.codes.len(),
+            request.face_value
+        );
+        record_act(
+            &mut tx,
+            by,
+            "voucher.generate_codes",
+            None,
+            &detail,
+            to_micros(now),
+        )
+        .await?;
         idempotency::remember(&mut tx, key, OPERATION, request, &done, to_micros(now)).await?;
         tx.commit().await?;
         Ok(done)

@@ -149,6 +149,15 @@ for (const js of [true, false]) {
       await expect(page.getByTestId('balance-cash')).toHaveText('¥10,000.00');
       await expect(page.getByTestId('balance-vouchers')).toHaveText('¥1,050.00');
       await expect(page.getByTestId('cards')).toContainText('Bought');
+
+      // The deduction preview starts from this wallet.
+      await page.getByTestId('preview-with-wallet').click();
+      await expect(page).toHaveURL(/\/preview\?/);
+      await expect(page.locator('input[name="cash"]')).toHaveValue('10000.00');
+      const balances = await page.locator('input[name$="_balance"]').evaluateAll((inputs) =>
+        inputs.map((i) => (i as HTMLInputElement).value).filter((v) => v !== '').sort());
+      expect(balances).toEqual(['1000.00', '10000.00', '50.00']);
+      await expect(page.getByTestId('total')).toHaveText('¥162.50');
       if (js) expect(errors).toEqual([]);
     });
   });

@@ -5,7 +5,8 @@
 use axum::Form;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use app::i18n::{Lang, Msg};
 use axum::response::{Html, IntoResponse, Response};
 use backend::payments::AlipayMerchant;
 use backend::payments::alipay::{self, Params};
@@ -145,9 +146,10 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn sandbox_page(title: &str, body: &str) -> String {
+fn sandbox_page(lang: Lang, title: &str, body: &str) -> String {
+    let lang = lang.code();
     format!(
-        r#"<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+        r#"<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="/favicon.svg" type="image/svg+xml"><title>{title}</title><style>
 body{{font-family:system-ui,sans-serif;background:#eef3fb;margin:0;color:#1a2233}}
 main{{max-width:26rem;margin:2rem auto;background:#fff;border-radius:12px;padding:1.5rem;box-shadow:0 2px 12px #0002}}
@@ -160,21 +162,34 @@ dl{{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem;font-size:.9rem}}
     )
 }
 
-fn refused(status: StatusCode, why: &dyn std::fmt::Display) -> Response {
+/// The language of a sandbox page: the app's cookie, then Accept-Language, as for every page.
+fn lang_of(headers: &HeaderMap) -> Lang {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    Lang::negotiate(header(header::COOKIE), header(header::ACCEPT_LANGUAGE))
+}
+
+/// A refused sandbox request. The reason is for the developer testing an integration, in English.
+fn refused_page(lang: Lang, status: StatusCode, why: &dyn std::fmt::Display) -> Response {
     let body = format!(
-        r#"<p class="brand">支付宝沙箱 · Alipay sandbox</p><h1 class="error">请求被拒绝 · Request refused</h1><p class="error" data-testid="sandbox-error">{}</p>"#,
-        escape(&why.to_string())
+        r#"<p class="brand">{brand}</p><h1 class="error">{title}</h1><p class="error" data-testid="sandbox-error" lang="en">{why}</p>"#,
+        brand = Msg::SandboxBrand.text(lang),
+        title = Msg::SandboxRefused.text(lang),
+        why = escape(&why.to_string())
     );
-    (status, Html(sandbox_page("Alipay sandbox", &body))).into_response()
+    let page = sandbox_page(lang, Msg::SandboxBrand.text(lang), &body);
+    (status, Html(page)).into_response()
 }
 
 /// The sandbox's checkout: verifies the merchant's signed page-pay request as Alipay does and shows
 /// the amount, a QR code of this very page (scan it to pay from a phone) and a pay button.
 pub async fn sandbox_checkout(
     State(state): State<AppState>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (sandbox, checkout, params) = match verified_checkout(&state, query.clone()).await {
+    let lang = lang_of(&headers);
+    let refused = |status, why: &dyn std::fmt::Display| refused_page(lang, status, why);
+    let (sandbox, checkout, params) = match verified_checkout(&state, lang, query.clone()).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -208,26 +223,38 @@ pub async fn sandbox_checkout(
             )
         })
         .collect();
+    let text = |m: Msg| m.text(lang);
     let body = format!(
-        r#"<p class="brand">支付宝沙箱 · Alipay sandbox</p>
-<p class="warn">本地沙箱，不会真实扣款。A local sandbox: no real money moves.</p>
-<dl><dt>商户 Merchant</dt><dd>{app_id}</dd><dt>订单 Order</dt><dd data-testid="sandbox-trade">{trade}</dd><dt>商品 Subject</dt><dd>{subject}</dd></dl>
+        r#"<p class="brand">{brand}</p>
+<p class="warn">{warning}</p>
+<dl><dt>{merchant}</dt><dd>{app_id}</dd><dt>{order}</dt><dd data-testid="sandbox-trade">{trade}</dd><dt>{subject_label}</dt><dd>{subject}</dd></dl>
 <p class="amount" data-testid="sandbox-amount">¥{amount}</p>
-<div class="qr" data-testid="sandbox-qr" aria-label="QR code of this checkout">{qr}</div>
-<p>扫码或点击付款 · Scan with a phone, or pay here</p>
-<form method="post" action="/sandbox/alipay/pay">{hidden}<button type="submit" data-testid="sandbox-pay">付款 Pay ¥{amount}</button></form>"#,
+<div class="qr" data-testid="sandbox-qr" role="img" aria-label="{qr_label}">{qr}</div>
+<p>{scan}</p>
+<form method="post" action="/sandbox/alipay/pay">{hidden}<button type="submit" data-testid="sandbox-pay">{pay} ¥{amount}</button></form>"#,
+        brand = text(Msg::SandboxBrand),
+        warning = text(Msg::SandboxWarning),
+        merchant = text(Msg::SandboxMerchant),
+        order = text(Msg::SandboxOrder),
+        subject_label = text(Msg::SandboxSubject),
+        qr_label = text(Msg::SandboxQrLabel),
+        scan = text(Msg::SandboxScanOrPay),
+        pay = text(Msg::SandboxPay),
         app_id = escape(&sandbox.merchant().app_id),
         trade = escape(&checkout.out_trade_no),
         subject = escape(&checkout.subject),
         amount = escape(&checkout.total_amount),
     );
-    Html(sandbox_page("Alipay sandbox checkout", &body)).into_response()
+    let page = sandbox_page(lang, text(Msg::SandboxCheckoutTitle), &body);
+    Html(page).into_response()
 }
 
 async fn verified_checkout(
     state: &AppState,
+    lang: Lang,
     query: Option<String>,
 ) -> Result<(SandboxAlipay, Checkout, Params), Response> {
+    let refused = |status, why: &dyn std::fmt::Display| refused_page(lang, status, why);
     if !matches!(state.settings.online_payments, OnlinePayments::Sandbox) {
         return Err(refused(
             StatusCode::NOT_FOUND,
@@ -250,12 +277,15 @@ async fn verified_checkout(
 /// return URL with signed return parameters.
 pub async fn sandbox_pay(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
+    let lang = lang_of(&headers);
+    let refused = |status, why: &dyn std::fmt::Display| refused_page(lang, status, why);
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
-    let (sandbox, checkout, _) = match verified_checkout(&state, Some(query)).await {
+    let (sandbox, checkout, _) = match verified_checkout(&state, lang, Some(query)).await {
         Ok(found) => found,
         Err(response) => return response,
     };

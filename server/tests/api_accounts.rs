@@ -953,7 +953,10 @@ async fn operators_record_transfers_issue_vouchers_and_assign_cards_with_an_audi
         json!({"account": "alice", "amount": "1.00", "reference": "BANK-0001"}),
     )
     .await;
-    assert_eq!(other_amount.status, StatusCode::CONFLICT);
+    assert_eq!(
+        (other_amount.status, other_amount.body["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("duplicate_receipt"))
+    );
     let nobody = ops(
         "/api/v1/ops/bank-transfers",
         json!({"account": "nobody", "amount": "1.00", "reference": "BANK-0002"}),
@@ -1068,6 +1071,12 @@ async fn operators_record_transfers_issue_vouchers_and_assign_cards_with_an_audi
         .into_iter()
         .map(|r| r.action)
         .collect();
+    // Written with the credit itself: the replay and the refused transfers left no row.
+    assert_eq!(
+        actions.iter().filter(|a| *a == "bank_transfer.record").count(),
+        1,
+        "{actions:?}"
+    );
     for action in [
         "bank_transfer.record",
         "voucher.issue",

@@ -408,6 +408,17 @@ async fn the_sandbox_checkout_verifies_requests_and_refuses_tampering(app: TestA
             && page.contains(r#"data-testid="sandbox-pay""#),
         "{page}"
     );
+    assert!(page.contains(r#"<html lang="en">"#) && page.contains("Pay ¥12.34"));
+    assert!(!page.contains("付款"), "one language at a time: {page}");
+    // The language the customer chose in the app (its cookie) carries over to the checkout.
+    let (_, _, page) = app
+        .raw("GET", path, None, Some("none; lang=zh-CN"))
+        .await;
+    assert!(
+        page.contains(r#"<html lang="zh-CN">"#) && page.contains("付款 ¥12.34"),
+        "{page}"
+    );
+    assert!(!page.contains("Pay ¥"), "{page}");
     let tampered = path.replace("12.34", "0.01");
     let (status, _, page) = app.raw("GET", &tampered, None, None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -475,15 +486,15 @@ async fn the_ops_forms_record_transfers_issue_vouchers_and_assign_cards(app: Tes
     for (form, expected) in [
         (
             format!("csrf={csrf}&account=nobody&amount=300&reference={reference}"),
-            "/ops?error=account_unknown&field=account",
+            "/ops?error=account_unknown&field=bank_transfers.account",
         ),
         (
             format!("csrf={csrf}&account=alice&amount=3.001&reference={reference}"),
-            "/ops?error=amount_invalid&field=amount",
+            "/ops?error=amount_invalid&field=bank_transfers.amount",
         ),
         (
             format!("csrf={csrf}&account=alice&amount=300&reference="),
-            "/ops?error=reference_invalid&field=reference",
+            "/ops?error=reference_invalid&field=bank_transfers.reference",
         ),
         (
             format!("csrf=wrong&account=alice&amount=300&reference={reference}"),
@@ -494,6 +505,17 @@ async fn the_ops_forms_record_transfers_issue_vouchers_and_assign_cards(app: Tes
         assert_eq!(location(&headers), expected);
     }
     assert_eq!(cash(&app, &alice).await, json!("0.00"));
+    // Three forms have a customer field; the error shows at the one that was sent.
+    let (_, headers, _) = post(
+        "/ops/prepaid-cards",
+        format!("csrf={csrf}&account=nobody&denomination=200"),
+    )
+    .await;
+    let (_, _, page) = app
+        .raw("GET", &location(&headers), None, Some(&session))
+        .await;
+    assert_eq!(page.matches("class=\"field-error\"").count(), 1, "{page}");
+    assert!(page.contains("data-testid=\"error-prepaid_cards-account\""));
     let (_, headers, _) = post(
         "/ops/bank-transfers",
         format!("csrf={csrf}&account=alice&amount=300&reference={reference}"),
@@ -529,7 +551,7 @@ async fn the_ops_forms_record_transfers_issue_vouchers_and_assign_cards(app: Tes
     .await;
     assert_eq!(
         location(&headers),
-        "/ops?error=duplicate_receipt&field=reference"
+        "/ops?error=duplicate_receipt&field=bank_transfers.reference"
     );
     assert_eq!(cash(&app, &alice).await, json!("300.00"));
 
@@ -566,7 +588,7 @@ async fn the_ops_forms_record_transfers_issue_vouchers_and_assign_cards(app: Tes
     .await;
     assert_eq!(
         location(&headers),
-        "/ops?error=valid_days_invalid&field=valid_days"
+        "/ops?error=valid_days_invalid&field=vouchers.valid_days"
     );
     let (_, headers, _) = post(
         "/ops/vouchers",
@@ -581,7 +603,7 @@ async fn the_ops_forms_record_transfers_issue_vouchers_and_assign_cards(app: Tes
     .await;
     assert_eq!(
         location(&headers),
-        "/ops?error=denomination_invalid&field=denomination"
+        "/ops?error=denomination_invalid&field=prepaid_cards.denomination"
     );
     let (_, headers, _) = post(
         "/ops/prepaid-cards",

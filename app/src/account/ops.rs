@@ -146,13 +146,17 @@ fn OpsField(
     back: crate::wallet::page::Returned,
     #[prop(optional)] required: bool,
 ) -> impl IntoView {
-    let error = back.error_at(name);
+    // The server names a field with its form (`vouchers.account`): several forms have an account.
+    let error = back.error_at(&format!("{form}.{name}"));
+    let id = format!("f-{form}-{name}");
     view! {
         <div class="field" class:has-error=error.is_some()>
-            <label for=format!("f-{form}-{name}")>{t(label)}</label>
-            <input id=format!("f-{form}-{name}") name=name type="text" autocomplete="off" required=required
-                aria-invalid=error.map(|_| "true")/>
-            {crate::wallet::page::field_error(error, name)}
+            <label for=id.clone()>{t(label)}</label>
+            <input id=id.clone() name=name type="text" autocomplete="off" required=required
+                aria-invalid=error.map(|_| "true") aria-describedby=error.map(|_| format!("{id}-error"))/>
+            {error.map(|m| view! {
+                <p class="field-error" id=format!("{id}-error") data-testid=format!("error-{form}-{name}")>{t(m)}</p>
+            })}
         </div>
     }
 }

@@ -210,7 +210,7 @@ impl PreviewForm {
         }
     }
 
-    /// The form a customer's own wallet starts from. (Used once accounts exist.)
+    /// The form a customer's own wallet starts from (the wallet page links to it).
     pub fn from_wallet(wallet: &Wallet, at: DateTime<Utc>) -> PreviewForm {
         let mut form = PreviewForm::example(at.with_timezone(&form_offset()).date_naive());
         form.cash = wallet.cash().to_string();

@@ -38,6 +38,8 @@ pub struct WalletData {
     pub net_cash: String,
     pub vouchers_total: String,
     pub cards_total: String,
+    /// The /preview query of a form filled with this wallet (`PreviewForm::from_wallet`).
+    pub preview_query: String,
     pub top_ups: Vec<TopUpRow>,
     pub vouchers: Vec<InstrumentRow>,
     pub cards: Vec<InstrumentRow>,
@@ -139,6 +141,7 @@ pub(crate) async fn load_wallet() -> Option<WalletData> {
         cards_total: wallet
             .usable_balance(InstrumentKind::PrepaidCard, now)
             .to_cny(),
+        preview_query: crate::preview::form::PreviewForm::from_wallet(&wallet, now).to_query(),
         top_ups,
         vouchers: newest_first(true),
         cards: newest_first(false),

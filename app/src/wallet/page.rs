@@ -113,6 +113,9 @@ pub fn WalletPage() -> impl IntoView {
                                 <div><dt>{t(Msg::VoucherBalance)}</dt><dd data-testid="balance-vouchers">{w.vouchers_total.clone()}</dd></div>
                                 <div><dt>{t(Msg::PrepaidCardBalance)}</dt><dd data-testid="balance-cards">{w.cards_total.clone()}</dd></div>
                             </dl>
+                            <p class="hint">
+                                <a href=format!("/preview?{}", w.preview_query) data-testid="preview-with-wallet">{t(Msg::PreviewWithWallet)}</a>
+                            </p>
                         </section>
                         <TopUpSection csrf=w.csrf_token.clone() back=back.clone() top_ups=w.top_ups.clone()/>
                         <section class="card" id="vouchers">

@@ -24,7 +24,7 @@ async fn load_top_up(id: String) -> Option<TopUpDetails> {
     let (store, account_id, csrf_token) = signed_in().await?;
     let top_up = store.top_up(account_id, id.parse().ok()?).await.ok()??;
     let payee = (top_up.method == backend::topups::TopUpMethod::BankTransfer)
-        .then(|| use_context::<BankPayeeDetails>())
+        .then(use_context::<BankPayeeDetails>)
         .flatten();
     Some(TopUpDetails {
         top_up: TopUpRow {

@@ -20,6 +20,41 @@ pub struct AuditRecord {
     pub at: DateTime<Utc>,
 }
 
+/// An operator acting through the API or the /ops pages. The audit row of a money action is written
+/// inside the action's own transaction, so the action and its record exist together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorAct {
+    pub operator_id: i64,
+    /// Where the request came from (the client address).
+    pub client: String,
+}
+
+/// Writes the audit row of `by`'s action, when an operator asked for it, inside the action's transaction.
+pub(crate) async fn record_act(
+    tx: &mut Transaction<'static, Any>,
+    by: Option<&OperatorAct>,
+    action: &str,
+    account_id: Option<i64>,
+    detail: &str,
+    at_micros: i64,
+) -> Result<(), sqlx::Error> {
+    match by {
+        Some(by) => {
+            record(
+                tx,
+                by.operator_id,
+                action,
+                account_id,
+                detail,
+                &by.client,
+                at_micros,
+            )
+            .await
+        }
+        None => Ok(()),
+    }
+}
+
 /// Writes an audit row inside the transaction of the action it records.
 pub(crate) async fn record(
     tx: &mut Transaction<'static, Any>,

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use backend::Store;
-use backend::auth::audit::AuditRecord;
+use backend::auth::audit::{AuditRecord, OperatorAct};
 use serde::Deserialize;
 
 use super::ApiError;
@@ -93,38 +93,14 @@ pub async fn record_bank_transfer(
 ) -> Result<(axum::http::StatusCode, Json<backend::cash::CashCredited>), ApiError> {
     let request: BankTransfer = super::json::parse(body)?;
     let account_id = account_of(&store, &request.account).await?;
-    let key = backend::IdempotencyKey::new(format!("bank_transfer:{}", request.reference))
-        .map_err(|_| {
-            ApiError::unprocessable(
-                "invalid_field",
-                "reference must be 1 to 128 printable characters",
-            )
-            .with_field(Some("reference"))
-        })?;
-    let credit = backend::cash::CashCredit {
-        account_id,
-        amount: request.amount,
-        source: backend::cash::CashSource::BankTransfer,
-        reference: request.reference.clone(),
+    let by = OperatorAct {
+        operator_id: operator.id,
+        client,
     };
     let done = store
-        .credit_cash(&key, &credit)
+        .record_bank_transfer(&by, account_id, request.amount, &request.reference)
         .await
         .map_err(ops_ledger_error)?;
-    let detail = format!(
-        "bank transfer {} of {} (ledger transaction {})",
-        request.reference, request.amount, done.transaction_id
-    );
-    store
-        .audit(
-            operator.id,
-            "bank_transfer.record",
-            Some(account_id),
-            &detail,
-            &client,
-        )
-        .await
-        .map_err(auth_error)?;
     Ok((axum::http::StatusCode::CREATED, Json(done)))
 }
 
@@ -167,6 +143,10 @@ pub async fn vouchers(
         }
     };
     let key = super::idempotency::request_key(&headers, "ops")?;
+    let by = OperatorAct {
+        operator_id: operator.id,
+        client,
+    };
     match &request.account {
         Some(username) => {
             if request.count.is_some_and(|c| c != 1) {
@@ -183,23 +163,9 @@ pub async fn vouchers(
                 validity,
             };
             let done = store
-                .issue_voucher(&key, &issue)
+                .issue_voucher_by(&by, &key, &issue)
                 .await
                 .map_err(ops_ledger_error)?;
-            let detail = format!(
-                "issued voucher {} of {}",
-                done.voucher.number, request.face_value
-            );
-            store
-                .audit(
-                    operator.id,
-                    "voucher.issue",
-                    Some(account_id),
-                    &detail,
-                    &client,
-                )
-                .await
-                .map_err(auth_error)?;
             Ok((
                 axum::http::StatusCode::CREATED,
                 Json(serde_json::json!({ "voucher": done.voucher })),
@@ -221,25 +187,9 @@ pub async fn vouchers(
                 redeem_by: store.now() + chrono::Duration::days(redeem_days.into()),
             };
             let done = store
-                .generate_activation_codes(&key, &batch)
+                .generate_activation_codes_by(&by, &key, &batch)
                 .await
                 .map_err(ops_ledger_error)?;
-            let detail = format!(
-                "generated {} codes of {} (batch {})",
-                done.codes.len(),
-                request.face_value,
-                done.batch_id
-            );
-            store
-                .audit(
-                    operator.id,
-                    "voucher.generate_codes",
-                    None,
-                    &detail,
-                    &client,
-                )
-                .await
-                .map_err(auth_error)?;
             Ok((
                 axum::http::StatusCode::CREATED,
                 Json(serde_json::json!({ "batch_id": done.batch_id, "codes": done.codes })),
@@ -277,24 +227,14 @@ pub async fn assign_card(
         denomination: request.denomination,
         assigned_by: format!("operator:{}", operator.username),
     };
+    let by = OperatorAct {
+        operator_id: operator.id,
+        client,
+    };
     let done = store
-        .assign_prepaid_card(&key, &assignment)
+        .assign_prepaid_card_by(&by, &key, &assignment)
         .await
         .map_err(ops_ledger_error)?;
-    let detail = format!(
-        "assigned card {} of {}",
-        done.card.number, request.denomination
-    );
-    store
-        .audit(
-            operator.id,
-            "prepaid_card.assign",
-            Some(account_id),
-            &detail,
-            &client,
-        )
-        .await
-        .map_err(auth_error)?;
     Ok((axum::http::StatusCode::CREATED, Json(done)))
 }
 

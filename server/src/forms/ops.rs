@@ -5,8 +5,8 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use backend::auth::audit::OperatorAct;
 use backend::auth::sessions::Principal;
-use backend::cash::{CashCredit, CashSource};
 use backend::prepaid_cards::PrepaidCardAssignment;
 use backend::vouchers::{ActivationCodeBatch, VoucherIssue};
 use backend::{IdempotencyKey, LedgerError, Store};
@@ -18,11 +18,16 @@ use super::{back_with, see_other};
 use crate::auth::{ClientAddress, constant_time_eq, session_cookie_of};
 
 struct Operator {
-    id: i64,
+    act: OperatorAct,
     username: String,
 }
 
-async fn operator_of(store: &Store, headers: &HeaderMap, csrf: &str) -> Result<Operator, Response> {
+async fn operator_of(
+    store: &Store,
+    headers: &HeaderMap,
+    csrf: &str,
+    client: String,
+) -> Result<Operator, Response> {
     let to_sign_in = || see_other("/ops", None);
     let session_id = session_cookie_of(headers).ok_or_else(to_sign_in)?;
     let Ok(Some(session)) = store.resume_session(&session_id).await else {
@@ -39,67 +44,79 @@ async fn operator_of(store: &Store, headers: &HeaderMap, csrf: &str) -> Result<O
         .await
         .map_err(|_| to_sign_in())?
         .username;
-    Ok(Operator { id, username })
+    Ok(Operator {
+        act: OperatorAct {
+            operator_id: id,
+            client,
+        },
+        username,
+    })
 }
 
-fn back(code: &str, field: Option<&str>) -> Response {
-    back_with("/ops", code, field, &[], "")
+/// The forms on /ops, each of which shows its own field errors.
+#[derive(Debug, Clone, Copy)]
+enum OpsForm {
+    BankTransfers,
+    Vouchers,
+    PrepaidCards,
+}
+
+impl OpsForm {
+    /// Must equal the `form` the page's fields are rendered with.
+    fn name(self) -> &'static str {
+        match self {
+            OpsForm::BankTransfers => "bank_transfers",
+            OpsForm::Vouchers => "vouchers",
+            OpsForm::PrepaidCards => "prepaid_cards",
+        }
+    }
+
+    /// Back to /ops with the error at `field` of this form (`vouchers.account`, not every `account`).
+    fn back(self, code: &str, field: &str) -> Response {
+        let field = format!("{}.{field}", self.name());
+        back_with("/ops", code, Some(&field), &[], "")
+    }
 }
 
 fn internal(error: &dyn std::fmt::Display) -> Response {
     tracing::error!(%error, "operator form failed");
-    back("internal", None)
+    back_with("/ops", "internal", None, &[], "")
 }
 
-async fn customer_account(store: &Store, username: &str) -> Result<i64, Response> {
+async fn customer_account(store: &Store, username: &str, form: OpsForm) -> Result<i64, Response> {
     store
         .customer_by_username(username.trim())
         .await
         .map(|c| c.billing_account_id)
-        .map_err(|_| back("account_unknown", Some("account")))
+        .map_err(|_| form.back("account_unknown", "account"))
 }
 
-fn amount(text: &str, code: &str, field: &str) -> Result<Amount, Response> {
-    Amount::parse(text.trim()).map_err(|_| back(code, Some(field)))
+fn amount(text: &str, form: OpsForm, field: &str) -> Result<Amount, Response> {
+    Amount::parse(text.trim()).map_err(|_| form.back(&format!("{field}_invalid"), field))
 }
 
-fn ledger_back(error: LedgerError) -> Response {
+fn ledger_back(error: LedgerError, form: OpsForm) -> Response {
     match error {
-        // A transfer's idempotency key is its reference, so a reused key is a reference recorded before.
-        LedgerError::DuplicateReceipt { .. } | LedgerError::IdempotencyKeyReused { .. } => {
-            back("duplicate_receipt", Some("reference"))
-        }
+        LedgerError::DuplicateReceipt { .. } => form.back("duplicate_receipt", "reference"),
         LedgerError::ReferenceOfAnotherAccount { .. } => {
-            back("reference_of_another_account", Some("reference"))
+            form.back("reference_of_another_account", "reference")
         }
-        LedgerError::InvalidReference => back("reference_invalid", Some("reference")),
-        LedgerError::TopUp(_) => back("amount_invalid", Some("amount")),
-        LedgerError::InvalidFaceValue { .. } => back("face_value_invalid", Some("face_value")),
-        LedgerError::VoucherValidity(_) => back("valid_days_invalid", Some("valid_days")),
-        LedgerError::InvalidCodeCount { .. } => back("count_invalid", Some("count")),
-        LedgerError::PrepaidCard(_) => back("denomination_invalid", Some("denomination")),
+        LedgerError::InvalidReference => form.back("reference_invalid", "reference"),
+        LedgerError::TopUp(_) => form.back("amount_invalid", "amount"),
+        LedgerError::InvalidFaceValue { .. } => form.back("face_value_invalid", "face_value"),
+        LedgerError::VoucherValidity(_) => form.back("valid_days_invalid", "valid_days"),
+        LedgerError::InvalidCodeCount { .. } => form.back("count_invalid", "count"),
+        LedgerError::PrepaidCard(_) => form.back("denomination_invalid", "denomination"),
         other => internal(&other),
     }
 }
 
-async fn audited(
-    store: &Store,
-    operator: &Operator,
-    action: &str,
-    account: Option<i64>,
-    detail: &str,
-    client: &str,
-) -> Response {
-    match store
-        .audit(operator.id, action, account, detail, client)
-        .await
-    {
-        Ok(()) => see_other(
-            &format!("/ops?done={}", app::url::percent_encode(detail, false)),
-            None,
-        ),
-        Err(e) => internal(&e),
-    }
+/// Back to /ops with what was done (already in the audit log, written with the action).
+fn done(detail: &str) -> Response {
+    see_other(
+        &format!("/ops?done={}", app::url::percent_encode(detail, false)),
+        None,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,37 +139,18 @@ pub async fn ops_record_bank_transfer(
     Form(form): Form<BankTransferForm>,
 ) -> Response {
     let run = async {
-        let operator = operator_of(&store, &headers, &form.csrf).await?;
-        let account_id = customer_account(&store, &form.account).await?;
-        let amount = amount(&form.amount, "amount_invalid", "amount")?;
-        let reference = form.reference.trim().to_owned();
-        let key = IdempotencyKey::new(format!("bank_transfer:{reference}"))
-            .map_err(|_| back("reference_invalid", Some("reference")))?;
-        let credit = CashCredit {
-            account_id,
-            amount,
-            source: CashSource::BankTransfer,
-            reference: reference.clone(),
-        };
-        let done = store
-            .credit_cash(&key, &credit)
+        let operator = operator_of(&store, &headers, &form.csrf, client).await?;
+        let account_id = customer_account(&store, &form.account, OpsForm::BankTransfers).await?;
+        let amount = amount(&form.amount, OpsForm::BankTransfers, "amount")?;
+        let reference = form.reference.trim();
+        let credited = store
+            .record_bank_transfer(&operator.act, account_id, amount, reference)
             .await
-            .map_err(ledger_back)?;
-        let detail = format!(
+            .map_err(|e| ledger_back(e, OpsForm::BankTransfers))?;
+        Ok::<_, Response>(done(&format!(
             "bank transfer {reference} of {amount} (ledger transaction {})",
-            done.transaction_id
-        );
-        Ok::<_, Response>(
-            audited(
-                &store,
-                &operator,
-                "bank_transfer.record",
-                Some(account_id),
-                &detail,
-                &client,
-            )
-            .await,
-        )
+            credited.transaction_id
+        )))
     };
     run.await.unwrap_or_else(|response| response)
 }
@@ -180,77 +178,55 @@ pub async fn ops_vouchers(
     Form(form): Form<VoucherForm>,
 ) -> Response {
     let run = async {
-        let operator = operator_of(&store, &headers, &form.csrf).await?;
-        let face_value = amount(&form.face_value, "face_value_invalid", "face_value")?;
+        const FORM: OpsForm = OpsForm::Vouchers;
+        let operator = operator_of(&store, &headers, &form.csrf, client).await?;
+        let face_value = amount(&form.face_value, FORM, "face_value")?;
         let days: u32 = form
             .valid_days
             .trim()
             .parse()
-            .map_err(|_| back("valid_days_invalid", Some("valid_days")))?;
+            .map_err(|_| FORM.back("valid_days_invalid", "valid_days"))?;
         let validity = VoucherValidity::DaysFromActivation(days);
         let key = IdempotencyKey::generated("ops").map_err(|e| internal(&e))?;
         if !form.account.trim().is_empty() {
-            let account_id = customer_account(&store, &form.account).await?;
-            let done = store
-                .issue_voucher(
-                    &key,
-                    &VoucherIssue {
-                        account_id,
-                        face_value,
-                        validity,
-                    },
-                )
+            let account_id = customer_account(&store, &form.account, FORM).await?;
+            let issue = VoucherIssue {
+                account_id,
+                face_value,
+                validity,
+            };
+            let issued = store
+                .issue_voucher_by(&operator.act, &key, &issue)
                 .await
-                .map_err(ledger_back)?;
-            let detail = format!("issued voucher {} of {face_value}", done.voucher.number);
-            return Ok(audited(
-                &store,
-                &operator,
-                "voucher.issue",
-                Some(account_id),
-                &detail,
-                &client,
-            )
-            .await);
+                .map_err(|e| ledger_back(e, FORM))?;
+            return Ok(done(&format!(
+                "issued voucher {} of {face_value}",
+                issued.voucher.number
+            )));
         }
         let count: u32 = form
             .count
             .trim()
             .parse()
-            .map_err(|_| back("count_invalid", Some("count")))?;
+            .map_err(|_| FORM.back("count_invalid", "count"))?;
         let batch = ActivationCodeBatch {
             face_value,
             validity,
             count,
             redeem_by: store.now() + chrono::Duration::days(90),
         };
-        let done = store
-            .generate_activation_codes(&key, &batch)
+        let generated = store
+            .generate_activation_codes_by(&operator.act, &key, &batch)
             .await
-            .map_err(ledger_back)?;
-        let detail = format!(
-            "generated {} codes of {face_value} (batch {})",
-            done.codes.len(),
-            done.batch_id
-        );
-        store
-            .audit(
-                operator.id,
-                "voucher.generate_codes",
-                None,
-                &detail,
-                &client,
-            )
-            .await
-            .map_err(|e| internal(&e))?;
+            .map_err(|e| ledger_back(e, FORM))?;
         // UTF-8 with BOM, so that Excel opens it as UTF-8.
         let mut csv = String::from("\u{feff}code,face_value,valid_days\r\n");
-        for code in &done.codes {
+        for code in &generated.codes {
             csv.push_str(&format!("{code},{face_value},{days}\r\n"));
         }
         let disposition = format!(
             "attachment; filename=\"activation-codes-batch-{}.csv\"",
-            done.batch_id
+            generated.batch_id
         );
         Ok((
             [
@@ -289,31 +265,24 @@ pub async fn ops_assign_card(
     Form(form): Form<CardForm>,
 ) -> Response {
     let run = async {
-        let operator = operator_of(&store, &headers, &form.csrf).await?;
-        let account_id = customer_account(&store, &form.account).await?;
-        let denomination = amount(&form.denomination, "denomination_invalid", "denomination")?;
+        const FORM: OpsForm = OpsForm::PrepaidCards;
+        let operator = operator_of(&store, &headers, &form.csrf, client).await?;
+        let account_id = customer_account(&store, &form.account, FORM).await?;
+        let denomination = amount(&form.denomination, FORM, "denomination")?;
         let key = IdempotencyKey::generated("ops").map_err(|e| internal(&e))?;
         let assignment = PrepaidCardAssignment {
             account_id,
             denomination,
             assigned_by: format!("operator:{}", operator.username),
         };
-        let done = store
-            .assign_prepaid_card(&key, &assignment)
+        let assigned = store
+            .assign_prepaid_card_by(&operator.act, &key, &assignment)
             .await
-            .map_err(ledger_back)?;
-        let detail = format!("assigned card {} of {denomination}", done.card.number);
-        Ok::<_, Response>(
-            audited(
-                &store,
-                &operator,
-                "prepaid_card.assign",
-                Some(account_id),
-                &detail,
-                &client,
-            )
-            .await,
-        )
+            .map_err(|e| ledger_back(e, FORM))?;
+        Ok::<_, Response>(done(&format!(
+            "assigned card {} of {denomination}",
+            assigned.card.number
+        )))
     };
     run.await.unwrap_or_else(|response| response)
 }
