@@ -65,6 +65,7 @@ async fn funded_account(store: &Store, tag: &str) -> i64 {
 
 fn bill(account_id: i64, workspace: &str, n: usize) -> BillCharge {
     BillCharge {
+        usage: Vec::new(),
         account_id,
         workspace_id: workspace.to_owned(),
         day: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap() + chrono::Duration::days(n as i64),

@@ -27,6 +27,19 @@ pub struct BillCharge {
     pub day: NaiveDate,
     pub settlement: Settlement,
     pub charges: Vec<Charge>,
+    /// What each charge priced, in charge order, when the bill comes from reported usage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub usage: Vec<LineUsage>,
+}
+
+/// The usage behind a bill line: the day's quantity of one item and retention, and its price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineUsage {
+    pub retention_days: Option<u32>,
+    pub quantity: rust_decimal::Decimal,
+    pub units: rust_decimal::Decimal,
+    pub unit_price: rust_decimal::Decimal,
+    pub price_version: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,22 +99,33 @@ async fn insert_lines(
     tx: &mut Transaction<'static, Any>,
     bill_id: i64,
     lines: &[PlanLine],
+    usage: &[LineUsage],
 ) -> Result<Vec<i64>, LedgerError> {
-    let mut sql =
-        String::from("INSERT INTO bill_lines (bill_id, line_no, item, amount_fen) VALUES ");
+    const COLUMNS: usize = 8;
+    let mut sql = String::from(
+        "INSERT INTO bill_lines (bill_id, line_no, item, amount_fen, retention_days, quantity, units, unit_price, price_version) VALUES ",
+    );
     for i in 0..lines.len() {
-        let n = i * 3;
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str(&format!("($1, ${}, ${}, ${})", n + 2, n + 3, n + 4));
+        let params: Vec<String> = (0..COLUMNS)
+            .map(|c| format!("${}", i * COLUMNS + c + 2))
+            .collect();
+        sql.push_str(&format!("($1, {})", params.join(", ")));
     }
     let mut query = sqlx::query(&sql).bind(bill_id);
-    for (line_no, line) in (1i64..).zip(lines) {
+    for (index, line) in lines.iter().enumerate() {
+        let priced = usage.get(index);
         query = query
-            .bind(line_no)
+            .bind(index as i64 + 1)
             .bind(line.item.code())
-            .bind(line.amount.fen());
+            .bind(line.amount.fen())
+            .bind(priced.and_then(|u| u.retention_days).map(i64::from))
+            .bind(priced.map(|u| u.quantity.to_string()))
+            .bind(priced.map(|u| u.units.to_string()))
+            .bind(priced.map(|u| u.unit_price.to_string()))
+            .bind(priced.map(|u| u.price_version.clone()));
     }
     query.execute(&mut **tx).await?;
     // RETURNING's row order is not promised by SQL; ask by line number instead.
@@ -137,6 +161,13 @@ impl Store {
         request: &BillCharge,
     ) -> Result<BillCharged, LedgerError> {
         check_workspace_id(&request.workspace_id)?;
+        if !request.usage.is_empty() && request.usage.len() != request.charges.len() {
+            return Err(LedgerError::Corrupt(format!(
+                "a bill with {} charges came with usage for {}",
+                request.charges.len(),
+                request.usage.len()
+            )));
+        }
         if request.charges.is_empty() || request.charges.len() > MAX_CHARGES_PER_BILL {
             return Err(LedgerError::InvalidChargeCount {
                 got: request.charges.len(),
@@ -232,7 +263,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
 
-        let line_ids = insert_lines(&mut tx, bill_id, &plan.lines).await?;
+        let line_ids = insert_lines(&mut tx, bill_id, &plan.lines, &request.usage).await?;
         let mut postings = Vec::new();
         let mut lines = Vec::with_capacity(plan.lines.len());
         for ((line_no, line), line_id) in (1u32..).zip(&plan.lines).zip(line_ids) {

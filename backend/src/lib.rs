@@ -15,10 +15,14 @@ mod ledger;
 pub mod movements;
 pub mod payments;
 pub mod prepaid_cards;
+pub mod prices;
 pub mod store;
 mod time;
+pub mod settlement;
 pub mod topups;
+pub mod usage;
 pub mod vouchers;
+pub mod workspaces;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::LedgerError;

@@ -13,6 +13,8 @@ use sqlx::{Any, AnyPool, Executor, Transaction};
 use crate::clock::{Clock, SystemClock};
 
 /// Where the data lives when DATABASE_URL is not set: a file under ./data.
+pub const DEFAULT_SETTLEMENT_TIMEZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/billing-center.db";
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -47,6 +49,7 @@ pub struct Store {
     backend: Backend,
     clock: Arc<dyn Clock>,
     prepaid_card_validity_days: i64,
+    settlement_timezone: chrono_tz::Tz,
     password_checks: Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -97,6 +100,7 @@ impl Store {
             backend,
             clock: Arc::new(SystemClock),
             prepaid_card_validity_days: billing::wallet_rules::DEFAULT_PREPAID_CARD_VALIDITY_DAYS,
+            settlement_timezone: DEFAULT_SETTLEMENT_TIMEZONE,
             password_checks: Arc::default(),
         })
     }
@@ -120,6 +124,21 @@ impl Store {
 
     /// How many sign-in password checks (argon2 verifications) this store ran: lets tests prove
     /// that an unknown login does the same work as a wrong password, without timing anything.
+    /// Days begin and end, and settle at 00:00, in this timezone (PRODUCT.md §4).
+    pub fn with_settlement_timezone(mut self, timezone: chrono_tz::Tz) -> Store {
+        self.settlement_timezone = timezone;
+        self
+    }
+
+    pub fn settlement_timezone(&self) -> chrono_tz::Tz {
+        self.settlement_timezone
+    }
+
+    /// Today's date in the settlement timezone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.now().with_timezone(&self.settlement_timezone).date_naive()
+    }
+
     pub fn password_checks(&self) -> u64 {
         self.password_checks
             .load(std::sync::atomic::Ordering::Relaxed)

@@ -63,6 +63,7 @@ async fn thirty_two_tasks_on_one_account(db: TestDb) {
                     }
                     2 => {
                         let request = BillCharge {
+                            usage: Vec::new(),
                             account_id,
                             workspace_id: format!("ws-{task}"),
                             day: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Duration::days(op),
@@ -239,6 +240,7 @@ async fn accounts_racing_for_one_thing_get_one_winner_and_specific_errors(db: Te
 
     let (won, errors) = race(&db, |store, account_id| async move {
         let request = BillCharge {
+            usage: Vec::new(),
             account_id,
             workspace_id: "ws-shared".into(),
             day: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),

@@ -320,6 +320,7 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
         Op::ChargeBill { charges, cloud } => {
             model.bills += 1;
             let request = BillCharge {
+                usage: Vec::new(),
                 account_id,
                 workspace_id: format!("ws-{account_id}"),
                 day: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()

@@ -31,6 +31,7 @@ fn day(d: u32) -> NaiveDate {
 
 fn bill(account_id: i64, workspace: &str, d: u32, charges: &[(BillingItem, i64)]) -> BillCharge {
     BillCharge {
+        usage: Vec::new(),
         account_id,
         workspace_id: workspace.into(),
         day: day(d),
@@ -516,6 +517,7 @@ async fn a_bill_is_paid_by_the_waterfall_with_one_posting_per_instrument_taken(d
     assert_eq!(db.fingerprint().await, before);
 
     let cloud = BillCharge {
+        usage: Vec::new(),
         settlement: Settlement::Cloud,
         ..bill(account, "ws-2", 1, &[(BillingItem::Logs, 4)])
     };

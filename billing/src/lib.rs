@@ -6,12 +6,14 @@ pub mod instrument;
 pub mod item;
 pub mod money;
 pub mod plan_json;
+pub mod pricing;
 pub mod wallet_rules;
 pub mod waterfall;
 
 pub use instrument::{Instrument, InstrumentKind, InstrumentStatus, Wallet, WalletError};
 pub use item::BillingItem;
 pub use money::{Amount, AmountError, format_cny};
+pub use pricing::{PriceCatalog, PriceList, PricedUsage, PricingError};
 pub use waterfall::{
     Charge, DeductionPlan, Payment, PaymentSource, PlanLine, Settlement, Totals, plan,
 };

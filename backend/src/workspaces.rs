@@ -1,0 +1,197 @@
+//! Workspaces bound to a billing account (PRODUCT.md §1), and their usage API keys. A key is shown
+//! once, when a workspace is bound or its key rotated; the store keeps only its SHA-256.
+
+use billing::Settlement;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::auth::{random_token, sha256_hex};
+use crate::bills::check_workspace_id;
+use crate::store::Store;
+use crate::time::{from_micros, to_micros};
+
+/// Every workspace key starts with this, so a leaked one is recognisable in logs and scanners.
+pub const KEY_PREFIX: &str = "bcw_";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workspace {
+    pub workspace_id: String,
+    pub account_id: i64,
+    pub name: String,
+    pub settlement: Settlement,
+    /// The first characters of the current key, to tell keys apart.
+    pub key_prefix: String,
+    pub bound_at: DateTime<Utc>,
+    pub key_rotated_at: DateTime<Utc>,
+}
+
+/// A workspace with its API key in clear: returned once, never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceWithKey {
+    pub workspace: Workspace,
+    pub api_key: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("workspace id must be 1 to 64 letters, digits, '-', '_' or '.' (got '{0}')")]
+    InvalidWorkspaceId(String),
+    #[error("a workspace name must be 1 to 100 characters, without control characters")]
+    InvalidName,
+    #[error("workspace '{0}' is already bound to this account")]
+    AlreadyBoundHere(String),
+    #[error("workspace '{0}' is bound to another billing account")]
+    BoundElsewhere(String),
+    #[error("no workspace '{0}' is bound to this account")]
+    NotFound(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+fn new_key() -> (String, String, String) {
+    let key = format!("{KEY_PREFIX}{}", random_token(32));
+    let prefix = key.chars().take(KEY_PREFIX.len() + 6).collect();
+    let hash = sha256_hex(&key);
+    (key, prefix, hash)
+}
+
+fn settlement_of(code: &str) -> Settlement {
+    match code {
+        "cloud" => Settlement::Cloud,
+        _ => Settlement::Account,
+    }
+}
+
+pub(crate) fn workspace_of(row: &sqlx::any::AnyRow) -> Result<Workspace, sqlx::Error> {
+    Ok(Workspace {
+        workspace_id: row.try_get("workspace_id")?,
+        account_id: row.try_get("account_id")?,
+        name: row.try_get("name")?,
+        settlement: settlement_of(&row.try_get::<String, _>("settlement")?),
+        key_prefix: row.try_get("key_prefix")?,
+        bound_at: from_micros(row.try_get("bound_at")?),
+        key_rotated_at: from_micros(row.try_get("key_rotated_at")?),
+    })
+}
+
+pub(crate) fn check_name(name: &str) -> Result<(), WorkspaceError> {
+    let ok = (1..=100).contains(&name.chars().count()) && !name.chars().any(char::is_control);
+    if ok {
+        Ok(())
+    } else {
+        Err(WorkspaceError::InvalidName)
+    }
+}
+
+impl Store {
+    /// Binds a workspace to an account and returns its first API key. A workspace is bound to one
+    /// account at a time.
+    pub async fn bind_workspace(
+        &self,
+        account_id: i64,
+        workspace_id: &str,
+        name: &str,
+    ) -> Result<WorkspaceWithKey, WorkspaceError> {
+        check_workspace_id(workspace_id)
+            .map_err(|_| WorkspaceError::InvalidWorkspaceId(workspace_id.to_owned()))?;
+        let name = name.trim();
+        check_name(name)?;
+        let (api_key, key_prefix, key_hash) = new_key();
+        let now = to_micros(self.now());
+        let mut tx = self.begin_write().await?;
+        let owner: Option<i64> =
+            sqlx::query_scalar("SELECT account_id FROM workspaces WHERE workspace_id = $1")
+                .bind(workspace_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match owner {
+            Some(owner) if owner == account_id => {
+                return Err(WorkspaceError::AlreadyBoundHere(workspace_id.to_owned()));
+            }
+            Some(_) => return Err(WorkspaceError::BoundElsewhere(workspace_id.to_owned())),
+            None => {}
+        }
+        // ON CONFLICT: two accounts binding the same new workspace at once; one of them wins.
+        let inserted = sqlx::query(
+            "INSERT INTO workspaces (workspace_id, account_id, name, key_hash, key_prefix, bound_at, key_rotated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (workspace_id) DO NOTHING",
+        )
+        .bind(workspace_id)
+        .bind(account_id)
+        .bind(name)
+        .bind(&key_hash)
+        .bind(&key_prefix)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() != 1 {
+            return Err(WorkspaceError::BoundElsewhere(workspace_id.to_owned()));
+        }
+        tx.commit().await?;
+        let workspace = self.workspace(account_id, workspace_id).await?;
+        Ok(WorkspaceWithKey { workspace, api_key })
+    }
+
+    /// Replaces a workspace's API key: the old one stops working at once.
+    pub async fn rotate_workspace_key(
+        &self,
+        account_id: i64,
+        workspace_id: &str,
+    ) -> Result<WorkspaceWithKey, WorkspaceError> {
+        let (api_key, key_prefix, key_hash) = new_key();
+        let updated = sqlx::query(
+            "UPDATE workspaces SET key_hash = $1, key_prefix = $2, key_rotated_at = $3 \
+             WHERE workspace_id = $4 AND account_id = $5",
+        )
+        .bind(&key_hash)
+        .bind(&key_prefix)
+        .bind(to_micros(self.now()))
+        .bind(workspace_id)
+        .bind(account_id)
+        .execute(self.pool())
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(WorkspaceError::NotFound(workspace_id.to_owned()));
+        }
+        let workspace = self.workspace(account_id, workspace_id).await?;
+        Ok(WorkspaceWithKey { workspace, api_key })
+    }
+
+    /// One of the account's workspaces.
+    pub async fn workspace(
+        &self,
+        account_id: i64,
+        workspace_id: &str,
+    ) -> Result<Workspace, WorkspaceError> {
+        let row = sqlx::query("SELECT * FROM workspaces WHERE workspace_id = $1 AND account_id = $2")
+            .bind(workspace_id)
+            .bind(account_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| WorkspaceError::NotFound(workspace_id.to_owned()))?;
+        Ok(workspace_of(&row)?)
+    }
+
+    /// The account's workspaces, by workspace id.
+    pub async fn workspaces(&self, account_id: i64) -> Result<Vec<Workspace>, WorkspaceError> {
+        let rows =
+            sqlx::query("SELECT * FROM workspaces WHERE account_id = $1 ORDER BY workspace_id")
+                .bind(account_id)
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.iter().map(workspace_of).collect::<Result<_, _>>()?)
+    }
+
+    /// The workspace a usage API key belongs to, if any.
+    pub async fn workspace_by_key(&self, api_key: &str) -> Result<Option<Workspace>, WorkspaceError> {
+        if !api_key.starts_with(KEY_PREFIX) || api_key.len() > 200 {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT * FROM workspaces WHERE key_hash = $1")
+            .bind(sha256_hex(api_key))
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.as_ref().map(workspace_of).transpose()?)
+    }
+}

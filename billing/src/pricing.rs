@@ -1,0 +1,532 @@
+//! Prices (PRODUCT.md §4). The catalog is data: versions of a price list, each effective from a
+//! date; a day of usage is priced by the newest version in effect on that day. Billable units are
+//! `quantity / unit`, truncated to 2 decimals; a line's amount is `units × unit price`, rounded half
+//! up to the fen.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use crate::item::BillingItem;
+use crate::money::Amount;
+
+/// The catalog shipped with the server: PRODUCT.md §4's prices, in effect from 2024-01-01.
+pub const DEFAULT_CATALOG_JSON: &str = include_str!("../prices/catalog.json");
+
+/// The most a usage quantity may be (one record, or one day of one item summed): far above any
+/// real meter, low enough that units × price stays exact.
+pub const MAX_QUANTITY: i64 = 1_000_000_000_000_000;
+/// Decimal places a quantity may carry.
+pub const QUANTITY_SCALE: u32 = 6;
+
+/// One item's price in one version: per `unit` of quantity, either a flat price or one price per
+/// data-retention tier (in days).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemPrice {
+    /// How much quantity one billable unit is (1,000 data points, 1,000,000 log lines, 1 host...).
+    pub unit: Decimal,
+    /// What a unit is, for people: "1,000 data points".
+    pub unit_name: String,
+    /// The price per unit per day when the item has no retention tiers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Decimal>,
+    /// Price per unit per day by retention days, when the item has tiers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub retention_prices: BTreeMap<u32, Decimal>,
+}
+
+/// One version of the price list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceList {
+    pub version: String,
+    /// The first day (in the settlement timezone) this version prices.
+    pub effective_from: NaiveDate,
+    pub items: BTreeMap<BillingItem, ItemPrice>,
+}
+
+/// Every version, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceCatalog {
+    pub versions: Vec<PriceList>,
+}
+
+/// Why a catalog document is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogError {
+    #[error("the price catalog is not valid JSON of the expected shape: {0}")]
+    Malformed(String),
+    #[error("the price catalog has no version")]
+    Empty,
+    #[error("price version '{0}' appears twice")]
+    DuplicateVersion(String),
+    #[error("price versions '{0}' and '{1}' take effect on the same day {2}")]
+    SameEffectiveDay(String, String, NaiveDate),
+    #[error("price version '{version}', item {item}: {problem}")]
+    InvalidItem {
+        version: String,
+        item: BillingItem,
+        problem: String,
+    },
+    #[error("price version '{0}' must have a name of 1 to 64 characters")]
+    InvalidVersionName(String),
+}
+
+/// Why one usage quantity cannot be priced.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PricingError {
+    #[error("no price is in effect on {0}")]
+    NoPriceList(NaiveDate),
+    #[error("{item} has no price in price version '{version}'")]
+    ItemNotPriced { item: BillingItem, version: String },
+    #[error("{item} is priced by data retention: give retention_days (one of {tiers})")]
+    RetentionRequired { item: BillingItem, tiers: String },
+    #[error("{item} has no price for a retention of {days} days (priced: {tiers})")]
+    RetentionNotPriced {
+        item: BillingItem,
+        days: u32,
+        tiers: String,
+    },
+    #[error("{item} has no retention tiers: leave retention_days out")]
+    RetentionNotApplicable { item: BillingItem },
+    #[error(
+        "quantity '{0}' is not valid: a decimal of at most {QUANTITY_SCALE} places, 0 to {MAX_QUANTITY}"
+    )]
+    InvalidQuantity(String),
+}
+
+/// A priced quantity of one item: what a bill line shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricedUsage {
+    pub item: BillingItem,
+    pub retention_days: Option<u32>,
+    pub quantity: Decimal,
+    /// Billable units: quantity / unit, truncated to 2 decimals.
+    pub units: Decimal,
+    pub unit_price: Decimal,
+    pub amount: Amount,
+    pub price_version: String,
+}
+
+/// Parses and checks a usage quantity: non-negative, at most 6 decimals, at most [`MAX_QUANTITY`].
+pub fn parse_quantity(text: &str) -> Result<Decimal, PricingError> {
+    let invalid = || PricingError::InvalidQuantity(text.to_owned());
+    let plain = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && text.bytes().filter(|b| *b == b'.').count() <= 1
+        && !text.starts_with('.')
+        && !text.ends_with('.');
+    if !plain {
+        return Err(invalid());
+    }
+    let quantity = Decimal::from_str(text).map_err(|_| invalid())?;
+    check_quantity(quantity).map_err(|_| invalid())?;
+    Ok(quantity.normalize())
+}
+
+fn check_quantity(quantity: Decimal) -> Result<(), PricingError> {
+    if quantity.is_sign_negative()
+        || quantity.normalize().scale() > QUANTITY_SCALE
+        || quantity > Decimal::from(MAX_QUANTITY)
+    {
+        return Err(PricingError::InvalidQuantity(quantity.to_string()));
+    }
+    Ok(())
+}
+
+fn tiers_text(tiers: &BTreeMap<u32, Decimal>) -> String {
+    tiers
+        .keys()
+        .map(|d| format!("{d}d"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl ItemPrice {
+    fn check(&self) -> Result<(), String> {
+        if self.unit <= Decimal::ZERO {
+            return Err(format!("unit must be more than 0 (got {})", self.unit));
+        }
+        if self.unit_name.trim().is_empty() {
+            return Err("unit_name must not be empty".into());
+        }
+        match (self.price, self.retention_prices.is_empty()) {
+            (Some(_), false) => {
+                return Err("give either price or retention_prices, not both".into());
+            }
+            (None, true) => return Err("give price or retention_prices".into()),
+            _ => {}
+        }
+        let prices = self.price.iter().chain(self.retention_prices.values());
+        for price in prices {
+            if price.is_sign_negative() || price.scale() > 6 {
+                return Err(format!(
+                    "a unit price must be 0 or more with at most 6 decimals (got {price})"
+                ));
+            }
+        }
+        if self.retention_prices.contains_key(&0) {
+            return Err("a retention tier must be at least 1 day".into());
+        }
+        Ok(())
+    }
+
+    /// The unit price for a retention, or why there is none.
+    pub fn unit_price(
+        &self,
+        item: BillingItem,
+        retention_days: Option<u32>,
+    ) -> Result<Decimal, PricingError> {
+        match (self.price, retention_days) {
+            (Some(price), None) => Ok(price),
+            (Some(_), Some(_)) => Err(PricingError::RetentionNotApplicable { item }),
+            (None, None) => Err(PricingError::RetentionRequired {
+                item,
+                tiers: tiers_text(&self.retention_prices),
+            }),
+            (None, Some(days)) => self.retention_prices.get(&days).copied().ok_or_else(|| {
+                PricingError::RetentionNotPriced {
+                    item,
+                    days,
+                    tiers: tiers_text(&self.retention_prices),
+                }
+            }),
+        }
+    }
+}
+
+impl PriceList {
+    /// Checks that `item` at `retention_days` has a price, without pricing anything.
+    pub fn check_priced(
+        &self,
+        item: BillingItem,
+        retention_days: Option<u32>,
+    ) -> Result<(), PricingError> {
+        self.item(item)?.unit_price(item, retention_days).map(|_| ())
+    }
+
+    fn item(&self, item: BillingItem) -> Result<&ItemPrice, PricingError> {
+        self.items
+            .get(&item)
+            .ok_or_else(|| PricingError::ItemNotPriced {
+                item,
+                version: self.version.clone(),
+            })
+    }
+
+    /// Prices a day's quantity of one item.
+    pub fn price(
+        &self,
+        item: BillingItem,
+        retention_days: Option<u32>,
+        quantity: Decimal,
+    ) -> Result<PricedUsage, PricingError> {
+        check_quantity(quantity)?;
+        let price = self.item(item)?;
+        let unit_price = price.unit_price(item, retention_days)?;
+        let units = (quantity / price.unit).round_dp_with_strategy(2, RoundingStrategy::ToZero);
+        let amount = (units * unit_price)
+            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        let fen = (amount * Decimal::ONE_HUNDRED)
+            .trunc()
+            .to_string()
+            .parse::<i64>()
+            .map_err(|_| PricingError::InvalidQuantity(quantity.to_string()))?;
+        Ok(PricedUsage {
+            item,
+            retention_days,
+            quantity: quantity.normalize(),
+            units: units.normalize(),
+            unit_price: unit_price.normalize(),
+            amount: Amount::from_fen(fen),
+            price_version: self.version.clone(),
+        })
+    }
+}
+
+impl PriceCatalog {
+    /// Parses and checks a catalog document (JSON), sorting versions by effective date.
+    pub fn from_json(json: &str) -> Result<PriceCatalog, CatalogError> {
+        let mut catalog: PriceCatalog =
+            serde_json::from_str(json).map_err(|e| CatalogError::Malformed(e.to_string()))?;
+        catalog
+            .versions
+            .sort_by_key(|v| (v.effective_from, v.version.clone()));
+        catalog.check()?;
+        Ok(catalog)
+    }
+
+    /// The catalog the server ships with.
+    pub fn default_catalog() -> PriceCatalog {
+        PriceCatalog::from_json(DEFAULT_CATALOG_JSON).expect("the shipped price catalog is valid")
+    }
+
+    pub fn check(&self) -> Result<(), CatalogError> {
+        if self.versions.is_empty() {
+            return Err(CatalogError::Empty);
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for list in &self.versions {
+            let name_ok = (1..=64).contains(&list.version.chars().count())
+                && !list.version.chars().any(char::is_control);
+            if !name_ok {
+                return Err(CatalogError::InvalidVersionName(list.version.clone()));
+            }
+            if !names.insert(list.version.clone()) {
+                return Err(CatalogError::DuplicateVersion(list.version.clone()));
+            }
+            for (item, price) in &list.items {
+                price
+                    .check()
+                    .map_err(|problem| CatalogError::InvalidItem {
+                        version: list.version.clone(),
+                        item: *item,
+                        problem,
+                    })?;
+            }
+        }
+        for pair in self.versions.windows(2) {
+            if pair[0].effective_from == pair[1].effective_from {
+                return Err(CatalogError::SameEffectiveDay(
+                    pair[0].version.clone(),
+                    pair[1].version.clone(),
+                    pair[0].effective_from,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The version in effect on `day`: the newest whose `effective_from` is not after it.
+    pub fn for_day(&self, day: NaiveDate) -> Result<&PriceList, PricingError> {
+        self.versions
+            .iter()
+            .rev()
+            .find(|v| v.effective_from <= day)
+            .ok_or(PricingError::NoPriceList(day))
+    }
+
+    /// Adds `list` as a new version (an operator loading prices), keeping the catalog valid.
+    pub fn with_version(&self, list: PriceList) -> Result<PriceCatalog, CatalogError> {
+        let mut versions = self.versions.clone();
+        versions.push(list);
+        versions.sort_by_key(|v| (v.effective_from, v.version.clone()));
+        let catalog = PriceCatalog { versions };
+        catalog.check()?;
+        Ok(catalog)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn priced(item: BillingItem, retention: Option<u32>, quantity: &str) -> PricedUsage {
+        PriceCatalog::default_catalog()
+            .for_day(day("2026-11-22"))
+            .unwrap()
+            .price(item, retention, parse_quantity(quantity).unwrap())
+            .unwrap()
+    }
+
+    /// Every item and tier of PRODUCT.md §4: (item, retention, quantity of exactly 1 unit... x3,
+    /// expected amount).
+    #[test]
+    fn every_catalog_item_and_tier_is_priced_as_product_md_says() {
+        use BillingItem::*;
+        let cases: &[(BillingItem, Option<u32>, &str, &str)] = &[
+            (TimeSeries, Some(3), "3000", "1.80"),
+            (TimeSeries, Some(7), "3000", "2.10"),
+            (TimeSeries, Some(14), "3000", "2.40"),
+            (TimeSeries, Some(30), "3000", "3.00"),
+            (TimeSeries, Some(180), "3000", "12.00"),
+            (TimeSeries, Some(360), "3000", "21.00"),
+            (Logs, Some(3), "3000000", "3.00"),
+            (Logs, Some(7), "3000000", "3.60"),
+            (Logs, Some(14), "3000000", "4.50"),
+            (Logs, Some(30), "3000000", "6.00"),
+            (Logs, Some(60), "3000000", "7.50"),
+            (BackupLogs, None, "3", "0.02"),
+            (Network, None, "3", "6.00"),
+            (ApmTrace, Some(3), "3000000", "6.00"),
+            (ApmTrace, Some(7), "3000000", "9.00"),
+            (ApmTrace, Some(14), "3000000", "18.00"),
+            (ApmTrace, Some(30), "3000000", "32.40"),
+            (ApmTrace, Some(60), "3000000", "58.32"),
+            (ApmProfile, Some(3), "30000", "0.60"),
+            (ApmProfile, Some(7), "30000", "0.90"),
+            (ApmProfile, Some(14), "30000", "1.50"),
+            (RumPv, Some(3), "30000", "2.10"),
+            (RumPv, Some(7), "30000", "3.00"),
+            (RumPv, Some(14), "30000", "6.00"),
+            (RumPv, Some(30), "30000", "10.80"),
+            (RumPv, Some(60), "30000", "19.44"),
+            (SessionReplay, None, "3000", "7.50"),
+            (DialTesting, None, "30000", "3.00"),
+            (TaskCalls, None, "30000", "3.00"),
+            (Sms, None, "30", "3.00"),
+            (Datakit, None, "3", "9.00"),
+        ];
+        for (item, retention, quantity, expected) in cases {
+            let line = priced(*item, *retention, quantity);
+            assert_eq!(
+                line.amount,
+                Amount::parse(expected).unwrap(),
+                "{item} {retention:?} {quantity}"
+            );
+            assert_eq!(line.units, dec!(3), "{item}");
+        }
+        let covered: std::collections::BTreeSet<_> = cases.iter().map(|c| c.0).collect();
+        assert_eq!(covered.len(), BillingItem::ALL.len(), "every item has a case");
+    }
+
+    #[test]
+    fn units_are_truncated_to_two_decimals_before_pricing() {
+        // 1,234,567 log lines = 1.234567 million → 1.23 units (not 1.24) × 1.2 = 1.476 → 1.48.
+        let line = priced(BillingItem::Logs, Some(7), "1234567");
+        assert_eq!(line.units, dec!(1.23));
+        assert_eq!(line.amount, Amount::parse("1.48").unwrap());
+        // 9,999 data points = 9.999 thousand → 9.99 units.
+        let line = priced(BillingItem::TimeSeries, Some(3), "9999");
+        assert_eq!(line.units, dec!(9.99));
+        assert_eq!(line.amount, Amount::parse("5.99").unwrap()); // 5.994 → 5.99
+        // Below one hundredth of a unit costs nothing.
+        assert_eq!(
+            priced(BillingItem::Logs, Some(7), "9999").amount,
+            Amount::ZERO
+        );
+    }
+
+    #[test]
+    fn amounts_round_half_up_to_the_fen() {
+        // 0.5 GB of backup logs: 0.5 × 0.007 = 0.0035 → 0.00; 1.5 GB: 0.0105 → 0.01;
+        // 0.72 GB: 0.00504 → 0.01; 5 units of 0.007 = 0.035 → 0.04 (half up, not to even).
+        assert_eq!(
+            priced(BillingItem::BackupLogs, None, "0.5").amount,
+            Amount::ZERO
+        );
+        assert_eq!(
+            priced(BillingItem::BackupLogs, None, "1.5").amount,
+            Amount::from_fen(1)
+        );
+        assert_eq!(
+            priced(BillingItem::BackupLogs, None, "0.72").amount,
+            Amount::from_fen(1)
+        );
+        assert_eq!(
+            priced(BillingItem::BackupLogs, None, "5").amount,
+            Amount::from_fen(4)
+        );
+        // 0.25 of a 10,000-PV unit at 0.7 = 0.175 → 0.18.
+        assert_eq!(
+            priced(BillingItem::RumPv, Some(3), "2500").amount,
+            Amount::from_fen(18)
+        );
+    }
+
+    #[test]
+    fn retention_must_match_the_item() {
+        let list = PriceCatalog::default_catalog();
+        let list = list.for_day(day("2026-11-22")).unwrap();
+        assert!(matches!(
+            list.price(BillingItem::Logs, Some(5), dec!(1)),
+            Err(PricingError::RetentionNotPriced { days: 5, .. })
+        ));
+        assert!(matches!(
+            list.price(BillingItem::Logs, None, dec!(1)),
+            Err(PricingError::RetentionRequired { .. })
+        ));
+        assert!(matches!(
+            list.price(BillingItem::Sms, Some(7), dec!(1)),
+            Err(PricingError::RetentionNotApplicable { .. })
+        ));
+        assert_eq!(
+            list.price(BillingItem::Logs, Some(5), dec!(1))
+                .unwrap_err()
+                .to_string(),
+            "logs has no price for a retention of 5 days (priced: 3d, 7d, 14d, 30d, 60d)"
+        );
+    }
+
+    #[test]
+    fn quantities_are_plain_non_negative_decimals() {
+        assert_eq!(parse_quantity("1500000").unwrap(), dec!(1500000));
+        assert_eq!(parse_quantity("0.000001").unwrap(), dec!(0.000001));
+        for bad in [
+            "", "-1", "1e6", " 1", "1,000", "0.0000001", ".5", "5.", "1.2.3", "+1", "NaN",
+            "10000000000000000000",
+        ] {
+            assert!(parse_quantity(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn the_version_in_effect_on_a_day_prices_it() {
+        let base = PriceCatalog::default_catalog();
+        let mut cheaper = base.versions[0].clone();
+        cheaper.version = "2027-promo".into();
+        cheaper.effective_from = day("2027-01-01");
+        cheaper.items.get_mut(&BillingItem::Network).unwrap().price = Some(dec!(1));
+        let catalog = base.with_version(cheaper).unwrap();
+        let network = |d: &str| {
+            catalog
+                .for_day(day(d))
+                .unwrap()
+                .price(BillingItem::Network, None, dec!(1))
+                .unwrap()
+        };
+        assert_eq!(network("2026-12-31").amount, Amount::from_yuan(2));
+        assert_eq!(network("2027-01-01").amount, Amount::from_yuan(1));
+        assert_eq!(network("2027-01-01").price_version, "2027-promo");
+        assert_eq!(
+            catalog.for_day(day("2000-01-01")).unwrap_err(),
+            PricingError::NoPriceList(day("2000-01-01"))
+        );
+    }
+
+    #[test]
+    fn bad_catalogs_are_refused_with_the_reason() {
+        let base = PriceCatalog::default_catalog();
+        let mut same_day = base.versions[0].clone();
+        same_day.version = "again".into();
+        assert!(matches!(
+            base.with_version(same_day),
+            Err(CatalogError::SameEffectiveDay(..))
+        ));
+        let mut dup = base.versions[0].clone();
+        dup.effective_from = day("2030-01-01");
+        assert!(matches!(
+            base.with_version(dup),
+            Err(CatalogError::DuplicateVersion(_))
+        ));
+        let mut negative = base.versions[0].clone();
+        negative.version = "neg".into();
+        negative.effective_from = day("2030-01-01");
+        negative.items.get_mut(&BillingItem::Sms).unwrap().price = Some(dec!(-1));
+        assert!(matches!(
+            base.with_version(negative),
+            Err(CatalogError::InvalidItem {
+                item: BillingItem::Sms,
+                ..
+            })
+        ));
+        assert!(matches!(
+            PriceCatalog::from_json("{\"versions\": []}"),
+            Err(CatalogError::Empty)
+        ));
+        assert!(matches!(
+            PriceCatalog::from_json("{\"versions\": [{\"version\": \"x\", \"effective_from\": \"2026-01-01\", \"items\": {\"disk\": {}}}]}"),
+            Err(CatalogError::Malformed(_))
+        ));
+    }
+}
