@@ -1,0 +1,389 @@
+//! Workspaces, usage reports and the nightly settlement, on both databases: keys are hashed and
+//! rotate; a record id counts once; bad records come back with their reason; a day settled twice,
+//! or by racing stores, or after a crash, charges every bill exactly once; monthly bills add up.
+
+mod support;
+
+use backend::cash::{CashCredit, CashSource};
+use backend::settlement::SettlementStatus;
+use backend::usage::UsageInput;
+use backend::workspaces::WorkspaceError;
+use billing::Amount;
+use chrono::{Duration, NaiveDate};
+use support::{TestDb, key};
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn record(id: &str, item: &str, retention: Option<i64>, quantity: &str, d: &str) -> UsageInput {
+    UsageInput {
+        id: id.into(),
+        item: item.into(),
+        retention_days: retention,
+        quantity: quantity.into(),
+        day: d.into(),
+    }
+}
+
+async fn funded_account(db: &TestDb, name: &str, cash_yuan: i64) -> i64 {
+    let account = db.store.create_billing_account(name).await.unwrap();
+    db.store
+        .credit_cash(
+            &key(&format!("fund-{name}")),
+            &CashCredit {
+                account_id: account,
+                amount: Amount::from_yuan(cash_yuan),
+                source: CashSource::BankTransfer,
+                reference: format!("fund-{name}"),
+            },
+        )
+        .await
+        .unwrap();
+    account
+}
+
+async fn a_workspace_binds_once_and_its_key_rotates(db: TestDb) {
+    let alice = db.store.create_billing_account("Alice").await.unwrap();
+    let bob = db.store.create_billing_account("Bob").await.unwrap();
+    let bound = db
+        .store
+        .bind_workspace(alice, "ws-prod", "Production")
+        .await
+        .unwrap();
+    assert!(bound.api_key.starts_with("bcw_") && bound.api_key.len() == 68);
+    assert!(bound.api_key.starts_with(&bound.workspace.key_prefix));
+    let stored: String =
+        sqlx::query_scalar("SELECT key_hash FROM workspaces WHERE workspace_id = 'ws-prod'")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+    assert!(
+        !stored.contains(&bound.api_key[4..]),
+        "only a hash of the key is kept"
+    );
+    let found = db.store.workspace_by_key(&bound.api_key).await.unwrap();
+    assert_eq!(found.unwrap().account_id, alice);
+
+    assert!(matches!(
+        db.store.bind_workspace(alice, "ws-prod", "Again").await,
+        Err(WorkspaceError::AlreadyBoundHere(_))
+    ));
+    assert!(matches!(
+        db.store.bind_workspace(bob, "ws-prod", "Mine").await,
+        Err(WorkspaceError::BoundElsewhere(_))
+    ));
+    assert!(matches!(
+        db.store.bind_workspace(bob, "ws prod", "Bad id").await,
+        Err(WorkspaceError::InvalidWorkspaceId(_))
+    ));
+    assert!(matches!(
+        db.store.bind_workspace(bob, "ws-2", "  ").await,
+        Err(WorkspaceError::InvalidName)
+    ));
+
+    let rotated = db
+        .store
+        .rotate_workspace_key(alice, "ws-prod")
+        .await
+        .unwrap();
+    assert_ne!(rotated.api_key, bound.api_key);
+    assert!(
+        db.store
+            .workspace_by_key(&bound.api_key)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        db.store
+            .workspace_by_key(&rotated.api_key)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(
+        db.store.rotate_workspace_key(bob, "ws-prod").await,
+        Err(WorkspaceError::NotFound(_))
+    ));
+    assert!(
+        db.store
+            .workspace_by_key("bcw_not-a-key")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    db.finish().await;
+}
+
+async fn usage_counts_each_record_once_and_says_why_it_refuses(db: TestDb) {
+    // The clock says 2026-11-01 08:00 in Shanghai.
+    let account = db.store.create_billing_account("Acme").await.unwrap();
+    let ws = db
+        .store
+        .bind_workspace(account, "ws-1", "One")
+        .await
+        .unwrap()
+        .workspace;
+    let report = vec![
+        record("r1", "logs", Some(7), "1500000", "2026-10-31"),
+        record("r2", "sms", None, "30", "2026-10-31"),
+        record("r1", "logs", Some(7), "1500000", "2026-10-31"),
+        record("r3", "disk", None, "1", "2026-10-31"),
+        record("r4", "logs", Some(5), "1", "2026-10-31"),
+        record("r5", "logs", Some(7), "-1", "2026-10-31"),
+        record("r6", "logs", Some(7), "1", "2026-11-02"),
+        record("r7", "logs", Some(7), "1", "31/10/2026"),
+        record("", "logs", Some(7), "1", "2026-10-31"),
+        record("r8", "sms", Some(7), "1", "2026-10-31"),
+        record("r9", "network", None, "3", "2026-11-01"),
+    ];
+    let outcome = db.store.ingest_usage(&ws, &report).await.unwrap();
+    assert_eq!((outcome.accepted, outcome.duplicates), (3, 1));
+    let reasons: Vec<(usize, &str)> = outcome
+        .rejected
+        .iter()
+        .map(|r| (r.index, r.code.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (3, "unknown_item"),
+            (4, "retention_not_priced"),
+            (5, "invalid_quantity"),
+            (6, "future_day"),
+            (7, "invalid_day"),
+            (8, "invalid_id"),
+            (9, "retention_not_priced"),
+        ]
+    );
+    assert!(
+        outcome.rejected[1].reason.contains("3d, 7d, 14d, 30d, 60d"),
+        "{}",
+        outcome.rejected[1].reason
+    );
+    // The same report again stores nothing new.
+    let again = db.store.ingest_usage(&ws, &report[..3]).await.unwrap();
+    assert_eq!((again.accepted, again.duplicates), (0, 3));
+
+    // A report of 10,000 records goes in whole.
+    let big: Vec<UsageInput> = (0..10_000)
+        .map(|i| record(&format!("big-{i}"), "task_calls", None, "1", "2026-10-31"))
+        .collect();
+    let outcome = db.store.ingest_usage(&ws, &big).await.unwrap();
+    assert_eq!((outcome.accepted, outcome.duplicates), (10_000, 0));
+    assert!(outcome.rejected.is_empty());
+    db.finish().await;
+}
+
+async fn a_day_settles_once_with_priced_lines(db: TestDb) {
+    let account = funded_account(&db, "Acme", 100).await;
+    let ws1 = db
+        .store
+        .bind_workspace(account, "ws-1", "One")
+        .await
+        .unwrap()
+        .workspace;
+    let ws2 = db
+        .store
+        .bind_workspace(account, "ws-2", "Two")
+        .await
+        .unwrap()
+        .workspace;
+    // ws-1: 1,234,567 + 765,433 log lines (7 d) = 2.00 million → 2.40; 30 SMS → 3.00.
+    db.store
+        .ingest_usage(
+            &ws1,
+            &[
+                record("a", "logs", Some(7), "1234567", "2026-10-30"),
+                record("b", "logs", Some(7), "765433", "2026-10-30"),
+                record("c", "sms", None, "30", "2026-10-30"),
+            ],
+        )
+        .await
+        .unwrap();
+    // ws-2: 3 hosts of network → 6.00.
+    db.store
+        .ingest_usage(&ws2, &[record("a", "network", None, "3", "2026-10-30")])
+        .await
+        .unwrap();
+
+    let too_soon = db.store.settle_day(day("2026-11-01"), "p1").await;
+    assert!(too_soon.is_err(), "today is not over");
+
+    let report = db.store.settle_day(day("2026-10-30"), "p1").await.unwrap();
+    assert_eq!(report.status, SettlementStatus::Settled);
+    assert_eq!((report.bills_charged, report.bills_found), (2, 0));
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::parse("88.60").unwrap(),
+        "100 - 2.40 - 3.00 - 6.00"
+    );
+    let lines: Vec<(String, Option<String>, Option<String>, Option<String>, i64)> = sqlx::query_as(
+        "SELECT l.item, l.quantity, l.units, l.unit_price, l.amount_fen FROM bill_lines l \
+         JOIN bills b ON b.id = l.bill_id WHERE b.workspace_id = 'ws-1' ORDER BY l.line_no",
+    )
+    .fetch_all(db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        lines,
+        [
+            (
+                "logs".into(),
+                Some("2000000".into()),
+                Some("2".into()),
+                Some("1.2".into()),
+                240
+            ),
+            (
+                "sms".into(),
+                Some("30".into()),
+                Some("3".into()),
+                Some("1".into()),
+                300
+            ),
+        ]
+    );
+
+    let before = db.fingerprint().await;
+    let again = db.store.settle_day(day("2026-10-30"), "p2").await.unwrap();
+    assert_eq!(again.status, SettlementStatus::AlreadySettled);
+    assert_eq!((again.bills_charged, again.bills_found), (0, 2));
+    assert_eq!(db.fingerprint().await, before, "settling again changes nothing");
+
+    // Usage for a settled day is refused.
+    let late = db
+        .store
+        .ingest_usage(&ws1, &[record("late", "sms", None, "10", "2026-10-30")])
+        .await
+        .unwrap();
+    assert_eq!(late.rejected[0].code, "day_settled");
+    assert_eq!(db.store.days_to_settle().await.unwrap(), Vec::<NaiveDate>::new());
+    db.assert_ledger_clean().await;
+    db.finish().await;
+}
+
+async fn a_crashed_run_resumes_and_a_live_lease_is_respected(db: TestDb) {
+    let account = funded_account(&db, "Acme", 100).await;
+    for id in ["ws-1", "ws-2", "ws-3"] {
+        let ws = db
+            .store
+            .bind_workspace(account, id, id)
+            .await
+            .unwrap()
+            .workspace;
+        db.store
+            .ingest_usage(&ws, &[record("a", "network", None, "1", "2026-10-30")])
+            .await
+            .unwrap();
+    }
+    assert_eq!(db.store.days_to_settle().await.unwrap(), [day("2026-10-30")]);
+    // A process took the lease and died after charging nothing; its lease is still live.
+    sqlx::query(
+        "INSERT INTO settlement_runs (usage_day, status, lease_owner, lease_until, started_at) VALUES ('2026-10-30', 'running', 'dead', $1, 0)",
+    )
+    .bind((db.store.now() + Duration::seconds(60)).timestamp_micros())
+    .execute(db.store.pool())
+    .await
+    .unwrap();
+    let busy = db.store.settle_day(day("2026-10-30"), "p1").await.unwrap();
+    assert_eq!(busy.status, SettlementStatus::Busy);
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::from_yuan(100)
+    );
+    // Once the lease runs out, the next run takes over and charges each bill once.
+    db.clock.advance(Duration::seconds(61));
+    let resumed = db.store.settle_day(day("2026-10-30"), "p1").await.unwrap();
+    assert_eq!(resumed.status, SettlementStatus::Settled);
+    assert_eq!(resumed.bills_charged, 3);
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::from_yuan(94)
+    );
+    db.finish().await;
+}
+
+async fn racing_stores_settle_a_day_once(db: TestDb) {
+    let account = funded_account(&db, "Acme", 1000).await;
+    for i in 0..20 {
+        let ws = db
+            .store
+            .bind_workspace(account, &format!("ws-{i:02}"), "w")
+            .await
+            .unwrap()
+            .workspace;
+        db.store
+            .ingest_usage(&ws, &[record("a", "network", None, "1", "2026-10-30")])
+            .await
+            .unwrap();
+    }
+    let runs = (0..6).map(|p| {
+        let store = db.store.clone();
+        tokio::spawn(async move { store.settle_day(day("2026-10-30"), &format!("p{p}")).await })
+    });
+    for run in runs {
+        run.await.unwrap().unwrap();
+    }
+    // However the runs interleaved, each of the 20 bills of 2.00 was charged once.
+    let finished = db.store.settle_day(day("2026-10-30"), "late").await.unwrap();
+    assert!(
+        matches!(
+            finished.status,
+            SettlementStatus::AlreadySettled | SettlementStatus::Settled
+        ),
+        "{finished:?}"
+    );
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::from_yuan(960)
+    );
+    let bills: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bills")
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(bills, 20);
+    db.assert_ledger_clean().await;
+    db.finish().await;
+}
+
+async fn monthly_bills_add_up_the_daily_bills(db: TestDb) {
+    let account = funded_account(&db, "Acme", 10).await;
+    let ws = db
+        .store
+        .bind_workspace(account, "ws-1", "One")
+        .await
+        .unwrap()
+        .workspace;
+    // Two days of 3 hosts (6.00 each): the first paid by cash, the second 4.00 cash + 2.00 arrears.
+    for d in ["2026-10-30", "2026-10-31"] {
+        db.store
+            .ingest_usage(&ws, &[record(d, "network", None, "3", d)])
+            .await
+            .unwrap();
+    }
+    let first = db.store.settle_day(day("2026-10-30"), "p").await.unwrap();
+    assert_eq!(first.monthly_bills, 0, "October is not over on the 30th");
+    let last = db.store.settle_day(day("2026-10-31"), "p").await.unwrap();
+    assert_eq!(last.monthly_bills, 1);
+    let row: (String, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT month, daily_bills, total_fen, cash_fen, arrears_fen FROM monthly_bills",
+    )
+    .fetch_one(db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(row, ("2026-10".into(), 2, 1200, 1000, 200));
+    let account_now = db.store.account(account).await.unwrap();
+    assert_eq!(account_now.arrears, Amount::from_yuan(2));
+    db.finish().await;
+}
+
+on_both_databases!(
+    a_workspace_binds_once_and_its_key_rotates,
+    usage_counts_each_record_once_and_says_why_it_refuses,
+    a_day_settles_once_with_priced_lines,
+    a_crashed_run_resumes_and_a_live_lease_is_respected,
+    racing_stores_settle_a_day_once,
+    monthly_bills_add_up_the_daily_bills,
+);
