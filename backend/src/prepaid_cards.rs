@@ -5,8 +5,8 @@ use billing::wallet_rules::{prepaid_card_validity, quote_prepaid_card};
 use billing::{Amount, InstrumentKind};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::audit::{OperatorAct, record_act};
 use crate::accounts::{self, InstrumentOrigin, InstrumentRecord, NewInstrument, fen};
+use crate::auth::audit::{OperatorAct, record_act};
 use crate::cash::check_reference;
 use crate::error::LedgerError;
 use crate::idempotency::{self, IdempotencyKey};

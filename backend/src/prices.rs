@@ -2,8 +2,8 @@
 //! plus the versions operators have loaded since, kept in the database so every process prices
 //! alike.
 
-use billing::pricing::{CatalogError, PriceList};
 use billing::PriceCatalog;
+use billing::pricing::{CatalogError, PriceList};
 use sqlx::Row;
 
 use crate::store::Store;
@@ -20,9 +20,10 @@ pub enum PriceLoadError {
 impl Store {
     /// The shipped catalog with every loaded version on top.
     pub async fn price_catalog(&self) -> Result<PriceCatalog, sqlx::Error> {
-        let rows = sqlx::query("SELECT version, price_list FROM price_versions ORDER BY effective_from")
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT version, price_list FROM price_versions ORDER BY effective_from")
+                .fetch_all(self.pool())
+                .await?;
         let mut catalog = PriceCatalog::default_catalog();
         for row in rows {
             let version: String = row.try_get("version")?;
@@ -46,8 +47,8 @@ impl Store {
         let mut loaded = Vec::new();
         for list in new.versions {
             catalog = catalog.with_version(list.clone())?;
-            let text = serde_json::to_string(&list)
-                .map_err(|e| CatalogError::Malformed(e.to_string()))?;
+            let text =
+                serde_json::to_string(&list).map_err(|e| CatalogError::Malformed(e.to_string()))?;
             sqlx::query(
                 "INSERT INTO price_versions (version, effective_from, price_list, loaded_at) VALUES ($1, $2, $3, $4)",
             )

@@ -59,7 +59,9 @@ pub struct SettlementReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettlementError {
-    #[error("day {day} is not over yet in {timezone} (today is {today}); only past days are settled")]
+    #[error(
+        "day {day} is not over yet in {timezone} (today is {today}); only past days are settled"
+    )]
     DayNotOver {
         day: NaiveDate,
         today: NaiveDate,
@@ -288,7 +290,8 @@ impl Store {
         for row in rows {
             let item: String = row.try_get("item").map_err(|e| e.to_string())?;
             let item: BillingItem = item.parse().map_err(|e| format!("stored usage: {e}"))?;
-            let retention: Option<i64> = row.try_get("retention_days").map_err(|e| e.to_string())?;
+            let retention: Option<i64> =
+                row.try_get("retention_days").map_err(|e| e.to_string())?;
             let retention = retention.and_then(|d| u32::try_from(d).ok());
             let quantity: String = row.try_get("quantity").map_err(|e| e.to_string())?;
             let quantity: Decimal = quantity

@@ -136,7 +136,9 @@ impl Store {
 
     /// Today's date in the settlement timezone.
     pub fn today(&self) -> chrono::NaiveDate {
-        self.now().with_timezone(&self.settlement_timezone).date_naive()
+        self.now()
+            .with_timezone(&self.settlement_timezone)
+            .date_naive()
     }
 
     pub fn password_checks(&self) -> u64 {

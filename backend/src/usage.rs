@@ -117,8 +117,8 @@ fn check_record(
         .for_day(day)
         .and_then(|list| list.check_priced(item, retention_days))
         .map_err(|e| reject("retention_not_priced", e.to_string()))?;
-    let quantity = parse_quantity(&input.quantity)
-        .map_err(|e| reject("invalid_quantity", e.to_string()))?;
+    let quantity =
+        parse_quantity(&input.quantity).map_err(|e| reject("invalid_quantity", e.to_string()))?;
     Ok(CheckedRecord {
         id: input.id.clone(),
         day,

@@ -9,8 +9,8 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Row, Transaction};
 
-use crate::auth::audit::{OperatorAct, record_act};
 use crate::accounts::{self, InstrumentOrigin, InstrumentRecord, NewInstrument};
+use crate::auth::audit::{OperatorAct, record_act};
 use crate::error::LedgerError;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};

@@ -164,12 +164,13 @@ impl Store {
         account_id: i64,
         workspace_id: &str,
     ) -> Result<Workspace, WorkspaceError> {
-        let row = sqlx::query("SELECT * FROM workspaces WHERE workspace_id = $1 AND account_id = $2")
-            .bind(workspace_id)
-            .bind(account_id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| WorkspaceError::NotFound(workspace_id.to_owned()))?;
+        let row =
+            sqlx::query("SELECT * FROM workspaces WHERE workspace_id = $1 AND account_id = $2")
+                .bind(workspace_id)
+                .bind(account_id)
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or_else(|| WorkspaceError::NotFound(workspace_id.to_owned()))?;
         Ok(workspace_of(&row)?)
     }
 
@@ -184,7 +185,10 @@ impl Store {
     }
 
     /// The workspace a usage API key belongs to, if any.
-    pub async fn workspace_by_key(&self, api_key: &str) -> Result<Option<Workspace>, WorkspaceError> {
+    pub async fn workspace_by_key(
+        &self,
+        api_key: &str,
+    ) -> Result<Option<Workspace>, WorkspaceError> {
         if !api_key.starts_with(KEY_PREFIX) || api_key.len() > 200 {
             return Ok(None);
         }

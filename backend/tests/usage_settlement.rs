@@ -250,7 +250,11 @@ async fn a_day_settles_once_with_priced_lines(db: TestDb) {
     let again = db.store.settle_day(day("2026-10-30"), "p2").await.unwrap();
     assert_eq!(again.status, SettlementStatus::AlreadySettled);
     assert_eq!((again.bills_charged, again.bills_found), (0, 2));
-    assert_eq!(db.fingerprint().await, before, "settling again changes nothing");
+    assert_eq!(
+        db.fingerprint().await,
+        before,
+        "settling again changes nothing"
+    );
 
     // Usage for a settled day is refused.
     let late = db
@@ -259,7 +263,10 @@ async fn a_day_settles_once_with_priced_lines(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(late.rejected[0].code, "day_settled");
-    assert_eq!(db.store.days_to_settle().await.unwrap(), Vec::<NaiveDate>::new());
+    assert_eq!(
+        db.store.days_to_settle().await.unwrap(),
+        Vec::<NaiveDate>::new()
+    );
     db.assert_ledger_clean().await;
     db.finish().await;
 }
@@ -278,7 +285,10 @@ async fn a_crashed_run_resumes_and_a_live_lease_is_respected(db: TestDb) {
             .await
             .unwrap();
     }
-    assert_eq!(db.store.days_to_settle().await.unwrap(), [day("2026-10-30")]);
+    assert_eq!(
+        db.store.days_to_settle().await.unwrap(),
+        [day("2026-10-30")]
+    );
     // A process took the lease and died after charging nothing; its lease is still live.
     sqlx::query(
         "INSERT INTO settlement_runs (usage_day, status, lease_owner, lease_until, started_at) VALUES ('2026-10-30', 'running', 'dead', $1, 0)",
@@ -327,7 +337,11 @@ async fn racing_stores_settle_a_day_once(db: TestDb) {
         run.await.unwrap().unwrap();
     }
     // However the runs interleaved, each of the 20 bills of 2.00 was charged once.
-    let finished = db.store.settle_day(day("2026-10-30"), "late").await.unwrap();
+    let finished = db
+        .store
+        .settle_day(day("2026-10-30"), "late")
+        .await
+        .unwrap();
     assert!(
         matches!(
             finished.status,

@@ -207,7 +207,9 @@ impl PriceList {
         item: BillingItem,
         retention_days: Option<u32>,
     ) -> Result<(), PricingError> {
-        self.item(item)?.unit_price(item, retention_days).map(|_| ())
+        self.item(item)?
+            .unit_price(item, retention_days)
+            .map(|_| ())
     }
 
     fn item(&self, item: BillingItem) -> Result<&ItemPrice, PricingError> {
@@ -230,8 +232,8 @@ impl PriceList {
         let price = self.item(item)?;
         let unit_price = price.unit_price(item, retention_days)?;
         let units = (quantity / price.unit).round_dp_with_strategy(2, RoundingStrategy::ToZero);
-        let amount = (units * unit_price)
-            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        let amount =
+            (units * unit_price).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
         let fen = (amount * Decimal::ONE_HUNDRED)
             .trunc()
             .to_string()
@@ -281,13 +283,11 @@ impl PriceCatalog {
                 return Err(CatalogError::DuplicateVersion(list.version.clone()));
             }
             for (item, price) in &list.items {
-                price
-                    .check()
-                    .map_err(|problem| CatalogError::InvalidItem {
-                        version: list.version.clone(),
-                        item: *item,
-                        problem,
-                    })?;
+                price.check().map_err(|problem| CatalogError::InvalidItem {
+                    version: list.version.clone(),
+                    item: *item,
+                    problem,
+                })?;
             }
         }
         for pair in self.versions.windows(2) {
@@ -387,7 +387,11 @@ mod tests {
             assert_eq!(line.units, dec!(3), "{item}");
         }
         let covered: std::collections::BTreeSet<_> = cases.iter().map(|c| c.0).collect();
-        assert_eq!(covered.len(), BillingItem::ALL.len(), "every item has a case");
+        assert_eq!(
+            covered.len(),
+            BillingItem::ALL.len(),
+            "every item has a case"
+        );
     }
 
     #[test]
@@ -463,7 +467,17 @@ mod tests {
         assert_eq!(parse_quantity("1500000").unwrap(), dec!(1500000));
         assert_eq!(parse_quantity("0.000001").unwrap(), dec!(0.000001));
         for bad in [
-            "", "-1", "1e6", " 1", "1,000", "0.0000001", ".5", "5.", "1.2.3", "+1", "NaN",
+            "",
+            "-1",
+            "1e6",
+            " 1",
+            "1,000",
+            "0.0000001",
+            ".5",
+            "5.",
+            "1.2.3",
+            "+1",
+            "NaN",
             "10000000000000000000",
         ] {
             assert!(parse_quantity(bad).is_err(), "{bad:?} accepted");
@@ -525,7 +539,9 @@ mod tests {
             Err(CatalogError::Empty)
         ));
         assert!(matches!(
-            PriceCatalog::from_json("{\"versions\": [{\"version\": \"x\", \"effective_from\": \"2026-01-01\", \"items\": {\"disk\": {}}}]}"),
+            PriceCatalog::from_json(
+                "{\"versions\": [{\"version\": \"x\", \"effective_from\": \"2026-01-01\", \"items\": {\"disk\": {}}}]}"
+            ),
             Err(CatalogError::Malformed(_))
         ));
     }

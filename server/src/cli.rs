@@ -33,6 +33,34 @@ pub enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Settle a finished day's usage now (idempotent: a settled day charges nothing again). Without
+    /// --day, settles every past day that is due, as the server does each minute.
+    Settle {
+        /// The day to settle, YYYY-MM-DD, in the settlement timezone.
+        #[arg(long, value_parser = parse_day)]
+        day: Option<chrono::NaiveDate>,
+    },
+    /// Work with the price catalog.
+    Prices {
+        #[command(subcommand)]
+        command: PricesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PricesCommand {
+    /// Add the price versions of a catalog file (JSON, like billing/prices/catalog.json); each takes
+    /// effect on its effective_from day. Refused whole if any version is invalid or clashes.
+    Load { file: std::path::PathBuf },
+    /// Print the catalog in force (shipped versions and loaded ones) as JSON.
+    Show,
+}
+
+pub fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|d| d.to_string() == text)
+        .ok_or_else(|| format!("'{text}' is not a day like 2026-11-22"))
 }
 
 #[derive(Debug, Subcommand)]

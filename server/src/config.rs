@@ -25,6 +25,10 @@ pub struct Config {
     pub online_payments: crate::payments::OnlinePayments,
     /// `BANK_PAYEE_NAME`, `BANK_PAYEE_BANK`, `BANK_PAYEE_ACCOUNT`: where customers send bank transfers.
     pub bank_payee: crate::payments::BankPayee,
+    /// Days end, and are settled, at 00:00 in this timezone (SETTLEMENT_TIMEZONE, IANA name).
+    pub settlement_timezone: chrono_tz::Tz,
+    /// Whether this process runs the nightly settlement (SETTLEMENT_SCHEDULER=off to leave it to others).
+    pub settlement_scheduler: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -51,6 +55,10 @@ pub enum ConfigError {
     BadKey { name: &'static str, reason: String },
     #[error("{name}='{value}' must start with https:// or http://")]
     BadUrl { name: &'static str, value: String },
+    #[error("SETTLEMENT_TIMEZONE='{0}' is not an IANA timezone name like Asia/Shanghai")]
+    BadTimezone(String),
+    #[error("SETTLEMENT_SCHEDULER='{0}' must be on or off")]
+    BadSchedulerSwitch(String),
 }
 
 impl Config {
@@ -94,7 +102,20 @@ impl Config {
         };
         let online_payments = online_payments(&lookup)?;
         let bank_payee = crate::payments::BankPayee::from_lookup(&lookup);
+        let settlement_timezone = match lookup("SETTLEMENT_TIMEZONE") {
+            Some(name) => name
+                .parse::<chrono_tz::Tz>()
+                .map_err(|_| ConfigError::BadTimezone(name))?,
+            None => backend::store::DEFAULT_SETTLEMENT_TIMEZONE,
+        };
+        let settlement_scheduler = match lookup("SETTLEMENT_SCHEDULER").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => return Err(ConfigError::BadSchedulerSwitch(other.to_owned())),
+        };
         Ok(Config {
+            settlement_timezone,
+            settlement_scheduler,
             site_addr,
             site_root,
             database_url,
@@ -111,7 +132,8 @@ impl Config {
     ) -> Result<backend::Store, Box<dyn std::error::Error + Send + Sync>> {
         Ok(backend::Store::open(&self.database_url)
             .await?
-            .with_prepaid_card_validity_days(self.prepaid_card_validity_days)?)
+            .with_prepaid_card_validity_days(self.prepaid_card_validity_days)?
+            .with_settlement_timezone(self.settlement_timezone))
     }
 
     pub fn secure_cookies(&self) -> crate::auth::SecureCookies {

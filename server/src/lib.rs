@@ -9,3 +9,4 @@ pub mod forms;
 pub mod language;
 pub mod payments;
 pub mod router;
+pub mod settlement;

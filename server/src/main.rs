@@ -1,7 +1,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use server::cli::{Cli, Command, LedgerCommand, OperatorCommand, read_secret_line, run_plan};
+use server::cli::{
+    Cli, Command, LedgerCommand, OperatorCommand, PricesCommand, read_secret_line, run_plan,
+};
 use server::config::Config;
 
 fn main() -> ExitCode {
@@ -37,6 +39,73 @@ fn main() -> ExitCode {
                 Err(e) => return fail(e),
             };
             let result = operator_command(&store, command).await;
+            store.close().await;
+            match result {
+                Ok(output) => {
+                    println!("{output}");
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    ExitCode::FAILURE
+                }
+            }
+        }),
+        Command::Settle { day } => with_config(|config| async move {
+            let store = match config.open_store().await {
+                Ok(store) => store,
+                Err(e) => return fail(e),
+            };
+            let code = match day {
+                Some(day) => match store
+                    .settle_day(day, server::settlement::process_owner())
+                    .await
+                {
+                    Ok(report) => {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&report).unwrap_or_default()
+                        );
+                        if report.failures.is_empty() {
+                            ExitCode::SUCCESS
+                        } else {
+                            ExitCode::FAILURE
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::FAILURE
+                    }
+                },
+                None => {
+                    let charged = server::settlement::settle_due_days(&store).await;
+                    println!("{charged} bills charged");
+                    ExitCode::SUCCESS
+                }
+            };
+            store.close().await;
+            code
+        }),
+        Command::Prices { command } => with_config(|config| async move {
+            let store = match config.open_store().await {
+                Ok(store) => store,
+                Err(e) => return fail(e),
+            };
+            let result = match command {
+                PricesCommand::Load { file } => match std::fs::read_to_string(&file) {
+                    Ok(text) => store
+                        .load_prices(&text)
+                        .await
+                        .map(|versions| format!("loaded price versions: {}", versions.join(", ")))
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("cannot read {}: {e}", file.display())),
+                },
+                PricesCommand::Show => store
+                    .price_catalog()
+                    .await
+                    .map(|c| serde_json::to_string_pretty(&c).unwrap_or_default())
+                    .map_err(|e| e.to_string()),
+            };
             store.close().await;
             match result {
                 Ok(output) => {
@@ -193,6 +262,13 @@ fn serve() -> ExitCode {
             store.backend()
         );
         tracing::info!("Billing Center listening on http://{}", config.site_addr);
+        if config.settlement_scheduler {
+            server::settlement::spawn_scheduler(store.clone());
+            tracing::info!(
+                "nightly settlement at 00:00 {}",
+                config.settlement_timezone.name()
+            );
+        }
         let app = server::router::app(config.leptos_options(), store, config.settings())
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
         match axum::serve(listener, app)

@@ -2,11 +2,11 @@
 //! and the built-in sandbox gateway (`/sandbox/alipay/…`), which plays Alipay's side on this server
 //! when no Alipay keys are configured. The protocol itself is `backend::payments`.
 
+use app::i18n::{Lang, Msg};
 use axum::Form;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use app::i18n::{Lang, Msg};
 use axum::response::{Html, IntoResponse, Response};
 use backend::payments::AlipayMerchant;
 use backend::payments::alipay::{self, Params};

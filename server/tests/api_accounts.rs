@@ -954,7 +954,10 @@ async fn operators_record_transfers_issue_vouchers_and_assign_cards_with_an_audi
     )
     .await;
     assert_eq!(
-        (other_amount.status, other_amount.body["error"]["code"].clone()),
+        (
+            other_amount.status,
+            other_amount.body["error"]["code"].clone()
+        ),
         (StatusCode::CONFLICT, json!("duplicate_receipt"))
     );
     let nobody = ops(
@@ -1073,7 +1076,10 @@ async fn operators_record_transfers_issue_vouchers_and_assign_cards_with_an_audi
         .collect();
     // Written with the credit itself: the replay and the refused transfers left no row.
     assert_eq!(
-        actions.iter().filter(|a| *a == "bank_transfer.record").count(),
+        actions
+            .iter()
+            .filter(|a| *a == "bank_transfer.record")
+            .count(),
         1,
         "{actions:?}"
     );

@@ -411,9 +411,7 @@ async fn the_sandbox_checkout_verifies_requests_and_refuses_tampering(app: TestA
     assert!(page.contains(r#"<html lang="en">"#) && page.contains("Pay ¥12.34"));
     assert!(!page.contains("付款"), "one language at a time: {page}");
     // The language the customer chose in the app (its cookie) carries over to the checkout.
-    let (_, _, page) = app
-        .raw("GET", path, None, Some("none; lang=zh-CN"))
-        .await;
+    let (_, _, page) = app.raw("GET", path, None, Some("none; lang=zh-CN")).await;
     assert!(
         page.contains(r#"<html lang="zh-CN">"#) && page.contains("付款 ¥12.34"),
         "{page}"

@@ -33,7 +33,7 @@ pub fn body_text(
             ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
-                "the request body is larger than 2 MB",
+                "the request body is larger than this endpoint accepts (2 MB; 8 MB for usage reports)",
             )
         } else {
             ApiError::bad_request("malformed_json", rejection.body_text())

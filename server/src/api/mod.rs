@@ -7,15 +7,21 @@ mod idempotency;
 mod json;
 mod ops;
 mod plan;
+mod statements;
 pub mod topups;
 mod wallet;
+mod workspaces;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 pub use error::ApiError;
 
 use crate::router::AppState;
+
+/// 10,000 usage records with ids of 128 characters fit.
+const USAGE_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Who may call each endpoint is stated next to its route.
 pub fn routes() -> Router<AppState> {
@@ -46,6 +52,20 @@ pub fn routes() -> Router<AppState> {
         // customer (+ X-CSRF-Token to open): top-ups by Alipay or bank transfer; one of them.
         .route("/topups", get(topups::list).post(topups::open))
         .route("/topups/{id}", get(topups::one))
+        // customer (+ X-CSRF-Token to bind or rotate): workspaces and their usage API keys.
+        .route("/workspaces", get(workspaces::list).post(workspaces::bind))
+        .route("/workspaces/{id}/key", post(workspaces::rotate_key))
+        // workspace API key (Bearer): a usage report of up to 10,000 records.
+        .route(
+            "/usage",
+            post(workspaces::report_usage).layer(DefaultBodyLimit::max(USAGE_BODY_LIMIT)),
+        )
+        // customer: statements, as JSON or `format=csv`.
+        .route("/bills", get(statements::bills))
+        .route("/consumption", get(statements::consumption))
+        .route("/transactions", get(statements::transactions))
+        // operator token: settle a day now.
+        .route("/ops/settlements", post(ops::settle))
         // operator token: the audit log.
         .route("/ops/audit", get(ops::audit_log))
         // operator token: record a bank transfer; issue vouchers or generate codes; assign a card.

@@ -269,3 +269,41 @@ fn ops_ledger_error(error: backend::LedgerError) -> ApiError {
         other => super::wallet::ledger_error(other),
     }
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettlementRequest {
+    day: String,
+}
+
+/// operator: settles a finished day now (idempotent), and reports what it did.
+pub async fn settle(
+    State(store): State<Store>,
+    OperatorToken(operator): OperatorToken,
+    ClientAddress(client): ClientAddress,
+    body: super::json::RawBody,
+) -> Result<Json<backend::settlement::SettlementReport>, ApiError> {
+    let request: SettlementRequest = super::json::parse(body)?;
+    let day = crate::cli::parse_day(&request.day)
+        .map_err(|m| ApiError::unprocessable("invalid_field", m).with_field(Some("day")))?;
+    let report = store
+        .settle_day(day, crate::settlement::process_owner())
+        .await
+        .map_err(|e| match e {
+            backend::settlement::SettlementError::DayNotOver { .. } => {
+                ApiError::unprocessable("day_not_over", e.to_string()).with_field(Some("day"))
+            }
+            other => ApiError::internal(other),
+        })?;
+    let detail = format!(
+        "settled {day}: {:?}, {} bills charged, {} failures",
+        report.status,
+        report.bills_charged,
+        report.failures.len()
+    );
+    store
+        .audit(operator.id, "settlement.run", None, &detail, &client)
+        .await
+        .map_err(auth_error)?;
+    Ok(Json(report))
+}

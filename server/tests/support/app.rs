@@ -79,6 +79,15 @@ impl TestApp {
         }
     }
 
+    /// The database URL, for processes of their own (the CLI).
+    pub fn database_url(&self) -> Option<String> {
+        match (&self.cleanup, &self.path) {
+            (Some((admin, name)), _) => Some(format!("{}/{name}", admin.rsplit_once('/')?.0)),
+            (None, Some(path)) => Some(format!("sqlite://{}", path.display())),
+            (None, None) => None,
+        }
+    }
+
     pub async fn finish(self) {
         self.store.close().await;
         if let Some((admin, name)) = self.cleanup

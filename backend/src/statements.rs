@@ -1,0 +1,310 @@
+//! Statements (PRODUCT.md §4): monthly bills, consumption details and income and expenditure, read
+//! from bills and postings so that they always agree with the ledger. Periods are days in the
+//! settlement timezone, both ends included.
+
+use std::collections::BTreeMap;
+
+use billing::Amount;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::accounts::fen;
+use crate::error::LedgerError;
+use crate::store::Store;
+use crate::time::{from_micros, to_micros};
+
+/// The largest page any statement returns.
+pub const MAX_PAGE_SIZE: i64 = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// From 1.
+    pub number: i64,
+    pub size: i64,
+}
+
+impl Page {
+    fn offset(self) -> i64 {
+        (self.number.max(1) - 1) * self.size
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+/// What paid an amount, by kind of source.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaidBy {
+    pub vouchers: Amount,
+    pub prepaid_cards: Amount,
+    pub cash: Amount,
+    pub arrears: Amount,
+    pub cloud: Amount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthlyBill {
+    pub month: String,
+    pub workspace_id: String,
+    pub daily_bills: i64,
+    pub total: Amount,
+    pub paid_by: PaidBy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumptionLine {
+    pub day: NaiveDate,
+    pub workspace_id: String,
+    pub item: String,
+    pub retention_days: Option<i64>,
+    pub quantity: Option<String>,
+    pub units: Option<String>,
+    pub unit_price: Option<String>,
+    pub amount: Amount,
+    pub paid_by: PaidBy,
+    pub charged_at: DateTime<Utc>,
+}
+
+/// One ledger transaction as the customer sees it, with the balances after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    pub transaction_id: i64,
+    pub at: DateTime<Utc>,
+    /// `cash_credit`, `voucher_issue`, `voucher_activation`, `prepaid_card_purchase`,
+    /// `prepaid_card_assignment`, `bill_charge` or `expiry` (breakage).
+    pub kind: String,
+    pub memo: String,
+    /// Signed changes in fen; arrears grow positive when the customer owes more.
+    pub cash_change_fen: i64,
+    pub arrears_change_fen: i64,
+    pub vouchers_change_fen: i64,
+    pub prepaid_cards_change_fen: i64,
+    pub cash_after: Amount,
+    pub arrears_after: Amount,
+    pub vouchers_after: Amount,
+    pub prepaid_cards_after: Amount,
+}
+
+fn paid_by(
+    vouchers: i64,
+    cards: i64,
+    cash: i64,
+    arrears: i64,
+    cloud: i64,
+) -> Result<PaidBy, LedgerError> {
+    Ok(PaidBy {
+        vouchers: fen(vouchers)?,
+        prepaid_cards: fen(cards)?,
+        cash: fen(cash)?,
+        arrears: fen(arrears)?,
+        cloud: fen(cloud)?,
+    })
+}
+
+impl Store {
+    /// The first instant of `day` in the settlement timezone.
+    fn start_of(&self, day: NaiveDate) -> DateTime<Utc> {
+        let tz = self.settlement_timezone();
+        tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+    }
+
+    /// The account's monthly bills, newest month first; of one month when given (`YYYY-MM`).
+    pub async fn monthly_bills(
+        &self,
+        account_id: i64,
+        month: Option<&str>,
+    ) -> Result<Vec<MonthlyBill>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT * FROM monthly_bills WHERE account_id = $1 AND ($2 = '' OR month = $2) \
+             ORDER BY month DESC, workspace_id",
+        )
+        .bind(account_id)
+        .bind(month.unwrap_or(""))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MonthlyBill {
+                    month: r.try_get("month")?,
+                    workspace_id: r.try_get("workspace_id")?,
+                    daily_bills: r.try_get("daily_bills")?,
+                    total: fen(r.try_get("total_fen")?)?,
+                    paid_by: paid_by(
+                        r.try_get("voucher_fen")?,
+                        r.try_get("card_fen")?,
+                        r.try_get("cash_fen")?,
+                        r.try_get("arrears_fen")?,
+                        r.try_get("cloud_fen")?,
+                    )?,
+                })
+            })
+            .collect()
+    }
+
+    /// Consumption details: one line per bill line, oldest day first, with what paid it.
+    pub async fn consumption(
+        &self,
+        account_id: i64,
+        period: Period,
+        workspace_id: Option<&str>,
+        page: Page,
+    ) -> Result<Paged<ConsumptionLine>, LedgerError> {
+        let filter = "FROM bill_lines l JOIN bills b ON b.id = l.bill_id \
+             WHERE b.account_id = $1 AND b.bill_date >= $2 AND b.bill_date <= $3 AND ($4 = '' OR b.workspace_id = $4)";
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {filter}"))
+            .bind(account_id)
+            .bind(period.from.to_string())
+            .bind(period.to.to_string())
+            .bind(workspace_id.unwrap_or(""))
+            .fetch_one(self.pool())
+            .await?;
+        let sql = format!(
+            "SELECT l.id, b.bill_date, b.workspace_id, b.charged_at, l.item, l.retention_days, l.quantity, l.units, \
+             l.unit_price, l.amount_fen, \
+             CAST(COALESCE((SELECT SUM(-p.amount_fen) FROM postings p JOIN instruments i ON i.id = p.instrument_id \
+                WHERE p.bill_line_id = l.id AND i.kind <> 'prepaid_card'), 0) AS BIGINT) AS voucher_fen, \
+             CAST(COALESCE((SELECT SUM(-p.amount_fen) FROM postings p JOIN instruments i ON i.id = p.instrument_id \
+                WHERE p.bill_line_id = l.id AND i.kind = 'prepaid_card'), 0) AS BIGINT) AS card_fen, \
+             CAST(COALESCE((SELECT SUM(-p.amount_fen) FROM postings p WHERE p.bill_line_id = l.id \
+                AND p.ledger_account = 'customer_cash'), 0) AS BIGINT) AS cash_fen, \
+             CAST(COALESCE((SELECT SUM(-p.amount_fen) FROM postings p WHERE p.bill_line_id = l.id \
+                AND p.ledger_account = 'arrears_receivable'), 0) AS BIGINT) AS arrears_fen, \
+             CAST(COALESCE((SELECT SUM(-p.amount_fen) FROM postings p WHERE p.bill_line_id = l.id \
+                AND p.ledger_account = 'cloud_receivable'), 0) AS BIGINT) AS cloud_fen \
+             {filter} ORDER BY b.bill_date, b.workspace_id, l.line_no LIMIT $5 OFFSET $6"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(account_id)
+            .bind(period.from.to_string())
+            .bind(period.to.to_string())
+            .bind(workspace_id.unwrap_or(""))
+            .bind(page.size)
+            .bind(page.offset())
+            .fetch_all(self.pool())
+            .await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                let day: String = r.try_get("bill_date")?;
+                Ok(ConsumptionLine {
+                    day: day
+                        .parse()
+                        .map_err(|_| LedgerError::Corrupt(format!("bill date '{day}'")))?,
+                    workspace_id: r.try_get("workspace_id")?,
+                    item: r.try_get("item")?,
+                    retention_days: r.try_get("retention_days")?,
+                    quantity: r.try_get("quantity")?,
+                    units: r.try_get("units")?,
+                    unit_price: r.try_get("unit_price")?,
+                    amount: fen(r.try_get("amount_fen")?)?,
+                    paid_by: paid_by(
+                        r.try_get("voucher_fen")?,
+                        r.try_get("card_fen")?,
+                        r.try_get("cash_fen")?,
+                        r.try_get("arrears_fen")?,
+                        r.try_get("cloud_fen")?,
+                    )?,
+                    charged_at: from_micros(r.try_get("charged_at")?),
+                })
+            })
+            .collect::<Result<_, LedgerError>>()?;
+        Ok(Paged {
+            items,
+            page: page.number,
+            per_page: page.size,
+            total,
+        })
+    }
+
+    /// Income and expenditure: every ledger transaction of the account in the period, newest
+    /// first, with the cash, arrears, voucher and card balances right after it.
+    pub async fn transactions(
+        &self,
+        account_id: i64,
+        period: Period,
+        page: Page,
+    ) -> Result<Paged<Transaction>, LedgerError> {
+        let from = to_micros(self.start_of(period.from));
+        let until = to_micros(self.start_of(period.to.succ_opt().unwrap_or(period.to)));
+        // Balances after a transaction are running sums of every posting up to it, so all of the
+        // account's postings are read in one pass (grouped per transaction and kind of balance).
+        let rows = sqlx::query(
+            "SELECT t.id, t.kind, t.memo, t.created_at, \
+             CAST(SUM(CASE WHEN p.ledger_account = 'customer_cash' THEN p.amount_fen ELSE 0 END) AS BIGINT) AS cash, \
+             CAST(SUM(CASE WHEN p.ledger_account = 'arrears_receivable' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS arrears, \
+             CAST(SUM(CASE WHEN p.ledger_account = 'instrument' AND i.kind <> 'prepaid_card' THEN p.amount_fen ELSE 0 END) AS BIGINT) AS vouchers, \
+             CAST(SUM(CASE WHEN p.ledger_account = 'instrument' AND i.kind = 'prepaid_card' THEN p.amount_fen ELSE 0 END) AS BIGINT) AS cards \
+             FROM ledger_transactions t JOIN postings p ON p.transaction_id = t.id \
+             LEFT JOIN instruments i ON i.id = p.instrument_id \
+             WHERE t.account_id = $1 AND t.created_at < $2 \
+             GROUP BY t.id, t.kind, t.memo, t.created_at ORDER BY t.id",
+        )
+        .bind(account_id)
+        .bind(until)
+        .fetch_all(self.pool())
+        .await?;
+        let mut running = [0i64; 4];
+        let mut in_period: BTreeMap<i64, Transaction> = BTreeMap::new();
+        for r in &rows {
+            let changes: [i64; 4] = [
+                r.try_get::<Option<i64>, _>("cash")?.unwrap_or(0),
+                r.try_get::<Option<i64>, _>("arrears")?.unwrap_or(0),
+                r.try_get::<Option<i64>, _>("vouchers")?.unwrap_or(0),
+                r.try_get::<Option<i64>, _>("cards")?.unwrap_or(0),
+            ];
+            for (sum, change) in running.iter_mut().zip(changes) {
+                *sum += change;
+            }
+            let at: i64 = r.try_get("created_at")?;
+            if at < from {
+                continue;
+            }
+            let id: i64 = r.try_get("id")?;
+            in_period.insert(
+                id,
+                Transaction {
+                    transaction_id: id,
+                    at: from_micros(at),
+                    kind: r.try_get("kind")?,
+                    memo: r.try_get("memo")?,
+                    cash_change_fen: changes[0],
+                    arrears_change_fen: changes[1],
+                    vouchers_change_fen: changes[2],
+                    prepaid_cards_change_fen: changes[3],
+                    cash_after: fen(running[0])?,
+                    arrears_after: fen(running[1])?,
+                    vouchers_after: fen(running[2])?,
+                    prepaid_cards_after: fen(running[3])?,
+                },
+            );
+        }
+        let total = in_period.len() as i64;
+        let items = in_period
+            .into_values()
+            .rev()
+            .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+            .take(usize::try_from(page.size).unwrap_or(0))
+            .collect();
+        Ok(Paged {
+            items,
+            page: page.number,
+            per_page: page.size,
+            total,
+        })
+    }
+}

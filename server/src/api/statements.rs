@@ -1,0 +1,363 @@
+//! customer: statements as JSON, or as CSV with `format=csv` (UTF-8 with a BOM, so that Excel
+//! opens Chinese text): monthly bills, consumption details, income and expenditure.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use backend::Store;
+use backend::statements::{MAX_PAGE_SIZE, Page, Paged, Period};
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+
+use super::ApiError;
+use super::wallet::ledger_error;
+use super::workspaces::account_of;
+use crate::auth::CustomerSession;
+
+/// At most this many rows go into one CSV file.
+const MAX_CSV_ROWS: i64 = 100_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementQuery {
+    month: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    workspace: Option<String>,
+    page: Option<String>,
+    per_page: Option<String>,
+    format: Option<String>,
+}
+
+fn invalid(field: &'static str, message: String) -> ApiError {
+    ApiError::unprocessable("invalid_field", message).with_field(Some(field))
+}
+
+fn day(text: &str, field: &'static str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|d| d.to_string() == text)
+        .ok_or_else(|| {
+            invalid(
+                field,
+                format!("{field} must be a date like 2026-11-01 (got '{text}')"),
+            )
+        })
+}
+
+impl StatementQuery {
+    fn csv(&self) -> Result<bool, ApiError> {
+        match self.format.as_deref() {
+            None | Some("json") => Ok(false),
+            Some("csv") => Ok(true),
+            Some(other) => Err(invalid(
+                "format",
+                format!("format must be json or csv (got '{other}')"),
+            )),
+        }
+    }
+
+    /// `from`..`to`, both included; by default the month so far.
+    fn period(&self, store: &Store) -> Result<Period, ApiError> {
+        let today = store.today();
+        let from = match &self.from {
+            Some(text) => day(text, "from")?,
+            None => today.with_day(1).unwrap_or(today),
+        };
+        let to = match &self.to {
+            Some(text) => day(text, "to")?,
+            None => today,
+        };
+        if to < from {
+            return Err(invalid("to", format!("to ({to}) is before from ({from})")));
+        }
+        if (to - from).num_days() > 366 * 3 {
+            return Err(invalid(
+                "to",
+                "a period may span three years at most".into(),
+            ));
+        }
+        Ok(Period { from, to })
+    }
+
+    fn page(&self) -> Result<Page, ApiError> {
+        let number = match &self.page {
+            None => 1,
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 1 && *n <= 1_000_000)
+                .ok_or_else(|| {
+                    invalid(
+                        "page",
+                        format!("page must be a number from 1 (got '{text}')"),
+                    )
+                })?,
+        };
+        let size = match &self.per_page {
+            None => 50,
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "per_page",
+                        format!("per_page must be 1 to {MAX_PAGE_SIZE} (got '{text}')"),
+                    )
+                })?,
+        };
+        Ok(Page { number, size })
+    }
+
+    fn month(&self) -> Result<Option<String>, ApiError> {
+        match &self.month {
+            None => Ok(None),
+            Some(text) => NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
+                .ok()
+                .filter(|d| d.format("%Y-%m").to_string() == *text)
+                .map(|_| Some(text.clone()))
+                .ok_or_else(|| {
+                    invalid(
+                        "month",
+                        format!("month must look like 2026-11 (got '{text}')"),
+                    )
+                }),
+        }
+    }
+}
+
+/// A CSV field: quoted when it holds a comma, quote or line break; formulas neutralised, so that a
+/// memo cannot run in a spreadsheet.
+fn field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+fn csv_response(name: &str, header_row: &[&str], rows: Vec<Vec<String>>) -> Response {
+    let mut body = String::from("\u{feff}");
+    body.push_str(&header_row.join(","));
+    body.push_str("\r\n");
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|c| field(c)).collect();
+        body.push_str(&cells.join(","));
+        body.push_str("\r\n");
+    }
+    let disposition = format!("attachment; filename=\"{name}.csv\"");
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Every page of a statement, for a CSV file.
+async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, ApiError>
+where
+    F: FnMut(Page) -> Fut,
+    Fut: std::future::Future<Output = Result<Paged<T>, backend::LedgerError>>,
+{
+    let mut all = Vec::new();
+    for number in 1.. {
+        let page = fetch(Page {
+            number,
+            size: MAX_PAGE_SIZE,
+        })
+        .await
+        .map_err(ledger_error)?;
+        let done = page.items.len() < MAX_PAGE_SIZE as usize
+            || (number * MAX_PAGE_SIZE) >= page.total
+            || (number * MAX_PAGE_SIZE) >= MAX_CSV_ROWS;
+        all.extend(page.items);
+        if done {
+            break;
+        }
+    }
+    Ok(all)
+}
+
+/// customer: monthly bills (`month=YYYY-MM` for one month), JSON or CSV.
+pub async fn bills(
+    State(store): State<Store>,
+    session: CustomerSession,
+    Query(query): Query<StatementQuery>,
+) -> Result<Response, ApiError> {
+    let account = account_of(&store, &session).await?;
+    let month = query.month()?;
+    let bills = store
+        .monthly_bills(account, month.as_deref())
+        .await
+        .map_err(ledger_error)?;
+    if !query.csv()? {
+        return Ok(Json(bills).into_response());
+    }
+    let rows = bills
+        .iter()
+        .map(|b| {
+            vec![
+                b.month.clone(),
+                b.workspace_id.clone(),
+                b.daily_bills.to_string(),
+                b.total.to_string(),
+                b.paid_by.vouchers.to_string(),
+                b.paid_by.prepaid_cards.to_string(),
+                b.paid_by.cash.to_string(),
+                b.paid_by.arrears.to_string(),
+                b.paid_by.cloud.to_string(),
+            ]
+        })
+        .collect();
+    Ok(csv_response(
+        &format!("monthly-bills-{}", month.as_deref().unwrap_or("all")),
+        &[
+            "month",
+            "workspace_id",
+            "daily_bills",
+            "total",
+            "vouchers",
+            "prepaid_cards",
+            "cash",
+            "arrears",
+            "cloud",
+        ],
+        rows,
+    ))
+}
+
+/// customer: consumption details, `from`/`to` (days), `workspace`, paginated; JSON or CSV.
+pub async fn consumption(
+    State(store): State<Store>,
+    session: CustomerSession,
+    Query(query): Query<StatementQuery>,
+) -> Result<Response, ApiError> {
+    let account = account_of(&store, &session).await?;
+    let period = query.period(&store)?;
+    let workspace = query.workspace.as_deref().filter(|w| !w.is_empty());
+    if !query.csv()? {
+        let page = store
+            .consumption(account, period, workspace, query.page()?)
+            .await
+            .map_err(ledger_error)?;
+        return Ok(Json(page).into_response());
+    }
+    let lines = all_pages(|page| store.consumption(account, period, workspace, page)).await?;
+    let rows = lines
+        .iter()
+        .map(|l| {
+            vec![
+                l.day.to_string(),
+                l.workspace_id.clone(),
+                l.item.clone(),
+                l.retention_days.map(|d| d.to_string()).unwrap_or_default(),
+                l.quantity.clone().unwrap_or_default(),
+                l.units.clone().unwrap_or_default(),
+                l.unit_price.clone().unwrap_or_default(),
+                l.amount.to_string(),
+                l.paid_by.vouchers.to_string(),
+                l.paid_by.prepaid_cards.to_string(),
+                l.paid_by.cash.to_string(),
+                l.paid_by.arrears.to_string(),
+                l.paid_by.cloud.to_string(),
+            ]
+        })
+        .collect();
+    Ok(csv_response(
+        &format!("consumption-{}-{}", period.from, period.to),
+        &[
+            "day",
+            "workspace_id",
+            "item",
+            "retention_days",
+            "quantity",
+            "units",
+            "unit_price",
+            "amount",
+            "vouchers",
+            "prepaid_cards",
+            "cash",
+            "arrears",
+            "cloud",
+        ],
+        rows,
+    ))
+}
+
+/// customer: income and expenditure, `from`/`to` (days), paginated; JSON or CSV.
+pub async fn transactions(
+    State(store): State<Store>,
+    session: CustomerSession,
+    Query(query): Query<StatementQuery>,
+) -> Result<Response, ApiError> {
+    let account = account_of(&store, &session).await?;
+    let period = query.period(&store)?;
+    if query.workspace.is_some() {
+        return Err(invalid(
+            "workspace",
+            "movements of money belong to the account, not to a workspace".into(),
+        ));
+    }
+    if !query.csv()? {
+        let page = store
+            .transactions(account, period, query.page()?)
+            .await
+            .map_err(ledger_error)?;
+        return Ok(Json(page).into_response());
+    }
+    let all = all_pages(|page| store.transactions(account, period, page)).await?;
+    let signed = |fen: i64| billing::money::signed_fen(fen).to_string();
+    let rows = all
+        .iter()
+        .map(|t| {
+            vec![
+                t.at.to_rfc3339(),
+                t.kind.clone(),
+                t.memo.clone(),
+                signed(t.cash_change_fen),
+                signed(t.arrears_change_fen),
+                signed(t.vouchers_change_fen),
+                signed(t.prepaid_cards_change_fen),
+                t.cash_after.to_string(),
+                t.arrears_after.to_string(),
+                t.vouchers_after.to_string(),
+                t.prepaid_cards_after.to_string(),
+            ]
+        })
+        .collect();
+    Ok(csv_response(
+        &format!("transactions-{}-{}", period.from, period.to),
+        &[
+            "at",
+            "kind",
+            "memo",
+            "cash_change",
+            "arrears_change",
+            "vouchers_change",
+            "prepaid_cards_change",
+            "cash_after",
+            "arrears_after",
+            "vouchers_after",
+            "prepaid_cards_after",
+        ],
+        rows,
+    ))
+}

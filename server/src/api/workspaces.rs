@@ -1,0 +1,204 @@
+//! Workspaces a customer binds to their billing account, and the usage API the workspaces call with
+//! their own key.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use backend::Store;
+use backend::usage::{MAX_RECORDS_PER_REPORT, RejectedRecord, UsageIngested, UsageInput};
+use backend::workspaces::{Workspace, WorkspaceError, WorkspaceWithKey};
+use serde::Deserialize;
+
+use super::accounts::auth_error;
+use super::{ApiError, json};
+use crate::auth::CustomerSession;
+
+pub(crate) fn workspace_error(error: WorkspaceError) -> ApiError {
+    let message = error.to_string();
+    match error {
+        WorkspaceError::InvalidWorkspaceId(_) => {
+            ApiError::unprocessable("invalid_field", message).with_field(Some("workspace_id"))
+        }
+        WorkspaceError::InvalidName => {
+            ApiError::unprocessable("invalid_field", message).with_field(Some("name"))
+        }
+        WorkspaceError::AlreadyBoundHere(_) => {
+            ApiError::new(StatusCode::CONFLICT, "workspace_already_bound", message)
+                .with_field(Some("workspace_id"))
+        }
+        WorkspaceError::BoundElsewhere(_) => {
+            ApiError::new(StatusCode::CONFLICT, "workspace_bound_elsewhere", message)
+                .with_field(Some("workspace_id"))
+        }
+        WorkspaceError::NotFound(_) => ApiError::not_found(message),
+        WorkspaceError::Database(e) => ApiError::internal(e),
+    }
+}
+
+pub(crate) async fn account_of(store: &Store, session: &CustomerSession) -> Result<i64, ApiError> {
+    Ok(store
+        .customer(session.customer_id)
+        .await
+        .map_err(auth_error)?
+        .billing_account_id)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BindRequest {
+    workspace_id: String,
+    name: String,
+}
+
+/// customer + X-CSRF-Token: binds a workspace; the answer carries its API key, shown this once.
+pub async fn bind(
+    State(store): State<Store>,
+    session: CustomerSession,
+    body: json::RawBody,
+) -> Result<(StatusCode, Json<WorkspaceWithKey>), ApiError> {
+    session.require_csrf_header()?;
+    let request: BindRequest = json::parse(body)?;
+    let account = account_of(&store, &session).await?;
+    let bound = store
+        .bind_workspace(account, request.workspace_id.trim(), &request.name)
+        .await
+        .map_err(workspace_error)?;
+    Ok((StatusCode::CREATED, Json(bound)))
+}
+
+/// customer: the account's workspaces (keys are never shown again, only their prefix).
+pub async fn list(
+    State(store): State<Store>,
+    session: CustomerSession,
+) -> Result<Json<Vec<Workspace>>, ApiError> {
+    let account = account_of(&store, &session).await?;
+    Ok(Json(
+        store.workspaces(account).await.map_err(workspace_error)?,
+    ))
+}
+
+/// customer + X-CSRF-Token: a new API key for the workspace; the old one stops working.
+pub async fn rotate_key(
+    State(store): State<Store>,
+    session: CustomerSession,
+    Path(workspace_id): Path<String>,
+) -> Result<Json<WorkspaceWithKey>, ApiError> {
+    session.require_csrf_header()?;
+    let account = account_of(&store, &session).await?;
+    Ok(Json(
+        store
+            .rotate_workspace_key(account, &workspace_id)
+            .await
+            .map_err(workspace_error)?,
+    ))
+}
+
+/// The workspace of `Authorization: Bearer <workspace key>`, or 401.
+async fn workspace_of_key(store: &Store, headers: &HeaderMap) -> Result<Workspace, ApiError> {
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::unauthorized("send the workspace API key as Authorization: Bearer <key>")
+        })?;
+    store
+        .workspace_by_key(key.trim())
+        .await
+        .map_err(workspace_error)?
+        .ok_or_else(|| {
+            ApiError::unauthorized("this workspace API key is not valid (it may have been rotated)")
+        })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageReport {
+    records: Vec<serde_json::Value>,
+}
+
+/// A record of the wrong shape is refused on its own, like any other bad record.
+fn usage_input(index: usize, value: serde_json::Value) -> Result<UsageInput, RejectedRecord> {
+    let id = value.get("id").and_then(|v| v.as_str()).map(str::to_owned);
+    // Quantities may come as JSON numbers when they are whole; decimals must be strings (exact).
+    let mut value = value;
+    if let Some(q) = value.get_mut("quantity")
+        && let Some(n) = q.as_u64()
+    {
+        *q = serde_json::Value::String(n.to_string());
+    }
+    serde_json::from_value::<StrictUsageInput>(value)
+        .map(|r| UsageInput {
+            id: r.id,
+            item: r.item,
+            retention_days: r.retention_days,
+            quantity: r.quantity,
+            day: r.day,
+        })
+        .map_err(|e| {
+            RejectedRecord::new(
+                index,
+                id.as_deref(),
+                "invalid_record",
+                format!(
+                    "a record is {{\"id\",\"item\",\"retention_days\"?,\"quantity\",\"day\"}}: {e}"
+                ),
+            )
+        })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StrictUsageInput {
+    id: String,
+    item: String,
+    #[serde(default)]
+    retention_days: Option<i64>,
+    quantity: String,
+    day: String,
+}
+
+/// workspace key: stores a usage report of up to 10,000 records. `200` with
+/// `{"accepted","duplicates","rejected":[{"index","id","code","reason"}]}`; a record id stored
+/// before counts as a duplicate.
+pub async fn report_usage(
+    State(store): State<Store>,
+    headers: HeaderMap,
+    body: json::RawBody,
+) -> Result<Json<UsageIngested>, ApiError> {
+    let workspace = workspace_of_key(&store, &headers).await?;
+    let report: UsageReport = json::parse(body)?;
+    if report.records.is_empty() || report.records.len() > MAX_RECORDS_PER_REPORT {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            format!(
+                "a report has 1 to {MAX_RECORDS_PER_REPORT} records (got {})",
+                report.records.len()
+            ),
+        )
+        .with_field(Some("records")));
+    }
+    let mut inputs = Vec::with_capacity(report.records.len());
+    let mut shape_errors = Vec::new();
+    let mut positions = Vec::with_capacity(report.records.len());
+    for (index, value) in report.records.into_iter().enumerate() {
+        match usage_input(index, value) {
+            Ok(input) => {
+                positions.push(index);
+                inputs.push(input);
+            }
+            Err(rejected) => shape_errors.push(rejected),
+        }
+    }
+    let mut outcome = store
+        .ingest_usage(&workspace, &inputs)
+        .await
+        .map_err(ApiError::internal)?;
+    // The store numbered the well-formed records among themselves; give back report positions.
+    for rejected in &mut outcome.rejected {
+        rejected.index = positions[rejected.index];
+    }
+    outcome.rejected.extend(shape_errors);
+    outcome.rejected.sort_by_key(|r| r.index);
+    Ok(Json(outcome))
+}
