@@ -318,6 +318,58 @@ async fn bind_report_settle_and_read_the_statements(app: TestApp) {
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
         assert_eq!(reply.body["error"]["field"], field, "{query}");
     }
+    // Voucher and card details: by activation day, and as CSV.
+    let issued = app
+        .call(
+            "POST",
+            "/api/v1/ops/vouchers",
+            Some(json!({"account": "alice", "face_value": "30", "valid_days": 30})),
+            &[("authorization", &token)],
+            "10.9.9.9",
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::CREATED);
+    let today = app.store.today().to_string();
+    let listed = as_customer(
+        &app,
+        &alice,
+        "GET",
+        &format!("/api/v1/vouchers?from={today}"),
+        None,
+    )
+    .await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    let none = as_customer(
+        &app,
+        &alice,
+        "GET",
+        &format!("/api/v1/vouchers?from={tomorrow}"),
+        None,
+    )
+    .await;
+    assert_eq!(none.body, json!([]));
+    let (_, _, csv) = app
+        .raw(
+            "GET",
+            "/api/v1/vouchers?format=csv",
+            None,
+            Some(alice.cookie.strip_prefix("bc_session=").unwrap()),
+        )
+        .await;
+    let rows: Vec<&str> = csv
+        .strip_prefix('\u{feff}')
+        .expect("a BOM")
+        .lines()
+        .collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    assert!(
+        rows[1].contains(",regular_voucher,issued,30.00,30.00,active,"),
+        "{}",
+        rows[1]
+    );
+    let paged = as_customer(&app, &alice, "GET", "/api/v1/prepaid-cards?page=2", None).await;
+    assert_eq!(paged.body["error"]["field"], "page");
+
     let bills = as_customer(&app, &alice, "GET", "/api/v1/bills?month=2026-1", None).await;
     assert_eq!(bills.body["error"]["field"], "month");
     app.store

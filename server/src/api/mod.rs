@@ -7,7 +7,7 @@ mod idempotency;
 mod json;
 mod ops;
 mod plan;
-mod statements;
+pub(crate) mod statements;
 pub mod topups;
 mod wallet;
 mod workspaces;

@@ -47,7 +47,44 @@ fn day(text: &str, field: &'static str) -> Result<NaiveDate, ApiError> {
 }
 
 impl StatementQuery {
-    fn csv(&self) -> Result<bool, ApiError> {
+    /// The period, when `from` or `to` is given.
+    pub(super) fn optional_period(&self) -> Result<Option<Period>, ApiError> {
+        if self.from.is_none() && self.to.is_none() {
+            return Ok(None);
+        }
+        let from = match &self.from {
+            Some(text) => day(text, "from")?,
+            None => NaiveDate::MIN,
+        };
+        let to = match &self.to {
+            Some(text) => day(text, "to")?,
+            None => NaiveDate::MAX,
+        };
+        if to < from {
+            return Err(invalid("to", format!("to ({to}) is before from ({from})")));
+        }
+        Ok(Some(Period { from, to }))
+    }
+
+    /// For lists that are short enough to come whole and belong to the account.
+    pub(super) fn refuse_paging_and_workspace(&self) -> Result<(), ApiError> {
+        for (given, field) in [
+            (self.page.is_some(), "page"),
+            (self.per_page.is_some(), "per_page"),
+            (self.workspace.is_some(), "workspace"),
+            (self.month.is_some(), "month"),
+        ] {
+            if given {
+                return Err(invalid(
+                    field,
+                    format!("{field} does not apply to this list"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn csv(&self) -> Result<bool, ApiError> {
         match self.format.as_deref() {
             None | Some("json") => Ok(false),
             Some("csv") => Ok(true),
@@ -143,7 +180,7 @@ fn field(text: &str) -> String {
     }
 }
 
-fn csv_response(name: &str, header_row: &[&str], rows: Vec<Vec<String>>) -> Response {
+pub(super) fn csv_response(name: &str, header_row: &[&str], rows: Vec<Vec<String>>) -> Response {
     let mut body = String::from("\u{feff}");
     body.push_str(&header_row.join(","));
     body.push_str("\r\n");

@@ -2,7 +2,7 @@
 //! buying a card. Every route is for a customer and only ever touches their own billing account.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use backend::accounts::{AccountSnapshot, InstrumentOrigin, InstrumentRecord};
 use backend::prepaid_cards::PrepaidCardPurchase;
@@ -128,33 +128,105 @@ async fn list(
     store: &Store,
     session: &CustomerSession,
     vouchers: bool,
-) -> Result<Json<Vec<InstrumentView>>, ApiError> {
+    query: &super::statements::StatementQuery,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let period = query.optional_period()?;
+    let csv = query.csv()?;
+    query.refuse_paging_and_workspace()?;
     let account = own_account(store, session).await?;
     let now = store.now();
+    let tz = store.settlement_timezone();
     let mut views: Vec<InstrumentView> = account
         .instruments
         .iter()
         .filter(|i| i.kind.is_voucher() == vouchers)
+        .filter(|i| {
+            // In the period when activated (a card: bought or assigned) on one of its days.
+            period.is_none_or(|p| {
+                let day = i.activated_at.with_timezone(&tz).date_naive();
+                p.from <= day && day <= p.to
+            })
+        })
         .map(|i| InstrumentView::of(i, now))
         .collect();
     views.reverse();
-    Ok(Json(views))
+    if !csv {
+        return Ok(Json(views).into_response());
+    }
+    let rows = views
+        .iter()
+        .map(|v| {
+            vec![
+                v.number.clone(),
+                serde_plain(&v.kind),
+                serde_plain(&v.origin),
+                v.face_value.to_string(),
+                v.balance.to_string(),
+                serde_plain(&v.status),
+                v.activated_at.to_rfc3339(),
+                v.valid_from.to_rfc3339(),
+                v.valid_until.to_rfc3339(),
+            ]
+        })
+        .collect();
+    let name = if vouchers {
+        "vouchers"
+    } else {
+        "prepaid-cards"
+    };
+    let header: &[&str] = if vouchers {
+        &[
+            "number",
+            "kind",
+            "origin",
+            "face_value",
+            "balance",
+            "status",
+            "activated_at",
+            "valid_from",
+            "valid_until",
+        ]
+    } else {
+        &[
+            "number",
+            "kind",
+            "purchase_type",
+            "denomination",
+            "balance",
+            "status",
+            "purchased_at",
+            "valid_from",
+            "valid_until",
+        ]
+    };
+    Ok(super::statements::csv_response(name, header, rows))
 }
 
-/// customer: regular and discount vouchers, newest first.
+/// The snake_case name serde gives a unit variant.
+fn serde_plain<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// customer: regular and discount vouchers, newest first; `from`/`to` (activation day), `format=csv`.
 pub async fn vouchers(
     State(store): State<Store>,
     session: CustomerSession,
-) -> Result<Json<Vec<InstrumentView>>, ApiError> {
-    list(&store, &session, true).await
+    Query(query): Query<super::statements::StatementQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    list(&store, &session, true, &query).await
 }
 
-/// customer: prepaid cards, newest first.
+/// customer: prepaid cards, newest first; `from`/`to` (purchase day), `format=csv`.
 pub async fn prepaid_cards(
     State(store): State<Store>,
     session: CustomerSession,
-) -> Result<Json<Vec<InstrumentView>>, ApiError> {
-    list(&store, &session, false).await
+    Query(query): Query<super::statements::StatementQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    list(&store, &session, false, &query).await
 }
 
 #[derive(Debug, Deserialize)]
