@@ -84,7 +84,7 @@ impl Lang {
 macro_rules! messages {
     ($($key:ident => $en:literal, $zh:literal;)*) => {
         /// A user-visible string.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum Msg { $($key),* }
 
         impl Msg {
@@ -293,6 +293,46 @@ messages! {
     OriginAssigned => "Assigned", "分配";
     VoucherActivated => "Voucher activated.", "代金券已激活。";
     CardBought => "Prepaid card bought.", "储值卡购买成功。";
+    NewKeyTitle => "New API key for", "新的 API 密钥：";
+    NewKeyHelp => "Copy it now: it is shown only this once. Send it as Authorization: Bearer <key> to POST /api/v1/usage.", "请立即复制：密钥只显示这一次。调用 POST /api/v1/usage 时以 Authorization: Bearer <密钥> 发送。";
+    BindWorkspace => "Bind a workspace", "绑定工作空间";
+    WorkspaceId => "Workspace ID", "工作空间 ID";
+    WorkspaceName => "Name", "名称";
+    Bind => "Bind", "绑定";
+    YourWorkspaces => "Your workspaces", "已绑定的工作空间";
+    NoWorkspaces => "No workspace is bound to this account yet.", "此账户尚未绑定工作空间。";
+    ApiKey => "API key", "API 密钥";
+    BoundAt => "Bound", "绑定时间";
+    RotateKey => "New key", "更换密钥";
+    UsageApiHelp => "Each workspace reports its daily usage with its own key; every day is billed just after midnight.", "每个工作空间用自己的密钥上报每日用量；每天零点后出账扣费。";
+    Consumption => "Consumption details", "消费明细";
+    Transactions => "Income and expenditure", "收支明细";
+    MonthlyBills => "Monthly bills", "月账单";
+    DateInvalid => "Enter a date like 2026-11-01.", "请输入日期，例如 2026-11-01。";
+    Day => "Day", "日期";
+    Retention => "Retention", "数据保存";
+    Quantity => "Quantity", "用量";
+    UnitPrice => "Unit price", "单价";
+    PaidByVouchers => "Vouchers", "代金券";
+    PaidByCards => "Prepaid cards", "储值卡";
+    PaidByCash => "Cash", "现金";
+    PaidByArrears => "Arrears", "欠费";
+    When => "Time", "时间";
+    Memo => "Reference", "摘要";
+    CashAfter => "Cash after", "现金余额";
+    VouchersAfter => "Vouchers after", "代金券余额";
+    CardsAfter => "Cards after", "储值卡余额";
+    ArrearsAfter => "Arrears after", "欠费余额";
+    Month => "Month", "月份";
+    DailyBills => "Daily bills", "日账单数";
+    From => "From", "开始日期";
+    To => "To", "结束日期";
+    Filter => "Show", "查询";
+    ExportCsv => "Export CSV", "导出 CSV";
+    NothingInPeriod => "Nothing in this period.", "此期间没有记录。";
+    Pages => "Pages", "分页";
+    Previous => "Previous", "上一页";
+    Next => "Next", "下一页";
     SandboxBrand => "Alipay sandbox", "支付宝沙箱";
     SandboxCheckoutTitle => "Alipay sandbox checkout", "支付宝沙箱收银台";
     SandboxWarning => "A local sandbox: no real money moves.", "本地沙箱，不会真实扣款。";
@@ -317,6 +357,11 @@ messages! {
     TopUpNotFound => "No such top-up.", "没有找到该充值记录。";
     SignInForWallet => "Sign in to see your wallet.", "请登录后查看钱包。";
     ErrAmountInvalid => "Enter an amount from 0.01 to 1,000,000.00 with at most two decimals.", "请输入 0.01 至 1,000,000.00 之间、最多两位小数的金额。";
+    ErrWorkspaceId => "A workspace ID is 1 to 64 letters, digits, '-', '_' or '.'.", "工作空间 ID 为 1 到 64 个字母、数字、“-”、“_”或“.”。";
+    ErrWorkspaceName => "Give the workspace a name of 1 to 100 characters.", "请填写 1 到 100 个字符的名称。";
+    ErrWorkspaceAlreadyBound => "This workspace is already bound to your account.", "该工作空间已绑定到您的账户。";
+    ErrWorkspaceBoundElsewhere => "This workspace is bound to another billing account.", "该工作空间已绑定到其他费用中心账户。";
+    ErrWorkspaceNotFound => "No such workspace is bound to your account.", "您的账户下没有该工作空间。";
     ErrCodeNotFound => "No activation code matches. Check it and try again.", "激活码不存在，请核对后重试。";
     ErrCodeUsed => "This activation code has already been used.", "该激活码已被使用。";
     ErrCodeExpired => "This activation code has expired.", "该激活码已过期。";

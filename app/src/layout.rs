@@ -36,7 +36,9 @@ pub fn Shell(children: Children) -> impl IntoView {
                             let active = move || current() == href;
                             view! {
                                 <li>
-                                    <a href=href class:active=active aria-current=move || active().then_some("page")>
+                                    // A full page load: each section's data is read on the server
+                                    // (SsrMode::Async), not fetched by the client router.
+                                    <a href=href rel="external" class:active=active aria-current=move || active().then_some("page")>
                                         {t(msg)}
                                     </a>
                                 </li>

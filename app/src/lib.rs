@@ -9,8 +9,10 @@ pub mod i18n;
 pub mod layout;
 pub mod pages;
 pub mod preview;
+pub mod statements;
 pub mod url;
 pub mod wallet;
+pub mod workspaces;
 
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
@@ -100,8 +102,8 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("preview") view=preview::PreviewPage/>
                     <Route ssr=SsrMode::Async path=path!("wallet") view=wallet::WalletPage/>
                     <Route ssr=SsrMode::Async path=path!("wallet/top-ups/:id") view=wallet::TopUpPage/>
-                    <Route ssr=SsrMode::Async path=path!("bills") view=|| view! { <pages::Unavailable title=Msg::NavBills/> }/>
-                    <Route ssr=SsrMode::Async path=path!("workspaces") view=|| view! { <pages::Unavailable title=Msg::NavWorkspaces/> }/>
+                    <Route ssr=SsrMode::Async path=path!("bills") view=statements::StatementsPage/>
+                    <Route ssr=SsrMode::Async path=path!("workspaces") view=workspaces::WorkspacesPage/>
                     <Route ssr=SsrMode::Async path=path!("support") view=|| view! { <pages::Unavailable title=Msg::NavSupport/> }/>
                     <Route ssr=SsrMode::Async path=path!("account") view=account::AccountPage/>
                     <Route ssr=SsrMode::Async path=path!("signin") view=account::SignInPage/>

@@ -79,6 +79,8 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         .route("/wallet/top-ups/{id}/pay", post(forms::pay_top_up))
         .route("/wallet/vouchers/activate", post(forms::activate_voucher))
         .route("/wallet/prepaid-cards", post(forms::buy_prepaid_card))
+        .route("/workspaces/bind", post(forms::bind_workspace))
+        .route("/workspaces/{id}/key", post(forms::rotate_workspace_key))
         .route("/ops/bank-transfers", post(forms::ops_record_bank_transfer))
         .route("/ops/vouchers", post(forms::ops_vouchers))
         .route("/ops/prepaid-cards", post(forms::ops_assign_card))

@@ -455,3 +455,91 @@ async fn two_processes_settle_a_day_once_on_postgresql() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a day like 2026-11-22"));
     app.finish().await;
 }
+
+/// The /workspaces forms without a browser: the new key reaches the page once, in a cookie the
+/// page clears; a bad id comes back at its field; the statements page renders the settled bill.
+async fn the_workspace_forms_show_a_new_key_once(app: TestApp) {
+    let alice = app.sign_up("alice").await;
+    let session = alice.session_cookie().unwrap();
+    let csrf = alice.body["csrf_token"].as_str().unwrap().to_owned();
+    let (_, headers, _) = app
+        .raw(
+            "POST",
+            "/workspaces/bind",
+            Some(&format!("csrf={csrf}&workspace_id=bad+id&name=x")),
+            Some(&session),
+        )
+        .await;
+    assert_eq!(
+        headers["location"],
+        "/workspaces?error=workspace_id_invalid&field=workspace_id"
+    );
+    let (status, headers, _) = app
+        .raw(
+            "POST",
+            "/workspaces/bind",
+            Some(&format!("csrf={csrf}&workspace_id=ws-1&name=One")),
+            Some(&session),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/workspaces", "no key in the URL");
+    let set = headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set.contains("HttpOnly") && set.contains("Path=/workspaces") && set.contains("Max-Age=120"),
+        "{set}"
+    );
+    let flash = set.split(';').next().unwrap().to_owned();
+    let key = flash.split_once(':').unwrap().1.to_owned();
+    assert!(key.starts_with("bcw_"));
+    let (_, headers, page) = app
+        .raw(
+            "GET",
+            "/workspaces",
+            None,
+            Some(&format!("{session}; {flash}")),
+        )
+        .await;
+    assert!(page.contains(&key), "the page shows the key");
+    assert!(
+        headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("bc_new_key=; Path=/workspaces"),
+        "and clears it"
+    );
+    let (_, _, page) = app.raw("GET", "/workspaces", None, Some(&session)).await;
+    assert!(!page.contains(&key));
+    assert!(page.contains("ws-1"));
+    // Rotating shows a new key the same way; the old one stops working.
+    let (_, headers, _) = app
+        .raw(
+            "POST",
+            "/workspaces/ws-1/key",
+            Some(&format!("csrf={csrf}")),
+            Some(&session),
+        )
+        .await;
+    let rotated = headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(!rotated.contains(&key));
+    assert!(app.store.workspace_by_key(&key).await.unwrap().is_none());
+    let (_, headers, _) = app
+        .raw(
+            "POST",
+            "/workspaces/ws-1/key",
+            Some("csrf=wrong"),
+            Some(&session),
+        )
+        .await;
+    assert_eq!(headers["location"], "/account?error=csrf_failed");
+
+    // The statements page, rendered on the server.
+    let (status, _, page) = app
+        .raw("GET", "/bills?view=transactions", None, Some(&session))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("data-testid=\"statement-empty\""), "{page}");
+    app.finish().await;
+}
+
+on_both_databases!(the_workspace_forms_show_a_new_key_once);

@@ -9,6 +9,8 @@ mod session;
 
 pub use ops::OpsPage;
 pub(crate) use overview::load_overview;
+#[cfg(feature = "ssr")]
+pub(crate) use overview::movement_name;
 pub use overview::{AccountOverview, AccountOverviewView};
 pub use pages::{AccountPage, SignInPage, SignUpPage};
 #[cfg(feature = "ssr")]
@@ -38,6 +40,11 @@ pub fn error_message(code: &str) -> Msg {
         "amount_invalid" => Msg::ErrAmountInvalid,
         "method_invalid" => Msg::ErrMethod,
         "code_not_found" => Msg::ErrCodeNotFound,
+        "workspace_id_invalid" => Msg::ErrWorkspaceId,
+        "workspace_name_invalid" => Msg::ErrWorkspaceName,
+        "workspace_already_bound" => Msg::ErrWorkspaceAlreadyBound,
+        "workspace_bound_elsewhere" => Msg::ErrWorkspaceBoundElsewhere,
+        "workspace_not_found" => Msg::ErrWorkspaceNotFound,
         "code_already_used" => Msg::ErrCodeUsed,
         "code_expired" => Msg::ErrCodeExpired,
         "insufficient_cash" => Msg::ErrInsufficientCash,

@@ -76,7 +76,7 @@ pub(crate) async fn load_overview() -> Option<AccountOverview> {
     None
 }
 
-fn movement_name(kind: &str) -> Msg {
+pub(crate) fn movement_name(kind: &str) -> Msg {
     match kind {
         "cash_credit" => Msg::MoveCashCredit,
         "voucher_issue" => Msg::MoveVoucherIssue,

@@ -4,7 +4,7 @@
 //! previews its outcome in the browser with `billing`, the same code the server charges with.
 
 mod card_preview;
-mod data;
+pub(crate) mod data;
 pub(crate) mod page;
 mod top_up;
 

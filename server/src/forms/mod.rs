@@ -20,9 +20,11 @@ use crate::auth::{
 
 mod ops;
 mod wallet;
+mod workspaces;
 
 pub use ops::{ops_assign_card, ops_record_bank_transfer, ops_vouchers};
 pub use wallet::{activate_voucher, buy_prepaid_card, pay_top_up, top_up};
+pub use workspaces::{bind_workspace, rotate_workspace_key};
 
 fn see_other(location: &str, cookie: Option<HeaderValue>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();

@@ -1,0 +1,379 @@
+//! /bills: the statements of the signed-in customer's account: monthly bills, consumption details
+//! and income and expenditure, filtered by period (and workspace), a page at a time, each with a
+//! link to the same rows as CSV. A plain GET form, so it works without JavaScript.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::{Msg, t};
+
+const PER_PAGE: i64 = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StatementView {
+    Consumption,
+    Transactions,
+    Monthly,
+}
+
+impl StatementView {
+    fn code(self) -> &'static str {
+        match self {
+            StatementView::Consumption => "consumption",
+            StatementView::Transactions => "transactions",
+            StatementView::Monthly => "monthly",
+        }
+    }
+
+    fn of(code: &str) -> StatementView {
+        match code {
+            "transactions" => StatementView::Transactions,
+            "monthly" => StatementView::Monthly,
+            _ => StatementView::Consumption,
+        }
+    }
+
+    fn title(self) -> Msg {
+        match self {
+            StatementView::Consumption => Msg::Consumption,
+            StatementView::Transactions => Msg::Transactions,
+            StatementView::Monthly => Msg::MonthlyBills,
+        }
+    }
+}
+
+/// A table cell: text as is, or a message shown in the reader's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cell {
+    Text(String),
+    Msg(Msg),
+}
+
+impl From<String> for Cell {
+    fn from(text: String) -> Cell {
+        Cell::Text(text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementData {
+    pub view: StatementView,
+    pub from: String,
+    pub to: String,
+    pub workspace: String,
+    pub page: i64,
+    pub total: i64,
+    pub headers: Vec<Msg>,
+    pub rows: Vec<Vec<Cell>>,
+    pub csv_url: String,
+    /// A filter the server refused, by field name.
+    pub error: Option<(String, Msg)>,
+}
+
+/// A row of cells from strings and `Cell::Msg`s.
+#[cfg(feature = "ssr")]
+macro_rules! cells {
+    ($($cell:expr),* $(,)?) => { vec![$(Cell::from($cell)),*] };
+}
+
+#[cfg(feature = "ssr")]
+async fn load_statement(
+    view: StatementView,
+    from: String,
+    to: String,
+    workspace: String,
+    page: i64,
+) -> Option<StatementData> {
+    use backend::statements::{Page, Period};
+    use chrono::{Datelike, NaiveDate};
+    let (store, account_id, _) = crate::wallet::data::signed_in().await?;
+    let today = store.today();
+    let parse = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    let mut error = None;
+    let from_day = if from.is_empty() {
+        today.with_day(1).unwrap_or(today)
+    } else {
+        parse(&from).unwrap_or_else(|| {
+            error = Some(("from".to_owned(), Msg::DateInvalid));
+            today.with_day(1).unwrap_or(today)
+        })
+    };
+    let to_day = if to.is_empty() {
+        today
+    } else {
+        parse(&to).unwrap_or_else(|| {
+            error = Some(("to".to_owned(), Msg::DateInvalid));
+            today
+        })
+    };
+    let period = Period {
+        from: from_day,
+        to: to_day.max(from_day),
+    };
+    let page = Page {
+        number: page.max(1),
+        size: PER_PAGE,
+    };
+    let money = |a: billing::Amount| a.to_cny();
+    let signed = |fen: i64| billing::format_cny(billing::money::signed_fen(fen));
+    let query = |extra: &str| {
+        let mut q = format!("from={}&to={}", period.from, period.to);
+        if !workspace.is_empty() {
+            q.push_str(&format!(
+                "&workspace={}",
+                crate::url::percent_encode(&workspace, false)
+            ));
+        }
+        q.push_str(extra);
+        q
+    };
+    let (headers, rows, total, csv_url) = match view {
+        StatementView::Consumption => {
+            let ws = (!workspace.is_empty()).then_some(workspace.as_str());
+            let found = store.consumption(account_id, period, ws, page).await.ok()?;
+            let rows = found
+                .items
+                .iter()
+                .map(|l| {
+                    cells![
+                        l.day.to_string(),
+                        l.workspace_id.clone(),
+                        l.item.clone(),
+                        l.retention_days
+                            .map(|d| format!("{d}d"))
+                            .unwrap_or_default(),
+                        l.quantity.clone().unwrap_or_default(),
+                        l.unit_price.clone().unwrap_or_default(),
+                        money(l.amount),
+                        money(l.paid_by.vouchers),
+                        money(l.paid_by.prepaid_cards),
+                        money(l.paid_by.cash + l.paid_by.cloud),
+                        money(l.paid_by.arrears),
+                    ]
+                })
+                .collect();
+            (
+                vec![
+                    Msg::Day,
+                    Msg::WorkspaceId,
+                    Msg::Item,
+                    Msg::Retention,
+                    Msg::Quantity,
+                    Msg::UnitPrice,
+                    Msg::Amount,
+                    Msg::PaidByVouchers,
+                    Msg::PaidByCards,
+                    Msg::PaidByCash,
+                    Msg::PaidByArrears,
+                ],
+                rows,
+                found.total,
+                format!("/api/v1/consumption?{}", query("&format=csv")),
+            )
+        }
+        StatementView::Transactions => {
+            let found = store.transactions(account_id, period, page).await.ok()?;
+            let rows = found
+                .items
+                .iter()
+                .map(|m| {
+                    cells![
+                        crate::wallet::data::when(m.at),
+                        Cell::Msg(crate::account::movement_name(&m.kind)),
+                        m.memo.clone(),
+                        signed(m.cash_change_fen),
+                        signed(m.vouchers_change_fen),
+                        signed(m.prepaid_cards_change_fen),
+                        signed(-m.arrears_change_fen),
+                        money(m.cash_after),
+                        money(m.vouchers_after),
+                        money(m.prepaid_cards_after),
+                        money(m.arrears_after),
+                    ]
+                })
+                .collect();
+            (
+                vec![
+                    Msg::When,
+                    Msg::Kind,
+                    Msg::Memo,
+                    Msg::Cash,
+                    Msg::VoucherBalance,
+                    Msg::PrepaidCardBalance,
+                    Msg::Arrears,
+                    Msg::CashAfter,
+                    Msg::VouchersAfter,
+                    Msg::CardsAfter,
+                    Msg::ArrearsAfter,
+                ],
+                rows,
+                found.total,
+                format!(
+                    "/api/v1/transactions?from={}&to={}&format=csv",
+                    period.from, period.to
+                ),
+            )
+        }
+        StatementView::Monthly => {
+            let bills = store.monthly_bills(account_id, None).await.ok()?;
+            let rows: Vec<Vec<Cell>> = bills
+                .iter()
+                .map(|b| {
+                    cells![
+                        b.month.clone(),
+                        b.workspace_id.clone(),
+                        b.daily_bills.to_string(),
+                        money(b.total),
+                        money(b.paid_by.vouchers),
+                        money(b.paid_by.prepaid_cards),
+                        money(b.paid_by.cash + b.paid_by.cloud),
+                        money(b.paid_by.arrears),
+                    ]
+                })
+                .collect();
+            let total = rows.len() as i64;
+            (
+                vec![
+                    Msg::Month,
+                    Msg::WorkspaceId,
+                    Msg::DailyBills,
+                    Msg::Amount,
+                    Msg::PaidByVouchers,
+                    Msg::PaidByCards,
+                    Msg::PaidByCash,
+                    Msg::PaidByArrears,
+                ],
+                rows,
+                total,
+                "/api/v1/bills?format=csv".to_owned(),
+            )
+        }
+    };
+    Some(StatementData {
+        view,
+        from: period.from.to_string(),
+        to: period.to.to_string(),
+        workspace,
+        page: page.number,
+        total,
+        headers,
+        rows,
+        csv_url,
+        error,
+    })
+}
+
+#[cfg(not(feature = "ssr"))]
+async fn load_statement(
+    _: StatementView,
+    _: String,
+    _: String,
+    _: String,
+    _: i64,
+) -> Option<StatementData> {
+    None
+}
+
+#[component]
+pub fn StatementsPage() -> impl IntoView {
+    let query = use_query_map();
+    let data = Resource::new(
+        move || {
+            query.with(|q| {
+                (
+                    StatementView::of(&q.get("view").unwrap_or_default()),
+                    q.get("from").unwrap_or_default(),
+                    q.get("to").unwrap_or_default(),
+                    q.get("workspace").unwrap_or_default(),
+                    q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+                )
+            })
+        },
+        |(view, from, to, workspace, page)| load_statement(view, from, to, workspace, page),
+    );
+    view! {
+        <Title text=t(Msg::NavBills)/>
+        <h1>{t(Msg::NavBills)}</h1>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let Some(d) = data.await else {
+                    return view! {
+                        <p class="notice">{t(Msg::SignInForWallet)}</p>
+                        <a class="button" href="/signin" rel="external">{t(Msg::NavSignIn)}</a>
+                    }.into_any();
+                };
+                let link = |view: StatementView, page: i64| {
+                    let mut q = format!("/bills?view={}&from={}&to={}", view.code(), d.from, d.to);
+                    if !d.workspace.is_empty() {
+                        q.push_str(&format!("&workspace={}", crate::url::percent_encode(&d.workspace, false)));
+                    }
+                    if page > 1 {
+                        q.push_str(&format!("&page={page}"));
+                    }
+                    q
+                };
+                let pages = ((d.total + PER_PAGE - 1) / PER_PAGE).max(1);
+                view! {
+                    <nav class="tabs" aria-label=t(Msg::NavBills)>
+                        {[StatementView::Consumption, StatementView::Transactions, StatementView::Monthly].into_iter().map(|v| view! {
+                            <a href=link(v, 1) rel="external" aria-current=(v == d.view).then_some("page") data-testid=format!("tab-{}", v.code())>{t(v.title())}</a>
+                        }).collect_view()}
+                    </nav>
+                    <section class="card">
+                        <form class="inline-form" method="get" action="/bills" data-testid="statement-filter">
+                            <input type="hidden" name="view" value=d.view.code()/>
+                            <div class="field">
+                                <label for="f-from">{t(Msg::From)}</label>
+                                <input id="f-from" name="from" type="date" value=d.from.clone()/>
+                            </div>
+                            <div class="field">
+                                <label for="f-to">{t(Msg::To)}</label>
+                                <input id="f-to" name="to" type="date" value=d.to.clone()/>
+                            </div>
+                            {(d.view == StatementView::Consumption).then(|| view! {
+                                <div class="field">
+                                    <label for="f-workspace">{t(Msg::WorkspaceId)}</label>
+                                    <input id="f-workspace" name="workspace" type="text" value=d.workspace.clone()/>
+                                </div>
+                            })}
+                            <button type="submit" class="button">{t(Msg::Filter)}</button>
+                            <a class="button secondary" href=d.csv_url.clone() rel="external" download data-testid="csv">{t(Msg::ExportCsv)}</a>
+                        </form>
+                        {d.error.clone().map(|(field, m)| view! { <p class="form-error" role="alert" data-testid=format!("error-{field}")>{t(m)}</p> })}
+                    </section>
+                    <section class="card">
+                        <h2>{t(d.view.title())}</h2>
+                        {if d.rows.is_empty() {
+                            view! { <p class="hint" data-testid="statement-empty">{t(Msg::NothingInPeriod)}</p> }.into_any()
+                        } else {
+                            view! {
+                                <div class="table-scroll">
+                                    <table data-testid="statement">
+                                        <thead><tr>{d.headers.iter().map(|h| view! { <th>{t(*h)}</th> }).collect_view()}</tr></thead>
+                                        <tbody>
+                                            {d.rows.iter().map(|row| view! {
+                                                <tr>{row.iter().map(|c| match c {
+                                                    Cell::Text(text) => view! { <td>{text.clone()}</td> }.into_any(),
+                                                    Cell::Msg(m) => view! { <td>{t(*m)}</td> }.into_any(),
+                                                }).collect_view()}</tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }.into_any()
+                        }}
+                        {(pages > 1).then(|| view! {
+                            <nav class="pager" aria-label=t(Msg::Pages)>
+                                {(d.page > 1).then(|| view! { <a href=link(d.view, d.page - 1) rel="external">{t(Msg::Previous)}</a> })}
+                                <span>{format!("{} / {}", d.page, pages)}</span>
+                                {(d.page < pages).then(|| view! { <a href=link(d.view, d.page + 1) rel="external">{t(Msg::Next)}</a> })}
+                            </nav>
+                        })}
+                    </section>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
