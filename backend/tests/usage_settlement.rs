@@ -393,7 +393,43 @@ async fn monthly_bills_add_up_the_daily_bills(db: TestDb) {
     db.finish().await;
 }
 
+async fn the_demo_data_is_real_settled_usage_made_once(db: TestDb) {
+    use backend::demo::DemoOutcome;
+    assert_eq!(
+        db.store.seed_demo().await.unwrap(),
+        DemoOutcome::Created { bills: 120 }
+    );
+    assert_eq!(
+        db.store.seed_demo().await.unwrap(),
+        DemoOutcome::AlreadyThere
+    );
+    let customer = db.store.customer_by_username("demo").await.unwrap();
+    let months = db
+        .store
+        .monthly_bills(customer.billing_account_id, None)
+        .await
+        .unwrap();
+    // The clock says 2026-11-01: September and October ended, two workspaces each.
+    let shown: Vec<(&str, &str)> = months
+        .iter()
+        .map(|m| (m.month.as_str(), m.workspace_id.as_str()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("2026-10", "demo-prod"),
+            ("2026-10", "demo-staging"),
+            ("2026-09", "demo-prod"),
+            ("2026-09", "demo-staging"),
+        ]
+    );
+    assert!(db.store.days_to_settle().await.unwrap().is_empty());
+    db.assert_ledger_clean().await;
+    db.finish().await;
+}
+
 on_both_databases!(
+    the_demo_data_is_real_settled_usage_made_once,
     a_workspace_binds_once_and_its_key_rotates,
     usage_counts_each_record_once_and_says_why_it_refuses,
     a_day_settles_once_with_priced_lines,

@@ -18,7 +18,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the web app and the JSON API on LEPTOS_SITE_ADDR (default 127.0.0.1:3000). The default.
-    Serve,
+    Serve {
+        /// First add demo data (once): the customer `demo` with two workspaces and 60 settled days.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Read a plan request (JSON) on stdin and print the deduction plan (JSON) on stdout.
     Plan,
     /// Create the database if needed and apply pending migrations (the server also does this on start).

@@ -8,7 +8,7 @@ use server::config::Config;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve) {
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Plan => match run_plan(&mut std::io::stdin().lock()) {
             Ok(plan) => {
                 println!("{plan}");
@@ -19,7 +19,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Serve => serve(),
+        Command::Serve { demo } => serve(demo),
         Command::Migrate => with_config(|config| async move {
             match config.open_store().await {
                 Ok(store) => {
@@ -217,7 +217,7 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn serve() -> ExitCode {
+fn serve(demo: bool) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -262,6 +262,25 @@ fn serve() -> ExitCode {
             store.backend()
         );
         tracing::info!("Billing Center listening on http://{}", config.site_addr);
+        if demo {
+            match store.seed_demo().await {
+                Ok(outcome) => {
+                    if let backend::demo::DemoOutcome::Created { bills } = outcome {
+                        tracing::info!("demo data added: {bills} daily bills");
+                    }
+                    println!(
+                        "Demo data: sign in at {}/signin as '{}' with the password '{}'",
+                        config.public_url,
+                        backend::demo::DEMO_USERNAME,
+                        backend::demo::DEMO_PASSWORD
+                    );
+                }
+                Err(e) => {
+                    eprintln!("error: cannot add the demo data: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         if config.settlement_scheduler {
             server::settlement::spawn_scheduler(store.clone());
             tracing::info!(
