@@ -87,10 +87,10 @@ async fn load_statement(
     page: i64,
 ) -> Option<StatementData> {
     use backend::statements::{Page, Period};
-    use chrono::{Datelike, NaiveDate};
+    use chrono::Datelike;
     let (store, account_id, _) = crate::wallet::data::signed_in().await?;
     let today = store.today();
-    let parse = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    let parse = billing::day::parse_day;
     let mut error = None;
     let from_day = if from.is_empty() {
         today.with_day(1).unwrap_or(today)

@@ -159,10 +159,10 @@ impl Store {
 /// The reference itself when it can be a key (receipt numbers are ASCII), else a digest of it.
 fn bank_transfer_key(reference: &str) -> Result<IdempotencyKey, LedgerError> {
     IdempotencyKey::new(format!("bank_transfer:{reference}")).or_else(|_| {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(reference.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        IdempotencyKey::new(format!("bank_transfer:sha256:{hex}"))
+        IdempotencyKey::new(format!(
+            "bank_transfer:sha256:{}",
+            crate::auth::sha256_hex(reference)
+        ))
     })
 }
 

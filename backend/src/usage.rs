@@ -85,15 +85,12 @@ fn check_record(
             "id must be 1 to 128 printable ASCII characters without spaces".into(),
         ));
     }
-    let day = NaiveDate::parse_from_str(&input.day, "%Y-%m-%d")
-        .ok()
-        .filter(|d| input.day.len() == 10 && d.to_string() == input.day)
-        .ok_or_else(|| {
-            reject(
-                "invalid_day",
-                format!("day '{}' is not a date like 2026-11-22", input.day),
-            )
-        })?;
+    let day = billing::day::parse_day(&input.day).ok_or_else(|| {
+        reject(
+            "invalid_day",
+            format!("day '{}' is not a date like 2026-11-22", input.day),
+        )
+    })?;
     if day > today {
         return Err(reject(
             "future_day",

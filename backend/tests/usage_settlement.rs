@@ -12,6 +12,9 @@ use billing::Amount;
 use chrono::{Duration, NaiveDate};
 use support::{TestDb, key};
 
+/// A stored bill line: item, quantity, units, unit price, amount in fen.
+type StoredLine = (String, Option<String>, Option<String>, Option<String>, i64);
+
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
@@ -219,7 +222,7 @@ async fn a_day_settles_once_with_priced_lines(db: TestDb) {
         Amount::parse("88.60").unwrap(),
         "100 - 2.40 - 3.00 - 6.00"
     );
-    let lines: Vec<(String, Option<String>, Option<String>, Option<String>, i64)> = sqlx::query_as(
+    let lines: Vec<StoredLine> = sqlx::query_as(
         "SELECT l.item, l.quantity, l.units, l.unit_price, l.amount_fen FROM bill_lines l \
          JOIN bills b ON b.id = l.bill_id WHERE b.workspace_id = 'ws-1' ORDER BY l.line_no",
     )
@@ -428,7 +431,92 @@ async fn the_demo_data_is_real_settled_usage_made_once(db: TestDb) {
     db.finish().await;
 }
 
+async fn an_operator_loads_a_price_version_that_prices_its_days(db: TestDb) {
+    let account = funded_account(&db, "Acme", 100).await;
+    let ws = db
+        .store
+        .bind_workspace(account, "ws-1", "One")
+        .await
+        .unwrap()
+        .workspace;
+    let mut version = billing::PriceCatalog::default_catalog().versions[0].clone();
+    version.version = "2026-10-network".into();
+    version.effective_from = day("2026-10-31");
+    version
+        .items
+        .get_mut(&billing::BillingItem::Network)
+        .unwrap()
+        .price = Some(rust_decimal::Decimal::ONE);
+    let document = serde_json::json!({ "versions": [version] }).to_string();
+    assert_eq!(
+        db.store.load_prices(&document).await.unwrap(),
+        ["2026-10-network"]
+    );
+    // Loading it again clashes with itself: refused whole, nothing stored twice.
+    assert!(db.store.load_prices(&document).await.is_err());
+    assert!(db.store.load_prices("{\"versions\": 1}").await.is_err());
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM price_versions")
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+    // The day before it keeps the shipped price (2.00 a host), the day it starts costs 1.00.
+    for d in ["2026-10-30", "2026-10-31"] {
+        db.store
+            .ingest_usage(&ws, &[record(d, "network", None, "1", d)])
+            .await
+            .unwrap();
+        db.store.settle_day(day(d), "p").await.unwrap();
+    }
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::from_yuan(97)
+    );
+    db.finish().await;
+}
+
+async fn a_bank_reference_in_any_script_credits_once(db: TestDb) {
+    let account = db.store.create_billing_account("Acme").await.unwrap();
+    let by = backend::auth::audit::OperatorAct {
+        operator_id: db
+            .store
+            .create_operator("ops", "correct horse battery")
+            .await
+            .unwrap()
+            .id,
+        client: "test".into(),
+    };
+    let reference = "工行回单 0001";
+    let first = db
+        .store
+        .record_bank_transfer(&by, account, Amount::from_yuan(5), reference)
+        .await
+        .unwrap();
+    let again = db
+        .store
+        .record_bank_transfer(&by, account, Amount::from_yuan(5), reference)
+        .await
+        .unwrap();
+    assert_eq!(first, again, "the same transfer replays");
+    let other = db
+        .store
+        .record_bank_transfer(&by, account, Amount::from_yuan(6), reference)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(other, backend::LedgerError::DuplicateReceipt { .. }),
+        "{other}"
+    );
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::from_yuan(5)
+    );
+    db.finish().await;
+}
+
 on_both_databases!(
+    an_operator_loads_a_price_version_that_prices_its_days,
+    a_bank_reference_in_any_script_credits_once,
     the_demo_data_is_real_settled_usage_made_once,
     a_workspace_binds_once_and_its_key_rotates,
     usage_counts_each_record_once_and_says_why_it_refuses,

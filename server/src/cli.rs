@@ -61,10 +61,7 @@ pub enum PricesCommand {
 }
 
 pub fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .filter(|d| d.to_string() == text)
-        .ok_or_else(|| format!("'{text}' is not a day like 2026-11-22"))
+    billing::day::parse_day(text).ok_or_else(|| format!("'{text}' is not a day like 2026-11-22"))
 }
 
 #[derive(Debug, Subcommand)]

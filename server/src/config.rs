@@ -240,6 +240,35 @@ mod tests {
     }
 
     #[test]
+    fn the_settlement_timezone_and_scheduler_are_configurable_and_checked() {
+        let with = |name: &'static str, value: &'static str| {
+            Config::from_lookup(move |n| (n == name).then(|| value.to_owned()))
+        };
+        let defaults = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(defaults.settlement_timezone, chrono_tz::Asia::Shanghai);
+        assert!(defaults.settlement_scheduler);
+        assert_eq!(
+            with("SETTLEMENT_TIMEZONE", "Europe/Berlin")
+                .unwrap()
+                .settlement_timezone,
+            chrono_tz::Europe::Berlin
+        );
+        assert_eq!(
+            with("SETTLEMENT_TIMEZONE", "Mars/Olympus").unwrap_err(),
+            ConfigError::BadTimezone("Mars/Olympus".into())
+        );
+        assert!(
+            !with("SETTLEMENT_SCHEDULER", "off")
+                .unwrap()
+                .settlement_scheduler
+        );
+        assert_eq!(
+            with("SETTLEMENT_SCHEDULER", "no").unwrap_err(),
+            ConfigError::BadSchedulerSwitch("no".into())
+        );
+    }
+
+    #[test]
     fn alipay_is_configured_completely_or_not_at_all() {
         let fixtures = concat!(
             env!("CARGO_MANIFEST_DIR"),

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use backend::Store;
 use backend::settlement::SettlementStatus;
+use chrono::Datelike;
 
 /// This process's name in settlement leases: host-independent, unique per process start.
 pub fn process_owner() -> &'static str {
@@ -43,20 +44,16 @@ pub async fn settle_due_days(store: &Store) -> u32 {
             Err(e) => tracing::error!(%day, error = %e, "settlement failed"),
         }
     }
-    // A month without usage on its last day still gets its monthly bills.
+    // A month without usage on its last day still gets its monthly bills, once none of its days
+    // (nor an earlier one) is still due.
     let today = store.today();
-    let Some(last_of_previous_month) =
-        chrono::Datelike::with_day(&today, 1).and_then(|d| d.pred_opt())
-    else {
+    let Some(last_of_previous_month) = today.with_day(1).and_then(|d| d.pred_opt()) else {
         return charged;
     };
-    let month_done = match store.days_to_settle().await {
-        Ok(days) => days.iter().all(|d| {
-            chrono::Datelike::month(d) != chrono::Datelike::month(&last_of_previous_month)
-                || chrono::Datelike::year(d) != chrono::Datelike::year(&last_of_previous_month)
-        }),
-        Err(_) => false,
-    };
+    let month_done = store
+        .days_to_settle()
+        .await
+        .is_ok_and(|days| days.iter().all(|d| *d > last_of_previous_month));
     if month_done && let Err(e) = store.build_monthly_bills(last_of_previous_month).await {
         tracing::error!(error = %e, "cannot build last month's bills");
     }

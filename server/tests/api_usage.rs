@@ -383,7 +383,66 @@ async fn bind_report_settle_and_read_the_statements(app: TestApp) {
     app.finish().await;
 }
 
-on_both_databases!(bind_report_settle_and_read_the_statements);
+/// What the server's minute tick does: every past day with usage is settled, and last month gets
+/// its monthly bills even when its last day had no usage.
+async fn the_scheduler_settles_every_due_day_and_last_month(app: TestApp) {
+    use chrono::Datelike;
+    let account = app.store.create_billing_account("Acme").await.unwrap();
+    let ws = app
+        .store
+        .bind_workspace(account, "ws-1", "One")
+        .await
+        .unwrap()
+        .workspace;
+    let today = app.store.today();
+    let last_month_day = today
+        .with_day(1)
+        .unwrap()
+        .pred_opt()
+        .unwrap()
+        .pred_opt()
+        .unwrap();
+    let days = [last_month_day, today.pred_opt().unwrap()];
+    for d in days {
+        let record = backend::usage::UsageInput {
+            id: d.to_string(),
+            item: "network".into(),
+            retention_days: None,
+            quantity: "1".into(),
+            day: d.to_string(),
+        };
+        app.store.ingest_usage(&ws, &[record]).await.unwrap();
+    }
+    let today_record = backend::usage::UsageInput {
+        id: "today".into(),
+        item: "network".into(),
+        retention_days: None,
+        quantity: "1".into(),
+        day: today.to_string(),
+    };
+    app.store.ingest_usage(&ws, &[today_record]).await.unwrap();
+    // The two past days are due; today is not over.
+    assert_eq!(server::settlement::settle_due_days(&app.store).await, 2);
+    assert!(app.store.days_to_settle().await.unwrap().is_empty());
+    assert_eq!(
+        server::settlement::settle_due_days(&app.store).await,
+        0,
+        "nothing twice"
+    );
+    let months = app.store.monthly_bills(account, None).await.unwrap();
+    assert!(
+        months
+            .iter()
+            .any(|m| m.month == last_month_day.format("%Y-%m").to_string()),
+        "{months:?}"
+    );
+    app.finish().await;
+}
+
+on_both_databases!(
+    bind_report_settle_and_read_the_statements,
+    the_scheduler_settles_every_due_day_and_last_month,
+);
 
 /// Two `billing-center settle` processes against one PostgreSQL database: each bill once.
 #[tokio::test]

@@ -39,7 +39,10 @@ async fn serve_demo_adds_settled_demo_data_once_and_says_how_to_sign_in() {
             "Demo data: sign in at http://127.0.0.1:{port}/signin as 'demo' with the password 'billing-center-demo'"
         )
     );
-    assert!(serve_demo(&url, port).starts_with("Demo data:"), "a second start keeps it");
+    assert!(
+        serve_demo(&url, port).starts_with("Demo data:"),
+        "a second start keeps it"
+    );
     let store = backend::Store::open(&url).await.unwrap();
     let bills: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bills")
         .fetch_one(store.pool())
@@ -48,7 +51,10 @@ async fn serve_demo_adds_settled_demo_data_once_and_says_how_to_sign_in() {
     assert_eq!(bills, 120, "60 days of two workspaces, once");
     let customer = store.customer_by_username("demo").await.unwrap();
     let account = store.account(customer.billing_account_id).await.unwrap();
-    assert!(account.instruments.len() >= 2, "a voucher and a prepaid card");
+    assert!(
+        account.instruments.len() >= 2,
+        "a voucher and a prepaid card"
+    );
     store.close().await;
     for suffix in ["", "-wal", "-shm"] {
         std::fs::remove_file(format!("{}{suffix}", path.display())).ok();

@@ -12,7 +12,6 @@ use serde::Deserialize;
 
 use super::ApiError;
 use super::wallet::ledger_error;
-use super::workspaces::account_of;
 use crate::auth::CustomerSession;
 
 /// At most this many rows go into one CSV file.
@@ -35,15 +34,12 @@ fn invalid(field: &'static str, message: String) -> ApiError {
 }
 
 fn day(text: &str, field: &'static str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .filter(|d| d.to_string() == text)
-        .ok_or_else(|| {
-            invalid(
-                field,
-                format!("{field} must be a date like 2026-11-01 (got '{text}')"),
-            )
-        })
+    billing::day::parse_day(text).ok_or_else(|| {
+        invalid(
+            field,
+            format!("{field} must be a date like 2026-11-01 (got '{text}')"),
+        )
+    })
 }
 
 impl StatementQuery {
@@ -239,7 +235,7 @@ pub async fn bills(
     session: CustomerSession,
     Query(query): Query<StatementQuery>,
 ) -> Result<Response, ApiError> {
-    let account = account_of(&store, &session).await?;
+    let account = super::customer_account(&store, &session).await?;
     let month = query.month()?;
     let bills = store
         .monthly_bills(account, month.as_deref())
@@ -287,7 +283,7 @@ pub async fn consumption(
     session: CustomerSession,
     Query(query): Query<StatementQuery>,
 ) -> Result<Response, ApiError> {
-    let account = account_of(&store, &session).await?;
+    let account = super::customer_account(&store, &session).await?;
     let period = query.period(&store)?;
     let workspace = query.workspace.as_deref().filter(|w| !w.is_empty());
     if !query.csv()? {
@@ -345,7 +341,7 @@ pub async fn transactions(
     session: CustomerSession,
     Query(query): Query<StatementQuery>,
 ) -> Result<Response, ApiError> {
-    let account = account_of(&store, &session).await?;
+    let account = super::customer_account(&store, &session).await?;
     let period = query.period(&store)?;
     if query.workspace.is_some() {
         return Err(invalid(
@@ -397,4 +393,23 @@ pub async fn transactions(
         ],
         rows,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_cannot_run() {
+        assert_eq!(field("logs"), "logs");
+        assert_eq!(
+            field("-12.34"),
+            "-12.34",
+            "a negative amount stays a number"
+        );
+        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("生产环境"), "生产环境");
+    }
 }

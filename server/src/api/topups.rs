@@ -10,7 +10,6 @@ use billing::Amount;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::accounts::auth_error;
 use super::idempotency::request_key;
 use super::wallet::ledger_error;
 use super::{ApiError, json};
@@ -93,15 +92,6 @@ struct OpenTopUp {
     method: TopUpMethod,
 }
 
-async fn account_of(state: &AppState, session: &CustomerSession) -> Result<i64, ApiError> {
-    Ok(state
-        .store
-        .customer(session.customer_id)
-        .await
-        .map_err(auth_error)?
-        .billing_account_id)
-}
-
 /// customer + CSRF (+ optional Idempotency-Key): opens a top-up of 0.01 to 1,000,000.00.
 pub async fn open(
     State(state): State<AppState>,
@@ -111,7 +101,7 @@ pub async fn open(
 ) -> Result<(StatusCode, Json<TopUpView>), ApiError> {
     session.require_csrf_header()?;
     let request: OpenTopUp = json::parse(body)?;
-    let account_id = account_of(&state, &session).await?;
+    let account_id = super::customer_account(&state.store, &session).await?;
     let key = request_key(&headers, &format!("customer{account_id}"))?;
     let request = TopUpRequest {
         account_id,
@@ -131,7 +121,7 @@ pub async fn list(
     State(state): State<AppState>,
     session: CustomerSession,
 ) -> Result<Json<Vec<TopUpView>>, ApiError> {
-    let account_id = account_of(&state, &session).await?;
+    let account_id = super::customer_account(&state.store, &session).await?;
     let top_ups = state
         .store
         .top_ups(account_id, backend::topups::MAX_LISTED)
@@ -152,7 +142,7 @@ pub async fn one(
 ) -> Result<Json<TopUpView>, ApiError> {
     let not_found = || ApiError::not_found("no such top-up");
     let id: i64 = id.parse().map_err(|_| not_found())?;
-    let account_id = account_of(&state, &session).await?;
+    let account_id = super::customer_account(&state.store, &session).await?;
     let top_up = state
         .store
         .top_up(account_id, id)

@@ -97,14 +97,8 @@ async fn own_account(
     store: &Store,
     session: &CustomerSession,
 ) -> Result<AccountSnapshot, ApiError> {
-    let customer = store
-        .customer(session.customer_id)
-        .await
-        .map_err(auth_error)?;
-    store
-        .account(customer.billing_account_id)
-        .await
-        .map_err(ledger_error)
+    let account_id = super::customer_account(store, session).await?;
+    store.account(account_id).await.map_err(ledger_error)
 }
 
 /// customer: balances; vouchers and cards count only what is usable now.
@@ -246,11 +240,7 @@ pub async fn activate(
 ) -> Result<(StatusCode, Json<InstrumentView>), ApiError> {
     session.require_csrf_header()?;
     let request: ActivateRequest = json::parse(body)?;
-    let customer = store
-        .customer(session.customer_id)
-        .await
-        .map_err(auth_error)?;
-    let account_id = customer.billing_account_id;
+    let account_id = super::customer_account(&store, &session).await?;
     let key = request_key(&headers, &format!("customer{account_id}"))?;
     let attempt = store
         .begin_sign_in_attempt(&format!("activate#{account_id}"), &client)
@@ -302,11 +292,7 @@ pub async fn buy_card(
 ) -> Result<(StatusCode, Json<CardBought>), ApiError> {
     session.require_csrf_header()?;
     let request: BuyCardRequest = json::parse(body)?;
-    let customer = store
-        .customer(session.customer_id)
-        .await
-        .map_err(auth_error)?;
-    let account_id = customer.billing_account_id;
+    let account_id = super::customer_account(&store, &session).await?;
     let key = request_key(&headers, &format!("customer{account_id}"))?;
     let purchase = PrepaidCardPurchase {
         account_id,
@@ -373,12 +359,9 @@ pub async fn movements(
                 .with_field(Some("limit")),
         );
     }
-    let customer = store
-        .customer(session.customer_id)
-        .await
-        .map_err(auth_error)?;
+    let account_id = super::customer_account(&store, &session).await?;
     let movements = store
-        .movements(customer.billing_account_id, query.limit)
+        .movements(account_id, query.limit)
         .await
         .map_err(ledger_error)?;
     Ok(Json(

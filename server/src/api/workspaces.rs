@@ -9,7 +9,6 @@ use backend::usage::{MAX_RECORDS_PER_REPORT, RejectedRecord, UsageIngested, Usag
 use backend::workspaces::{Workspace, WorkspaceError, WorkspaceWithKey};
 use serde::Deserialize;
 
-use super::accounts::auth_error;
 use super::{ApiError, json};
 use crate::auth::CustomerSession;
 
@@ -35,14 +34,6 @@ pub(crate) fn workspace_error(error: WorkspaceError) -> ApiError {
     }
 }
 
-pub(crate) async fn account_of(store: &Store, session: &CustomerSession) -> Result<i64, ApiError> {
-    Ok(store
-        .customer(session.customer_id)
-        .await
-        .map_err(auth_error)?
-        .billing_account_id)
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BindRequest {
@@ -58,7 +49,7 @@ pub async fn bind(
 ) -> Result<(StatusCode, Json<WorkspaceWithKey>), ApiError> {
     session.require_csrf_header()?;
     let request: BindRequest = json::parse(body)?;
-    let account = account_of(&store, &session).await?;
+    let account = super::customer_account(&store, &session).await?;
     let bound = store
         .bind_workspace(account, request.workspace_id.trim(), &request.name)
         .await
@@ -71,7 +62,7 @@ pub async fn list(
     State(store): State<Store>,
     session: CustomerSession,
 ) -> Result<Json<Vec<Workspace>>, ApiError> {
-    let account = account_of(&store, &session).await?;
+    let account = super::customer_account(&store, &session).await?;
     Ok(Json(
         store.workspaces(account).await.map_err(workspace_error)?,
     ))
@@ -84,7 +75,7 @@ pub async fn rotate_key(
     Path(workspace_id): Path<String>,
 ) -> Result<Json<WorkspaceWithKey>, ApiError> {
     session.require_csrf_header()?;
-    let account = account_of(&store, &session).await?;
+    let account = super::customer_account(&store, &session).await?;
     Ok(Json(
         store
             .rotate_workspace_key(account, &workspace_id)

@@ -190,6 +190,25 @@ async fn customer_of(
     Ok((customer_id, session_id))
 }
 
+/// The billing account of a form post's signed-in customer (CSRF checked); otherwise the response:
+/// to sign in, or back to `page` with `error=internal`.
+async fn customer_account(
+    store: &Store,
+    headers: &HeaderMap,
+    csrf: &str,
+    page: &str,
+) -> Result<i64, Response> {
+    let (customer_id, _) = customer_of(store, headers, csrf).await?;
+    store
+        .customer(customer_id)
+        .await
+        .map(|c| c.billing_account_id)
+        .map_err(|error| {
+            tracing::error!(%error, page, "form post failed");
+            back_with(page, "internal", None, &[], "")
+        })
+}
+
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]

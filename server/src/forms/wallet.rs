@@ -14,17 +14,12 @@ use billing::Amount;
 use billing::wallet_rules::PrepaidCardError;
 use serde::Deserialize;
 
-use super::{CsrfForm, back_with, customer_of, see_other};
+use super::{CsrfForm, back_with, see_other};
 use crate::auth::ClientAddress;
 use crate::router::AppState;
 
-/// The signed-in customer's billing account, or the response that sends them to sign in.
 async fn account_of(state: &AppState, headers: &HeaderMap, csrf: &str) -> Result<i64, Response> {
-    let (customer_id, _) = customer_of(&state.store, headers, csrf).await?;
-    match state.store.customer(customer_id).await {
-        Ok(customer) => Ok(customer.billing_account_id),
-        Err(e) => Err(internal(&e)),
-    }
+    super::customer_account(&state.store, headers, csrf, "/wallet").await
 }
 
 fn internal(error: &dyn std::fmt::Display) -> Response {

@@ -9,20 +9,11 @@ use axum::response::Response;
 use backend::workspaces::{WorkspaceError, WorkspaceWithKey};
 use serde::Deserialize;
 
-use super::{back_with, customer_of, see_other};
+use super::{back_with, see_other};
 use crate::router::AppState;
 
 async fn account_of(state: &AppState, headers: &HeaderMap, csrf: &str) -> Result<i64, Response> {
-    let (customer_id, _) = customer_of(&state.store, headers, csrf).await?;
-    state
-        .store
-        .customer(customer_id)
-        .await
-        .map(|c| c.billing_account_id)
-        .map_err(|e| {
-            tracing::error!(error = %e, "workspace form failed");
-            back_with("/workspaces", "internal", None, &[], "")
-        })
+    super::customer_account(&state.store, headers, csrf, "/workspaces").await
 }
 
 fn back(error: WorkspaceError) -> Response {
