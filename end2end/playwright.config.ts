@@ -51,6 +51,7 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: 'target/site',
       DATABASE_URL: 'sqlite://target/e2e/billing-center.db',
       RUST_LOG: 'warn',
+      PAYMENT_SANDBOX: 'on',
     },
   },
 });

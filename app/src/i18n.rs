@@ -368,6 +368,9 @@ messages! {
     ErrInsufficientCash => "Not enough cash for this card. Top up first.", "现金余额不足，请先充值。";
     ErrDenomination => "A card costs 100 to 1,000,000, in steps of 100.", "储值卡面额须为 100 至 1,000,000 之间 100 的整数倍。";
     ErrMethod => "Choose a payment method.", "请选择支付方式。";
+    ErrTopUpAlreadyPaid => "This reference code's top-up is already paid. Record a second transfer under its bank receipt number.", "该参考码对应的充值已到账。如为另一笔转账，请使用其银行回单号登记。";
+    ErrPaymentsUnavailable => "Online payment is not available on this server; top up by bank transfer.", "本服务器未开通在线支付，请通过银行转账充值。";
+    SandboxBanner => "Sandbox payments: online top-ups are simulated and move no real money.", "沙箱支付：在线充值为模拟支付，不会产生真实资金往来。";
     ErrTooManyAttempts => "Too many wrong codes. Try again later.", "错误次数过多，请稍后再试。";
     ErrAccountUnknown => "No customer has this username.", "没有该用户名的客户。";
     ErrReferenceUsed => "This reference has already been credited.", "该参考号已入账。";

@@ -20,8 +20,12 @@ const NAV: [(&str, Msg); 7] = [
 pub fn Shell(children: Children) -> impl IntoView {
     let location = use_location();
     let current = move || location.pathname.get();
+    let sandbox = use_context::<crate::PaymentSandbox>().unwrap_or_default().0;
     view! {
         <a class="skip-link" href="#main">{t(Msg::SkipToContent)}</a>
+        {sandbox.then(|| view! {
+            <p class="sandbox-banner" role="status" data-testid="sandbox-banner">{t(Msg::SandboxBanner)}</p>
+        })}
         <div class="app">
             <header class="topbar">
                 <a class="brand" href="/">{t(Msg::AppName)}</a>

@@ -28,13 +28,68 @@ use crate::layout::Shell;
 /// The name of the site's JS/WASM/CSS bundle under `/pkg`.
 pub const OUTPUT_NAME: &str = "billing-center";
 
+/// Whether the built-in payment sandbox is on (PRODUCT.md §2: visibly marked on every page).
+/// The server provides it; it writes it into `<html data-payment-sandbox>`, where the hydrating
+/// client reads it back, as it does the language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PaymentSandbox(pub bool);
+
+#[cfg(feature = "ssr")]
+fn payment_sandbox() -> PaymentSandbox {
+    use_context::<PaymentSandbox>().unwrap_or_default()
+}
+
+#[cfg(not(feature = "ssr"))]
+fn payment_sandbox() -> PaymentSandbox {
+    PaymentSandbox(
+        document()
+            .document_element()
+            .and_then(|html| html.get_attribute("data-payment-sandbox"))
+            .is_some_and(|v| v == "on"),
+    )
+}
+
+/// The Content-Security-Policy of everything this server sends: only its own scripts, styles,
+/// images and connections; WebAssembly compiled from its own bundle (`'wasm-unsafe-eval'`); inline
+/// scripts only with the page's nonce (Leptos's hydration and resource scripts carry it); inline
+/// styles allowed (the sandbox checkout's page style; CSS cannot run code); never framed
+/// (`frame-ancestors 'none'`: the workspace panel will open exactly its own route when it comes).
+/// Form targets are not restricted: a top-up form is redirected on to the payment gateway.
+pub fn content_security_policy(nonce: Option<&str>) -> String {
+    let scripts = match nonce {
+        Some(nonce) => format!("'self' 'nonce-{nonce}' 'wasm-unsafe-eval'"),
+        None => "'self' 'wasm-unsafe-eval'".to_owned(),
+    };
+    format!(
+        "default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         frame-ancestors 'none'"
+    )
+}
+
+/// Sends the page's Content-Security-Policy with its nonce (the server's default policy, which
+/// has none, covers every other response).
+#[cfg(feature = "ssr")]
+fn send_content_security_policy() {
+    use leptos::nonce::use_nonce;
+    if let (Some(nonce), Some(response)) =
+        (use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+        && let Ok(value) =
+            http::HeaderValue::from_str(&content_security_policy(Some(&nonce.to_string())))
+    {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 /// The HTML document the server renders around [`App`].
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    send_content_security_policy();
     let lang = request_lang();
+    let sandbox = payment_sandbox().0.then_some("on");
     view! {
         <!DOCTYPE html>
-        <html lang=lang.code()>
+        <html lang=lang.code() data-payment-sandbox=sandbox>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -80,6 +135,7 @@ fn request_lang() -> Lang {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(request_lang());
+    provide_context(payment_sandbox());
     account::provide_session();
     // Lets browser tests (and curious people) tell when the page is interactive.
     Effect::new(|| {

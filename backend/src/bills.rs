@@ -17,8 +17,9 @@ use crate::time::to_micros;
 
 /// One charge per billing item is the norm; this bounds a malformed bill.
 pub const MAX_CHARGES_PER_BILL: usize = 1_000;
-/// One day of one billing item beyond this is a metering fault, not usage.
-pub const MAX_CHARGE_YUAN: i64 = 10_000_000;
+/// One day of one billing item beyond this is a metering fault, not usage (the rule is
+/// `billing::pricing::MAX_LINE_YUAN`, which usage ingest checks too).
+pub const MAX_CHARGE_YUAN: i64 = billing::pricing::MAX_LINE_YUAN;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BillCharge {

@@ -52,6 +52,27 @@ impl CashSource {
 
 const OPERATION: &str = "credit_cash";
 
+/// A bank transfer's reference as it is stored and compared: what a person types off a bank slip
+/// or a screen varies in spaces, letter case and width (full-width characters from a Chinese
+/// input method), none of which makes it another receipt. So: full-width ASCII folded to ASCII,
+/// every kind of whitespace removed, ASCII letters upper-cased. `BT-ABC ` and `ｂｔ－ａｂｃ` are
+/// one reference. The one normaliser for the API, the /ops form and the store.
+pub fn normalize_bank_reference(reference: &str) -> Result<String, LedgerError> {
+    let normalized: String = reference
+        .chars()
+        .filter_map(|c| {
+            let c = match c {
+                // U+FF01..U+FF5E are full-width forms of U+0021..U+007E.
+                '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+                other => other,
+            };
+            (!c.is_whitespace()).then(|| c.to_ascii_uppercase())
+        })
+        .collect();
+    check_reference(&normalized)?;
+    Ok(normalized)
+}
+
 pub(crate) fn check_reference(reference: &str) -> Result<(), LedgerError> {
     let ok = !reference.is_empty()
         && reference.chars().count() <= 128
@@ -71,6 +92,7 @@ impl Store {
         key: &IdempotencyKey,
         request: &CashCredit,
     ) -> Result<CashCredited, LedgerError> {
+        let request = &normalized(request)?;
         retry_after_conflict(|| self.credit_cash_once(key, request, None)).await
     }
 
@@ -84,7 +106,7 @@ impl Store {
         amount: Amount,
         reference: &str,
     ) -> Result<CashCredited, LedgerError> {
-        check_reference(reference)?;
+        let reference = &normalize_bank_reference(reference)?;
         let key = bank_transfer_key(reference)?;
         let request = CashCredit {
             account_id,
@@ -154,6 +176,15 @@ impl Store {
         tx.commit().await?;
         Ok(done)
     }
+}
+
+/// A bank transfer's reference normalised; an online payment's trade number is the gateway's own.
+fn normalized(request: &CashCredit) -> Result<CashCredit, LedgerError> {
+    let mut request = request.clone();
+    if request.source == CashSource::BankTransfer {
+        request.reference = normalize_bank_reference(&request.reference)?;
+    }
+    Ok(request)
 }
 
 /// The reference itself when it can be a key (receipt numbers are ASCII), else a digest of it.

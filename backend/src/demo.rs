@@ -114,16 +114,20 @@ impl Store {
             workspaces.push(bound.workspace);
         }
         let today = self.today();
-        let mut bills = 0;
+        // Every day's usage first, as the workspaces reported it while each day ran; then the
+        // nightly settlement of each day, oldest first (a month closes once all its days are).
         for back in (1..=DEMO_DAYS).rev() {
-            let day = today - Duration::days(back);
-            let text = day.to_string();
+            let text = (today - Duration::days(back)).to_string();
             for workspace in &workspaces {
                 let records = day_usage(&workspace.workspace_id, back, &text);
                 self.ingest_usage(workspace, &records)
                     .await
                     .map_err(|e| e.to_string())?;
             }
+        }
+        let mut bills = 0;
+        for back in (1..=DEMO_DAYS).rev() {
+            let day = today - Duration::days(back);
             let report = self
                 .settle_day(day, "demo")
                 .await

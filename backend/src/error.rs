@@ -68,6 +68,14 @@ pub enum LedgerError {
     },
     #[error("reference '{reference}' belongs to a top-up of billing account {owner}")]
     ReferenceOfAnotherAccount { reference: String, owner: i64 },
+    #[error(
+        "reference '{reference}' is the code of top-up {top_up_id}, which is already paid (ledger transaction {transaction_id}); a second transfer quoting it needs its own bank receipt number"
+    )]
+    TopUpAlreadyPaid {
+        reference: String,
+        top_up_id: i64,
+        transaction_id: i64,
+    },
     #[error("a charge may be at most {max} (charge {line} asks {asked})")]
     ChargeTooLarge {
         line: usize,

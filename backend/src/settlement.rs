@@ -2,10 +2,16 @@
 //! workspace's daily bill is charged through its settlement method.
 //!
 //! Safety with many processes and crashes rests on two things. A day is settled only by the
-//! process holding its lease (a row in `settlement_runs` with an owner and an expiry, renewed as
-//! the run goes); a crashed run's lease expires and the next run resumes. And charging a bill is
+//! process holding its lease (a row in `settlement_runs` with an owner and an expiry, renewed by a
+//! heartbeat while the run lives); a killed run's lease runs out within [`LEASE_SECONDS`] and the
+//! next run resumes, skipping in one query every workspace already billed. And charging a bill is
 //! itself idempotent (one bill per workspace and day, under the key `settle:<workspace>:<day>`), so
 //! even two processes that both believed they held the lease could not charge a bill twice.
+//!
+//! A month is closed (its monthly bills built, once) only when it has ended and every day of it is
+//! settled: [`Store::close_month_if_complete`] is that one rule, called after each settled day and
+//! by the scheduler. Closing settles the month's days without usage too (zero bills), so no usage
+//! can arrive afterwards for a month whose bills are built.
 
 use std::collections::BTreeMap;
 
@@ -23,7 +29,9 @@ use crate::time::to_micros;
 use crate::workspaces::{Workspace, workspace_of};
 
 /// How long a run may go without renewing its lease before another process takes the day over.
-pub const LEASE_SECONDS: i64 = 300;
+pub const LEASE_SECONDS: i64 = 60;
+/// How often a live run renews its lease (well inside [`LEASE_SECONDS`]).
+pub const HEARTBEAT_SECONDS: u64 = 15;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,8 +61,11 @@ pub struct SettlementReport {
     /// Bills of the day that an earlier (crashed or failed) run had charged.
     pub bills_found: u32,
     pub failures: Vec<WorkspaceFailure>,
-    /// Monthly bills assembled by this run (when the day ended a month).
+    /// Monthly bills assembled by this run (when the day completed an ended month).
     pub monthly_bills: u32,
+    /// Vouchers and prepaid cards expired after the day was settled (their rest to breakage).
+    #[serde(default)]
+    pub instruments_expired: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,10 +84,59 @@ pub enum SettlementError {
     Ledger(#[from] LedgerError),
 }
 
+/// A day whose settlement failed for some workspaces, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayFailures {
+    pub day: NaiveDate,
+    pub failures: Vec<WorkspaceFailure>,
+}
+
 enum Lease {
     Held,
     Done,
     Busy,
+}
+
+/// Renews a run's lease every [`HEARTBEAT_SECONDS`] while the run lives; dropped (the run ended,
+/// or its task was cancelled) it stops, so a dead run's lease simply runs out.
+struct Heartbeat {
+    task: tokio::task::JoinHandle<()>,
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Heartbeat {
+    fn start(store: Store, day: NaiveDate, owner: String) -> Heartbeat {
+        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = lost.clone();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(HEARTBEAT_SECONDS));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match store.renew_lease(day, &owner).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(%day, %owner, "another process took over the settlement lease");
+                        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                        return;
+                    }
+                    // A database hiccup: try again next beat; the lease has room for three.
+                    Err(e) => tracing::warn!(%day, error = %e, "cannot renew the settlement lease"),
+                }
+            }
+        });
+        Heartbeat { task, lost }
+    }
+
+    fn lost(&self) -> bool {
+        self.lost.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Sums a day's records per (item, retention), in catalog item order.
@@ -105,6 +165,7 @@ impl Store {
             bills_found: 0,
             failures: Vec::new(),
             monthly_bills: 0,
+            instruments_expired: 0,
         };
         match self.take_lease(day, owner).await? {
             Lease::Held => {}
@@ -118,28 +179,22 @@ impl Store {
                 return Ok(report);
             }
         }
+        let heartbeat = Heartbeat::start(self.clone(), day, owner.to_owned());
         let catalog = self.price_catalog().await?;
+        report.bills_found = self.bills_of_day(day).await?;
+        // Workspaces with usage that day and no bill yet: a resume skips the billed ones here.
         let workspace_ids: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT workspace_id FROM usage_records WHERE usage_day = $1 ORDER BY workspace_id",
+            "SELECT DISTINCT u.workspace_id FROM usage_records u WHERE u.usage_day = $1 AND u.voided_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.workspace_id = u.workspace_id AND b.bill_date = $1) \
+             ORDER BY u.workspace_id",
         )
         .bind(day.to_string())
         .fetch_all(self.pool())
         .await?;
         for workspace_id in workspace_ids {
-            if !self.renew_lease(day, owner).await? {
+            if heartbeat.lost() {
                 report.status = SettlementStatus::Busy;
                 return Ok(report);
-            }
-            let billed: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM bills WHERE workspace_id = $1 AND bill_date = $2",
-            )
-            .bind(&workspace_id)
-            .bind(day.to_string())
-            .fetch_optional(self.pool())
-            .await?;
-            if billed.is_some() {
-                report.bills_found += 1;
-                continue;
             }
             match self.settle_workspace(&catalog, &workspace_id, day).await {
                 Ok(()) => report.bills_charged += 1,
@@ -152,6 +207,7 @@ impl Store {
                 }
             }
         }
+        drop(heartbeat);
         let finished = to_micros(self.now());
         if report.failures.is_empty() {
             sqlx::query(
@@ -164,9 +220,9 @@ impl Store {
             .bind(owner)
             .execute(self.pool())
             .await?;
-            if (day + Duration::days(1)).month() != day.month() {
-                report.monthly_bills = self.build_monthly_bills(day).await?;
-            }
+            report.monthly_bills = self.close_month_if_complete(day).await?.unwrap_or(0);
+            // What ran out by now goes to breakage after the day's bills took what they could.
+            report.instruments_expired = self.expire_instruments().await?.expired.len();
         } else {
             let failures = serde_json::to_string(&report.failures).unwrap_or_default();
             sqlx::query(
@@ -181,6 +237,35 @@ impl Store {
             report.status = SettlementStatus::Incomplete;
         }
         Ok(report)
+    }
+
+    /// Days whose last run could not bill every workspace, oldest first, with each failure: what
+    /// an operator looks at (`GET /api/v1/ops/settlements`, /ops).
+    pub async fn settlement_failures(&self) -> Result<Vec<DayFailures>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT usage_day, failures, started_at FROM settlement_runs \
+             WHERE status = 'running' AND failures <> '' ORDER BY usage_day",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut days = Vec::with_capacity(rows.len());
+        for row in rows {
+            let day: String = row.try_get("usage_day")?;
+            let failures: String = row.try_get("failures")?;
+            let Ok(day) = day.parse::<NaiveDate>() else {
+                continue;
+            };
+            days.push(DayFailures {
+                day,
+                failures: serde_json::from_str(&failures).unwrap_or_else(|_| {
+                    vec![WorkspaceFailure {
+                        workspace_id: String::new(),
+                        reason: failures.clone(),
+                    }]
+                }),
+            });
+        }
+        Ok(days)
     }
 
     /// Past days that have usage but are not settled yet, oldest first: what the scheduler runs.
@@ -279,7 +364,7 @@ impl Store {
 
     async fn day_usage(&self, workspace_id: &str, day: NaiveDate) -> Result<DayUsage, String> {
         let rows = sqlx::query(
-            "SELECT item, retention_days, quantity FROM usage_records WHERE workspace_id = $1 AND usage_day = $2",
+            "SELECT item, retention_days, quantity FROM usage_records WHERE workspace_id = $1 AND usage_day = $2 AND voided_at IS NULL",
         )
         .bind(workspace_id)
         .bind(day.to_string())
@@ -353,52 +438,164 @@ impl Store {
             .map_err(|e| e.to_string())
     }
 
-    /// Assembles the monthly bills of the month `last_day` ends, from its daily bills. Returns how
-    /// many were made now (a month assembled before is left as it is).
-    pub async fn build_monthly_bills(&self, last_day: NaiveDate) -> Result<u32, sqlx::Error> {
-        let first = last_day.with_day(1).unwrap_or(last_day);
+    /// The one rule for monthly bills: the month of `day` is closed, and its monthly bills built,
+    /// once it has ended (in the settlement timezone) and none of its days has usage still to
+    /// settle. Returns the number of monthly bills built, or `None` while the month is not complete
+    /// (or was closed before). Safe to call any number of times from any number of processes.
+    pub async fn close_month_if_complete(
+        &self,
+        day: NaiveDate,
+    ) -> Result<Option<u32>, sqlx::Error> {
+        let first = day.with_day(1).unwrap_or(day);
+        let Some(last) = first
+            .checked_add_months(chrono::Months::new(1))
+            .and_then(|next| next.pred_opt())
+        else {
+            return Ok(None);
+        };
+        if self.today() <= last {
+            return Ok(None);
+        }
         let month = first.format("%Y-%m").to_string();
-        // What paid each daily bill, by kind of source, from the bill's postings.
-        let rows = sqlx::query(
-            "SELECT b.account_id, b.workspace_id, COUNT(DISTINCT b.id) AS daily_bills, \
-             CAST(SUM(CASE WHEN p.ledger_account = 'revenue' THEN p.amount_fen ELSE 0 END) AS BIGINT) AS total_fen, \
-             CAST(SUM(CASE WHEN p.ledger_account = 'instrument' AND i.kind <> 'prepaid_card' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS voucher_fen, \
-             CAST(SUM(CASE WHEN p.ledger_account = 'instrument' AND i.kind = 'prepaid_card' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS card_fen, \
-             CAST(SUM(CASE WHEN p.ledger_account = 'customer_cash' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS cash_fen, \
-             CAST(SUM(CASE WHEN p.ledger_account = 'arrears_receivable' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS arrears_fen, \
-             CAST(SUM(CASE WHEN p.ledger_account = 'cloud_receivable' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS cloud_fen \
-             FROM bills b LEFT JOIN postings p ON p.transaction_id = b.transaction_id \
-             LEFT JOIN instruments i ON i.id = p.instrument_id \
-             WHERE b.bill_date >= $1 AND b.bill_date <= $2 \
-             GROUP BY b.account_id, b.workspace_id",
+        let mut tx = self.begin_write().await?;
+        if self.backend() == Backend::Postgres {
+            // Exclusive with every usage report of the month's days still in flight.
+            let mut d = first;
+            while d <= last {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")
+                    .bind(format!("settlement:{d}"))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                d += Duration::days(1);
+            }
+        }
+        let closed: Option<String> =
+            sqlx::query_scalar("SELECT month FROM month_closings WHERE month = $1")
+                .bind(&month)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if closed.is_some() {
+            return Ok(None);
+        }
+        let open_days: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT u.usage_day FROM usage_records u \
+             WHERE u.usage_day >= $1 AND u.usage_day <= $2 AND NOT EXISTS \
+             (SELECT 1 FROM settlement_runs r WHERE r.usage_day = u.usage_day AND r.status = 'done')) open_days",
         )
         .bind(first.to_string())
-        .bind(last_day.to_string())
+        .bind(last.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        let running: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM settlement_runs WHERE usage_day >= $1 AND usage_day <= $2 AND status <> 'done'",
+        )
+        .bind(first.to_string())
+        .bind(last.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        if open_days > 0 || running > 0 {
+            return Ok(None);
+        }
+        let now = to_micros(self.now());
+        // The month's days without usage are settled now, with no bills: usage can no longer
+        // arrive for them (ingest refuses a settled day).
+        let mut d = first;
+        while d <= last {
+            sqlx::query(
+                "INSERT INTO settlement_runs (usage_day, status, started_at, finished_at, bills) \
+                 VALUES ($1, 'done', $2, $2, 0) ON CONFLICT (usage_day) DO NOTHING",
+            )
+            .bind(d.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            d += Duration::days(1);
+        }
+        let made = build_monthly_bills(&mut tx, first, last, &month, now).await?;
+        sqlx::query(
+            "INSERT INTO month_closings (month, closed_at, monthly_bills) VALUES ($1, $2, $3)",
+        )
+        .bind(&month)
+        .bind(now)
+        .bind(i64::from(made))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(made))
+    }
+
+    /// Closes every ended month that is complete and not closed yet, oldest first (the
+    /// scheduler's catch-up after downtime). Returns the monthly bills built.
+    pub async fn close_complete_months(&self) -> Result<u32, sqlx::Error> {
+        let this_month = self.today().with_day(1).unwrap_or(self.today());
+        let months: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT substr(usage_day, 1, 7) AS month FROM usage_records WHERE usage_day < $1 \
+             AND substr(usage_day, 1, 7) NOT IN (SELECT month FROM month_closings) ORDER BY month",
+        )
+        .bind(this_month.to_string())
         .fetch_all(self.pool())
         .await?;
-        let now = to_micros(self.now());
         let mut made = 0;
-        for row in rows {
-            let inserted = sqlx::query(
-                "INSERT INTO monthly_bills (account_id, workspace_id, month, daily_bills, total_fen, voucher_fen, card_fen, \
-                 cash_fen, arrears_fen, cloud_fen, built_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                 ON CONFLICT (account_id, workspace_id, month) DO NOTHING",
-            )
-            .bind(row.try_get::<i64, _>("account_id")?)
-            .bind(row.try_get::<String, _>("workspace_id")?)
-            .bind(&month)
-            .bind(row.try_get::<i64, _>("daily_bills")?)
-            .bind(row.try_get::<Option<i64>, _>("total_fen")?.unwrap_or(0))
-            .bind(row.try_get::<Option<i64>, _>("voucher_fen")?.unwrap_or(0))
-            .bind(row.try_get::<Option<i64>, _>("card_fen")?.unwrap_or(0))
-            .bind(row.try_get::<Option<i64>, _>("cash_fen")?.unwrap_or(0))
-            .bind(row.try_get::<Option<i64>, _>("arrears_fen")?.unwrap_or(0))
-            .bind(row.try_get::<Option<i64>, _>("cloud_fen")?.unwrap_or(0))
-            .bind(now)
-            .execute(self.pool())
-            .await?;
-            made += u32::try_from(inserted.rows_affected()).unwrap_or(0);
+        for month in months {
+            let Ok(first) = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d") else {
+                continue;
+            };
+            made += self.close_month_if_complete(first).await?.unwrap_or(0);
         }
         Ok(made)
     }
+}
+
+/// Assembles a month's monthly bills from its daily bills and what paid them (the postings), in
+/// the closing transaction. A row left by an older version with other sums is corrected.
+async fn build_monthly_bills(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    first: NaiveDate,
+    last: NaiveDate,
+    month: &str,
+    now: i64,
+) -> Result<u32, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT b.account_id, b.workspace_id, COUNT(DISTINCT b.id) AS daily_bills, \
+         CAST(SUM(CASE WHEN p.ledger_account = 'revenue' THEN p.amount_fen ELSE 0 END) AS BIGINT) AS total_fen, \
+         CAST(SUM(CASE WHEN p.ledger_account = 'instrument' AND i.kind <> 'prepaid_card' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS voucher_fen, \
+         CAST(SUM(CASE WHEN p.ledger_account = 'instrument' AND i.kind = 'prepaid_card' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS card_fen, \
+         CAST(SUM(CASE WHEN p.ledger_account = 'customer_cash' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS cash_fen, \
+         CAST(SUM(CASE WHEN p.ledger_account = 'arrears_receivable' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS arrears_fen, \
+         CAST(SUM(CASE WHEN p.ledger_account = 'cloud_receivable' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS cloud_fen \
+         FROM bills b LEFT JOIN postings p ON p.transaction_id = b.transaction_id \
+         LEFT JOIN instruments i ON i.id = p.instrument_id \
+         WHERE b.bill_date >= $1 AND b.bill_date <= $2 \
+         GROUP BY b.account_id, b.workspace_id",
+    )
+    .bind(first.to_string())
+    .bind(last.to_string())
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut made = 0;
+    for row in rows {
+        sqlx::query(
+            "INSERT INTO monthly_bills (account_id, workspace_id, month, daily_bills, total_fen, voucher_fen, card_fen, \
+             cash_fen, arrears_fen, cloud_fen, built_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (account_id, workspace_id, month) DO UPDATE SET daily_bills = excluded.daily_bills, \
+             total_fen = excluded.total_fen, voucher_fen = excluded.voucher_fen, card_fen = excluded.card_fen, \
+             cash_fen = excluded.cash_fen, arrears_fen = excluded.arrears_fen, cloud_fen = excluded.cloud_fen, \
+             built_at = excluded.built_at",
+        )
+        .bind(row.try_get::<i64, _>("account_id")?)
+        .bind(row.try_get::<String, _>("workspace_id")?)
+        .bind(month)
+        .bind(row.try_get::<i64, _>("daily_bills")?)
+        .bind(row.try_get::<Option<i64>, _>("total_fen")?.unwrap_or(0))
+        .bind(row.try_get::<Option<i64>, _>("voucher_fen")?.unwrap_or(0))
+        .bind(row.try_get::<Option<i64>, _>("card_fen")?.unwrap_or(0))
+        .bind(row.try_get::<Option<i64>, _>("cash_fen")?.unwrap_or(0))
+        .bind(row.try_get::<Option<i64>, _>("arrears_fen")?.unwrap_or(0))
+        .bind(row.try_get::<Option<i64>, _>("cloud_fen")?.unwrap_or(0))
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        made += 1;
+    }
+    Ok(made)
 }

@@ -179,6 +179,14 @@ impl Store {
         self.clock.now()
     }
 
+    /// Whether the database answers (a `SELECT 1`): what readiness checks.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query_scalar::<_, i64>("SELECT 1")
+            .fetch_one(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
     /// Closes the pool, waiting at most 5 seconds: sqlx's `close` waits for every connection to
     /// come back, and was seen to wait forever on a current-thread runtime when a connection's
     /// return was never scheduled. The connections are dropped either way.

@@ -175,7 +175,9 @@ async fn by_reference(
 }
 
 /// The pending bank-transfer top-up a received transfer quotes, if any. A reference code of
-/// another account is refused: the operator typed the wrong account or the wrong code.
+/// another account is refused: the operator typed the wrong account or the wrong code. So is the
+/// code of a top-up already paid: the same transfer recorded again under another spelling would
+/// credit twice, and a genuine second transfer has its own bank receipt number.
 pub(crate) async fn pending_bank_transfer(
     tx: &mut Transaction<'static, Any>,
     transfer: &CashCredit,
@@ -190,6 +192,13 @@ pub(crate) async fn pending_bank_transfer(
         return Err(LedgerError::ReferenceOfAnotherAccount {
             reference: top_up.reference,
             owner: top_up.account_id,
+        });
+    }
+    if top_up.status == TopUpStatus::Paid {
+        return Err(LedgerError::TopUpAlreadyPaid {
+            reference: top_up.reference,
+            top_up_id: top_up.id,
+            transaction_id: top_up.transaction_id.unwrap_or_default(),
         });
     }
     Ok((top_up.status == TopUpStatus::Pending).then_some(top_up.id))

@@ -33,7 +33,8 @@ pub struct RejectedRecord {
     pub index: usize,
     pub id: Option<String>,
     /// `invalid_record`, `invalid_id`, `unknown_item`, `retention_not_priced`, `invalid_quantity`,
-    /// `invalid_day`, `future_day` or `day_settled`.
+    /// `invalid_day`, `future_day`, `day_settled` or `line_too_large` (with this record the day's
+    /// line of its item would charge more than a bill line may).
     pub code: String,
     pub reason: String,
 }
@@ -190,6 +191,10 @@ impl Store {
                 format!("day {} is already settled", record.day),
             ));
         }
+        let (good, duplicates, too_large) =
+            Self::keep_chargeable(&mut tx, workspace, good, &catalog).await?;
+        outcome.duplicates += duplicates;
+        outcome.rejected.extend(too_large);
         let now = to_micros(self.now());
         for chunk in good.chunks(ROWS_PER_INSERT) {
             let mut sql = String::from(
@@ -226,5 +231,220 @@ impl Store {
         tx.commit().await?;
         outcome.rejected.sort_by_key(|r| r.index);
         Ok(outcome)
+    }
+
+    /// Leaves out records already stored (duplicates) and refuses, one by one in report order,
+    /// any record that would take its day's line (workspace, day, item, retention) above what a
+    /// bill line may charge: such a record could never be charged and would make its day fail
+    /// settlement for ever. Reads the day's stored usage inside the report's transaction.
+    async fn keep_chargeable(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        workspace: &Workspace,
+        good: Vec<(usize, CheckedRecord)>,
+        catalog: &PriceCatalog,
+    ) -> Result<(Vec<(usize, CheckedRecord)>, usize, Vec<RejectedRecord>), sqlx::Error> {
+        use rust_decimal::Decimal;
+        use sqlx::Row;
+        type Line = (NaiveDate, BillingItem, Option<u32>);
+        let mut days: Vec<String> = good.iter().map(|(_, r)| r.day.to_string()).collect();
+        days.sort();
+        days.dedup();
+        let mut stored_ids = std::collections::HashSet::new();
+        let mut sums: std::collections::HashMap<Line, Decimal> = std::collections::HashMap::new();
+        for day in &days {
+            let rows = sqlx::query(
+                "SELECT record_id, item, retention_days, quantity, voided_at FROM usage_records \
+                 WHERE workspace_id = $1 AND usage_day = $2",
+            )
+            .bind(&workspace.workspace_id)
+            .bind(day)
+            .fetch_all(&mut **tx)
+            .await?;
+            let Ok(day) = day.parse::<NaiveDate>() else {
+                continue;
+            };
+            for row in rows {
+                stored_ids.insert(row.try_get::<String, _>("record_id")?);
+                if row.try_get::<Option<i64>, _>("voided_at")?.is_some() {
+                    continue;
+                }
+                let item: String = row.try_get("item")?;
+                let (Ok(item), Ok(quantity)) = (
+                    item.parse::<BillingItem>(),
+                    row.try_get::<String, _>("quantity")?.parse::<Decimal>(),
+                ) else {
+                    continue;
+                };
+                let retention = row
+                    .try_get::<Option<i64>, _>("retention_days")?
+                    .and_then(|d| u32::try_from(d).ok());
+                let sum = sums.entry((day, item, retention)).or_default();
+                *sum = sum.saturating_add(quantity);
+            }
+        }
+        let mut kept = Vec::with_capacity(good.len());
+        let mut duplicates = 0;
+        let mut refused = Vec::new();
+        for (index, record) in good {
+            if stored_ids.contains(&record.id) {
+                duplicates += 1;
+                continue;
+            }
+            let Ok(quantity) = record.quantity.parse::<Decimal>() else {
+                continue;
+            };
+            let line = (record.day, record.item, record.retention_days);
+            let sum = sums.get(&line).copied().unwrap_or_default();
+            let priced = sum
+                .checked_add(quantity)
+                .ok_or_else(|| "the day's quantity overflows".to_owned())
+                .and_then(|total| {
+                    catalog
+                        .for_day(record.day)
+                        .and_then(|list| list.price(record.item, record.retention_days, total))
+                        .map(|_| total)
+                        .map_err(|e| e.to_string())
+                });
+            match priced {
+                Ok(total) => {
+                    sums.insert(line, total);
+                    kept.push((index, record));
+                }
+                Err(reason) => refused.push(RejectedRecord::new(
+                    index,
+                    Some(&record.id),
+                    "line_too_large",
+                    format!(
+                        "with this record the day's {} line could not be charged: {reason}",
+                        record.item
+                    ),
+                )),
+            }
+        }
+        Ok((kept, duplicates, refused))
+    }
+}
+
+/// A usage record an operator voided: it stays stored (its id still counts as seen) and is left
+/// out of settlement, so its day can be settled again without it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoidedUsage {
+    pub workspace_id: String,
+    pub record_id: String,
+    pub day: NaiveDate,
+    pub item: String,
+    pub quantity: String,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VoidError {
+    #[error("workspace {workspace_id} has no usage record '{record_id}'")]
+    NotFound {
+        workspace_id: String,
+        record_id: String,
+    },
+    #[error(
+        "usage record '{record_id}' is part of the daily bill of {workspace_id} for {day}, which is charged; a charged bill is corrected by a reversal, not by voiding its usage"
+    )]
+    AlreadyBilled {
+        workspace_id: String,
+        record_id: String,
+        day: NaiveDate,
+    },
+    #[error("the reason must be 1 to 500 characters, without control characters")]
+    InvalidReason,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl Store {
+    /// Voids one usage record that has not been billed (audited in the same transaction, with the
+    /// reason). Voiding a voided record again changes nothing and answers the same.
+    pub async fn void_usage_record(
+        &self,
+        by: &crate::auth::audit::OperatorAct,
+        workspace_id: &str,
+        record_id: &str,
+        reason: &str,
+    ) -> Result<VoidedUsage, VoidError> {
+        use sqlx::Row;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control)
+        {
+            return Err(VoidError::InvalidReason);
+        }
+        let not_found = || VoidError::NotFound {
+            workspace_id: workspace_id.to_owned(),
+            record_id: record_id.to_owned(),
+        };
+        let mut tx = self.begin_write().await?;
+        let Some(row) = sqlx::query(
+            "SELECT u.usage_day, u.item, u.quantity, u.voided_at, u.void_reason, w.account_id FROM usage_records u \
+             JOIN workspaces w ON w.workspace_id = u.workspace_id WHERE u.workspace_id = $1 AND u.record_id = $2",
+        )
+        .bind(workspace_id)
+        .bind(record_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Err(not_found());
+        };
+        let day: String = row.try_get("usage_day")?;
+        let day: NaiveDate = day.parse().map_err(|_| not_found())?;
+        let mut voided = VoidedUsage {
+            workspace_id: workspace_id.to_owned(),
+            record_id: record_id.to_owned(),
+            day,
+            item: row.try_get("item")?,
+            quantity: row.try_get("quantity")?,
+            reason: reason.to_owned(),
+        };
+        if row.try_get::<Option<i64>, _>("voided_at")?.is_some() {
+            voided.reason = row
+                .try_get::<Option<String>, _>("void_reason")?
+                .unwrap_or_default();
+            return Ok(voided);
+        }
+        let billed: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM bills WHERE workspace_id = $1 AND bill_date = $2")
+                .bind(workspace_id)
+                .bind(day.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if billed.is_some() {
+            return Err(VoidError::AlreadyBilled {
+                workspace_id: workspace_id.to_owned(),
+                record_id: record_id.to_owned(),
+                day,
+            });
+        }
+        let now = to_micros(self.now());
+        sqlx::query(
+            "UPDATE usage_records SET voided_at = $1, voided_by = $2, void_reason = $3 \
+             WHERE workspace_id = $4 AND record_id = $5",
+        )
+        .bind(now)
+        .bind(by.operator_id)
+        .bind(reason)
+        .bind(workspace_id)
+        .bind(record_id)
+        .execute(&mut *tx)
+        .await?;
+        let detail = format!(
+            "voided usage record {record_id} of {workspace_id} for {day} ({} {}): {reason}",
+            voided.quantity, voided.item
+        );
+        crate::auth::audit::record_act(
+            &mut tx,
+            Some(by),
+            "usage.void",
+            Some(row.try_get::<i64, _>("account_id")?),
+            &detail,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(voided)
     }
 }

@@ -179,7 +179,10 @@ async fn a_bank_transfer_quoting_the_reference_settles_its_top_up(db: TestDb) {
         .credit_cash(&key("r2"), &transfer(account))
         .await
         .unwrap_err();
-    assert!(matches!(twice, LedgerError::DuplicateReceipt { .. }));
+    assert!(
+        matches!(twice, LedgerError::TopUpAlreadyPaid { .. }),
+        "{twice}"
+    );
     assert_eq!(
         db.store.account(account).await.unwrap().cash,
         Amount::from_yuan(1_000)
@@ -242,7 +245,135 @@ async fn the_sandbox_keeps_its_keys_in_the_database(db: TestDb) {
     assert_eq!(keys, 2);
 }
 
+async fn operator(db: &TestDb) -> backend::auth::audit::OperatorAct {
+    backend::auth::audit::OperatorAct {
+        operator_id: db
+            .store
+            .create_operator("ops", "correct horse battery")
+            .await
+            .unwrap()
+            .id,
+        client: "test".into(),
+    }
+}
+
+async fn a_bank_reference_differing_in_spaces_case_or_width_credits_once(db: TestDb) {
+    let account = db.store.create_billing_account("Acme").await.unwrap();
+    let by = operator(&db).await;
+    let first = db
+        .store
+        .record_bank_transfer(&by, account, Amount::from_yuan(50), "BT-ABC ")
+        .await
+        .unwrap();
+    for spelling in ["bt-abc", " BT - ABC", "ＢＴ－ａｂｃ", "bt-\u{3000}abc"] {
+        let again = db
+            .store
+            .record_bank_transfer(&by, account, Amount::from_yuan(50), spelling)
+            .await
+            .unwrap();
+        assert_eq!(again, first, "{spelling:?} is the same receipt: it replays");
+        let other_amount = db
+            .store
+            .record_bank_transfer(&by, account, Amount::from_yuan(51), spelling)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(other_amount, LedgerError::DuplicateReceipt { .. }),
+            "{spelling:?}: {other_amount}"
+        );
+        // The same through the plain credit (another key) is refused as the same receipt.
+        let direct = db
+            .store
+            .credit_cash(
+                &key(&format!("direct-{}", spelling.len())),
+                &CashCredit {
+                    account_id: account,
+                    amount: Amount::from_yuan(50),
+                    source: CashSource::BankTransfer,
+                    reference: spelling.into(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(direct, LedgerError::DuplicateReceipt { .. }),
+            "{direct}"
+        );
+    }
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::from_yuan(50)
+    );
+    let blank = db
+        .store
+        .record_bank_transfer(&by, account, Amount::from_yuan(50), " \u{3000} ")
+        .await
+        .unwrap_err();
+    assert!(matches!(blank, LedgerError::InvalidReference), "{blank}");
+    db.assert_ledger_clean().await;
+}
+
+async fn the_code_of_a_paid_top_up_is_refused(db: TestDb) {
+    let account = db.store.create_billing_account("Acme").await.unwrap();
+    let by = operator(&db).await;
+    let top_up = db
+        .store
+        .open_top_up(
+            &key("t1"),
+            &TopUpRequest {
+                account_id: account,
+                amount: Amount::from_yuan(300),
+                method: TopUpMethod::BankTransfer,
+            },
+        )
+        .await
+        .unwrap();
+    db.store
+        .record_bank_transfer(&by, account, Amount::from_yuan(300), &top_up.reference)
+        .await
+        .unwrap();
+    // The same code typed again in lower case (a new key) must not credit a second time.
+    let lower = top_up.reference.to_lowercase();
+    let again = db
+        .store
+        .record_bank_transfer(&by, account, Amount::from_yuan(299), &lower)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            again,
+            LedgerError::DuplicateReceipt { .. } | LedgerError::TopUpAlreadyPaid { .. }
+        ),
+        "{again}"
+    );
+    // Quoted under its bank receipt number plus the code, a paid top-up's code is refused.
+    let quoted = db
+        .store
+        .credit_cash(
+            &key("r9"),
+            &CashCredit {
+                account_id: account,
+                amount: Amount::from_yuan(300),
+                source: CashSource::BankTransfer,
+                reference: format!(" {lower} "),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(quoted, LedgerError::TopUpAlreadyPaid { top_up_id, .. } if top_up_id == top_up.id),
+        "{quoted}"
+    );
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::from_yuan(300)
+    );
+    db.assert_ledger_clean().await;
+}
+
 on_both_databases!(
+    a_bank_reference_differing_in_spaces_case_or_width_credits_once,
+    the_code_of_a_paid_top_up_is_refused,
     an_online_top_up_is_credited_once_per_trade,
     concurrent_notifications_of_one_trade_credit_once,
     a_bank_transfer_quoting_the_reference_settles_its_top_up,

@@ -466,6 +466,8 @@ async fn an_operator_loads_a_price_version_that_prices_its_days(db: TestDb) {
             .ingest_usage(&ws, &[record(d, "network", None, "1", d)])
             .await
             .unwrap();
+    }
+    for d in ["2026-10-30", "2026-10-31"] {
         db.store.settle_day(day(d), "p").await.unwrap();
     }
     assert_eq!(

@@ -21,6 +21,21 @@ pub const DEFAULT_CATALOG_JSON: &str = include_str!("../prices/catalog.json");
 pub const MAX_QUANTITY: i64 = 1_000_000_000_000_000;
 /// Decimal places a quantity may carry.
 pub const QUANTITY_SCALE: u32 = 6;
+/// The most one bill line (one item's day) may charge: beyond it is a metering fault, not usage.
+/// The bill refuses such a charge, so usage that would price above it is refused at ingest
+/// (`line_too_large`) rather than left to fail its day's settlement for ever.
+pub const MAX_LINE_YUAN: i64 = 10_000_000;
+/// The most a unit price may be, per unit per day. With [`MIN_UNIT`] and [`MAX_QUANTITY`] it keeps
+/// `units × price` far inside `Decimal` (and a fen count inside `i64`), so pricing any quantity
+/// the parser accepts is exact arithmetic that cannot overflow.
+pub const MAX_UNIT_PRICE_YUAN: i64 = 1_000_000;
+/// The smallest unit a price may be per.
+pub const MIN_UNIT: Decimal = Decimal::from_parts(1, 0, 0, false, 6);
+
+/// The cap of one bill line as an amount.
+pub fn max_line_amount() -> Amount {
+    Amount::from_yuan(MAX_LINE_YUAN)
+}
 
 /// One item's price in one version: per `unit` of quantity, either a flat price or one price per
 /// data-retention tier (in days).
@@ -98,6 +113,14 @@ pub enum PricingError {
         "quantity '{0}' is not valid: a decimal of at most {QUANTITY_SCALE} places, 0 to {MAX_QUANTITY}"
     )]
     InvalidQuantity(String),
+    #[error(
+        "{quantity} of {item} in a day would charge {amount} yuan, above the {MAX_LINE_YUAN} yuan a bill line may charge"
+    )]
+    LineTooLarge {
+        item: BillingItem,
+        quantity: Decimal,
+        amount: Decimal,
+    },
 }
 
 /// A priced quantity of one item: what a bill line shows.
@@ -149,8 +172,11 @@ fn tiers_text(tiers: &BTreeMap<u32, Decimal>) -> String {
 
 impl ItemPrice {
     fn check(&self) -> Result<(), String> {
-        if self.unit <= Decimal::ZERO {
-            return Err(format!("unit must be more than 0 (got {})", self.unit));
+        if self.unit < MIN_UNIT || self.unit > Decimal::from(MAX_QUANTITY) {
+            return Err(format!(
+                "unit must be from {MIN_UNIT} to {MAX_QUANTITY} (got {})",
+                self.unit
+            ));
         }
         if self.unit_name.trim().is_empty() {
             return Err("unit_name must not be empty".into());
@@ -164,9 +190,12 @@ impl ItemPrice {
         }
         let prices = self.price.iter().chain(self.retention_prices.values());
         for price in prices {
-            if price.is_sign_negative() || price.scale() > 6 {
+            if price.is_sign_negative()
+                || price.scale() > 6
+                || *price > Decimal::from(MAX_UNIT_PRICE_YUAN)
+            {
                 return Err(format!(
-                    "a unit price must be 0 or more with at most 6 decimals (got {price})"
+                    "a unit price must be 0 to {MAX_UNIT_PRICE_YUAN} with at most 6 decimals (got {price})"
                 ));
             }
         }
@@ -221,7 +250,9 @@ impl PriceList {
             })
     }
 
-    /// Prices a day's quantity of one item.
+    /// Prices a day's quantity of one item. Total: every quantity and every price list gets a
+    /// price or an error, never a panic (checked arithmetic; a list not checked by the catalog
+    /// loader is still safe). A line above [`MAX_LINE_YUAN`] is [`PricingError::LineTooLarge`].
     pub fn price(
         &self,
         item: BillingItem,
@@ -231,14 +262,29 @@ impl PriceList {
         check_quantity(quantity)?;
         let price = self.item(item)?;
         let unit_price = price.unit_price(item, retention_days)?;
-        let units = (quantity / price.unit).round_dp_with_strategy(2, RoundingStrategy::ToZero);
-        let amount =
-            (units * unit_price).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        let too_large = |amount: Decimal| PricingError::LineTooLarge {
+            item,
+            quantity: quantity.normalize(),
+            amount,
+        };
+        let units = quantity
+            .checked_div(price.unit)
+            .filter(|_| price.unit > Decimal::ZERO)
+            .ok_or_else(|| too_large(Decimal::MAX))?
+            .round_dp_with_strategy(2, RoundingStrategy::ToZero);
+        let amount = units
+            .checked_mul(unit_price)
+            .ok_or_else(|| too_large(Decimal::MAX))?
+            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        if amount > Decimal::from(MAX_LINE_YUAN) || amount.is_sign_negative() {
+            return Err(too_large(amount));
+        }
+        // At most MAX_LINE_YUAN × 100 fen: always an i64.
         let fen = (amount * Decimal::ONE_HUNDRED)
             .trunc()
             .to_string()
             .parse::<i64>()
-            .map_err(|_| PricingError::InvalidQuantity(quantity.to_string()))?;
+            .map_err(|_| too_large(amount))?;
         Ok(PricedUsage {
             item,
             retention_days,
@@ -263,9 +309,13 @@ impl PriceCatalog {
         Ok(catalog)
     }
 
-    /// The catalog the server ships with.
+    /// The catalog the server ships with (a unit test proves it parses; were it ever broken, an
+    /// empty catalog prices nothing and every record is refused with the reason, instead of a
+    /// panic in the server).
     pub fn default_catalog() -> PriceCatalog {
-        PriceCatalog::from_json(DEFAULT_CATALOG_JSON).expect("the shipped price catalog is valid")
+        PriceCatalog::from_json(DEFAULT_CATALOG_JSON).unwrap_or(PriceCatalog {
+            versions: Vec::new(),
+        })
     }
 
     pub fn check(&self) -> Result<(), CatalogError> {
@@ -544,5 +594,108 @@ mod tests {
             ),
             Err(CatalogError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn the_shipped_catalog_is_valid() {
+        let catalog = PriceCatalog::from_json(DEFAULT_CATALOG_JSON).unwrap();
+        assert_eq!(catalog, PriceCatalog::default_catalog());
+        assert!(!catalog.versions.is_empty());
+    }
+
+    #[test]
+    fn a_line_above_the_cap_is_refused_not_charged() {
+        let catalog = PriceCatalog::default_catalog();
+        let list = catalog.for_day(day("2026-11-22")).unwrap();
+        // Network: 2.00 per host per day; 5,000,000 hosts are exactly the cap.
+        let at_cap = list
+            .price(BillingItem::Network, None, dec!(5000000))
+            .unwrap();
+        assert_eq!(at_cap.amount, max_line_amount());
+        let above = list
+            .price(BillingItem::Network, None, dec!(5000000.5))
+            .unwrap_err();
+        assert!(
+            matches!(
+                above,
+                PricingError::LineTooLarge {
+                    item: BillingItem::Network,
+                    ..
+                }
+            ),
+            "{above}"
+        );
+        let huge = list
+            .price(BillingItem::Network, None, Decimal::from(MAX_QUANTITY))
+            .unwrap_err();
+        assert!(matches!(huge, PricingError::LineTooLarge { .. }));
+    }
+
+    #[test]
+    fn pricing_is_total_even_for_a_list_the_loader_never_checked() {
+        let mut list = PriceCatalog::default_catalog().versions[0].clone();
+        let network = list.items.get_mut(&BillingItem::Network).unwrap();
+        network.price = Some(Decimal::MAX);
+        network.unit = Decimal::from_parts(1, 0, 0, false, 28);
+        assert!(matches!(
+            list.price(BillingItem::Network, None, Decimal::from(MAX_QUANTITY)),
+            Err(PricingError::LineTooLarge { .. })
+        ));
+        list.items.get_mut(&BillingItem::Network).unwrap().unit = Decimal::ZERO;
+        assert!(list.price(BillingItem::Network, None, dec!(1)).is_err());
+    }
+
+    #[test]
+    fn the_loader_refuses_units_and_prices_that_could_overflow() {
+        let base = PriceCatalog::default_catalog().versions[0].clone();
+        let with = |unit: Decimal, price: Decimal| {
+            let mut list = base.clone();
+            let network = list.items.get_mut(&BillingItem::Network).unwrap();
+            network.unit = unit;
+            network.price = Some(price);
+            PriceCatalog {
+                versions: vec![list],
+            }
+            .check()
+        };
+        assert!(with(dec!(1), dec!(2)).is_ok());
+        assert!(
+            with(dec!(0.0000001), dec!(2)).is_err(),
+            "a unit below 0.000001"
+        );
+        assert!(
+            with(dec!(1), dec!(1000000.01)).is_err(),
+            "a price above 1,000,000"
+        );
+        assert!(with(dec!(1), dec!(1000000)).is_ok());
+    }
+
+    proptest::proptest! {
+        /// Any quantity the parser accepts, priced by any list the loader accepts, is a price or
+        /// an error: never a panic, never above the cap.
+        #[test]
+        fn any_accepted_quantity_and_price_list_prices_without_panicking(
+            quantity in 0u64..=(MAX_QUANTITY as u64),
+            quantity_scale in 0u32..=QUANTITY_SCALE,
+            unit_mantissa in 1u64..=1_000_000_000_000u64,
+            unit_scale in 0u32..=6,
+            price_mantissa in 0u64..=1_000_000_000_000u64,
+            price_scale in 0u32..=6,
+        ) {
+            let quantity = Decimal::from(quantity) / Decimal::from(10u64.pow(quantity_scale));
+            let unit = Decimal::from(unit_mantissa) / Decimal::from(10u64.pow(unit_scale));
+            let price = Decimal::from(price_mantissa) / Decimal::from(10u64.pow(price_scale));
+            let mut list = PriceCatalog::default_catalog().versions[0].clone();
+            let network = list.items.get_mut(&BillingItem::Network).unwrap();
+            network.unit = unit;
+            network.price = Some(price);
+            let catalog = PriceCatalog { versions: vec![list] };
+            if catalog.check().is_ok() && check_quantity(quantity).is_ok() {
+                let priced = catalog.versions[0].price(BillingItem::Network, None, quantity);
+                if let Ok(priced) = priced {
+                    proptest::prop_assert!(priced.amount <= max_line_amount());
+                }
+            }
+        }
     }
 }

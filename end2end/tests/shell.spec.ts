@@ -61,3 +61,15 @@ test('an unknown address shows the not-found page with status 404', async ({ pag
   expect(response?.status()).toBe(404);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Page not found');
 });
+
+test('while the payment sandbox is on every page says so, before and after hydration', async ({ page }) => {
+  const errors = collectErrors(page);
+  for (const path of ['/', '/wallet', '/preview']) {
+    await page.goto(path);
+    await expect(page.getByTestId('sandbox-banner')).toBeVisible();
+    await waitForHydration(page);
+    await expect(page.getByTestId('sandbox-banner')).toHaveCount(1);
+    await expect(page.getByTestId('sandbox-banner')).toContainText('Sandbox payments');
+  }
+  expect(errors).toEqual([]);
+});

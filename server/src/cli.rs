@@ -38,12 +38,21 @@ pub enum Command {
         command: LedgerCommand,
     },
     /// Settle a finished day's usage now (idempotent: a settled day charges nothing again). Without
-    /// --day, settles every past day that is due, as the server does each minute.
+    /// --day, settles every past day that is due, as the server does each minute. Exits 0 only
+    /// when everything asked is settled; 1 when a day is busy (another process holds its lease),
+    /// incomplete or failed, so a cron job learns that nothing (or not everything) was settled.
     Settle {
         /// The day to settle, YYYY-MM-DD, in the settlement timezone.
         #[arg(long, value_parser = parse_day)]
         day: Option<chrono::NaiveDate>,
+        /// While a day is busy, wait for its lease to end (polling every 2 s), at most this many
+        /// seconds (default 300 when given without a value).
+        #[arg(long, num_args = 0..=1, default_missing_value = "300", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        wait: Option<u64>,
     },
+    /// Expire the vouchers and prepaid cards whose validity has ended (what is left goes to
+    /// breakage); the server does this every minute and after every settled day.
+    Expire,
     /// Work with the price catalog.
     Prices {
         #[command(subcommand)]

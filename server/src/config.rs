@@ -19,9 +19,10 @@ pub struct Config {
     /// `PUBLIC_URL`, the address people use (default `http://` + the listen address). When it is
     /// https, session cookies are `Secure`.
     pub public_url: String,
-    /// How online top-ups are paid: Alipay when `ALIPAY_APP_ID`, `ALIPAY_PRIVATE_KEY_FILE` and
-    /// `ALIPAY_PUBLIC_KEY_FILE` are set (with `ALIPAY_GATEWAY_URL`, `ALIPAY_SELLER_ID`), the built-in
-    /// sandbox gateway when none is.
+    /// How online top-ups are paid: Alipay when `ALIPAY_APP_ID`, `ALIPAY_PRIVATE_KEY_FILE`,
+    /// `ALIPAY_PUBLIC_KEY_FILE` and `ALIPAY_SELLER_ID` are set (with `ALIPAY_GATEWAY_URL`); the
+    /// built-in sandbox gateway only with `PAYMENT_SANDBOX=on` (or `serve --demo`); otherwise none:
+    /// online top-ups are refused and bank transfers still work.
     pub online_payments: crate::payments::OnlinePayments,
     /// `BANK_PAYEE_NAME`, `BANK_PAYEE_BANK`, `BANK_PAYEE_ACCOUNT`: where customers send bank transfers.
     pub bank_payee: crate::payments::BankPayee,
@@ -42,7 +43,7 @@ pub enum ConfigError {
     #[error("PUBLIC_URL='{0}' must start with https:// or http://")]
     BadPublicUrl(String),
     #[error(
-        "Alipay needs ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY_FILE and ALIPAY_PUBLIC_KEY_FILE together; {0} is not set"
+        "Alipay needs ALIPAY_APP_ID, ALIPAY_PRIVATE_KEY_FILE, ALIPAY_PUBLIC_KEY_FILE and ALIPAY_SELLER_ID together; {0} is not set"
     )]
     IncompleteAlipay(&'static str),
     #[error("{name}='{path}' cannot be read: {reason}")]
@@ -59,6 +60,12 @@ pub enum ConfigError {
     BadTimezone(String),
     #[error("SETTLEMENT_SCHEDULER='{0}' must be on or off")]
     BadSchedulerSwitch(String),
+    #[error("PAYMENT_SANDBOX='{0}' must be on or off")]
+    BadSandboxSwitch(String),
+    #[error(
+        "PAYMENT_SANDBOX=on cannot be combined with Alipay keys: the sandbox plays Alipay, so it is for servers without real payments"
+    )]
+    SandboxWithAlipay,
 }
 
 impl Config {
@@ -126,6 +133,30 @@ impl Config {
         })
     }
 
+    /// Turns the payment sandbox on (what `serve --demo` does), unless real Alipay is configured.
+    pub fn with_demo_sandbox(mut self) -> Config {
+        if matches!(
+            self.online_payments,
+            crate::payments::OnlinePayments::Unavailable
+        ) {
+            self.online_payments = crate::payments::OnlinePayments::Sandbox;
+        }
+        self
+    }
+
+    /// Where this process itself answers: the listen address, with an unspecified IP (0.0.0.0,
+    /// ::) replaced by loopback. The sandbox delivers its notifications here.
+    pub fn local_url(&self) -> String {
+        let mut addr = self.site_addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr.ip() {
+                std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        format!("http://{addr}")
+    }
+
     /// Connects to the database and applies pending migrations.
     pub async fn open_store(
         &self,
@@ -145,8 +176,10 @@ impl Config {
         crate::router::Settings {
             secure_cookies: self.secure_cookies(),
             public_url: self.public_url.clone(),
+            local_url: self.local_url(),
             online_payments: self.online_payments.clone(),
             bank_payee: self.bank_payee.clone(),
+            scheduler: None,
         }
     }
 
@@ -174,8 +207,20 @@ fn online_payments(
         "ALIPAY_PUBLIC_KEY_FILE",
     ];
     let set: Vec<Option<String>> = names.iter().map(|n| get(n)).collect();
+    let sandbox = match lookup("PAYMENT_SANDBOX").as_deref().map(str::trim) {
+        None | Some("off") | Some("") => false,
+        Some("on") => true,
+        Some(other) => return Err(ConfigError::BadSandboxSwitch(other.to_owned())),
+    };
     if set.iter().all(Option::is_none) {
-        return Ok(crate::payments::OnlinePayments::Sandbox);
+        return Ok(if sandbox {
+            crate::payments::OnlinePayments::Sandbox
+        } else {
+            crate::payments::OnlinePayments::Unavailable
+        });
+    }
+    if sandbox {
+        return Err(ConfigError::SandboxWithAlipay);
     }
     if let Some(missing) = names
         .iter()
@@ -206,6 +251,11 @@ fn online_payments(
                 reason: e.to_string(),
             }
         })?;
+    // Without the seller id a notification for another merchant's trade with the same app could
+    // not be told apart (Alipay's docs: verify seller_id).
+    let Some(seller_id) = get("ALIPAY_SELLER_ID") else {
+        return Err(ConfigError::IncompleteAlipay("ALIPAY_SELLER_ID"));
+    };
     let gateway_url = get("ALIPAY_GATEWAY_URL").unwrap_or_else(|| PRODUCTION_GATEWAY.to_owned());
     if !(gateway_url.starts_with("https://") || gateway_url.starts_with("http://")) {
         return Err(ConfigError::BadUrl {
@@ -218,7 +268,7 @@ fn online_payments(
         merchant_key,
         alipay_key,
         gateway_url,
-        seller_id: get("ALIPAY_SELLER_ID"),
+        seller_id: Some(seller_id),
     }))
 }
 
@@ -235,8 +285,40 @@ mod tests {
         assert_eq!(config.prepaid_card_validity_days, 365);
         assert!(matches!(
             config.online_payments,
+            crate::payments::OnlinePayments::Unavailable
+        ));
+    }
+
+    #[test]
+    fn the_payment_sandbox_is_off_unless_asked_for() {
+        let with = |value: &'static str| {
+            Config::from_lookup(move |n| (n == "PAYMENT_SANDBOX").then(|| value.to_owned()))
+        };
+        assert!(matches!(
+            with("on").unwrap().online_payments,
             crate::payments::OnlinePayments::Sandbox
         ));
+        assert!(matches!(
+            with("off").unwrap().online_payments,
+            crate::payments::OnlinePayments::Unavailable
+        ));
+        assert_eq!(
+            with("yes").unwrap_err(),
+            ConfigError::BadSandboxSwitch("yes".into())
+        );
+        let demo = Config::from_lookup(|_| None).unwrap().with_demo_sandbox();
+        assert!(matches!(
+            demo.online_payments,
+            crate::payments::OnlinePayments::Sandbox
+        ));
+    }
+
+    #[test]
+    fn the_local_url_is_loopback_for_an_unspecified_listen_address() {
+        let config =
+            Config::from_lookup(|n| (n == "LEPTOS_SITE_ADDR").then(|| "0.0.0.0:8080".to_owned()))
+                .unwrap();
+        assert_eq!(config.local_url(), "http://127.0.0.1:8080");
     }
 
     #[test]
@@ -285,6 +367,7 @@ mod tests {
             ("ALIPAY_APP_ID", "2021000000000000".into()),
             ("ALIPAY_PRIVATE_KEY_FILE", private.clone()),
             ("ALIPAY_PUBLIC_KEY_FILE", public.clone()),
+            ("ALIPAY_SELLER_ID", "2088000000000001".into()),
         ])
         .unwrap();
         let crate::payments::OnlinePayments::Alipay(merchant) = full.online_payments else {
@@ -299,6 +382,22 @@ mod tests {
             partial,
             ConfigError::IncompleteAlipay("ALIPAY_PRIVATE_KEY_FILE")
         );
+        let no_seller = config(vec![
+            ("ALIPAY_APP_ID", "2021000000000000".into()),
+            ("ALIPAY_PRIVATE_KEY_FILE", private.clone()),
+            ("ALIPAY_PUBLIC_KEY_FILE", public.clone()),
+        ])
+        .unwrap_err();
+        assert_eq!(no_seller, ConfigError::IncompleteAlipay("ALIPAY_SELLER_ID"));
+        let with_sandbox = config(vec![
+            ("ALIPAY_APP_ID", "2021000000000000".into()),
+            ("ALIPAY_PRIVATE_KEY_FILE", private.clone()),
+            ("ALIPAY_PUBLIC_KEY_FILE", public.clone()),
+            ("ALIPAY_SELLER_ID", "2088000000000001".into()),
+            ("PAYMENT_SANDBOX", "on".into()),
+        ])
+        .unwrap_err();
+        assert_eq!(with_sandbox, ConfigError::SandboxWithAlipay);
         let swapped = config(vec![
             ("ALIPAY_APP_ID", "2021000000000000".into()),
             ("ALIPAY_PRIVATE_KEY_FILE", public.clone()),

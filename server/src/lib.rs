@@ -9,4 +9,5 @@ pub mod forms;
 pub mod language;
 pub mod payments;
 pub mod router;
+pub mod security_headers;
 pub mod settlement;

@@ -51,40 +51,39 @@ fn main() -> ExitCode {
                 }
             }
         }),
-        Command::Settle { day } => with_config(|config| async move {
+        Command::Settle { day, wait } => with_config(|config| async move {
             let store = match config.open_store().await {
                 Ok(store) => store,
                 Err(e) => return fail(e),
             };
-            let code = match day {
-                Some(day) => match store
-                    .settle_day(day, server::settlement::process_owner())
-                    .await
-                {
-                    Ok(report) => {
-                        println!(
-                            "{}",
-                            serde_json::to_string_pretty(&report).unwrap_or_default()
-                        );
-                        if report.failures.is_empty() {
-                            ExitCode::SUCCESS
-                        } else {
-                            ExitCode::FAILURE
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        ExitCode::FAILURE
-                    }
-                },
-                None => {
-                    let charged = server::settlement::settle_due_days(&store).await;
-                    println!("{charged} bills charged");
-                    ExitCode::SUCCESS
-                }
-            };
+            let code = settle_command(&store, day, wait).await;
             store.close().await;
             code
+        }),
+        Command::Expire => with_config(|config| async move {
+            let store = match config.open_store().await {
+                Ok(store) => store,
+                Err(e) => return fail(e),
+            };
+            let result = store.expire_instruments().await;
+            store.close().await;
+            match result {
+                Ok(sweep) => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&sweep).unwrap_or_default()
+                    );
+                    if sweep.failed_accounts.is_empty() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }),
         Command::Prices { command } => with_config(|config| async move {
             let store = match config.open_store().await {
@@ -140,6 +139,65 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }),
+    }
+}
+
+/// `billing-center settle`: prints each day's report; exit 0 only if everything asked is settled.
+async fn settle_command(
+    store: &backend::Store,
+    day: Option<chrono::NaiveDate>,
+    wait: Option<u64>,
+) -> ExitCode {
+    use backend::settlement::SettlementStatus;
+    let deadline = wait.map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
+    loop {
+        let (reports, errors) = match day {
+            Some(day) => match store
+                .settle_day(day, server::settlement::process_owner())
+                .await
+            {
+                Ok(report) => (vec![report], Vec::new()),
+                Err(e) => (Vec::new(), vec![(day, e.to_string())]),
+            },
+            None => {
+                let tick = server::settlement::settle_due_days(store).await;
+                (tick.reports, tick.errors)
+            }
+        };
+        let busy = reports.iter().any(|r| r.status == SettlementStatus::Busy);
+        let waiting = busy && deadline.is_some_and(|d| std::time::Instant::now() < d);
+        if waiting {
+            eprintln!("a day is busy (another process holds its lease); waiting");
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            continue;
+        }
+        for report in &reports {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(report).unwrap_or_default()
+            );
+        }
+        for (day, error) in &errors {
+            eprintln!("error: settling {day}: {error}");
+        }
+        let settled = errors.is_empty()
+            && reports.iter().all(|r| {
+                matches!(
+                    r.status,
+                    SettlementStatus::Settled | SettlementStatus::AlreadySettled
+                )
+            });
+        if busy {
+            eprintln!(
+                "error: a day is busy: another process is settling it (or died holding its lease, which runs out within {} s); run again, or pass --wait",
+                backend::settlement::LEASE_SECONDS
+            );
+        }
+        return if settled {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
     }
 }
 
@@ -224,12 +282,26 @@ fn serve(demo: bool) -> ExitCode {
         )
         .init();
     let config = match Config::from_env() {
+        Ok(config) if demo => config.with_demo_sandbox(),
         Ok(config) => config,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    match &config.online_payments {
+        server::payments::OnlinePayments::Sandbox => {
+            let line = "payment sandbox is ON: online top-ups are paid by the built-in sandbox gateway and credit cash without real money (never in production)";
+            println!("{line}");
+            tracing::warn!("{line}");
+        }
+        server::payments::OnlinePayments::Unavailable => tracing::info!(
+            "online payments are off (no ALIPAY_* keys, PAYMENT_SANDBOX not on): customers top up by bank transfer"
+        ),
+        server::payments::OnlinePayments::Alipay(_) => {
+            tracing::info!("online payments through Alipay")
+        }
+    }
     let bundle = config
         .site_root
         .join("pkg")
@@ -249,12 +321,13 @@ fn serve(demo: bool) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let store = match config.open_store().await {
-            Ok(store) => store,
-            Err(e) => {
+        let store = match open_store_retrying(&config).await {
+            Some(Ok(store)) => store,
+            Some(Err(e)) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
+            None => return ExitCode::SUCCESS,
         };
         tracing::info!(
             "database {} ({:?}) is ready",
@@ -281,14 +354,17 @@ fn serve(demo: bool) -> ExitCode {
                 }
             }
         }
+        let mut settings = config.settings();
         if config.settlement_scheduler {
-            server::settlement::spawn_scheduler(store.clone());
+            let health = server::settlement::SchedulerHealth::new();
+            server::settlement::spawn_scheduler(store.clone(), health.clone());
+            settings.scheduler = Some(health);
             tracing::info!(
                 "nightly settlement at 00:00 {}",
                 config.settlement_timezone.name()
             );
         }
-        let app = server::router::app(config.leptos_options(), store, config.settings())
+        let app = server::router::app(config.leptos_options(), store, settings)
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
         match axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
@@ -301,6 +377,44 @@ fn serve(demo: bool) -> ExitCode {
             }
         }
     })
+}
+
+/// Opens the store; while the database cannot be reached, tries again with backoff (1 s doubling
+/// to 30 s), saying so each time, instead of exiting: a server started before its database comes
+/// back by itself. `None` when a shutdown signal came first.
+async fn open_store_retrying(
+    config: &Config,
+) -> Option<Result<backend::Store, Box<dyn std::error::Error + Send + Sync>>> {
+    let mut backoff = std::time::Duration::from_secs(1);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        match config.open_store().await {
+            Ok(store) => return Some(Ok(store)),
+            Err(e)
+                if e.downcast_ref::<backend::StoreError>()
+                    .is_some_and(|e| matches!(e, backend::StoreError::Connect(_))) =>
+            {
+                tracing::error!(
+                    database = %redact(&config.database_url),
+                    error = %e,
+                    retry_in_seconds = backoff.as_secs(),
+                    "the database cannot be reached; retrying"
+                );
+                eprintln!(
+                    "database {} cannot be reached ({e}); retrying in {} s",
+                    redact(&config.database_url),
+                    backoff.as_secs()
+                );
+            }
+            Err(e) => return Some(Err(e)),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            () = &mut shutdown => return None,
+        }
+        backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+    }
 }
 
 async fn shutdown_signal() {

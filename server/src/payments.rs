@@ -1,6 +1,7 @@
 //! Online payments over HTTP: Alipay's asynchronous notification (`POST /payments/alipay/notify`)
 //! and the built-in sandbox gateway (`/sandbox/alipay/…`), which plays Alipay's side on this server
-//! when no Alipay keys are configured. The protocol itself is `backend::payments`.
+//! only when it is switched on (`PAYMENT_SANDBOX=on`, `serve --demo`): anyone who can reach it can
+//! "pay", so a production server must never mount it. The protocol itself is `backend::payments`.
 
 use app::i18n::{Lang, Msg};
 use axum::Form;
@@ -23,8 +24,25 @@ pub const NOTIFY_PATH: &str = "/payments/alipay/notify";
 pub enum OnlinePayments {
     /// Real Alipay with the merchant's keys.
     Alipay(AlipayMerchant),
-    /// The built-in sandbox gateway (keys in the database).
+    /// The built-in sandbox gateway (keys in the database), for demos and tests only.
     Sandbox,
+    /// Neither: online top-ups are refused (`payments_unavailable`); bank transfers still work.
+    Unavailable,
+}
+
+impl OnlinePayments {
+    pub fn is_sandbox(&self) -> bool {
+        matches!(self, OnlinePayments::Sandbox)
+    }
+}
+
+/// Why a top-up could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenTopUpError {
+    #[error("online payments are not configured on this server; pay by bank transfer")]
+    PaymentsUnavailable,
+    #[error(transparent)]
+    Ledger(#[from] backend::LedgerError),
 }
 
 /// The account customers send bank transfers to, shown on the bank-transfer page.
@@ -57,12 +75,28 @@ impl BankPayee {
 }
 
 impl AppState {
-    /// The merchant side in use: configured Alipay, or the sandbox's merchant identity.
-    pub async fn alipay_merchant(&self) -> Result<AlipayMerchant, backend::LedgerError> {
+    /// The merchant side in use: configured Alipay, the sandbox's merchant identity, or none.
+    pub async fn alipay_merchant(&self) -> Result<Option<AlipayMerchant>, backend::LedgerError> {
         match &self.settings.online_payments {
-            OnlinePayments::Alipay(merchant) => Ok(merchant.clone()),
-            OnlinePayments::Sandbox => Ok(self.sandbox().await?.merchant().clone()),
+            OnlinePayments::Alipay(merchant) => Ok(Some(merchant.clone())),
+            OnlinePayments::Sandbox => Ok(Some(self.sandbox().await?.merchant().clone())),
+            OnlinePayments::Unavailable => Ok(None),
         }
+    }
+
+    /// Opens a top-up for the pages and the API alike: an online one only when this server can
+    /// take online payments.
+    pub async fn open_top_up(
+        &self,
+        key: &backend::IdempotencyKey,
+        request: &backend::topups::TopUpRequest,
+    ) -> Result<backend::topups::TopUp, OpenTopUpError> {
+        if request.method == backend::topups::TopUpMethod::Alipay
+            && matches!(self.settings.online_payments, OnlinePayments::Unavailable)
+        {
+            return Err(OpenTopUpError::PaymentsUnavailable);
+        }
+        Ok(self.store.open_top_up(key, request).await?)
     }
 
     async fn sandbox(&self) -> Result<SandboxAlipay, backend::LedgerError> {
@@ -104,7 +138,13 @@ pub async fn alipay_notify(State(state): State<AppState>, body: Bytes) -> Respon
         Err(e) => return failure(StatusCode::BAD_REQUEST, &e),
     };
     let merchant = match state.alipay_merchant().await {
-        Ok(merchant) => merchant,
+        Ok(Some(merchant)) => merchant,
+        Ok(None) => {
+            return failure(
+                StatusCode::NOT_FOUND,
+                &"online payments are not configured on this server",
+            );
+        }
         Err(e) => return failure(StatusCode::INTERNAL_SERVER_ERROR, &e),
     };
     let notification = match merchant.verify_notification(&params) {
@@ -255,10 +295,11 @@ async fn verified_checkout(
     query: Option<String>,
 ) -> Result<(SandboxAlipay, Checkout, Params), Response> {
     let refused = |status, why: &dyn std::fmt::Display| refused_page(lang, status, why);
-    if !matches!(state.settings.online_payments, OnlinePayments::Sandbox) {
+    if !state.settings.online_payments.is_sandbox() {
+        // Not mounted then (see the router); kept so the handlers are safe on their own.
         return Err(refused(
             StatusCode::NOT_FOUND,
-            &"the sandbox gateway is off: this server pays through Alipay",
+            &"the sandbox gateway is off",
         ));
     }
     let params = params_of_query(query).map_err(|e| refused(StatusCode::BAD_REQUEST, &e))?;
@@ -292,7 +333,7 @@ pub async fn sandbox_pay(
     let now = state.store.now();
     let trade_no = SandboxAlipay::new_trade_no(now);
     let notification = sandbox.notification(&checkout, &trade_no, "TRADE_SUCCESS", now);
-    match deliver(&checkout.notify_url, &notification).await {
+    match deliver(&state, &checkout.notify_url, &notification).await {
         Ok(reply) if reply.trim() == "success" => {}
         Ok(reply) => {
             let why = format!(
@@ -325,11 +366,30 @@ pub async fn sandbox_pay(
     }
 }
 
-/// POSTs a notification form to `url` and returns the reply body.
-async fn deliver(url: &str, params: &Params) -> Result<String, String> {
+/// Where the sandbox delivers a notification addressed to `notify_url`: to this very process over
+/// plain HTTP on its listen address (`local_url`), whatever `PUBLIC_URL` is: behind an https
+/// proxy the public address may not even be reachable from the server, and the sandbox has no
+/// business notifying anybody else. The notification is still a real HTTP request to the real
+/// notify endpoint, so the production path is what it exercises.
+pub fn delivery_url(public_url: &str, local_url: &str, notify_url: &str) -> Result<String, String> {
+    match notify_url.strip_prefix(public_url) {
+        Some(path) if path.starts_with('/') => Ok(format!("{local_url}{path}")),
+        _ => Err(format!(
+            "the sandbox only notifies this server ({public_url}), not '{notify_url}'"
+        )),
+    }
+}
+
+/// POSTs a notification form to this server and returns the reply body.
+async fn deliver(state: &AppState, notify_url: &str, params: &Params) -> Result<String, String> {
     use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
+    let url = delivery_url(
+        &state.settings.public_url,
+        &state.settings.local_url,
+        notify_url,
+    )?;
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params.iter())
         .finish();

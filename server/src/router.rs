@@ -21,8 +21,13 @@ pub struct Settings {
     pub secure_cookies: SecureCookies,
     /// The address people and payment gateways use, without a trailing slash.
     pub public_url: String,
+    /// This process's own address over plain HTTP (the listen address), where the payment sandbox
+    /// delivers its notifications.
+    pub local_url: String,
     pub online_payments: crate::payments::OnlinePayments,
     pub bank_payee: crate::payments::BankPayee,
+    /// The scheduler's heartbeat when this process runs it (`/readyz` checks it).
+    pub scheduler: Option<Arc<crate::settlement::SchedulerHealth>>,
 }
 
 /// State shared by every handler.
@@ -62,10 +67,39 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
     // built (tests build one per request) would then hang.
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
     let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
+    let sandbox = state.settings.online_payments.is_sandbox();
+    let hsts = state.settings.public_url.starts_with("https://");
+    // The sandbox gateway exists only when switched on: otherwise /sandbox/* is the site's 404.
+    let sandbox_routes = if sandbox {
+        Router::new()
+            .route(
+                payments::SANDBOX_GATEWAY_PATH,
+                get(payments::sandbox_checkout),
+            )
+            .route("/sandbox/alipay/pay", post(payments::sandbox_pay))
+    } else {
+        Router::new()
+    };
+    // What every rendered page (and the not-found page) reads on the server.
+    let page_context = {
+        let store = state.store.clone();
+        let payee = state.settings.bank_payee.clone();
+        move || {
+            provide_context(store.clone());
+            provide_context(app::PaymentSandbox(sandbox));
+            provide_context(app::wallet::BankPayeeDetails {
+                name: payee.name.clone(),
+                bank: payee.bank.clone(),
+                account: payee.account.clone(),
+            });
+        }
+    };
     Router::new()
         .nest("/api/v1", api::routes())
         .route("/lang/{code}", get(language::switch_language))
+        // Liveness: the process answers. Readiness: it can do its work (database, scheduler).
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readiness))
         // The account pages' form posts (see `forms`): anonymous for sign-up/in, customer + CSRF otherwise.
         .route("/signup", post(forms::sign_up))
         .route("/signin", post(forms::sign_in))
@@ -86,37 +120,51 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         .route("/ops/prepaid-cards", post(forms::ops_assign_card))
         // Alipay's server (signature-checked): the asynchronous payment notification.
         .route(payments::NOTIFY_PATH, post(payments::alipay_notify))
-        // The sandbox gateway, only when no Alipay keys are configured.
-        .route(
-            payments::SANDBOX_GATEWAY_PATH,
-            get(payments::sandbox_checkout),
-        )
-        .route("/sandbox/alipay/pay", post(payments::sandbox_pay))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                // Pages that show the signed-in customer read the store on the server.
-                let store = state.store.clone();
-                let payee = state.settings.bank_payee.clone();
-                move || {
-                    provide_context(store.clone());
-                    provide_context(app::wallet::BankPayeeDetails {
-                        name: payee.name.clone(),
-                        bank: payee.bank.clone(),
-                        account: payee.account.clone(),
-                    });
-                }
-            },
-            {
-                let options = leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .merge(sandbox_routes)
+        .leptos_routes_with_context(&state, routes, page_context.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(page_context, shell))
         .layer(axum::middleware::from_fn(
             crate::auth::refuse_cross_site_writes,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            crate::security_headers::Hsts(hsts),
+            crate::security_headers::add_security_headers,
+        ))
         .layer(CompressionLayer::new())
         .with_state(state)
+}
+
+/// 200 `ready` when the database answers within 3 s and (where this process runs it) the
+/// scheduler finished a tick in the last 3 minutes; otherwise 503 with what is wrong, one line
+/// each, for the person on call.
+async fn readiness(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (axum::http::StatusCode, String) {
+    use axum::http::StatusCode;
+    let mut problems = Vec::new();
+    match tokio::time::timeout(std::time::Duration::from_secs(3), state.store.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => problems.push(format!("database: {e}")),
+        Err(_) => problems.push("database: no answer within 3 s".to_owned()),
+    }
+    if let Some(health) = &state.settings.scheduler {
+        let since = health.seconds_since_tick();
+        let stale = i64::try_from(crate::settlement::STALE_AFTER.as_secs()).unwrap_or(i64::MAX);
+        if since > stale {
+            problems.push(format!(
+                "scheduler: no settlement tick for {since} s (expected one a minute)"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        (StatusCode::OK, "ready\n".to_owned())
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, problems.join("\n") + "\n")
+    }
 }

@@ -1,14 +1,20 @@
 //! The nightly settlement in a running server: once a minute, settle every past day that has usage
 //! and is not settled yet (so yesterday is settled within a minute of 00:00, and a day missed while
-//! the server was down, or left incomplete, is caught up). Any number of processes may run this;
-//! the day's lease in the database lets one of them settle it.
+//! the server was down, or left incomplete, is caught up), expire instruments whose validity has
+//! ended, and close every ended month that is complete. Any number of processes may run this; the
+//! day's lease in the database lets one of them settle it.
+//!
+//! The scheduler is supervised: a tick that panics is logged and the loop restarts with backoff,
+//! and every finished tick is recorded in [`SchedulerHealth`], which `/readyz` reads, so a
+//! scheduler that stopped is visible instead of silent.
 
+use std::sync::Arc;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use backend::Store;
-use backend::settlement::SettlementStatus;
-use chrono::Datelike;
+use backend::settlement::{SettlementReport, SettlementStatus};
 
 /// This process's name in settlement leases: host-independent, unique per process start.
 pub fn process_owner() -> &'static str {
@@ -22,52 +28,210 @@ pub fn process_owner() -> &'static str {
     })
 }
 
-/// Settles what is due now; returns how many bills were charged.
-pub async fn settle_due_days(store: &Store) -> u32 {
-    let days = match store.days_to_settle().await {
-        Ok(days) => days,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot list the days to settle");
-            return 0;
-        }
-    };
-    let mut charged = 0;
-    for day in days {
-        match store.settle_day(day, process_owner()).await {
-            Ok(report) => {
-                charged += report.bills_charged;
-                if report.status != SettlementStatus::Busy {
-                    tracing::info!(%day, status = ?report.status, bills = report.bills_charged,
-                        failures = report.failures.len(), "settlement run");
-                }
-            }
-            Err(e) => tracing::error!(%day, error = %e, "settlement failed"),
-        }
-    }
-    // A month without usage on its last day still gets its monthly bills, once none of its days
-    // (nor an earlier one) is still due.
-    let today = store.today();
-    let Some(last_of_previous_month) = today.with_day(1).and_then(|d| d.pred_opt()) else {
-        return charged;
-    };
-    let month_done = store
-        .days_to_settle()
-        .await
-        .is_ok_and(|days| days.iter().all(|d| *d > last_of_previous_month));
-    if month_done && let Err(e) = store.build_monthly_bills(last_of_previous_month).await {
-        tracing::error!(error = %e, "cannot build last month's bills");
-    }
-    charged
+/// How often the scheduler ticks.
+pub const TICK: Duration = Duration::from_secs(60);
+/// `/readyz` fails when the scheduler has not finished a tick for this long.
+pub const STALE_AFTER: Duration = Duration::from_secs(180);
+
+/// When the scheduler last finished a tick (seconds since the epoch, 0 = never), shared with
+/// `/readyz`.
+#[derive(Debug, Default)]
+pub struct SchedulerHealth {
+    last_tick: AtomicI64,
+    started: AtomicI64,
 }
 
-/// Runs [`settle_due_days`] every minute until the process ends.
-pub fn spawn_scheduler(store: Store) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
+fn epoch_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl SchedulerHealth {
+    pub fn new() -> Arc<SchedulerHealth> {
+        let health = SchedulerHealth::default();
+        health.started.store(epoch_seconds(), Ordering::SeqCst);
+        Arc::new(health)
+    }
+
+    pub fn record_tick(&self) {
+        self.last_tick.store(epoch_seconds(), Ordering::SeqCst);
+    }
+
+    /// Seconds since the last finished tick (or since start, before the first).
+    pub fn seconds_since_tick(&self) -> i64 {
+        let last = self.last_tick.load(Ordering::SeqCst);
+        let since = if last == 0 {
+            self.started.load(Ordering::SeqCst)
+        } else {
+            last
+        };
+        epoch_seconds().saturating_sub(since)
+    }
+
+    /// For tests: pretend the last tick was `seconds` ago.
+    pub fn set_last_tick_seconds_ago(&self, seconds: i64) {
+        self.last_tick
+            .store(epoch_seconds() - seconds, Ordering::SeqCst);
+    }
+}
+
+/// What one tick did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tick {
+    pub reports: Vec<SettlementReport>,
+    /// Days that could not be run at all (a database error), with the reason.
+    pub errors: Vec<(chrono::NaiveDate, String)>,
+    pub instruments_expired: usize,
+    pub monthly_bills: u32,
+}
+
+impl Tick {
+    pub fn bills_charged(&self) -> u32 {
+        self.reports.iter().map(|r| r.bills_charged).sum()
+    }
+
+    /// Whether every due day is settled now (nothing busy, incomplete or failed).
+    pub fn all_settled(&self) -> bool {
+        self.errors.is_empty()
+            && self.reports.iter().all(|r| {
+                matches!(
+                    r.status,
+                    SettlementStatus::Settled | SettlementStatus::AlreadySettled
+                )
+            })
+    }
+}
+
+/// Settles what is due now, expires instruments, closes complete months.
+pub async fn settle_due_days(store: &Store) -> Tick {
+    let mut tick = Tick::default();
+    match store.days_to_settle().await {
+        Ok(days) => {
+            for day in days {
+                match store.settle_day(day, process_owner()).await {
+                    Ok(report) => {
+                        if report.status != SettlementStatus::Busy {
+                            tracing::info!(%day, status = ?report.status, bills = report.bills_charged,
+                                failures = report.failures.len(), "settlement run");
+                        }
+                        tick.reports.push(report);
+                    }
+                    Err(e) => {
+                        tracing::error!(%day, error = %e, "settlement failed");
+                        tick.errors.push((day, e.to_string()));
+                    }
+                }
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot list the days to settle"),
+    }
+    // Instruments whose validity ended since the last tick, whether or not a day was settled.
+    match store.expire_instruments().await {
+        Ok(sweep) => {
+            tick.instruments_expired = sweep.expired.len();
+            if !sweep.expired.is_empty() {
+                tracing::info!(expired = sweep.expired.len(), "instruments expired");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot expire instruments"),
+    }
+    // A month without usage on its last day still gets its monthly bills once it is complete.
+    match store.close_complete_months().await {
+        Ok(made) => tick.monthly_bills = made,
+        Err(e) => tracing::error!(error = %e, "cannot close ended months"),
+    }
+    tick
+}
+
+/// Runs [`settle_due_days`] every minute until the process ends, restarting (with backoff, logged)
+/// after a tick that panicked.
+pub fn spawn_scheduler(store: Store, health: Arc<SchedulerHealth>) {
+    supervise(health, TICK, move || {
+        let store = store.clone();
+        async move {
             settle_due_days(&store).await;
         }
     });
+}
+
+/// Runs `work` every `every`, recording each finished run in `health`. A run that panics ends the
+/// loop's task; the supervisor logs it and starts the loop again after a backoff (1 s doubling to
+/// 60 s, back to 1 s once a loop has run for ten minutes).
+pub fn supervise<F, Fut>(health: Arc<SchedulerHealth>, every: Duration, work: F)
+where
+    F: Fn() -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let started = tokio::time::Instant::now();
+            let ticking = tokio::spawn(run_every(every, work.clone(), health.clone()));
+            match ticking.await {
+                Ok(()) => return,
+                Err(e) => {
+                    if started.elapsed() > Duration::from_secs(600) {
+                        backoff = Duration::from_secs(1);
+                    }
+                    tracing::error!(
+                        error = %e,
+                        restart_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
+                        "the settlement scheduler stopped (a tick panicked); restarting it"
+                    );
+                }
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(60));
+        }
+    });
+}
+
+async fn run_every<F, Fut>(every: Duration, work: F, health: Arc<SchedulerHealth>)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        work().await;
+        health.record_tick();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[tokio::test]
+    async fn a_tick_that_panics_is_restarted_and_the_health_shows_it_ticking_again() {
+        let health = SchedulerHealth::new();
+        health.set_last_tick_seconds_ago(1_000);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = runs.clone();
+        supervise(health.clone(), Duration::from_millis(10), move || {
+            let counter = counter.clone();
+            async move {
+                if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                    panic!("a tick that fails on purpose");
+                }
+            }
+        });
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while health.seconds_since_tick() > 5 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the scheduler never ticked again"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            runs.load(Ordering::SeqCst) >= 2,
+            "it ran again after the panic"
+        );
+    }
 }

@@ -422,10 +422,17 @@ async fn the_scheduler_settles_every_due_day_and_last_month(app: TestApp) {
     };
     app.store.ingest_usage(&ws, &[today_record]).await.unwrap();
     // The two past days are due; today is not over.
-    assert_eq!(server::settlement::settle_due_days(&app.store).await, 2);
+    assert_eq!(
+        server::settlement::settle_due_days(&app.store)
+            .await
+            .bills_charged(),
+        2
+    );
     assert!(app.store.days_to_settle().await.unwrap().is_empty());
     assert_eq!(
-        server::settlement::settle_due_days(&app.store).await,
+        server::settlement::settle_due_days(&app.store)
+            .await
+            .bills_charged(),
         0,
         "nothing twice"
     );
@@ -469,7 +476,7 @@ async fn two_processes_settle_a_day_once_on_postgresql() {
     let url = app.database_url().unwrap();
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_billing-center"))
-            .args(["settle", "--day", &yesterday.to_string()])
+            .args(["settle", "--day", &yesterday.to_string(), "--wait", "120"])
             .env("DATABASE_URL", &url)
             .env_remove("RUST_LOG")
             .output()
@@ -494,17 +501,34 @@ async fn two_processes_settle_a_day_once_on_postgresql() {
     // 30 bills of 2.00, all into arrears: charged once each.
     let account_now = app.store.account(account).await.unwrap();
     assert_eq!(account_now.arrears, billing::Amount::from_yuan(60));
-    // Whichever process did not settle saw the lease or the finished day.
+    // Whichever process did not settle waited for the lease and found the day finished.
     let reports = format!(
         "{}{}",
         String::from_utf8_lossy(&first.stdout),
         String::from_utf8_lossy(&second.stdout)
     );
     assert!(reports.contains("\"settled\""), "{reports}");
-    assert!(
-        reports.contains("\"busy\"") || reports.contains("\"already_settled\""),
-        "{reports}"
-    );
+    assert!(reports.contains("\"already_settled\""), "{reports}");
+    // A day whose lease another (live) process holds: without --wait, `settle` says so and
+    // exits 1, so a cron job learns that nothing was settled.
+    let before = yesterday.pred_opt().unwrap();
+    sqlx::query(
+        "INSERT INTO settlement_runs (usage_day, status, lease_owner, lease_until, started_at) VALUES ($1, 'running', 'elsewhere', $2, 0) \
+         ON CONFLICT (usage_day) DO UPDATE SET status = 'running', lease_owner = 'elsewhere', lease_until = excluded.lease_until",
+    )
+    .bind(before.to_string())
+    .bind((app.store.now() + chrono::Duration::seconds(50)).timestamp_micros())
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+    let busy = Command::new(env!("CARGO_BIN_EXE_billing-center"))
+        .args(["settle", "--day", &before.to_string()])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(busy.status.code(), Some(1), "busy is not success");
+    assert!(String::from_utf8_lossy(&busy.stdout).contains("\"busy\""));
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("another process"));
     let bad = Command::new(env!("CARGO_BIN_EXE_billing-center"))
         .args(["settle", "--day", "22/11/2026"])
         .env("DATABASE_URL", &url)

@@ -76,8 +76,13 @@ pub fn routes() -> Router<AppState> {
         .route("/bills", get(statements::bills))
         .route("/consumption", get(statements::consumption))
         .route("/transactions", get(statements::transactions))
-        // operator token: settle a day now.
-        .route("/ops/settlements", post(ops::settle))
+        // operator token: settle a day now; the days whose settlement failed, with the reasons.
+        .route(
+            "/ops/settlements",
+            post(ops::settle).get(ops::settlement_failures),
+        )
+        // operator token: void a usage record that cannot be billed (audited, with a reason).
+        .route("/ops/usage/void", post(ops::void_usage))
         // operator token: the audit log.
         .route("/ops/audit", get(ops::audit_log))
         // operator token: record a bank transfer; issue vouchers or generate codes; assign a card.

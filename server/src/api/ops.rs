@@ -254,6 +254,12 @@ fn ops_ledger_error(error: backend::LedgerError) -> ApiError {
             message,
         )
         .with_field(Some("reference")),
+        E::TopUpAlreadyPaid { .. } => ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "top_up_already_paid",
+            message,
+        )
+        .with_field(Some("reference")),
         E::InvalidReference => {
             ApiError::unprocessable("invalid_field", message).with_field(Some("reference"))
         }
@@ -306,4 +312,64 @@ pub async fn settle(
         .await
         .map_err(auth_error)?;
     Ok(Json(report))
+}
+
+/// operator: the days whose settlement failed for some workspaces, oldest first, with each reason.
+pub async fn settlement_failures(
+    State(store): State<Store>,
+    OperatorToken(_operator): OperatorToken,
+) -> Result<Json<Vec<backend::settlement::DayFailures>>, ApiError> {
+    store
+        .settlement_failures()
+        .await
+        .map(Json)
+        .map_err(ApiError::internal)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VoidUsageRequest {
+    workspace_id: String,
+    record_id: String,
+    reason: String,
+}
+
+/// operator: voids a usage record that has not been billed (audited with the reason), so its day
+/// can be settled without it; then `POST /ops/settlements` settles the day again.
+pub async fn void_usage(
+    State(store): State<Store>,
+    OperatorToken(operator): OperatorToken,
+    ClientAddress(client): ClientAddress,
+    body: super::json::RawBody,
+) -> Result<Json<backend::usage::VoidedUsage>, ApiError> {
+    use backend::usage::VoidError;
+    let request: VoidUsageRequest = super::json::parse(body)?;
+    let by = OperatorAct {
+        operator_id: operator.id,
+        client,
+    };
+    store
+        .void_usage_record(
+            &by,
+            &request.workspace_id,
+            &request.record_id,
+            &request.reason,
+        )
+        .await
+        .map(Json)
+        .map_err(|e| {
+            let message = e.to_string();
+            match e {
+                VoidError::NotFound { .. } => ApiError::not_found(message),
+                VoidError::AlreadyBilled { .. } => ApiError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "usage_already_billed",
+                    message,
+                ),
+                VoidError::InvalidReason => {
+                    ApiError::unprocessable("invalid_field", message).with_field(Some("reason"))
+                }
+                VoidError::Database(e) => ApiError::internal(e),
+            }
+        })
 }

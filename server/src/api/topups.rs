@@ -14,7 +14,7 @@ use super::idempotency::request_key;
 use super::wallet::ledger_error;
 use super::{ApiError, json};
 use crate::auth::CustomerSession;
-use crate::payments::BankPayee;
+use crate::payments::{BankPayee, OpenTopUpError};
 use crate::router::AppState;
 
 #[derive(Debug, Serialize)]
@@ -50,12 +50,14 @@ pub async fn view(state: &AppState, top_up: TopUp) -> Result<TopUpView, ApiError
     let checkout_url = match (top_up.method, top_up.status) {
         (TopUpMethod::Alipay, TopUpStatus::Pending) => {
             let merchant = state.alipay_merchant().await.map_err(ledger_error)?;
-            merchant.checkout_url(
-                &top_up,
-                &state.notify_url(),
-                &return_url(state, &top_up),
-                state.store.now(),
-            )
+            merchant.and_then(|merchant| {
+                merchant.checkout_url(
+                    &top_up,
+                    &state.notify_url(),
+                    &return_url(state, &top_up),
+                    state.store.now(),
+                )
+            })
         }
         _ => None,
     };
@@ -109,10 +111,16 @@ pub async fn open(
         method: request.method,
     };
     let top_up = state
-        .store
         .open_top_up(&key, &request)
         .await
-        .map_err(ledger_error)?;
+        .map_err(|e| match e {
+            OpenTopUpError::PaymentsUnavailable => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "payments_unavailable",
+                e.to_string(),
+            ),
+            OpenTopUpError::Ledger(e) => ledger_error(e),
+        })?;
     Ok((StatusCode::CREATED, Json(view(&state, top_up).await?)))
 }
 

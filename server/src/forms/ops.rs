@@ -102,6 +102,7 @@ fn ledger_back(error: LedgerError, form: OpsForm) -> Response {
             form.back("reference_of_another_account", "reference")
         }
         LedgerError::InvalidReference => form.back("reference_invalid", "reference"),
+        LedgerError::TopUpAlreadyPaid { .. } => form.back("top_up_already_paid", "reference"),
         LedgerError::TopUp(_) => form.back("amount_invalid", "amount"),
         LedgerError::InvalidFaceValue { .. } => form.back("face_value_invalid", "face_value"),
         LedgerError::VoucherValidity(_) => form.back("valid_days_invalid", "valid_days"),

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::{CsrfForm, back_with, see_other};
 use crate::auth::ClientAddress;
+use crate::payments::OpenTopUpError;
 use crate::router::AppState;
 
 async fn account_of(state: &AppState, headers: &HeaderMap, csrf: &str) -> Result<i64, Response> {
@@ -83,7 +84,6 @@ pub async fn top_up(
         Err(response) => return response,
     };
     match state
-        .store
         .open_top_up(
             &key,
             &TopUpRequest {
@@ -95,8 +95,15 @@ pub async fn top_up(
         .await
     {
         Ok(top_up) => go_pay(&state, top_up).await,
-        Err(LedgerError::TopUp(_)) => bad_amount(),
-        Err(e) => internal(&e),
+        Err(OpenTopUpError::Ledger(LedgerError::TopUp(_))) => bad_amount(),
+        Err(OpenTopUpError::PaymentsUnavailable) => back_with(
+            "/wallet",
+            "payments_unavailable",
+            Some("method"),
+            &echo,
+            "#top-up",
+        ),
+        Err(OpenTopUpError::Ledger(e)) => internal(&e),
     }
 }
 

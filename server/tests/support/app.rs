@@ -14,7 +14,15 @@ use server::config::Config;
 use sqlx::{Connection, Executor};
 use tower::ServiceExt;
 
+/// The defaults with the payment sandbox on, as most tests pay through it.
 pub fn default_settings() -> server::router::Settings {
+    Config::from_lookup(|name| (name == "PAYMENT_SANDBOX").then(|| "on".to_owned()))
+        .unwrap()
+        .settings()
+}
+
+/// What a server started with no payment configuration at all uses.
+pub fn production_settings() -> server::router::Settings {
     Config::from_lookup(|_| None).unwrap().settings()
 }
 

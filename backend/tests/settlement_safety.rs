@@ -1,0 +1,344 @@
+//! What can no longer make a day unbillable or a month wrong, on both databases: usage that could
+//! never be charged is refused at ingest; a record stored before that rule can be voided and its
+//! day settled again; a month is built only when every day of it is settled, and then no usage can
+//! arrive for it; instruments are expired after a settled day.
+
+mod support;
+
+use backend::auth::audit::OperatorAct;
+use backend::cash::{CashCredit, CashSource};
+use backend::settlement::SettlementStatus;
+use backend::usage::{UsageInput, VoidError};
+use billing::Amount;
+use chrono::{Duration, NaiveDate};
+use support::{TestDb, key};
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn record(id: &str, item: &str, quantity: &str, d: &str) -> UsageInput {
+    UsageInput {
+        id: id.into(),
+        item: item.into(),
+        retention_days: None,
+        quantity: quantity.into(),
+        day: d.into(),
+    }
+}
+
+async fn funded(db: &TestDb, name: &str, yuan: i64) -> i64 {
+    let account = db.store.create_billing_account(name).await.unwrap();
+    db.store
+        .credit_cash(
+            &key(&format!("fund-{name}")),
+            &CashCredit {
+                account_id: account,
+                amount: Amount::from_yuan(yuan),
+                source: CashSource::BankTransfer,
+                reference: format!("fund-{name}"),
+            },
+        )
+        .await
+        .unwrap();
+    account
+}
+
+async fn operator(db: &TestDb) -> OperatorAct {
+    OperatorAct {
+        operator_id: db
+            .store
+            .create_operator("ops", "correct horse battery")
+            .await
+            .unwrap()
+            .id,
+        client: "test".into(),
+    }
+}
+
+async fn workspace(db: &TestDb, account: i64, id: &str) -> backend::workspaces::Workspace {
+    db.store
+        .bind_workspace(account, id, id)
+        .await
+        .unwrap()
+        .workspace
+}
+
+/// Stores a record as an older version did, without today's checks (what a database upgraded
+/// from before the line cap may hold).
+async fn store_unchecked(
+    db: &TestDb,
+    workspace: &str,
+    id: &str,
+    item: &str,
+    quantity: &str,
+    d: &str,
+) {
+    sqlx::query(
+        "INSERT INTO usage_records (workspace_id, record_id, usage_day, item, quantity, received_at) \
+         VALUES ($1, $2, $3, $4, $5, 0)",
+    )
+    .bind(workspace)
+    .bind(id)
+    .bind(d)
+    .bind(item)
+    .bind(quantity)
+    .execute(db.store.pool())
+    .await
+    .unwrap();
+}
+
+async fn usage_that_could_never_be_charged_is_refused_at_ingest_one_record_at_a_time(db: TestDb) {
+    let account = funded(&db, "Acme", 100).await;
+    let ws = workspace(&db, account, "ws-1").await;
+    // Network is 2.00 a host per day; a line may charge 10,000,000.00: 5,000,000 hosts.
+    let first = db
+        .store
+        .ingest_usage(
+            &ws,
+            &[
+                record("a", "network", "3000000", "2026-10-31"),
+                record("b", "network", "3000000", "2026-10-31"),
+                record("c", "network", "1", "2026-10-31"),
+                record("d", "network", "999999999999999", "2026-10-31"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.accepted, 2, "{first:?}");
+    let codes: Vec<(usize, &str)> = first
+        .rejected
+        .iter()
+        .map(|r| (r.index, r.code.as_str()))
+        .collect();
+    assert_eq!(codes, [(1, "line_too_large"), (3, "line_too_large")]);
+    assert!(
+        first.rejected[0].reason.contains("10000000"),
+        "{:?}",
+        first.rejected[0]
+    );
+    // A later report adding to the same line is held to the same cap; a resent record is still a
+    // duplicate, not a refusal.
+    let second = db
+        .store
+        .ingest_usage(
+            &ws,
+            &[
+                record("a", "network", "3000000", "2026-10-31"),
+                record("e", "network", "2000000", "2026-10-31"),
+                record("f", "network", "1999999", "2026-10-31"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!((second.accepted, second.duplicates), (1, 1), "{second:?}");
+    assert_eq!(second.rejected[0].code, "line_too_large");
+    // The day settles: exactly the cap.
+    let report = db.store.settle_day(day("2026-10-31"), "p").await.unwrap();
+    assert_eq!(report.status, SettlementStatus::Settled, "{report:?}");
+    let total: i64 = sqlx::query_scalar("SELECT total_fen FROM bills")
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(total, 1_000_000_000);
+    db.assert_ledger_clean().await;
+    db.finish().await;
+}
+
+async fn a_record_that_blocks_its_day_is_voided_and_the_day_settles_again(db: TestDb) {
+    let account = funded(&db, "Acme", 100).await;
+    let by = operator(&db).await;
+    let ws = workspace(&db, account, "ws-1").await;
+    let other = workspace(&db, account, "ws-2").await;
+    db.store
+        .ingest_usage(&ws, &[record("ok", "network", "2", "2026-10-30")])
+        .await
+        .unwrap();
+    db.store
+        .ingest_usage(&other, &[record("x", "network", "1", "2026-10-30")])
+        .await
+        .unwrap();
+    store_unchecked(
+        &db,
+        "ws-1",
+        "huge",
+        "network",
+        "900000000000000",
+        "2026-10-30",
+    )
+    .await;
+    let failed = db.store.settle_day(day("2026-10-30"), "p").await.unwrap();
+    assert_eq!(failed.status, SettlementStatus::Incomplete);
+    assert_eq!(failed.bills_charged, 1, "the other workspace is billed");
+    let listed = db.store.settlement_failures().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].day, day("2026-10-30"));
+    assert_eq!(listed[0].failures[0].workspace_id, "ws-1");
+    assert!(
+        listed[0].failures[0].reason.contains("bill line"),
+        "{listed:?}"
+    );
+
+    let voided = db
+        .store
+        .void_usage_record(&by, "ws-1", "huge", "meter fault: 9e14 hosts")
+        .await
+        .unwrap();
+    assert_eq!(voided.day, day("2026-10-30"));
+    let again = db
+        .store
+        .void_usage_record(&by, "ws-1", "huge", "another reason")
+        .await
+        .unwrap();
+    assert_eq!(
+        again.reason, "meter fault: 9e14 hosts",
+        "voiding twice changes nothing"
+    );
+    assert!(matches!(
+        db.store.void_usage_record(&by, "ws-1", "nope", "r").await,
+        Err(VoidError::NotFound { .. })
+    ));
+    assert!(matches!(
+        db.store.void_usage_record(&by, "ws-1", "ok", " ").await,
+        Err(VoidError::InvalidReason)
+    ));
+    let settled = db.store.settle_day(day("2026-10-30"), "p").await.unwrap();
+    assert_eq!(settled.status, SettlementStatus::Settled, "{settled:?}");
+    assert_eq!((settled.bills_charged, settled.bills_found), (1, 1));
+    assert!(db.store.settlement_failures().await.unwrap().is_empty());
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::from_yuan(94),
+        "3 hosts at 2.00: the voided record is not charged"
+    );
+    // A billed record cannot be voided: its bill is charged.
+    assert!(matches!(
+        db.store
+            .void_usage_record(&by, "ws-1", "ok", "too late")
+            .await,
+        Err(VoidError::AlreadyBilled { .. })
+    ));
+    let audited: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'usage.void'")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(audited, 1, "one audit row for the one void");
+    db.assert_ledger_clean().await;
+    db.finish().await;
+}
+
+async fn a_month_is_built_only_when_every_day_of_it_is_settled(db: TestDb) {
+    let account = funded(&db, "Acme", 100).await;
+    let by = operator(&db).await;
+    let ws = workspace(&db, account, "ws-1").await;
+    db.store
+        .ingest_usage(&ws, &[record("d29", "network", "1", "2026-10-29")])
+        .await
+        .unwrap();
+    store_unchecked(
+        &db,
+        "ws-1",
+        "bad",
+        "network",
+        "900000000000000",
+        "2026-10-29",
+    )
+    .await;
+    db.store
+        .ingest_usage(&ws, &[record("d31", "network", "1", "2026-10-31")])
+        .await
+        .unwrap();
+    let early = db.store.settle_day(day("2026-10-29"), "p").await.unwrap();
+    assert_eq!(early.status, SettlementStatus::Incomplete);
+    // The month's last day settles, but October stays open while the 29th is incomplete.
+    let last = db.store.settle_day(day("2026-10-31"), "p").await.unwrap();
+    assert_eq!(
+        (last.status, last.monthly_bills),
+        (SettlementStatus::Settled, 0)
+    );
+    assert_eq!(db.store.close_complete_months().await.unwrap(), 0);
+    let months: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM monthly_bills")
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(months, 0, "no monthly bill with a wrong total");
+    db.store
+        .void_usage_record(&by, "ws-1", "bad", "meter fault")
+        .await
+        .unwrap();
+    let fixed = db.store.settle_day(day("2026-10-29"), "p").await.unwrap();
+    assert_eq!(
+        (fixed.status, fixed.monthly_bills),
+        (SettlementStatus::Settled, 1)
+    );
+    let (daily, total): (i64, i64) =
+        sqlx::query_as("SELECT daily_bills, total_fen FROM monthly_bills WHERE month = '2026-10'")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+    assert_eq!((daily, total), (2, 400), "both days, 2.00 each");
+    // Closed: usage for any day of October, even one that had none, is refused now.
+    let late = db
+        .store
+        .ingest_usage(&ws, &[record("late", "network", "1", "2026-10-15")])
+        .await
+        .unwrap();
+    assert_eq!(late.rejected[0].code, "day_settled", "{late:?}");
+    assert_eq!(
+        db.store.close_complete_months().await.unwrap(),
+        0,
+        "closed once"
+    );
+    db.assert_ledger_clean().await;
+    db.finish().await;
+}
+
+async fn instruments_that_ran_out_are_expired_after_a_settled_day(db: TestDb) {
+    let account = funded(&db, "Acme", 100).await;
+    let ws = workspace(&db, account, "ws-1").await;
+    let now = db.store.now();
+    db.store
+        .issue_voucher(
+            &key("v1"),
+            &backend::vouchers::VoucherIssue {
+                account_id: account,
+                face_value: Amount::from_yuan(50),
+                validity: billing::wallet_rules::VoucherValidity::Fixed {
+                    valid_from: now - Duration::days(30),
+                    valid_until: now + Duration::hours(1),
+                },
+            },
+        )
+        .await
+        .unwrap();
+    db.store
+        .ingest_usage(&ws, &[record("a", "network", "1", "2026-10-31")])
+        .await
+        .unwrap();
+    // Settled late, after the voucher ran out: it pays nothing and is expired.
+    db.clock.advance(Duration::hours(2));
+    let report = db.store.settle_day(day("2026-10-31"), "p").await.unwrap();
+    assert_eq!(report.instruments_expired, 1, "{report:?}");
+    let breakage: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM postings WHERE ledger_account = 'breakage'",
+    )
+    .fetch_one(db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(breakage, 5_000, "the voucher's 50.00 went to breakage");
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::from_yuan(98),
+        "the expired voucher paid nothing"
+    );
+    db.assert_ledger_clean().await;
+    db.finish().await;
+}
+
+on_both_databases!(
+    usage_that_could_never_be_charged_is_refused_at_ingest_one_record_at_a_time,
+    a_record_that_blocks_its_day_is_voided_and_the_day_settles_again,
+    a_month_is_built_only_when_every_day_of_it_is_settled,
+    instruments_that_ran_out_are_expired_after_a_settled_day,
+);

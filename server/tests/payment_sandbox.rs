@@ -1,0 +1,233 @@
+//! The payment sandbox is for demos and tests only (PRODUCT.md §2): off unless switched on, and
+//! visibly marked on every page while on. Without it and without Alipay keys, online top-ups are
+//! refused and bank transfers still work.
+
+mod support;
+
+use axum::http::StatusCode;
+use serde_json::json;
+use support::app::{TestApp, cookie, production_settings};
+
+async fn signed_up(app: &TestApp, name: &str) -> (String, String) {
+    let reply = app.sign_up(name).await;
+    (
+        cookie(&reply.session_cookie().unwrap()),
+        reply.body["csrf_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn without_keys_or_sandbox_online_top_ups_are_refused_and_bank_transfers_work(
+    mut app: TestApp,
+) {
+    app.settings = production_settings();
+    let (session, csrf) = signed_up(&app, "alice").await;
+    let headers = [
+        ("cookie", session.as_str()),
+        ("x-csrf-token", csrf.as_str()),
+    ];
+    let online = app
+        .call(
+            "POST",
+            "/api/v1/topups",
+            Some(json!({"amount": "100.00", "method": "alipay"})),
+            &headers,
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(online.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(online.body["error"]["code"], "payments_unavailable");
+    let bank = app
+        .call(
+            "POST",
+            "/api/v1/topups",
+            Some(json!({"amount": "100.00", "method": "bank_transfer"})),
+            &headers,
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(bank.status, StatusCode::CREATED);
+    let listed = app
+        .call("GET", "/api/v1/topups", None, &headers, "10.0.0.1")
+        .await;
+    assert_eq!(
+        listed.body.as_array().unwrap().len(),
+        1,
+        "the refused top-up was not opened"
+    );
+    for path in [
+        "/sandbox/alipay/gateway.do?app_id=9021000000000001",
+        "/sandbox/alipay/pay",
+    ] {
+        let method = if path.ends_with("pay") { "POST" } else { "GET" };
+        let (status, _, page) = app.raw(method, path, Some("out_trade_no=x"), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!page.contains("sandbox-pay"), "{page}");
+    }
+    // The wallet form says so at the method field.
+    let (_, _, wallet) = app
+        .raw(
+            "GET",
+            "/wallet",
+            None,
+            Some(session.trim_start_matches("bc_session=")),
+        )
+        .await;
+    let csrf_field = wallet
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let (status, headers, _) = app
+        .raw(
+            "POST",
+            "/wallet/top-up",
+            Some(&format!("csrf={csrf_field}&amount=10.00&method=alipay")),
+            Some(session.trim_start_matches("bc_session=")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let location = headers["location"].to_str().unwrap();
+    assert!(
+        location.contains("error=payments_unavailable") && location.contains("field=method"),
+        "{location}"
+    );
+    assert!(
+        !wallet.contains("sandbox-banner"),
+        "no banner without the sandbox"
+    );
+    app.finish().await;
+}
+
+async fn every_page_says_so_while_the_sandbox_is_on(app: TestApp) {
+    for path in ["/", "/wallet", "/signin", "/preview", "/no-such-page"] {
+        let (_, _, page) = app.raw("GET", path, None, None).await;
+        assert!(
+            page.contains(r#"data-testid="sandbox-banner""#)
+                && page.contains(r#"data-payment-sandbox="on""#),
+            "{path}: {page}"
+        );
+    }
+    app.finish().await;
+}
+
+/// The hidden fields of the sandbox checkout's pay form, unescaped.
+fn hidden_fields(page: &str) -> Vec<(String, String)> {
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    page.split(r#"<input type="hidden" name=""#)
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once('"').unwrap();
+            let value = rest
+                .split(r#"value=""#)
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            (unescape(name), unescape(value))
+        })
+        .collect()
+}
+
+/// Behind a TLS-terminating proxy the public URL is https; the sandbox still delivers its
+/// notification, over plain HTTP to this process's own listen address.
+async fn the_sandbox_pays_behind_an_https_public_url(mut app: TestApp) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let local = format!("http://{}", listener.local_addr().unwrap());
+    app.settings.public_url = "https://billing.example.com".into();
+    app.settings.local_url = local;
+    let config = server::config::Config::from_lookup(|_| None).unwrap();
+    let served = server::router::app(
+        config.leptos_options(),
+        app.store.clone(),
+        app.settings.clone(),
+    )
+    .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, served).await });
+    let (session, csrf) = signed_up(&app, "bob").await;
+    let headers = [
+        ("cookie", session.as_str()),
+        ("x-csrf-token", csrf.as_str()),
+    ];
+    let opened = app
+        .call(
+            "POST",
+            "/api/v1/topups",
+            Some(json!({"amount": "25.00", "method": "alipay"})),
+            &headers,
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
+    let checkout = opened.body["checkout_url"].as_str().unwrap();
+    let path = checkout
+        .strip_prefix("https://billing.example.com")
+        .expect("the checkout is under the public URL");
+    let (status, _, page) = app.raw("GET", path, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(hidden_fields(&page))
+        .finish();
+    let (status, headers_back, page) = app
+        .raw("POST", "/sandbox/alipay/pay", Some(&form), None)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert!(
+        headers_back["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("https://billing.example.com/wallet/top-ups/")
+    );
+    let top_up = app
+        .call(
+            "GET",
+            &format!("/api/v1/topups/{}", opened.body["id"]),
+            None,
+            &headers,
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(top_up.body["status"], "paid", "{}", top_up.body);
+    server.abort();
+    app.finish().await;
+}
+
+#[test]
+fn the_sandbox_only_notifies_its_own_server() {
+    use server::payments::delivery_url;
+    assert_eq!(
+        delivery_url(
+            "https://billing.example.com",
+            "http://127.0.0.1:3000",
+            "https://billing.example.com/payments/alipay/notify"
+        ),
+        Ok("http://127.0.0.1:3000/payments/alipay/notify".to_owned())
+    );
+    for elsewhere in [
+        "https://attacker.example/payments/alipay/notify",
+        "https://billing.example.com.attacker.example/x",
+        "http://billing.example.com/payments/alipay/notify",
+    ] {
+        assert!(
+            delivery_url(
+                "https://billing.example.com",
+                "http://127.0.0.1:3000",
+                elsewhere
+            )
+            .is_err(),
+            "{elsewhere}"
+        );
+    }
+}
+
+on_both_databases!(
+    without_keys_or_sandbox_online_top_ups_are_refused_and_bank_transfers_work,
+    every_page_says_so_while_the_sandbox_is_on,
+    the_sandbox_pays_behind_an_https_public_url,
+);
