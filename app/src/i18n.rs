@@ -368,6 +368,14 @@ messages! {
     ErrInsufficientCash => "Not enough cash for this card. Top up first.", "现金余额不足，请先充值。";
     ErrDenomination => "A card costs 100 to 1,000,000, in steps of 100.", "储值卡面额须为 100 至 1,000,000 之间 100 的整数倍。";
     ErrMethod => "Choose a payment method.", "请选择支付方式。";
+    OpsSettlementFailures => "Settlement failures", "结算失败";
+    OpsNoSettlementFailures => "Every settled day billed every workspace.", "所有已结算日期均已为每个工作空间出账。";
+    OpsSettlementFailuresHelp => "Void the usage record at fault (POST /api/v1/ops/usage/void, with a reason), then settle the day again.", "作废出错的用量记录（POST /api/v1/ops/usage/void，需填写原因），然后重新结算该日。";
+    ColReason => "Reason", "原因";
+    ColDay => "Day", "日期";
+    ColWorkspace => "Workspace", "工作空间";
+    ErrFormInvalid => "This form is out of date. Reload the page and send it again.", "该表单已过期，请刷新页面后重新提交。";
+    ErrFormAlreadySent => "This form was already sent with other values. Reload the page to send it again.", "该表单已用其他内容提交过。请刷新页面后重新提交。";
     ErrTopUpAlreadyPaid => "This reference code's top-up is already paid. Record a second transfer under its bank receipt number.", "该参考码对应的充值已到账。如为另一笔转账，请使用其银行回单号登记。";
     ErrPaymentsUnavailable => "Online payment is not available on this server; top up by bank transfer.", "本服务器未开通在线支付，请通过银行转账充值。";
     SandboxBanner => "Sandbox payments: online top-ups are simulated and move no real money.", "沙箱支付：在线充值为模拟支付，不会产生真实资金往来。";

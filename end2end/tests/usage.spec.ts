@@ -47,8 +47,11 @@ for (const js of [true, false]) {
 
     test('bind a workspace, report usage with its key, settle, and see the bill and the movement', async ({ page, request }, testInfo) => {
       const errors = collectErrors(page);
-      // Each run settles a day of its own: a settled day takes no more usage.
-      const day = shanghaiDay(2 + (testInfo.project.name === 'phone' ? 2 : 0) + (js ? 0 : 1));
+      // Each run settles a day of its own, in a month of its own: a settled day takes no more
+      // usage, and a month whose every usage day is settled is closed (no more usage for any of
+      // its days). Days 31 apart are never in the same month.
+      const run = (testInfo.project.name === 'phone' ? 2 : 0) + (js ? 0 : 1);
+      const day = shanghaiDay(2 + 31 * run);
       const username = uniqueName(js ? 'ujs' : 'unojs');
       await signUp(page, username);
 

@@ -132,6 +132,7 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         .layer(axum::middleware::from_fn(
             crate::auth::refuse_cross_site_writes,
         ))
+        .layer(axum::middleware::from_fn(api::error_shape::json_errors))
         .layer(axum::middleware::from_fn_with_state(
             crate::security_headers::Hsts(hsts),
             crate::security_headers::add_security_headers,

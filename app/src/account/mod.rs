@@ -56,6 +56,8 @@ pub fn error_message(code: &str) -> Msg {
         "reference_of_another_account" => Msg::ErrReferenceOther,
         "reference_invalid" => Msg::ErrReferenceInvalid,
         "top_up_already_paid" => Msg::ErrTopUpAlreadyPaid,
+        "form_already_sent" => Msg::ErrFormAlreadySent,
+        "form_invalid" => Msg::ErrFormInvalid,
         "face_value_invalid" => Msg::ErrFaceValue,
         "valid_days_invalid" => Msg::ErrValidDays,
         "count_invalid" => Msg::ErrCount,

@@ -10,6 +10,14 @@ use serde::{Deserialize, Serialize};
 use super::error_message;
 use crate::i18n::{Msg, t};
 
+/// One workspace-day that settlement could not bill, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementFailureRow {
+    pub day: String,
+    pub workspace_id: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRow {
     pub at: String,
@@ -23,6 +31,10 @@ pub struct AuditRow {
 pub struct OperatorView {
     pub username: String,
     pub csrf_token: String,
+    /// The idempotency key of this render's money forms (see `WalletData::form_token`).
+    pub form_token: String,
+    /// Days whose settlement failed for some workspaces (what to void or fix, then re-settle).
+    pub settlement_failures: Vec<SettlementFailureRow>,
     pub audit: Vec<AuditRow>,
 }
 
@@ -59,9 +71,24 @@ async fn load_operator() -> Option<OperatorView> {
             client: r.client,
         })
         .collect();
+    let settlement_failures = store
+        .settlement_failures()
+        .await
+        .ok()?
+        .into_iter()
+        .flat_map(|day| {
+            day.failures.into_iter().map(move |f| SettlementFailureRow {
+                day: day.day.to_string(),
+                workspace_id: f.workspace_id,
+                reason: f.reason,
+            })
+        })
+        .collect();
     Some(OperatorView {
         username,
         csrf_token: session.csrf_token,
+        form_token: backend::auth::random_token(16),
+        settlement_failures,
         audit,
     })
 }
@@ -94,7 +121,8 @@ pub fn OpsPage() -> impl IntoView {
                                 <input type="hidden" name="csrf" value=me.csrf_token.clone()/>
                                 <button type="submit" class="button secondary">{t(Msg::SignOut)}</button>
                             </form>
-                            <OperatorForms csrf=me.csrf_token.clone()/>
+                            <SettlementFailures rows=me.settlement_failures.clone()/>
+                            <OperatorForms csrf=me.csrf_token.clone() form_token=me.form_token.clone()/>
                             <section class="card">
                                 <h2>{t(Msg::AuditTitle)}</h2>
                                 <div class="table-scroll">
@@ -161,9 +189,39 @@ fn OpsField(
     }
 }
 
+/// Days the nightly settlement could not finish: each workspace and the reason. The fix is to void
+/// the offending usage record (`POST /api/v1/ops/usage/void`) and settle the day again.
+#[component]
+fn SettlementFailures(rows: Vec<SettlementFailureRow>) -> impl IntoView {
+    view! {
+        <section class="card" data-testid="settlement-failures">
+            <h2>{t(Msg::OpsSettlementFailures)}</h2>
+            {if rows.is_empty() {
+                view! { <p class="notice">{t(Msg::OpsNoSettlementFailures)}</p> }.into_any()
+            } else {
+                view! {
+                    <p class="hint">{t(Msg::OpsSettlementFailuresHelp)}</p>
+                    <div class="table-scroll">
+                        <table>
+                            <thead><tr>
+                                <th>{t(Msg::ColDay)}</th><th>{t(Msg::ColWorkspace)}</th><th>{t(Msg::ColReason)}</th>
+                            </tr></thead>
+                            <tbody>
+                                {rows.into_iter().map(|r| view! {
+                                    <tr><td>{r.day}</td><td>{r.workspace_id}</td><td>{r.reason}</td></tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
 /// Money actions: record a bank transfer, issue vouchers or generate codes, assign a card.
 #[component]
-fn OperatorForms(csrf: String) -> impl IntoView {
+fn OperatorForms(csrf: String, form_token: String) -> impl IntoView {
     let back = crate::wallet::page::Returned::read();
     view! {
         {back.done.clone().map(|(msg, detail)| view! {
@@ -184,6 +242,7 @@ fn OperatorForms(csrf: String) -> impl IntoView {
             <p class="hint">{t(Msg::OpsVoucherHelp)}</p>
             <form class="inline-form" method="post" action="/ops/vouchers" novalidate data-testid="ops-vouchers">
                 <input type="hidden" name="csrf" value=csrf.clone()/>
+                <input type="hidden" name="idempotency_key" value=form_token.clone()/>
                 <OpsField form="vouchers" name="face_value" label=Msg::OpsFaceValue back=back.clone() required=true/>
                 <OpsField form="vouchers" name="valid_days" label=Msg::OpsValidDays back=back.clone() required=true/>
                 <OpsField form="vouchers" name="account" label=Msg::OpsCustomer back=back.clone()/>
@@ -195,6 +254,7 @@ fn OperatorForms(csrf: String) -> impl IntoView {
             <h2>{t(Msg::OpsCardTitle)}</h2>
             <form class="inline-form" method="post" action="/ops/prepaid-cards" novalidate data-testid="ops-cards">
                 <input type="hidden" name="csrf" value=csrf/>
+                <input type="hidden" name="idempotency_key" value=form_token/>
                 <OpsField form="prepaid_cards" name="account" label=Msg::OpsCustomer back=back.clone() required=true/>
                 <OpsField form="prepaid_cards" name="denomination" label=Msg::Denomination back=back required=true/>
                 <button type="submit" class="button">{t(Msg::OpsAssign)}</button>

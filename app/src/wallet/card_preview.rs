@@ -43,6 +43,7 @@ pub fn preview(denomination: &str, cash: Amount) -> CardPreview {
 #[component]
 pub fn CardPurchaseForm(
     csrf: String,
+    form_token: String,
     cash: Amount,
     denomination: String,
     error: Option<Msg>,
@@ -64,6 +65,7 @@ pub fn CardPurchaseForm(
     view! {
         <form class="inline-form" method="post" action="/wallet/prepaid-cards" novalidate>
             <input type="hidden" name="csrf" value=csrf/>
+            <input type="hidden" name="idempotency_key" value=form_token/>
             <div class="field" class:has-error=error.is_some()>
                 <label for="f-denomination">{t(Msg::Denomination)}</label>
                 <input id="f-denomination" name="denomination" type="text" inputmode="numeric" autocomplete="off" required

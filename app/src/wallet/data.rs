@@ -33,6 +33,10 @@ pub struct InstrumentRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WalletData {
     pub csrf_token: String,
+    /// The idempotency key of this render's money forms (hidden `idempotency_key` field): a form
+    /// posted twice (a double click, a resent request) replays the first answer.
+    pub form_token: String,
+
     /// Cash usable for a card purchase (the preview's input).
     pub cash: Amount,
     pub net_cash: String,
@@ -133,6 +137,7 @@ pub(crate) async fn load_wallet() -> Option<WalletData> {
         .collect();
     Some(WalletData {
         csrf_token,
+        form_token: backend::auth::random_token(16),
         cash: account.cash,
         net_cash: format_cny(wallet.net_cash_balance()),
         vouchers_total: (wallet.usable_balance(InstrumentKind::RegularVoucher, now)

@@ -117,7 +117,7 @@ pub fn WalletPage() -> impl IntoView {
                                 <a href=format!("/preview?{}", w.preview_query) data-testid="preview-with-wallet">{t(Msg::PreviewWithWallet)}</a>
                             </p>
                         </section>
-                        <TopUpSection csrf=w.csrf_token.clone() back=back.clone() top_ups=w.top_ups.clone()/>
+                        <TopUpSection csrf=w.csrf_token.clone() form_token=w.form_token.clone() back=back.clone() top_ups=w.top_ups.clone()/>
                         <section class="card" id="vouchers">
                             <h2>{t(Msg::ActivateVoucher)}</h2>
                             <form class="inline-form" method="post" action="/wallet/vouchers/activate" novalidate>
@@ -134,7 +134,7 @@ pub fn WalletPage() -> impl IntoView {
                         </section>
                         <section class="card" id="prepaid-cards">
                             <h2>{t(Msg::BuyPrepaidCard)}</h2>
-                            <CardPurchaseForm csrf=w.csrf_token.clone() cash=w.cash denomination=back.denomination.clone()
+                            <CardPurchaseForm csrf=w.csrf_token.clone() form_token=w.form_token.clone() cash=w.cash denomination=back.denomination.clone()
                                 error=back.error_at("denomination")/>
                             <InstrumentTable rows=w.cards.clone() cards=true/>
                         </section>
@@ -146,13 +146,19 @@ pub fn WalletPage() -> impl IntoView {
 }
 
 #[component]
-fn TopUpSection(csrf: String, back: Returned, top_ups: Vec<TopUpRow>) -> impl IntoView {
+fn TopUpSection(
+    csrf: String,
+    form_token: String,
+    back: Returned,
+    top_ups: Vec<TopUpRow>,
+) -> impl IntoView {
     let amount_error = back.error_at("amount");
     view! {
         <section class="card" id="top-up">
             <h2>{t(Msg::TopUp)}</h2>
             <form class="inline-form" method="post" action="/wallet/top-up" novalidate>
                 <input type="hidden" name="csrf" value=csrf/>
+                <input type="hidden" name="idempotency_key" value=form_token/>
                 <div class="field" class:has-error=amount_error.is_some()>
                     <label for="f-amount">{t(Msg::TopUpAmount)}</label>
                     <input id="f-amount" name="amount" type="text" inputmode="decimal" autocomplete="off" required

@@ -80,7 +80,7 @@ impl AuthError {
 }
 
 /// 32 random bytes as hex: session ids, CSRF tokens, API tokens.
-pub(crate) fn random_token(bytes: usize) -> String {
+pub fn random_token(bytes: usize) -> String {
     use rand::RngCore;
     let mut buf = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buf);

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod error;
+pub mod error_shape;
 mod idempotency;
 mod json;
 mod ops;

@@ -147,9 +147,7 @@ impl StatementQuery {
     fn month(&self) -> Result<Option<String>, ApiError> {
         match &self.month {
             None => Ok(None),
-            Some(text) => NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
-                .ok()
-                .filter(|d| d.format("%Y-%m").to_string() == *text)
+            Some(text) => billing::day::parse_day(&format!("{text}-01"))
                 .map(|_| Some(text.clone()))
                 .ok_or_else(|| {
                     invalid(
@@ -293,6 +291,8 @@ pub async fn consumption(
             .map_err(ledger_error)?;
         return Ok(Json(page).into_response());
     }
+    // The export has every row; a page asked for is still checked as the JSON list checks it.
+    query.page()?;
     let lines = all_pages(|page| store.consumption(account, period, workspace, page)).await?;
     let rows = lines
         .iter()
@@ -356,6 +356,7 @@ pub async fn transactions(
             .map_err(ledger_error)?;
         return Ok(Json(page).into_response());
     }
+    query.page()?;
     let all = all_pages(|page| store.transactions(account, period, page)).await?;
     let signed = |fen: i64| billing::money::signed_fen(fen).to_string();
     let rows = all

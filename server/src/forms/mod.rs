@@ -3,6 +3,33 @@
 //! the non-secret values typed, so the page shows the message at its field. Passwords never go in
 //! a URL. Works the same with or without WebAssembly.
 
+/// The idempotency key of a money form: the page renders a random `idempotency_key` into its
+/// forms, so the same form posted twice (a double click, a resent request) is the same request
+/// under the same key and replays the first answer instead of acting twice. Scoped by the caller
+/// and the form. A post without the field (a page from before, a hand-made request) gets a fresh
+/// key; a malformed one is refused.
+pub(crate) fn form_key(
+    scope: &str,
+    form: &str,
+    submitted: &str,
+) -> Result<backend::IdempotencyKey, FormKeyError> {
+    let submitted = submitted.trim();
+    if submitted.is_empty() {
+        return backend::IdempotencyKey::generated(&format!("{scope}:{form}"))
+            .map_err(|_| FormKeyError);
+    }
+    let well_formed = submitted.len() <= 64 && submitted.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !well_formed {
+        return Err(FormKeyError);
+    }
+    backend::IdempotencyKey::new(format!("{scope}:form:{form}:{submitted}"))
+        .map_err(|_| FormKeyError)
+}
+
+/// A form's `idempotency_key` field that is not what the page renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FormKeyError;
+
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

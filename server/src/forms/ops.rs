@@ -9,7 +9,7 @@ use backend::auth::audit::OperatorAct;
 use backend::auth::sessions::Principal;
 use backend::prepaid_cards::PrepaidCardAssignment;
 use backend::vouchers::{ActivationCodeBatch, VoucherIssue};
-use backend::{IdempotencyKey, LedgerError, Store};
+use backend::{LedgerError, Store};
 use billing::Amount;
 use billing::wallet_rules::VoucherValidity;
 use serde::Deserialize;
@@ -71,6 +71,15 @@ impl OpsForm {
         }
     }
 
+    /// The field a form-wide error is shown at.
+    fn first_field(self) -> &'static str {
+        match self {
+            OpsForm::BankTransfers => "account",
+            OpsForm::Vouchers => "face_value",
+            OpsForm::PrepaidCards => "account",
+        }
+    }
+
     /// Back to /ops with the error at `field` of this form (`vouchers.account`, not every `account`).
     fn back(self, code: &str, field: &str) -> Response {
         let field = format!("{}.{field}", self.name());
@@ -102,6 +111,9 @@ fn ledger_back(error: LedgerError, form: OpsForm) -> Response {
             form.back("reference_of_another_account", "reference")
         }
         LedgerError::InvalidReference => form.back("reference_invalid", "reference"),
+        LedgerError::IdempotencyKeyReused { .. } => {
+            form.back("form_already_sent", form.first_field())
+        }
         LedgerError::TopUpAlreadyPaid { .. } => form.back("top_up_already_paid", "reference"),
         LedgerError::TopUp(_) => form.back("amount_invalid", "amount"),
         LedgerError::InvalidFaceValue { .. } => form.back("face_value_invalid", "face_value"),
@@ -161,6 +173,8 @@ pub struct VoucherForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
+    idempotency_key: String,
+    #[serde(default)]
     account: String,
     #[serde(default)]
     face_value: String,
@@ -188,7 +202,8 @@ pub async fn ops_vouchers(
             .parse()
             .map_err(|_| FORM.back("valid_days_invalid", "valid_days"))?;
         let validity = VoucherValidity::DaysFromActivation(days);
-        let key = IdempotencyKey::generated("ops").map_err(|e| internal(&e))?;
+        let key = super::form_key("ops", "vouchers", &form.idempotency_key)
+            .map_err(|_| FORM.back("form_invalid", "face_value"))?;
         if !form.account.trim().is_empty() {
             let account_id = customer_account(&store, &form.account, FORM).await?;
             let issue = VoucherIssue {
@@ -253,6 +268,8 @@ pub struct CardForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
+    idempotency_key: String,
+    #[serde(default)]
     account: String,
     #[serde(default)]
     denomination: String,
@@ -270,7 +287,8 @@ pub async fn ops_assign_card(
         let operator = operator_of(&store, &headers, &form.csrf, client).await?;
         let account_id = customer_account(&store, &form.account, FORM).await?;
         let denomination = amount(&form.denomination, FORM, "denomination")?;
-        let key = IdempotencyKey::generated("ops").map_err(|e| internal(&e))?;
+        let key = super::form_key("ops", "prepaid_cards", &form.idempotency_key)
+            .map_err(|_| FORM.back("form_invalid", "denomination"))?;
         let assignment = PrepaidCardAssignment {
             account_id,
             denomination,

@@ -28,14 +28,28 @@ fn internal(error: &dyn std::fmt::Display) -> Response {
     back_with("/wallet", "internal", None, &[], "")
 }
 
-fn key(account_id: i64) -> Result<IdempotencyKey, Response> {
-    IdempotencyKey::generated(&format!("customer{account_id}")).map_err(|e| internal(&e))
+/// The key of one of the wallet's money forms (see `forms::form_key`).
+fn key(
+    account_id: i64,
+    form: &str,
+    submitted: &str,
+    fragment: &str,
+) -> Result<IdempotencyKey, Response> {
+    super::form_key(&format!("customer{account_id}"), form, submitted)
+        .map_err(|_| back_with("/wallet", "form_invalid", None, &[], fragment))
+}
+
+/// The same form sent again with other values (the browser's back button, then a change).
+fn already_sent(fragment: &str) -> Response {
+    back_with("/wallet", "form_already_sent", None, &[], fragment)
 }
 
 #[derive(Debug, Deserialize)]
 pub struct TopUpForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    idempotency_key: String,
     #[serde(default)]
     amount: String,
     #[serde(default)]
@@ -79,7 +93,7 @@ pub async fn top_up(
             );
         }
     };
-    let key = match key(account_id) {
+    let key = match key(account_id, "top_up", &form.idempotency_key, "#top-up") {
         Ok(key) => key,
         Err(response) => return response,
     };
@@ -96,6 +110,9 @@ pub async fn top_up(
     {
         Ok(top_up) => go_pay(&state, top_up).await,
         Err(OpenTopUpError::Ledger(LedgerError::TopUp(_))) => bad_amount(),
+        Err(OpenTopUpError::Ledger(LedgerError::IdempotencyKeyReused { .. })) => {
+            already_sent("#top-up")
+        }
         Err(OpenTopUpError::PaymentsUnavailable) => back_with(
             "/wallet",
             "payments_unavailable",
@@ -169,9 +186,9 @@ pub async fn activate_voucher(
         Err(AuthError::RateLimited { .. }) => return back("too_many_attempts"),
         Err(e) => return internal(&e),
     };
-    let key = match key(account_id) {
+    let key = match IdempotencyKey::generated(&format!("customer{account_id}")) {
         Ok(key) => key,
-        Err(response) => return response,
+        Err(e) => return internal(&e),
     };
     match state
         .store
@@ -207,6 +224,8 @@ pub struct CardForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
+    idempotency_key: String,
+    #[serde(default)]
     denomination: String,
 }
 
@@ -233,7 +252,12 @@ pub async fn buy_prepaid_card(
     let Ok(denomination) = Amount::parse(form.denomination.trim()) else {
         return back("denomination_invalid");
     };
-    let key = match key(account_id) {
+    let key = match key(
+        account_id,
+        "prepaid_card",
+        &form.idempotency_key,
+        "#prepaid-cards",
+    ) {
         Ok(key) => key,
         Err(response) => return response,
     };
@@ -256,6 +280,7 @@ pub async fn buy_prepaid_card(
             back("insufficient_cash")
         }
         Err(LedgerError::PrepaidCard(_)) => back("denomination_invalid"),
+        Err(LedgerError::IdempotencyKeyReused { .. }) => already_sent("#prepaid-cards"),
         Err(e) => internal(&e),
     }
 }
