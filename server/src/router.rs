@@ -23,6 +23,8 @@ pub struct Settings {
     pub public_url: String,
     pub online_payments: crate::payments::OnlinePayments,
     pub bank_payee: crate::payments::BankPayee,
+    /// Peers whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::config::TrustedProxies,
 }
 
 /// State shared by every handler.
@@ -116,6 +118,10 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(
             crate::auth::refuse_cross_site_writes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.trusted_proxies.clone(),
+            crate::auth::resolve_client_address,
         ))
         .layer(CompressionLayer::new())
         .with_state(state)
