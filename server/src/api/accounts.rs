@@ -47,7 +47,7 @@ pub fn auth_error(error: AuthError) -> ApiError {
         }
         AuthError::NotFound(_) => ApiError::not_found(message),
         AuthError::OperatorDisabled => {
-            ApiError::new(StatusCode::FORBIDDEN, "operator_disabled", message)
+            ApiError::new(StatusCode::UNAUTHORIZED, "operator_disabled", message)
         }
         AuthError::Database(e) => ApiError::internal(e),
         AuthError::Ledger(e) => ApiError::internal(e),
