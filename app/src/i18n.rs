@@ -217,7 +217,8 @@ messages! {
     ErrPasswordTooCommon => "This is one of the most common passwords; choose another.", "这是最常见的密码之一，请换一个。";
     ErrInvalidCredentials => "The login or the password is wrong.", "用户名/邮箱或密码错误。";
     ErrWrongCurrentPassword => "The current password is wrong.", "当前密码错误。";
-    ErrRateLimited => "Too many failed sign-ins. Try again later.", "登录失败次数过多，请稍后再试。";
+    ErrRateLimited => "Too many attempts. Try again later.", "尝试次数过多，请稍后再试。";
+    ErrOperatorDisabled => "This operator is disabled.", "该运营账号已停用。";
     ErrSessionEnded => "Your session has ended. Sign in again.", "登录已失效，请重新登录。";
     ErrCsrf => "The form expired. Please try again.", "表单已失效，请重试。";
     ErrInternal => "Something went wrong on our side. Try again.", "系统出错，请重试。";

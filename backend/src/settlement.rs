@@ -30,7 +30,7 @@ use crate::workspaces::{Workspace, workspace_of};
 
 /// How long a run may go without renewing its lease before another process takes the day over.
 pub const LEASE_SECONDS: i64 = 60;
-/// How often a live run renews its lease (well inside [`LEASE_SECONDS`]).
+/// How often a live run renews its lease at most (a quarter of the lease, at most this).
 pub const HEARTBEAT_SECONDS: u64 = 15;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -294,7 +294,7 @@ impl Store {
     /// settled (they take the same advisory lock shared; see `ingest_usage`).
     async fn take_lease(&self, day: NaiveDate, owner: &str) -> Result<Lease, sqlx::Error> {
         let now = to_micros(self.now());
-        let until = now + LEASE_SECONDS * 1_000_000;
+        let until = now + self.settlement_lease_seconds() * 1_000_000;
         let mut tx = self.begin_write().await?;
         if self.backend() == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")
@@ -350,7 +350,7 @@ impl Store {
 
     /// Extends the lease; false when another process has taken it over.
     async fn renew_lease(&self, day: NaiveDate, owner: &str) -> Result<bool, sqlx::Error> {
-        let until = to_micros(self.now()) + LEASE_SECONDS * 1_000_000;
+        let until = to_micros(self.now()) + self.settlement_lease_seconds() * 1_000_000;
         let updated = sqlx::query(
             "UPDATE settlement_runs SET lease_until = $1 WHERE usage_day = $2 AND lease_owner = $3 AND status = 'running'",
         )

@@ -50,7 +50,10 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     prepaid_card_validity_days: i64,
     settlement_timezone: chrono_tz::Tz,
+    settlement_lease_seconds: i64,
+    sign_ups_per_hour: i64,
     password_checks: Arc<std::sync::atomic::AtomicU64>,
+    password_hashes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -101,7 +104,10 @@ impl Store {
             clock: Arc::new(SystemClock),
             prepaid_card_validity_days: billing::wallet_rules::DEFAULT_PREPAID_CARD_VALIDITY_DAYS,
             settlement_timezone: DEFAULT_SETTLEMENT_TIMEZONE,
+            settlement_lease_seconds: crate::settlement::LEASE_SECONDS,
+            sign_ups_per_hour: crate::auth::rate_limit::DEFAULT_SIGN_UPS_PER_HOUR,
             password_checks: Arc::default(),
+            password_hashes: Arc::default(),
         })
     }
 
@@ -122,6 +128,16 @@ impl Store {
         Ok(self)
     }
 
+    /// How many sign-ups one client address may attempt per hour (default 10; see `auth::rate_limit`).
+    pub fn with_sign_ups_per_hour(mut self, limit: i64) -> Store {
+        self.sign_ups_per_hour = limit.max(1);
+        self
+    }
+
+    pub fn sign_ups_per_hour(&self) -> i64 {
+        self.sign_ups_per_hour
+    }
+
     /// How many sign-in password checks (argon2 verifications) this store ran: lets tests prove
     /// that an unknown login does the same work as a wrong password, without timing anything.
     /// Days begin and end, and settle at 00:00, in this timezone (PRODUCT.md §4).
@@ -134,6 +150,17 @@ impl Store {
         self.settlement_timezone
     }
 
+    /// How long a settlement run's lease lasts without a heartbeat (default
+    /// [`crate::settlement::LEASE_SECONDS`]); a killed run's day is taken over after it.
+    pub fn with_settlement_lease_seconds(mut self, seconds: i64) -> Store {
+        self.settlement_lease_seconds = seconds.clamp(2, 3_600);
+        self
+    }
+
+    pub fn settlement_lease_seconds(&self) -> i64 {
+        self.settlement_lease_seconds
+    }
+
     /// Today's date in the settlement timezone.
     pub fn today(&self) -> chrono::NaiveDate {
         self.now()
@@ -144,6 +171,19 @@ impl Store {
     pub fn password_checks(&self) -> u64 {
         self.password_checks
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many new password hashes (sign-up, password change, operator creation) this store made:
+    /// lets tests prove that a refused attempt does no argon2 work.
+    pub fn password_hashes(&self) -> u64 {
+        self.password_hashes
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) async fn hash_password(&self, password: &str) -> String {
+        self.password_hashes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        crate::auth::password::hash_password(password.to_owned()).await
     }
 
     /// Every sign-in goes through here: one argon2 verification, against a dummy hash when the

@@ -313,6 +313,13 @@ impl Store {
             return Err(LedgerError::CodeTooLong { max: 64 });
         }
         let code = normalise_code(&request.code);
+        // Codes are letters and digits: anything else is no code (and never reaches the database,
+        // where PostgreSQL would refuse a NUL in the stored request).
+        if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(LedgerError::CodeNotFound(
+                request.code.escape_default().to_string(),
+            ));
+        }
         let request = CodeActivation {
             account_id: request.account_id,
             code: code.clone(),

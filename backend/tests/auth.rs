@@ -4,6 +4,7 @@ mod support;
 
 use backend::auth::AuthError;
 use backend::auth::customers::{ProfileUpdate, SignUp};
+use backend::auth::rate_limit::Action;
 use backend::auth::sessions::Principal;
 use chrono::Duration;
 use support::TestDb;
@@ -230,13 +231,19 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(db:
     let elsewhere = db.store.start_session(principal).await.unwrap();
     let wrong = db
         .store
-        .change_password(alice.id, "guess", "a brand new secret", Some(&here.id))
+        .change_password(
+            alice.id,
+            "guess",
+            "a brand new secret",
+            Some(&here.id),
+            "10.0.0.1",
+        )
         .await
         .unwrap_err();
     assert!(matches!(wrong, AuthError::WrongCurrentPassword));
     let weak = db
         .store
-        .change_password(alice.id, PASSWORD, "password", Some(&here.id))
+        .change_password(alice.id, PASSWORD, "password", Some(&here.id), "10.0.0.1")
         .await
         .unwrap_err();
     assert_eq!(weak.field(), Some("password"));
@@ -250,7 +257,13 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions(db:
     );
 
     db.store
-        .change_password(alice.id, PASSWORD, "a brand new secret", Some(&here.id))
+        .change_password(
+            alice.id,
+            PASSWORD,
+            "a brand new secret",
+            Some(&here.id),
+            "10.0.0.1",
+        )
         .await
         .unwrap();
     assert!(db.store.resume_session(&here.id).await.unwrap().is_some());
@@ -516,21 +529,258 @@ async fn guessing_the_current_password_is_limited_too(db: TestDb) {
     for _ in 0..5 {
         let err = db
             .store
-            .change_password(alice.id, "guess", "a brand new secret", None)
+            .change_password(alice.id, "guess", "a brand new secret", None, "10.0.0.1")
             .await
             .unwrap_err();
         assert!(matches!(err, AuthError::WrongCurrentPassword));
     }
     let err = db
         .store
-        .change_password(alice.id, PASSWORD, "a brand new secret", None)
+        .change_password(alice.id, PASSWORD, "a brand new secret", None, "10.0.0.1")
         .await
         .unwrap_err();
     assert!(matches!(err, AuthError::RateLimited { .. }), "{err}");
     db.finish().await;
 }
 
+async fn password_changes_are_limited_per_account_and_address_not_for_everybody(db: TestDb) {
+    // Five accounts guess wrong five times each, each from its own address: 25 failures in all,
+    // more than any one bucket allows (they once all counted in one global bucket of 20).
+    let mut guessers = Vec::new();
+    for n in 0..5 {
+        let customer = db
+            .store
+            .sign_up(&sign_up(&format!("guesser{n}")))
+            .await
+            .unwrap();
+        for _ in 0..5 {
+            let err = db
+                .store
+                .change_password(
+                    customer.id,
+                    "guess",
+                    "a brand new secret",
+                    None,
+                    &format!("10.0.1.{n}"),
+                )
+                .await
+                .unwrap_err();
+            assert!(matches!(err, AuthError::WrongCurrentPassword), "{err}");
+        }
+        guessers.push(customer);
+    }
+    let bob = db.store.sign_up(&sign_up("bob")).await.unwrap();
+    db.store
+        .change_password(bob.id, PASSWORD, "a brand new secret", None, "10.0.2.1")
+        .await
+        .expect("bob is not locked out by other accounts' failures");
+    // Each guesser is limited, from any address, and a refusal checks no password.
+    let checks = db.store.password_checks();
+    let err = db
+        .store
+        .change_password(
+            guessers[0].id,
+            PASSWORD,
+            "a brand new secret",
+            None,
+            "10.0.3.3",
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AuthError::RateLimited { retry_after_secs } if retry_after_secs <= 900),
+        "{err}"
+    );
+    assert_eq!(
+        db.store.password_checks(),
+        checks,
+        "no argon2 work when refused"
+    );
+
+    // One address guessing for many accounts is limited at 20.
+    let mut sprayed = Vec::new();
+    for n in 0..6 {
+        sprayed.push(
+            db.store
+                .sign_up(&sign_up(&format!("sprayed{n}")))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut limited = None;
+    for n in 0..21 {
+        let result = db
+            .store
+            .change_password(sprayed[n % 6].id, "guess", "x", None, "10.0.9.9")
+            .await;
+        match result {
+            Err(AuthError::WrongCurrentPassword) => {}
+            Err(AuthError::RateLimited { .. }) => {
+                limited = Some(n);
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        limited,
+        Some(20),
+        "the 21st guess from one address is refused"
+    );
+    db.finish().await;
+}
+
+async fn each_action_counts_in_buckets_of_its_own(db: TestDb) {
+    let alice = db.store.sign_up(&sign_up("alice")).await.unwrap();
+    let account = format!("account#{}", alice.billing_account_id);
+    // Failed activations from one address: more than sign-in would allow from it.
+    for _ in 0..10 {
+        db.store
+            .begin_attempt(Action::CodeActivation, &account, "10.0.0.1")
+            .await
+            .unwrap();
+    }
+    let refused = db
+        .store
+        .begin_attempt(Action::CodeActivation, &account, "10.0.0.1")
+        .await;
+    assert!(
+        matches!(refused, Err(AuthError::RateLimited { .. })),
+        "{refused:?}"
+    );
+    for n in 0..20 {
+        db.store
+            .begin_attempt(
+                Action::CodeActivation,
+                &format!("account#{}", 1000 + n),
+                "10.0.0.1",
+            )
+            .await
+            .unwrap_or_else(|e| panic!("attempt {n}: {e}"));
+    }
+    // Wrong current passwords from the same address.
+    for _ in 0..5 {
+        let _ = db
+            .store
+            .change_password(alice.id, "guess", "a brand new secret", None, "10.0.0.1")
+            .await;
+    }
+    assert!(
+        db.store
+            .sign_in_customer("alice", PASSWORD, "10.0.0.1")
+            .await
+            .is_ok(),
+        "activations and password changes do not use up sign-in's allowance"
+    );
+    // And failed sign-ins do not use up activation's or the operators' allowance.
+    let ops = db
+        .store
+        .create_operator("ops_admin", PASSWORD)
+        .await
+        .unwrap();
+    for n in 0..20 {
+        let _ = db
+            .store
+            .sign_in_customer(&format!("nobody{n}"), "wrong", "10.0.0.2")
+            .await;
+    }
+    assert!(matches!(
+        db.store
+            .sign_in_customer("alice", PASSWORD, "10.0.0.2")
+            .await,
+        Err(AuthError::RateLimited { .. })
+    ));
+    assert_eq!(
+        db.store
+            .sign_in_operator("ops_admin", PASSWORD, "10.0.0.2")
+            .await
+            .unwrap(),
+        ops
+    );
+    db.store
+        .begin_attempt(Action::CodeActivation, &account, "10.0.0.2")
+        .await
+        .expect_err("alice's own activation limit still holds");
+    db.clock.advance(Duration::minutes(15));
+    db.store
+        .begin_attempt(Action::CodeActivation, &account, "10.0.0.2")
+        .await
+        .expect("the window passes");
+    db.finish().await;
+}
+
+async fn sign_up_is_limited_per_address_and_a_refusal_does_no_hashing(db: TestDb) {
+    // Every attempt counts, a refused or a successful one alike.
+    let weak = db
+        .store
+        .sign_up_from(
+            &SignUp {
+                password: "password".into(),
+                ..sign_up("weakling")
+            },
+            "10.0.0.1",
+        )
+        .await;
+    assert!(matches!(weak, Err(AuthError::WeakPassword(_))));
+    for n in 0..9 {
+        db.store
+            .sign_up_from(&sign_up(&format!("user{n}")), "10.0.0.1")
+            .await
+            .unwrap();
+    }
+    let hashes = db.store.password_hashes();
+    let refused = db
+        .store
+        .sign_up_from(&sign_up("one_more"), "10.0.0.1")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, AuthError::RateLimited { retry_after_secs } if retry_after_secs > 900 && retry_after_secs <= 3600),
+        "{refused}"
+    );
+    assert_eq!(
+        db.store.password_hashes(),
+        hashes,
+        "no argon2 work when refused"
+    );
+    assert!(matches!(
+        db.store.customer_by_username("one_more").await,
+        Err(AuthError::NotFound(_))
+    ));
+    db.store
+        .sign_up_from(&sign_up("elsewhere"), "10.0.0.2")
+        .await
+        .expect("another address has its own allowance");
+    assert_eq!(db.store.password_hashes(), hashes + 1);
+    db.clock.advance(Duration::minutes(59));
+    assert!(
+        db.store
+            .sign_up_from(&sign_up("one_more"), "10.0.0.1")
+            .await
+            .is_err()
+    );
+    db.clock.advance(Duration::minutes(1));
+    db.store
+        .sign_up_from(&sign_up("one_more"), "10.0.0.1")
+        .await
+        .expect("an hour later the first attempt has aged out");
+    // The limit is the store's to configure (SIGN_UPS_PER_HOUR).
+    let strict = db.store.clone().with_sign_ups_per_hour(1);
+    strict
+        .sign_up_from(&sign_up("first"), "10.0.0.3")
+        .await
+        .unwrap();
+    assert!(matches!(
+        strict.sign_up_from(&sign_up("second"), "10.0.0.3").await,
+        Err(AuthError::RateLimited { .. })
+    ));
+    db.finish().await;
+}
+
 on_both_databases!(
+    password_changes_are_limited_per_account_and_address_not_for_everybody,
+    each_action_counts_in_buckets_of_its_own,
+    sign_up_is_limited_per_address_and_a_refusal_does_no_hashing,
     a_burst_of_parallel_guesses_gets_no_more_than_the_limit,
     guessing_the_current_password_is_limited_too,
     sign_up_opens_an_account_and_sign_in_works_by_username_or_email,

@@ -1,19 +1,22 @@
 //! Who is calling: the session cookie (customers and operators on pages), the CSRF token, operator
-//! API tokens, and the client address used by the sign-in rate limiter.
+//! API tokens, and the client address that rate limits count and audit rows record.
 //!
 //! CSRF: the session cookie is SameSite=Lax, and every state-changing request authenticated by the
 //! cookie must also carry the session's CSRF token (header `X-CSRF-Token` for the JSON API, a
 //! hidden `csrf` field for form posts). Sign-in and sign-up are not cookie-authenticated.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use backend::Store;
+use backend::auth::ResolvedClient;
+use backend::auth::operators::TokenCheck;
 use backend::auth::sessions::{ABSOLUTE_LIFETIME, NewSession, Principal};
 
 use crate::api::ApiError;
+use crate::config::TrustedProxies;
 
 pub use backend::auth::sessions::SESSION_COOKIE;
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -22,7 +25,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SecureCookies(pub bool);
 
-/// The caller's address: the socket peer (a reverse proxy's address when behind one).
+/// The caller's address, as resolved once per request by [`resolve_client_address`]: the socket
+/// peer, or, when the peer is one of `TRUSTED_PROXIES`, the client it forwarded for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAddress(pub String);
 
@@ -30,14 +34,85 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let address = parts
+        if let Some(ResolvedClient(client)) = parts.extensions.get::<ResolvedClient>() {
+            return Ok(ClientAddress(client.clone()));
+        }
+        // Outside the router's middleware: the peer, trusting nothing it says.
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
-        Ok(ClientAddress(
-            address.unwrap_or_else(|| "unknown".to_owned()),
-        ))
+            .map(|c| c.0.ip());
+        Ok(ClientAddress(client_address(
+            peer,
+            &parts.headers,
+            &TrustedProxies::default(),
+        )))
     }
+}
+
+/// Middleware: works out the client address once and puts it in the request's extensions
+/// ([`ResolvedClient`]), where the [`ClientAddress`] extractor and the pages read it.
+pub async fn resolve_client_address(
+    axum::extract::State(trusted): axum::extract::State<TrustedProxies>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let client = client_address(peer, request.headers(), &trusted);
+    request.extensions_mut().insert(ResolvedClient(client));
+    next.run(request).await
+}
+
+/// The client of a request from `peer`. Only a trusted peer may name the client, through
+/// `X-Forwarded-For` (the header every common proxy appends to): the entries are read from the
+/// right, skipping trusted proxies, and the first address that is not one of them is the client.
+/// Entries further left were written by the client itself and are never believed. `Forwarded`
+/// and `X-Real-IP` are not read: a proxy that does not set them passes a client's own copy through.
+pub fn client_address(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &TrustedProxies,
+) -> String {
+    let Some(peer) = peer else {
+        return "unknown".to_owned();
+    };
+    let mut client = peer.to_canonical();
+    if !trusted.contains(client) {
+        return client.to_string();
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        if !trusted.contains(client) {
+            break;
+        }
+        match parse_hop(hop) {
+            Some(address) => client = address.to_canonical(),
+            // Garbage: the hop that wrote it (a trusted proxy) is as far as we can tell.
+            None => break,
+        }
+    }
+    client.to_string()
+}
+
+/// `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]` or `[2001:db8::1]:80`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            hop.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .and_then(|h| h.parse().ok())
+        })
 }
 
 pub fn session_cookie_of(headers: &HeaderMap) -> Option<String> {
@@ -156,12 +231,25 @@ where
                 )
             })?;
         match store
-            .operator_for_token(token.trim())
+            .check_operator_token(token.trim())
             .await
             .map_err(ApiError::internal)?
         {
-            Some(operator) => Ok(OperatorToken(operator)),
-            None => Err(ApiError::unauthorized(
+            TokenCheck::Valid { operator, .. } => Ok(OperatorToken(operator)),
+            TokenCheck::Expired { at } => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "token_expired",
+                format!(
+                    "the operator token expired at {}; ask for a new one (billing-center operator token USERNAME)",
+                    at.to_rfc3339()
+                ),
+            )),
+            TokenCheck::OperatorDisabled => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "operator_disabled",
+                "the operator of this token is disabled",
+            )),
+            TokenCheck::Unknown | TokenCheck::Revoked => Err(ApiError::unauthorized(
                 "the operator token is unknown or revoked",
             )),
         }
@@ -209,6 +297,83 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_trusted_peer_names_the_client_and_only_through_x_forwarded_for() {
+        let none = TrustedProxies::default();
+        let proxies = TrustedProxies::parse("10.0.0.1, 10.1.0.0/16").unwrap();
+        let peer = |ip: &str| Some(ip.parse::<IpAddr>().unwrap());
+        let spoofed = headers(&[("x-forwarded-for", "6.6.6.6")]);
+        // Nobody trusted: the peer, whatever it says.
+        assert_eq!(
+            client_address(peer("203.0.113.9"), &spoofed, &none),
+            "203.0.113.9"
+        );
+        assert_eq!(
+            client_address(peer("10.0.0.1"), &spoofed, &none),
+            "10.0.0.1"
+        );
+        // An untrusted peer's header is ignored even when proxies are configured.
+        assert_eq!(
+            client_address(peer("203.0.113.9"), &spoofed, &proxies),
+            "203.0.113.9"
+        );
+        // A trusted proxy: the client it appended.
+        assert_eq!(
+            client_address(peer("10.0.0.1"), &spoofed, &proxies),
+            "6.6.6.6"
+        );
+        // The client's own entries (left) are not believed: the proxy appended the real one.
+        let chain = headers(&[("x-forwarded-for", "1.1.1.1, 198.51.100.7, 10.1.2.3")]);
+        assert_eq!(
+            client_address(peer("10.0.0.1"), &chain, &proxies),
+            "198.51.100.7"
+        );
+        // Several headers are one list, in order.
+        let mut split = HeaderMap::new();
+        split.append("x-forwarded-for", HeaderValue::from_static("1.1.1.1"));
+        split.append("x-forwarded-for", HeaderValue::from_static("198.51.100.8"));
+        assert_eq!(
+            client_address(peer("10.0.0.1"), &split, &proxies),
+            "198.51.100.8"
+        );
+        // Ports and brackets; IPv4-mapped peers.
+        let ported = headers(&[("x-forwarded-for", "[2001:db8::1]:443")]);
+        assert_eq!(
+            client_address(peer("::ffff:10.0.0.1"), &ported, &proxies),
+            "2001:db8::1"
+        );
+        assert_eq!(
+            client_address(
+                peer("10.0.0.1"),
+                &headers(&[("x-forwarded-for", "198.51.100.9:80")]),
+                &proxies
+            ),
+            "198.51.100.9"
+        );
+        // Garbage, no header, or only proxies: as far as the proxies tell.
+        let garbage = headers(&[("x-forwarded-for", "1.1.1.1, not-an-ip")]);
+        assert_eq!(
+            client_address(peer("10.0.0.1"), &garbage, &proxies),
+            "10.0.0.1"
+        );
+        assert_eq!(
+            client_address(peer("10.0.0.1"), &HeaderMap::new(), &proxies),
+            "10.0.0.1"
+        );
+        let all_proxies = headers(&[("x-forwarded-for", "10.1.0.5")]);
+        assert_eq!(
+            client_address(peer("10.0.0.1"), &all_proxies, &proxies),
+            "10.1.0.5"
+        );
+        // Other headers are never read.
+        let others = headers(&[("forwarded", "for=6.6.6.6"), ("x-real-ip", "6.6.6.6")]);
+        assert_eq!(
+            client_address(peer("10.0.0.1"), &others, &proxies),
+            "10.0.0.1"
+        );
+        assert_eq!(client_address(None, &spoofed, &proxies), "unknown");
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();

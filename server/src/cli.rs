@@ -77,16 +77,89 @@ pub fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
 pub enum OperatorCommand {
     /// Create an operator; the password is read from stdin (one line).
     Create {
-        #[arg(long)]
-        username: String,
+        #[command(flatten)]
+        operator: OperatorName,
     },
-    /// Print a new API token for /api/v1/ops/* (shown once; stored hashed).
+    /// Print a new API token for /api/v1/ops/* (shown once; stored hashed; audited).
     Token {
-        #[arg(long)]
-        username: String,
+        #[command(flatten)]
+        operator: OperatorName,
+        /// Days until the token expires.
+        #[arg(long, default_value_t = backend::auth::operators::DEFAULT_TOKEN_DAYS,
+              value_parser = clap::value_parser!(i64).range(1..=backend::auth::operators::MAX_TOKEN_DAYS))]
+        days: i64,
     },
-    /// Revoke an API token read from stdin.
-    RevokeToken,
+    /// List the operator's tokens: id, created, expires, last used, revoked (never the secret).
+    Tokens {
+        #[command(flatten)]
+        operator: OperatorName,
+    },
+    /// Revoke a token: the one with --id, or the token read from stdin.
+    RevokeToken {
+        /// The token's id (see `operator tokens USERNAME`).
+        #[arg(long)]
+        id: Option<i64>,
+    },
+    /// Disable an operator: ends all its sessions and tokens at once; it cannot sign in until enabled.
+    Disable {
+        #[command(flatten)]
+        operator: OperatorName,
+    },
+    /// Enable a disabled operator again (its old tokens stay revoked: issue a new one).
+    Enable {
+        #[command(flatten)]
+        operator: OperatorName,
+    },
+}
+
+/// An operator named by `USERNAME`, or by `--username USERNAME` as older scripts do.
+#[derive(Debug, clap::Args)]
+pub struct OperatorName {
+    /// The operator's username.
+    #[arg(value_name = "USERNAME", required_unless_present = "username")]
+    name: Option<String>,
+    /// The same as USERNAME.
+    #[arg(long = "username", value_name = "USERNAME", conflicts_with = "name")]
+    username: Option<String>,
+}
+
+impl OperatorName {
+    pub fn username(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.username.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+/// `operator tokens USERNAME`: one line per token, newest first.
+pub fn token_table(tokens: &[backend::auth::operators::TokenInfo]) -> String {
+    if tokens.is_empty() {
+        return "no tokens".to_owned();
+    }
+    let time = |at: &chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let optional =
+        |at: &Option<chrono::DateTime<chrono::Utc>>| at.as_ref().map_or("-".to_owned(), time);
+    let mut lines = vec![format!(
+        "{:<6} {:<20} {:<20} {:<20} {:<20} status",
+        "id", "created", "expires", "last used", "revoked"
+    )];
+    for t in tokens {
+        let status = match t.status {
+            backend::auth::operators::TokenStatus::Active => "active",
+            backend::auth::operators::TokenStatus::Expired => "expired",
+            backend::auth::operators::TokenStatus::Revoked => "revoked",
+        };
+        lines.push(format!(
+            "{:<6} {:<20} {:<20} {:<20} {:<20} {status}",
+            t.id,
+            time(&t.created_at),
+            time(&t.expires_at),
+            optional(&t.last_used_at),
+            optional(&t.revoked_at),
+        ));
+    }
+    lines.join("\n")
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,8 @@
 //! Configuration from the environment. Every setting has a default that runs the product locally.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use leptos::config::LeptosOptions;
 
@@ -30,6 +31,91 @@ pub struct Config {
     pub settlement_timezone: chrono_tz::Tz,
     /// Whether this process runs the nightly settlement (SETTLEMENT_SCHEDULER=off to leave it to others).
     pub settlement_scheduler: bool,
+    /// `SETTLEMENT_LEASE_SECONDS` (5 to 3600, default 60): how soon another process takes over the
+    /// day of a settlement run that died.
+    pub settlement_lease_seconds: i64,
+    /// `TRUSTED_PROXIES`: the reverse proxies whose `X-Forwarded-For` names the client (default none).
+    pub trusted_proxies: TrustedProxies,
+    /// `SIGN_UPS_PER_HOUR`: sign-ups one client address may attempt per hour (default 10).
+    pub sign_ups_per_hour: i64,
+}
+
+/// The reverse proxies (addresses and CIDR ranges) allowed to say who the client is. Empty: trust
+/// no forwarded header, the client is the socket peer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Arc<[IpRange]>);
+
+/// An address range `network/prefix` (a single address has the full prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    /// `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`; the network is masked to its prefix.
+    pub fn parse(text: &str) -> Option<IpRange> {
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let network: IpAddr = address.parse().ok()?;
+        let network = network.to_canonical();
+        let bits = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse().ok()?,
+            Some(_) => return None,
+            None => bits,
+        };
+        if prefix > bits {
+            return None;
+        }
+        Some(IpRange {
+            network: mask(network, prefix),
+            prefix,
+        })
+    }
+
+    pub fn contains(&self, address: IpAddr) -> bool {
+        let address = address.to_canonical();
+        address.is_ipv4() == self.network.is_ipv4() && mask(address, self.prefix) == self.network
+    }
+}
+
+fn mask(address: IpAddr, prefix: u8) -> IpAddr {
+    match address {
+        IpAddr::V4(v4) => {
+            let bits = u32::from(v4);
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V4((bits & mask).into())
+        }
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V6((bits & mask).into())
+        }
+    }
+}
+
+impl TrustedProxies {
+    /// Comma-separated addresses or CIDR ranges (spaces allowed, empty entries ignored); the first
+    /// entry that is neither is the error.
+    pub fn parse(text: &str) -> Result<TrustedProxies, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| IpRange::parse(entry).ok_or_else(|| entry.to_owned()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|ranges| TrustedProxies(ranges.into()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn contains(&self, address: IpAddr) -> bool {
+        self.0.iter().any(|range| range.contains(address))
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -60,12 +146,20 @@ pub enum ConfigError {
     BadTimezone(String),
     #[error("SETTLEMENT_SCHEDULER='{0}' must be on or off")]
     BadSchedulerSwitch(String),
+    #[error("SETTLEMENT_LEASE_SECONDS='{0}' must be a whole number of seconds from 5 to 3600")]
+    BadLeaseSeconds(String),
     #[error("PAYMENT_SANDBOX='{0}' must be on or off")]
     BadSandboxSwitch(String),
     #[error(
         "PAYMENT_SANDBOX=on cannot be combined with Alipay keys: the sandbox plays Alipay, so it is for servers without real payments"
     )]
     SandboxWithAlipay,
+    #[error(
+        "TRUSTED_PROXIES: '{0}' is not an IP address or CIDR range (like 10.0.0.1, 10.0.0.0/8 or fd00::/8)"
+    )]
+    BadTrustedProxy(String),
+    #[error("SIGN_UPS_PER_HOUR='{0}' must be a whole number from 1 to 100000")]
+    BadSignUpLimit(String),
 }
 
 impl Config {
@@ -107,6 +201,13 @@ impl Config {
             Some(url) => return Err(ConfigError::BadPublicUrl(url)),
             None => format!("http://{site_addr}"),
         };
+        let settlement_lease_seconds = match lookup("SETTLEMENT_LEASE_SECONDS") {
+            Some(value) => match value.trim().parse::<i64>() {
+                Ok(seconds) if (5..=3600).contains(&seconds) => seconds,
+                _ => return Err(ConfigError::BadLeaseSeconds(value)),
+            },
+            None => backend::settlement::LEASE_SECONDS,
+        };
         let online_payments = online_payments(&lookup)?;
         let bank_payee = crate::payments::BankPayee::from_lookup(&lookup);
         let settlement_timezone = match lookup("SETTLEMENT_TIMEZONE") {
@@ -120,9 +221,21 @@ impl Config {
             Some("off") => false,
             Some(other) => return Err(ConfigError::BadSchedulerSwitch(other.to_owned())),
         };
+        let trusted_proxies = TrustedProxies::parse(&lookup("TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(ConfigError::BadTrustedProxy)?;
+        let sign_ups_per_hour = match lookup("SIGN_UPS_PER_HOUR") {
+            Some(value) => match value.trim().parse::<i64>() {
+                Ok(n) if (1..=100_000).contains(&n) => n,
+                _ => return Err(ConfigError::BadSignUpLimit(value)),
+            },
+            None => backend::auth::rate_limit::DEFAULT_SIGN_UPS_PER_HOUR,
+        };
         Ok(Config {
             settlement_timezone,
             settlement_scheduler,
+            settlement_lease_seconds,
+            trusted_proxies,
+            sign_ups_per_hour,
             site_addr,
             site_root,
             database_url,
@@ -164,7 +277,9 @@ impl Config {
         Ok(backend::Store::open(&self.database_url)
             .await?
             .with_prepaid_card_validity_days(self.prepaid_card_validity_days)?
-            .with_settlement_timezone(self.settlement_timezone))
+            .with_settlement_timezone(self.settlement_timezone)
+            .with_settlement_lease_seconds(self.settlement_lease_seconds)
+            .with_sign_ups_per_hour(self.sign_ups_per_hour))
     }
 
     pub fn secure_cookies(&self) -> crate::auth::SecureCookies {
@@ -180,6 +295,7 @@ impl Config {
             online_payments: self.online_payments.clone(),
             bank_payee: self.bank_payee.clone(),
             scheduler: None,
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 
@@ -437,6 +553,77 @@ mod tests {
         );
         assert!(with("PREPAID_CARD_VALIDITY_DAYS", "0").contains("from 1 to 3650"));
         assert!(with("PREPAID_CARD_VALIDITY_DAYS", "a year").contains("'a year'"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_cidr_ranges_and_default_to_none() {
+        let with = |value: &'static str| {
+            Config::from_lookup(move |n| (n == "TRUSTED_PROXIES").then(|| value.to_owned()))
+        };
+        let none = Config::from_lookup(|_| None).unwrap().trusted_proxies;
+        assert!(none.is_empty());
+        assert!(!none.contains("127.0.0.1".parse().unwrap()));
+        assert!(with("").unwrap().trusted_proxies.is_empty());
+
+        let trusted = with(" 10.0.0.1, 192.168.0.0/16,fd00::/8 ,::1,")
+            .unwrap()
+            .trusted_proxies;
+        for inside in [
+            "10.0.0.1",
+            "192.168.0.1",
+            "192.168.255.255",
+            "fd12:3456::1",
+            "::1",
+            // An IPv4 peer on a dual-stack socket.
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(trusted.contains(inside.parse().unwrap()), "{inside}");
+        }
+        for outside in ["10.0.0.2", "192.169.0.1", "fe80::1", "::2", "1.2.3.4"] {
+            assert!(!trusted.contains(outside.parse().unwrap()), "{outside}");
+        }
+        // Host bits are masked off; /0 trusts everything of that family.
+        let all_v4 = with("0.0.0.0/0").unwrap().trusted_proxies;
+        assert!(all_v4.contains("8.8.8.8".parse().unwrap()));
+        assert!(!all_v4.contains("::8".parse().unwrap()));
+        assert!(
+            with("10.1.2.3/8")
+                .unwrap()
+                .trusted_proxies
+                .contains("10.200.0.1".parse().unwrap())
+        );
+
+        for bad in [
+            "proxy.example.com",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/",
+            "10.0.0.0/-1",
+            "10.0.0.0/8/8",
+            "10.0.0",
+        ] {
+            let err = Config::from_lookup(move |n| {
+                (n == "TRUSTED_PROXIES").then(|| format!("10.0.0.1,{bad}"))
+            })
+            .unwrap_err();
+            assert_eq!(err, ConfigError::BadTrustedProxy(bad.to_owned()));
+            assert!(err.to_string().starts_with("TRUSTED_PROXIES: "), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_sign_up_limit_is_configurable_and_checked() {
+        let with = |value: &'static str| {
+            Config::from_lookup(move |n| (n == "SIGN_UPS_PER_HOUR").then(|| value.to_owned()))
+        };
+        assert_eq!(Config::from_lookup(|_| None).unwrap().sign_ups_per_hour, 10);
+        assert_eq!(with("500").unwrap().sign_ups_per_hour, 500);
+        for bad in ["0", "-1", "many", "100001"] {
+            assert_eq!(
+                with(bad).unwrap_err(),
+                ConfigError::BadSignUpLimit(bad.to_owned())
+            );
+        }
     }
 
     #[test]

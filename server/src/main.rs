@@ -1,5 +1,6 @@
 use std::process::ExitCode;
 
+use backend::auth::operators::{CLI, Revoker};
 use clap::Parser;
 use server::cli::{
     Cli, Command, LedgerCommand, OperatorCommand, PricesCommand, read_secret_line, run_plan,
@@ -190,7 +191,7 @@ async fn settle_command(
         if busy {
             eprintln!(
                 "error: a day is busy: another process is settling it (or died holding its lease, which runs out within {} s); run again, or pass --wait",
-                backend::settlement::LEASE_SECONDS
+                store.settlement_lease_seconds()
             );
         }
         return if settled {
@@ -207,10 +208,10 @@ async fn operator_command(
 ) -> Result<String, String> {
     let mut stdin = std::io::stdin().lock();
     match command {
-        OperatorCommand::Create { username } => {
+        OperatorCommand::Create { operator } => {
             let password = read_secret_line(&mut stdin)?;
             let operator = store
-                .create_operator(&username, &password)
+                .create_operator(operator.username(), &password)
                 .await
                 .map_err(|e| e.to_string())?;
             Ok(format!(
@@ -218,20 +219,55 @@ async fn operator_command(
                 operator.username, operator.id
             ))
         }
-        OperatorCommand::Token { username } => {
-            let operator = store
-                .operator_by_username(&username)
+        OperatorCommand::Token { operator, days } => {
+            let operator = operator_named(store, operator.username()).await?;
+            let issued = store
+                .issue_operator_token_for(&operator, days, CLI)
                 .await
                 .map_err(|e| e.to_string())?;
-            store
-                .issue_operator_token(&operator, "cli")
-                .await
-                .map_err(|e| e.to_string())
+            // stdout is the token alone, for scripts; the rest goes to stderr.
+            eprintln!(
+                "token {} for '{}', expires {} (shown once)",
+                issued.id,
+                operator.username,
+                issued.expires_at.to_rfc3339()
+            );
+            Ok(issued.token)
         }
-        OperatorCommand::RevokeToken => {
+        OperatorCommand::Tokens { operator } => {
+            let operator = operator_named(store, operator.username()).await?;
+            let tokens = store
+                .operator_tokens(operator.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            let table = server::cli::token_table(&tokens);
+            match store
+                .operator_disabled_at(operator.id)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                Some(at) => Ok(format!(
+                    "operator '{}' is disabled since {}\n{table}",
+                    operator.username,
+                    at.to_rfc3339()
+                )),
+                None => Ok(table),
+            }
+        }
+        OperatorCommand::RevokeToken { id: Some(id) } => {
+            match store
+                .revoke_operator_token_by_id(id, Revoker::Cli)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                true => Ok(format!("token {id} revoked")),
+                false => Ok(format!("token {id} was already revoked")),
+            }
+        }
+        OperatorCommand::RevokeToken { id: None } => {
             let token = read_secret_line(&mut stdin)?;
             match store
-                .revoke_operator_token(token.trim(), "cli")
+                .revoke_operator_token(token.trim(), CLI)
                 .await
                 .map_err(|e| e.to_string())?
             {
@@ -239,7 +275,48 @@ async fn operator_command(
                 false => Err("no live token matches".to_owned()),
             }
         }
+        OperatorCommand::Disable { operator } => {
+            let operator = operator_named(store, operator.username()).await?;
+            match store
+                .disable_operator(&operator, CLI)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                Some(done) => Ok(format!(
+                    "operator '{}' disabled: {} sessions ended, {} tokens revoked",
+                    operator.username, done.sessions_ended, done.tokens_revoked
+                )),
+                None => Ok(format!(
+                    "operator '{}' was already disabled",
+                    operator.username
+                )),
+            }
+        }
+        OperatorCommand::Enable { operator } => {
+            let operator = operator_named(store, operator.username()).await?;
+            match store
+                .enable_operator(&operator, CLI)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                true => Ok(format!(
+                    "operator '{0}' enabled; its old tokens stay revoked (billing-center operator token {0})",
+                    operator.username
+                )),
+                false => Ok(format!("operator '{}' was not disabled", operator.username)),
+            }
+        }
     }
+}
+
+async fn operator_named(
+    store: &backend::Store,
+    username: &str,
+) -> Result<backend::auth::operators::Operator, String> {
+    store
+        .operator_by_username(username)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Runs a database command: exit 2 when it cannot run at all, so that 1 keeps its meaning.

@@ -28,6 +28,8 @@ pub struct Settings {
     pub bank_payee: crate::payments::BankPayee,
     /// The scheduler's heartbeat when this process runs it (`/readyz` checks it).
     pub scheduler: Option<Arc<crate::settlement::SchedulerHealth>>,
+    /// Peers whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::config::TrustedProxies,
 }
 
 /// State shared by every handler.
@@ -136,6 +138,10 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         .layer(axum::middleware::from_fn_with_state(
             crate::security_headers::Hsts(hsts),
             crate::security_headers::add_security_headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.trusted_proxies.clone(),
+            crate::auth::resolve_client_address,
         ))
         .layer(CompressionLayer::new())
         .with_state(state)

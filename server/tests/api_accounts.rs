@@ -890,9 +890,9 @@ async fn the_wallet_api_activates_codes_and_buys_cards_for_the_caller_only(app: 
     );
     assert_eq!(get("/api/v1/wallet", bob_cookie).await.body["cash"], "0.00");
 
-    // Guessing codes is limited like guessing passwords.
+    // Guessing codes is limited: 10 failures per account in 15 minutes.
     let mut limited = false;
-    for n in 0..6 {
+    for n in 0..11 {
         let guess = app
             .call(
                 "POST",

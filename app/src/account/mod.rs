@@ -35,6 +35,7 @@ pub fn error_message(code: &str) -> Msg {
         "invalid_credentials" => Msg::ErrInvalidCredentials,
         "wrong_current_password" => Msg::ErrWrongCurrentPassword,
         "rate_limited" => Msg::ErrRateLimited,
+        "operator_disabled" => Msg::ErrOperatorDisabled,
         "session_ended" => Msg::ErrSessionEnded,
         "csrf_failed" => Msg::ErrCsrf,
         "amount_invalid" => Msg::ErrAmountInvalid,

@@ -49,10 +49,11 @@ async fn load_operator() -> Option<OperatorView> {
         return None;
     };
     let username = store.operator_by_id(operator_id).await.ok()?.username;
+    // Resolved by the server's middleware (the peer, or the client a trusted proxy names).
     let client = parts
         .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .get::<backend::auth::ResolvedClient>()
+        .map(|c| c.0.clone())
         .unwrap_or_else(|| "unknown".to_owned());
     store
         .audit(operator_id, "audit_log.view", None, "opened /ops", &client)

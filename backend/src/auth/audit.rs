@@ -65,6 +65,8 @@ pub(crate) async fn record(
     client: &str,
     at_micros: i64,
 ) -> Result<(), sqlx::Error> {
+    // A detail quotes what a caller sent, which may hold a NUL (PostgreSQL text cannot).
+    let detail = detail.replace('\0', "\\0");
     sqlx::query(
         "INSERT INTO audit_log (operator_id, action, account_id, detail, client, at) VALUES ($1, $2, $3, $4, $5, $6)",
     )

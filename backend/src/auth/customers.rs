@@ -5,7 +5,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::auth::AuthError;
-use crate::auth::password::{check_new_password, hash_password};
+use crate::auth::password::check_new_password;
+use crate::auth::rate_limit::Action;
 use crate::auth::sessions::{Principal, delete_other_sessions};
 use crate::store::Store;
 use crate::time::{from_micros, to_micros};
@@ -129,6 +130,18 @@ pub(crate) fn unique_violation_on(error: &sqlx::Error, column: &str) -> bool {
 }
 
 impl Store {
+    /// A sign-up from `client`: counted (and possibly refused, before any work) against the
+    /// address's sign-up limit, then [`Store::sign_up`]. What the sign-up forms and API call.
+    pub async fn sign_up_from(
+        &self,
+        request: &SignUp,
+        client: &str,
+    ) -> Result<Customer, AuthError> {
+        self.begin_attempt(Action::SignUp, "", client).await?;
+        self.sign_up(request).await
+    }
+
+    /// Opens the account and its login, without a rate limit (the demo data, tests).
     pub async fn sign_up(&self, request: &SignUp) -> Result<Customer, AuthError> {
         check_username(&request.username)?;
         let email = normalise_email(&request.email)?;
@@ -155,7 +168,7 @@ impl Store {
         {
             return Err(AuthError::EmailTaken);
         }
-        let hash = hash_password(request.password.clone()).await;
+        let hash = self.hash_password(&request.password).await;
         let now = to_micros(self.now());
         let mut tx = self.pool().begin().await?;
         let account_id: i64 = sqlx::query_scalar(
@@ -196,7 +209,7 @@ impl Store {
         password: &str,
         client: &str,
     ) -> Result<Customer, AuthError> {
-        let login_key = login.trim().to_lowercase();
+        let login_key = login.trim().to_lowercase().replace('\0', "");
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS}, password_hash FROM customers WHERE username = $1 OR email = $1"
         ))
@@ -208,7 +221,9 @@ impl Store {
             Some(row) => format!("customer#{}", row.try_get::<i64, _>("id")?),
             None => login_key,
         };
-        let attempt = self.begin_sign_in_attempt(&limiter_key, client).await?;
+        let attempt = self
+            .begin_attempt(Action::SignIn, &limiter_key, client)
+            .await?;
         let stored = row
             .as_ref()
             .map(|r| r.try_get::<String, _>("password_hash"))
@@ -216,7 +231,7 @@ impl Store {
         if !self.check_password(stored, password).await {
             return Err(AuthError::InvalidCredentials);
         }
-        self.sign_in_succeeded(&attempt).await?;
+        self.attempt_succeeded(&attempt).await?;
         customer_from_row(&row.expect("a verified password has a row"))
     }
 
@@ -230,6 +245,10 @@ impl Store {
     }
 
     pub async fn customer_by_username(&self, username: &str) -> Result<Customer, AuthError> {
+        // No username holds a NUL (PostgreSQL text cannot even be compared with one).
+        if username.contains('\0') {
+            return Err(AuthError::NotFound("customer"));
+        }
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM customers WHERE username = $1"
         ))
@@ -276,13 +295,15 @@ impl Store {
         }
     }
 
-    /// Changes the password after checking the current one, and ends every other session.
+    /// Changes the password after checking the current one, and ends every other session. Wrong
+    /// current passwords are limited per account and per `client` address.
     pub async fn change_password(
         &self,
         id: i64,
         current: &str,
         new: &str,
         keep_session: Option<&str>,
+        client: &str,
     ) -> Result<(), AuthError> {
         let customer = self.customer(id).await?;
         let stored: String =
@@ -292,14 +313,14 @@ impl Store {
                 .await?;
         // A stolen session must not be able to guess the current password at leisure.
         let attempt = self
-            .begin_sign_in_attempt(&format!("password#{id}"), "any")
+            .begin_attempt(Action::PasswordChange, &format!("customer#{id}"), client)
             .await?;
         if !self.check_password(Some(stored), current).await {
             return Err(AuthError::WrongCurrentPassword);
         }
-        self.sign_in_succeeded(&attempt).await?;
+        self.attempt_succeeded(&attempt).await?;
         check_new_password(&customer.username, new)?;
-        let hash = hash_password(new.to_owned()).await;
+        let hash = self.hash_password(new).await;
         let mut tx = self.pool().begin().await?;
         sqlx::query("UPDATE customers SET password_hash = $1 WHERE id = $2")
             .bind(hash)

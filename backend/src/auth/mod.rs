@@ -1,5 +1,5 @@
 //! Who may move which money: customers (the login of a billing account), operators, sessions,
-//! the sign-in rate limiter and the operator audit log (issue 4).
+//! the rate limiter and the operator audit log (issue 4; limits and operator tokens: issue 12).
 
 pub mod audit;
 pub mod customers;
@@ -9,6 +9,12 @@ pub mod rate_limit;
 pub mod sessions;
 
 use sha2::{Digest, Sha256};
+
+/// The client address of a request as the server resolved it: the socket peer, or the client a
+/// trusted reverse proxy forwarded for. The server puts it in each request's extensions; it is what
+/// rate limits count and audit rows record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedClient(pub String);
 
 /// What went wrong with a sign-up, a sign-in or a profile change. Field errors name their field.
 #[derive(Debug, thiserror::Error)]
@@ -32,8 +38,13 @@ pub enum AuthError {
     InvalidCredentials,
     #[error("the current password is wrong")]
     WrongCurrentPassword,
-    #[error("too many failed sign-ins; try again in {retry_after_secs} seconds")]
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: i64 },
+    /// The operator's password was right, but the operator is disabled.
+    #[error("this operator is disabled")]
+    OperatorDisabled,
+    #[error("a token lives 1 to {max} days, not {days}", max = operators::MAX_TOKEN_DAYS)]
+    InvalidTokenDays { days: i64 },
     #[error("no such {0}")]
     NotFound(&'static str),
     #[error("database error: {0}")]
@@ -60,6 +71,8 @@ impl AuthError {
             AuthError::InvalidCredentials => "invalid_credentials",
             AuthError::WrongCurrentPassword => "wrong_current_password",
             AuthError::RateLimited { .. } => "rate_limited",
+            AuthError::OperatorDisabled => "operator_disabled",
+            AuthError::InvalidTokenDays { .. } => "token_days_invalid",
             AuthError::NotFound(_) => "not_found",
             AuthError::Database(_) | AuthError::Ledger(_) => "internal",
         }

@@ -75,8 +75,12 @@ impl Store {
             return Ok(None);
         }
         let key = sha256_hex(id);
+        // An operator's session also ends when the operator is disabled (or gone).
         let row = sqlx::query(
-            "SELECT principal_kind, principal_id, csrf_token, last_seen_at, expires_at FROM sessions WHERE id_sha256 = $1",
+            "SELECT s.principal_kind, s.principal_id, s.csrf_token, s.last_seen_at, s.expires_at, \
+             o.id AS operator_id, o.disabled_at FROM sessions s \
+             LEFT JOIN operators o ON s.principal_kind = 'operator' AND o.id = s.principal_id \
+             WHERE s.id_sha256 = $1",
         )
         .bind(&key)
         .fetch_optional(self.pool())
@@ -85,7 +89,10 @@ impl Store {
         let now = self.now();
         let last_seen = from_micros(row.try_get("last_seen_at")?);
         let expires_at = from_micros(row.try_get("expires_at")?);
-        if now >= expires_at || now >= last_seen + IDLE_TIMEOUT {
+        let operator_barred = row.try_get::<String, _>("principal_kind")? == "operator"
+            && (row.try_get::<Option<i64>, _>("operator_id")?.is_none()
+                || row.try_get::<Option<i64>, _>("disabled_at")?.is_some());
+        if operator_barred || now >= expires_at || now >= last_seen + IDLE_TIMEOUT {
             sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1")
                 .bind(&key)
                 .execute(self.pool())

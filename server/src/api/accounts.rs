@@ -46,6 +46,9 @@ pub fn auth_error(error: AuthError) -> ApiError {
             e
         }
         AuthError::NotFound(_) => ApiError::not_found(message),
+        AuthError::OperatorDisabled => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "operator_disabled", message)
+        }
         AuthError::Database(e) => ApiError::internal(e),
         AuthError::Ledger(e) => ApiError::internal(e),
         _ => ApiError::unprocessable("invalid_field", message).with_field(field),
@@ -70,14 +73,18 @@ async fn signed_in(
     Ok((status, [(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
-/// anonymous: opens an account and signs it in.
+/// anonymous: opens an account and signs it in. Limited per client address (429 before any work).
 pub async fn sign_up(
     State(store): State<Store>,
     State(secure): State<SecureCookies>,
+    ClientAddress(client): ClientAddress,
     body: json::RawBody,
 ) -> Result<Response, ApiError> {
     let request: SignUp = json::parse(body)?;
-    let customer = store.sign_up(&request).await.map_err(auth_error)?;
+    let customer = store
+        .sign_up_from(&request, &client)
+        .await
+        .map_err(auth_error)?;
     signed_in(&store, customer, secure, StatusCode::CREATED).await
 }
 

@@ -15,7 +15,7 @@ mod workspaces;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 pub use error::ApiError;
 
@@ -86,6 +86,9 @@ pub fn routes() -> Router<AppState> {
         .route("/ops/usage/void", post(ops::void_usage))
         // operator token: the audit log.
         .route("/ops/audit", get(ops::audit_log))
+        // operator token: the caller's own tokens (never a secret or a hash); revoke one of them.
+        .route("/ops/tokens", get(ops::tokens))
+        .route("/ops/tokens/{id}", delete(ops::revoke_token))
         // operator token: record a bank transfer; issue vouchers or generate codes; assign a card.
         .route("/ops/bank-transfers", post(ops::record_bank_transfer))
         .route("/ops/vouchers", post(ops::vouchers))

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use backend::Store;
 use backend::auth::audit::{AuditRecord, OperatorAct};
+use backend::auth::operators::{Revoker, TokenInfo};
 use serde::Deserialize;
 
 use super::ApiError;
@@ -372,4 +373,53 @@ pub async fn void_usage(
                 VoidError::Database(e) => ApiError::internal(e),
             }
         })
+}
+
+/// operator: the calling operator's tokens, newest first (id, created, expires, last used,
+/// revoked, status), never a secret or its hash. Audited like every operator call.
+pub async fn tokens(
+    State(store): State<Store>,
+    OperatorToken(operator): OperatorToken,
+    ClientAddress(client): ClientAddress,
+) -> Result<Json<Vec<TokenInfo>>, ApiError> {
+    store
+        .audit(
+            operator.id,
+            "operator_token.list",
+            None,
+            "listed own tokens",
+            &client,
+        )
+        .await
+        .map_err(auth_error)?;
+    Ok(Json(
+        store
+            .operator_tokens(operator.id)
+            .await
+            .map_err(auth_error)?,
+    ))
+}
+
+/// operator: revokes one of the caller's own tokens by id (204, also when it was already revoked).
+/// Another operator's token, or an id that does not exist, is the same 404.
+pub async fn revoke_token(
+    State(store): State<Store>,
+    OperatorToken(operator): OperatorToken,
+    ClientAddress(client): ClientAddress,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let not_found = || ApiError::not_found("no such token of yours");
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let by = OperatorAct {
+        operator_id: operator.id,
+        client,
+    };
+    match store
+        .revoke_operator_token_by_id(id, Revoker::Operator(&by))
+        .await
+    {
+        Ok(_) => Ok(axum::http::StatusCode::NO_CONTENT),
+        Err(backend::auth::AuthError::NotFound(_)) => Err(not_found()),
+        Err(e) => Err(auth_error(e)),
+    }
 }

@@ -62,6 +62,29 @@ impl StatementQuery {
         Ok(Some(Period { from, to }))
     }
 
+    /// Refuses every given parameter not in `takes`: a list never ignores what it was asked.
+    pub(super) fn refuse_all_but(&self, takes: &[&str]) -> Result<(), ApiError> {
+        let given = [
+            (self.month.is_some(), "month"),
+            (self.from.is_some(), "from"),
+            (self.to.is_some(), "to"),
+            (self.workspace.is_some(), "workspace"),
+            (self.page.is_some(), "page"),
+            (self.per_page.is_some(), "per_page"),
+            (self.format.is_some(), "format"),
+        ];
+        match given
+            .into_iter()
+            .find(|(given, field)| *given && !takes.contains(field))
+        {
+            Some((_, field)) => Err(invalid(
+                field,
+                format!("{field} does not apply to this list"),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// For lists that are short enough to come whole and belong to the account.
     pub(super) fn refuse_paging_and_workspace(&self) -> Result<(), ApiError> {
         for (given, field) in [
@@ -233,6 +256,7 @@ pub async fn bills(
     session: CustomerSession,
     Query(query): Query<StatementQuery>,
 ) -> Result<Response, ApiError> {
+    query.refuse_all_but(&["month", "format"])?;
     let account = super::customer_account(&store, &session).await?;
     let month = query.month()?;
     let bills = store
@@ -281,6 +305,7 @@ pub async fn consumption(
     session: CustomerSession,
     Query(query): Query<StatementQuery>,
 ) -> Result<Response, ApiError> {
+    query.refuse_all_but(&["from", "to", "workspace", "page", "per_page", "format"])?;
     let account = super::customer_account(&store, &session).await?;
     let period = query.period(&store)?;
     let workspace = query.workspace.as_deref().filter(|w| !w.is_empty());
@@ -341,6 +366,7 @@ pub async fn transactions(
     session: CustomerSession,
     Query(query): Query<StatementQuery>,
 ) -> Result<Response, ApiError> {
+    query.refuse_all_but(&["from", "to", "page", "per_page", "format"])?;
     let account = super::customer_account(&store, &session).await?;
     let period = query.period(&store)?;
     if query.workspace.is_some() {

@@ -229,8 +229,8 @@ struct ActivateRequest {
     code: String,
 }
 
-/// customer + CSRF: activates a one-time code. Wrong codes count like failed sign-ins (5 per 15
-/// minutes per account and address), so codes cannot be guessed.
+/// customer + CSRF: activates a one-time code. Failed codes are limited per account and per client
+/// address (`auth::rate_limit`, apart from sign-ins), so codes cannot be guessed.
 pub async fn activate(
     State(store): State<Store>,
     session: CustomerSession,
@@ -243,7 +243,11 @@ pub async fn activate(
     let account_id = super::customer_account(&store, &session).await?;
     let key = request_key(&headers, &format!("customer{account_id}"))?;
     let attempt = store
-        .begin_sign_in_attempt(&format!("activate#{account_id}"), &client)
+        .begin_attempt(
+            backend::auth::rate_limit::Action::CodeActivation,
+            &format!("account#{account_id}"),
+            &client,
+        )
         .await
         .map_err(auth_error)?;
     match store
@@ -258,7 +262,7 @@ pub async fn activate(
     {
         Ok(done) => {
             store
-                .sign_in_succeeded(&attempt)
+                .attempt_succeeded(&attempt)
                 .await
                 .map_err(auth_error)?;
             Ok((

@@ -142,10 +142,11 @@ pub struct SignUpForm {
     password: String,
 }
 
-/// anonymous
+/// anonymous; limited per client address
 pub async fn sign_up(
     State(store): State<Store>,
     State(secure): State<SecureCookies>,
+    ClientAddress(client): ClientAddress,
     Form(form): Form<SignUpForm>,
 ) -> Response {
     let request = SignUp {
@@ -160,7 +161,7 @@ pub async fn sign_up(
         ("phone", form.phone.as_str()),
     ];
     let principal = store
-        .sign_up(&request)
+        .sign_up_from(&request, &client)
         .await
         .map(|c| Principal::Customer(c.id));
     start_session_or_back(
@@ -314,6 +315,7 @@ pub struct PasswordForm {
 /// customer + CSRF: ends every other session of the customer.
 pub async fn change_password(
     State(store): State<Store>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<PasswordForm>,
 ) -> Response {
@@ -327,6 +329,7 @@ pub async fn change_password(
             &form.current_password,
             &form.new_password,
             Some(&session_id),
+            &client,
         )
         .await
     {

@@ -165,7 +165,7 @@ pub struct ActivateForm {
     code: String,
 }
 
-/// customer + CSRF: activates a code; wrong codes are rate limited like sign-ins.
+/// customer + CSRF: activates a code; failed codes are rate limited (apart from sign-ins).
 pub async fn activate_voucher(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
@@ -179,7 +179,11 @@ pub async fn activate_voucher(
     let back = |code: &str| back_with("/wallet", code, Some("code"), &[], "#vouchers");
     let attempt = match state
         .store
-        .begin_sign_in_attempt(&format!("activate#{account_id}"), &client)
+        .begin_attempt(
+            backend::auth::rate_limit::Action::CodeActivation,
+            &format!("account#{account_id}"),
+            &client,
+        )
         .await
     {
         Ok(attempt) => attempt,
@@ -202,7 +206,7 @@ pub async fn activate_voucher(
         .await
     {
         Ok(done) => {
-            if let Err(e) = state.store.sign_in_succeeded(&attempt).await {
+            if let Err(e) = state.store.attempt_succeeded(&attempt).await {
                 return internal(&e);
             }
             see_other(

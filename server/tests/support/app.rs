@@ -167,6 +167,20 @@ impl TestApp {
         form: Option<&str>,
         cookie: Option<&str>,
     ) -> (StatusCode, axum::http::HeaderMap, String) {
+        self.raw_from(method, uri, form, cookie, "10.0.0.7", &[])
+            .await
+    }
+
+    /// As [`TestApp::raw`], from the socket peer `client`, with extra headers.
+    pub async fn raw_from(
+        &self,
+        method: &str,
+        uri: &str,
+        form: Option<&str>,
+        cookie: Option<&str>,
+        client: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
         let config = Config::from_lookup(|_| None).unwrap();
         let app = server::router::app(
             config.leptos_options(),
@@ -180,6 +194,9 @@ impl TestApp {
         if let Some(cookie) = cookie {
             builder = builder.header("cookie", format!("bc_session={cookie}"));
         }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
         let body = match form {
             Some(form) => {
                 builder = builder.header("content-type", "application/x-www-form-urlencoded");
@@ -188,9 +205,8 @@ impl TestApp {
             None => Body::empty(),
         };
         let mut request = builder.body(body).unwrap();
-        request
-            .extensions_mut()
-            .insert(ConnectInfo("10.0.0.7:40000".parse::<SocketAddr>().unwrap()));
+        let address: SocketAddr = format!("{client}:40000").parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(address));
         let response = app.oneshot(request).await.unwrap();
         let (status, headers) = (response.status(), response.headers().clone());
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
@@ -199,6 +215,37 @@ impl TestApp {
             headers,
             String::from_utf8_lossy(&bytes).into_owned(),
         )
+    }
+
+    /// Any request at all: raw bytes as the body, the given headers, from 10.0.0.9.
+    pub async fn send_bytes(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let config = Config::from_lookup(|_| None).unwrap();
+        let app = server::router::app(
+            config.leptos_options(),
+            self.store.clone(),
+            server::router::Settings {
+                secure_cookies: SecureCookies(self.secure),
+                ..self.settings.clone()
+            },
+        );
+        let mut builder = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let mut request = builder.body(Body::from(body)).unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo("10.0.0.9:40000".parse::<SocketAddr>().unwrap()));
+        let response = app.oneshot(request).await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, bytes.to_vec())
     }
 
     pub async fn sign_up(&self, username: &str) -> Reply {
