@@ -68,6 +68,15 @@ pub enum LedgerError {
     },
     #[error("reference '{reference}' belongs to a top-up of billing account {owner}")]
     ReferenceOfAnotherAccount { reference: String, owner: i64 },
+    #[error(
+        "top-up '{reference}' is for {expected}, not {got}: record the transfer under the bank's own \
+         reference, or with the top-up's amount"
+    )]
+    TopUpAmountMismatch {
+        reference: String,
+        expected: Amount,
+        got: Amount,
+    },
     #[error("a charge may be at most {max} (charge {line} asks {asked})")]
     ChargeTooLarge {
         line: usize,

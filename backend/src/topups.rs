@@ -175,7 +175,9 @@ async fn by_reference(
 }
 
 /// The pending bank-transfer top-up a received transfer quotes, if any. A reference code of
-/// another account is refused: the operator typed the wrong account or the wrong code.
+/// another account is refused: the operator typed the wrong account or the wrong code. So is a
+/// transfer of another amount than the pending top-up's: marking it paid would say the top-up was
+/// credited in full.
 pub(crate) async fn pending_bank_transfer(
     tx: &mut Transaction<'static, Any>,
     transfer: &CashCredit,
@@ -192,7 +194,17 @@ pub(crate) async fn pending_bank_transfer(
             owner: top_up.account_id,
         });
     }
-    Ok((top_up.status == TopUpStatus::Pending).then_some(top_up.id))
+    if top_up.status != TopUpStatus::Pending {
+        return Ok(None);
+    }
+    if top_up.amount != transfer.amount {
+        return Err(LedgerError::TopUpAmountMismatch {
+            reference: top_up.reference,
+            expected: top_up.amount,
+            got: transfer.amount,
+        });
+    }
+    Ok(Some(top_up.id))
 }
 
 pub(crate) async fn mark_paid(

@@ -53,6 +53,7 @@ pub fn error_message(code: &str) -> Msg {
         "account_unknown" => Msg::ErrAccountUnknown,
         "duplicate_receipt" => Msg::ErrReferenceUsed,
         "reference_of_another_account" => Msg::ErrReferenceOther,
+        "top_up_amount_mismatch" => Msg::ErrTopUpAmount,
         "reference_invalid" => Msg::ErrReferenceInvalid,
         "face_value_invalid" => Msg::ErrFaceValue,
         "valid_days_invalid" => Msg::ErrValidDays,

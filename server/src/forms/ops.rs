@@ -101,6 +101,7 @@ fn ledger_back(error: LedgerError, form: OpsForm) -> Response {
         LedgerError::ReferenceOfAnotherAccount { .. } => {
             form.back("reference_of_another_account", "reference")
         }
+        LedgerError::TopUpAmountMismatch { .. } => form.back("top_up_amount_mismatch", "amount"),
         LedgerError::InvalidReference => form.back("reference_invalid", "reference"),
         LedgerError::TopUp(_) => form.back("amount_invalid", "amount"),
         LedgerError::InvalidFaceValue { .. } => form.back("face_value_invalid", "face_value"),
