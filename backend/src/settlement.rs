@@ -164,8 +164,8 @@ impl Store {
             .bind(owner)
             .execute(self.pool())
             .await?;
-            if (day + Duration::days(1)).month() != day.month() {
-                report.monthly_bills = self.build_monthly_bills(day).await?;
+            if let Some(last_day) = self.ended_month_all_settled(day).await? {
+                report.monthly_bills = self.build_monthly_bills(last_day).await?;
             }
         } else {
             let failures = serde_json::to_string(&report.failures).unwrap_or_default();
@@ -195,6 +195,33 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         Ok(days.iter().filter_map(|d| d.parse().ok()).collect())
+    }
+
+    /// The last day of `day`'s month once that day is settled and so is every other day of the
+    /// month with usage: the month's daily bills are final and its monthly bills can be assembled.
+    /// Normally that is when its last day is settled; after a failed run, when the late day is.
+    async fn ended_month_all_settled(
+        &self,
+        day: NaiveDate,
+    ) -> Result<Option<NaiveDate>, sqlx::Error> {
+        let first = day.with_day(1).unwrap_or(day);
+        let last_day =
+            (first + Duration::days(32)).with_day(1).unwrap_or(first) - Duration::days(1);
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM usage_records u WHERE u.usage_day >= $1 AND u.usage_day <= $2 \
+             AND NOT EXISTS (SELECT 1 FROM settlement_runs r WHERE r.usage_day = u.usage_day AND r.status = 'done')",
+        )
+        .bind(first.to_string())
+        .bind(last_day.to_string())
+        .fetch_one(self.pool())
+        .await?;
+        let last_settled: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM settlement_runs WHERE usage_day = $1 AND status = 'done'",
+        )
+        .bind(last_day.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok((open == 0 && last_settled.is_some()).then_some(last_day))
     }
 
     async fn bills_of_day(&self, day: NaiveDate) -> Result<u32, sqlx::Error> {

@@ -128,7 +128,8 @@ fn check_record(
 impl Store {
     /// Stores a workspace's usage report. A record id already stored for the workspace counts as a
     /// duplicate and changes nothing; invalid records are returned with their reason. Days already
-    /// being settled are refused (the settlement holds the day's lock while it reads its usage).
+    /// being settled are refused (the settlement holds the day's lock while it reads its usage), and
+    /// so are the days of a month whose monthly bills are assembled.
     pub async fn ingest_usage(
         &self,
         workspace: &Workspace,
@@ -168,6 +169,8 @@ impl Store {
                     .await?;
             }
         }
+        // A day is closed once its settlement started, or once its month was assembled into
+        // monthly bills (a new daily bill of that month would be missing from them).
         let mut settled = std::collections::HashSet::new();
         for day in &days {
             let run: Option<String> =
@@ -175,7 +178,12 @@ impl Store {
                     .bind(day.to_string())
                     .fetch_optional(&mut *tx)
                     .await?;
-            if run.is_some() {
+            let month_built: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM monthly_bills WHERE month = $1 LIMIT 1")
+                    .bind(day.format("%Y-%m").to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if run.is_some() || month_built.is_some() {
                 settled.insert(*day);
             }
         }
