@@ -3,10 +3,11 @@
 //! own; the good ones are stored, the others come back with the reason.
 
 use billing::pricing::parse_quantity;
-use billing::{BillingItem, PriceCatalog};
+use billing::{Amount, BillingItem, PriceCatalog};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::bills::MAX_CHARGE_YUAN;
 use crate::store::{Backend, Store};
 use crate::time::to_micros;
 use crate::workspaces::Workspace;
@@ -58,20 +59,39 @@ pub struct UsageIngested {
     pub rejected: Vec<RejectedRecord>,
 }
 
-struct CheckedRecord {
-    id: String,
-    day: NaiveDate,
-    item: BillingItem,
-    retention_days: Option<u32>,
-    quantity: String,
+/// Every `code` a [`RejectedRecord`] may carry, as documented in API.md. [`check_record`] gives
+/// all but two: `invalid_record` (a record of the wrong JSON shape, refused by the server before
+/// it becomes a [`UsageInput`]) and `day_settled` (decided by [`Store::ingest_usage`] against the
+/// settlement runs and monthly bills).
+pub const REJECTION_CODES: [&str; 8] = [
+    "invalid_record",
+    "invalid_id",
+    "unknown_item",
+    "retention_not_priced",
+    "invalid_quantity",
+    "invalid_day",
+    "future_day",
+    "day_settled",
+];
+
+/// A record that passed [`check_record`]: what [`Store::ingest_usage`] stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedRecord {
+    pub id: String,
+    pub day: NaiveDate,
+    pub item: BillingItem,
+    pub retention_days: Option<u32>,
+    /// The quantity normalised (`1.50` is stored as `1.5`).
+    pub quantity: String,
 }
 
 fn check_record_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.chars().all(|c| c.is_ascii_graphic())
 }
 
-/// Checks one record against the catalog and today's date (in the settlement timezone).
-fn check_record(
+/// Checks one record (at `index` in its report) against the catalog and today's date (in the
+/// settlement timezone). Pure, no IO: a refusal carries one of [`REJECTION_CODES`] and the reason.
+pub fn check_record(
     index: usize,
     input: &UsageInput,
     catalog: &PriceCatalog,
@@ -110,12 +130,28 @@ fn check_record(
             )
         })?),
     };
-    catalog
+    let prices = catalog
         .for_day(day)
-        .and_then(|list| list.check_priced(item, retention_days))
+        .and_then(|list| list.check_priced(item, retention_days).map(|()| list))
         .map_err(|e| reject("retention_not_priced", e.to_string()))?;
     let quantity =
         parse_quantity(&input.quantity).map_err(|e| reject("invalid_quantity", e.to_string()))?;
+    // A record the settlement could not charge as one bill line is a metering fault: refused now,
+    // rather than failing its day's settlement at every retry.
+    let max = Amount::from_yuan(MAX_CHARGE_YUAN);
+    match prices.price(item, retention_days, quantity) {
+        Ok(priced) if priced.amount <= max => {}
+        Ok(priced) => {
+            return Err(reject(
+                "invalid_quantity",
+                format!(
+                    "quantity {quantity} of {item} would cost {}, more than the {max} a bill line may be",
+                    priced.amount
+                ),
+            ));
+        }
+        Err(e) => return Err(reject("invalid_quantity", e.to_string())),
+    }
     Ok(CheckedRecord {
         id: input.id.clone(),
         day,

@@ -455,6 +455,42 @@ async fn a_month_is_assembled_only_once_every_day_of_it_is_settled(db: TestDb) {
     db.finish().await;
 }
 
+async fn a_record_too_large_to_charge_is_refused_rather_than_blocking_its_day(db: TestDb) {
+    let account = funded_account(&db, "Acme", 100).await;
+    let ws = db
+        .store
+        .bind_workspace(account, "ws-1", "One")
+        .await
+        .unwrap()
+        .workspace;
+    // 2,000,000,000 GB of backup logs cost 14,000,000.00: more than a bill line may be.
+    let outcome = db
+        .store
+        .ingest_usage(
+            &ws,
+            &[
+                record("huge", "backup_logs", None, "2000000000", "2026-10-31"),
+                record("fine", "network", None, "1", "2026-10-31"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.accepted, 1);
+    assert_eq!(
+        (outcome.rejected[0].index, outcome.rejected[0].code.as_str()),
+        (0, "invalid_quantity"),
+        "{:?}",
+        outcome.rejected
+    );
+    let report = db.store.settle_day(day("2026-10-31"), "p").await.unwrap();
+    assert_eq!(
+        (report.status, report.bills_charged),
+        (SettlementStatus::Settled, 1)
+    );
+    db.assert_ledger_clean().await;
+    db.finish().await;
+}
+
 async fn the_demo_data_is_real_settled_usage_made_once(db: TestDb) {
     use backend::demo::DemoOutcome;
     assert_eq!(
@@ -584,4 +620,5 @@ on_both_databases!(
     racing_stores_settle_a_day_once,
     monthly_bills_add_up_the_daily_bills,
     a_month_is_assembled_only_once_every_day_of_it_is_settled,
+    a_record_too_large_to_charge_is_refused_rather_than_blocking_its_day,
 );
