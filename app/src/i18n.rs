@@ -384,6 +384,7 @@ messages! {
     ErrAccountUnknown => "No customer has this username.", "没有该用户名的客户。";
     ErrReferenceUsed => "This reference has already been credited.", "该参考号已入账。";
     ErrReferenceOther => "This reference code belongs to another customer's top-up.", "该参考号属于其他客户的充值。";
+    ErrTopUpAmount => "This reference code is for a top-up of another amount. Record the transfer under the bank's own reference.", "该参考号对应的充值金额不同，请用银行流水号登记该笔转账。";
     ErrReferenceInvalid => "Enter the bank's reference (1–128 characters).", "请输入银行流水号（1–128 个字符）。";
     ErrFaceValue => "Enter a face value from 0.01 to 100,000.", "请输入 0.01 至 100,000 的面值。";
     ErrValidDays => "Enter 1 to 3,650 days.", "请输入 1 至 3650 天。";

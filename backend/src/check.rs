@@ -1,5 +1,18 @@
 //! `billing-center ledger check`: recomputes every balance from the postings and reports each
-//! difference. The stored balances are a cache of the ledger; this proves the cache is right.
+//! difference. The stored balances are a cache of the ledger; this proves the cache is right, and
+//! that the records around the ledger agree with it. It checks that:
+//!
+//! - every ledger transaction has postings (only a bill of 0.00 may have none) and they sum to 0;
+//! - every posting belongs to its transaction's billing account, and so does the instrument it
+//!   names (a transaction never touches two customers' money);
+//! - each account's cash and arrears, and each instrument's balance, equal their postings;
+//! - an expired instrument holds nothing, stored or from its postings;
+//! - every cash receipt is a cash credit: money received through payment clearing, all of it
+//!   credited to cash and arrears; every paid top-up received and credited exactly its amount;
+//! - every daily bill's total equals its lines and its revenue postings;
+//! - every monthly bill counts and adds up the daily bills of its account, workspace and month.
+//!
+//! Every check is one set-based query; the report lists each difference found.
 
 use std::fmt;
 
@@ -40,6 +53,60 @@ pub enum Discrepancy {
         bill_id: i64,
         total_fen: i64,
         revenue_fen: i64,
+    },
+    /// A ledger transaction with no postings (other than the transaction of a bill of 0.00).
+    EmptyTransaction {
+        transaction_id: i64,
+        transaction_kind: String,
+    },
+    /// A posting recorded against another billing account than its transaction's.
+    PostingOfAnotherAccount {
+        posting_id: i64,
+        transaction_id: i64,
+        transaction_account_id: i64,
+        posting_account_id: i64,
+    },
+    /// A posting naming an instrument of another billing account than its transaction's.
+    InstrumentOfAnotherAccount {
+        posting_id: i64,
+        transaction_id: i64,
+        transaction_account_id: i64,
+        instrument_id: i64,
+        instrument_account_id: i64,
+    },
+    /// An instrument marked expired that still holds money.
+    ExpiredInstrumentBalance {
+        instrument_id: i64,
+        stored_fen: i64,
+        from_postings_fen: i64,
+    },
+    /// A cash receipt whose transaction did not receive money through payment clearing, or did not
+    /// credit all of it (and nothing more) to cash and arrears.
+    CashReceipt {
+        source: String,
+        reference: String,
+        transaction_id: i64,
+        received_fen: i64,
+        credited_fen: i64,
+    },
+    /// A paid top-up whose ledger transaction did not receive and credit exactly its amount.
+    TopUp {
+        top_up_id: i64,
+        transaction_id: Option<i64>,
+        amount_fen: i64,
+        received_fen: i64,
+        credited_fen: i64,
+    },
+    /// A monthly bill that does not count or add up the daily bills of its month.
+    MonthlyBill {
+        monthly_bill_id: i64,
+        account_id: i64,
+        workspace_id: String,
+        month: String,
+        daily_bills: i64,
+        total_fen: i64,
+        bills_found: i64,
+        bills_total_fen: i64,
     },
 }
 
@@ -103,6 +170,84 @@ impl fmt::Display for Discrepancy {
                     "bill {bill_id}: total is {total_fen} fen but its revenue postings add up to {revenue_fen}"
                 )
             }
+            Discrepancy::EmptyTransaction {
+                transaction_id,
+                transaction_kind,
+            } => write!(
+                f,
+                "ledger transaction {transaction_id} ({transaction_kind}) has no postings"
+            ),
+            Discrepancy::PostingOfAnotherAccount {
+                posting_id,
+                transaction_id,
+                transaction_account_id,
+                posting_account_id,
+            } => write!(
+                f,
+                "posting {posting_id} of ledger transaction {transaction_id} (account {transaction_account_id}) \
+                 is recorded against account {posting_account_id}"
+            ),
+            Discrepancy::InstrumentOfAnotherAccount {
+                posting_id,
+                transaction_id,
+                transaction_account_id,
+                instrument_id,
+                instrument_account_id,
+            } => write!(
+                f,
+                "posting {posting_id} of ledger transaction {transaction_id} (account {transaction_account_id}) \
+                 names instrument {instrument_id} of account {instrument_account_id}"
+            ),
+            Discrepancy::ExpiredInstrumentBalance {
+                instrument_id,
+                stored_fen,
+                from_postings_fen,
+            } => write!(
+                f,
+                "instrument {instrument_id} is expired but holds {stored_fen} fen ({from_postings_fen} from its postings), not 0"
+            ),
+            Discrepancy::CashReceipt {
+                source,
+                reference,
+                transaction_id,
+                received_fen,
+                credited_fen,
+            } => write!(
+                f,
+                "cash receipt {source} '{reference}' (ledger transaction {transaction_id}): \
+                 received {received_fen} fen through payment clearing but credited {credited_fen} to cash and arrears"
+            ),
+            Discrepancy::TopUp {
+                top_up_id,
+                transaction_id,
+                amount_fen,
+                received_fen,
+                credited_fen,
+            } => {
+                let transaction = transaction_id.map_or_else(
+                    || "no ledger transaction".to_owned(),
+                    |t| format!("ledger transaction {t}"),
+                );
+                write!(
+                    f,
+                    "top-up {top_up_id} is paid with {amount_fen} fen but {transaction} \
+                     received {received_fen} and credited {credited_fen}"
+                )
+            }
+            Discrepancy::MonthlyBill {
+                monthly_bill_id,
+                account_id,
+                workspace_id,
+                month,
+                daily_bills,
+                total_fen,
+                bills_found,
+                bills_total_fen,
+            } => write!(
+                f,
+                "monthly bill {monthly_bill_id} ({month}, workspace '{workspace_id}', account {account_id}): \
+                 {daily_bills} daily bills of {total_fen} fen, but its daily bills are {bills_found} of {bills_total_fen} fen"
+            ),
         }
     }
 }
@@ -145,18 +290,54 @@ impl fmt::Display for LedgerReport {
 /// Sums are cast to BIGINT: PostgreSQL's SUM(bigint) is NUMERIC, which the shared SQL avoids.
 const UNBALANCED: &str = "SELECT transaction_id, CAST(SUM(amount_fen) AS BIGINT) AS total FROM postings \
      GROUP BY transaction_id HAVING SUM(amount_fen) <> 0 ORDER BY transaction_id";
+/// A bill of 0.00 posts nothing (zero postings are not written), so its transaction is empty.
+const EMPTY_TRANSACTIONS: &str = "SELECT t.id, t.kind FROM ledger_transactions t \
+     WHERE NOT EXISTS (SELECT 1 FROM postings p WHERE p.transaction_id = t.id) \
+     AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.transaction_id = t.id AND b.total_fen = 0) \
+     ORDER BY t.id";
+const FOREIGN_POSTINGS: &str = "SELECT p.id, p.transaction_id, t.account_id AS transaction_account, \
+     p.account_id AS posting_account, p.instrument_id, i.account_id AS instrument_account \
+     FROM postings p JOIN ledger_transactions t ON t.id = p.transaction_id \
+     LEFT JOIN instruments i ON i.id = p.instrument_id \
+     WHERE p.account_id <> t.account_id OR i.account_id <> t.account_id ORDER BY p.id";
 const ACCOUNTS: &str = "SELECT a.id, a.cash_fen, a.arrears_fen, \
      CAST(COALESCE((SELECT SUM(p.amount_fen) FROM postings p WHERE p.account_id = a.id AND p.ledger_account = 'customer_cash'), 0) AS BIGINT) AS cash_postings, \
      CAST(COALESCE((SELECT SUM(p.amount_fen) FROM postings p WHERE p.account_id = a.id AND p.ledger_account = 'arrears_receivable'), 0) AS BIGINT) AS arrears_postings \
      FROM billing_accounts a ORDER BY a.id";
-const INSTRUMENTS: &str = "SELECT i.id, i.balance_fen, \
+const INSTRUMENTS: &str = "SELECT i.id, i.balance_fen, i.expired_at, \
      CAST(COALESCE((SELECT SUM(p.amount_fen) FROM postings p WHERE p.instrument_id = i.id), 0) AS BIGINT) AS from_postings \
      FROM instruments i ORDER BY i.id";
+/// What a receipt's transaction received (payment clearing is debited) and credited to the
+/// customer (cash, or arrears paid off).
+const RECEIPTS: &str = "SELECT source, reference, transaction_id, received, credited FROM (\
+     SELECT r.source, r.reference, r.transaction_id, \
+     CAST(COALESCE(SUM(CASE WHEN p.ledger_account = 'payment_clearing' THEN -p.amount_fen ELSE 0 END), 0) AS BIGINT) AS received, \
+     CAST(COALESCE(SUM(CASE WHEN p.ledger_account IN ('customer_cash', 'arrears_receivable') THEN p.amount_fen ELSE 0 END), 0) AS BIGINT) AS credited \
+     FROM cash_receipts r LEFT JOIN postings p ON p.transaction_id = r.transaction_id \
+     GROUP BY r.source, r.reference, r.transaction_id) x \
+     WHERE received <= 0 OR received <> credited ORDER BY transaction_id, source, reference";
+/// The same for paid top-ups, counting only postings of the top-up's own account.
+const PAID_TOP_UPS: &str = "SELECT id, transaction_id, amount_fen, received, credited FROM (\
+     SELECT u.id, u.transaction_id, u.amount_fen, \
+     CAST(COALESCE(SUM(CASE WHEN p.ledger_account = 'payment_clearing' THEN -p.amount_fen ELSE 0 END), 0) AS BIGINT) AS received, \
+     CAST(COALESCE(SUM(CASE WHEN p.ledger_account IN ('customer_cash', 'arrears_receivable') THEN p.amount_fen ELSE 0 END), 0) AS BIGINT) AS credited \
+     FROM top_ups u LEFT JOIN postings p ON p.transaction_id = u.transaction_id AND p.account_id = u.account_id \
+     WHERE u.status = 'paid' GROUP BY u.id, u.transaction_id, u.amount_fen) x \
+     WHERE received <> amount_fen OR credited <> amount_fen ORDER BY id";
 const BILLS: &str = "SELECT b.id, b.total_fen, \
      CAST(COALESCE((SELECT SUM(l.amount_fen) FROM bill_lines l WHERE l.bill_id = b.id), 0) AS BIGINT) AS lines_total, \
      CAST(COALESCE((SELECT SUM(p.amount_fen) FROM postings p WHERE p.transaction_id = b.transaction_id \
         AND p.ledger_account = 'revenue'), 0) AS BIGINT) AS revenue \
      FROM bills b ORDER BY b.id";
+/// A month's daily bills are the bills of its account and workspace dated in that month
+/// (`bill_date` is `YYYY-MM-DD`, `month` is `YYYY-MM`).
+const MONTHLY_BILLS: &str = "SELECT id, account_id, workspace_id, month, daily_bills, total_fen, bills_found, bills_total FROM (\
+     SELECT m.id, m.account_id, m.workspace_id, m.month, m.daily_bills, m.total_fen, \
+     COUNT(b.id) AS bills_found, CAST(COALESCE(SUM(b.total_fen), 0) AS BIGINT) AS bills_total \
+     FROM monthly_bills m LEFT JOIN bills b ON b.account_id = m.account_id AND b.workspace_id = m.workspace_id \
+        AND b.bill_date >= (m.month || '-01') AND b.bill_date <= (m.month || '-31') \
+     GROUP BY m.id, m.account_id, m.workspace_id, m.month, m.daily_bills, m.total_fen) x \
+     WHERE bills_found <> daily_bills OR bills_total <> total_fen ORDER BY id";
 
 impl Store {
     pub async fn check_ledger(&self) -> Result<LedgerReport, LedgerError> {
@@ -167,6 +348,41 @@ impl Store {
                 transaction_id: row.try_get("transaction_id")?,
                 sum_fen: row.try_get("total")?,
             });
+        }
+        for row in sqlx::query(EMPTY_TRANSACTIONS).fetch_all(&mut *tx).await? {
+            discrepancies.push(Discrepancy::EmptyTransaction {
+                transaction_id: row.try_get("id")?,
+                transaction_kind: row.try_get("kind")?,
+            });
+        }
+        for row in sqlx::query(FOREIGN_POSTINGS).fetch_all(&mut *tx).await? {
+            let posting_id: i64 = row.try_get("id")?;
+            let transaction_id: i64 = row.try_get("transaction_id")?;
+            let transaction_account_id: i64 = row.try_get("transaction_account")?;
+            let posting_account_id: i64 = row.try_get("posting_account")?;
+            if posting_account_id != transaction_account_id {
+                discrepancies.push(Discrepancy::PostingOfAnotherAccount {
+                    posting_id,
+                    transaction_id,
+                    transaction_account_id,
+                    posting_account_id,
+                });
+            }
+            let instrument: (Option<i64>, Option<i64>) = (
+                row.try_get("instrument_id")?,
+                row.try_get("instrument_account")?,
+            );
+            if let (Some(instrument_id), Some(instrument_account_id)) = instrument
+                && instrument_account_id != transaction_account_id
+            {
+                discrepancies.push(Discrepancy::InstrumentOfAnotherAccount {
+                    posting_id,
+                    transaction_id,
+                    transaction_account_id,
+                    instrument_id,
+                    instrument_account_id,
+                });
+            }
         }
         let accounts = sqlx::query(ACCOUNTS).fetch_all(&mut *tx).await?;
         for row in &accounts {
@@ -197,13 +413,40 @@ impl Store {
         for row in &instruments {
             let (stored, from_postings): (i64, i64) =
                 (row.try_get("balance_fen")?, row.try_get("from_postings")?);
+            let instrument_id: i64 = row.try_get("id")?;
             if stored != from_postings {
                 discrepancies.push(Discrepancy::Instrument {
-                    instrument_id: row.try_get("id")?,
+                    instrument_id,
                     stored_fen: stored,
                     from_postings_fen: from_postings,
                 });
             }
+            let expired = row.try_get::<Option<i64>, _>("expired_at")?.is_some();
+            if expired && (stored != 0 || from_postings != 0) {
+                discrepancies.push(Discrepancy::ExpiredInstrumentBalance {
+                    instrument_id,
+                    stored_fen: stored,
+                    from_postings_fen: from_postings,
+                });
+            }
+        }
+        for row in sqlx::query(RECEIPTS).fetch_all(&mut *tx).await? {
+            discrepancies.push(Discrepancy::CashReceipt {
+                source: row.try_get("source")?,
+                reference: row.try_get("reference")?,
+                transaction_id: row.try_get("transaction_id")?,
+                received_fen: row.try_get("received")?,
+                credited_fen: row.try_get("credited")?,
+            });
+        }
+        for row in sqlx::query(PAID_TOP_UPS).fetch_all(&mut *tx).await? {
+            discrepancies.push(Discrepancy::TopUp {
+                top_up_id: row.try_get("id")?,
+                transaction_id: row.try_get("transaction_id")?,
+                amount_fen: row.try_get("amount_fen")?,
+                received_fen: row.try_get("received")?,
+                credited_fen: row.try_get("credited")?,
+            });
         }
         let bills = sqlx::query(BILLS).fetch_all(&mut *tx).await?;
         for row in &bills {
@@ -225,6 +468,18 @@ impl Store {
                     revenue_fen: revenue,
                 });
             }
+        }
+        for row in sqlx::query(MONTHLY_BILLS).fetch_all(&mut *tx).await? {
+            discrepancies.push(Discrepancy::MonthlyBill {
+                monthly_bill_id: row.try_get("id")?,
+                account_id: row.try_get("account_id")?,
+                workspace_id: row.try_get("workspace_id")?,
+                month: row.try_get("month")?,
+                daily_bills: row.try_get("daily_bills")?,
+                total_fen: row.try_get("total_fen")?,
+                bills_found: row.try_get("bills_found")?,
+                bills_total_fen: row.try_get("bills_total")?,
+            });
         }
         let transactions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ledger_transactions")
             .fetch_one(&mut *tx)

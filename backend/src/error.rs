@@ -76,6 +76,15 @@ pub enum LedgerError {
         top_up_id: i64,
         transaction_id: i64,
     },
+    #[error(
+        "top-up '{reference}' is for {expected}, not {got}: record the transfer under the bank's own \
+         reference, or with the top-up's amount"
+    )]
+    TopUpAmountMismatch {
+        reference: String,
+        expected: Amount,
+        got: Amount,
+    },
     #[error("a charge may be at most {max} (charge {line} asks {asked})")]
     ChargeTooLarge {
         line: usize,

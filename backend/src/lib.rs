@@ -8,6 +8,7 @@ pub mod bills;
 pub mod cash;
 pub mod check;
 pub mod clock;
+pub mod csv;
 pub mod demo;
 pub mod error;
 pub mod expiry;

@@ -177,7 +177,9 @@ async fn by_reference(
 /// The pending bank-transfer top-up a received transfer quotes, if any. A reference code of
 /// another account is refused: the operator typed the wrong account or the wrong code. So is the
 /// code of a top-up already paid: the same transfer recorded again under another spelling would
-/// credit twice, and a genuine second transfer has its own bank receipt number.
+/// credit twice, and a genuine second transfer has its own bank receipt number. And so is a
+/// transfer of another amount than the pending top-up's: marking it paid would say the top-up was
+/// credited in full.
 pub(crate) async fn pending_bank_transfer(
     tx: &mut Transaction<'static, Any>,
     transfer: &CashCredit,
@@ -201,7 +203,17 @@ pub(crate) async fn pending_bank_transfer(
             transaction_id: top_up.transaction_id.unwrap_or_default(),
         });
     }
-    Ok((top_up.status == TopUpStatus::Pending).then_some(top_up.id))
+    if top_up.status != TopUpStatus::Pending {
+        return Ok(None);
+    }
+    if top_up.amount != transfer.amount {
+        return Err(LedgerError::TopUpAmountMismatch {
+            reference: top_up.reference,
+            expected: top_up.amount,
+            got: transfer.amount,
+        });
+    }
+    Ok(Some(top_up.id))
 }
 
 pub(crate) async fn mark_paid(

@@ -59,20 +59,40 @@ pub struct UsageIngested {
     pub rejected: Vec<RejectedRecord>,
 }
 
-struct CheckedRecord {
-    id: String,
-    day: NaiveDate,
-    item: BillingItem,
-    retention_days: Option<u32>,
-    quantity: String,
+/// Every `code` a [`RejectedRecord`] may carry, as documented in API.md. [`check_record`] gives
+/// all but three: `invalid_record` (a record of the wrong JSON shape, refused by the server before
+/// it becomes a [`UsageInput`]), and `day_settled` and `line_too_large` (decided by
+/// [`Store::ingest_usage`] against the settlement runs and the day's stored usage).
+pub const REJECTION_CODES: [&str; 9] = [
+    "invalid_record",
+    "invalid_id",
+    "unknown_item",
+    "retention_not_priced",
+    "invalid_quantity",
+    "invalid_day",
+    "future_day",
+    "day_settled",
+    "line_too_large",
+];
+
+/// A record that passed [`check_record`]: what [`Store::ingest_usage`] stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedRecord {
+    pub id: String,
+    pub day: NaiveDate,
+    pub item: BillingItem,
+    pub retention_days: Option<u32>,
+    /// The quantity normalised (`1.50` is stored as `1.5`).
+    pub quantity: String,
 }
 
 fn check_record_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.chars().all(|c| c.is_ascii_graphic())
 }
 
-/// Checks one record against the catalog and today's date (in the settlement timezone).
-fn check_record(
+/// Checks one record (at `index` in its report) against the catalog and today's date (in the
+/// settlement timezone). Pure, no IO: a refusal carries one of [`REJECTION_CODES`] and the reason.
+pub fn check_record(
     index: usize,
     input: &UsageInput,
     catalog: &PriceCatalog,
@@ -117,6 +137,8 @@ fn check_record(
         .map_err(|e| reject("retention_not_priced", e.to_string()))?;
     let quantity =
         parse_quantity(&input.quantity).map_err(|e| reject("invalid_quantity", e.to_string()))?;
+    // Whether the record (with the rest of its day) can be charged as one bill line is decided
+    // against the stored usage of the day: `line_too_large` in `Store::keep_chargeable`.
     Ok(CheckedRecord {
         id: input.id.clone(),
         day,
@@ -129,7 +151,8 @@ fn check_record(
 impl Store {
     /// Stores a workspace's usage report. A record id already stored for the workspace counts as a
     /// duplicate and changes nothing; invalid records are returned with their reason. Days already
-    /// being settled are refused (the settlement holds the day's lock while it reads its usage).
+    /// being settled are refused (the settlement holds the day's lock while it reads its usage), and
+    /// so are the days of a month whose monthly bills are assembled.
     pub async fn ingest_usage(
         &self,
         workspace: &Workspace,
@@ -169,6 +192,8 @@ impl Store {
                     .await?;
             }
         }
+        // A day is closed once its settlement started, or once its month was closed into monthly
+        // bills (a new daily bill of that month would be missing from them).
         let mut settled = std::collections::HashSet::new();
         for day in &days {
             let run: Option<String> =
@@ -176,6 +201,7 @@ impl Store {
                     .bind(day.to_string())
                     .fetch_optional(&mut *tx)
                     .await?;
+            // A closed month has a 'done' run for every one of its days (see settlement).
             if run.is_some() {
                 settled.insert(*day);
             }

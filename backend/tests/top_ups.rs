@@ -190,6 +190,63 @@ async fn a_bank_transfer_quoting_the_reference_settles_its_top_up(db: TestDb) {
     db.assert_ledger_clean().await;
 }
 
+async fn a_bank_transfer_of_another_amount_does_not_settle_its_top_up(db: TestDb) {
+    let account = db.store.create_billing_account("Acme").await.unwrap();
+    let request = TopUpRequest {
+        account_id: account,
+        amount: Amount::from_yuan(1_000),
+        method: TopUpMethod::BankTransfer,
+    };
+    let top_up = db.store.open_top_up(&key("t1"), &request).await.unwrap();
+    let short = CashCredit {
+        account_id: account,
+        amount: Amount::from_yuan(500),
+        source: CashSource::BankTransfer,
+        reference: top_up.reference.clone(),
+    };
+    let before = db.fingerprint().await;
+    let refused = db.store.credit_cash(&key("r1"), &short).await.unwrap_err();
+    assert!(
+        matches!(&refused, LedgerError::TopUpAmountMismatch { reference, expected, got }
+            if *reference == top_up.reference && *expected == Amount::from_yuan(1_000) && *got == Amount::from_yuan(500)),
+        "{refused}"
+    );
+    assert_eq!(
+        db.fingerprint().await,
+        before,
+        "a refused transfer changes nothing"
+    );
+    assert_eq!(
+        db.store
+            .top_up(account, top_up.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        TopUpStatus::Pending
+    );
+    // Recorded under the bank's own receipt number it is plain cash; the top-up stays open.
+    let receipt = CashCredit {
+        reference: "BANK-0001".into(),
+        ..short
+    };
+    db.store.credit_cash(&key("r2"), &receipt).await.unwrap();
+    assert_eq!(
+        db.store.account(account).await.unwrap().cash,
+        Amount::from_yuan(500)
+    );
+    assert_eq!(
+        db.store
+            .top_up(account, top_up.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        TopUpStatus::Pending
+    );
+    db.assert_ledger_clean().await;
+}
+
 async fn top_ups_refuse_amounts_outside_the_limits(db: TestDb) {
     let account = db.store.create_billing_account("Acme").await.unwrap();
     for fen in [0, 100_000_001] {
@@ -377,6 +434,7 @@ on_both_databases!(
     an_online_top_up_is_credited_once_per_trade,
     concurrent_notifications_of_one_trade_credit_once,
     a_bank_transfer_quoting_the_reference_settles_its_top_up,
+    a_bank_transfer_of_another_amount_does_not_settle_its_top_up,
     top_ups_refuse_amounts_outside_the_limits,
     the_sandbox_keeps_its_keys_in_the_database,
 );

@@ -396,6 +396,101 @@ async fn monthly_bills_add_up_the_daily_bills(db: TestDb) {
     db.finish().await;
 }
 
+async fn a_month_is_assembled_only_once_every_day_of_it_is_settled(db: TestDb) {
+    let account = funded_account(&db, "Acme", 100).await;
+    let ws = db
+        .store
+        .bind_workspace(account, "ws-1", "One")
+        .await
+        .unwrap()
+        .workspace;
+    for d in ["2026-10-15", "2026-10-31"] {
+        db.store
+            .ingest_usage(&ws, &[record(d, "network", None, "3", d)])
+            .await
+            .unwrap();
+    }
+    // The 15th cannot be priced for now (a stored quantity went bad), so its run stays open.
+    sqlx::query("UPDATE usage_records SET quantity = 'x' WHERE usage_day = '2026-10-15'")
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+    let failed = db.store.settle_day(day("2026-10-15"), "p").await.unwrap();
+    assert_eq!(failed.status, SettlementStatus::Incomplete);
+    let last = db.store.settle_day(day("2026-10-31"), "p").await.unwrap();
+    assert_eq!(
+        (last.status, last.monthly_bills),
+        (SettlementStatus::Settled, 0),
+        "October is not assembled while its 15th is unsettled"
+    );
+    sqlx::query("UPDATE usage_records SET quantity = '3' WHERE usage_day = '2026-10-15'")
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+    let retried = db.store.settle_day(day("2026-10-15"), "p").await.unwrap();
+    assert_eq!(
+        (retried.status, retried.monthly_bills),
+        (SettlementStatus::Settled, 1),
+        "settling the last open day of an ended month assembles it"
+    );
+    let row: (i64, i64) =
+        sqlx::query_as("SELECT daily_bills, total_fen FROM monthly_bills WHERE month = '2026-10'")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(row, (2, 1200));
+    db.assert_ledger_clean().await;
+
+    // Usage for a day of the assembled month, even one without usage so far, is refused: it
+    // would make a daily bill the monthly bill leaves out.
+    let late = db
+        .store
+        .ingest_usage(&ws, &[record("late", "network", None, "1", "2026-10-20")])
+        .await
+        .unwrap();
+    assert_eq!(late.accepted, 0);
+    assert_eq!(late.rejected[0].code, "day_settled", "{:?}", late.rejected);
+    assert!(db.store.days_to_settle().await.unwrap().is_empty());
+    db.assert_ledger_clean().await;
+    db.finish().await;
+}
+
+async fn a_record_too_large_to_charge_is_refused_rather_than_blocking_its_day(db: TestDb) {
+    let account = funded_account(&db, "Acme", 100).await;
+    let ws = db
+        .store
+        .bind_workspace(account, "ws-1", "One")
+        .await
+        .unwrap()
+        .workspace;
+    // 2,000,000,000 GB of backup logs cost 14,000,000.00: more than a bill line may be.
+    let outcome = db
+        .store
+        .ingest_usage(
+            &ws,
+            &[
+                record("huge", "backup_logs", None, "2000000000", "2026-10-31"),
+                record("fine", "network", None, "1", "2026-10-31"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.accepted, 1);
+    assert_eq!(
+        (outcome.rejected[0].index, outcome.rejected[0].code.as_str()),
+        (0, "invalid_quantity"),
+        "{:?}",
+        outcome.rejected
+    );
+    let report = db.store.settle_day(day("2026-10-31"), "p").await.unwrap();
+    assert_eq!(
+        (report.status, report.bills_charged),
+        (SettlementStatus::Settled, 1)
+    );
+    db.assert_ledger_clean().await;
+    db.finish().await;
+}
+
 async fn the_demo_data_is_real_settled_usage_made_once(db: TestDb) {
     use backend::demo::DemoOutcome;
     assert_eq!(
@@ -526,4 +621,6 @@ on_both_databases!(
     a_crashed_run_resumes_and_a_live_lease_is_respected,
     racing_stores_settle_a_day_once,
     monthly_bills_add_up_the_daily_bills,
+    a_month_is_assembled_only_once_every_day_of_it_is_settled,
+    a_record_too_large_to_charge_is_refused_rather_than_blocking_its_day,
 );

@@ -55,6 +55,7 @@ pub fn error_message(code: &str) -> Msg {
         "account_unknown" => Msg::ErrAccountUnknown,
         "duplicate_receipt" => Msg::ErrReferenceUsed,
         "reference_of_another_account" => Msg::ErrReferenceOther,
+        "top_up_amount_mismatch" => Msg::ErrTopUpAmount,
         "reference_invalid" => Msg::ErrReferenceInvalid,
         "top_up_already_paid" => Msg::ErrTopUpAlreadyPaid,
         "form_already_sent" => Msg::ErrFormAlreadySent,

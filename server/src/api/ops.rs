@@ -261,6 +261,12 @@ fn ops_ledger_error(error: backend::LedgerError) -> ApiError {
             message,
         )
         .with_field(Some("reference")),
+        E::TopUpAmountMismatch { .. } => ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "top_up_amount_mismatch",
+            message,
+        )
+        .with_field(Some("amount")),
         E::InvalidReference => {
             ApiError::unprocessable("invalid_field", message).with_field(Some("reference"))
         }

@@ -182,30 +182,8 @@ impl StatementQuery {
     }
 }
 
-/// A CSV field: quoted when it holds a comma, quote or line break; formulas neutralised, so that a
-/// memo cannot run in a spreadsheet.
-fn field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
-
 pub(super) fn csv_response(name: &str, header_row: &[&str], rows: Vec<Vec<String>>) -> Response {
-    let mut body = String::from("\u{feff}");
-    body.push_str(&header_row.join(","));
-    body.push_str("\r\n");
-    for row in rows {
-        let cells: Vec<String> = row.iter().map(|c| field(c)).collect();
-        body.push_str(&cells.join(","));
-        body.push_str("\r\n");
-    }
+    let body = backend::csv::document(header_row, &rows);
     let disposition = format!("attachment; filename=\"{name}.csv\"");
     (
         [
@@ -420,23 +398,4 @@ pub async fn transactions(
         ],
         rows,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::field;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_cannot_run() {
-        assert_eq!(field("logs"), "logs");
-        assert_eq!(
-            field("-12.34"),
-            "-12.34",
-            "a negative amount stays a number"
-        );
-        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(field("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(field("a,b"), "\"a,b\"");
-        assert_eq!(field("生产环境"), "生产环境");
-    }
 }

@@ -110,6 +110,7 @@ fn ledger_back(error: LedgerError, form: OpsForm) -> Response {
         LedgerError::ReferenceOfAnotherAccount { .. } => {
             form.back("reference_of_another_account", "reference")
         }
+        LedgerError::TopUpAmountMismatch { .. } => form.back("top_up_amount_mismatch", "amount"),
         LedgerError::InvalidReference => form.back("reference_invalid", "reference"),
         LedgerError::IdempotencyKeyReused { .. } => {
             form.back("form_already_sent", form.first_field())
