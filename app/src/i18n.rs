@@ -343,6 +343,7 @@ messages! {
     SandboxQrLabel => "QR code of this checkout", "本收银台的二维码";
     SandboxScanOrPay => "Scan with a phone, or pay here", "扫码或点击付款";
     SandboxPay => "Pay", "付款";
+    SandboxPayLost => "Pay, but lose the notification (to try reconciliation)", "付款但丢失通知（用于测试对账）";
     SandboxRefused => "Request refused", "请求被拒绝";
     PreviewWithWallet => "Preview how a bill would be paid from this wallet", "用当前钱包预览账单扣费";
     BankTransferTitle => "Top up by bank transfer", "银行转账充值";
@@ -369,6 +370,9 @@ messages! {
     ErrInsufficientCash => "Not enough cash for this card. Top up first.", "现金余额不足，请先充值。";
     ErrDenomination => "A card costs 100 to 1,000,000, in steps of 100.", "储值卡面额须为 100 至 1,000,000 之间 100 的整数倍。";
     ErrMethod => "Choose a payment method.", "请选择支付方式。";
+    OpsPaymentFlags => "Payment flags", "支付异常";
+    OpsNoPaymentFlags => "Nothing the payment gateway said contradicts the books.", "支付网关的反馈与账目一致。";
+    OpsPaymentFlagsHelp => "Each needs an operator: check the trade at the gateway, settle it with the customer, then resolve it (POST /api/v1/ops/payment-flags/{id}/resolve, with what was done).", "每项都需要运营处理：在支付网关核对交易，与客户处理后，将其标为已处理（POST /api/v1/ops/payment-flags/{id}/resolve，并写明处理方式）。";
     OpsSettlementFailures => "Settlement failures", "结算失败";
     OpsNoSettlementFailures => "Every settled day billed every workspace.", "所有已结算日期均已为每个工作空间出账。";
     OpsSettlementFailuresHelp => "Void the usage record at fault (POST /api/v1/ops/usage/void, with a reason), then settle the day again.", "作废出错的用量记录（POST /api/v1/ops/usage/void，需填写原因），然后重新结算该日。";

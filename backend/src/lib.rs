@@ -18,6 +18,7 @@ pub mod movements;
 pub mod payments;
 pub mod prepaid_cards;
 pub mod prices;
+pub mod reconciliation;
 pub mod settlement;
 pub mod statements;
 pub mod store;

@@ -47,6 +47,9 @@ impl TopUpMethod {
 pub enum TopUpStatus {
     Pending,
     Paid,
+    /// An online top-up nobody paid within a day (see `reconciliation`); a payment that still
+    /// arrives for it is credited all the same.
+    Closed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,10 +142,11 @@ fn new_reference(method: TopUpMethod, now: DateTime<Utc>) -> String {
     }
 }
 
-const COLUMNS: &str = "id, account_id, method, amount_fen, reference, status, created_at, paid_at, provider_trade_no, transaction_id";
+pub(crate) const COLUMNS: &str = "id, account_id, method, amount_fen, reference, status, created_at, paid_at, provider_trade_no, transaction_id, closed_at";
 
-fn top_up_of(row: &AnyRow) -> Result<TopUp, LedgerError> {
+pub(crate) fn top_up_of(row: &AnyRow) -> Result<TopUp, LedgerError> {
     let status: String = row.try_get("status")?;
+    let closed = row.try_get::<Option<i64>, _>("closed_at")?.is_some();
     Ok(TopUp {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
@@ -151,6 +155,8 @@ fn top_up_of(row: &AnyRow) -> Result<TopUp, LedgerError> {
         reference: row.try_get("reference")?,
         status: if status == "paid" {
             TopUpStatus::Paid
+        } else if closed {
+            TopUpStatus::Closed
         } else {
             TopUpStatus::Pending
         },
@@ -288,6 +294,17 @@ impl Store {
     }
 
     /// One top-up of an account (`None` for another account's).
+    /// A top-up by its reference (Alipay's `out_trade_no` or the `BT-` code), of any account.
+    pub async fn top_up_by_reference(&self, reference: &str) -> Result<Option<TopUp>, LedgerError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM top_ups WHERE reference = $1"
+        ))
+        .bind(reference)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(top_up_of).transpose()
+    }
+
     pub async fn top_up(&self, account_id: i64, id: i64) -> Result<Option<TopUp>, LedgerError> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM top_ups WHERE id = $1 AND account_id = $2"

@@ -478,7 +478,7 @@ async fn a_record_too_large_to_charge_is_refused_rather_than_blocking_its_day(db
     assert_eq!(outcome.accepted, 1);
     assert_eq!(
         (outcome.rejected[0].index, outcome.rejected[0].code.as_str()),
-        (0, "invalid_quantity"),
+        (0, "line_too_large"),
         "{:?}",
         outcome.rejected
     );

@@ -8,6 +8,7 @@ pub mod config;
 pub mod forms;
 pub mod language;
 pub mod payments;
+pub mod reconciliation;
 pub mod router;
 pub mod security_headers;
 pub mod settlement;

@@ -434,7 +434,12 @@ fn serve(demo: bool) -> ExitCode {
         let mut settings = config.settings();
         if config.settlement_scheduler {
             let health = server::settlement::SchedulerHealth::new();
-            server::settlement::spawn_scheduler(store.clone(), health.clone());
+            let reconciler = server::reconciliation::Reconciler::new(
+                config.online_payments.clone(),
+                config.public_url.clone(),
+                config.local_url(),
+            );
+            server::settlement::spawn_scheduler(store.clone(), health.clone(), reconciler);
             settings.scheduler = Some(health);
             tracing::info!(
                 "nightly settlement at 00:00 {}",

@@ -12,6 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use backend::payments::AlipayMerchant;
 use backend::payments::alipay::{self, Params};
 use backend::payments::sandbox::{Checkout, SandboxAlipay};
+use backend::reconciliation::FlagKind;
 use backend::topups::{OnlinePayment, PaymentError, PaymentOutcome};
 
 use crate::router::AppState;
@@ -151,8 +152,33 @@ pub async fn alipay_notify(State(state): State<AppState>, body: Bytes) -> Respon
         Ok(notification) => notification,
         Err(e) => return failure(StatusCode::BAD_REQUEST, &e),
     };
+    // A trade closed, or refunded, after we credited it: never ignored, flagged for operators.
+    if let Some(kind) = contradiction(&state.store, &notification).await {
+        let detail = format!(
+            "Alipay notified {:?}{} for trade {} ({})",
+            notification.trade_status,
+            notification
+                .refund_fee
+                .as_deref()
+                .map(|r| format!(" with a refund of {r}"))
+                .unwrap_or_default(),
+            notification.out_trade_no,
+            notification.trade_no
+        );
+        match state
+            .store
+            .flag_payment(&notification.out_trade_no, kind, &detail)
+            .await
+        {
+            Ok(_) => {
+                tracing::error!(trade = %notification.out_trade_no, %detail, "payment flagged for operators")
+            }
+            Err(e) => return failure(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        }
+        return plain(StatusCode::OK, "success");
+    }
     if !notification.trade_status.is_paid() {
-        // WAIT_BUYER_PAY, TRADE_CLOSED: nothing arrived, nothing to credit; acknowledged.
+        // WAIT_BUYER_PAY, TRADE_CLOSED of an unpaid top-up: nothing arrived; acknowledged.
         return plain(StatusCode::OK, "success");
     }
     let payment = OnlinePayment {
@@ -166,11 +192,43 @@ pub async fn alipay_notify(State(state): State<AppState>, body: Bytes) -> Respon
             plain(StatusCode::OK, "success")
         }
         Ok(PaymentOutcome::AlreadyPaid(_)) => plain(StatusCode::OK, "success"),
-        Err(e @ (PaymentError::UnknownTrade(_) | PaymentError::AmountMismatch { .. })) => {
+        Err(e @ PaymentError::AmountMismatch { .. }) => {
+            // Alipay signed it: the money that arrived is not the top-up's. An operator decides.
+            let detail = format!("notification: {e}");
+            if let Err(flag) = state
+                .store
+                .flag_payment(&payment.out_trade_no, FlagKind::AmountMismatch, &detail)
+                .await
+            {
+                tracing::error!(error = %flag, "cannot flag a payment");
+            }
             failure(StatusCode::BAD_REQUEST, &e)
         }
+        Err(e @ PaymentError::UnknownTrade(_)) => failure(StatusCode::BAD_REQUEST, &e),
         Err(e) => failure(StatusCode::INTERNAL_SERVER_ERROR, &e),
     }
+}
+
+/// Whether a verified notification contradicts a credit already made: the trade closed, or a
+/// refund, for a top-up we marked paid.
+async fn contradiction(
+    store: &backend::Store,
+    notification: &alipay::Notification,
+) -> Option<FlagKind> {
+    let kind = if notification.refund_fee.is_some() {
+        FlagKind::RefundedAfterCredit
+    } else if notification.trade_status == alipay::TradeStatus::TradeClosed {
+        FlagKind::ClosedAfterCredit
+    } else {
+        return None;
+    };
+    let paid = store
+        .top_up_by_reference(&notification.out_trade_no)
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.status == backend::topups::TopUpStatus::Paid);
+    paid.then_some(kind)
 }
 
 fn params_of_query(query: Option<String>) -> Result<Params, alipay::AlipayError> {
@@ -196,6 +254,7 @@ main{{max-width:26rem;margin:2rem auto;background:#fff;border-radius:12px;paddin
 .brand{{color:#1677ff;font-weight:700}} .amount{{font-size:2rem;font-weight:700;margin:.5rem 0}}
 .qr svg{{width:100%;max-width:14rem;height:auto;display:block;margin:1rem auto}}
 button{{width:100%;padding:.8rem;font-size:1rem;background:#1677ff;color:#fff;border:0;border-radius:8px;cursor:pointer}}
+button.secondary{{margin-top:.6rem;background:#fff;color:#1677ff;border:1px solid #1677ff;font-size:.85rem;padding:.5rem}}
 .warn{{background:#fff4e5;padding:.6rem;border-radius:6px;font-size:.85rem}} .error{{color:#b42318}}
 dl{{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem;font-size:.9rem}} dd{{margin:0;word-break:break-all}}
 </style></head><body><main>{body}</main></body></html>"#
@@ -271,7 +330,8 @@ pub async fn sandbox_checkout(
 <p class="amount" data-testid="sandbox-amount">¥{amount}</p>
 <div class="qr" data-testid="sandbox-qr" role="img" aria-label="{qr_label}">{qr}</div>
 <p>{scan}</p>
-<form method="post" action="/sandbox/alipay/pay">{hidden}<button type="submit" data-testid="sandbox-pay">{pay} ¥{amount}</button></form>"#,
+<form method="post" action="/sandbox/alipay/pay">{hidden}<button type="submit" data-testid="sandbox-pay">{pay} ¥{amount}</button>
+<button type="submit" name="sandbox_notification" value="lost" class="secondary" data-testid="sandbox-pay-lost">{pay_lost}</button></form>"#,
         brand = text(Msg::SandboxBrand),
         warning = text(Msg::SandboxWarning),
         merchant = text(Msg::SandboxMerchant),
@@ -280,6 +340,7 @@ pub async fn sandbox_checkout(
         qr_label = text(Msg::SandboxQrLabel),
         scan = text(Msg::SandboxScanOrPay),
         pay = text(Msg::SandboxPay),
+        pay_lost = text(Msg::SandboxPayLost),
         app_id = escape(&sandbox.merchant().app_id),
         trade = escape(&checkout.out_trade_no),
         subject = escape(&checkout.subject),
@@ -319,10 +380,15 @@ async fn verified_checkout(
 pub async fn sandbox_pay(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(mut pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let lang = lang_of(&headers);
     let refused = |status, why: &dyn std::fmt::Display| refused_page(lang, status, why);
+    // The sandbox's own button, not part of the signed request.
+    let pairs_lost = pairs
+        .iter()
+        .any(|(k, v)| k == "sandbox_notification" && v == "lost");
+    pairs.retain(|(k, _)| k != "sandbox_notification");
     let query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
@@ -332,8 +398,23 @@ pub async fn sandbox_pay(
     };
     let now = state.store.now();
     let trade_no = SandboxAlipay::new_trade_no(now);
+    // Alipay records the payment before it notifies: a lost notification can be queried.
+    if let Err(e) = state
+        .store
+        .record_sandbox_trade(&checkout.out_trade_no, &trade_no, &checkout.total_amount)
+        .await
+    {
+        return refused(StatusCode::INTERNAL_SERVER_ERROR, &e);
+    }
     let notification = sandbox.notification(&checkout, &trade_no, "TRADE_SUCCESS", now);
-    match deliver(&state, &checkout.notify_url, &notification).await {
+    // "Pay, but lose the notification": what reconciliation is for (demos and tests).
+    let lost = pairs_lost;
+    let delivered = if lost {
+        Ok("success".to_owned())
+    } else {
+        deliver(&state, &checkout.notify_url, &notification).await
+    };
+    match delivered {
         Ok(reply) if reply.trim() == "success" => {}
         Ok(reply) => {
             let why = format!(
@@ -377,6 +458,47 @@ pub fn delivery_url(public_url: &str, local_url: &str, notify_url: &str) -> Resu
         _ => Err(format!(
             "the sandbox only notifies this server ({public_url}), not '{notify_url}'"
         )),
+    }
+}
+
+/// The sandbox gateway's API calls (a form POST to gateway.do, as Alipay takes them): today
+/// `alipay.trade.query`, answered in Alipay's signed JSON.
+pub async fn sandbox_gateway_api(
+    State(state): State<AppState>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let json = |status: StatusCode, body: String| {
+        (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            )],
+            body,
+        )
+            .into_response()
+    };
+    let refused = |why: &dyn std::fmt::Display| {
+        let body = serde_json::json!({"error_response": {"code": "40002", "msg": "Invalid Arguments",
+            "sub_code": "isv.invalid-parameter", "sub_msg": why.to_string()}});
+        json(StatusCode::OK, body.to_string())
+    };
+    let params = match alipay::params_from_pairs(pairs) {
+        Ok(params) => params,
+        Err(e) => return refused(&e),
+    };
+    let sandbox = match state.sandbox().await {
+        Ok(sandbox) => sandbox,
+        Err(e) => {
+            return json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{{\"error\":\"{e}\"}}"),
+            );
+        }
+    };
+    match sandbox.answer_trade_query(&state.store, &params).await {
+        Ok(body) => json(StatusCode::OK, body),
+        Err(e) => refused(&e),
     }
 }
 

@@ -76,7 +76,7 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         Router::new()
             .route(
                 payments::SANDBOX_GATEWAY_PATH,
-                get(payments::sandbox_checkout),
+                get(payments::sandbox_checkout).post(payments::sandbox_gateway_api),
             )
             .route("/sandbox/alipay/pay", post(payments::sandbox_pay))
     } else {

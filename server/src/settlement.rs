@@ -145,13 +145,29 @@ pub async fn settle_due_days(store: &Store) -> Tick {
     tick
 }
 
-/// Runs [`settle_due_days`] every minute until the process ends, restarting (with backoff, logged)
-/// after a tick that panicked.
-pub fn spawn_scheduler(store: Store, health: Arc<SchedulerHealth>) {
+/// Runs [`settle_due_days`] and the reconciliation of online top-ups every minute until the
+/// process ends, restarting (with backoff, logged) after a tick that panicked.
+pub fn spawn_scheduler(
+    store: Store,
+    health: Arc<SchedulerHealth>,
+    reconciler: crate::reconciliation::Reconciler,
+) {
     supervise(health, TICK, move || {
         let store = store.clone();
+        let reconciler = reconciler.clone();
         async move {
             settle_due_days(&store).await;
+            let reconciled = reconciler.reconcile(&store).await;
+            if reconciled.asked > 0 {
+                tracing::info!(
+                    asked = reconciled.asked,
+                    credited = reconciled.credited,
+                    closed = reconciled.closed,
+                    flagged = reconciled.flagged,
+                    errors = reconciled.errors,
+                    "online top-ups reconciled"
+                );
+            }
         }
     });
 }

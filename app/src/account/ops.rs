@@ -10,6 +10,17 @@ use serde::{Deserialize, Serialize};
 use super::error_message;
 use crate::i18n::{Msg, t};
 
+/// Something the payment gateway said against the books, still open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentFlagRow {
+    pub id: i64,
+    pub raised_at: String,
+    pub account_id: i64,
+    pub reference: String,
+    pub kind: String,
+    pub detail: String,
+}
+
 /// One workspace-day that settlement could not bill, with why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettlementFailureRow {
@@ -35,6 +46,8 @@ pub struct OperatorView {
     pub form_token: String,
     /// Days whose settlement failed for some workspaces (what to void or fix, then re-settle).
     pub settlement_failures: Vec<SettlementFailureRow>,
+    /// Open payment flags (a trade closed or refunded after it was credited, a wrong amount).
+    pub payment_flags: Vec<PaymentFlagRow>,
     pub audit: Vec<AuditRow>,
 }
 
@@ -85,8 +98,23 @@ async fn load_operator() -> Option<OperatorView> {
             })
         })
         .collect();
+    let payment_flags = store
+        .payment_flags(false)
+        .await
+        .ok()?
+        .into_iter()
+        .map(|f| PaymentFlagRow {
+            id: f.id,
+            raised_at: f.raised_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            account_id: f.account_id,
+            reference: f.reference,
+            kind: f.kind.code().to_owned(),
+            detail: f.detail,
+        })
+        .collect();
     Some(OperatorView {
         username,
+        payment_flags,
         csrf_token: session.csrf_token,
         form_token: backend::auth::random_token(16),
         settlement_failures,
@@ -122,6 +150,7 @@ pub fn OpsPage() -> impl IntoView {
                                 <input type="hidden" name="csrf" value=me.csrf_token.clone()/>
                                 <button type="submit" class="button secondary">{t(Msg::SignOut)}</button>
                             </form>
+                            <PaymentFlags rows=me.payment_flags.clone()/>
                             <SettlementFailures rows=me.settlement_failures.clone()/>
                             <OperatorForms csrf=me.csrf_token.clone() form_token=me.form_token.clone()/>
                             <section class="card">
@@ -187,6 +216,38 @@ fn OpsField(
                 <p class="field-error" id=format!("{id}-error") data-testid=format!("error-{form}-{name}")>{t(m)}</p>
             })}
         </div>
+    }
+}
+
+/// Open payment flags: each needs an operator (refund outside, reverse the credit, ask the
+/// customer), then `POST /api/v1/ops/payment-flags/{id}/resolve` with what was done.
+#[component]
+fn PaymentFlags(rows: Vec<PaymentFlagRow>) -> impl IntoView {
+    view! {
+        <section class="card" data-testid="payment-flags">
+            <h2>{t(Msg::OpsPaymentFlags)}</h2>
+            {if rows.is_empty() {
+                view! { <p class="notice">{t(Msg::OpsNoPaymentFlags)}</p> }.into_any()
+            } else {
+                view! {
+                    <p class="hint">{t(Msg::OpsPaymentFlagsHelp)}</p>
+                    <div class="table-scroll">
+                        <table>
+                            <thead><tr>
+                                <th>"#"</th><th>{t(Msg::AuditWhen)}</th><th>{t(Msg::AuditAccount)}</th>
+                                <th>{t(Msg::ColReference)}</th><th>{t(Msg::ColKind)}</th><th>{t(Msg::AuditDetail)}</th>
+                            </tr></thead>
+                            <tbody>
+                                {rows.into_iter().map(|r| view! {
+                                    <tr><td>{r.id}</td><td>{r.raised_at}</td><td>{r.account_id}</td>
+                                    <td>{r.reference}</td><td>{r.kind}</td><td>{r.detail}</td></tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
     }
 }
 

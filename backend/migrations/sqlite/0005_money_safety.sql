@@ -33,3 +33,13 @@ CREATE TABLE payment_flags (
     resolution     TEXT,
     UNIQUE (top_up_id, kind)
 );
+
+-- The payment sandbox's own record of the trades it was paid (as Alipay keeps its trades), so it
+-- can answer alipay.trade.query when its notification never arrived.
+CREATE TABLE sandbox_trades (
+    out_trade_no   TEXT    PRIMARY KEY,
+    trade_no       TEXT    NOT NULL,
+    total_amount   TEXT    NOT NULL,
+    trade_status   TEXT    NOT NULL,
+    paid_at        BIGINT  NOT NULL
+);

@@ -39,6 +39,14 @@ pub enum AlipayError {
     MissingParameter(&'static str),
     #[error("'{0}' appears more than once")]
     RepeatedParameter(String),
+    #[error("the gateway's answer is not the expected JSON: {0}")]
+    MalformedResponse(String),
+    #[error("the gateway refused the request: {code} {sub_code} {message}")]
+    GatewayRefused {
+        code: String,
+        sub_code: String,
+        message: String,
+    },
 }
 
 /// The merchant's (or, in the sandbox, Alipay's) private key.
@@ -226,6 +234,8 @@ pub struct Notification {
     pub total_amount: String,
     pub trade_status: TradeStatus,
     pub seller_id: Option<String>,
+    /// What was refunded of the trade, when Alipay notifies a refund (`refund_fee`).
+    pub refund_fee: Option<String>,
 }
 
 /// Verifies an asynchronous notification exactly as Alipay specifies: drop `sign` and `sign_type`,
@@ -257,6 +267,13 @@ pub fn verify_notification(
         total_amount: required("total_amount")?,
         trade_status: TradeStatus::parse(&required("trade_status")?),
         seller_id: params.get("seller_id").filter(|v| !v.is_empty()).cloned(),
+        refund_fee: params
+            .get("refund_fee")
+            .filter(|v| {
+                v.parse::<rust_decimal::Decimal>()
+                    .is_ok_and(|d| !d.is_zero())
+            })
+            .cloned(),
     })
 }
 
@@ -318,6 +335,141 @@ pub struct PagePayContent {
     pub total_amount: String,
     pub subject: String,
     pub product_code: String,
+}
+
+pub const TRADE_QUERY_METHOD: &str = "alipay.trade.query";
+/// The node of a gateway answer that holds `alipay.trade.query`'s result (and that Alipay signs).
+pub const TRADE_QUERY_RESPONSE: &str = "alipay_trade_query_response";
+
+/// The signed parameters of an `alipay.trade.query` for one of our trades (by `out_trade_no`).
+pub fn trade_query_params(
+    app_id: &str,
+    out_trade_no: &str,
+    timestamp: &str,
+    key: &PrivateKey,
+) -> Params {
+    let biz_content = serde_json::json!({ "out_trade_no": out_trade_no }).to_string();
+    let mut params: Params = [
+        ("app_id", app_id),
+        ("method", TRADE_QUERY_METHOD),
+        ("format", "JSON"),
+        ("charset", "utf-8"),
+        ("sign_type", "RSA2"),
+        ("timestamp", timestamp),
+        ("version", "1.0"),
+        ("biz_content", biz_content.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    sign_request(&mut params, key);
+    params
+}
+
+/// What Alipay knows of a trade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TradeQuery {
+    /// `ACQ.TRADE_NOT_EXIST`: the customer never got as far as paying (Alipay creates the trade
+    /// only when the buyer opens its checkout).
+    NotFound,
+    Found {
+        out_trade_no: String,
+        trade_no: String,
+        total_amount: String,
+        trade_status: TradeStatus,
+    },
+}
+
+/// The raw text of the JSON value of `node` in a gateway answer: Alipay signs exactly these bytes,
+/// so they are cut out of the body as sent, never re-serialised.
+pub fn response_node<'a>(body: &'a str, node: &str) -> Option<&'a str> {
+    let key = format!("\"{node}\"");
+    let after_key = body.find(&key)? + key.len();
+    let rest = &body[after_key..];
+    let colon = rest.find(':')?;
+    if !rest[..colon].trim().is_empty() {
+        return None;
+    }
+    let value = rest[colon + 1..].trim_start();
+    let start = body.len() - value.len();
+    if !value.starts_with('{') {
+        return None;
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, c) in value.char_indices() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&body[start..start + i + 1]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A gateway answer as Alipay writes it: `{"<node>":<content>,"sign":"<RSA2 over content>"}`.
+pub fn signed_response(node: &str, content: &serde_json::Value, key: &PrivateKey) -> String {
+    let content = content.to_string();
+    let sign = key.sign(&content);
+    format!("{{\"{node}\":{content},\"sign\":\"{sign}\"}}")
+}
+
+/// Verifies an `alipay.trade.query` answer with Alipay's public key and reads it.
+pub fn verify_trade_query(body: &str, alipay_key: &PublicKey) -> Result<TradeQuery, AlipayError> {
+    let malformed = |why: &str| AlipayError::MalformedResponse(why.to_owned());
+    let whole: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| AlipayError::MalformedResponse(e.to_string()))?;
+    let content_text = response_node(body, TRADE_QUERY_RESPONSE)
+        .ok_or_else(|| malformed("no trade query node"))?;
+    let sign = whole
+        .get("sign")
+        .and_then(|s| s.as_str())
+        .filter(|s| !s.is_empty())
+        .ok_or(AlipayError::MissingSign)?;
+    alipay_key.verify(content_text, sign)?;
+    let content = &whole[TRADE_QUERY_RESPONSE];
+    let text = |name: &str| {
+        content
+            .get(name)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned()
+    };
+    match text("code").as_str() {
+        "10000" => {
+            let required = |name: &'static str| {
+                Some(text(name))
+                    .filter(|v| !v.is_empty())
+                    .ok_or(AlipayError::MissingParameter(name))
+            };
+            Ok(TradeQuery::Found {
+                out_trade_no: required("out_trade_no")?,
+                trade_no: required("trade_no")?,
+                total_amount: required("total_amount")?,
+                trade_status: TradeStatus::parse(&required("trade_status")?),
+            })
+        }
+        "40004" if text("sub_code") == "ACQ.TRADE_NOT_EXIST" => Ok(TradeQuery::NotFound),
+        code => Err(AlipayError::GatewayRefused {
+            code: code.to_owned(),
+            sub_code: text("sub_code"),
+            message: text("sub_msg"),
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -244,3 +244,109 @@ fn repeated_parameters_are_refused() {
         Err(AlipayError::RepeatedParameter("a".into()))
     );
 }
+
+#[test]
+fn the_signed_node_is_cut_out_of_the_answer_exactly_as_sent() {
+    // Alipay's answers put the node first, with nested lists and braces inside strings.
+    let body = r#"{"alipay_trade_query_response":{"code":"10000","msg":"Success","subject":"a {b} \"c\" }","fund_bill_list":[{"amount":"20.00","fund_channel":"ALIPAYACCOUNT"}]},"sign":"xyz"}"#;
+    assert_eq!(
+        response_node(body, TRADE_QUERY_RESPONSE),
+        Some(
+            r#"{"code":"10000","msg":"Success","subject":"a {b} \"c\" }","fund_bill_list":[{"amount":"20.00","fund_channel":"ALIPAYACCOUNT"}]}"#
+        )
+    );
+    assert_eq!(response_node(r#"{"x": 1}"#, TRADE_QUERY_RESPONSE), None);
+    assert_eq!(
+        response_node(
+            r#"{"alipay_trade_query_response": "text"}"#,
+            TRADE_QUERY_RESPONSE
+        ),
+        None
+    );
+    assert_eq!(
+        response_node(
+            r#"{"alipay_trade_query_response":{"open""#,
+            TRADE_QUERY_RESPONSE
+        ),
+        None
+    );
+}
+
+#[test]
+fn a_trade_query_answer_is_read_only_when_alipay_signed_it() {
+    let alipay = PrivateKey::parse(ALIPAY_PRIVATE).unwrap();
+    let paid = signed_response(
+        TRADE_QUERY_RESPONSE,
+        &serde_json::json!({
+            "code": "10000", "msg": "Success", "out_trade_no": "BC20261123000000000001",
+            "trade_no": "2026112322001400000000000001", "total_amount": "88.88",
+            "trade_status": "TRADE_SUCCESS", "buyer_pay_amount": "88.88"
+        }),
+        &alipay,
+    );
+    assert_eq!(
+        verify_trade_query(&paid, &alipay.public_key()).unwrap(),
+        TradeQuery::Found {
+            out_trade_no: "BC20261123000000000001".into(),
+            trade_no: "2026112322001400000000000001".into(),
+            total_amount: "88.88".into(),
+            trade_status: TradeStatus::TradeSuccess,
+        }
+    );
+    let tampered = paid.replace("88.88", "8888.00");
+    assert_eq!(
+        verify_trade_query(&tampered, &alipay.public_key()),
+        Err(AlipayError::BadSignature)
+    );
+    let another_key = PrivateKey::parse(MERCHANT_PRIVATE).unwrap();
+    assert_eq!(
+        verify_trade_query(&paid, &another_key.public_key()),
+        Err(AlipayError::BadSignature)
+    );
+    let missing = signed_response(
+        TRADE_QUERY_RESPONSE,
+        &serde_json::json!({"code": "40004", "msg": "Business Failed",
+            "sub_code": "ACQ.TRADE_NOT_EXIST", "sub_msg": "交易不存在"}),
+        &alipay,
+    );
+    assert_eq!(
+        verify_trade_query(&missing, &alipay.public_key()),
+        Ok(TradeQuery::NotFound)
+    );
+    let refused = signed_response(
+        TRADE_QUERY_RESPONSE,
+        &serde_json::json!({"code": "40002", "msg": "Invalid Arguments",
+            "sub_code": "isv.invalid-app-id", "sub_msg": "无效的AppID参数"}),
+        &alipay,
+    );
+    assert!(matches!(
+        verify_trade_query(&refused, &alipay.public_key()),
+        Err(AlipayError::GatewayRefused { .. })
+    ));
+    let unsigned = r#"{"alipay_trade_query_response":{"code":"10000"}}"#;
+    assert_eq!(
+        verify_trade_query(unsigned, &alipay.public_key()),
+        Err(AlipayError::MissingSign)
+    );
+    assert!(matches!(
+        verify_trade_query("<html>", &alipay.public_key()),
+        Err(AlipayError::MalformedResponse(_))
+    ));
+}
+
+#[test]
+fn a_trade_query_request_is_signed_over_its_parameters() {
+    let key = PrivateKey::parse(MERCHANT_PRIVATE).unwrap();
+    let params = trade_query_params(
+        "2021000000000000",
+        "BC20261123000000000001",
+        "2026-11-23 20:00:00",
+        &key,
+    );
+    assert_eq!(params["method"], "alipay.trade.query");
+    assert_eq!(
+        params["biz_content"],
+        r#"{"out_trade_no":"BC20261123000000000001"}"#
+    );
+    verify_request(&params, &key.public_key()).unwrap();
+}

@@ -43,6 +43,8 @@ pub enum CheckoutError {
     BadAmount(String),
     #[error("the request lacks {0}")]
     Missing(&'static str),
+    #[error("method must be alipay.trade.query")]
+    NotAQuery,
 }
 
 /// A verified page-pay request: what the checkout page shows and what paying it reports.
@@ -165,7 +167,101 @@ impl SandboxAlipay {
     }
 }
 
+impl SandboxAlipay {
+    /// Answers a merchant's `alipay.trade.query` as Alipay does: the request's signature checked,
+    /// the answer signed with the sandbox's Alipay key, from the trades it was paid.
+    pub async fn answer_trade_query(
+        &self,
+        store: &Store,
+        params: &Params,
+    ) -> Result<String, CheckoutError> {
+        alipay::verify_request(params, &self.merchant.merchant_key.public_key())?;
+        let get = |name: &'static str| {
+            params
+                .get(name)
+                .filter(|v| !v.is_empty())
+                .ok_or(CheckoutError::Missing(name))
+        };
+        if get("app_id")? != &self.merchant.app_id {
+            return Err(CheckoutError::UnknownApp(get("app_id")?.clone()));
+        }
+        if get("method")? != alipay::TRADE_QUERY_METHOD {
+            return Err(CheckoutError::NotAQuery);
+        }
+        let content: serde_json::Value = serde_json::from_str(get("biz_content")?)
+            .map_err(|e| CheckoutError::BadContent(e.to_string()))?;
+        let out_trade_no = content["out_trade_no"]
+            .as_str()
+            .ok_or(CheckoutError::Missing("biz_content.out_trade_no"))?;
+        let trade = store
+            .sandbox_trade(out_trade_no)
+            .await
+            .map_err(|e| CheckoutError::BadContent(e.to_string()))?;
+        let answer = match trade {
+            Some((trade_no, total_amount, trade_status)) => serde_json::json!({
+                "code": "10000", "msg": "Success", "out_trade_no": out_trade_no,
+                "trade_no": trade_no, "total_amount": total_amount, "trade_status": trade_status,
+                "buyer_pay_amount": total_amount, "point_amount": "0.00",
+            }),
+            None => serde_json::json!({
+                "code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST",
+                "sub_msg": "交易不存在", "out_trade_no": out_trade_no,
+            }),
+        };
+        Ok(alipay::signed_response(
+            alipay::TRADE_QUERY_RESPONSE,
+            &answer,
+            &self.alipay_key,
+        ))
+    }
+}
+
 impl Store {
+    /// The sandbox remembers a trade it was paid (before it notifies the merchant, as Alipay
+    /// records a payment before notifying), so a lost notification can be queried.
+    pub async fn record_sandbox_trade(
+        &self,
+        out_trade_no: &str,
+        trade_no: &str,
+        total_amount: &str,
+    ) -> Result<(), LedgerError> {
+        sqlx::query(
+            "INSERT INTO sandbox_trades (out_trade_no, trade_no, total_amount, trade_status, paid_at) \
+             VALUES ($1, $2, $3, 'TRADE_SUCCESS', $4) ON CONFLICT (out_trade_no) DO NOTHING",
+        )
+        .bind(out_trade_no)
+        .bind(trade_no)
+        .bind(total_amount)
+        .bind(to_micros(self.now()))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// A trade the sandbox was paid: (trade_no, total_amount, trade_status).
+    pub async fn sandbox_trade(
+        &self,
+        out_trade_no: &str,
+    ) -> Result<Option<(String, String, String)>, LedgerError> {
+        let row = sqlx::query(
+            "SELECT trade_no, total_amount, trade_status FROM sandbox_trades WHERE out_trade_no = $1",
+        )
+        .bind(out_trade_no)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match row {
+            Some(row) => {
+                use sqlx::Row;
+                Some((
+                    row.try_get("trade_no")?,
+                    row.try_get("total_amount")?,
+                    row.try_get("trade_status")?,
+                ))
+            }
+            None => None,
+        })
+    }
+
     /// The sandbox gateway served at `gateway_url`, with its keys (created on first use).
     pub async fn sandbox_alipay(&self, gateway_url: &str) -> Result<SandboxAlipay, LedgerError> {
         let merchant_key = self.gateway_key(MERCHANT_KEY).await?;

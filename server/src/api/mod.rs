@@ -84,6 +84,12 @@ pub fn routes() -> Router<AppState> {
         )
         // operator token: void a usage record that cannot be billed (audited, with a reason).
         .route("/ops/usage/void", post(ops::void_usage))
+        // operator token: payment flags (what the gateway said against the books); resolve one.
+        .route("/ops/payment-flags", get(ops::payment_flags))
+        .route(
+            "/ops/payment-flags/{id}/resolve",
+            post(ops::resolve_payment_flag),
+        )
         // operator token: the audit log.
         .route("/ops/audit", get(ops::audit_log))
         // operator token: the caller's own tokens (never a secret or a hash); revoke one of them.

@@ -429,3 +429,68 @@ pub async fn revoke_token(
         Err(e) => Err(auth_error(e)),
     }
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagsQuery {
+    #[serde(default)]
+    all: bool,
+}
+
+/// operator: what the payment gateway said that the books do not agree with (a trade closed or
+/// refunded after it was credited, a paid amount that is not the top-up's): open ones, or `all`.
+pub async fn payment_flags(
+    State(store): State<Store>,
+    OperatorToken(_operator): OperatorToken,
+    Query(query): Query<FlagsQuery>,
+) -> Result<Json<Vec<backend::reconciliation::PaymentFlag>>, ApiError> {
+    store
+        .payment_flags(query.all)
+        .await
+        .map(Json)
+        .map_err(ApiError::internal)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveFlag {
+    resolution: String,
+}
+
+/// operator: records what was done about a flag (audited); it leaves the open list.
+pub async fn resolve_payment_flag(
+    State(store): State<Store>,
+    OperatorToken(operator): OperatorToken,
+    ClientAddress(client): ClientAddress,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: super::json::RawBody,
+) -> Result<Json<backend::reconciliation::PaymentFlag>, ApiError> {
+    use backend::reconciliation::FlagError;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::not_found("no such payment flag"))?;
+    let request: ResolveFlag = super::json::parse(body)?;
+    let by = OperatorAct {
+        operator_id: operator.id,
+        client,
+    };
+    store
+        .resolve_payment_flag(&by, id, &request.resolution)
+        .await
+        .map(Json)
+        .map_err(|e| {
+            let message = e.to_string();
+            match e {
+                FlagError::NotFound(_) => ApiError::not_found(message),
+                FlagError::AlreadyResolved(_) => ApiError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "flag_already_resolved",
+                    message,
+                ),
+                FlagError::InvalidResolution => {
+                    ApiError::unprocessable("invalid_field", message).with_field(Some("resolution"))
+                }
+                FlagError::Ledger(e) => ApiError::internal(e),
+            }
+        })
+}
