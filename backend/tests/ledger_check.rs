@@ -607,6 +607,8 @@ async fn a_monthly_bill_that_is_not_the_sum_of_its_daily_bills_is_reported(db: T
             )
             .await
             .unwrap();
+    }
+    for d in ["2026-10-30", "2026-10-31"] {
         db.store.settle_day(day(d), "p").await.unwrap();
     }
     let monthly: i64 = sqlx::query_scalar(
