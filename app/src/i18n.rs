@@ -382,6 +382,7 @@ messages! {
     ErrFormInvalid => "This form is out of date. Reload the page and send it again.", "该表单已过期，请刷新页面后重新提交。";
     ErrFormAlreadySent => "This form was already sent with other values. Reload the page to send it again.", "该表单已用其他内容提交过。请刷新页面后重新提交。";
     ErrTopUpAlreadyPaid => "This reference code's top-up is already paid. Record a second transfer under its bank receipt number.", "该参考码对应的充值已到账。如为另一笔转账，请使用其银行回单号登记。";
+    ErrTooManyPendingTopUps => "Ten online top-ups are already waiting for payment. Pay one of them (see the list below), or wait a day until they close.", "已有 10 笔在线充值等待付款。请先支付其中一笔（见下方列表），或等待一天后它们自动关闭。";
     ErrPaymentsUnavailable => "Online payment is not available on this server; top up by bank transfer.", "本服务器未开通在线支付，请通过银行转账充值。";
     SandboxBanner => "Sandbox payments: online top-ups are simulated and move no real money.", "沙箱支付：在线充值为模拟支付，不会产生真实资金往来。";
     ErrTooManyAttempts => "Too many wrong codes. Try again later.", "错误次数过多，请稍后再试。";

@@ -53,22 +53,43 @@ impl CashSource {
 const OPERATION: &str = "credit_cash";
 
 /// A bank transfer's reference as it is stored and compared: what a person types off a bank slip
-/// or a screen varies in spaces, letter case and width (full-width characters from a Chinese
-/// input method), none of which makes it another receipt. So: full-width ASCII folded to ASCII,
-/// every kind of whitespace removed, ASCII letters upper-cased. `BT-ABC ` and `ｂｔ－ａｂｃ` are
-/// one reference. The one normaliser for the API, the /ops form and the store.
+/// or a screen varies in spaces, letter case, width (full-width characters from a Chinese input
+/// method), dashes (a bank memo often drops them; word processors turn them into en dashes) and
+/// invisible characters, none of which makes it another receipt. So: full-width ASCII folded to
+/// ASCII; whitespace, every kind of dash and invisible format characters removed; ASCII letters
+/// upper-cased. A top-up code (`BT` and its 10 characters) comes out in its canonical `BT-…` form,
+/// so `BT-ABC… `, `bt abc…` and `ｂｔ－ａｂｃ…` are one reference. The one normaliser for the API,
+/// the /ops form and the store.
 pub fn normalize_bank_reference(reference: &str) -> Result<String, LedgerError> {
-    let normalized: String = reference
+    let dash = |c: char| {
+        matches!(
+            c,
+            '-' | '\u{2010}'
+                ..='\u{2015}' | '\u{2212}' | '\u{fe58}' | '\u{fe63}' | '\u{ff0d}' | '\u{30fc}'
+        )
+    };
+    let invisible = |c: char| {
+        matches!(
+            c,
+            '\u{00ad}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}'
+        )
+    };
+    let folded: String = reference
         .chars()
-        .filter_map(|c| {
-            let c = match c {
-                // U+FF01..U+FF5E are full-width forms of U+0021..U+007E.
-                '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
-                other => other,
-            };
-            (!c.is_whitespace()).then(|| c.to_ascii_uppercase())
+        .map(|c| match c {
+            // U+FF01..U+FF5E are full-width forms of U+0021..U+007E.
+            '\u{ff01}'..='\u{ff5e}' if c != '\u{ff0d}' => {
+                char::from_u32(c as u32 - 0xfee0).unwrap_or(c)
+            }
+            other => other,
         })
+        .filter(|c| !c.is_whitespace() && !dash(*c) && !invisible(*c))
+        .map(|c| c.to_ascii_uppercase())
         .collect();
+    let normalized = match crate::topups::top_up_code(&folded) {
+        Some(code) => code,
+        None => folded,
+    };
     check_reference(&normalized)?;
     Ok(normalized)
 }

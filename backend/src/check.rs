@@ -108,6 +108,13 @@ pub enum Discrepancy {
         bills_found: i64,
         bills_total_fen: i64,
     },
+    /// A closed month with daily bills of a workspace that has no monthly bill.
+    MissingMonthlyBill {
+        account_id: i64,
+        workspace_id: String,
+        month: String,
+        bills_found: i64,
+    },
 }
 
 impl fmt::Display for Discrepancy {
@@ -248,6 +255,16 @@ impl fmt::Display for Discrepancy {
                 "monthly bill {monthly_bill_id} ({month}, workspace '{workspace_id}', account {account_id}): \
                  {daily_bills} daily bills of {total_fen} fen, but its daily bills are {bills_found} of {bills_total_fen} fen"
             ),
+            Discrepancy::MissingMonthlyBill {
+                account_id,
+                workspace_id,
+                month,
+                bills_found,
+            } => write!(
+                f,
+                "month {month} is closed, but workspace '{workspace_id}' of account {account_id} has \
+                 {bills_found} daily bills in it and no monthly bill"
+            ),
         }
     }
 }
@@ -331,6 +348,13 @@ const BILLS: &str = "SELECT b.id, b.total_fen, \
      FROM bills b ORDER BY b.id";
 /// A month's daily bills are the bills of its account and workspace dated in that month
 /// (`bill_date` is `YYYY-MM-DD`, `month` is `YYYY-MM`).
+/// Daily bills of a closed month whose workspace has no monthly bill for it.
+const MISSING_MONTHLY_BILLS: &str = "SELECT b.account_id, b.workspace_id, c.month, COUNT(*) AS bills_found \
+     FROM bills b JOIN month_closings c ON substr(b.bill_date, 1, 7) = c.month \
+     WHERE NOT EXISTS (SELECT 1 FROM monthly_bills m WHERE m.account_id = b.account_id \
+     AND m.workspace_id = b.workspace_id AND m.month = c.month) \
+     GROUP BY b.account_id, b.workspace_id, c.month ORDER BY c.month, b.workspace_id";
+
 const MONTHLY_BILLS: &str = "SELECT id, account_id, workspace_id, month, daily_bills, total_fen, bills_found, bills_total FROM (\
      SELECT m.id, m.account_id, m.workspace_id, m.month, m.daily_bills, m.total_fen, \
      COUNT(b.id) AS bills_found, CAST(COALESCE(SUM(b.total_fen), 0) AS BIGINT) AS bills_total \
@@ -479,6 +503,17 @@ impl Store {
                 total_fen: row.try_get("total_fen")?,
                 bills_found: row.try_get("bills_found")?,
                 bills_total_fen: row.try_get("bills_total")?,
+            });
+        }
+        for row in sqlx::query(MISSING_MONTHLY_BILLS)
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            discrepancies.push(Discrepancy::MissingMonthlyBill {
+                account_id: row.try_get("account_id")?,
+                workspace_id: row.try_get("workspace_id")?,
+                month: row.try_get("month")?,
+                bills_found: row.try_get("bills_found")?,
             });
         }
         let transactions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ledger_transactions")

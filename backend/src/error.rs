@@ -66,6 +66,10 @@ pub enum LedgerError {
         reference: String,
         transaction_id: i64,
     },
+    #[error(
+        "{max} online top-ups are already waiting for payment: pay one of them, or wait until they close (a day after they were opened)"
+    )]
+    TooManyPendingTopUps { max: i64 },
     #[error("reference '{reference}' belongs to a top-up of billing account {owner}")]
     ReferenceOfAnotherAccount { reference: String, owner: i64 },
     #[error(

@@ -13,6 +13,14 @@ use crate::time::to_micros;
 pub enum PriceLoadError {
     #[error("{0}")]
     Catalog(#[from] CatalogError),
+    #[error(
+        "price version '{version}' would take effect on {effective_from}, but usage of {day} is reported and not settled yet: it was accepted at the prices in force, and repricing it could make its day unbillable. Let the day settle first, or choose a later effective day"
+    )]
+    RepricesReportedUsage {
+        version: String,
+        effective_from: chrono::NaiveDate,
+        day: String,
+    },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -47,6 +55,22 @@ impl Store {
         let mut loaded = Vec::new();
         for list in new.versions {
             catalog = catalog.with_version(list.clone())?;
+            // Usage is checked against the line cap at the prices in force when it is reported;
+            // a version may not reprice a day already reported and still to settle.
+            let unsettled: Option<String> = sqlx::query_scalar(
+                "SELECT MIN(u.usage_day) FROM usage_records u WHERE u.usage_day >= $1 AND u.voided_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM settlement_runs r WHERE r.usage_day = u.usage_day AND r.status = 'done')",
+            )
+            .bind(list.effective_from.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some(day) = unsettled {
+                return Err(PriceLoadError::RepricesReportedUsage {
+                    version: list.version.clone(),
+                    effective_from: list.effective_from,
+                    day,
+                });
+            }
             let text =
                 serde_json::to_string(&list).map_err(|e| CatalogError::Malformed(e.to_string()))?;
             sqlx::query(

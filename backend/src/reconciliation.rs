@@ -31,7 +31,8 @@ pub const QUERIES_PER_TICK: i64 = 100;
 pub enum FlagKind {
     /// Alipay reports the trade closed although we credited it (a full refund closes a trade).
     ClosedAfterCredit,
-    /// Alipay reports a refund of a trade we credited.
+    /// Alipay reports a refund of the trade (credited already, or not yet: its payment's
+    /// notification may have been lost).
     RefundedAfterCredit,
     /// Alipay reports a paid amount that is not the top-up's.
     AmountMismatch,
@@ -95,7 +96,8 @@ impl Store {
         let minute = 60 * 1_000_000;
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM top_ups WHERE method = 'alipay' AND status = 'pending' AND closed_at IS NULL \
-             AND created_at <= $1 AND (checked_at IS NULL OR checked_at <= $2) ORDER BY id LIMIT $3"
+             AND created_at <= $1 AND (checked_at IS NULL OR checked_at <= $2) \
+             ORDER BY COALESCE(checked_at, 0), id LIMIT $3"
         ))
         .bind(now - QUERY_AFTER_MINUTES * minute)
         .bind(now - QUERY_EVERY_MINUTES * minute)

@@ -29,7 +29,7 @@ use crate::time::to_micros;
 use crate::workspaces::{Workspace, workspace_of};
 
 /// How long a run may go without renewing its lease before another process takes the day over.
-pub const LEASE_SECONDS: i64 = 60;
+pub const LEASE_SECONDS: i64 = 30;
 /// How often a live run renews its lease at most (a quarter of the lease, at most this).
 pub const HEARTBEAT_SECONDS: u64 = 15;
 
@@ -220,9 +220,21 @@ impl Store {
             .bind(owner)
             .execute(self.pool())
             .await?;
-            report.monthly_bills = self.close_month_if_complete(day).await?.unwrap_or(0);
+            // The day is settled now, whatever follows: closing the month and expiring are retried
+            // by the scheduler every minute, so their failure is logged, not the run's.
+            match self.close_month_if_complete(day).await {
+                Ok(made) => report.monthly_bills = made.unwrap_or(0),
+                Err(e) => {
+                    tracing::error!(%day, error = %e, "cannot close the month after settling a day")
+                }
+            }
             // What ran out by now goes to breakage after the day's bills took what they could.
-            report.instruments_expired = self.expire_instruments().await?.expired.len();
+            match self.expire_instruments().await {
+                Ok(sweep) => report.instruments_expired = sweep.expired.len(),
+                Err(e) => {
+                    tracing::error!(%day, error = %e, "cannot expire instruments after settling a day")
+                }
+            }
         } else {
             let failures = serde_json::to_string(&report.failures).unwrap_or_default();
             sqlx::query(

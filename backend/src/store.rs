@@ -91,6 +91,17 @@ impl Store {
             }),
             Backend::Postgres => options,
         };
+        if backend == Backend::Postgres {
+            // One plain connection first: the pool retries a refused connection until its acquire
+            // timeout (30 s); a server that is down should be said so at once.
+            use sqlx::Connection;
+            sqlx::AnyConnection::connect(&url)
+                .await
+                .map_err(StoreError::Connect)?
+                .close()
+                .await
+                .ok();
+        }
         let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
         if backend == Backend::Sqlite && !url.contains(":memory:") {
             // WAL is a property of the file: set once, it stays.

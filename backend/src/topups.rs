@@ -116,6 +116,17 @@ impl From<sqlx::Error> for PaymentError {
 }
 
 const OPERATION: &str = "open_top_up";
+/// Online top-ups one account may have waiting for payment at once.
+pub const MAX_PENDING_ONLINE: i64 = 10;
+
+/// The canonical `BT-XXXXXXXXXX` of a bank-transfer code written without its dash (`BTXXXXXXXXXX`,
+/// already upper-cased), if it is one.
+pub(crate) fn top_up_code(folded: &str) -> Option<String> {
+    let rest = folded.strip_prefix("BT")?;
+    (rest.len() == 10 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then(|| format!("BT-{rest}"))
+}
+
 /// The activation codes' unambiguous alphabet: a reference is read off a screen and typed into a
 /// bank's transfer form.
 use crate::vouchers::CODE_ALPHABET as REFERENCE_ALPHABET;
@@ -262,6 +273,22 @@ impl Store {
         accounts::lock(self, &mut tx, request.account_id).await?;
         if let Some(done) = idempotency::replay(&mut tx, key, OPERATION, request).await? {
             return Ok(done);
+        }
+        // Each pending online top-up is asked about at the gateway until it is paid or closed:
+        // one account may not queue more than a handful.
+        if request.method == TopUpMethod::Alipay {
+            let pending: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM top_ups WHERE account_id = $1 AND method = 'alipay' \
+                 AND status = 'pending' AND closed_at IS NULL",
+            )
+            .bind(request.account_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if pending >= MAX_PENDING_ONLINE {
+                return Err(LedgerError::TooManyPendingTopUps {
+                    max: MAX_PENDING_ONLINE,
+                });
+            }
         }
         let now = self.now();
         let reference = new_reference(request.method, now);

@@ -191,6 +191,15 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?;
             }
+            // Exclusive per workspace and day: two reports of one workspace's day are serialised,
+            // so the line cap below sees every record already accepted (SQLite's single writer
+            // does this by itself).
+            for day in &days {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")
+                    .bind(format!("usage:{}:{day}", workspace.workspace_id))
+                    .fetch_one(&mut *tx)
+                    .await?;
+            }
         }
         // A day is closed once its settlement started, or once its month was closed into monthly
         // bills (a new daily bill of that month would be missing from them).
@@ -380,6 +389,8 @@ pub enum VoidError {
     },
     #[error("the reason must be 1 to 500 characters, without control characters")]
     InvalidReason,
+    #[error("day {day} is being settled right now; void the record once the run has ended")]
+    BeingSettled { day: NaiveDate },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -405,6 +416,36 @@ impl Store {
             record_id: record_id.to_owned(),
         };
         let mut tx = self.begin_write().await?;
+        let Some(day_of_record) = sqlx::query_scalar::<_, String>(
+            "SELECT usage_day FROM usage_records WHERE workspace_id = $1 AND record_id = $2",
+        )
+        .bind(workspace_id)
+        .bind(record_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Err(not_found());
+        };
+        if self.backend() == Backend::Postgres {
+            // Exclusive with the start of the day's settlement (which takes it to take the lease).
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")
+                .bind(format!("settlement:{day_of_record}"))
+                .fetch_one(&mut *tx)
+                .await?;
+        }
+        // A run that is settling the day now may have read the record already.
+        let running: Option<i64> = sqlx::query_scalar(
+            "SELECT lease_until FROM settlement_runs WHERE usage_day = $1 AND status = 'running' AND lease_until > $2",
+        )
+        .bind(&day_of_record)
+        .bind(to_micros(self.now()))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if running.is_some() {
+            return Err(VoidError::BeingSettled {
+                day: day_of_record.parse().map_err(|_| not_found())?,
+            });
+        }
         let Some(row) = sqlx::query(
             "SELECT u.usage_day, u.item, u.quantity, u.voided_at, u.void_reason, w.account_id FROM usage_records u \
              JOIN workspaces w ON w.workspace_id = u.workspace_id WHERE u.workspace_id = $1 AND u.record_id = $2",

@@ -291,6 +291,49 @@ async fn a_month_is_built_only_when_every_day_of_it_is_settled(db: TestDb) {
         "closed once"
     );
     db.assert_ledger_clean().await;
+    // A closed month whose monthly bill went missing is what `ledger check` reports.
+    sqlx::query("DELETE FROM monthly_bills WHERE month = '2026-10'")
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+    let report = db.store.check_ledger().await.unwrap();
+    assert_eq!(
+        report.discrepancies,
+        [backend::check::Discrepancy::MissingMonthlyBill {
+            account_id: account,
+            workspace_id: "ws-1".into(),
+            month: "2026-10".into(),
+            bills_found: 2,
+        }]
+    );
+    db.finish().await;
+}
+
+async fn a_price_version_may_not_reprice_usage_still_to_settle(db: TestDb) {
+    let account = funded(&db, "Acme", 100).await;
+    let ws = workspace(&db, account, "ws-1").await;
+    db.store
+        .ingest_usage(&ws, &[record("a", "network", "1", "2026-10-31")])
+        .await
+        .unwrap();
+    let mut version = billing::PriceCatalog::default_catalog().versions[0].clone();
+    version.version = "2026-10-31".into();
+    version.effective_from = day("2026-10-31");
+    let document = serde_json::json!({ "versions": [version] }).to_string();
+    let refused = db.store.load_prices(&document).await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            backend::prices::PriceLoadError::RepricesReportedUsage { .. }
+        ),
+        "{refused}"
+    );
+    db.store.settle_day(day("2026-10-31"), "p").await.unwrap();
+    assert_eq!(
+        db.store.load_prices(&document).await.unwrap(),
+        ["2026-10-31"],
+        "once the day is settled nothing is repriced"
+    );
     db.finish().await;
 }
 
@@ -341,4 +384,5 @@ on_both_databases!(
     a_record_that_blocks_its_day_is_voided_and_the_day_settles_again,
     a_month_is_built_only_when_every_day_of_it_is_settled,
     instruments_that_ran_out_are_expired_after_a_settled_day,
+    a_price_version_may_not_reprice_usage_still_to_settle,
 );

@@ -421,6 +421,36 @@ async fn the_code_of_a_paid_top_up_is_refused(db: TestDb) {
         matches!(quoted, LedgerError::TopUpAlreadyPaid { top_up_id, .. } if top_up_id == top_up.id),
         "{quoted}"
     );
+    // Without its dash (as bank memos often drop it), with an en dash, or with an invisible
+    // character, it is still the paid top-up's code.
+    let code = &top_up.reference[3..];
+    for (n, spelling) in [
+        format!("BT{code}"),
+        format!("bt\u{2013}{code}"),
+        format!("BT-\u{200b}{code}"),
+        format!("\u{feff}BT\u{2212}{}", code.to_lowercase()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let again = db
+            .store
+            .credit_cash(
+                &key(&format!("respelled-{n}")),
+                &CashCredit {
+                    account_id: account,
+                    amount: Amount::from_yuan(300),
+                    source: CashSource::BankTransfer,
+                    reference: spelling.clone(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(again, LedgerError::TopUpAlreadyPaid { .. }),
+            "{spelling:?}: {again}"
+        );
+    }
     assert_eq!(
         db.store.account(account).await.unwrap().cash,
         Amount::from_yuan(300)
@@ -428,7 +458,41 @@ async fn the_code_of_a_paid_top_up_is_refused(db: TestDb) {
     db.assert_ledger_clean().await;
 }
 
+async fn one_account_cannot_queue_endless_online_top_ups(db: TestDb) {
+    let account = db.store.create_billing_account("Acme").await.unwrap();
+    let request = |method| TopUpRequest {
+        account_id: account,
+        amount: Amount::from_yuan(1),
+        method,
+    };
+    for n in 0..backend::topups::MAX_PENDING_ONLINE {
+        db.store
+            .open_top_up(&key(&format!("t{n}")), &request(TopUpMethod::Alipay))
+            .await
+            .unwrap();
+    }
+    let refused = db
+        .store
+        .open_top_up(&key("one-more"), &request(TopUpMethod::Alipay))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, LedgerError::TooManyPendingTopUps { max: 10 }),
+        "{refused}"
+    );
+    // A replay is still a replay, and a bank transfer is not queried at any gateway.
+    db.store
+        .open_top_up(&key("t0"), &request(TopUpMethod::Alipay))
+        .await
+        .unwrap();
+    db.store
+        .open_top_up(&key("bank"), &request(TopUpMethod::BankTransfer))
+        .await
+        .unwrap();
+}
+
 on_both_databases!(
+    one_account_cannot_queue_endless_online_top_ups,
     a_bank_reference_differing_in_spaces_case_or_width_credits_once,
     the_code_of_a_paid_top_up_is_refused,
     an_online_top_up_is_credited_once_per_trade,

@@ -25,9 +25,9 @@ pub const QUANTITY_SCALE: u32 = 6;
 /// The bill refuses such a charge, so usage that would price above it is refused at ingest
 /// (`line_too_large`) rather than left to fail its day's settlement for ever.
 pub const MAX_LINE_YUAN: i64 = 10_000_000;
-/// The most a unit price may be, per unit per day. With [`MIN_UNIT`] and [`MAX_QUANTITY`] it keeps
-/// `units × price` far inside `Decimal` (and a fen count inside `i64`), so pricing any quantity
-/// the parser accepts is exact arithmetic that cannot overflow.
+/// The most a unit price may be, per unit per day. With [`MIN_UNIT`] and [`MAX_QUANTITY`] it bounds
+/// `units × price` (at most 10^24 × 10^6); the arithmetic is checked all the same, and anything
+/// above [`MAX_LINE_YUAN`] is refused before it becomes a fen count.
 pub const MAX_UNIT_PRICE_YUAN: i64 = 1_000_000;
 /// The smallest unit a price may be per.
 pub const MIN_UNIT: Decimal = Decimal::from_parts(1, 0, 0, false, 6);

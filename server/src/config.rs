@@ -31,7 +31,7 @@ pub struct Config {
     pub settlement_timezone: chrono_tz::Tz,
     /// Whether this process runs the nightly settlement (SETTLEMENT_SCHEDULER=off to leave it to others).
     pub settlement_scheduler: bool,
-    /// `SETTLEMENT_LEASE_SECONDS` (5 to 3600, default 60): how soon another process takes over the
+    /// `SETTLEMENT_LEASE_SECONDS` (5 to 3600, default 30): how soon another process takes over the
     /// day of a settlement run that died.
     pub settlement_lease_seconds: i64,
     /// `TRUSTED_PROXIES`: the reverse proxies whose `X-Forwarded-For` names the client (default none).
@@ -140,8 +140,8 @@ pub enum ConfigError {
     },
     #[error("{name}: {reason}")]
     BadKey { name: &'static str, reason: String },
-    #[error("{name}='{value}' must start with https:// or http://")]
-    BadUrl { name: &'static str, value: String },
+    #[error("{name}='{value}' must start with https://")]
+    BadHttpsUrl { name: &'static str, value: String },
     #[error("SETTLEMENT_TIMEZONE='{0}' is not an IANA timezone name like Asia/Shanghai")]
     BadTimezone(String),
     #[error("SETTLEMENT_SCHEDULER='{0}' must be on or off")]
@@ -373,8 +373,9 @@ fn online_payments(
         return Err(ConfigError::IncompleteAlipay("ALIPAY_SELLER_ID"));
     };
     let gateway_url = get("ALIPAY_GATEWAY_URL").unwrap_or_else(|| PRODUCTION_GATEWAY.to_owned());
-    if !(gateway_url.starts_with("https://") || gateway_url.starts_with("http://")) {
-        return Err(ConfigError::BadUrl {
+    // Trade queries are answered over this connection: never in the clear.
+    if !gateway_url.starts_with("https://") {
+        return Err(ConfigError::BadHttpsUrl {
             name: "ALIPAY_GATEWAY_URL",
             value: gateway_url,
         });

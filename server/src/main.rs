@@ -154,7 +154,7 @@ async fn settle_command(
     loop {
         let (reports, errors) = match day {
             Some(day) => match store
-                .settle_day(day, server::settlement::process_owner())
+                .settle_day(day, &server::settlement::run_owner())
                 .await
             {
                 Ok(report) => (vec![report], Vec::new()),

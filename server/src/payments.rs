@@ -215,9 +215,12 @@ async fn contradiction(
     store: &backend::Store,
     notification: &alipay::Notification,
 ) -> Option<FlagKind> {
-    let kind = if notification.refund_fee.is_some() {
-        FlagKind::RefundedAfterCredit
-    } else if notification.trade_status == alipay::TradeStatus::TradeClosed {
+    // A refund is flagged whatever our books say: if its payment's notification was lost, the
+    // trade may still be credited in full later (by reconciliation), and an operator must know.
+    if notification.refund_fee.is_some() {
+        return Some(FlagKind::RefundedAfterCredit);
+    }
+    let kind = if notification.trade_status == alipay::TradeStatus::TradeClosed {
         FlagKind::ClosedAfterCredit
     } else {
         return None;
@@ -371,6 +374,12 @@ async fn verified_checkout(
     let checkout = sandbox
         .checkout(&params)
         .map_err(|e| refused(StatusCode::BAD_REQUEST, &e))?;
+    if checkout.expired(state.store.now()) {
+        let why = backend::payments::sandbox::CheckoutError::Expired(
+            checkout.time_expire.clone().unwrap_or_default(),
+        );
+        return Err(refused(StatusCode::GONE, &why));
+    }
     Ok((sandbox, checkout, params))
 }
 

@@ -97,7 +97,8 @@ impl Reconciler {
             .text()
             .await
             .map_err(|e| format!("the gateway's answer could not be read: {e}"))?;
-        alipay::verify_trade_query(&body, &merchant.alipay_key).map_err(|e| e.to_string())
+        alipay::verify_trade_query(&body, out_trade_no, &merchant.alipay_key)
+            .map_err(|e| e.to_string())
     }
 
     /// One pass over the top-ups due for a question.

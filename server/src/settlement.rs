@@ -16,7 +16,18 @@ use std::time::Duration;
 use backend::Store;
 use backend::settlement::{SettlementReport, SettlementStatus};
 
-/// This process's name in settlement leases: host-independent, unique per process start.
+/// The name of one settlement run in leases: this process and a run number, so two runs in one
+/// process (the scheduler and an operator's request) exclude each other like two processes do.
+pub fn run_owner() -> String {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!(
+        "{}-run{}",
+        process_owner(),
+        RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// This process's name: host-independent, unique per process start.
 pub fn process_owner() -> &'static str {
     static OWNER: OnceLock<String> = OnceLock::new();
     OWNER.get_or_init(|| {
@@ -110,7 +121,7 @@ pub async fn settle_due_days(store: &Store) -> Tick {
     match store.days_to_settle().await {
         Ok(days) => {
             for day in days {
-                match store.settle_day(day, process_owner()).await {
+                match store.settle_day(day, &run_owner()).await {
                     Ok(report) => {
                         if report.status != SettlementStatus::Busy {
                             tracing::info!(%day, status = ?report.status, bills = report.bills_charged,
@@ -145,18 +156,27 @@ pub async fn settle_due_days(store: &Store) -> Tick {
     tick
 }
 
-/// Runs [`settle_due_days`] and the reconciliation of online top-ups every minute until the
-/// process ends, restarting (with backoff, logged) after a tick that panicked.
+/// Runs [`settle_due_days`] every minute until the process ends, restarting (with backoff, logged)
+/// after a tick that panicked; and, on a loop of its own (a gateway that hangs must not hold up
+/// settlement or readiness), the reconciliation of online top-ups.
 pub fn spawn_scheduler(
     store: Store,
     health: Arc<SchedulerHealth>,
     reconciler: crate::reconciliation::Reconciler,
 ) {
-    supervise(health, TICK, move || {
+    {
+        let store = store.clone();
+        supervise(health, TICK, move || {
+            let store = store.clone();
+            async move {
+                settle_due_days(&store).await;
+            }
+        });
+    }
+    supervise(SchedulerHealth::new(), TICK, move || {
         let store = store.clone();
         let reconciler = reconciler.clone();
         async move {
-            settle_due_days(&store).await;
             let reconciled = reconciler.reconcile(&store).await;
             if reconciled.asked > 0 {
                 tracing::info!(

@@ -168,6 +168,7 @@ async fn lost_notifications_are_reconciled_and_contradictions_flagged(mut app: T
         subject: "top-up".into(),
         notify_url: String::new(),
         return_url: String::new(),
+        time_expire: None,
     };
     let mut closed = sandbox.notification(
         &trade,

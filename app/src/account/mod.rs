@@ -41,6 +41,7 @@ pub fn error_message(code: &str) -> Msg {
         "amount_invalid" => Msg::ErrAmountInvalid,
         "method_invalid" => Msg::ErrMethod,
         "payments_unavailable" => Msg::ErrPaymentsUnavailable,
+        "too_many_pending_top_ups" => Msg::ErrTooManyPendingTopUps,
         "code_not_found" => Msg::ErrCodeNotFound,
         "workspace_id_invalid" => Msg::ErrWorkspaceId,
         "workspace_name_invalid" => Msg::ErrWorkspaceName,

@@ -289,17 +289,22 @@ pub struct PagePay {
     pub return_url: String,
     /// `yyyy-MM-dd HH:mm:ss`, Beijing time.
     pub timestamp: String,
+    /// After this moment (`yyyy-MM-dd HH:mm:ss`, Beijing time) Alipay no longer takes payment.
+    pub time_expire: Option<String>,
 }
 
 /// The signed parameters of an `alipay.trade.page.pay` request.
 pub fn page_pay_params(request: &PagePay, key: &PrivateKey) -> Params {
-    let biz_content = serde_json::json!({
+    let mut biz = serde_json::json!({
         "out_trade_no": request.out_trade_no,
         "product_code": PAGE_PAY_PRODUCT,
         "total_amount": request.total_amount,
         "subject": request.subject,
-    })
-    .to_string();
+    });
+    if let Some(expire) = &request.time_expire {
+        biz["time_expire"] = serde_json::json!(expire);
+    }
+    let biz_content = biz.to_string();
     let mut params: Params = [
         ("app_id", request.app_id.as_str()),
         ("method", PAGE_PAY_METHOD),
@@ -335,6 +340,8 @@ pub struct PagePayContent {
     pub total_amount: String,
     pub subject: String,
     pub product_code: String,
+    #[serde(default)]
+    pub time_expire: Option<String>,
 }
 
 pub const TRADE_QUERY_METHOD: &str = "alipay.trade.query";
@@ -428,20 +435,31 @@ pub fn signed_response(node: &str, content: &serde_json::Value, key: &PrivateKey
     format!("{{\"{node}\":{content},\"sign\":\"{sign}\"}}")
 }
 
-/// Verifies an `alipay.trade.query` answer with Alipay's public key and reads it.
-pub fn verify_trade_query(body: &str, alipay_key: &PublicKey) -> Result<TradeQuery, AlipayError> {
+/// Verifies an `alipay.trade.query` answer about `out_trade_no` with Alipay's public key and reads
+/// it. Everything is read from the signed bytes alone (a second node or a repeated key elsewhere in
+/// the body is refused or ignored), and an answer about another trade is refused.
+pub fn verify_trade_query(
+    body: &str,
+    out_trade_no: &str,
+    alipay_key: &PublicKey,
+) -> Result<TradeQuery, AlipayError> {
     let malformed = |why: &str| AlipayError::MalformedResponse(why.to_owned());
     let whole: serde_json::Value =
         serde_json::from_str(body).map_err(|e| AlipayError::MalformedResponse(e.to_string()))?;
     let content_text = response_node(body, TRADE_QUERY_RESPONSE)
         .ok_or_else(|| malformed("no trade query node"))?;
+    if body.matches(&format!("\"{TRADE_QUERY_RESPONSE}\"")).count() != 1 {
+        return Err(malformed("the trade query node appears more than once"));
+    }
     let sign = whole
         .get("sign")
         .and_then(|s| s.as_str())
         .filter(|s| !s.is_empty())
         .ok_or(AlipayError::MissingSign)?;
     alipay_key.verify(content_text, sign)?;
-    let content = &whole[TRADE_QUERY_RESPONSE];
+    let content: serde_json::Value = serde_json::from_str(content_text)
+        .map_err(|e| AlipayError::MalformedResponse(e.to_string()))?;
+    let content = &content;
     let text = |name: &str| {
         content
             .get(name)
@@ -456,8 +474,12 @@ pub fn verify_trade_query(body: &str, alipay_key: &PublicKey) -> Result<TradeQue
                     .filter(|v| !v.is_empty())
                     .ok_or(AlipayError::MissingParameter(name))
             };
+            let answered = required("out_trade_no")?;
+            if answered != out_trade_no {
+                return Err(malformed("the answer is about another trade"));
+            }
             Ok(TradeQuery::Found {
-                out_trade_no: required("out_trade_no")?,
+                out_trade_no: answered,
                 trade_no: required("trade_no")?,
                 total_amount: required("total_amount")?,
                 trade_status: TradeStatus::parse(&required("trade_status")?),

@@ -211,6 +211,7 @@ fn page_pay_requests_carry_what_alipay_requires() {
         notify_url: "https://billing.example.com/payments/alipay/notify".into(),
         return_url: "https://billing.example.com/wallet/top-up/return".into(),
         timestamp: "2026-11-23 20:00:00".into(),
+        time_expire: Some("2026-11-24 19:00:00".into()),
     };
     let params = page_pay_params(&request, &key);
     assert_eq!(params["method"], "alipay.trade.page.pay");
@@ -218,6 +219,7 @@ fn page_pay_requests_carry_what_alipay_requires() {
     let biz: PagePayContent = serde_json::from_str(&params["biz_content"]).unwrap();
     assert_eq!(biz.product_code, "FAST_INSTANT_TRADE_PAY");
     assert_eq!(biz.total_amount, "88.88");
+    assert_eq!(biz.time_expire.as_deref(), Some("2026-11-24 19:00:00"));
     verify_request(&params, &key.public_key()).unwrap();
     let url = url_with_params(PRODUCTION_GATEWAY, &params);
     assert!(
@@ -285,7 +287,7 @@ fn a_trade_query_answer_is_read_only_when_alipay_signed_it() {
         &alipay,
     );
     assert_eq!(
-        verify_trade_query(&paid, &alipay.public_key()).unwrap(),
+        verify_trade_query(&paid, "BC20261123000000000001", &alipay.public_key()).unwrap(),
         TradeQuery::Found {
             out_trade_no: "BC20261123000000000001".into(),
             trade_no: "2026112322001400000000000001".into(),
@@ -293,14 +295,25 @@ fn a_trade_query_answer_is_read_only_when_alipay_signed_it() {
             trade_status: TradeStatus::TradeSuccess,
         }
     );
+    // Someone between us and Alipay appends a forged node, or answers with another trade's answer.
+    let forged = paid.replacen(
+        "},",
+        r#"},"alipay_trade_query_response":{"code":"10000","out_trade_no":"BC20261123000000000001","trade_no":"x","total_amount":"9999.00","trade_status":"TRADE_SUCCESS"},"#,
+        1,
+    );
+    assert!(verify_trade_query(&forged, "BC20261123000000000001", &alipay.public_key()).is_err());
+    assert!(matches!(
+        verify_trade_query(&paid, "BC20261123000000000002", &alipay.public_key()),
+        Err(AlipayError::MalformedResponse(_))
+    ));
     let tampered = paid.replace("88.88", "8888.00");
     assert_eq!(
-        verify_trade_query(&tampered, &alipay.public_key()),
+        verify_trade_query(&tampered, "BC20261123000000000001", &alipay.public_key()),
         Err(AlipayError::BadSignature)
     );
     let another_key = PrivateKey::parse(MERCHANT_PRIVATE).unwrap();
     assert_eq!(
-        verify_trade_query(&paid, &another_key.public_key()),
+        verify_trade_query(&paid, "BC20261123000000000001", &another_key.public_key()),
         Err(AlipayError::BadSignature)
     );
     let missing = signed_response(
@@ -310,7 +323,7 @@ fn a_trade_query_answer_is_read_only_when_alipay_signed_it() {
         &alipay,
     );
     assert_eq!(
-        verify_trade_query(&missing, &alipay.public_key()),
+        verify_trade_query(&missing, "BC20261123000000000001", &alipay.public_key()),
         Ok(TradeQuery::NotFound)
     );
     let refused = signed_response(
@@ -320,16 +333,16 @@ fn a_trade_query_answer_is_read_only_when_alipay_signed_it() {
         &alipay,
     );
     assert!(matches!(
-        verify_trade_query(&refused, &alipay.public_key()),
+        verify_trade_query(&refused, "BC20261123000000000001", &alipay.public_key()),
         Err(AlipayError::GatewayRefused { .. })
     ));
     let unsigned = r#"{"alipay_trade_query_response":{"code":"10000"}}"#;
     assert_eq!(
-        verify_trade_query(unsigned, &alipay.public_key()),
+        verify_trade_query(unsigned, "BC20261123000000000001", &alipay.public_key()),
         Err(AlipayError::MissingSign)
     );
     assert!(matches!(
-        verify_trade_query("<html>", &alipay.public_key()),
+        verify_trade_query("<html>", "BC20261123000000000001", &alipay.public_key()),
         Err(AlipayError::MalformedResponse(_))
     ));
 }

@@ -60,6 +60,12 @@ impl AlipayMerchant {
             notify_url: notify_url.to_owned(),
             return_url: return_url.to_owned(),
             timestamp: alipay_timestamp(now),
+            // Closed by reconciliation a day after it was opened: Alipay stops taking payment
+            // an hour before, so nothing can be paid into a closed top-up.
+            time_expire: Some(alipay_timestamp(
+                top_up.created_at
+                    + chrono::Duration::hours(crate::reconciliation::CLOSE_AFTER_HOURS - 1),
+            )),
         };
         Some(alipay::url_with_params(
             &self.gateway_url,

@@ -45,6 +45,8 @@ pub enum CheckoutError {
     Missing(&'static str),
     #[error("method must be alipay.trade.query")]
     NotAQuery,
+    #[error("the trade expired at {0} (Beijing time): it can no longer be paid")]
+    Expired(String),
 }
 
 /// A verified page-pay request: what the checkout page shows and what paying it reports.
@@ -55,6 +57,22 @@ pub struct Checkout {
     pub subject: String,
     pub notify_url: String,
     pub return_url: String,
+    /// When Alipay stops taking payment (`yyyy-MM-dd HH:mm:ss`, Beijing time), if the merchant set it.
+    pub time_expire: Option<String>,
+}
+
+impl Checkout {
+    /// Whether the trade can no longer be paid at `now`.
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        let Some(expire) = &self.time_expire else {
+            return false;
+        };
+        let beijing = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+        chrono::NaiveDateTime::parse_from_str(expire, "%Y-%m-%d %H:%M:%S")
+            .ok()
+            .and_then(|t| t.and_local_timezone(beijing).single())
+            .is_none_or(|t| t <= now)
+    }
 }
 
 impl SandboxAlipay {
@@ -94,6 +112,7 @@ impl SandboxAlipay {
             subject: content.subject,
             notify_url: get("notify_url")?.clone(),
             return_url: get("return_url")?.clone(),
+            time_expire: content.time_expire,
         })
     }
 

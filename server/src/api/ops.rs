@@ -300,7 +300,7 @@ pub async fn settle(
     let day = crate::cli::parse_day(&request.day)
         .map_err(|m| ApiError::unprocessable("invalid_field", m).with_field(Some("day")))?;
     let report = store
-        .settle_day(day, crate::settlement::process_owner())
+        .settle_day(day, &crate::settlement::run_owner())
         .await
         .map_err(|e| match e {
             backend::settlement::SettlementError::DayNotOver { .. } => {
@@ -376,6 +376,11 @@ pub async fn void_usage(
                 VoidError::InvalidReason => {
                     ApiError::unprocessable("invalid_field", message).with_field(Some("reason"))
                 }
+                VoidError::BeingSettled { .. } => ApiError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "day_being_settled",
+                    message,
+                ),
                 VoidError::Database(e) => ApiError::internal(e),
             }
         })

@@ -89,6 +89,9 @@ pub(super) fn ledger_error(error: LedgerError) -> ApiError {
             ApiError::unprocessable("invalid_field", message).with_field(Some("amount"))
         }
         LedgerError::AccountNotFound(_) => ApiError::not_found("no such account"),
+        LedgerError::TooManyPendingTopUps { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "too_many_pending_top_ups", message)
+        }
         other => ApiError::internal(other),
     }
 }

@@ -113,6 +113,13 @@ pub async fn top_up(
         Err(OpenTopUpError::Ledger(LedgerError::IdempotencyKeyReused { .. })) => {
             already_sent("#top-up")
         }
+        Err(OpenTopUpError::Ledger(LedgerError::TooManyPendingTopUps { .. })) => back_with(
+            "/wallet",
+            "too_many_pending_top_ups",
+            Some("method"),
+            &echo,
+            "#top-up",
+        ),
         Err(OpenTopUpError::PaymentsUnavailable) => back_with(
             "/wallet",
             "payments_unavailable",
