@@ -54,12 +54,13 @@ const OPERATION: &str = "credit_cash";
 
 /// A bank transfer's reference as it is stored and compared: what a person types off a bank slip
 /// or a screen varies in spaces, letter case, width (full-width characters from a Chinese input
-/// method), dashes (a bank memo often drops them; word processors turn them into en dashes) and
-/// invisible characters, none of which makes it another receipt. So: full-width ASCII folded to
-/// ASCII; whitespace, every kind of dash and invisible format characters removed; ASCII letters
-/// upper-cased. A top-up code (`BT` and its 10 characters) comes out in its canonical `BT-…` form,
-/// so `BT-ABC… `, `bt abc…` and `ｂｔ－ａｂｃ…` are one reference. The one normaliser for the API,
-/// the /ops form and the store.
+/// method), look-alike dashes (word processors turn `-` into en dashes) and invisible characters,
+/// none of which makes it another receipt. So: full-width ASCII folded to ASCII; every kind of
+/// dash made `-`; whitespace and invisible format characters removed; ASCII letters upper-cased.
+/// An ASCII dash stays significant in a bank's own receipt number (`12-345` is not `123-45`), but
+/// a top-up code (`BT` and its 10 characters) comes out in its canonical `BT-…` form with or
+/// without its dash, as bank memos often drop it: `BT-ABC… `, `btabc…` and `ｂｔ－ａｂｃ…` are one
+/// reference. The one normaliser for the API, the /ops form and the store.
 pub fn normalize_bank_reference(reference: &str) -> Result<String, LedgerError> {
     let dash = |c: char| {
         matches!(
@@ -83,8 +84,8 @@ pub fn normalize_bank_reference(reference: &str) -> Result<String, LedgerError> 
             }
             other => other,
         })
-        .filter(|c| !c.is_whitespace() && !dash(*c) && !invisible(*c))
-        .map(|c| c.to_ascii_uppercase())
+        .filter(|c| !c.is_whitespace() && !invisible(*c))
+        .map(|c| if dash(c) { '-' } else { c.to_ascii_uppercase() })
         .collect();
     let normalized = match crate::topups::top_up_code(&folded) {
         Some(code) => code,

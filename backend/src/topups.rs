@@ -119,10 +119,11 @@ const OPERATION: &str = "open_top_up";
 /// Online top-ups one account may have waiting for payment at once.
 pub const MAX_PENDING_ONLINE: i64 = 10;
 
-/// The canonical `BT-XXXXXXXXXX` of a bank-transfer code written without its dash (`BTXXXXXXXXXX`,
-/// already upper-cased), if it is one.
+/// The canonical `BT-XXXXXXXXXX` of a bank-transfer code written with or without its dash
+/// (already upper-cased), if it is one.
 pub(crate) fn top_up_code(folded: &str) -> Option<String> {
     let rest = folded.strip_prefix("BT")?;
+    let rest = rest.strip_prefix('-').unwrap_or(rest);
     (rest.len() == 10 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
         .then(|| format!("BT-{rest}"))
 }

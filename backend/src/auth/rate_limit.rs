@@ -119,7 +119,24 @@ impl Action {
     }
 }
 
+/// The address a bucket counts under: an IPv6 client by its /64 (one household or host gets a
+/// whole /64 and can pick any address in it), an IPv4 client by its address.
+fn address_bucket(client: &str) -> String {
+    match client.parse::<std::net::Ipv6Addr>() {
+        Ok(v6) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(v6) => v6
+            .to_ipv4_mapped()
+            .map(|v4| v4.to_string())
+            .unwrap_or_default(),
+        Err(_) => client.to_owned(),
+    }
+}
+
 fn subject(per: Per, account: &str, client: &str) -> String {
+    let client = &address_bucket(client);
     match per {
         Per::AccountAndAddress => format!("{account}\u{1f}{client}"),
         Per::Address => client.to_owned(),
@@ -228,6 +245,22 @@ fn micros(duration: Duration) -> i64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_ipv6_client_counts_by_its_64_and_an_ipv4_one_by_its_address() {
+        assert_eq!(
+            super::address_bucket("2001:db8:1:2:3:4:5:6"),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            super::address_bucket("2001:db8:1:2:ffff::1"),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(super::address_bucket("::ffff:10.0.0.7"), "10.0.0.7");
+        assert_eq!(super::address_bucket("10.0.0.7"), "10.0.0.7");
+        assert_eq!(super::address_bucket("unknown"), "unknown");
+    }
+
     use super::*;
 
     #[test]
