@@ -67,24 +67,9 @@ pub fn content_security_policy(nonce: Option<&str>) -> String {
     )
 }
 
-/// Sends the page's Content-Security-Policy with its nonce (the server's default policy, which
-/// has none, covers every other response).
-#[cfg(feature = "ssr")]
-fn send_content_security_policy() {
-    use leptos::nonce::use_nonce;
-    if let (Some(nonce), Some(response)) =
-        (use_nonce(), use_context::<leptos_axum::ResponseOptions>())
-        && let Ok(value) =
-            http::HeaderValue::from_str(&content_security_policy(Some(&nonce.to_string())))
-    {
-        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-    }
-}
-
 /// The HTML document the server renders around [`App`].
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    send_content_security_policy();
     let lang = request_lang();
     let sandbox = payment_sandbox().0.then_some("on");
     view! {

@@ -87,6 +87,17 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         let store = state.store.clone();
         let payee = state.settings.bank_payee.clone();
         move || {
+            // The nonce the security headers made for this request (see `security_headers`).
+            if let Some(nonce) =
+                leptos::prelude::use_context::<http::request::Parts>().and_then(|parts| {
+                    parts
+                        .extensions
+                        .get::<crate::security_headers::CspNonce>()
+                        .cloned()
+                })
+            {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+            }
             provide_context(store.clone());
             provide_context(app::PaymentSandbox(sandbox));
             provide_context(app::wallet::BankPayeeDetails {

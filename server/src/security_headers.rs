@@ -1,7 +1,11 @@
-//! Headers every response carries: a Content-Security-Policy (pages send their own, with the
-//! nonce of their inline scripts; see `app::content_security_policy`), `X-Content-Type-Options`,
-//! `Referrer-Policy`, `X-Frame-Options` for browsers older than `frame-ancestors`, and HSTS when
-//! the public URL is https.
+//! Headers every response carries: a Content-Security-Policy (`app::content_security_policy`),
+//! `X-Content-Type-Options`, `Referrer-Policy`, `X-Frame-Options` for browsers older than
+//! `frame-ancestors`, and HSTS when the public URL is https.
+//!
+//! The nonce of a page's inline scripts (Leptos's hydration and resource scripts) is made here,
+//! before the page renders: it goes into the request ([`CspNonce`]), the router gives it to Leptos
+//! as the page's nonce, and an HTML answer's policy names it. One place decides, so a page and its
+//! policy cannot disagree.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
@@ -15,16 +19,25 @@ pub struct Hsts(pub bool);
 /// One year, subdomains included: what browsers' preload lists ask for.
 const HSTS_VALUE: &str = "max-age=31536000; includeSubDomains";
 
+/// The nonce of this request's inline scripts (128 random bits, hex).
+#[derive(Debug, Clone)]
+pub struct CspNonce(pub String);
+
 pub async fn add_security_headers(
     State(Hsts(hsts)): State<Hsts>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
+    let nonce = backend::auth::random_token(16);
+    request.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY)
-        && let Ok(policy) = HeaderValue::from_str(&app::content_security_policy(None))
-    {
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let policy = app::content_security_policy(html.then_some(nonce.as_str()));
+    if let Ok(policy) = HeaderValue::from_str(&policy) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     headers.insert(
