@@ -34,6 +34,11 @@ pub struct IdempotencyKeyHeader {
     /// Optional, 1 to 100 printable characters, scoped to the caller's account (operators: to
     /// the operator API): a retried request with the same key and body returns the first result;
     /// the same key with another body is `409 idempotency_key_reused`.
-    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 100, pattern = r"^[!-~]{1,100}$")]
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[!-~]{1,100}$"
+    )]
     pub idempotency_key: Option<String>,
 }

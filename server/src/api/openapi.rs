@@ -171,10 +171,7 @@ fn add_shared_refusals(method: &str, operation: &mut Value) {
         ));
     }
     if has("session") {
-        refusals.push((
-            "401",
-            "`unauthorized`: not signed in, or the session ended",
-        ));
+        refusals.push(("401", "`unauthorized`: not signed in, or the session ended"));
     }
     if has("csrf") {
         refusals.push((
@@ -200,7 +197,10 @@ fn add_shared_refusals(method: &str, operation: &mut Value) {
             "`unauthorized`: no workspace API key, or not a valid one (it may have been rotated)",
         ));
     }
-    refusals.push(("500", "`internal`: our fault; the details are in the server log only"));
+    refusals.push((
+        "500",
+        "`internal`: our fault; the details are in the server log only",
+    ));
 
     let Some(responses) = operation
         .get_mut("responses")

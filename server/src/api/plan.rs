@@ -6,7 +6,6 @@ use billing::plan_json::{PlanRequest, PlanRequestError};
 
 use super::ApiError;
 
-
 /// Compute a deduction plan
 ///
 /// Computes a deduction plan (PRODUCT.md §3) without changing anything: the same contract as
