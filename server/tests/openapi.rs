@@ -147,6 +147,20 @@ fn refs(value: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Every string value of a key `name` in `value`.
+fn strings_named(name: &str, value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(s)) = map.get(name) {
+                out.push(s.clone());
+            }
+            map.values().for_each(|v| strings_named(name, v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| strings_named(name, v, out)),
+        _ => {}
+    }
+}
+
 fn resolve<'a>(doc: &'a Value, reference: &str) -> Option<&'a Value> {
     doc.pointer(reference.strip_prefix('#')?)
 }
@@ -158,6 +172,16 @@ fn every_reference_resolves_and_every_schema_is_used() {
     refs(&doc, &mut all);
     for r in &all {
         assert!(resolve(&doc, r).is_some(), "unresolved {r}");
+    }
+    let mut patterns = Vec::new();
+    strings_named("pattern", &doc, &mut patterns);
+    assert!(patterns.len() > 10);
+    for pattern in patterns {
+        assert!(
+            pattern.starts_with('^') && pattern.ends_with('$'),
+            "an unanchored pattern: {pattern}"
+        );
+        regex::Regex::new(&pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
     }
     let used: HashSet<&str> = all.iter().map(String::as_str).collect();
     for name in doc["components"]["schemas"].as_object().unwrap().keys() {
@@ -273,7 +297,10 @@ fn money_is_a_string_with_two_decimals_everywhere() {
             if amount_like {
                 let reference = property["$ref"].as_str().unwrap_or_default();
                 assert!(
-                    reference.ends_with("Money") || reference.ends_with("MoneyInput"),
+                    reference.ends_with("Money")
+                        || reference.ends_with("MoneyInput")
+                        || reference.ends_with("TopUpAmount")
+                        || reference.ends_with("CardDenomination"),
                     "{name}.{field} is not money: {property}"
                 );
             }

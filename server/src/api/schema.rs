@@ -66,7 +66,7 @@ pub struct MoneyInput;
 impl PartialSchema for MoneyInput {
     fn schema() -> RefOr<Schema> {
         string_schema(
-            r"^[0-9]{1,13}(\.[0-9]{1,2})?$",
+            r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
             "An amount in yuan (CNY) as a decimal string with at most two decimals; a JSON number is refused (422 invalid_request), more than two decimals too.",
             "88.88",
         )
@@ -76,6 +76,44 @@ impl PartialSchema for MoneyInput {
 impl ToSchema for MoneyInput {
     fn name() -> Cow<'static, str> {
         "MoneyInput".into()
+    }
+}
+
+/// What a top-up may be: 0.01 to 1,000,000.00, at most two decimals.
+pub struct TopUpAmount;
+
+impl PartialSchema for TopUpAmount {
+    fn schema() -> RefOr<Schema> {
+        string_schema(
+            r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,5}(\.[0-9]{1,2})?|1000000(\.00?)?)$",
+            "A top-up amount in yuan: 0.01 to 1,000,000.00 as a decimal string with at most two decimals (otherwise 422 invalid_field).",
+            "88.88",
+        )
+    }
+}
+
+impl ToSchema for TopUpAmount {
+    fn name() -> Cow<'static, str> {
+        "TopUpAmount".into()
+    }
+}
+
+/// What a prepaid card may be worth: a multiple of 100 from 100 to 1,000,000.
+pub struct CardDenomination;
+
+impl PartialSchema for CardDenomination {
+    fn schema() -> RefOr<Schema> {
+        string_schema(
+            r"^([1-9][0-9]{0,3}00|1000000)(\.00?)?$",
+            "A prepaid card's denomination in yuan: a multiple of 100 from 100 to 1,000,000, as a decimal string (otherwise 422 invalid_field).",
+            "1000.00",
+        )
+    }
+}
+
+impl ToSchema for CardDenomination {
+    fn name() -> Cow<'static, str> {
+        "CardDenomination".into()
     }
 }
 
@@ -292,11 +330,12 @@ pub struct SignUp {
     /// 3–32 of `a-z 0-9 _ -`, unique, never changes.
     #[schema(pattern = r"^[a-z0-9_-]{3,32}$")]
     pub username: String,
-    /// Unique (case-insensitive).
-    #[schema(max_length = 254)]
+    /// Unique (case-insensitive): one `@`, a dot in the domain, no spaces.
+    #[schema(max_length = 254, pattern = r"^[^@\s\u0000-\u001F\u007F-\u009F]+@[^@\s.\u0000-\u001F\u007F-\u009F]+(\.[^@\s.\u0000-\u001F\u007F-\u009F]+)+$")]
     pub email: String,
+    /// 5 to 20 digits, optionally with a leading `+`, spaces or dashes.
     #[serde(default)]
-    #[schema(max_length = 32)]
+    #[schema(pattern = r"^\+?[0-9]{2,4}([ -]?[0-9]{3,4}){1,4}$")]
     pub phone: Option<String>,
     /// 8–128 characters, not the username, not one of the 10,000 most common passwords.
     #[schema(min_length = 8, max_length = 128)]

@@ -101,7 +101,7 @@ pub async fn view(state: &AppState, top_up: TopUp) -> Result<TopUpView, ApiError
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"amount": "88.88", "method": "alipay"}))]
 pub(super) struct OpenTopUp {
-    #[schema(value_type = super::schema::MoneyInput)]
+    #[schema(value_type = super::schema::TopUpAmount)]
     amount: Amount,
     #[schema(value_type = super::schema::TopUpMethod)]
     method: TopUpMethod,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::accounts::auth_error;
 use super::idempotency::request_key;
-use super::schema::{self, Money, MoneyInput, SignedMoney};
+use super::schema::{self, Money, SignedMoney};
 use super::{ApiError, ApiErrorBody, json};
 use crate::auth::{ClientAddress, CustomerSession};
 
@@ -359,7 +359,7 @@ pub async fn activate(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"denomination": "1000.00"}))]
 pub(super) struct BuyCardRequest {
-    #[schema(value_type = MoneyInput)]
+    #[schema(value_type = schema::CardDenomination)]
     denomination: Amount,
 }
 
