@@ -31,7 +31,13 @@ work=target/schemathesis
 if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -qF "$version"; then
   python=$(command -v python3.11 || command -v python3)
   rm -rf "$venv"
-  "$python" -m venv "$venv"
+  if ! "$python" -m venv "$venv" 2>/dev/null; then
+    # Debian's Python makes venvs only with python3-venv.
+    if [ "$(id -u)" -eq 0 ]; then s=; else s=sudo; fi
+    $s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $s apt-get install -y -qq python3-venv >/dev/null
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+  fi
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
 py="$venv/bin/python"

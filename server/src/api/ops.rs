@@ -473,7 +473,11 @@ pub(super) struct VoidUsageRequest {
     workspace_id: String,
     record_id: String,
     /// Why (kept in the audit log): 1 to 500 characters, without control characters.
-    #[schema(min_length = 1, max_length = 500, pattern = r"^\s*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^\s*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     reason: String,
 }
 
@@ -651,7 +655,11 @@ pub async fn payment_flags(
 #[schema(example = json!({"resolution": "refunded by the bank; cash debited by hand"}))]
 pub(super) struct ResolveFlag {
     /// What was done (audited): 1 to 500 characters, without control characters.
-    #[schema(min_length = 1, max_length = 500, pattern = r"^\s*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^\s*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     resolution: String,
 }
 

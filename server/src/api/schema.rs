@@ -331,7 +331,10 @@ pub struct SignUp {
     #[schema(pattern = r"^[a-z0-9_-]{3,32}$")]
     pub username: String,
     /// Unique (case-insensitive): one `@`, a dot in the domain, no spaces.
-    #[schema(max_length = 254, pattern = r"^[^@\s\u0000-\u001F\u007F-\u009F]+@[^@\s.\u0000-\u001F\u007F-\u009F]+(\.[^@\s.\u0000-\u001F\u007F-\u009F]+)+$")]
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\u0000-\u001F\u007F-\u009F]+@[^@\s.\u0000-\u001F\u007F-\u009F]+(\.[^@\s.\u0000-\u001F\u007F-\u009F]+)+$"
+    )]
     pub email: String,
     /// 5 to 20 digits, optionally with a leading `+`, spaces or dashes.
     #[serde(default)]
