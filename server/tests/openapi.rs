@@ -385,12 +385,11 @@ fn mismatches(doc: &Value, schema: &Value, value: &Value, at: &str) -> Vec<Strin
             _ => {}
         }
     }
-    if let Some(number) = value.as_f64() {
-        if schema["minimum"].as_f64().is_some_and(|m| number < m)
-            || schema["maximum"].as_f64().is_some_and(|m| number > m)
-        {
-            out.push(format!("{at}: {number} is out of bounds"));
-        }
+    if let Some(number) = value.as_f64()
+        && (schema["minimum"].as_f64().is_some_and(|m| number < m)
+            || schema["maximum"].as_f64().is_some_and(|m| number > m))
+    {
+        out.push(format!("{at}: {number} is out of bounds"));
     }
     if let Value::Object(map) = value {
         for required in schema["required"].as_array().into_iter().flatten() {
