@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing and runs every test: Rust tests package by package (ssr and hydrate
-# features cannot be on together), then the browser tests in Debian's Chromium against the
-# debug server. Exits non-zero if anything fails.
+# features cannot be on together), Schemathesis against the debug server's OpenAPI document, then
+# the browser tests in Debian's Chromium against the debug server. Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -27,8 +27,10 @@ cargo test -p server
 
 # The WASM bundle and the debug server the browser tests run against.
 scripts/site.sh
-rm -rf target/e2e
 status=0
+# The JSON API against its own OpenAPI document: Schemathesis on the debug server (SQLite, PostgreSQL).
+scripts/schemathesis.sh || status=$?
+rm -rf target/e2e
 npm run --silent e2e || status=$?
 node end2end/summary.mjs end2end/test-results/results.json
 exit "$status"

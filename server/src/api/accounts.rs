@@ -15,17 +15,22 @@ use crate::auth::{
     ClientAddress, CustomerSession, SecureCookies, clear_session_cookie, set_session_cookie,
 };
 
-#[derive(Debug, Serialize)]
+/// The signed-in customer and the session's CSRF token.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"id": 1, "billing_account_id": 1, "username": "alice", "email": "alice@example.com", "phone": "+86 138 0000 0000", "contact_name": null, "company": null, "created_at": "2026-11-23T08:00:00Z", "csrf_token": "9f2c1b7e4d5a6c3b"}))]
 pub struct Me {
     #[serde(flatten)]
+    #[schema(value_type = super::schema::Customer)]
     pub customer: Customer,
     /// Send back as `X-CSRF-Token` on state-changing requests.
     pub csrf_token: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// `login` is the username or the email.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SignIn {
+#[schema(example = json!({"login": "alice", "password": "correct horse battery"}))]
+pub(super) struct SignIn {
     login: String,
     password: String,
 }
@@ -73,7 +78,24 @@ async fn signed_in(
     Ok((status, [(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
-/// anonymous: opens an account and signs it in. Limited per client address (429 before any work).
+/// Sign up
+///
+/// anonymous: opens the billing account with its customer login and signs it in (the
+/// `bc_session` cookie). Limited per client address (429 before any work).
+#[utoipa::path(
+    post,
+    path = "/accounts",
+    tag = "accounts",
+    request_body = super::schema::SignUp,
+    responses(
+        (status = 201, description = "Signed up and signed in", body = Me,
+            headers(("set-cookie" = String, description = "`bc_session=…; HttpOnly; SameSite=Lax; Path=/`"))),
+        (status = 409, description = "`taken`: the username or email is taken (`field` names which)", body = super::ApiErrorBody),
+        (status = 422, description = "`invalid_field` (with `field`): a username, email, phone or password that breaks its rule", body = super::ApiErrorBody),
+        (status = 429, description = "`rate_limited`: too many sign-ups from this address (Retry-After, in seconds)", body = super::ApiErrorBody,
+            headers(("retry-after" = i64, description = "Seconds to wait"))),
+    ),
+)]
 pub async fn sign_up(
     State(store): State<Store>,
     State(secure): State<SecureCookies>,
@@ -88,7 +110,22 @@ pub async fn sign_up(
     signed_in(&store, customer, secure, StatusCode::CREATED).await
 }
 
+/// Sign in
+///
 /// anonymous: signs in by username or email; a new session id every time.
+#[utoipa::path(
+    post,
+    path = "/session",
+    tag = "accounts",
+    request_body = SignIn,
+    responses(
+        (status = 200, description = "Signed in", body = Me,
+            headers(("set-cookie" = String, description = "`bc_session=…; HttpOnly; SameSite=Lax; Path=/`"))),
+        (status = 401, description = "`invalid_credentials`: wrong login or password (the same for both)", body = super::ApiErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed sign-ins (Retry-After, in seconds); nothing was checked", body = super::ApiErrorBody,
+            headers(("retry-after" = i64, description = "Seconds to wait"))),
+    ),
+)]
 pub async fn sign_in(
     State(store): State<Store>,
     State(secure): State<SecureCookies>,
@@ -103,7 +140,16 @@ pub async fn sign_in(
     signed_in(&store, customer, secure, StatusCode::OK).await
 }
 
-/// customer (+ CSRF): ends the session on the server.
+/// Sign out
+///
+/// customer + X-CSRF-Token: ends the session on the server and clears the cookie.
+#[utoipa::path(
+    delete,
+    path = "/session",
+    tag = "accounts",
+    security(("session" = [], "csrf" = [])),
+    responses((status = 204, description = "Signed out")),
+)]
 pub async fn sign_out(
     State(store): State<Store>,
     State(secure): State<SecureCookies>,
@@ -121,7 +167,16 @@ pub async fn sign_out(
         .into_response())
 }
 
+/// The signed-in customer
+///
 /// customer: who is signed in, and the CSRF token of the session.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "accounts",
+    security(("session" = [])),
+    responses((status = 200, description = "The signed-in customer", body = Me)),
+)]
 pub async fn me(
     State(store): State<Store>,
     session: CustomerSession,
@@ -136,16 +191,28 @@ pub async fn me(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountBalances {
     pub id: i64,
     pub name: String,
+    #[schema(value_type = super::schema::Money)]
     pub cash: billing::Amount,
+    #[schema(value_type = super::schema::Money)]
     pub arrears: billing::Amount,
 }
 
+/// A billing account's balances
+///
 /// customer: the balances of the caller's own billing account. Any other id, existing or not,
 /// is the same 404: a customer never learns whether another account exists.
+#[utoipa::path(
+    get,
+    path = "/accounts/{id}",
+    tag = "accounts",
+    security(("session" = [])),
+    params(("id" = i64, Path, description = "The billing account id (`billing_account_id` of GET /me)")),
+    responses((status = 200, description = "The account's balances", body = AccountBalances)),
+)]
 pub async fn account(
     State(store): State<Store>,
     session: CustomerSession,

@@ -2,6 +2,25 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use utoipa::ToSchema;
+
+/// Every refusal of the API, whatever its status: `{"error":{"code","message","field"?}}`.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"error": {"code": "invalid_field", "field": "amount", "message": "the amount must be 0.01 to 1,000,000.00"}}))]
+pub struct ApiErrorBody {
+    pub error: ApiErrorDetail,
+}
+
+#[derive(Debug, ToSchema)]
+pub struct ApiErrorDetail {
+    /// A stable machine-readable code (docs/API.md lists them), e.g. `invalid_field`.
+    pub code: String,
+    /// For people; never an internal detail.
+    pub message: String,
+    /// The request field at fault, when the error is about one field.
+    #[schema(nullable = false)]
+    pub field: Option<String>,
+}
 
 /// An API error: an HTTP status, a stable machine-readable code and a human-readable message.
 #[derive(Debug, Clone, PartialEq, Eq)]

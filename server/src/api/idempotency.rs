@@ -25,3 +25,20 @@ pub fn request_key(headers: &HeaderMap, scope: &str) -> Result<IdempotencyKey, A
     };
     key.map_err(|_| invalid())
 }
+
+/// The `Idempotency-Key` header, for the OpenAPI document.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct IdempotencyKeyHeader {
+    /// Optional, 1 to 100 printable characters, scoped to the caller's account (operators: to
+    /// the operator API): a retried request with the same key and body returns the first result;
+    /// the same key with another body is `409 idempotency_key_reused`.
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[!-~]{1,100}$"
+    )]
+    pub idempotency_key: Option<String>,
+}

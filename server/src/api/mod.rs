@@ -6,8 +6,10 @@ mod error;
 pub mod error_shape;
 mod idempotency;
 mod json;
+mod openapi;
 mod ops;
 mod plan;
+pub mod schema;
 pub(crate) mod statements;
 pub mod topups;
 mod wallet;
@@ -15,9 +17,10 @@ mod workspaces;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
-pub use error::ApiError;
+pub use error::{ApiError, ApiErrorBody};
 
 /// The billing account of the signed-in customer (every customer route works on their own).
 pub(crate) async fn customer_account(
@@ -36,68 +39,69 @@ use crate::router::AppState;
 /// 10,000 usage records with ids of 128 characters fit.
 const USAGE_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
-/// Who may call each endpoint is stated next to its route.
+/// Who may call each endpoint is stated next to its route (and, for programs, in each handler's
+/// `#[utoipa::path]`: the router and `GET /api/v1/openapi.json` come from the same declarations,
+/// so a route cannot be left out of the document).
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    let (router, _) = documented_routes().split_for_parts();
+    router.fallback(|| async { ApiError::not_found("no such API endpoint") })
+}
+
+/// The OpenAPI 3.1 document of `/api/v1` (as served at `/api/v1/openapi.json`).
+pub fn openapi_document() -> &'static serde_json::Value {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| openapi::finish(documented_routes().split_for_parts().1))
+}
+
+fn documented_routes() -> OpenApiRouter<AppState> {
+    use utoipa::OpenApi;
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        // anonymous: this document.
+        .routes(routes!(openapi::serve))
         // anonymous: a plan is a pure computation on the caller's own input.
-        .route("/plan", post(plan::plan))
+        .routes(routes!(plan::plan))
         // anonymous: sign up (opens the account and signs it in).
-        .route("/accounts", post(accounts::sign_up))
+        .routes(routes!(accounts::sign_up))
         // customer: their own billing account's balances; any other id is 404.
-        .route("/accounts/{id}", get(accounts::account))
+        .routes(routes!(accounts::account))
         // anonymous: sign in; customer + X-CSRF-Token: sign out.
-        .route(
-            "/session",
-            post(accounts::sign_in).delete(accounts::sign_out),
-        )
+        .routes(routes!(accounts::sign_in, accounts::sign_out))
         // customer: the signed-in customer and the session's CSRF token.
-        .route("/me", get(accounts::me))
-        // customer: balances usable now; vouchers; prepaid cards.
-        .route("/wallet", get(wallet::wallet))
-        .route("/movements", get(wallet::movements))
-        .route("/vouchers", get(wallet::vouchers))
-        .route(
-            "/prepaid-cards",
-            get(wallet::prepaid_cards).post(wallet::buy_card),
-        )
-        // customer + X-CSRF-Token (+ optional Idempotency-Key): activate a code; buy a card (above).
-        .route("/vouchers/activate", post(wallet::activate))
+        .routes(routes!(accounts::me))
+        // customer: balances usable now; movements; vouchers; prepaid cards.
+        .routes(routes!(wallet::wallet))
+        .routes(routes!(wallet::movements))
+        .routes(routes!(wallet::vouchers))
+        // customer (+ X-CSRF-Token and optional Idempotency-Key to buy): prepaid cards.
+        .routes(routes!(wallet::prepaid_cards, wallet::buy_card))
+        // customer + X-CSRF-Token (+ optional Idempotency-Key): activate a code.
+        .routes(routes!(wallet::activate))
         // customer (+ X-CSRF-Token to open): top-ups by Alipay or bank transfer; one of them.
-        .route("/topups", get(topups::list).post(topups::open))
-        .route("/topups/{id}", get(topups::one))
+        .routes(routes!(topups::list, topups::open))
+        .routes(routes!(topups::one))
         // customer (+ X-CSRF-Token to bind or rotate): workspaces and their usage API keys.
-        .route("/workspaces", get(workspaces::list).post(workspaces::bind))
-        .route("/workspaces/{id}/key", post(workspaces::rotate_key))
+        .routes(routes!(workspaces::list, workspaces::bind))
+        .routes(routes!(workspaces::rotate_key))
         // workspace API key (Bearer): a usage report of up to 10,000 records.
-        .route(
-            "/usage",
-            post(workspaces::report_usage).layer(DefaultBodyLimit::max(USAGE_BODY_LIMIT)),
-        )
+        .routes(routes!(workspaces::report_usage).layer(DefaultBodyLimit::max(USAGE_BODY_LIMIT)))
         // customer: statements, as JSON or `format=csv`.
-        .route("/bills", get(statements::bills))
-        .route("/consumption", get(statements::consumption))
-        .route("/transactions", get(statements::transactions))
+        .routes(routes!(statements::bills))
+        .routes(routes!(statements::consumption))
+        .routes(routes!(statements::transactions))
         // operator token: settle a day now; the days whose settlement failed, with the reasons.
-        .route(
-            "/ops/settlements",
-            post(ops::settle).get(ops::settlement_failures),
-        )
+        .routes(routes!(ops::settle, ops::settlement_failures))
         // operator token: void a usage record that cannot be billed (audited, with a reason).
-        .route("/ops/usage/void", post(ops::void_usage))
+        .routes(routes!(ops::void_usage))
         // operator token: payment flags (what the gateway said against the books); resolve one.
-        .route("/ops/payment-flags", get(ops::payment_flags))
-        .route(
-            "/ops/payment-flags/{id}/resolve",
-            post(ops::resolve_payment_flag),
-        )
+        .routes(routes!(ops::payment_flags))
+        .routes(routes!(ops::resolve_payment_flag))
         // operator token: the audit log.
-        .route("/ops/audit", get(ops::audit_log))
+        .routes(routes!(ops::audit_log))
         // operator token: the caller's own tokens (never a secret or a hash); revoke one of them.
-        .route("/ops/tokens", get(ops::tokens))
-        .route("/ops/tokens/{id}", delete(ops::revoke_token))
+        .routes(routes!(ops::tokens))
+        .routes(routes!(ops::revoke_token))
         // operator token: record a bank transfer; issue vouchers or generate codes; assign a card.
-        .route("/ops/bank-transfers", post(ops::record_bank_transfer))
-        .route("/ops/vouchers", post(ops::vouchers))
-        .route("/ops/prepaid-cards", post(ops::assign_card))
-        .fallback(|| async { ApiError::not_found("no such API endpoint") })
+        .routes(routes!(ops::record_bank_transfer))
+        .routes(routes!(ops::vouchers))
+        .routes(routes!(ops::assign_card))
 }

@@ -6,6 +6,20 @@ use billing::plan_json::{PlanRequest, PlanRequestError};
 
 use super::ApiError;
 
+/// Compute a deduction plan
+///
+/// Computes a deduction plan (PRODUCT.md §3) without changing anything: the same contract as
+/// `billing-center plan` on the command line.
+#[utoipa::path(
+    post,
+    path = "/plan",
+    tag = "plan",
+    request_body = super::schema::PlanRequest,
+    responses(
+        (status = 200, description = "The plan: each charge's payments in the order taken, the totals per kind of source, the wallet after", body = super::schema::PlanResponse),
+        (status = 422, description = "`invalid_wallet` (a wallet that breaks its rules: cash and arrears both above zero, ids not unique or reserved); `too_large` (more than 10,000 charges or 1,000 instruments)", body = super::ApiErrorBody),
+    ),
+)]
 pub async fn plan(body: super::json::RawBody) -> Result<Response, ApiError> {
     let body = super::json::body_text(body)?;
     let response = PlanRequest::from_json(body.as_str())

@@ -17,7 +17,8 @@ use crate::auth::CustomerSession;
 use crate::payments::{BankPayee, OpenTopUpError};
 use crate::router::AppState;
 
-#[derive(Debug, Serialize)]
+/// Where to send a bank transfer, and what to write on it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BankTransferDetails {
     pub payee_name: String,
     pub payee_bank: String,
@@ -26,17 +27,25 @@ pub struct BankTransferDetails {
     pub reference: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A top-up. Opening one moves no money: `status` becomes `paid` (with `paid_at`) when the
+/// payment notification or the operator's record of the transfer credits cash.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TopUpView {
     pub id: i64,
+    #[schema(value_type = super::schema::TopUpMethod)]
     pub method: TopUpMethod,
+    #[schema(value_type = super::schema::Money)]
     pub amount: Amount,
+    /// Alipay's `out_trade_no`, or the `BT-` code to write on the bank transfer.
     pub reference: String,
+    #[schema(value_type = super::schema::TopUpStatus)]
     pub status: TopUpStatus,
     pub created_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
-    /// Where to pay, while an online top-up is pending.
+    /// Where to pay (the gateway with a signed `alipay.trade.page.pay` request), while an
+    /// online top-up is pending.
     pub checkout_url: Option<String>,
+    /// For a bank transfer: the payee and the reference.
     pub bank_transfer: Option<BankTransferDetails>,
 }
 
@@ -87,14 +96,34 @@ pub async fn view(state: &AppState, top_up: TopUp) -> Result<TopUpView, ApiError
     })
 }
 
-#[derive(Debug, Deserialize)]
+/// 0.01 to 1,000,000.00, by `alipay` or `bank_transfer`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct OpenTopUp {
+#[schema(example = json!({"amount": "88.88", "method": "alipay"}))]
+pub(super) struct OpenTopUp {
+    #[schema(value_type = super::schema::TopUpAmount)]
     amount: Amount,
+    #[schema(value_type = super::schema::TopUpMethod)]
     method: TopUpMethod,
 }
 
-/// customer + CSRF (+ optional Idempotency-Key): opens a top-up of 0.01 to 1,000,000.00.
+/// Open a top-up
+///
+/// customer + CSRF (+ optional Idempotency-Key): opens a top-up of 0.01 to 1,000,000.00. For
+/// `alipay`, pay at `checkout_url`; for `bank_transfer`, write `reference` on the transfer.
+#[utoipa::path(
+    post,
+    path = "/topups",
+    tag = "topups",
+    security(("session" = [], "csrf" = [])),
+    params(super::idempotency::IdempotencyKeyHeader),
+    request_body = OpenTopUp,
+    responses(
+        (status = 201, description = "The pending top-up", body = TopUpView),
+        (status = 422, description = "`invalid_field` (`field: amount`): outside 0.01 to 1,000,000.00", body = super::ApiErrorBody),
+        (status = 503, description = "`payments_unavailable`: no payment gateway is configured", body = super::ApiErrorBody),
+    ),
+)]
 pub async fn open(
     State(state): State<AppState>,
     session: CustomerSession,
@@ -124,7 +153,16 @@ pub async fn open(
     Ok((StatusCode::CREATED, Json(view(&state, top_up).await?)))
 }
 
-/// customer: their newest top-ups (100 at most).
+/// Top-ups
+///
+/// customer: their newest top-ups (100 at most), newest first.
+#[utoipa::path(
+    get,
+    path = "/topups",
+    tag = "topups",
+    security(("session" = [])),
+    responses((status = 200, description = "The newest top-ups", body = Vec<TopUpView>)),
+)]
 pub async fn list(
     State(state): State<AppState>,
     session: CustomerSession,
@@ -142,7 +180,17 @@ pub async fn list(
     Ok(Json(views))
 }
 
+/// One top-up
+///
 /// customer: one of their top-ups; another account's is 404.
+#[utoipa::path(
+    get,
+    path = "/topups/{id}",
+    tag = "topups",
+    security(("session" = [])),
+    params(("id" = i64, Path, description = "The top-up id")),
+    responses((status = 200, description = "The top-up", body = TopUpView)),
+)]
 pub async fn one(
     State(state): State<AppState>,
     session: CustomerSession,

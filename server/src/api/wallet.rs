@@ -14,25 +14,41 @@ use serde::{Deserialize, Serialize};
 
 use super::accounts::auth_error;
 use super::idempotency::request_key;
-use super::{ApiError, json};
+use super::schema::{self, Money, SignedMoney};
+use super::{ApiError, ApiErrorBody, json};
 use crate::auth::{ClientAddress, CustomerSession};
 
-#[derive(Debug, Serialize)]
+/// Balances; vouchers and cards count only instruments usable now.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WalletBalances {
+    #[schema(value_type = Money)]
     pub cash: Amount,
+    #[schema(value_type = Money)]
     pub arrears: Amount,
+    #[schema(value_type = Money)]
     pub regular_voucher: Amount,
+    #[schema(value_type = Money)]
     pub discount_voucher: Amount,
+    #[schema(value_type = Money)]
     pub prepaid_card: Amount,
 }
 
-#[derive(Debug, Serialize)]
+/// A voucher or prepaid card as the customer sees it. For a card `face_value` is the
+/// denomination, `activated_at` the purchase (or assignment) time and `origin` `purchased` or
+/// `assigned`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct InstrumentView {
+    /// `RV…` regular voucher, `DV…` discount voucher, `PC…` prepaid card.
     pub number: String,
+    #[schema(value_type = schema::InstrumentKind)]
     pub kind: InstrumentKind,
+    #[schema(value_type = schema::InstrumentOrigin)]
     pub origin: InstrumentOrigin,
+    #[schema(value_type = Money)]
     pub face_value: Amount,
+    #[schema(value_type = Money)]
     pub balance: Amount,
+    #[schema(value_type = schema::InstrumentStatus)]
     pub status: InstrumentStatus,
     /// For a card, its purchase (or assignment) time.
     pub activated_at: DateTime<Utc>,
@@ -104,7 +120,16 @@ async fn own_account(
     store.account(account_id).await.map_err(ledger_error)
 }
 
+/// Wallet balances
+///
 /// customer: balances; vouchers and cards count only what is usable now.
+#[utoipa::path(
+    get,
+    path = "/wallet",
+    tag = "wallet",
+    security(("session" = [])),
+    responses((status = 200, description = "The balances", body = WalletBalances)),
+)]
 pub async fn wallet(
     State(store): State<Store>,
     session: CustomerSession,
@@ -208,7 +233,24 @@ fn serde_plain<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// customer: regular and discount vouchers, newest first; `from`/`to` (activation day), `format=csv`.
+/// Vouchers
+///
+/// customer: regular and discount vouchers, newest first; `from`/`to` (activation day),
+/// `format=csv`. They come whole (no pages).
+#[utoipa::path(
+    get,
+    path = "/vouchers",
+    tag = "wallet",
+    security(("session" = [])),
+    params(super::statements::PeriodParams, super::statements::FormatParam),
+    responses(
+        (status = 200, description = "The vouchers, newest first", content(
+            (Vec<InstrumentView> = "application/json"),
+            (String = "text/csv", example = "number,kind,origin,face_value,balance,status,activated_at,valid_from,valid_until"),
+        )),
+        (status = 422, description = "`invalid_field`: a bad `from`, `to` or `format`, or a parameter this list does not take", body = ApiErrorBody),
+    ),
+)]
 pub async fn vouchers(
     State(store): State<Store>,
     session: CustomerSession,
@@ -217,7 +259,24 @@ pub async fn vouchers(
     list(&store, &session, true, &query).await
 }
 
-/// customer: prepaid cards, newest first; `from`/`to` (purchase day), `format=csv`.
+/// Prepaid cards
+///
+/// customer: prepaid cards, newest first; `from`/`to` (purchase day), `format=csv`. They come
+/// whole (no pages).
+#[utoipa::path(
+    get,
+    path = "/prepaid-cards",
+    tag = "wallet",
+    security(("session" = [])),
+    params(super::statements::PeriodParams, super::statements::FormatParam),
+    responses(
+        (status = 200, description = "The prepaid cards, newest first", content(
+            (Vec<InstrumentView> = "application/json"),
+            (String = "text/csv", example = "number,kind,purchase_type,denomination,balance,status,purchased_at,valid_from,valid_until"),
+        )),
+        (status = 422, description = "`invalid_field`: a bad `from`, `to` or `format`, or a parameter this list does not take", body = ApiErrorBody),
+    ),
+)]
 pub async fn prepaid_cards(
     State(store): State<Store>,
     session: CustomerSession,
@@ -226,14 +285,35 @@ pub async fn prepaid_cards(
     list(&store, &session, false, &query).await
 }
 
-#[derive(Debug, Deserialize)]
+/// Case, spaces and dashes are forgiven.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ActivateRequest {
+#[schema(example = json!({"code": "ABCD-EFGH-JKLM-NPQR"}))]
+pub(super) struct ActivateRequest {
+    #[schema(max_length = 64)]
     code: String,
 }
 
+/// Activate a voucher code
+///
 /// customer + CSRF: activates a one-time code. Failed codes are limited per account and per client
 /// address (`auth::rate_limit`, apart from sign-ins), so codes cannot be guessed.
+#[utoipa::path(
+    post,
+    path = "/vouchers/activate",
+    tag = "wallet",
+    security(("session" = [], "csrf" = [])),
+    params(super::idempotency::IdempotencyKeyHeader),
+    request_body = ActivateRequest,
+    responses(
+        (status = 201, description = "The voucher the code became", body = InstrumentView),
+        (status = 404, description = "`code_not_found`", body = ApiErrorBody),
+        (status = 409, description = "`code_already_used`", body = ApiErrorBody),
+        (status = 422, description = "`code_expired`; `invalid_field` (a code far too long)", body = ApiErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed codes for this account or address (Retry-After, in seconds)", body = ApiErrorBody,
+            headers(("retry-after" = i64, description = "Seconds to wait"))),
+    ),
+)]
 pub async fn activate(
     State(store): State<Store>,
     session: CustomerSession,
@@ -277,20 +357,39 @@ pub async fn activate(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A multiple of 100 from 100 to 1,000,000, paid from cash.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct BuyCardRequest {
+#[schema(example = json!({"denomination": "1000.00"}))]
+pub(super) struct BuyCardRequest {
+    #[schema(value_type = schema::CardDenomination)]
     denomination: Amount,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CardBought {
     pub card: InstrumentView,
+    /// The discount voucher that comes with the card, if its denomination earns one.
     pub gift_discount_voucher: Option<InstrumentView>,
+    #[schema(value_type = Money)]
     pub cash_after: Amount,
 }
 
+/// Buy a prepaid card
+///
 /// customer + CSRF: buys a prepaid card with cash (and gets its gift discount voucher).
+#[utoipa::path(
+    post,
+    path = "/prepaid-cards",
+    tag = "wallet",
+    security(("session" = [], "csrf" = [])),
+    params(super::idempotency::IdempotencyKeyHeader),
+    request_body = BuyCardRequest,
+    responses(
+        (status = 201, description = "The card, its gift voucher and the cash left", body = CardBought),
+        (status = 422, description = "`invalid_field` (`denomination` not a multiple of 100, below 100 or above 1,000,000); `insufficient_cash`", body = ApiErrorBody),
+    ),
+)]
 pub async fn buy_card(
     State(store): State<Store>,
     session: CustomerSession,
@@ -328,22 +427,30 @@ fn signed_amount(fen: i64) -> String {
     billing::money::signed_fen(fen).to_string()
 }
 
-#[derive(Debug, Serialize)]
+/// One ledger transaction; each balance field is its signed change (arrears grow positive).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MovementView {
     pub transaction_id: i64,
     pub kind: String,
     pub memo: String,
     pub at: DateTime<Utc>,
+    #[schema(value_type = SignedMoney)]
     pub cash: String,
+    #[schema(value_type = SignedMoney)]
     pub arrears: String,
+    #[schema(value_type = SignedMoney)]
     pub vouchers: String,
+    #[schema(value_type = SignedMoney)]
     pub prepaid_cards: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct MovementsQuery {
+    /// How many, 1 to 500 (default 10).
     #[serde(default = "ten")]
+    #[param(minimum = 1, maximum = 500, default = 10)]
     limit: i64,
 }
 
@@ -351,7 +458,21 @@ fn ten() -> i64 {
     10
 }
 
-/// customer: the newest movements of their money (limit 1..=500, default 10).
+/// Movements of money
+///
+/// customer: the newest movements of their money (limit 1..=500, default 10), newest first, one
+/// per ledger transaction, read from the postings.
+#[utoipa::path(
+    get,
+    path = "/movements",
+    tag = "wallet",
+    security(("session" = [])),
+    params(MovementsQuery),
+    responses(
+        (status = 200, description = "The newest movements", body = Vec<MovementView>),
+        (status = 422, description = "`invalid_request` (a limit that is not a number, an unknown parameter) or `invalid_field` (a limit outside 1 to 500), with `field: limit`", body = ApiErrorBody),
+    ),
+)]
 pub async fn movements(
     State(store): State<Store>,
     session: CustomerSession,

@@ -1,0 +1,997 @@
+//! The OpenAPI document of /api/v1 (`GET /api/v1/openapi.json`): OpenAPI 3.1, every route of
+//! `api::routes()` in it and every documented operation served, every reference resolved, every
+//! refusal in the error shape, the security of each kind of caller; and real answers of every
+//! operation, on both databases, valid against the schemas the document declares for them.
+
+mod support;
+
+use std::collections::{BTreeSet, HashSet};
+
+use axum::http::StatusCode;
+use backend::reconciliation::FlagKind;
+use serde_json::{Value, json};
+use support::app::{Reply, TestApp, cookie};
+
+/// Every route of `api::routes()`, by hand: a route added there must be added here, and it can
+/// only be added there with its `#[utoipa::path]` (the router is built from them).
+const ROUTES: &[(&str, &str)] = &[
+    ("get", "/openapi.json"),
+    ("post", "/plan"),
+    ("post", "/accounts"),
+    ("get", "/accounts/{id}"),
+    ("post", "/session"),
+    ("delete", "/session"),
+    ("get", "/me"),
+    ("get", "/wallet"),
+    ("get", "/movements"),
+    ("get", "/vouchers"),
+    ("get", "/prepaid-cards"),
+    ("post", "/prepaid-cards"),
+    ("post", "/vouchers/activate"),
+    ("get", "/topups"),
+    ("post", "/topups"),
+    ("get", "/topups/{id}"),
+    ("get", "/workspaces"),
+    ("post", "/workspaces"),
+    ("post", "/workspaces/{id}/key"),
+    ("post", "/usage"),
+    ("get", "/bills"),
+    ("get", "/consumption"),
+    ("get", "/transactions"),
+    ("get", "/ops/settlements"),
+    ("post", "/ops/settlements"),
+    ("post", "/ops/usage/void"),
+    ("get", "/ops/payment-flags"),
+    ("post", "/ops/payment-flags/{id}/resolve"),
+    ("get", "/ops/audit"),
+    ("get", "/ops/tokens"),
+    ("delete", "/ops/tokens/{id}"),
+    ("post", "/ops/bank-transfers"),
+    ("post", "/ops/vouchers"),
+    ("post", "/ops/prepaid-cards"),
+];
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+fn document() -> Value {
+    server::api::openapi_document().clone()
+}
+
+/// Every (method, path) of the document.
+fn operations(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut all = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in METHODS {
+            if item.get(method).is_some() {
+                all.insert((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    all
+}
+
+#[tokio::test]
+async fn the_document_is_openapi_3_1_served_to_anyone() {
+    let response = support::get("/api/v1/openapi.json", &[]).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(
+        response
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("application/json")),
+        "{:?}",
+        response.headers
+    );
+    let doc = response.json();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1."),
+        "{}",
+        doc["openapi"]
+    );
+    assert_eq!(doc["servers"][0]["url"], "/api/v1");
+    assert_eq!(
+        doc,
+        document(),
+        "the served document is api::openapi_document()"
+    );
+}
+
+#[test]
+fn every_route_is_in_the_document_and_nothing_else() {
+    let expected: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(expected.len(), ROUTES.len(), "a route listed twice");
+    assert_eq!(operations(&document()), expected);
+    // The router is built only from documented handlers: no plain `.route(` in api::routes().
+    let source = include_str!("../src/api/mod.rs");
+    assert!(
+        !source.contains(".route("),
+        "api/mod.rs registers a route without its #[utoipa::path]; use .routes(routes!(handler))"
+    );
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served() {
+    let app = TestApp::sqlite().await;
+    for (method, path) in operations(&document()) {
+        let uri = format!("/api/v1{}", path.replace("{id}", "1"));
+        let body = (method == "post").then(|| json!({}));
+        let reply = app
+            .call(&method.to_uppercase(), &uri, body, &[], "10.0.0.1")
+            .await;
+        assert_ne!(
+            reply.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {uri}"
+        );
+        assert_ne!(
+            reply.body["error"]["message"], "no such API endpoint",
+            "{method} {uri}"
+        );
+    }
+    app.finish().await;
+}
+
+/// Every `$ref` in `value`.
+fn refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                out.push(r.clone());
+            }
+            map.values().for_each(|v| refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+/// Every string value of a key `name` in `value`.
+fn strings_named(name: &str, value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(s)) = map.get(name) {
+                out.push(s.clone());
+            }
+            map.values().for_each(|v| strings_named(name, v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| strings_named(name, v, out)),
+        _ => {}
+    }
+}
+
+fn resolve<'a>(doc: &'a Value, reference: &str) -> Option<&'a Value> {
+    doc.pointer(reference.strip_prefix('#')?)
+}
+
+#[test]
+fn every_reference_resolves_and_every_schema_is_used() {
+    let doc = document();
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    for r in &all {
+        assert!(resolve(&doc, r).is_some(), "unresolved {r}");
+    }
+    let mut patterns = Vec::new();
+    strings_named("pattern", &doc, &mut patterns);
+    assert!(patterns.len() > 10);
+    for pattern in patterns {
+        assert!(
+            pattern.starts_with('^') && pattern.ends_with('$'),
+            "an unanchored pattern: {pattern}"
+        );
+        regex::Regex::new(&pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+    }
+    let used: HashSet<&str> = all.iter().map(String::as_str).collect();
+    for name in doc["components"]["schemas"].as_object().unwrap().keys() {
+        assert!(
+            used.contains(format!("#/components/schemas/{name}").as_str()),
+            "schema {name} is never used"
+        );
+    }
+}
+
+#[test]
+fn every_operation_has_its_callers_security_and_the_error_shape() {
+    let doc = document();
+    let anonymous = [
+        ("get", "/openapi.json"),
+        ("post", "/plan"),
+        ("post", "/accounts"),
+        ("post", "/session"),
+    ];
+    for (method, path) in operations(&doc) {
+        let operation = &doc["paths"][&path][&method];
+        let what = format!("{method} {path}");
+        let schemes: BTreeSet<String> = operation["security"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r.as_object().unwrap().keys().cloned())
+            .collect();
+        let expected: &[&str] = if anonymous.contains(&(method.as_str(), path.as_str())) {
+            &[]
+        } else if path.starts_with("/ops/") {
+            &["operator_token"]
+        } else if path == "/usage" {
+            &["workspace_key"]
+        } else if method == "get" {
+            &["session"]
+        } else {
+            &["csrf", "session"]
+        };
+        let expected: BTreeSet<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(schemes, expected, "{what}");
+        for scheme in &schemes {
+            assert!(
+                doc["components"]["securitySchemes"].get(scheme).is_some(),
+                "{what}: {scheme}"
+            );
+        }
+        let responses = operation["responses"].as_object().unwrap();
+        assert!(
+            responses.keys().any(|s| s.starts_with('2')),
+            "{what}: no success"
+        );
+        assert!(responses.contains_key("500"), "{what}: no 500");
+        if !schemes.is_empty() {
+            assert!(responses.contains_key("401"), "{what}: no 401");
+        }
+        if schemes.contains("csrf") {
+            assert!(responses.contains_key("403"), "{what}: no 403");
+        }
+        if operation.get("requestBody").is_some() {
+            for status in ["400", "413", "422"] {
+                assert!(responses.contains_key(status), "{what}: no {status}");
+            }
+            assert_eq!(operation["requestBody"]["required"], true, "{what}");
+        }
+        for (status, response) in responses {
+            let description = response["description"].as_str().unwrap_or_default();
+            assert!(!description.is_empty(), "{what} {status}: no description");
+            if status.starts_with('4') || status.starts_with('5') {
+                assert_eq!(
+                    response["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ApiErrorBody",
+                    "{what} {status}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn money_is_a_string_with_two_decimals_everywhere() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    for name in ["Money", "SignedMoney", "MoneyInput"] {
+        assert_eq!(schemas[name]["type"], "string", "{name}");
+        assert!(schemas[name]["pattern"].is_string(), "{name}");
+    }
+    let money = regex::Regex::new(schemas["Money"]["pattern"].as_str().unwrap()).unwrap();
+    assert!(money.is_match("12.34") && money.is_match("0.00"));
+    assert!(!money.is_match("12.3") && !money.is_match("-1.00") && !money.is_match("12"));
+    // No amount is a number: every property named like an amount refers to a money schema.
+    for (name, schema) in schemas.as_object().unwrap() {
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            let amount_like = [
+                "amount",
+                "cash",
+                "arrears",
+                "balance",
+                "face_value",
+                "denomination",
+                "total",
+            ]
+            .iter()
+            .any(|w| field == w || field.ends_with(&format!("_{w}")))
+                || field.ends_with("_after");
+            // A page's `total` counts rows; `wallet_after` is an object of amounts.
+            let is_object = property["$ref"]
+                .as_str()
+                .and_then(|r| resolve(&doc, r))
+                .is_some_and(|s| s["type"] == "object");
+            let amount_like =
+                amount_like && !is_object && !(name.ends_with("Page") && field == "total");
+            if amount_like {
+                let reference = property["$ref"].as_str().unwrap_or_default();
+                assert!(
+                    reference.ends_with("Money")
+                        || reference.ends_with("MoneyInput")
+                        || reference.ends_with("TopUpAmount")
+                        || reference.ends_with("CardDenomination"),
+                    "{name}.{field} is not money: {property}"
+                );
+            }
+        }
+    }
+}
+
+// ---- real answers against the document ----
+
+/// Why `value` does not match `schema` (empty: it does). Enough of JSON Schema 2020-12 for the
+/// document utoipa writes: $ref, allOf/oneOf/anyOf, type, enum, properties, required,
+/// additionalProperties: false, items, pattern, lengths, minimum/maximum, date and date-time.
+fn mismatches(doc: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(reference) = schema["$ref"].as_str() {
+        let target = resolve(doc, reference).expect("a resolvable reference");
+        out.extend(mismatches(doc, target, value, at));
+    }
+    if let Some(all) = schema["allOf"].as_array() {
+        for s in all {
+            out.extend(mismatches(doc, s, value, at));
+        }
+    }
+    if let Some(one) = schema["oneOf"].as_array() {
+        let matching = one
+            .iter()
+            .filter(|s| mismatches(doc, s, value, at).is_empty())
+            .count();
+        if matching != 1 {
+            out.push(format!("{at}: matches {matching} of oneOf: {value}"));
+        }
+    }
+    if let Some(any) = schema["anyOf"].as_array()
+        && !any.iter().any(|s| mismatches(doc, s, value, at).is_empty())
+    {
+        out.push(format!("{at}: matches none of anyOf: {value}"));
+    }
+    if let Some(types) = match &schema["type"] {
+        Value::String(t) => Some(vec![t.as_str()]),
+        Value::Array(ts) => Some(ts.iter().filter_map(Value::as_str).collect()),
+        _ => None,
+    } {
+        let is = |t: &str| match t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "null" => value.is_null(),
+            _ => false,
+        };
+        if !types.iter().any(|t| is(t)) {
+            out.push(format!("{at}: {value} is not {types:?}"));
+            return out;
+        }
+    }
+    if let Some(choices) = schema["enum"].as_array()
+        && !choices.contains(value)
+    {
+        out.push(format!("{at}: {value} is not one of {choices:?}"));
+    }
+    if let Value::String(text) = value {
+        if let Some(pattern) = schema["pattern"].as_str()
+            && !regex::Regex::new(pattern).unwrap().is_match(text)
+        {
+            out.push(format!("{at}: '{text}' does not match {pattern}"));
+        }
+        let length = text.chars().count() as u64;
+        if schema["maxLength"].as_u64().is_some_and(|m| length > m)
+            || schema["minLength"].as_u64().is_some_and(|m| length < m)
+        {
+            out.push(format!("{at}: '{text}' has a length out of bounds"));
+        }
+        match schema["format"].as_str() {
+            Some("date-time") if chrono::DateTime::parse_from_rfc3339(text).is_err() => {
+                out.push(format!("{at}: '{text}' is not a date-time"));
+            }
+            Some("date") if chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_err() => {
+                out.push(format!("{at}: '{text}' is not a date"));
+            }
+            _ => {}
+        }
+    }
+    if let Some(number) = value.as_f64()
+        && (schema["minimum"].as_f64().is_some_and(|m| number < m)
+            || schema["maximum"].as_f64().is_some_and(|m| number > m))
+    {
+        out.push(format!("{at}: {number} is out of bounds"));
+    }
+    if let Value::Object(map) = value {
+        for required in schema["required"].as_array().into_iter().flatten() {
+            let name = required.as_str().unwrap();
+            if !map.contains_key(name) {
+                out.push(format!("{at}: missing {name}"));
+            }
+        }
+        let properties = schema["properties"].as_object();
+        for (name, v) in map {
+            match properties.and_then(|p| p.get(name)) {
+                Some(s) => out.extend(mismatches(doc, s, v, &format!("{at}.{name}"))),
+                None if schema["additionalProperties"] == false => {
+                    out.push(format!("{at}: unexpected {name}"));
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
+        for (i, v) in items.iter().enumerate() {
+            out.extend(mismatches(doc, item_schema, v, &format!("{at}[{i}]")));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_checker_catches_what_breaks_a_schema() {
+    let doc = document();
+    let schema = json!({"$ref": "#/components/schemas/WalletBalances"});
+    let good = json!({"cash": "1.00", "arrears": "0.00", "regular_voucher": "0.00", "discount_voucher": "0.00", "prepaid_card": "0.00"});
+    assert_eq!(mismatches(&doc, &schema, &good, "$"), Vec::<String>::new());
+    for bad in [
+        json!({"cash": 1.0, "arrears": "0.00", "regular_voucher": "0.00", "discount_voucher": "0.00", "prepaid_card": "0.00"}),
+        json!({"cash": "1.0", "arrears": "0.00", "regular_voucher": "0.00", "discount_voucher": "0.00", "prepaid_card": "0.00"}),
+        json!({"arrears": "0.00", "regular_voucher": "0.00", "discount_voucher": "0.00", "prepaid_card": "0.00"}),
+        json!([]),
+    ] {
+        assert!(!mismatches(&doc, &schema, &bad, "$").is_empty(), "{bad}");
+    }
+    let error = json!({"$ref": "#/components/schemas/ApiErrorBody"});
+    assert!(
+        mismatches(
+            &doc,
+            &error,
+            &json!({"error": {"code": "x", "message": "y"}}),
+            "$"
+        )
+        .is_empty()
+    );
+    assert!(!mismatches(&doc, &error, &json!({"error": {"code": "x"}}), "$").is_empty());
+    let codes = json!({"$ref": "#/components/schemas/VouchersDone"});
+    assert!(mismatches(&doc, &codes, &json!({"batch_id": 1, "codes": ["A"]}), "$").is_empty());
+    assert!(!mismatches(&doc, &codes, &json!({"batch_id": "1", "codes": ["A"]}), "$").is_empty());
+    let instant = json!({"type": "string", "format": "date-time"});
+    assert!(!mismatches(&doc, &instant, &json!("yesterday"), "$").is_empty());
+}
+
+/// Calls the API and checks the answer against the document: its status is documented for the
+/// operation, and its body (JSON, or the content type it has) matches the declared schema.
+struct Checked<'a> {
+    app: &'a TestApp,
+    doc: Value,
+    answered: BTreeSet<(String, String, u16)>,
+}
+
+impl Checked<'_> {
+    async fn call(
+        &mut self,
+        method: &str,
+        template: &str,
+        uri: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let reply = self
+            .app
+            .call(method, &format!("/api/v1{uri}"), body, headers, "10.0.0.1")
+            .await;
+        let what = format!("{method} {uri} → {}", reply.status);
+        let operation = &self.doc["paths"][template][method.to_lowercase()];
+        assert!(
+            operation.is_object(),
+            "{what}: {template} is not documented"
+        );
+        let status = reply.status.as_u16().to_string();
+        let response = &operation["responses"][&status];
+        assert!(
+            response.is_object(),
+            "{what}: status not documented: {}",
+            reply.body
+        );
+        let content_type = reply
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|t| t.split(';').next().unwrap().trim().to_owned());
+        match content_type.as_deref() {
+            None => assert!(
+                response.get("content").is_none(),
+                "{what}: an empty answer where content is documented"
+            ),
+            Some(media) => {
+                let schema = &response["content"][media]["schema"];
+                assert!(schema.is_object(), "{what}: {media} is not documented");
+                if media == "application/json" {
+                    let wrong = mismatches(&self.doc, schema, &reply.body, "$");
+                    assert!(wrong.is_empty(), "{what}: {wrong:#?}\n{}", reply.body);
+                }
+            }
+        }
+        self.answered.insert((
+            method.to_lowercase(),
+            template.to_owned(),
+            reply.status.as_u16(),
+        ));
+        reply
+    }
+
+    /// A CSV export: documented as `text/csv`.
+    async fn csv(&mut self, template: &str, uri: &str, headers: &[(&str, &str)]) {
+        let (status, response_headers, _) = self
+            .app
+            .raw_from(
+                "GET",
+                &format!("/api/v1{uri}"),
+                None,
+                None,
+                "10.0.0.1",
+                headers,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(
+            response_headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv"),
+            "{uri}"
+        );
+        assert!(
+            self.doc["paths"][template]["get"]["responses"]["200"]["content"]["text/csv"]
+                .is_object(),
+            "{uri}: CSV is not documented"
+        );
+    }
+}
+
+async fn every_operation_answers_as_documented(app: TestApp) {
+    let mut api = Checked {
+        app: &app,
+        doc: document(),
+        answered: BTreeSet::new(),
+    };
+
+    api.call("GET", "/openapi.json", "/openapi.json", None, &[])
+        .await;
+    let plan = api
+        .call(
+            "POST",
+            "/plan",
+            "/plan",
+            Some(support::example_plan_request()),
+            &[],
+        )
+        .await;
+    assert_eq!(plan.status, StatusCode::OK);
+    api.call("POST", "/plan", "/plan", Some(json!({"charges": 1})), &[])
+        .await;
+
+    // A customer: sign up, sign in, who am I.
+    let sign_up = json!({"username": "alice", "email": "alice@example.com", "phone": "+86 138 0000 0000", "password": "correct horse battery"});
+    let signed_up = api
+        .call("POST", "/accounts", "/accounts", Some(sign_up.clone()), &[])
+        .await;
+    assert_eq!(signed_up.status, StatusCode::CREATED, "{}", signed_up.body);
+    let taken = api
+        .call("POST", "/accounts", "/accounts", Some(sign_up), &[])
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+    let signed_in = api
+        .call(
+            "POST",
+            "/session",
+            "/session",
+            Some(json!({"login": "alice", "password": "correct horse battery"})),
+            &[],
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK);
+    let session = cookie(&signed_in.session_cookie().unwrap());
+    let csrf = signed_in.body["csrf_token"].as_str().unwrap().to_owned();
+    let account_id = signed_in.body["billing_account_id"].as_i64().unwrap();
+    let read = [("cookie", session.as_str())];
+    let write = [
+        ("cookie", session.as_str()),
+        ("x-csrf-token", csrf.as_str()),
+    ];
+    api.call("GET", "/me", "/me", None, &read).await;
+    api.call("GET", "/me", "/me", None, &[]).await;
+    api.call(
+        "GET",
+        "/accounts/{id}",
+        &format!("/accounts/{account_id}"),
+        None,
+        &read,
+    )
+    .await;
+    api.call("GET", "/accounts/{id}", "/accounts/x", None, &read)
+        .await;
+
+    // An operator gives money, a voucher, codes and a card.
+    let operator = app
+        .store
+        .create_operator("openapi_ops", "correct horse battery")
+        .await
+        .unwrap();
+    let token = app
+        .store
+        .issue_operator_token_for(&operator, 30, backend::auth::operators::CLI)
+        .await
+        .unwrap();
+    let spare = app
+        .store
+        .issue_operator_token_for(&operator, 7, backend::auth::operators::CLI)
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {}", token.token);
+    let ops = [("authorization", bearer.as_str())];
+    let credited = api
+        .call(
+            "POST",
+            "/ops/bank-transfers",
+            "/ops/bank-transfers",
+            Some(json!({"account": "alice", "amount": "5000.00", "reference": "BANK-0001"})),
+            &ops,
+        )
+        .await;
+    assert_eq!(credited.status, StatusCode::CREATED, "{}", credited.body);
+    api.call(
+        "POST",
+        "/ops/bank-transfers",
+        "/ops/bank-transfers",
+        Some(json!({"account": "alice", "amount": "1.00", "reference": "BANK-0001"})),
+        &ops,
+    )
+    .await;
+    let issued = api
+        .call(
+            "POST",
+            "/ops/vouchers",
+            "/ops/vouchers",
+            Some(json!({"account": "alice", "face_value": "30.00", "valid_days": 30})),
+            &ops,
+        )
+        .await;
+    assert!(issued.body["voucher"].is_object(), "{}", issued.body);
+    let codes = api
+        .call(
+            "POST",
+            "/ops/vouchers",
+            "/ops/vouchers",
+            Some(json!({"face_value": "20.00", "valid_days": 30, "count": 2})),
+            &ops,
+        )
+        .await;
+    let code = codes.body["codes"][0].as_str().unwrap().to_owned();
+    api.call(
+        "POST",
+        "/ops/prepaid-cards",
+        "/ops/prepaid-cards",
+        Some(json!({"account": "alice", "denomination": "200.00"})),
+        &ops,
+    )
+    .await;
+    api.call(
+        "POST",
+        "/ops/prepaid-cards",
+        "/ops/prepaid-cards",
+        Some(json!({"account": "nobody", "denomination": "200.00"})),
+        &ops,
+    )
+    .await;
+
+    // The customer's wallet.
+    let activated = api
+        .call(
+            "POST",
+            "/vouchers/activate",
+            "/vouchers/activate",
+            Some(json!({ "code": code })),
+            &write,
+        )
+        .await;
+    assert_eq!(activated.status, StatusCode::CREATED, "{}", activated.body);
+    api.call(
+        "POST",
+        "/vouchers/activate",
+        "/vouchers/activate",
+        Some(json!({ "code": code })),
+        &write,
+    )
+    .await;
+    let bought = api
+        .call(
+            "POST",
+            "/prepaid-cards",
+            "/prepaid-cards",
+            Some(json!({"denomination": "1000.00"})),
+            &[write[0], write[1], ("idempotency-key", "card-1")],
+        )
+        .await;
+    assert_eq!(bought.status, StatusCode::CREATED, "{}", bought.body);
+    api.call(
+        "POST",
+        "/prepaid-cards",
+        "/prepaid-cards",
+        Some(json!({"denomination": "1000.00"})),
+        &read,
+    )
+    .await;
+    api.call("GET", "/wallet", "/wallet", None, &read).await;
+    api.call("GET", "/movements", "/movements?limit=50", None, &read)
+        .await;
+    api.call("GET", "/movements", "/movements?limit=0", None, &read)
+        .await;
+    api.call("GET", "/vouchers", "/vouchers", None, &read).await;
+    api.call("GET", "/prepaid-cards", "/prepaid-cards", None, &read)
+        .await;
+    api.call(
+        "GET",
+        "/vouchers",
+        "/vouchers?from=2020-01-01&to=2099-12-31",
+        None,
+        &read,
+    )
+    .await;
+    api.csv("/vouchers", "/vouchers?format=csv", &read).await;
+    api.csv("/prepaid-cards", "/prepaid-cards?format=csv", &read)
+        .await;
+
+    // Top-ups.
+    let online = api
+        .call(
+            "POST",
+            "/topups",
+            "/topups",
+            Some(json!({"amount": "88.88", "method": "alipay"})),
+            &write,
+        )
+        .await;
+    assert_eq!(online.status, StatusCode::CREATED, "{}", online.body);
+    let transfer = api
+        .call(
+            "POST",
+            "/topups",
+            "/topups",
+            Some(json!({"amount": "66.00", "method": "bank_transfer"})),
+            &write,
+        )
+        .await;
+    api.call(
+        "POST",
+        "/topups",
+        "/topups",
+        Some(json!({"amount": "0.00", "method": "bank_transfer"})),
+        &write,
+    )
+    .await;
+    api.call("GET", "/topups", "/topups", None, &read).await;
+    let id = transfer.body["id"].as_i64().unwrap();
+    api.call("GET", "/topups/{id}", &format!("/topups/{id}"), None, &read)
+        .await;
+    api.call("GET", "/topups/{id}", "/topups/999999", None, &read)
+        .await;
+
+    // Workspaces and usage.
+    let bound = api
+        .call(
+            "POST",
+            "/workspaces",
+            "/workspaces",
+            Some(json!({"workspace_id": "ws-prod", "name": "Production"})),
+            &write,
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.body);
+    api.call("GET", "/workspaces", "/workspaces", None, &read)
+        .await;
+    let rotated = api
+        .call(
+            "POST",
+            "/workspaces/{id}/key",
+            "/workspaces/ws-prod/key",
+            None,
+            &write,
+        )
+        .await;
+    let key = format!("Bearer {}", rotated.body["api_key"].as_str().unwrap());
+    let workspace = [("authorization", key.as_str())];
+    let today = app.store.today();
+    let yesterday = today.pred_opt().unwrap();
+    let reported = api
+        .call(
+            "POST",
+            "/usage",
+            "/usage",
+            Some(json!({"records": [
+                {"id": "r-1", "item": "logs", "retention_days": 7, "quantity": "1500000", "day": yesterday.to_string()},
+                {"id": "r-2", "item": "logs", "retention_days": 7, "quantity": 2000, "day": today.to_string()},
+                {"id": "r-3", "item": "nothing", "quantity": "1", "day": today.to_string()},
+                {"weird": true},
+            ]})),
+            &workspace,
+        )
+        .await;
+    assert_eq!(reported.body["accepted"], 2, "{}", reported.body);
+    api.call(
+        "POST",
+        "/usage",
+        "/usage",
+        Some(json!({"records": []})),
+        &workspace,
+    )
+    .await;
+    api.call(
+        "POST",
+        "/usage",
+        "/usage",
+        Some(json!({"records": []})),
+        &[],
+    )
+    .await;
+
+    // Settlement, voiding, statements.
+    let settled = api
+        .call(
+            "POST",
+            "/ops/settlements",
+            "/ops/settlements",
+            Some(json!({ "day": yesterday.to_string() })),
+            &ops,
+        )
+        .await;
+    assert_eq!(settled.body["status"], "settled", "{}", settled.body);
+    api.call(
+        "POST",
+        "/ops/settlements",
+        "/ops/settlements",
+        Some(json!({ "day": today.to_string() })),
+        &ops,
+    )
+    .await;
+    api.call("GET", "/ops/settlements", "/ops/settlements", None, &ops)
+        .await;
+    let voided = api
+        .call(
+            "POST",
+            "/ops/usage/void",
+            "/ops/usage/void",
+            Some(
+                json!({"workspace_id": "ws-prod", "record_id": "r-2", "reason": "reported twice"}),
+            ),
+            &ops,
+        )
+        .await;
+    assert_eq!(voided.status, StatusCode::OK, "{}", voided.body);
+    api.call(
+        "POST",
+        "/ops/usage/void",
+        "/ops/usage/void",
+        Some(json!({"workspace_id": "ws-prod", "record_id": "r-1", "reason": "too late"})),
+        &ops,
+    )
+    .await;
+    api.call("GET", "/bills", "/bills", None, &read).await;
+    api.call("GET", "/bills", "/bills?month=2026-13", None, &read)
+        .await;
+    let from = format!("from={yesterday}&to={today}");
+    let consumption = api
+        .call(
+            "GET",
+            "/consumption",
+            &format!("/consumption?{from}"),
+            None,
+            &read,
+        )
+        .await;
+    assert_eq!(consumption.body["total"], 1, "{}", consumption.body);
+    api.call(
+        "GET",
+        "/transactions",
+        &format!("/transactions?{from}&per_page=5"),
+        None,
+        &read,
+    )
+    .await;
+    api.call("GET", "/transactions", "/transactions?page=0", None, &read)
+        .await;
+    api.call("GET", "/transactions", "/transactions?nope=1", None, &read)
+        .await;
+    api.csv("/bills", "/bills?format=csv", &read).await;
+    api.csv(
+        "/consumption",
+        &format!("/consumption?{from}&format=csv"),
+        &read,
+    )
+    .await;
+    api.csv(
+        "/transactions",
+        &format!("/transactions?{from}&format=csv"),
+        &read,
+    )
+    .await;
+
+    // Payment flags, the audit log, tokens.
+    let reference = online.body["reference"].as_str().unwrap();
+    assert!(
+        app.store
+            .flag_payment(reference, FlagKind::AmountMismatch, "paid 8.88")
+            .await
+            .unwrap()
+    );
+    let flags = api
+        .call(
+            "GET",
+            "/ops/payment-flags",
+            "/ops/payment-flags",
+            None,
+            &ops,
+        )
+        .await;
+    let flag = flags.body[0]["id"].as_i64().unwrap();
+    let resolve = format!("/ops/payment-flags/{flag}/resolve");
+    let resolution = json!({"resolution": "the customer paid the rest by transfer"});
+    api.call(
+        "POST",
+        "/ops/payment-flags/{id}/resolve",
+        &resolve,
+        Some(resolution.clone()),
+        &ops,
+    )
+    .await;
+    api.call(
+        "POST",
+        "/ops/payment-flags/{id}/resolve",
+        &resolve,
+        Some(resolution),
+        &ops,
+    )
+    .await;
+    api.call(
+        "GET",
+        "/ops/payment-flags",
+        "/ops/payment-flags?all=true",
+        None,
+        &ops,
+    )
+    .await;
+    api.call(
+        "GET",
+        "/ops/audit",
+        "/ops/audit?account=alice&limit=10",
+        None,
+        &ops,
+    )
+    .await;
+    api.call("GET", "/ops/audit", "/ops/audit?account=nobody", None, &ops)
+        .await;
+    api.call("GET", "/ops/tokens", "/ops/tokens", None, &ops)
+        .await;
+    api.call(
+        "DELETE",
+        "/ops/tokens/{id}",
+        &format!("/ops/tokens/{}", spare.id),
+        None,
+        &ops,
+    )
+    .await;
+    api.call("DELETE", "/ops/tokens/{id}", "/ops/tokens/x", None, &ops)
+        .await;
+    api.call("GET", "/ops/tokens", "/ops/tokens", None, &[])
+        .await;
+
+    // Signing out ends the session.
+    api.call("DELETE", "/session", "/session", None, &read)
+        .await;
+    api.call("DELETE", "/session", "/session", None, &write)
+        .await;
+    api.call("GET", "/wallet", "/wallet", None, &read).await;
+
+    // Every operation gave a successful answer that matched its schema.
+    for (method, path) in operations(&api.doc) {
+        assert!(
+            api.answered
+                .iter()
+                .any(|(m, p, s)| *m == method && *p == path && (200..300).contains(s)),
+            "{method} {path} never answered with success here"
+        );
+    }
+    app.finish().await;
+}
+
+on_both_databases!(every_operation_answers_as_documented);
