@@ -6,7 +6,7 @@ mod support;
 
 use axum::http::StatusCode;
 use serde_json::json;
-use support::app::{TestApp, cookie, production_settings};
+use support::app::{TestApp, cookie, hidden_fields, production_settings};
 
 async fn signed_up(app: &TestApp, name: &str) -> (String, String) {
     let reply = app.sign_up(name).await;
@@ -109,30 +109,6 @@ async fn every_page_says_so_while_the_sandbox_is_on(app: TestApp) {
         );
     }
     app.finish().await;
-}
-
-/// The hidden fields of the sandbox checkout's pay form, unescaped.
-fn hidden_fields(page: &str) -> Vec<(String, String)> {
-    let unescape = |s: &str| {
-        s.replace("&quot;", "\"")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    };
-    page.split(r#"<input type="hidden" name=""#)
-        .skip(1)
-        .map(|rest| {
-            let (name, rest) = rest.split_once('"').unwrap();
-            let value = rest
-                .split(r#"value=""#)
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap();
-            (unescape(name), unescape(value))
-        })
-        .collect()
 }
 
 /// Behind a TLS-terminating proxy the public URL is https; the sandbox still delivers its

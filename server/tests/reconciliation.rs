@@ -10,31 +10,7 @@ use backend::ManualClock;
 use backend::payments::sandbox::Checkout;
 use serde_json::json;
 use server::reconciliation::Reconciler;
-use support::app::{TestApp, cookie};
-
-/// The hidden fields of the sandbox checkout's pay form, unescaped.
-fn hidden_fields(page: &str) -> Vec<(String, String)> {
-    let unescape = |s: &str| {
-        s.replace("&quot;", "\"")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    };
-    page.split(r#"<input type="hidden" name=""#)
-        .skip(1)
-        .map(|rest| {
-            let (name, rest) = rest.split_once('"').unwrap();
-            let value = rest
-                .split(r#"value=""#)
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap();
-            (unescape(name), unescape(value))
-        })
-        .collect()
-}
+use support::app::{TestApp, cookie, hidden_fields};
 
 async fn lost_notifications_are_reconciled_and_contradictions_flagged(mut app: TestApp) {
     let clock = ManualClock::new(chrono::Utc::now());
