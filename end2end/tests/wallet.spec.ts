@@ -53,6 +53,17 @@ for (const js of [true, false]) {
       await expect(page).toHaveURL(/\/wallet#top-up$/);
       if (js) await waitForHydration(page);
 
+      // The payment methods are radio buttons of their own size, each beside its label.
+      for (const name of ['Alipay', 'Bank transfer']) {
+        const radio = page.getByRole('radio', { name });
+        const box = (await radio.boundingBox())!;
+        expect(box.width).toBeLessThan(32);
+        const label = (await page.locator('label.choice', { has: radio }).boundingBox())!;
+        expect(label.height).toBeLessThan(48);
+        expect(box.y).toBeGreaterThanOrEqual(label.y - 1);
+        expect(box.y + box.height).toBeLessThanOrEqual(label.y + label.height + 1);
+      }
+
       // A bad amount is refused at its field and opens nothing.
       await page.locator('#f-amount').fill('12.345');
       await page.getByTestId('top-up').click();
