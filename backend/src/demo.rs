@@ -1,16 +1,20 @@
 //! Demo data (`billing-center serve --demo`): a customer with two workspaces and 60 days of usage,
-//! each day settled through the real settlement, with cash, a regular voucher and a prepaid card.
+//! lived through on a simulated clock and each day settled through the real settlement, with a
+//! wallet a real customer would have: cash from a bank transfer and an Alipay top-up, vouchers
+//! (one used up, one expired, one partly used), an assigned and a bought prepaid card.
 //! Made once: a store that already has the demo customer is left as it is.
 
 use billing::Amount;
 use billing::wallet_rules::VoucherValidity;
-use chrono::Duration;
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
 use crate::auth::customers::SignUp;
 use crate::cash::{CashCredit, CashSource};
+use crate::clock::ManualClock;
 use crate::idempotency::IdempotencyKey;
-use crate::prepaid_cards::PrepaidCardAssignment;
+use crate::prepaid_cards::{PrepaidCardAssignment, PrepaidCardPurchase};
 use crate::store::Store;
+use crate::topups::{OnlinePayment, TopUpMethod, TopUpRequest};
 use crate::usage::UsageInput;
 use crate::vouchers::VoucherIssue;
 
@@ -55,13 +59,32 @@ fn day_usage(workspace: &str, index: i64, day: &str) -> Vec<UsageInput> {
     }
 }
 
+/// The moment `hour:minute` of `day` in the store's settlement timezone.
+fn at(store: &Store, day: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
+    let local = day.and_hms_opt(hour, minute, 0).unwrap_or_default();
+    store
+        .settlement_timezone()
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| store.now())
+}
+
 impl Store {
-    /// Seeds the demo account unless it exists. Settles every demo day, oldest first.
+    /// Seeds the demo account unless it exists: 60 days lived through on a simulated clock, so
+    /// every movement carries the moment it would have happened — each day's usage reported during
+    /// the day and settled by the real settlement at 00:01 the next morning, a bank transfer, an
+    /// Alipay top-up and a card bought along the way, vouchers activated (one expired with money
+    /// left, one partly used) — ending today with a healthy wallet.
     pub async fn seed_demo(&self) -> Result<DemoOutcome, String> {
         if self.customer_by_username(DEMO_USERNAME).await.is_ok() {
             return Ok(DemoOutcome::AlreadyThere);
         }
-        let customer = self
+        let today = self.today();
+        let clock = ManualClock::new(at(self, today - Duration::days(DEMO_DAYS + 1), 10, 0));
+        let demo = self.clone().with_clock(clock.clone());
+        let fail = |e: &dyn std::fmt::Display| e.to_string();
+        let customer = demo
             .sign_up(&SignUp {
                 username: DEMO_USERNAME.into(),
                 email: "demo@example.com".into(),
@@ -69,9 +92,9 @@ impl Store {
                 password: DEMO_PASSWORD.into(),
             })
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| fail(&e))?;
         let account = customer.billing_account_id;
-        self.credit_cash(
+        demo.credit_cash(
             &key("cash")?,
             &CashCredit {
                 account_id: account,
@@ -81,8 +104,8 @@ impl Store {
             },
         )
         .await
-        .map_err(|e| e.to_string())?;
-        self.issue_voucher(
+        .map_err(|e| fail(&e))?;
+        demo.issue_voucher(
             &key("voucher")?,
             &VoucherIssue {
                 account_id: account,
@@ -91,8 +114,8 @@ impl Store {
             },
         )
         .await
-        .map_err(|e| e.to_string())?;
-        self.assign_prepaid_card(
+        .map_err(|e| fail(&e))?;
+        demo.assign_prepaid_card(
             &key("card")?,
             &PrepaidCardAssignment {
                 account_id: account,
@@ -101,39 +124,113 @@ impl Store {
             },
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| fail(&e))?;
         let mut workspaces = Vec::new();
         for (id, name) in [
             ("demo-prod", "生产环境 Production"),
             ("demo-staging", "测试环境 Staging"),
         ] {
-            let bound = self
+            let bound = demo
                 .bind_workspace(account, id, name)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| fail(&e))?;
             workspaces.push(bound.workspace);
-        }
-        let today = self.today();
-        // Every day's usage first, as the workspaces reported it while each day ran; then the
-        // nightly settlement of each day, oldest first (a month closes once all its days are).
-        for back in (1..=DEMO_DAYS).rev() {
-            let text = (today - Duration::days(back)).to_string();
-            for workspace in &workspaces {
-                let records = day_usage(&workspace.workspace_id, back, &text);
-                self.ingest_usage(workspace, &records)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
         }
         let mut bills = 0;
         for back in (1..=DEMO_DAYS).rev() {
             let day = today - Duration::days(back);
-            let report = self
-                .settle_day(day, "demo")
-                .await
-                .map_err(|e| e.to_string())?;
+            clock.set(at(self, day, 10, 0));
+            self.demo_day_events(&demo, account, day, back).await?;
+            clock.set(at(self, day, 23, 30));
+            let text = day.to_string();
+            for workspace in &workspaces {
+                let records = day_usage(&workspace.workspace_id, back, &text);
+                demo.ingest_usage(workspace, &records)
+                    .await
+                    .map_err(|e| fail(&e))?;
+            }
+            clock.set(at(self, day + Duration::days(1), 0, 1));
+            let report = demo.settle_day(day, "demo").await.map_err(|e| fail(&e))?;
             bills += report.bills_charged;
         }
         Ok(DemoOutcome::Created { bills })
+    }
+
+    /// What else happens on a demo day (`back` days before today), at 10:00.
+    async fn demo_day_events(
+        &self,
+        demo: &Store,
+        account: i64,
+        day: NaiveDate,
+        back: i64,
+    ) -> Result<(), String> {
+        let fail = |e: &dyn std::fmt::Display| e.to_string();
+        match back {
+            // A campaign voucher valid for two days: it pays one day's bill and expires with
+            // money left (breakage).
+            45 => {
+                demo.issue_voucher(
+                    &key("campaign-voucher")?,
+                    &VoucherIssue {
+                        account_id: account,
+                        face_value: Amount::from_yuan(500),
+                        validity: VoucherValidity::Fixed {
+                            valid_from: at(self, day, 0, 0),
+                            valid_until: at(self, day + Duration::days(2), 0, 0),
+                        },
+                    },
+                )
+                .await
+                .map_err(|e| fail(&e))?;
+            }
+            // An Alipay top-up, paid.
+            30 => {
+                let top_up = demo
+                    .open_top_up(
+                        &key("alipay-top-up")?,
+                        &TopUpRequest {
+                            account_id: account,
+                            amount: Amount::from_yuan(2_000),
+                            method: TopUpMethod::Alipay,
+                        },
+                    )
+                    .await
+                    .map_err(|e| fail(&e))?;
+                demo.settle_online_payment(&OnlinePayment {
+                    out_trade_no: top_up.reference.clone(),
+                    provider_trade_no: format!("{}22001000000000000001", day.format("%Y%m%d")),
+                    total_amount: "2000.00".into(),
+                })
+                .await
+                .map_err(|e| fail(&e))?;
+            }
+            // A prepaid card bought with cash: it pays the last week and has money left.
+            8 => {
+                demo.buy_prepaid_card(
+                    &key("bought-card")?,
+                    &PrepaidCardPurchase {
+                        account_id: account,
+                        denomination: Amount::from_yuan(1_000),
+                    },
+                )
+                .await
+                .map_err(|e| fail(&e))?;
+            }
+            // A voucher activated two days ago: partly used.
+            2 => {
+                demo.issue_voucher(
+                    &key("recent-voucher")?,
+                    &VoucherIssue {
+                        account_id: account,
+                        face_value: Amount::from_yuan(300),
+                        validity: VoucherValidity::DaysFromActivation(30),
+                    },
+                )
+                .await
+                .map_err(|e| fail(&e))?;
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }

@@ -522,6 +522,64 @@ async fn the_demo_data_is_real_settled_usage_made_once(db: TestDb) {
         ]
     );
     assert!(db.store.days_to_settle().await.unwrap().is_empty());
+    // A healthy wallet, as a real customer's would be after two months.
+    let account = db.store.account(customer.billing_account_id).await.unwrap();
+    assert!(account.cash > Amount::ZERO, "cash left: {}", account.cash);
+    assert_eq!(account.arrears, Amount::ZERO);
+    use billing::InstrumentKind;
+    let vouchers: Vec<_> = account
+        .instruments
+        .iter()
+        .filter(|i| i.kind == InstrumentKind::RegularVoucher)
+        .collect();
+    assert!(
+        vouchers
+            .iter()
+            .any(|v| v.expired_at.is_some() && v.balance.is_zero()),
+        "an expired voucher (its rest went to breakage)"
+    );
+    assert!(
+        vouchers
+            .iter()
+            .any(|v| v.balance > Amount::ZERO && v.balance < v.face_value),
+        "a partly used voucher"
+    );
+    assert!(
+        account
+            .instruments
+            .iter()
+            .any(|i| i.kind == InstrumentKind::PrepaidCard && i.balance > Amount::ZERO),
+        "a card with money left"
+    );
+    let top_ups = db
+        .store
+        .top_ups(customer.billing_account_id, 10)
+        .await
+        .unwrap();
+    assert!(
+        top_ups
+            .iter()
+            .any(|t| t.status == backend::topups::TopUpStatus::Paid),
+        "a paid top-up in the history"
+    );
+    // Each bill was charged at 00:01 (Shanghai) after its day, not when the demo was made.
+    let times: Vec<(String, i64)> = sqlx::query_as("SELECT bill_date, charged_at FROM bills")
+        .fetch_all(db.store.pool())
+        .await
+        .unwrap();
+    for (date, charged_at) in times {
+        let charged = chrono::DateTime::from_timestamp_micros(charged_at)
+            .unwrap()
+            .with_timezone(&chrono_tz::Asia::Shanghai);
+        assert_eq!(
+            (
+                charged.date_naive() - day(&date),
+                charged.format("%H:%M").to_string()
+            ),
+            (Duration::days(1), "00:01".to_owned()),
+            "{date}"
+        );
+    }
     db.assert_ledger_clean().await;
     db.finish().await;
 }
