@@ -87,25 +87,26 @@ async fn load_statement(
     page: i64,
 ) -> Option<StatementData> {
     use backend::statements::{Page, Period};
-    use chrono::Datelike;
     let (store, account_id, _) = crate::wallet::data::signed_in().await?;
     let today = store.today();
+    // The same default as the API (`billing::day::default_statement_period`).
+    let (default_from, default_to) = billing::day::default_statement_period(today);
     let parse = billing::day::parse_day;
     let mut error = None;
     let from_day = if from.is_empty() {
-        today.with_day(1).unwrap_or(today)
+        default_from
     } else {
         parse(&from).unwrap_or_else(|| {
             error = Some(("from".to_owned(), Msg::DateInvalid));
-            today.with_day(1).unwrap_or(today)
+            default_from
         })
     };
     let to_day = if to.is_empty() {
-        today
+        if from.is_empty() { default_to } else { today }
     } else {
         parse(&to).unwrap_or_else(|| {
             error = Some(("to".to_owned(), Msg::DateInvalid));
-            today
+            default_to
         })
     };
     let period = Period {

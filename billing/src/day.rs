@@ -1,6 +1,22 @@
 //! Billing days are written `YYYY-MM-DD`, exactly: usage records, statement periods, settlement.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
+
+/// The period a statement shows when none is asked for (PRODUCT.md §4): the month so far; on a
+/// month's first day, when nothing of the new month is settled yet, the whole previous month. The
+/// one rule for the API and the pages. Both days are included.
+pub fn default_statement_period(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let first = today.with_day(1).unwrap_or(today);
+    if today.day() == 1 {
+        let last_month_end = first.pred_opt().unwrap_or(first);
+        (
+            last_month_end.with_day(1).unwrap_or(last_month_end),
+            last_month_end,
+        )
+    } else {
+        (first, today)
+    }
+}
 
 /// A day written exactly `YYYY-MM-DD` with a four-digit year (so `2026-1-5`, `2026-02-30`,
 /// `+2026-01-05` or `-2026-01-01`, a day in the year 2027 BC to chrono, are not days).
@@ -44,6 +60,27 @@ mod tests {
         ] {
             assert_eq!(parse_day(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn statements_open_on_the_month_so_far_or_on_the_last_month_on_its_first_day() {
+        let d = |s: &str| parse_day(s).unwrap();
+        assert_eq!(
+            default_statement_period(d("2026-11-23")),
+            (d("2026-11-01"), d("2026-11-23"))
+        );
+        assert_eq!(
+            default_statement_period(d("2026-12-01")),
+            (d("2026-11-01"), d("2026-11-30"))
+        );
+        assert_eq!(
+            default_statement_period(d("2027-01-01")),
+            (d("2026-12-01"), d("2026-12-31"))
+        );
+        assert_eq!(
+            default_statement_period(d("2026-03-01")),
+            (d("2026-02-01"), d("2026-02-28"))
+        );
     }
 
     proptest::proptest! {

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use backend::Store;
 use backend::statements::{MAX_PAGE_SIZE, Page, Paged, Period};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::ApiError;
@@ -159,16 +159,19 @@ impl StatementQuery {
         }
     }
 
-    /// `from`..`to`, both included; by default the month so far.
+    /// `from`..`to`, both included; by default `billing::day::default_statement_period` (the
+    /// month so far, or the last month on a month's first day); `from` alone runs to today.
     fn period(&self, store: &Store) -> Result<Period, ApiError> {
         let today = store.today();
+        let (default_from, default_to) = billing::day::default_statement_period(today);
         let from = match &self.from {
             Some(text) => day(text, "from")?,
-            None => today.with_day(1).unwrap_or(today),
+            None => default_from,
         };
         let to = match &self.to {
             Some(text) => day(text, "to")?,
-            None => today,
+            None if self.from.is_some() => today,
+            None => default_to,
         };
         if to < from {
             return Err(invalid("to", format!("to ({to}) is before from ({from})")));
@@ -344,7 +347,7 @@ pub async fn bills(
 
 /// Consumption details
 ///
-/// customer: one row per daily bill line, `from`/`to` (days; by default this month so far, at
+/// customer: one row per daily bill line, `from`/`to` (days; by default the month so far, or the last month on a month's first day, at
 /// most three years), `workspace`, paginated; JSON or CSV (every row).
 #[utoipa::path(
     get,
@@ -446,7 +449,7 @@ pub async fn consumption(
 /// Income and expenditure
 ///
 /// customer: every ledger transaction of the account, newest first, with signed changes in fen
-/// and the balances after it; `from`/`to` (days; by default this month so far), paginated; JSON
+/// and the balances after it; `from`/`to` (days; by default the month so far, or the last month on a month's first day), paginated; JSON
 /// or CSV (every row).
 #[utoipa::path(
     get,
