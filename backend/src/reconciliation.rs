@@ -146,11 +146,7 @@ impl Store {
         kind: FlagKind,
         detail: &str,
     ) -> Result<bool, LedgerError> {
-        let top_up: Option<i64> = sqlx::query_scalar("SELECT id FROM top_ups WHERE reference = $1")
-            .bind(out_trade_no)
-            .fetch_optional(self.pool())
-            .await?;
-        let Some(top_up_id) = top_up else {
+        let Some(top_up_id) = self.top_up_by_reference(out_trade_no).await?.map(|t| t.id) else {
             return Ok(false);
         };
         let inserted = sqlx::query(

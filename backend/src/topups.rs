@@ -358,8 +358,34 @@ impl Store {
 
     /// Credits an online top-up the gateway reports as paid, exactly once per trade: a repeated or
     /// later notification (TRADE_FINISHED after TRADE_SUCCESS) finds it paid and changes nothing.
-    /// The amount must be the top-up's to the fen.
+    /// The amount must be the top-up's to the fen; the gateway reporting another amount paid is
+    /// refused and flagged for operators (`reconciliation`), whichever way it was reported.
     pub async fn settle_online_payment(
+        &self,
+        payment: &OnlinePayment,
+    ) -> Result<PaymentOutcome, PaymentError> {
+        let outcome = self.settle_online_payment_once(payment).await;
+        if let Err(e @ PaymentError::AmountMismatch { .. }) = &outcome {
+            let detail = format!(
+                "the gateway reported trade {} paid: {e}",
+                payment.provider_trade_no
+            );
+            if let Err(flag) = self
+                .flag_payment(
+                    &payment.out_trade_no,
+                    crate::reconciliation::FlagKind::AmountMismatch,
+                    &detail,
+                )
+                .await
+            {
+                tracing::error!(error = %flag, "cannot flag a payment");
+            }
+            tracing::error!(trade = %payment.out_trade_no, %detail, "payment flagged for operators");
+        }
+        outcome
+    }
+
+    async fn settle_online_payment_once(
         &self,
         payment: &OnlinePayment,
     ) -> Result<PaymentOutcome, PaymentError> {

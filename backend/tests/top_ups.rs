@@ -49,6 +49,19 @@ async fn an_online_top_up_is_credited_once_per_trade(db: TestDb) {
         matches!(wrong, PaymentError::AmountMismatch { .. }),
         "{wrong}"
     );
+    // The gateway reported another amount paid: refused, and flagged once for operators.
+    db.store
+        .settle_online_payment(&payment(&top_up.reference, "88.89"))
+        .await
+        .unwrap_err();
+    let flags = db.store.payment_flags(false).await.unwrap();
+    assert_eq!(
+        flags
+            .iter()
+            .map(|f| (f.top_up_id, f.kind))
+            .collect::<Vec<_>>(),
+        [(top_up.id, backend::reconciliation::FlagKind::AmountMismatch)]
+    );
     let unknown = db
         .store
         .settle_online_payment(&payment("BC20261123999999999999", "88.88"))

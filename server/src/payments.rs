@@ -192,19 +192,10 @@ pub async fn alipay_notify(State(state): State<AppState>, body: Bytes) -> Respon
             plain(StatusCode::OK, "success")
         }
         Ok(PaymentOutcome::AlreadyPaid(_)) => plain(StatusCode::OK, "success"),
-        Err(e @ PaymentError::AmountMismatch { .. }) => {
-            // Alipay signed it: the money that arrived is not the top-up's. An operator decides.
-            let detail = format!("notification: {e}");
-            if let Err(flag) = state
-                .store
-                .flag_payment(&payment.out_trade_no, FlagKind::AmountMismatch, &detail)
-                .await
-            {
-                tracing::error!(error = %flag, "cannot flag a payment");
-            }
+        // A wrong amount is flagged for operators by the store.
+        Err(e @ (PaymentError::UnknownTrade(_) | PaymentError::AmountMismatch { .. })) => {
             failure(StatusCode::BAD_REQUEST, &e)
         }
-        Err(e @ PaymentError::UnknownTrade(_)) => failure(StatusCode::BAD_REQUEST, &e),
         Err(e) => failure(StatusCode::INTERNAL_SERVER_ERROR, &e),
     }
 }

@@ -9,7 +9,6 @@ use std::time::Duration;
 use backend::Store;
 use backend::payments::AlipayMerchant;
 use backend::payments::alipay::{self, TradeQuery};
-use backend::reconciliation::FlagKind;
 use backend::topups::{OnlinePayment, PaymentError, PaymentOutcome};
 
 use crate::payments::{OnlinePayments, SANDBOX_GATEWAY_PATH, delivery_url};
@@ -138,7 +137,7 @@ impl Reconciler {
                         provider_trade_no: trade_no,
                         total_amount,
                     };
-                    match settle_paid_trade(store, &payment, "alipay.trade.query").await {
+                    match settle_paid_trade(store, &payment).await {
                         Ok(true) => {
                             done.credited += 1;
                             tracing::warn!(top_up = top_up.id, trade = %top_up.reference,
@@ -173,27 +172,12 @@ impl Reconciler {
     }
 }
 
-/// Credits a trade the gateway says is paid (a notification, or an answer to a query). Returns
-/// false when it could not be credited because the gateway's amount is not the top-up's: that
-/// is flagged for an operator. Already paid is fine (true).
-pub async fn settle_paid_trade(
-    store: &Store,
-    payment: &OnlinePayment,
-    source: &str,
-) -> Result<bool, PaymentError> {
+/// Credits a trade the gateway says is paid. Returns false when its amount is not the top-up's
+/// (the store has flagged it for an operator). Already paid is fine (true).
+async fn settle_paid_trade(store: &Store, payment: &OnlinePayment) -> Result<bool, PaymentError> {
     match store.settle_online_payment(payment).await {
         Ok(PaymentOutcome::Credited { .. } | PaymentOutcome::AlreadyPaid(_)) => Ok(true),
-        Err(e @ PaymentError::AmountMismatch { .. }) => {
-            let detail = format!("{source}: {e}");
-            if let Err(flag) = store
-                .flag_payment(&payment.out_trade_no, FlagKind::AmountMismatch, &detail)
-                .await
-            {
-                tracing::error!(error = %flag, "cannot flag a payment");
-            }
-            tracing::error!(trade = %payment.out_trade_no, %detail, "payment flagged for operators");
-            Ok(false)
-        }
+        Err(PaymentError::AmountMismatch { .. }) => Ok(false),
         Err(e) => Err(e),
     }
 }
