@@ -203,7 +203,8 @@ proptest! {
 
 static WORKSPACES: AtomicU32 = AtomicU32::new(0);
 
-/// Reports stored through the store, a fresh workspace each case; 2026-10-20 is already settled.
+/// Reports stored through the store, a fresh workspace each case; 2026-10-20 is already settled,
+/// which closes October.
 #[test]
 fn every_reported_record_is_accepted_a_duplicate_or_refused_and_a_retry_counts_once() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -232,9 +233,19 @@ fn every_reported_record_is_accepted_a_duplicate_or_refused_and_a_retry_counts_o
             .settle_day("2026-10-20".parse().unwrap(), "p")
             .await
             .unwrap();
+        let closed: Option<String> =
+            sqlx::query_scalar("SELECT month FROM month_closings WHERE month = '2026-10'")
+                .fetch_optional(db.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(closed.as_deref(), Some("2026-10"), "October was closed");
         account
     });
-    let settled_day = prop_oneof![Just("2026-10-20".to_owned()), day()];
+    let settled_day = prop_oneof![
+        Just("2026-10-20".to_owned()),
+        Just("2026-10-05".to_owned()),
+        day()
+    ];
     let report = prop::collection::vec(
         (record(), settled_day).prop_map(|(mut r, d)| {
             r.day = d;
@@ -269,7 +280,13 @@ fn every_reported_record_is_accepted_a_duplicate_or_refused_and_a_retry_counts_o
                 let input = &records[refused.index];
                 prop_assert_eq!(refused.id.as_deref(), Some(input.id.as_str()));
                 if refused.code == "day_settled" {
-                    prop_assert_eq!(input.day.as_str(), "2026-10-20");
+                    // Settling 2026-10-20, October's only usage day, closed October: every day of
+                    // it is settled (PRODUCT.md: a closed month takes no new bill).
+                    prop_assert!(
+                        input.day.starts_with("2026-10-"),
+                        "{} refused as settled",
+                        input.day
+                    );
                     prop_assert!(check_record(refused.index, input, &catalog, today()).is_ok());
                 }
             }
