@@ -222,6 +222,9 @@ messages! {
     ErrSessionEnded => "Your session has ended. Sign in again.", "登录已失效，请重新登录。";
     ErrCsrf => "The form expired. Please try again.", "表单已失效，请重试。";
     ErrInternal => "Something went wrong on our side. Try again.", "系统出错，请重试。";
+    ErrNetwork => "The server could not be reached. Check the connection and try again.", "无法连接服务器，请检查网络后重试。";
+    Working => "Working…", "处理中…";
+    Loading => "Loading…", "加载中…";
     VoucherBalance => "Vouchers", "代金券";
     PrepaidCardBalance => "Prepaid cards", "储值卡";
     CashBalance => "Cash (negative: arrears)", "现金（负数为欠费）";
@@ -407,6 +410,7 @@ messages! {
     OpsCardTitle => "Assign a prepaid card", "分配储值卡";
     OpsAssign => "Assign", "分配";
     OpsDone => "Done:", "已完成：";
+    DownloadCsv => "Download CSV", "下载 CSV";
 }
 
 /// The language of the current page, provided by [`crate::App`].

@@ -2,6 +2,7 @@
 //! a sidebar; at phone widths (WeChat and DingTalk webviews) it becomes a scrollable tab strip.
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 use crate::i18n::{Lang, Msg, t, use_lang};
@@ -19,6 +20,7 @@ const NAV: [(&str, Msg); 7] = [
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {
     let location = use_location();
+    // A section is active on its own page and on the pages under it (a top-up under /wallet).
     let current = move || location.pathname.get();
     let sandbox = use_context::<crate::PaymentSandbox>().unwrap_or_default().0;
     view! {
@@ -28,7 +30,7 @@ pub fn Shell(children: Children) -> impl IntoView {
         })}
         <div class="app">
             <header class="topbar">
-                <a class="brand" href="/">{t(Msg::AppName)}</a>
+                <A href="/" attr:class="brand">{t(Msg::AppName)}</A>
                 <crate::account::AccountMenu/>
                 <LanguageSwitch/>
             </header>
@@ -37,14 +39,15 @@ pub fn Shell(children: Children) -> impl IntoView {
                     {NAV
                         .into_iter()
                         .map(|(href, msg)| {
-                            let active = move || current() == href;
+                            let active = move || {
+                                let path = current();
+                                path == href || (href != "/" && path.starts_with(&format!("{href}/")))
+                            };
                             view! {
                                 <li>
-                                    // A full page load: each section's data is read on the server
-                                    // (SsrMode::Async), not fetched by the client router.
-                                    <a href=href rel="external" class:active=active aria-current=move || active().then_some("page")>
-                                        {t(msg)}
-                                    </a>
+                                    // The router's link: the app moves to the section and reads its
+                                    // data through the section's server function.
+                                    <A href=href attr:class=move || active().then_some("active")>{t(msg)}</A>
                                 </li>
                             }
                         })

@@ -1,14 +1,20 @@
-//! The Leptos UI of Billing Center. Pages render on the server and hydrate in the browser; forms
-//! also work as plain HTML forms where WebAssembly does not run.
+//! The Leptos UI of Billing Center: a single-page app on server functions. Pages render complete
+//! on the server and hydrate; from then on the router moves between sections and each reads its
+//! data through its server function (`#[server]`, under `/fn/`). Forms are `ActionForm`s on server
+//! functions, which also work as plain HTML forms where WebAssembly does not run.
 
 #![recursion_limit = "256"]
 
 pub mod account;
 pub mod clock;
+pub mod error;
+pub mod form;
 pub mod i18n;
 pub mod layout;
 pub mod pages;
 pub mod preview;
+#[cfg(feature = "ssr")]
+pub mod server_side;
 pub mod statements;
 pub mod url;
 pub mod wallet;

@@ -2,26 +2,29 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
 
 use crate::i18n::{Msg, t};
 
 /// Signed in: the account's balances and movements. Otherwise: what the product is.
 #[component]
 pub fn Overview() -> impl IntoView {
-    let overview = Resource::new(|| (), |_| crate::account::load_overview());
+    let epoch = crate::account::use_epoch();
+    let overview = Resource::new(move || epoch.track(), |_| crate::account::load_overview());
     view! {
         <Title text=t(Msg::NavOverview)/>
-        <Suspense fallback=|| ()>
+        <Transition fallback=|| view! { <p class="loading" aria-busy="true">{t(Msg::Loading)}</p> }>
             {move || Suspend::new(async move {
                 match overview.await {
-                    Some(overview) => view! {
+                    Ok(Some(overview)) => view! {
                         <h1>{t(Msg::OverviewTitle)}</h1>
                         <crate::account::AccountOverviewView overview/>
                     }.into_any(),
-                    None => view! { <Introduction/> }.into_any(),
+                    Ok(None) => view! { <Introduction/> }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{t(e.message())}</p> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -37,7 +40,7 @@ fn Introduction() -> impl IntoView {
                 <li>{t(Msg::OverviewOrderCloud)}</li>
                 <li>{t(Msg::OverviewOrderRestricted)}</li>
             </ul>
-            <a class="button" href="/preview">{t(Msg::OverviewTryPreview)}</a>
+            <A href="/preview" attr:class="button">{t(Msg::OverviewTryPreview)}</A>
         </section>
     }
 }
@@ -64,6 +67,6 @@ pub fn NotFound() -> impl IntoView {
         <Title text=t(Msg::NotFoundTitle)/>
         <h1>{t(Msg::NotFoundTitle)}</h1>
         <p>{t(Msg::NotFoundBody)}</p>
-        <a href="/">{t(Msg::BackToOverview)}</a>
+        <A href="/">{t(Msg::BackToOverview)}</A>
     }
 }

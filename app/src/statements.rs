@@ -1,9 +1,11 @@
 //! /bills: the statements of the signed-in customer's account: monthly bills, consumption details
 //! and income and expenditure, filtered by period (and workspace), a page at a time, each with a
-//! link to the same rows as CSV. A plain GET form, so it works without JavaScript.
+//! link to the same rows as CSV. The filter is a GET form: the app navigates, a browser without
+//! WebAssembly loads the page.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::{A, Form};
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
@@ -78,16 +80,21 @@ macro_rules! cells {
     ($($cell:expr),* $(,)?) => { vec![$(Cell::from($cell)),*] };
 }
 
-#[cfg(feature = "ssr")]
-async fn load_statement(
+/// One page of one statement of the signed-in customer; none for anyone else.
+#[leptos::server(prefix = "/fn", endpoint = "statement")]
+pub async fn load_statement(
     view: StatementView,
     from: String,
     to: String,
     workspace: String,
     page: i64,
-) -> Option<StatementData> {
+) -> Result<Option<StatementData>, crate::error::AppError> {
     use backend::statements::{Page, Period};
-    let (store, account_id, _) = crate::wallet::data::signed_in().await?;
+    let Some(me) = crate::server_side::customer().await? else {
+        return Ok(None);
+    };
+    let store = crate::server_side::store()?;
+    let account_id = me.account_id;
     let today = store.today();
     // The same default as the API (`billing::day::default_statement_period`).
     let (default_from, default_to) = billing::day::default_statement_period(today);
@@ -133,7 +140,7 @@ async fn load_statement(
     let (headers, rows, total, csv_url) = match view {
         StatementView::Consumption => {
             let ws = (!workspace.is_empty()).then_some(workspace.as_str());
-            let found = store.consumption(account_id, period, ws, page).await.ok()?;
+            let found = store.consumption(account_id, period, ws, page).await?;
             let rows = found
                 .items
                 .iter()
@@ -175,7 +182,7 @@ async fn load_statement(
             )
         }
         StatementView::Transactions => {
-            let found = store.transactions(account_id, period, page).await.ok()?;
+            let found = store.transactions(account_id, period, page).await?;
             let rows = found
                 .items
                 .iter()
@@ -218,7 +225,7 @@ async fn load_statement(
             )
         }
         StatementView::Monthly => {
-            let bills = store.monthly_bills(account_id, None).await.ok()?;
+            let bills = store.monthly_bills(account_id, None).await?;
             let rows: Vec<Vec<Cell>> = bills
                 .iter()
                 .map(|b| {
@@ -252,7 +259,7 @@ async fn load_statement(
             )
         }
     };
-    Some(StatementData {
+    Ok(Some(StatementData {
         view,
         from: period.from.to_string(),
         to: period.to.to_string(),
@@ -263,18 +270,7 @@ async fn load_statement(
         rows,
         csv_url,
         error,
-    })
-}
-
-#[cfg(not(feature = "ssr"))]
-async fn load_statement(
-    _: StatementView,
-    _: String,
-    _: String,
-    _: String,
-    _: i64,
-) -> Option<StatementData> {
-    None
+    }))
 }
 
 #[component]
@@ -297,18 +293,21 @@ pub fn StatementsPage() -> impl IntoView {
     view! {
         <Title text=t(Msg::NavBills)/>
         <h1>{t(Msg::NavBills)}</h1>
-        <Suspense fallback=|| ()>
+        <Transition fallback=|| view! { <p class="loading" aria-busy="true">{t(Msg::Loading)}</p> }>
             {move || Suspend::new(async move {
-                let Some(d) = data.await else {
-                    return view! {
+                let d = match data.await {
+                    Ok(Some(d)) => d,
+                    Ok(None) => return view! {
                         <p class="notice">{t(Msg::SignInForWallet)}</p>
-                        <a class="button" href="/signin" rel="external">{t(Msg::NavSignIn)}</a>
-                    }.into_any();
+                        <A href="/signin" attr:class="button">{t(Msg::NavSignIn)}</A>
+                    }.into_any(),
+                    Err(e) => return view! { <p class="form-error" role="alert">{t(e.message())}</p> }.into_any(),
                 };
-                let link = |view: StatementView, page: i64| {
-                    let mut q = format!("/bills?view={}&from={}&to={}", view.code(), d.from, d.to);
-                    if !d.workspace.is_empty() {
-                        q.push_str(&format!("&workspace={}", crate::url::percent_encode(&d.workspace, false)));
+                let (from, to, workspace) = (d.from.clone(), d.to.clone(), d.workspace.clone());
+                let link = move |view: StatementView, page: i64| {
+                    let mut q = format!("/bills?view={}&from={}&to={}", view.code(), from, to);
+                    if !workspace.is_empty() {
+                        q.push_str(&format!("&workspace={}", crate::url::percent_encode(&workspace, false)));
                     }
                     if page > 1 {
                         q.push_str(&format!("&page={page}"));
@@ -319,11 +318,11 @@ pub fn StatementsPage() -> impl IntoView {
                 view! {
                     <nav class="tabs" aria-label=t(Msg::NavBills)>
                         {[StatementView::Consumption, StatementView::Transactions, StatementView::Monthly].into_iter().map(|v| view! {
-                            <a href=link(v, 1) rel="external" aria-current=(v == d.view).then_some("page") data-testid=format!("tab-{}", v.code())>{t(v.title())}</a>
+                            <A href=link(v, 1) attr:aria-current=(v == d.view).then_some("page") attr:data-testid=format!("tab-{}", v.code())>{t(v.title())}</A>
                         }).collect_view()}
                     </nav>
                     <section class="card">
-                        <form class="inline-form" method="get" action="/bills" data-testid="statement-filter">
+                        <Form method="GET" action="/bills" attr:class="inline-form" attr:data-testid="statement-filter">
                             <input type="hidden" name="view" value=d.view.code()/>
                             <div class="field">
                                 <label for="f-from">{t(Msg::From)}</label>
@@ -341,7 +340,7 @@ pub fn StatementsPage() -> impl IntoView {
                             })}
                             <button type="submit" class="button">{t(Msg::Filter)}</button>
                             <a class="button secondary" href=d.csv_url.clone() rel="external" download data-testid="csv">{t(Msg::ExportCsv)}</a>
-                        </form>
+                        </Form>
                         {d.error.clone().map(|(field, m)| view! { <p class="form-error" role="alert" data-testid=format!("error-{field}")>{t(m)}</p> })}
                     </section>
                     <section class="card">
@@ -367,14 +366,14 @@ pub fn StatementsPage() -> impl IntoView {
                         }}
                         {(pages > 1).then(|| view! {
                             <nav class="pager" aria-label=t(Msg::Pages)>
-                                {(d.page > 1).then(|| view! { <a href=link(d.view, d.page - 1) rel="external">{t(Msg::Previous)}</a> })}
+                                {(d.page > 1).then(|| view! { <A href=link(d.view, d.page - 1)>{t(Msg::Previous)}</A> })}
                                 <span>{format!("{} / {}", d.page, pages)}</span>
-                                {(d.page < pages).then(|| view! { <a href=link(d.view, d.page + 1) rel="external">{t(Msg::Next)}</a> })}
+                                {(d.page < pages).then(|| view! { <A href=link(d.view, d.page + 1)>{t(Msg::Next)}</A> })}
                             </nav>
                         })}
                     </section>
                 }.into_any()
             })}
-        </Suspense>
+        </Transition>
     }
 }

@@ -1,13 +1,18 @@
 //! /workspaces: the workspaces bound to the signed-in customer's account, binding a new one and
-//! rotating a key. A new key reaches the page once, in a short-lived HttpOnly cookie the server
-//! form sets and this page clears as it shows it (never in a URL).
+//! rotating a key. A new key is shown once: from the action's answer in the app, or (after a plain
+//! form post) from a short-lived HttpOnly cookie this page clears as it shows it (never in a URL).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
+use leptos_router::components::A;
+
+use crate::error::AppError;
+use crate::form::{
+    Field, FormError, Submit, error_at, focus_first_error, last_error, last_success, successes,
+};
 use crate::i18n::{Msg, t};
-use crate::wallet::page::{Returned, field_error};
 
 /// The cookie carrying `<workspace id>:<key>` from the form post to the page, once.
 pub const NEW_KEY_COOKIE: &str = "bc_new_key";
@@ -25,17 +30,26 @@ pub struct WorkspaceRow {
 pub struct WorkspacesData {
     pub csrf_token: String,
     pub workspaces: Vec<WorkspaceRow>,
-    /// A key just made, for the workspace named: shown this once.
-    pub new_key: Option<(String, String)>,
+    /// A key just made (carried by a plain form post's cookie): shown this once.
+    pub new_key: Option<NewKey>,
 }
 
-#[cfg(feature = "ssr")]
-async fn load_workspaces() -> Option<WorkspacesData> {
-    let (store, account_id, csrf_token) = crate::wallet::data::signed_in().await?;
-    let workspaces = store
-        .workspaces(account_id)
-        .await
-        .ok()?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewKey {
+    pub workspace_id: String,
+    pub api_key: String,
+}
+
+/// The signed-in customer's workspaces (and, after a plain form post, the key just made); none for
+/// anyone else.
+#[leptos::server(prefix = "/fn", endpoint = "workspaces")]
+pub async fn load_workspaces() -> Result<Option<WorkspacesData>, AppError> {
+    let Some(me) = crate::server_side::customer().await? else {
+        return Ok(None);
+    };
+    let workspaces = crate::server_side::store()?
+        .workspaces(me.account_id)
+        .await?
         .into_iter()
         .map(|w| WorkspaceRow {
             workspace_id: w.workspace_id,
@@ -45,11 +59,10 @@ async fn load_workspaces() -> Option<WorkspacesData> {
             bound_at: crate::wallet::data::when(w.bound_at),
         })
         .collect();
-    let parts = use_context::<http::request::Parts>()?;
+    let parts = use_context::<http::request::Parts>();
     let new_key = parts
-        .headers
-        .get_all(http::header::COOKIE)
         .iter()
+        .flat_map(|p| p.headers.get_all(http::header::COOKIE).iter())
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|c| {
@@ -58,121 +71,197 @@ async fn load_workspaces() -> Option<WorkspacesData> {
         })
         .and_then(|value| {
             let (workspace, key) = value.split_once(':')?;
-            Some((workspace.to_owned(), key.to_owned()))
+            Some(NewKey {
+                workspace_id: workspace.to_owned(),
+                api_key: key.to_owned(),
+            })
         });
-    if new_key.is_some()
-        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
-    {
-        response.insert_header(
-            http::header::SET_COOKIE,
-            http::HeaderValue::from_static(
-                "bc_new_key=; Path=/workspaces; HttpOnly; SameSite=Strict; Max-Age=0",
-            ),
-        );
-        response.insert_header(
-            http::header::CACHE_CONTROL,
-            http::HeaderValue::from_static("no-store"),
-        );
+    if new_key.is_some() {
+        crate::server_side::set_cookie(&format!(
+            "{NEW_KEY_COOKIE}=; Path=/workspaces; HttpOnly; SameSite=Strict; Max-Age=0"
+        ));
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.insert_header(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-store"),
+            );
+        }
     }
-    Some(WorkspacesData {
-        csrf_token,
+    Ok(Some(WorkspacesData {
+        csrf_token: me.csrf_token,
         workspaces,
         new_key,
-    })
+    }))
 }
 
-#[cfg(not(feature = "ssr"))]
-async fn load_workspaces() -> Option<WorkspacesData> {
-    None
+/// A key just made: the app shows it from the action's answer; a plain form post carries it to
+/// the page in a cookie only /workspaces receives, for two minutes (never in a URL).
+#[cfg(feature = "ssr")]
+fn show_key(made: backend::workspaces::WorkspaceWithKey) -> Result<NewKey, AppError> {
+    use crate::server_side::{is_plain_form_post, plain_post_goes_to, set_cookie, site};
+    let key = NewKey {
+        workspace_id: made.workspace.workspace_id,
+        api_key: made.api_key,
+    };
+    if is_plain_form_post() {
+        set_cookie(&format!(
+            "{NEW_KEY_COOKIE}={}:{}; Path=/workspaces; HttpOnly; SameSite=Strict; Max-Age=120{}",
+            key.workspace_id,
+            key.api_key,
+            if site()?.secure_cookies {
+                "; Secure"
+            } else {
+                ""
+            }
+        ));
+        plain_post_goes_to("/workspaces");
+    }
+    Ok(key)
+}
+
+/// customer + CSRF: binds a workspace and shows its key once.
+#[leptos::server(prefix = "/fn", endpoint = "bind_workspace")]
+pub async fn bind_workspace(
+    #[server(default)] csrf: String,
+    #[server(default)] workspace_id: String,
+    #[server(default)] name: String,
+) -> Result<NewKey, AppError> {
+    let typed = [
+        ("workspace_id", workspace_id.clone()),
+        ("name", name.clone()),
+    ];
+    let result = async move {
+        let me = crate::server_side::acting_customer(&csrf).await?;
+        let made = crate::server_side::store()?
+            .bind_workspace(me.account_id, workspace_id.trim(), &name)
+            .await?;
+        show_key(made)
+    }
+    .await;
+    crate::server_side::keep_typed(result, &typed)
+}
+
+/// customer + CSRF: replaces a workspace's key and shows the new one once.
+#[leptos::server(prefix = "/fn", endpoint = "rotate_workspace_key")]
+pub async fn rotate_workspace_key(
+    #[server(default)] csrf: String,
+    workspace_id: String,
+) -> Result<NewKey, AppError> {
+    let me = crate::server_side::acting_customer(&csrf).await?;
+    let made = crate::server_side::store()?
+        .rotate_workspace_key(me.account_id, &workspace_id)
+        .await?;
+    show_key(made)
 }
 
 #[component]
 pub fn WorkspacesPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_workspaces());
-    let back = Returned::read();
+    let bind = ServerAction::<BindWorkspace>::new();
+    let rotate = ServerAction::<RotateWorkspaceKey>::new();
+    let (bound, rotated) = (successes(bind), successes(rotate));
+    let epoch = crate::account::use_epoch();
+    let data = Resource::new(
+        move || (epoch.track(), bound.get(), rotated.get()),
+        |_| load_workspaces(),
+    );
+    let bind_error = last_error(bind);
+    let rotate_error = last_error(rotate);
+    focus_first_error(bind_error);
+    let form_error = Signal::derive(move || {
+        bind_error
+            .get()
+            .and_then(|e| e.outside(&["workspace_id", "name"]))
+            .or_else(|| rotate_error.get().map(|e| e.message()))
+    });
+    // The newest key made in the app (the answer of the action that ran last).
+    let newest = RwSignal::new(None::<NewKey>);
+    Effect::new(move |_| {
+        if let Some(key) = last_success(bind).get() {
+            newest.set(Some(key));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(key) = last_success(rotate).get() {
+            newest.set(Some(key));
+        }
+    });
+    let made_here = move || newest.get();
     view! {
         <Title text=t(Msg::NavWorkspaces)/>
         <h1>{t(Msg::NavWorkspaces)}</h1>
-        <Suspense fallback=|| ()>
-            {move || {
-                let back = back.clone();
-                Suspend::new(async move {
-                    let Some(d) = data.await else {
-                        return view! {
-                            <p class="notice">{t(Msg::SignInForWallet)}</p>
-                            <a class="button" href="/signin" rel="external">{t(Msg::NavSignIn)}</a>
-                        }.into_any();
-                    };
-                    let id_error = back.error_at("workspace_id");
-                    let name_error = back.error_at("name");
-                    let generic = back.field.is_none().then(|| back.error.as_deref().map(crate::account::error_message)).flatten();
-                    view! {
-                        {generic.map(|m| view! { <p class="form-error" role="alert" data-testid="form-error">{t(m)}</p> })}
-                        {d.new_key.clone().map(|(workspace, key)| view! {
-                            <section class="card notice" role="status" data-testid="new-key">
-                                <h2>{t(Msg::NewKeyTitle)}" "{workspace}</h2>
-                                <p>{t(Msg::NewKeyHelp)}</p>
-                                <p><code class="api-key" data-testid="api-key">{key}</code></p>
-                            </section>
-                        })}
-                        <section class="card">
-                            <h2>{t(Msg::BindWorkspace)}</h2>
-                            <form class="inline-form" method="post" action="/workspaces/bind" novalidate>
-                                <input type="hidden" name="csrf" value=d.csrf_token.clone()/>
-                                <div class="field" class:has-error=id_error.is_some()>
-                                    <label for="f-workspace-id">{t(Msg::WorkspaceId)}</label>
-                                    <input id="f-workspace-id" name="workspace_id" type="text" autocomplete="off" required
-                                        aria-invalid=id_error.map(|_| "true")/>
-                                    {field_error(id_error, "workspace_id")}
-                                </div>
-                                <div class="field" class:has-error=name_error.is_some()>
-                                    <label for="f-workspace-name">{t(Msg::WorkspaceName)}</label>
-                                    <input id="f-workspace-name" name="name" type="text" autocomplete="off" required
-                                        aria-invalid=name_error.map(|_| "true")/>
-                                    {field_error(name_error, "name")}
-                                </div>
-                                <button type="submit" class="button" data-testid="bind">{t(Msg::Bind)}</button>
-                            </form>
+        <FormError message=form_error/>
+        <Transition fallback=|| view! { <p class="loading" aria-busy="true">{t(Msg::Loading)}</p> }>
+            {move || Suspend::new(async move {
+                let d = match data.await {
+                    Ok(Some(d)) => d,
+                    Ok(None) => return view! {
+                        <p class="notice">{t(Msg::SignInForWallet)}</p>
+                        <A href="/signin" attr:class="button">{t(Msg::NavSignIn)}</A>
+                    }.into_any(),
+                    Err(e) => return view! { <p class="form-error" role="alert">{t(e.message())}</p> }.into_any(),
+                };
+                let from_cookie = d.new_key.clone();
+                let csrf_bind = d.csrf_token.clone();
+                view! {
+                    {move || made_here().or_else(|| from_cookie.clone()).map(|k| view! {
+                        <section class="card notice" role="status" data-testid="new-key">
+                            <h2>{t(Msg::NewKeyTitle)}" "{k.workspace_id}</h2>
+                            <p>{t(Msg::NewKeyHelp)}</p>
+                            <p><code class="api-key" data-testid="api-key">{k.api_key}</code></p>
                         </section>
-                        <section class="card">
-                            <h2>{t(Msg::YourWorkspaces)}</h2>
-                            {if d.workspaces.is_empty() {
-                                view! { <p class="hint">{t(Msg::NoWorkspaces)}</p> }.into_any()
-                            } else {
-                                let csrf = d.csrf_token.clone();
-                                view! {
-                                    <div class="table-scroll">
-                                        <table data-testid="workspaces">
-                                            <thead><tr>
-                                                <th>{t(Msg::WorkspaceId)}</th><th>{t(Msg::WorkspaceName)}</th>
-                                                <th>{t(Msg::Settlement)}</th><th>{t(Msg::ApiKey)}</th><th>{t(Msg::BoundAt)}</th><th></th>
-                                            </tr></thead>
-                                            <tbody>
-                                                {d.workspaces.iter().map(|w| view! {
-                                                    <tr>
-                                                        <td>{w.workspace_id.clone()}</td>
-                                                        <td>{w.name.clone()}</td>
-                                                        <td>{t(if w.settlement == "cloud" { Msg::SettlementCloud } else { Msg::SettlementAccount })}</td>
-                                                        <td><code>{w.key_prefix.clone()}"…"</code></td>
-                                                        <td>{w.bound_at.clone()}</td>
-                                                        <td>
-                                                            <form method="post" action=format!("/workspaces/{}/key", w.workspace_id)>
-                                                                <input type="hidden" name="csrf" value=csrf.clone()/>
-                                                                <button type="submit" class="button secondary">{t(Msg::RotateKey)}</button>
-                                                            </form>
-                                                        </td>
-                                                    </tr>
-                                                }).collect_view()}
-                                            </tbody>
-                                        </table>
-                                    </div>
-                                }.into_any()
-                            }}
-                            <p class="hint">{t(Msg::UsageApiHelp)}</p>
-                        </section>
-                    }.into_any()
-                })
-            }}
-        </Suspense>
+                    })}
+                    <section class="card">
+                        <h2>{t(Msg::BindWorkspace)}</h2>
+                        <ActionForm action=bind attr:class="inline-form" attr:novalidate="">
+                            <input type="hidden" name="csrf" value=csrf_bind/>
+                            <Field name="workspace_id" id="f-workspace-id".to_owned() testid="workspace_id" label=Msg::WorkspaceId required=true
+                                value=crate::form::typed(bind_error, "workspace_id").unwrap_or_default()
+                                error=error_at(bind_error, "workspace_id")/>
+                            <Field name="name" id="f-workspace-name".to_owned() testid="name" label=Msg::WorkspaceName required=true
+                                value=crate::form::typed(bind_error, "name").unwrap_or_default()
+                                error=error_at(bind_error, "name")/>
+                            <Submit label=Msg::Bind pending=bind.pending() testid="bind"/>
+                        </ActionForm>
+                    </section>
+                    <section class="card">
+                        <h2>{t(Msg::YourWorkspaces)}</h2>
+                        {if d.workspaces.is_empty() {
+                            view! { <p class="hint">{t(Msg::NoWorkspaces)}</p> }.into_any()
+                        } else {
+                            let csrf = d.csrf_token.clone();
+                            view! {
+                                <div class="table-scroll">
+                                    <table data-testid="workspaces">
+                                        <thead><tr>
+                                            <th>{t(Msg::WorkspaceId)}</th><th>{t(Msg::WorkspaceName)}</th>
+                                            <th>{t(Msg::Settlement)}</th><th>{t(Msg::ApiKey)}</th><th>{t(Msg::BoundAt)}</th><th></th>
+                                        </tr></thead>
+                                        <tbody>
+                                            {d.workspaces.clone().into_iter().map(|w| { let csrf = csrf.clone(); view! {
+                                                <tr>
+                                                    <td>{w.workspace_id.clone()}</td>
+                                                    <td>{w.name.clone()}</td>
+                                                    <td>{t(if w.settlement == "cloud" { Msg::SettlementCloud } else { Msg::SettlementAccount })}</td>
+                                                    <td><code>{w.key_prefix.clone()}"…"</code></td>
+                                                    <td>{w.bound_at.clone()}</td>
+                                                    <td>
+                                                        <ActionForm action=rotate>
+                                                            <input type="hidden" name="csrf" value=csrf/>
+                                                            <input type="hidden" name="workspace_id" value=w.workspace_id.clone()/>
+                                                            <Submit label=Msg::RotateKey pending=rotate.pending() secondary=true/>
+                                                        </ActionForm>
+                                                    </td>
+                                                </tr>
+                                            }}).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }.into_any()
+                        }}
+                        <p class="hint">{t(Msg::UsageApiHelp)}</p>
+                    </section>
+                }.into_any()
+            })}
+        </Transition>
     }
 }

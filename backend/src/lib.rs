@@ -18,6 +18,7 @@ pub mod movements;
 pub mod payments;
 pub mod prepaid_cards;
 pub mod prices;
+pub mod problem;
 pub mod reconciliation;
 pub mod settlement;
 pub mod statements;

@@ -38,6 +38,15 @@ pub struct VoucherIssued {
     pub voucher: InstrumentRecord,
 }
 
+/// The codes of one generated batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivationCodeBatchCodes {
+    pub batch_id: i64,
+    pub face_value: Amount,
+    pub validity: VoucherValidity,
+    pub codes: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivationCodeBatch {
     pub face_value: Amount,
@@ -291,6 +300,38 @@ impl Store {
         idempotency::remember(&mut tx, key, OPERATION, request, &done, to_micros(now)).await?;
         tx.commit().await?;
         Ok(done)
+    }
+
+    /// A batch of activation codes as generated (for the operators' CSV download), or none.
+    pub async fn activation_code_batch(
+        &self,
+        batch_id: i64,
+    ) -> Result<Option<ActivationCodeBatchCodes>, LedgerError> {
+        let Some(batch) = sqlx::query(
+            "SELECT face_value_fen, validity FROM activation_code_batches WHERE id = $1",
+        )
+        .bind(batch_id)
+        .fetch_optional(self.pool())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let validity: VoucherValidity =
+            serde_json::from_str(&batch.try_get::<String, _>("validity")?)
+                .map_err(|e| LedgerError::Corrupt(format!("batch {batch_id} validity: {e}")))?;
+        let stored: Vec<String> =
+            sqlx::query_scalar("SELECT code FROM activation_codes WHERE batch_id = $1 ORDER BY id")
+                .bind(batch_id)
+                .fetch_all(self.pool())
+                .await?;
+        // As generation showed them: XXXX-XXXX-XXXX-XXXX.
+        let codes = stored.iter().map(|code| display_code(code)).collect();
+        Ok(Some(ActivationCodeBatchCodes {
+            batch_id,
+            face_value: Amount::from_fen(batch.try_get("face_value_fen")?),
+            validity,
+            codes,
+        }))
     }
 
     /// Redeems a one-time code into a regular voucher of the account. Wrong, used and expired

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use backend::Store;
 use backend::auth::ResolvedClient;
 use backend::auth::operators::TokenCheck;
-use backend::auth::sessions::{ABSOLUTE_LIFETIME, NewSession, Principal};
+use backend::auth::sessions::{NewSession, Principal, Viewer};
 
 use crate::api::ApiError;
 use crate::config::TrustedProxies;
@@ -125,21 +125,53 @@ pub fn session_cookie_of(headers: &HeaderMap) -> Option<String> {
 }
 
 pub fn set_session_cookie(session: &NewSession, secure: SecureCookies) -> HeaderValue {
-    let secure = if secure.0 { "; Secure" } else { "" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        session.id,
-        ABSOLUTE_LIFETIME.num_seconds()
-    );
-    HeaderValue::from_str(&cookie).expect("hex ids make a valid header")
+    HeaderValue::from_str(&backend::auth::sessions::session_cookie(session, secure.0))
+        .expect("hex ids make a valid header")
 }
 
 pub fn clear_session_cookie(secure: SecureCookies) -> HeaderValue {
-    let secure = if secure.0 { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
-    ))
-    .expect("a valid header")
+    HeaderValue::from_str(&backend::auth::sessions::cleared_session_cookie(secure.0))
+        .expect("a valid header")
+}
+
+/// Middleware: reads the session cookie's session once per request and puts the [`Viewer`] in the
+/// request's extensions, where the API's extractors, the pages and the server functions read it.
+/// The built site's files need no viewer and cost no database read.
+pub async fn resolve_viewer(
+    axum::extract::State(store): axum::extract::State<Store>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    let static_file = path.starts_with("/pkg/") || path == "/favicon.svg";
+    if !static_file {
+        match store.viewer(session_cookie_of(request.headers())).await {
+            Ok(viewer) => {
+                request.extensions_mut().insert(viewer);
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not read the session");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database does not answer; try again in a moment\n",
+                )
+                    .into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
+/// The viewer the middleware resolved, or (outside the router) resolved now.
+async fn viewer_of(parts: &Parts, store: &Store) -> Result<Viewer, ApiError> {
+    if let Some(viewer) = parts.extensions.get::<Viewer>() {
+        return Ok(viewer.clone());
+    }
+    store
+        .viewer(session_cookie_of(&parts.headers))
+        .await
+        .map_err(ApiError::internal)
 }
 
 /// A signed-in customer (401 otherwise).
@@ -184,25 +216,22 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let store = Store::from_ref(state);
-        let id = session_cookie_of(&parts.headers)
-            .ok_or_else(|| ApiError::unauthorized("sign in first"))?;
-        let session = store
-            .resume_session(&id)
-            .await
-            .map_err(ApiError::internal)?;
-        match session {
-            Some(active) => match active.principal {
-                Principal::Customer(customer_id) => Ok(CustomerSession {
-                    customer_id,
-                    session_id: id,
-                    csrf_token: active.csrf_token,
-                    headers: parts.headers.clone(),
-                }),
-                Principal::Operator(_) => Err(ApiError::unauthorized("sign in as a customer")),
-            },
-            None => Err(ApiError::unauthorized(
-                "your session has ended; sign in again",
-            )),
+        match viewer_of(parts, &store).await? {
+            Viewer::Session {
+                principal: Principal::Customer(customer_id),
+                session_id,
+                csrf_token,
+            } => Ok(CustomerSession {
+                customer_id,
+                session_id,
+                csrf_token,
+                headers: parts.headers.clone(),
+            }),
+            Viewer::Session { .. } => Err(ApiError::unauthorized("sign in as a customer")),
+            Viewer::Anonymous if session_cookie_of(&parts.headers).is_some() => Err(
+                ApiError::unauthorized("your session has ended; sign in again"),
+            ),
+            Viewer::Anonymous => Err(ApiError::unauthorized("sign in first")),
         }
     }
 }

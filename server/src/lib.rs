@@ -5,7 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod forms;
+pub mod downloads;
 pub mod language;
 pub mod payments;
 pub mod reconciliation;

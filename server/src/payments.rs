@@ -17,100 +17,31 @@ use backend::topups::{OnlinePayment, PaymentError, PaymentOutcome};
 
 use crate::router::AppState;
 
-/// Where the sandbox gateway takes page-pay requests, under the public URL.
-pub const SANDBOX_GATEWAY_PATH: &str = "/sandbox/alipay/gateway.do";
-pub const NOTIFY_PATH: &str = "/payments/alipay/notify";
-
-#[derive(Debug, Clone)]
-pub enum OnlinePayments {
-    /// Real Alipay with the merchant's keys.
-    Alipay(AlipayMerchant),
-    /// The built-in sandbox gateway (keys in the database), for demos and tests only.
-    Sandbox,
-    /// Neither: online top-ups are refused (`payments_unavailable`); bank transfers still work.
-    Unavailable,
-}
-
-impl OnlinePayments {
-    pub fn is_sandbox(&self) -> bool {
-        matches!(self, OnlinePayments::Sandbox)
-    }
-}
-
-/// Why a top-up could not be opened.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenTopUpError {
-    #[error("online payments are not configured on this server; pay by bank transfer")]
-    PaymentsUnavailable,
-    #[error(transparent)]
-    Ledger(#[from] backend::LedgerError),
-}
-
-/// The account customers send bank transfers to, shown on the bank-transfer page.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct BankPayee {
-    pub name: String,
-    pub bank: String,
-    pub account: String,
-}
-
-impl BankPayee {
-    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> BankPayee {
-        let get = |name: &str, default: &str| {
-            lookup(name)
-                .filter(|v| !v.trim().is_empty())
-                .unwrap_or_else(|| default.to_owned())
-        };
-        BankPayee {
-            name: get(
-                "BANK_PAYEE_NAME",
-                "Billing Center Demo Co., Ltd. (set BANK_PAYEE_NAME)",
-            ),
-            bank: get(
-                "BANK_PAYEE_BANK",
-                "Demo Bank, Shanghai Branch (set BANK_PAYEE_BANK)",
-            ),
-            account: get("BANK_PAYEE_ACCOUNT", "6222 0000 0000 0000 000"),
-        }
-    }
-}
+pub use backend::payments::{
+    BankPayee, NOTIFY_PATH, OnlinePayments, OpenTopUpError, SANDBOX_GATEWAY_PATH,
+};
 
 impl AppState {
     /// The merchant side in use: configured Alipay, the sandbox's merchant identity, or none.
     pub async fn alipay_merchant(&self) -> Result<Option<AlipayMerchant>, backend::LedgerError> {
-        match &self.settings.online_payments {
-            OnlinePayments::Alipay(merchant) => Ok(Some(merchant.clone())),
-            OnlinePayments::Sandbox => Ok(Some(self.sandbox().await?.merchant().clone())),
-            OnlinePayments::Unavailable => Ok(None),
-        }
+        self.payments.merchant(&self.store).await
     }
 
-    /// Opens a top-up for the pages and the API alike: an online one only when this server can
-    /// take online payments.
+    /// Opens a top-up for the pages and the API alike (`backend::payments::Payments`).
     pub async fn open_top_up(
         &self,
         key: &backend::IdempotencyKey,
         request: &backend::topups::TopUpRequest,
     ) -> Result<backend::topups::TopUp, OpenTopUpError> {
-        if request.method == backend::topups::TopUpMethod::Alipay
-            && matches!(self.settings.online_payments, OnlinePayments::Unavailable)
-        {
-            return Err(OpenTopUpError::PaymentsUnavailable);
-        }
-        Ok(self.store.open_top_up(key, request).await?)
+        self.payments.open_top_up(&self.store, key, request).await
     }
 
     async fn sandbox(&self) -> Result<SandboxAlipay, backend::LedgerError> {
-        self.store
-            .sandbox_alipay(&format!(
-                "{}{SANDBOX_GATEWAY_PATH}",
-                self.settings.public_url
-            ))
-            .await
+        self.payments.sandbox(&self.store).await
     }
 
     pub fn notify_url(&self) -> String {
-        format!("{}{NOTIFY_PATH}", self.settings.public_url)
+        self.payments.notify_url()
     }
 }
 

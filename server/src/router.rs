@@ -13,7 +13,7 @@ use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower_http::compression::CompressionLayer;
 
 use crate::auth::SecureCookies;
-use crate::{api, forms, language, payments};
+use crate::{api, downloads, language, payments};
 
 /// Everything the router needs besides the store (from `Config::settings`).
 #[derive(Debug, Clone)]
@@ -38,6 +38,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: backend::Store,
     pub settings: Arc<Settings>,
+    /// The gateways, built once from `settings` (what pages and API both open top-ups with).
+    pub payments: Arc<backend::payments::Payments>,
 }
 
 impl FromRef<AppState> for backend::Store {
@@ -59,10 +61,16 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Settings) -> Router {
+    let payments = Arc::new(backend::payments::Payments {
+        online: settings.online_payments.clone(),
+        public_url: settings.public_url.clone(),
+        bank_payee: settings.bank_payee.clone(),
+    });
     let state = AppState {
         leptos_options: leptos_options.clone(),
         store,
         settings: Arc::new(settings),
+        payments,
     };
     // Once per process: generating the list sets a process-wide flag that parks any Resource first
     // polled meanwhile, forever (leptos issue #4773). Rendering while another router is being
@@ -82,10 +90,14 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
     } else {
         Router::new()
     };
-    // What every rendered page (and the not-found page) reads on the server.
+    // What every rendered page, the not-found page and every server function read on the server.
     let page_context = {
         let store = state.store.clone();
         let payee = state.settings.bank_payee.clone();
+        let site = app::server_side::Site {
+            payments: state.payments.clone(),
+            secure_cookies: state.settings.secure_cookies.0,
+        };
         move || {
             // The nonce the security headers made for this request (see `security_headers`).
             if let Some(nonce) =
@@ -99,6 +111,7 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
                 provide_context(leptos::nonce::Nonce::from_value(nonce.0));
             }
             provide_context(store.clone());
+            provide_context(site.clone());
             provide_context(app::PaymentSandbox(sandbox));
             provide_context(app::wallet::BankPayeeDetails {
                 name: payee.name.clone(),
@@ -113,27 +126,16 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         // Liveness: the process answers. Readiness: it can do its work (database, scheduler).
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readiness))
-        // The account pages' form posts (see `forms`): anonymous for sign-up/in, customer + CSRF otherwise.
-        .route("/signup", post(forms::sign_up))
-        .route("/signin", post(forms::sign_in))
-        .route("/signout", post(forms::sign_out))
-        .route("/account/profile", post(forms::update_profile))
-        .route("/account/password", post(forms::change_password))
-        .route("/ops/signin", post(forms::ops_sign_in))
-        .route("/ops/signout", post(forms::ops_sign_out))
-        // The wallet page's forms (customer + CSRF) and the operators' (operator + CSRF).
-        .route("/wallet/top-up", post(forms::top_up))
-        .route("/wallet/top-ups/{id}/pay", post(forms::pay_top_up))
-        .route("/wallet/vouchers/activate", post(forms::activate_voucher))
-        .route("/wallet/prepaid-cards", post(forms::buy_prepaid_card))
-        .route("/workspaces/bind", post(forms::bind_workspace))
-        .route("/workspaces/{id}/key", post(forms::rotate_workspace_key))
-        .route("/ops/bank-transfers", post(forms::ops_record_bank_transfer))
-        .route("/ops/vouchers", post(forms::ops_vouchers))
-        .route("/ops/prepaid-cards", post(forms::ops_assign_card))
+        // operator session: a generated batch of activation codes as CSV.
+        .route(
+            "/ops/activation-codes/{batch}",
+            get(downloads::activation_codes),
+        )
         // Alipay's server (signature-checked): the asynchronous payment notification.
         .route(payments::NOTIFY_PATH, post(payments::alipay_notify))
         .merge(sandbox_routes)
+        // Leptos pages, and the pages' server functions (`app`, `#[server(prefix = "/fn")]`, each
+        // checking who may call it and the form's CSRF token itself) with the same context.
         .leptos_routes_with_context(&state, routes, page_context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
@@ -142,6 +144,11 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
             AppState,
             _,
         >(page_context, shell))
+        .layer(axum::middleware::from_fn(server_function_answers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.store.clone(),
+            crate::auth::resolve_viewer,
+        ))
         .layer(axum::middleware::from_fn(
             crate::auth::refuse_cross_site_writes,
         ))
@@ -156,6 +163,37 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         ))
         .layer(CompressionLayer::new())
         .with_state(state)
+}
+
+/// How a server function's answer leaves: a plain form post's redirect as 303 See Other (the
+/// browser GETs the page), and an error with the status its code says (server functions answer
+/// every error with 500; `AppError::status` says whose it is).
+async fn server_function_answers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    let is_server_function = request.uri().path().starts_with("/fn/");
+    let mut response = next.run(request).await;
+    if !is_server_function {
+        return response;
+    }
+    if response.status() == StatusCode::FOUND {
+        *response.status_mut() = StatusCode::SEE_OTHER;
+        return response;
+    }
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    if let Ok(error) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// 200 `ready` when the database answers within 3 s and (where this process runs it) the

@@ -350,19 +350,6 @@ async fn operator_endpoints_need_a_live_token_and_are_audited(app: TestApp) {
     app.finish().await;
 }
 
-fn location(headers: &axum::http::HeaderMap) -> String {
-    headers["location"].to_str().unwrap().to_owned()
-}
-
-fn set_cookie_value(headers: &axum::http::HeaderMap) -> String {
-    let set = headers["set-cookie"].to_str().unwrap();
-    set.split(';')
-        .next()
-        .unwrap()
-        .trim_start_matches("bc_session=")
-        .to_owned()
-}
-
 fn csrf_in(html: &str) -> String {
     let at = html
         .find(r#"name="csrf" value=""#)
@@ -372,41 +359,43 @@ fn csrf_in(html: &str) -> String {
 }
 
 async fn the_account_forms_work_without_javascript(app: TestApp) {
-    // A refused sign-up goes back to the form with the code, the field and the typed values, never the password.
-    let (status, headers, _) = app
-        .raw(
-            "POST",
+    // A refused sign-up goes back to the form with the code, the field and the typed values, never
+    // the password.
+    let refused = app
+        .form_post(
+            "sign_up",
             "/signup",
-            Some("username=carol&email=carol%40example.com&phone=&password=iloveyou1"),
+            "username=carol&email=carol%40example.com&phone=&password=iloveyou1",
             None,
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    let back = location(&headers);
+    refused.assert_error("password_too_common", Some("password"));
+    let error = refused.error.clone().unwrap();
     assert_eq!(
-        back,
-        "/signup?error=password_too_common&field=password&username=carol&email=carol%40example.com"
+        (error.typed("username"), error.typed("email")),
+        (Some("carol"), Some("carol@example.com"))
     );
-    let (_, _, html) = app.raw("GET", &back, None, None).await;
+    assert_eq!(error.typed("password"), None, "never the password");
+    assert!(!refused.location.contains("iloveyou1"));
+    assert!(refused.headers.get("set-cookie").is_none());
+    let (_, _, html) = app.raw("GET", &refused.path(), None, None).await;
     assert!(
         html.contains(r#"data-testid="error-password""#) && html.contains("most common passwords"),
         "{html}"
     );
-    assert!(html.contains(r#"value="carol""#));
+    assert!(html.contains(r#"value="carol""#), "{html}");
+    assert!(!html.contains("iloveyou1"));
 
-    let (status, headers, _) = app
-        .raw(
-            "POST",
+    let signed_up = app
+        .form_post(
+            "sign_up",
             "/signup",
-            Some("username=carol&email=carol%40example.com&phone=&password=correct+horse+battery"),
+            "username=carol&email=carol%40example.com&phone=&password=correct+horse+battery",
             None,
         )
         .await;
-    assert_eq!(
-        (status, location(&headers)),
-        (StatusCode::SEE_OTHER, "/account?welcome=1".to_owned())
-    );
-    let session = set_cookie_value(&headers);
+    signed_up.assert_goes_to("/account?welcome=1");
+    let session = signed_up.session_cookie().expect("a session cookie");
     let (status, _, html) = app
         .raw("GET", "/account?welcome=1", None, Some(&session))
         .await;
@@ -419,77 +408,105 @@ async fn the_account_forms_work_without_javascript(app: TestApp) {
     let csrf = csrf_in(&html);
 
     // Profile: saved with the token, refused without it.
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/account/profile",
-            Some("email=carol%40example.com&company=Acme+Ltd"),
+    let forged = app
+        .form_post(
+            "update_profile",
+            "/account",
+            "email=carol%40example.com&company=Acme+Ltd",
             Some(&session),
         )
         .await;
-    assert_eq!(location(&headers), "/account?error=csrf_failed");
+    forged.assert_error("csrf_failed", None);
+    let (_, _, html) = app.raw("GET", "/account", None, Some(&session)).await;
+    assert!(!html.contains(r#"value="Acme Ltd""#), "nothing was saved");
     let form =
         format!("csrf={csrf}&email=carol%40example.com&phone=&contact_name=Carol&company=Acme+Ltd");
-    let (_, headers, _) = app
-        .raw("POST", "/account/profile", Some(&form), Some(&session))
-        .await;
-    assert_eq!(location(&headers), "/account?saved=profile");
+    app.form_post("update_profile", "/account", &form, Some(&session))
+        .await
+        .assert_goes_to("/account?saved=profile");
     let (_, _, html) = app
         .raw("GET", "/account?saved=profile", None, Some(&session))
         .await;
     assert!(html.contains(r#"value="Acme Ltd""#));
+    let me = app
+        .call(
+            "GET",
+            "/api/v1/me",
+            None,
+            &[("cookie", &cookie(&session))],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(me.body["company"], json!("Acme Ltd"), "{}", me.body);
 
     // Password: the current one is checked.
     let form = format!("csrf={csrf}&current_password=wrong&new_password=another+long+secret");
-    let (_, headers, _) = app
-        .raw("POST", "/account/password", Some(&form), Some(&session))
+    let wrong = app
+        .form_post("change_password", "/account", &form, Some(&session))
         .await;
-    assert_eq!(
-        location(&headers),
-        "/account?error=wrong_current_password&field=current_password"
-    );
+    wrong.assert_error("wrong_current_password", Some("current_password"));
+    assert!(!wrong.location.contains("another"), "never a password");
 
     // Sign out needs the token; afterwards the session is gone.
-    let (_, headers, _) = app
-        .raw("POST", "/signout", Some("csrf=nope"), Some(&session))
-        .await;
-    assert_eq!(location(&headers), "/account?error=csrf_failed");
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/signout",
-            Some(&format!("csrf={csrf}")),
+    app.form_post("sign_out", "/account", "csrf=nope", Some(&session))
+        .await
+        .assert_error("csrf_failed", None);
+    let (_, _, html) = app.raw("GET", "/account", None, Some(&session)).await;
+    assert!(
+        html.contains(r#"data-testid="username""#),
+        "still signed in"
+    );
+    let signed_out = app
+        .form_post(
+            "sign_out",
+            "/account",
+            &format!("csrf={csrf}"),
             Some(&session),
         )
         .await;
-    assert_eq!(location(&headers), "/signin?signed_out=1");
+    signed_out.assert_goes_to("/signin?signed_out=1");
     assert!(
-        headers["set-cookie"]
-            .to_str()
-            .unwrap()
-            .contains("Max-Age=0")
+        signed_out.set_cookies().contains("bc_session=;")
+            && signed_out.set_cookies().contains("Max-Age=0"),
+        "{}",
+        signed_out.set_cookies()
     );
     let (_, _, html) = app.raw("GET", "/account", None, Some(&session)).await;
     assert!(!html.contains(r#"data-testid="username""#) && html.contains("/signin"));
+    // The old session cannot act any more: its form posts are told the session ended.
+    app.form_post(
+        "update_profile",
+        "/account",
+        &format!("csrf={csrf}&email=carol%40example.com&company=Evil"),
+        Some(&session),
+    )
+    .await
+    .assert_error("session_ended", None);
 
     // Sign in: a wrong password comes back with the login typed, the right one signs in.
-    let (_, headers, _) = app
-        .raw("POST", "/signin", Some("login=carol&password=wrong"), None)
+    let wrong = app
+        .form_post("sign_in", "/signin", "login=carol&password=wrong", None)
         .await;
-    assert_eq!(
-        location(&headers),
-        "/signin?error=invalid_credentials&login=carol"
-    );
-    let (_, headers, _) = app
-        .raw(
-            "POST",
+    wrong.assert_error("invalid_credentials", None);
+    assert_eq!(wrong.error.as_ref().unwrap().typed("login"), Some("carol"));
+    assert_eq!(wrong.error.as_ref().unwrap().typed("password"), None);
+    assert!(wrong.session_cookie().is_none());
+    let (_, _, html) = app.raw("GET", &wrong.path(), None, None).await;
+    assert!(html.contains(r#"value="carol""#), "{html}");
+    assert!(html.contains(r#"data-testid="form-error""#), "{html}");
+    let signed_in = app
+        .form_post(
+            "sign_in",
             "/signin",
-            Some("login=carol&password=correct+horse+battery"),
+            "login=carol&password=correct+horse+battery",
             None,
         )
         .await;
-    assert_eq!(location(&headers), "/account");
-    assert_ne!(set_cookie_value(&headers), session, "a new session id");
+    signed_in.assert_goes_to("/account");
+    let new_session = signed_in.session_cookie().expect("a session cookie");
+    assert_ne!(new_session, session, "a new session id");
+    let (_, _, html) = app.raw("GET", "/account", None, Some(&new_session)).await;
+    assert!(html.contains(r#"data-testid="username">carol<"#));
     app.finish().await;
 }
 
@@ -498,45 +515,48 @@ async fn operators_sign_in_at_ops_and_see_the_audit_log(app: TestApp) {
         .create_operator("ops_admin", "correct horse battery")
         .await
         .unwrap();
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/ops/signin",
-            Some("login=ops_admin&password=wrong"),
+    let wrong = app
+        .form_post(
+            "ops_sign_in",
+            "/ops",
+            "login=ops_admin&password=wrong",
             None,
         )
         .await;
+    wrong.assert_error("invalid_credentials", None);
     assert_eq!(
-        location(&headers),
-        "/ops?error=invalid_credentials&login=ops_admin"
+        wrong.error.as_ref().unwrap().typed("login"),
+        Some("ops_admin")
     );
+    assert!(wrong.session_cookie().is_none());
     // A customer's password does not open /ops, and a customer session sees no operator data.
     let customer = app.sign_up("alice").await.session_cookie().unwrap();
     let (_, _, html) = app.raw("GET", "/ops", None, Some(&customer)).await;
-    assert!(!html.contains(r#"data-testid="audit""#) && html.contains(r#"action="/ops/signin""#));
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/ops/signin",
-            Some("login=alice&password=correct+horse+battery"),
-            None,
-        )
-        .await;
-    assert_eq!(
-        location(&headers),
-        "/ops?error=invalid_credentials&login=alice"
+    assert!(
+        !html.contains(r#"data-testid="audit""#) && html.contains(r#"action="/fn/ops_sign_in""#),
+        "{html}"
     );
-
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/ops/signin",
-            Some("login=ops_admin&password=correct+horse+battery"),
+    let as_customer = app
+        .form_post(
+            "ops_sign_in",
+            "/ops",
+            "login=alice&password=correct+horse+battery",
             None,
         )
         .await;
-    assert_eq!(location(&headers), "/ops");
-    let session = set_cookie_value(&headers);
+    as_customer.assert_error("invalid_credentials", None);
+    assert!(as_customer.session_cookie().is_none());
+
+    let signed_in = app
+        .form_post(
+            "ops_sign_in",
+            "/ops",
+            "login=ops_admin&password=correct+horse+battery",
+            None,
+        )
+        .await;
+    signed_in.assert_goes_to("/ops");
+    let session = signed_in.session_cookie().expect("a session cookie");
     let (_, _, html) = app.raw("GET", "/ops", None, Some(&session)).await;
     assert!(
         html.contains(r#"data-testid="operator">ops_admin<"#),
@@ -561,15 +581,23 @@ async fn operators_sign_in_at_ops_and_see_the_audit_log(app: TestApp) {
     assert_eq!(me.status, StatusCode::UNAUTHORIZED);
 
     let csrf = csrf_in(&html);
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/ops/signout",
-            Some(&format!("csrf={csrf}")),
+    app.form_post("ops_sign_out", "/ops", "csrf=nope", Some(&session))
+        .await
+        .assert_error("csrf_failed", None);
+    let signed_out = app
+        .form_post(
+            "ops_sign_out",
+            "/ops",
+            &format!("csrf={csrf}"),
             Some(&session),
         )
         .await;
-    assert_eq!(location(&headers), "/ops");
+    signed_out.assert_goes_to("/ops");
+    assert!(
+        signed_out.set_cookies().contains("Max-Age=0"),
+        "{}",
+        signed_out.set_cookies()
+    );
     let actions: Vec<String> = app
         .store
         .audit_log(None, 5)
@@ -585,6 +613,11 @@ async fn operators_sign_in_at_ops_and_see_the_audit_log(app: TestApp) {
             "audit_log.view".to_owned(),
             "operator.sign_in".to_owned()
         ]
+    );
+    let (_, _, html) = app.raw("GET", "/ops", None, Some(&session)).await;
+    assert!(
+        !html.contains(r#"data-testid="operator""#),
+        "the session is over"
     );
     app.finish().await;
 }

@@ -15,19 +15,6 @@ fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
-fn location(headers: &axum::http::HeaderMap) -> String {
-    headers["location"].to_str().unwrap().to_owned()
-}
-
-fn set_cookie_value(headers: &axum::http::HeaderMap) -> String {
-    let set = headers["set-cookie"].to_str().unwrap();
-    set.split(';')
-        .next()
-        .unwrap()
-        .trim_start_matches("bc_session=")
-        .to_owned()
-}
-
 async fn operators_list_and_revoke_their_own_tokens_only(app: TestApp) {
     let alice = app
         .store
@@ -298,18 +285,23 @@ async fn a_disabled_operator_has_no_tokens_sessions_or_sign_in(app: TestApp) {
         .unwrap();
     let token = app.store.issue_operator_token(&ops, CLI).await.unwrap();
     let auth = bearer(&token);
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/ops/signin",
-            Some("login=ops_admin&password=correct+horse+battery"),
+    let signed_in = app
+        .form_post(
+            "ops_sign_in",
+            "/ops",
+            "login=ops_admin&password=correct+horse+battery",
             None,
         )
         .await;
-    assert_eq!(location(&headers), "/ops");
-    let session = set_cookie_value(&headers);
+    signed_in.assert_goes_to("/ops");
+    let session = signed_in.session_cookie().expect("a session cookie");
     let (_, _, html) = app.raw("GET", "/ops", None, Some(&session)).await;
     assert!(html.contains(r#"data-testid="operator">ops_admin<"#));
+    let csrf = {
+        let marker = r#"name="csrf" value=""#;
+        let at = html.find(marker).expect("a CSRF field") + marker.len();
+        html[at..].split('"').next().unwrap().to_owned()
+    };
 
     app.store
         .disable_operator(&ops, CLI)
@@ -333,61 +325,58 @@ async fn a_disabled_operator_has_no_tokens_sessions_or_sign_in(app: TestApp) {
             serde_json::json!("operator_disabled")
         )
     );
-    // Its session is over: the page shows the sign-in form, the money forms send it there.
+    // Its session is over: the page shows the sign-in form, the money forms are told so (even
+    // with the session's own CSRF token) and record nothing.
     let (_, _, html) = app.raw("GET", "/ops", None, Some(&session)).await;
     assert!(
-        !html.contains(r#"data-testid="operator""#) && html.contains(r#"action="/ops/signin""#)
+        !html.contains(r#"data-testid="operator""#) && html.contains(r#"action="/fn/ops_sign_in""#),
+        "{html}"
     );
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/ops/bank-transfers",
-            Some("csrf=x&account=alice&amount=1.00&reference=R-1"),
-            Some(&session),
-        )
-        .await;
-    assert_eq!(location(&headers), "/ops");
+    app.form_post(
+        "ops_record_bank_transfer",
+        "/ops",
+        &format!("csrf={csrf}&account=alice&amount=1.00&reference=R-1"),
+        Some(&session),
+    )
+    .await
+    .assert_error("session_ended", None);
+    let receipts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cash_receipts")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(receipts, 0);
     // The right password is refused with its own message; a wrong one says nothing more.
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/ops/signin",
-            Some("login=ops_admin&password=correct+horse+battery"),
+    let disabled = app
+        .form_post(
+            "ops_sign_in",
+            "/ops",
+            "login=ops_admin&password=correct+horse+battery",
             None,
         )
         .await;
+    disabled.assert_error("operator_disabled", None);
     assert_eq!(
-        location(&headers),
-        "/ops?error=operator_disabled&login=ops_admin"
+        disabled.error.as_ref().unwrap().typed("login"),
+        Some("ops_admin")
     );
-    assert!(headers.get("set-cookie").is_none());
-    let (_, _, html) = app
-        .raw("GET", "/ops?error=operator_disabled", None, None)
-        .await;
+    assert!(disabled.headers.get("set-cookie").is_none());
+    let (_, _, html) = app.raw("GET", &disabled.path(), None, None).await;
     assert!(html.contains("This operator is disabled."), "{html}");
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/ops/signin",
-            Some("login=ops_admin&password=nope"),
-            None,
-        )
-        .await;
-    assert_eq!(
-        location(&headers),
-        "/ops?error=invalid_credentials&login=ops_admin"
-    );
+    app.form_post("ops_sign_in", "/ops", "login=ops_admin&password=nope", None)
+        .await
+        .assert_error("invalid_credentials", None);
 
     app.store.enable_operator(&ops, CLI).await.unwrap();
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/ops/signin",
-            Some("login=ops_admin&password=correct+horse+battery"),
+    let again = app
+        .form_post(
+            "ops_sign_in",
+            "/ops",
+            "login=ops_admin&password=correct+horse+battery",
             None,
         )
         .await;
-    assert_eq!(location(&headers), "/ops");
+    again.assert_goes_to("/ops");
+    assert!(again.session_cookie().is_some());
     let old = app
         .call(
             "GET",

@@ -8,13 +8,9 @@ mod support;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use server::config::TrustedProxies;
-use support::app::{Reply, TestApp, cookie};
+use support::app::{FormAnswer, Reply, TestApp, cookie};
 
 const PASSWORD: &str = "correct horse battery";
-
-fn location(headers: &axum::http::HeaderMap) -> String {
-    headers["location"].to_str().unwrap().to_owned()
-}
 
 /// (session cookie, CSRF token) of a new customer.
 async fn customer(app: &TestApp, username: &str) -> (String, String) {
@@ -73,18 +69,8 @@ async fn password_changes_of_different_accounts_do_not_lock_each_other_out(app: 
         async move {
             let form =
                 format!("csrf={csrf}&current_password={current}&new_password=a+brand+new+secret");
-            let (status, headers, _) = app
-                .raw_from(
-                    "POST",
-                    "/account/password",
-                    Some(&form),
-                    Some(&session),
-                    &peer,
-                    &[],
-                )
-                .await;
-            assert_eq!(status, StatusCode::SEE_OTHER);
-            location(&headers)
+            app.form_post_from("change_password", "/account", &form, Some(&session), &peer)
+                .await
         }
     };
     // 25 wrong current passwords across five accounts, each from its own address.
@@ -92,32 +78,47 @@ async fn password_changes_of_different_accounts_do_not_lock_each_other_out(app: 
     for n in 0..5 {
         let (session, csrf) = customer(&app, &format!("guesser{n}")).await;
         for _ in 0..5 {
-            assert_eq!(
-                change(
-                    session.clone(),
-                    csrf.clone(),
-                    "guess",
-                    format!("10.0.1.{n}")
-                )
-                .await,
-                "/account?error=wrong_current_password&field=current_password"
-            );
+            change(
+                session.clone(),
+                csrf.clone(),
+                "guess",
+                format!("10.0.1.{n}"),
+            )
+            .await
+            .assert_error("wrong_current_password", Some("current_password"));
         }
         guessers.push((session, csrf));
     }
     let (bob, bob_csrf) = customer(&app, "bob").await;
-    assert_eq!(
-        change(bob, bob_csrf, "correct+horse+battery", "10.0.2.1".into()).await,
-        "/account?saved=password",
-        "other accounts' failures do not lock bob out"
-    );
-    // The guesser is limited (from any address), and the page says so.
+    let changed: FormAnswer =
+        change(bob, bob_csrf, "correct+horse+battery", "10.0.2.1".into()).await;
+    changed.assert_goes_to("/account?saved=password");
+    // The guesser is limited (from any address, even with the right password), and the page
+    // says so.
     let (session, csrf) = guessers[0].clone();
-    let limited = change(session, csrf, "correct+horse+battery", "10.0.3.3".into()).await;
-    assert!(
-        limited.starts_with("/account?error=rate_limited&retry="),
-        "{limited}"
-    );
+    let limited = change(
+        session.clone(),
+        csrf,
+        "correct+horse+battery",
+        "10.0.3.3".into(),
+    )
+    .await;
+    limited.assert_error("rate_limited", None);
+    let wait = limited.error.as_ref().unwrap().retry_after_secs;
+    assert!(wait.is_some_and(|s| s > 0), "{limited:?}");
+    let (_, _, page) = app.raw("GET", &limited.path(), None, Some(&session)).await;
+    assert!(page.contains(r#"data-testid="form-error""#), "{page}");
+    // The password was not changed: the old one still signs in.
+    let signed_in = app
+        .call(
+            "POST",
+            "/api/v1/session",
+            Some(json!({"login": "guesser0", "password": PASSWORD})),
+            &[],
+            "10.0.4.4",
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
     app.finish().await;
 }
 
@@ -173,20 +174,15 @@ async fn wrong_activation_codes_do_not_lock_out_sign_in(app: TestApp) {
     }
     assert_rate_limited(&activate(0).await, 900);
     let (session, csrf) = customers[0].clone();
-    let (_, headers, _) = app
-        .raw_from(
-            "POST",
-            "/wallet/vouchers/activate",
-            Some(&format!("csrf={csrf}&code=AAAA-BBBB-CCCC-DDDD")),
-            Some(&session),
-            "10.0.0.6",
-            &[],
-        )
-        .await;
-    assert_eq!(
-        location(&headers),
-        "/wallet?error=too_many_attempts&field=code#vouchers"
-    );
+    app.form_post_from(
+        "activate_voucher",
+        "/wallet",
+        &format!("csrf={csrf}&code=AAAA-BBBB-CCCC-DDDD"),
+        Some(&session),
+        "10.0.0.6",
+    )
+    .await
+    .assert_error("too_many_attempts", Some("code"));
     assert_eq!(
         activate(1).await.status,
         StatusCode::NOT_FOUND,
@@ -205,23 +201,30 @@ async fn sign_up_from_one_address_is_limited(app: TestApp) {
     assert_rate_limited(&refused, 3600);
     assert!(refused.headers.get("set-cookie").is_none());
     // The form answers with its error, and no password was hashed for either refusal.
-    let (_, headers, _) = app
-        .raw_from(
-            "POST",
+    let refused = app
+        .form_post_from(
+            "sign_up",
             "/signup",
-            Some("username=formuser&email=formuser%40example.com&phone=&password=correct+horse+battery"),
+            "username=formuser&email=formuser%40example.com&phone=&password=correct+horse+battery",
             None,
             "10.0.0.9",
-            &[],
         )
         .await;
-    let back = location(&headers);
+    refused.assert_error("rate_limited", None);
+    let error = refused.error.clone().unwrap();
     assert!(
-        back.starts_with("/signup?error=rate_limited&retry=")
-            && back.ends_with("&username=formuser&email=formuser%40example.com"),
-        "{back}"
+        error
+            .retry_after_secs
+            .is_some_and(|s| (1..=3600).contains(&s)),
+        "{error:?}"
     );
-    assert!(!back.contains("horse"), "never the password");
+    assert_eq!(
+        (error.typed("username"), error.typed("email")),
+        (Some("formuser"), Some("formuser@example.com"))
+    );
+    assert_eq!(error.typed("password"), None);
+    assert!(!refused.location.contains("horse"), "never the password");
+    assert!(refused.session_cookie().is_none());
     assert_eq!(
         app.store.password_hashes(),
         hashes,

@@ -454,75 +454,88 @@ async fn the_ops_forms_record_transfers_issue_vouchers_and_assign_cards(app: Tes
         .create_operator("ops_admin", "correct horse battery")
         .await
         .unwrap();
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/ops/signin",
-            Some("login=ops_admin&password=correct+horse+battery"),
+    let signed_in = app
+        .form_post(
+            "ops_sign_in",
+            "/ops",
+            "login=ops_admin&password=correct+horse+battery",
             None,
         )
         .await;
-    let set = headers["set-cookie"].to_str().unwrap();
-    let session = set
-        .split(';')
-        .next()
-        .unwrap()
-        .strip_prefix("bc_session=")
-        .unwrap()
-        .to_owned();
+    signed_in.assert_goes_to("/ops");
+    let session = signed_in.session_cookie().unwrap();
     let (_, _, page) = app.raw("GET", "/ops", None, Some(&session)).await;
     let csrf = csrf_of(&page);
-    let post = |path: &'static str, form: String| {
+    for action in [
+        "/fn/ops_record_bank_transfer",
+        "/fn/ops_vouchers",
+        "/fn/ops_assign_card",
+        "/fn/ops_sign_out",
+    ] {
+        assert!(
+            page.contains(&format!(r#"action="{action}""#)),
+            "{action} in {page}"
+        );
+    }
+    let post = |endpoint: &'static str, form: String| {
         let app = &app;
         let session = session.clone();
-        async move { app.raw("POST", path, Some(&form), Some(&session)).await }
+        async move { app.form_post(endpoint, "/ops", &form, Some(&session)).await }
     };
-    let location =
-        |headers: &axum::http::HeaderMap| headers["location"].to_str().unwrap().to_owned();
 
     // Bad input goes back to /ops naming the field, and credits nothing.
-    for (form, expected) in [
+    for (form, code, field) in [
         (
             format!("csrf={csrf}&account=nobody&amount=300&reference={reference}"),
-            "/ops?error=account_unknown&field=bank_transfers.account",
+            "account_unknown",
+            Some("bank_transfers.account"),
         ),
         (
             format!("csrf={csrf}&account=alice&amount=3.001&reference={reference}"),
-            "/ops?error=amount_invalid&field=bank_transfers.amount",
+            "amount_invalid",
+            Some("bank_transfers.amount"),
         ),
         (
             format!("csrf={csrf}&account=alice&amount=300&reference="),
-            "/ops?error=reference_invalid&field=bank_transfers.reference",
+            "reference_invalid",
+            Some("bank_transfers.reference"),
         ),
         (
             format!("csrf=wrong&account=alice&amount=300&reference={reference}"),
-            "/ops?error=csrf_failed",
+            "csrf_failed",
+            None,
         ),
     ] {
-        let (_, headers, _) = post("/ops/bank-transfers", form).await;
-        assert_eq!(location(&headers), expected);
+        post("ops_record_bank_transfer", form)
+            .await
+            .assert_error(code, field);
     }
     assert_eq!(cash(&app, &alice).await, json!("0.00"));
     // Three forms have a customer field; the error shows at the one that was sent.
-    let (_, headers, _) = post(
-        "/ops/prepaid-cards",
+    let refused = post(
+        "ops_assign_card",
         format!("csrf={csrf}&account=nobody&denomination=200"),
     )
     .await;
-    let (_, _, page) = app
-        .raw("GET", &location(&headers), None, Some(&session))
-        .await;
+    refused.assert_error("account_unknown", Some("prepaid_cards.account"));
+    let (_, _, page) = app.raw("GET", &refused.path(), None, Some(&session)).await;
     assert_eq!(page.matches("class=\"field-error\"").count(), 1, "{page}");
     assert!(page.contains("data-testid=\"error-prepaid_cards-account\""));
-    let (_, headers, _) = post(
-        "/ops/bank-transfers",
+    let recorded = post(
+        "ops_record_bank_transfer",
         format!("csrf={csrf}&account=alice&amount=300&reference={reference}"),
     )
     .await;
     assert!(
-        location(&headers).starts_with("/ops?done=bank%20transfer%20BT-"),
+        recorded.redirects() && recorded.error.is_none(),
+        "{recorded:?}"
+    );
+    assert!(
+        recorded
+            .path()
+            .starts_with("/ops?done=bank%20transfer%20BT-"),
         "{}",
-        location(&headers)
+        recorded.location
     );
     assert_eq!(cash(&app, &alice).await, json!("300.00"));
     let paid = app
@@ -536,79 +549,162 @@ async fn the_ops_forms_record_transfers_issue_vouchers_and_assign_cards(app: Tes
         .await;
     assert_eq!(paid.body[0]["status"], json!("paid"));
     // The same transfer posted again replays; the same reference with another amount is refused.
-    let (_, headers, _) = post(
-        "/ops/bank-transfers",
+    let again = post(
+        "ops_record_bank_transfer",
         format!("csrf={csrf}&account=alice&amount=300&reference={reference}"),
     )
     .await;
-    assert!(location(&headers).starts_with("/ops?done="));
-    let (_, headers, _) = post(
-        "/ops/bank-transfers",
+    assert!(
+        again.error.is_none() && again.path().starts_with("/ops?done="),
+        "{again:?}"
+    );
+    post(
+        "ops_record_bank_transfer",
         format!("csrf={csrf}&account=alice&amount=301&reference={reference}"),
     )
-    .await;
-    assert_eq!(
-        location(&headers),
-        "/ops?error=duplicate_receipt&field=bank_transfers.reference"
-    );
+    .await
+    .assert_error("duplicate_receipt", Some("bank_transfers.reference"));
     assert_eq!(cash(&app, &alice).await, json!("300.00"));
 
-    // Codes come back as a CSV file Excel opens as UTF-8.
-    let (status, headers, csv) = post(
-        "/ops/vouchers",
+    // Generated codes: /ops names the batch, which downloads as a CSV file Excel opens as UTF-8.
+    let generated = post(
+        "ops_vouchers",
         format!("csrf={csrf}&face_value=20&valid_days=30&count=3"),
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
     assert!(
-        headers["content-disposition"]
+        generated.redirects()
+            && generated.error.is_none()
+            && generated
+                .path()
+                .starts_with("/ops?done=generated%203%20activation%20codes"),
+        "{generated:?}"
+    );
+    let batch: i64 = generated
+        .query("codes")
+        .unwrap_or_else(|| panic!("a batch in {}", generated.location))
+        .parse()
+        .unwrap();
+    let download = format!("/ops/activation-codes/{batch}");
+    let (status, headers, csv) = app.raw("GET", &download, None, Some(&session)).await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    assert_eq!(
+        headers["content-disposition"].to_str().unwrap(),
+        format!("attachment; filename=\"activation-codes-batch-{batch}.csv\"")
+    );
+    assert!(
+        headers["content-type"]
             .to_str()
             .unwrap()
-            .starts_with("attachment; filename=\"activation-codes-batch-")
+            .starts_with("text/csv")
     );
-    let rows: Vec<&str> = csv
-        .strip_prefix('\u{feff}')
-        .expect("a BOM")
-        .lines()
-        .collect();
-    assert_eq!(rows.len(), 4);
-    assert_eq!(rows[0], "code,face_value,valid_days");
+    let body = csv.strip_prefix('\u{feff}').expect("a BOM");
     assert!(
-        rows[1..]
-            .iter()
-            .all(|r| r.len() == 19 + ",20.00,30".len() && r.ends_with(",20.00,30")),
+        body.ends_with("\r\n") && !body.replace("\r\n", "").contains('\n'),
+        "CRLF: {body:?}"
+    );
+    let rows: Vec<&str> = body.lines().collect();
+    assert_eq!(rows.len(), 4, "{body}");
+    assert_eq!(rows[0], "code,face_value,valid_days");
+    // Each code as customers are given it (and as the old CSV had it): XXXX-XXXX-XXXX-XXXX.
+    assert!(
+        rows[1..].iter().all(|r| r.len() == 19 + ",20.00,30".len()
+            && r.ends_with(",20.00,30")
+            && r.char_indices()
+                .take(19)
+                .all(|(i, c)| (c == '-') == [4, 9, 14].contains(&i))),
         "{rows:?}"
     );
-    let (_, headers, _) = post(
-        "/ops/vouchers",
+    let codes: Vec<String> = rows[1..]
+        .iter()
+        .map(|r| r.split(',').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        codes.iter().collect::<std::collections::HashSet<_>>().len(),
+        3,
+        "three different codes: {codes:?}"
+    );
+    // The codes are the batch's: one of them activates for alice.
+    let activated = app
+        .call(
+            "POST",
+            "/api/v1/vouchers/activate",
+            Some(json!({"code": codes[0]})),
+            &[("cookie", &alice.cookie), ("x-csrf-token", &alice.csrf)],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(activated.status, StatusCode::CREATED, "{}", activated.body);
+    // Downloading again gives the same codes; only an operator session downloads; each
+    // download is audited.
+    let (_, _, second) = app.raw("GET", &download, None, Some(&session)).await;
+    assert_eq!(second, csv);
+    let customer_session = alice.cookie.strip_prefix("bc_session=").unwrap();
+    let (status, _, body) = app
+        .raw("GET", &download, None, Some(customer_session))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!codes.iter().any(|c| body.contains(c.as_str())), "{body}");
+    let (status, _, body) = app.raw("GET", &download, None, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(!codes.iter().any(|c| body.contains(c.as_str())), "{body}");
+    let (status, _, _) = app
+        .raw(
+            "GET",
+            &format!("/ops/activation-codes/{}", batch + 1000),
+            None,
+            Some(&session),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let downloads = app
+        .store
+        .audit_log(None, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == "activation_codes.download")
+        .count();
+    assert_eq!(
+        downloads, 2,
+        "each download is audited, refusals are not downloads"
+    );
+
+    post(
+        "ops_vouchers",
         format!("csrf={csrf}&face_value=20&valid_days=0&account=alice"),
     )
-    .await;
-    assert_eq!(
-        location(&headers),
-        "/ops?error=valid_days_invalid&field=vouchers.valid_days"
-    );
-    let (_, headers, _) = post(
-        "/ops/vouchers",
+    .await
+    .assert_error("valid_days_invalid", Some("vouchers.valid_days"));
+    let issued = post(
+        "ops_vouchers",
         format!("csrf={csrf}&face_value=20&valid_days=30&account=alice"),
     )
     .await;
-    assert!(location(&headers).starts_with("/ops?done=issued%20voucher%20RV"));
-    let (_, headers, _) = post(
-        "/ops/prepaid-cards",
+    assert!(
+        issued.error.is_none()
+            && issued.path().starts_with("/ops?done=issued%20voucher%20RV")
+            && issued.query("codes").is_none(),
+        "{issued:?}"
+    );
+    post(
+        "ops_assign_card",
         format!("csrf={csrf}&account=alice&denomination=150"),
     )
-    .await;
-    assert_eq!(
-        location(&headers),
-        "/ops?error=denomination_invalid&field=prepaid_cards.denomination"
-    );
-    let (_, headers, _) = post(
-        "/ops/prepaid-cards",
+    .await
+    .assert_error("denomination_invalid", Some("prepaid_cards.denomination"));
+    let assigned = post(
+        "ops_assign_card",
         format!("csrf={csrf}&account=alice&denomination=200"),
     )
     .await;
-    assert!(location(&headers).starts_with("/ops?done=assigned%20card%20PC"));
+    assert!(
+        assigned.error.is_none()
+            && assigned
+                .path()
+                .starts_with("/ops?done=assigned%20card%20PC"),
+        "{assigned:?}"
+    );
     let wallet = app
         .call(
             "GET",
@@ -618,17 +714,19 @@ async fn the_ops_forms_record_transfers_issue_vouchers_and_assign_cards(app: Tes
             "10.0.0.1",
         )
         .await;
+    // 20.00 issued, 20.00 from the activated code; the card of 200.00.
     assert_eq!(
         (
             wallet.body["regular_voucher"].clone(),
             wallet.body["prepaid_card"].clone()
         ),
-        (json!("20.00"), json!("200.00"))
+        (json!("40.00"), json!("200.00"))
     );
     let (_, _, page) = app.raw("GET", "/ops", None, Some(&session)).await;
     for action in [
         "bank_transfer.record",
         "voucher.generate_codes",
+        "activation_codes.download",
         "voucher.issue",
         "prepaid_card.assign",
     ] {

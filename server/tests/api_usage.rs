@@ -545,29 +545,44 @@ async fn the_workspace_forms_show_a_new_key_once(app: TestApp) {
     let alice = app.sign_up("alice").await;
     let session = alice.session_cookie().unwrap();
     let csrf = alice.body["csrf_token"].as_str().unwrap().to_owned();
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/workspaces/bind",
-            Some(&format!("csrf={csrf}&workspace_id=bad+id&name=x")),
+    app.form_post(
+        "bind_workspace",
+        "/workspaces",
+        &format!("csrf={csrf}&workspace_id=bad+id&name=x"),
+        Some(&session),
+    )
+    .await
+    .assert_error("workspace_id_invalid", Some("workspace_id"));
+    let listed = app
+        .call(
+            "GET",
+            "/api/v1/workspaces",
+            None,
+            &[("cookie", &support::app::cookie(&session))],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(listed.body, json!([]), "nothing was bound");
+    let bound = app
+        .form_post(
+            "bind_workspace",
+            "/workspaces",
+            &format!("csrf={csrf}&workspace_id=ws-1&name=One"),
             Some(&session),
         )
         .await;
-    assert_eq!(
-        headers["location"],
-        "/workspaces?error=workspace_id_invalid&field=workspace_id"
-    );
-    let (status, headers, _) = app
-        .raw(
-            "POST",
-            "/workspaces/bind",
-            Some(&format!("csrf={csrf}&workspace_id=ws-1&name=One")),
-            Some(&session),
-        )
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(headers["location"], "/workspaces", "no key in the URL");
-    let set = headers["set-cookie"].to_str().unwrap().to_owned();
+    bound.assert_goes_to("/workspaces");
+    assert!(!bound.location.contains("bcw_"), "no key in the URL");
+    let new_key_cookie = |answer: &support::app::FormAnswer| {
+        answer
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("bc_new_key="))
+            .unwrap_or_else(|| panic!("a bc_new_key cookie: {answer:?}"))
+    };
+    let set = new_key_cookie(&bound);
     assert!(
         set.contains("HttpOnly") && set.contains("Path=/workspaces") && set.contains("Max-Age=120"),
         "{set}"
@@ -575,6 +590,7 @@ async fn the_workspace_forms_show_a_new_key_once(app: TestApp) {
     let flash = set.split(';').next().unwrap().to_owned();
     let key = flash.split_once(':').unwrap().1.to_owned();
     assert!(key.starts_with("bcw_"));
+    assert!(app.store.workspace_by_key(&key).await.unwrap().is_some());
     let (_, headers, page) = app
         .raw(
             "GET",
@@ -594,27 +610,56 @@ async fn the_workspace_forms_show_a_new_key_once(app: TestApp) {
     let (_, _, page) = app.raw("GET", "/workspaces", None, Some(&session)).await;
     assert!(!page.contains(&key));
     assert!(page.contains("ws-1"));
+    assert!(
+        page.contains(r#"action="/fn/rotate_workspace_key""#),
+        "{page}"
+    );
     // Rotating shows a new key the same way; the old one stops working.
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/workspaces/ws-1/key",
-            Some(&format!("csrf={csrf}")),
+    let rotated = app
+        .form_post(
+            "rotate_workspace_key",
+            "/workspaces",
+            &format!("csrf={csrf}&workspace_id=ws-1"),
             Some(&session),
         )
         .await;
-    let rotated = headers["set-cookie"].to_str().unwrap().to_owned();
-    assert!(!rotated.contains(&key));
+    rotated.assert_goes_to("/workspaces");
+    let rotated_cookie = new_key_cookie(&rotated);
+    assert!(!rotated_cookie.contains(&key));
+    let new_key = rotated_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once(':')
+        .unwrap()
+        .1
+        .to_owned();
     assert!(app.store.workspace_by_key(&key).await.unwrap().is_none());
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/workspaces/ws-1/key",
-            Some("csrf=wrong"),
+    assert!(
+        app.store
+            .workspace_by_key(&new_key)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let refused = app
+        .form_post(
+            "rotate_workspace_key",
+            "/workspaces",
+            "csrf=wrong&workspace_id=ws-1",
             Some(&session),
         )
         .await;
-    assert_eq!(headers["location"], "/account?error=csrf_failed");
+    refused.assert_error("csrf_failed", None);
+    assert!(refused.headers.get("set-cookie").is_none());
+    assert!(
+        app.store
+            .workspace_by_key(&new_key)
+            .await
+            .unwrap()
+            .is_some(),
+        "a refused rotation changes nothing"
+    );
 
     // The statements page, rendered on the server.
     let (status, _, page) = app

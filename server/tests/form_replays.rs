@@ -44,17 +44,33 @@ async fn a_double_clicked_card_purchase_buys_one_card(app: TestApp) {
     let form = format!("csrf={csrf}&idempotency_key={key}&denomination=300");
     let mut locations = Vec::new();
     for _ in 0..2 {
-        let (status, headers, _) = app
-            .raw("POST", "/wallet/prepaid-cards", Some(&form), Some(&session))
+        let answer = app
+            .form_post("buy_prepaid_card", "/wallet", &form, Some(&session))
             .await;
-        assert_eq!(status, StatusCode::SEE_OTHER);
-        locations.push(headers["location"].to_str().unwrap().to_owned());
+        assert!(answer.redirects() && answer.error.is_none(), "{answer:?}");
+        locations.push(answer.path());
     }
     assert_eq!(
         locations[0], locations[1],
         "the second post replays the first"
     );
-    assert!(locations[0].contains("bought=PC"), "{}", locations[0]);
+    assert!(
+        locations[0].starts_with("/wallet?bought=PC") && locations[0].ends_with("#prepaid-cards"),
+        "{}",
+        locations[0]
+    );
+    let number = locations[0]
+        .strip_prefix("/wallet?bought=")
+        .unwrap()
+        .strip_suffix("#prepaid-cards")
+        .unwrap()
+        .to_owned();
+    // The app sending the same form (the same key) gets the same card back, as JSON.
+    let replayed = app.fn_call("buy_prepaid_card", &form, Some(&session)).await;
+    assert_eq!(
+        (replayed.status, replayed.body.clone()),
+        (StatusCode::OK, json!({"number": number}))
+    );
     let cards = app
         .call(
             "GET",
@@ -72,40 +88,30 @@ async fn a_double_clicked_card_purchase_buys_one_card(app: TestApp) {
     );
     // The same key with another denomination (back button, then a change) buys nothing.
     let changed = format!("csrf={csrf}&idempotency_key={key}&denomination=400");
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/wallet/prepaid-cards",
-            Some(&changed),
-            Some(&session),
-        )
+    let refused = app
+        .form_post("buy_prepaid_card", "/wallet", &changed, Some(&session))
         .await;
-    assert!(
-        headers["location"]
-            .to_str()
-            .unwrap()
-            .contains("error=form_already_sent"),
-        "{headers:?}"
+    assert_eq!(
+        refused.error.as_ref().map(|e| e.code.as_str()),
+        Some("form_already_sent"),
+        "{refused:?}"
     );
     // A fresh page has a fresh key: a second purchase is a new request.
     let (_, _, again) = app.raw("GET", "/wallet", None, Some(&session)).await;
     assert_ne!(field(&again, "idempotency_key"), key);
     // A malformed key is refused and buys nothing.
-    let (_, headers, _) = app
-        .raw(
-            "POST",
-            "/wallet/prepaid-cards",
-            Some(&format!(
-                "csrf={csrf}&idempotency_key=%27%3B--&denomination=300"
-            )),
+    let malformed = app
+        .form_post(
+            "buy_prepaid_card",
+            "/wallet",
+            &format!("csrf={csrf}&idempotency_key=%27%3B--&denomination=300"),
             Some(&session),
         )
         .await;
-    assert!(
-        headers["location"]
-            .to_str()
-            .unwrap()
-            .contains("error=form_invalid")
+    assert_eq!(
+        malformed.error.as_ref().map(|e| e.code.as_str()),
+        Some("form_invalid"),
+        "{malformed:?}"
     );
     let wallet = app
         .call(
@@ -131,12 +137,28 @@ async fn a_double_clicked_top_up_opens_one_top_up(app: TestApp) {
     );
     let mut locations = Vec::new();
     for _ in 0..2 {
-        let (_, headers, _) = app
-            .raw("POST", "/wallet/top-up", Some(&form), Some(&session))
+        let answer = app
+            .form_post("top_up", "/wallet", &form, Some(&session))
             .await;
-        locations.push(headers["location"].to_str().unwrap().to_owned());
+        assert!(answer.redirects() && answer.error.is_none(), "{answer:?}");
+        locations.push(answer.path());
     }
     assert_eq!(locations[0], locations[1]);
+    assert!(
+        locations[0].starts_with("/wallet/top-ups/"),
+        "a bank transfer goes to its page: {}",
+        locations[0]
+    );
+    // The same key with another amount opens nothing.
+    let changed = form.replace("amount=50.00", "amount=60.00");
+    let refused = app
+        .form_post("top_up", "/wallet", &changed, Some(&session))
+        .await;
+    assert_eq!(
+        refused.error.as_ref().map(|e| e.code.as_str()),
+        Some("form_already_sent"),
+        "{refused:?}"
+    );
     let top_ups = app
         .call(
             "GET",
@@ -146,7 +168,17 @@ async fn a_double_clicked_top_up_opens_one_top_up(app: TestApp) {
             "10.0.0.1",
         )
         .await;
-    assert_eq!(top_ups.body.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        top_ups.body.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        top_ups.body
+    );
+    assert_eq!(top_ups.body[0]["amount"], json!("50.00"));
+    assert_eq!(
+        format!("/wallet/top-ups/{}", top_ups.body[0]["id"]),
+        locations[0]
+    );
     app.finish().await;
 }
 

@@ -102,3 +102,23 @@ async fn health_answers_ok() {
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.body, "ok");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_forms_post_to_their_server_functions() {
+    for (path, action) in [
+        ("/signin", "/fn/sign_in"),
+        ("/signup", "/fn/sign_up"),
+        ("/ops", "/fn/ops_sign_in"),
+    ] {
+        let response = get(path, &[]).await;
+        assert_eq!(response.status, StatusCode::OK, "{path}");
+        let form = response
+            .body
+            .split("<form")
+            .skip(1)
+            .find(|f| f.contains(&format!(r#"action="{action}""#)))
+            .unwrap_or_else(|| panic!("{path}: a form posting to {action}: {}", response.body));
+        let tag = form.split('>').next().unwrap();
+        assert!(tag.contains(r#"method="post""#), "{path}: {tag}");
+    }
+}

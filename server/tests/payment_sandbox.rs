@@ -78,19 +78,22 @@ async fn without_keys_or_sandbox_online_top_ups_are_refused_and_bank_transfers_w
         .and_then(|rest| rest.split('"').next())
         .unwrap()
         .to_owned();
-    let (status, headers, _) = app
-        .raw(
-            "POST",
-            "/wallet/top-up",
-            Some(&format!("csrf={csrf_field}&amount=10.00&method=alipay")),
+    let refused = app
+        .form_post(
+            "top_up",
+            "/wallet",
+            &format!("csrf={csrf_field}&amount=10.00&method=alipay"),
             Some(session.trim_start_matches("bc_session=")),
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    let location = headers["location"].to_str().unwrap();
-    assert!(
-        location.contains("error=payments_unavailable") && location.contains("field=method"),
-        "{location}"
+    refused.assert_error("payments_unavailable", Some("method"));
+    let listed = app
+        .call("GET", "/api/v1/topups", None, &headers, "10.0.0.1")
+        .await;
+    assert_eq!(
+        listed.body.as_array().unwrap().len(),
+        1,
+        "the form opened no top-up either"
     );
     assert!(
         !wallet.contains("sandbox-banner"),
@@ -174,6 +177,144 @@ async fn the_sandbox_pays_behind_an_https_public_url(mut app: TestApp) {
     app.finish().await;
 }
 
+/// The wallet's top-up form without WebAssembly: Alipay goes straight to the (sandbox) checkout,
+/// "pay" on a pending top-up goes back there, a bank transfer to its own page.
+async fn the_top_up_forms_go_to_the_checkout_and_back_to_it(app: TestApp) {
+    let (session, csrf) = signed_up(&app, "carol").await;
+    let session = session.trim_start_matches("bc_session=").to_owned();
+    let headers = [("cookie", cookie(&session)), ("x-csrf-token", csrf.clone())];
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let opened = app
+        .form_post(
+            "top_up",
+            "/wallet",
+            &format!("csrf={csrf}&amount=12.34&method=alipay"),
+            Some(&session),
+        )
+        .await;
+    assert!(opened.redirects() && opened.error.is_none(), "{opened:?}");
+    let checkout = opened.location.clone();
+    let path = checkout
+        .strip_prefix("http://127.0.0.1:3000")
+        .unwrap_or_else(|| panic!("the sandbox checkout on this server: {checkout}"));
+    assert!(path.starts_with("/sandbox/alipay/gateway.do?"), "{path}");
+    let (status, _, page) = app.raw("GET", path, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("¥12.34"), "{page}");
+    let listed = app
+        .call("GET", "/api/v1/topups", None, &headers, "10.0.0.1")
+        .await;
+    let top_up = listed.body[0].clone();
+    assert_eq!(
+        (
+            listed.body.as_array().unwrap().len(),
+            top_up["amount"].clone(),
+            top_up["status"].clone()
+        ),
+        (1, json!("12.34"), json!("pending")),
+        "{}",
+        listed.body
+    );
+    let id = top_up["id"].as_i64().unwrap();
+    // Paying later goes to the checkout of the same top-up.
+    let again = app
+        .form_post(
+            "pay_top_up",
+            &format!("/wallet/top-ups/{id}"),
+            &format!("csrf={csrf}&id={id}"),
+            Some(&session),
+        )
+        .await;
+    assert!(again.redirects() && again.error.is_none(), "{again:?}");
+    assert!(
+        again
+            .location
+            .starts_with("http://127.0.0.1:3000/sandbox/alipay/gateway.do?"),
+        "{}",
+        again.location
+    );
+    let (_, _, page) = app
+        .raw(
+            "GET",
+            again
+                .location
+                .strip_prefix("http://127.0.0.1:3000")
+                .unwrap(),
+            None,
+            None,
+        )
+        .await;
+    assert!(page.contains("¥12.34"), "{page}");
+    // Someone else's top-up, or none, is not found; a wrong token pays nothing.
+    let (other, other_csrf) = signed_up(&app, "dave").await;
+    app.form_post(
+        "pay_top_up",
+        &format!("/wallet/top-ups/{id}"),
+        &format!("csrf={other_csrf}&id={id}"),
+        Some(other.trim_start_matches("bc_session=")),
+    )
+    .await
+    .assert_error("top_up_not_found", None);
+    app.form_post(
+        "pay_top_up",
+        "/wallet/top-ups/999999",
+        &format!("csrf={csrf}&id=999999"),
+        Some(&session),
+    )
+    .await
+    .assert_error("top_up_not_found", None);
+    app.form_post(
+        "pay_top_up",
+        &format!("/wallet/top-ups/{id}"),
+        &format!("csrf=wrong&id={id}"),
+        Some(&session),
+    )
+    .await
+    .assert_error("csrf_failed", None);
+    // A bad amount is named at its field and opens nothing.
+    app.form_post(
+        "top_up",
+        "/wallet",
+        &format!("csrf={csrf}&amount=12.345&method=alipay"),
+        Some(&session),
+    )
+    .await
+    .assert_error("amount_invalid", Some("amount"));
+    // A bank transfer goes to its page, with the payee and the reference.
+    let bank = app
+        .form_post(
+            "top_up",
+            "/wallet",
+            &format!("csrf={csrf}&amount=100.00&method=bank_transfer"),
+            Some(&session),
+        )
+        .await;
+    assert!(bank.redirects() && bank.error.is_none(), "{bank:?}");
+    let listed = app
+        .call("GET", "/api/v1/topups", None, &headers, "10.0.0.1")
+        .await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 2, "{}", listed.body);
+    let bank_top_up = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["method"] == json!("bank_transfer"))
+        .unwrap()
+        .clone();
+    assert_eq!(
+        bank.path(),
+        format!("/wallet/top-ups/{}", bank_top_up["id"])
+    );
+    let (status, _, page) = app.raw("GET", &bank.path(), None, Some(&session)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(bank_top_up["reference"].as_str().unwrap()),
+        "{page}"
+    );
+    app.finish().await;
+}
+
 #[test]
 fn the_sandbox_only_notifies_its_own_server() {
     use server::payments::delivery_url;
@@ -206,4 +347,5 @@ on_both_databases!(
     without_keys_or_sandbox_online_top_ups_are_refused_and_bank_transfers_work,
     every_page_says_so_while_the_sandbox_is_on,
     the_sandbox_pays_behind_an_https_public_url,
+    the_top_up_forms_go_to_the_checkout_and_back_to_it,
 );

@@ -1,21 +1,20 @@
-//! The account pages: sign up, sign in, and the account page (profile, password, sign out). Each
-//! is a plain HTML form posting to the server (`server::forms`), which answers with a redirect;
-//! errors come back in the query string as a code and a field, shown next to that field.
+//! The account pages: sign up, sign in, and the account page (profile, password, sign out), and
+//! the operators' /ops. Each form is an `ActionForm` on a server function (`actions`, `ops`).
 
+pub mod actions;
 mod ops;
 mod overview;
 mod pages;
 mod session;
 
 pub use ops::OpsPage;
-pub(crate) use overview::load_overview;
 #[cfg(feature = "ssr")]
 pub(crate) use overview::movement_name;
-pub use overview::{AccountOverview, AccountOverviewView};
+pub use overview::{AccountOverview, AccountOverviewView, load_overview};
 pub use pages::{AccountPage, SignInPage, SignUpPage};
-#[cfg(feature = "ssr")]
-pub(crate) use session::session_cookie;
-pub use session::{AccountMenu, SessionView, provide_session};
+pub use session::{
+    AccountMenu, SessionEpoch, SessionView, load_session, provide_session, use_epoch,
+};
 
 use crate::i18n::Msg;
 
@@ -64,6 +63,7 @@ pub fn error_message(code: &str) -> Msg {
         "face_value_invalid" => Msg::ErrFaceValue,
         "valid_days_invalid" => Msg::ErrValidDays,
         "count_invalid" => Msg::ErrCount,
+        "network" => Msg::ErrNetwork,
         _ => Msg::ErrInternal,
     }
 }

@@ -7,7 +7,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use super::error_message;
+use crate::error::AppError;
+use crate::form::{
+    Field, FormError, Submit, focus_first_error, last_error, last_success, successes,
+};
 use crate::i18n::{Msg, t};
 
 /// Something the payment gateway said against the books, still open.
@@ -51,31 +54,27 @@ pub struct OperatorView {
     pub audit: Vec<AuditRow>,
 }
 
-#[cfg(feature = "ssr")]
-async fn load_operator() -> Option<OperatorView> {
-    use backend::auth::sessions::Principal;
-    let store = use_context::<backend::Store>()?;
-    let parts = use_context::<http::request::Parts>()?;
-    let id = super::session::session_cookie(&parts)?;
-    let session = store.resume_session(&id).await.ok()??;
-    let Principal::Operator(operator_id) = session.principal else {
-        return None;
+/// The signed-in operator's /ops: open flags, failed settlements, the audit log. Opening it is
+/// audited. None for anyone else.
+#[leptos::server(prefix = "/fn", endpoint = "ops_page")]
+pub async fn load_operator() -> Result<Option<OperatorView>, AppError> {
+    use crate::server_side::{client, operator, store};
+    let Some(me) = operator().await? else {
+        return Ok(None);
     };
-    let username = store.operator_by_id(operator_id).await.ok()?.username;
-    // Resolved by the server's middleware (the peer, or the client a trusted proxy names).
-    let client = parts
-        .extensions
-        .get::<backend::auth::ResolvedClient>()
-        .map(|c| c.0.clone())
-        .unwrap_or_else(|| "unknown".to_owned());
+    let store = store()?;
     store
-        .audit(operator_id, "audit_log.view", None, "opened /ops", &client)
-        .await
-        .ok()?;
+        .audit(
+            me.operator_id,
+            "audit_log.view",
+            None,
+            "opened /ops",
+            &client(),
+        )
+        .await?;
     let audit = store
         .audit_log(None, 50)
-        .await
-        .ok()?
+        .await?
         .into_iter()
         .map(|r| AuditRow {
             at: r.at.format("%Y-%m-%d %H:%M:%S").to_string(),
@@ -88,7 +87,7 @@ async fn load_operator() -> Option<OperatorView> {
     let settlement_failures = store
         .settlement_failures()
         .await
-        .ok()?
+        .map_err(|e| backend::problem::Problem::internal(&e))?
         .into_iter()
         .flat_map(|day| {
             day.failures.into_iter().map(move |f| SettlementFailureRow {
@@ -100,8 +99,7 @@ async fn load_operator() -> Option<OperatorView> {
         .collect();
     let payment_flags = store
         .payment_flags(false)
-        .await
-        .ok()?
+        .await?
         .into_iter()
         .map(|f| PaymentFlagRow {
             id: f.id,
@@ -112,110 +110,318 @@ async fn load_operator() -> Option<OperatorView> {
             detail: f.detail,
         })
         .collect();
-    Some(OperatorView {
-        username,
+    Ok(Some(OperatorView {
+        username: me.username,
         payment_flags,
-        csrf_token: session.csrf_token,
-        form_token: backend::auth::random_token(16),
+        csrf_token: me.csrf_token,
+        form_token: crate::server_side::new_form_token(),
         settlement_failures,
         audit,
-    })
+    }))
 }
 
-#[cfg(not(feature = "ssr"))]
-async fn load_operator() -> Option<OperatorView> {
-    None
+/// What an operator's action did (already in the audit log, written with the action), and for
+/// a batch of activation codes, where to download them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpsDone {
+    pub detail: String,
+    pub codes_batch: Option<i64>,
+}
+
+/// The error of one of the /ops forms, at `form.field` (several forms have an `account`).
+#[cfg(feature = "ssr")]
+fn at(form: &str, error: impl Into<AppError>, fallback_field: &str) -> AppError {
+    let error = error.into();
+    let field = error
+        .field
+        .clone()
+        .unwrap_or_else(|| fallback_field.to_owned());
+    AppError {
+        field: Some(format!("{form}.{field}")),
+        ..error
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn ops_customer(username: &str, form: &str) -> Result<i64, AppError> {
+    crate::server_side::store()?
+        .customer_by_username(username.trim())
+        .await
+        .map(|c| c.billing_account_id)
+        .map_err(|_| AppError::new("account_unknown").at(&format!("{form}.account")))
+}
+
+#[cfg(feature = "ssr")]
+fn amount(text: &str, form: &str, field: &str) -> Result<billing::Amount, AppError> {
+    billing::Amount::parse(text.trim())
+        .map_err(|_| AppError::new(&format!("{field}_invalid")).at(&format!("{form}.{field}")))
+}
+
+/// Back to /ops saying what was done (a plain form post; the app shows the answer itself).
+#[cfg(feature = "ssr")]
+fn done(detail: String, codes_batch: Option<i64>) -> OpsDone {
+    let mut path = format!("/ops?done={}", crate::url::percent_encode(&detail, false));
+    if let Some(batch) = codes_batch {
+        path.push_str(&format!("&codes={batch}"));
+    }
+    crate::server_side::plain_post_goes_to(&path);
+    OpsDone {
+        detail,
+        codes_batch,
+    }
+}
+
+/// operator + CSRF: a received bank transfer; one reference credits once.
+#[leptos::server(prefix = "/fn", endpoint = "ops_record_bank_transfer")]
+pub async fn record_bank_transfer(
+    #[server(default)] csrf: String,
+    #[server(default)] account: String,
+    #[server(default)] amount: String,
+    #[server(default)] reference: String,
+) -> Result<OpsDone, AppError> {
+    let typed = [
+        ("bank_transfers.account", account.clone()),
+        ("bank_transfers.amount", amount.clone()),
+        ("bank_transfers.reference", reference.clone()),
+    ];
+    let result = async move {
+        use crate::server_side::{acting_operator, client, store};
+        const FORM: &str = "bank_transfers";
+        let me = acting_operator(&csrf).await?;
+        let account_id = ops_customer(&account, FORM).await?;
+        let amount = self::amount(&amount, FORM, "amount")?;
+        let reference = reference.trim();
+        let act = backend::auth::audit::OperatorAct {
+            operator_id: me.operator_id,
+            client: client(),
+        };
+        let credited = store()?
+            .record_bank_transfer(&act, account_id, amount, reference)
+            .await
+            .map_err(|e| at(FORM, e, "account"))?;
+        Ok(done(
+            format!(
+                "bank transfer {reference} of {amount} (ledger transaction {})",
+                credited.transaction_id
+            ),
+            None,
+        ))
+    }
+    .await;
+    crate::server_side::keep_typed(result, &typed)
+}
+
+/// operator + CSRF: with a customer, issues them a regular voucher; without, generates a batch of
+/// activation codes (redeemable for 90 days) to download as CSV.
+#[leptos::server(prefix = "/fn", endpoint = "ops_vouchers")]
+pub async fn issue_vouchers(
+    #[server(default)] csrf: String,
+    #[server(default)] idempotency_key: String,
+    #[server(default)] account: String,
+    #[server(default)] face_value: String,
+    #[server(default)] valid_days: String,
+    #[server(default)] count: String,
+) -> Result<OpsDone, AppError> {
+    let typed = [
+        ("vouchers.account", account.clone()),
+        ("vouchers.face_value", face_value.clone()),
+        ("vouchers.valid_days", valid_days.clone()),
+        ("vouchers.count", count.clone()),
+    ];
+    let result = async move {
+        use crate::server_side::{acting_operator, client, form_key, store};
+        const FORM: &str = "vouchers";
+        let me = acting_operator(&csrf).await?;
+        let face_value = self::amount(&face_value, FORM, "face_value")?;
+        let days: u32 = valid_days
+            .trim()
+            .parse()
+            .map_err(|_| AppError::new("valid_days_invalid").at("vouchers.valid_days"))?;
+        let validity = billing::wallet_rules::VoucherValidity::DaysFromActivation(days);
+        let key =
+            form_key("ops", "vouchers", &idempotency_key).map_err(|e| at(FORM, e, "face_value"))?;
+        let act = backend::auth::audit::OperatorAct {
+            operator_id: me.operator_id,
+            client: client(),
+        };
+        let store = store()?;
+        if !account.trim().is_empty() {
+            let account_id = ops_customer(&account, FORM).await?;
+            let issue = backend::vouchers::VoucherIssue {
+                account_id,
+                face_value,
+                validity,
+            };
+            let issued = store
+                .issue_voucher_by(&act, &key, &issue)
+                .await
+                .map_err(|e| at(FORM, e, "face_value"))?;
+            return Ok(done(
+                format!("issued voucher {} of {face_value}", issued.voucher.number),
+                None,
+            ));
+        }
+        let count: u32 = count
+            .trim()
+            .parse()
+            .map_err(|_| AppError::new("count_invalid").at("vouchers.count"))?;
+        let batch = backend::vouchers::ActivationCodeBatch {
+            face_value,
+            validity,
+            count,
+            redeem_by: store.now() + chrono::Duration::days(90),
+        };
+        let generated = store
+            .generate_activation_codes_by(&act, &key, &batch)
+            .await
+            .map_err(|e| at(FORM, e, "face_value"))?;
+        Ok(done(
+            format!(
+                "generated {} activation codes of {face_value} (batch {})",
+                generated.codes.len(),
+                generated.batch_id
+            ),
+            Some(generated.batch_id),
+        ))
+    }
+    .await;
+    crate::server_side::keep_typed(result, &typed)
+}
+
+/// operator + CSRF: assigns a prepaid card without payment.
+#[leptos::server(prefix = "/fn", endpoint = "ops_assign_card")]
+pub async fn assign_card(
+    #[server(default)] csrf: String,
+    #[server(default)] idempotency_key: String,
+    #[server(default)] account: String,
+    #[server(default)] denomination: String,
+) -> Result<OpsDone, AppError> {
+    let typed = [
+        ("prepaid_cards.account", account.clone()),
+        ("prepaid_cards.denomination", denomination.clone()),
+    ];
+    let result = async move {
+        use crate::server_side::{acting_operator, client, form_key, store};
+        const FORM: &str = "prepaid_cards";
+        let me = acting_operator(&csrf).await?;
+        let account_id = ops_customer(&account, FORM).await?;
+        let denomination = self::amount(&denomination, FORM, "denomination")?;
+        let key = form_key("ops", "prepaid_cards", &idempotency_key)
+            .map_err(|e| at(FORM, e, "denomination"))?;
+        let assignment = backend::prepaid_cards::PrepaidCardAssignment {
+            account_id,
+            denomination,
+            assigned_by: format!("operator:{}", me.username),
+        };
+        let act = backend::auth::audit::OperatorAct {
+            operator_id: me.operator_id,
+            client: client(),
+        };
+        let assigned = store()?
+            .assign_prepaid_card_by(&act, &key, &assignment)
+            .await
+            .map_err(|e| at(FORM, e, "account"))?;
+        Ok(done(
+            format!("assigned card {} of {denomination}", assigned.card.number),
+            None,
+        ))
+    }
+    .await;
+    crate::server_side::keep_typed(result, &typed)
 }
 
 #[component]
 pub fn OpsPage() -> impl IntoView {
-    let operator = Resource::new(|| (), |_| load_operator());
-    let query = use_query_map().get_untracked();
-    let error = query
-        .get("error")
-        .filter(|e| !e.is_empty())
-        .map(|code| error_message(&code));
-    let login = query.get("login").unwrap_or_default();
+    let sign_in = ServerAction::<crate::account::actions::OpsSignIn>::new();
+    let sign_out = ServerAction::<crate::account::actions::OpsSignOut>::new();
+    let transfer = ServerAction::<RecordBankTransfer>::new();
+    let vouchers = ServerAction::<IssueVouchers>::new();
+    let card = ServerAction::<AssignCard>::new();
+    let (signed_in, signed_out) = (successes(sign_in), successes(sign_out));
+    let (transfers, voucher_runs, cards) =
+        (successes(transfer), successes(vouchers), successes(card));
+    let operator = Resource::new(
+        move || {
+            (
+                signed_in.get(),
+                signed_out.get(),
+                transfers.get(),
+                voucher_runs.get(),
+                cards.get(),
+            )
+        },
+        |_| load_operator(),
+    );
+    let sign_in_error = last_error(sign_in);
+    focus_first_error(sign_in_error);
     view! {
         <Title text=t(Msg::OpsTitle)/>
         <h1>{t(Msg::OpsTitle)}</h1>
-        <Suspense fallback=|| ()>
-            {move || {
-                let login = login.clone();
-                Suspend::new(async move {
-                    match operator.await {
-                        Some(me) => view! {
-                            <p>{t(Msg::OpsSignedInAs)}" "<strong data-testid="operator">{me.username.clone()}</strong></p>
-                            <form method="post" action="/ops/signout">
-                                <input type="hidden" name="csrf" value=me.csrf_token.clone()/>
-                                <button type="submit" class="button secondary">{t(Msg::SignOut)}</button>
-                            </form>
-                            <PaymentFlags rows=me.payment_flags.clone()/>
-                            <SettlementFailures rows=me.settlement_failures.clone()/>
-                            <OperatorForms csrf=me.csrf_token.clone() form_token=me.form_token.clone()/>
-                            <section class="card">
-                                <h2>{t(Msg::AuditTitle)}</h2>
-                                <div class="table-scroll">
-                                    <table data-testid="audit">
-                                        <thead><tr>
-                                            <th>{t(Msg::AuditWhen)}</th><th>{t(Msg::AuditAction)}</th>
-                                            <th>{t(Msg::AuditAccount)}</th><th>{t(Msg::AuditDetail)}</th><th>{t(Msg::AuditFrom)}</th>
-                                        </tr></thead>
-                                        <tbody>
-                                            {me.audit.iter().map(|r| view! {
-                                                <tr>
-                                                    <td>{r.at.clone()}</td><td>{r.action.clone()}</td>
-                                                    <td>{r.account_id.map(|a| a.to_string()).unwrap_or_default()}</td>
-                                                    <td>{r.detail.clone()}</td><td>{r.client.clone()}</td>
-                                                </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                            </section>
-                        }.into_any(),
-                        None => view! {
-                            <form class="card auth-form" method="post" action="/ops/signin" novalidate>
-                                <h2>{t(Msg::OpsSignInTitle)}</h2>
-                                {error.map(|m| view! { <p class="form-error" role="alert" data-testid="form-error">{t(m)}</p> })}
-                                <div class="field">
-                                    <label for="f-ops-login">{t(Msg::Username)}</label>
-                                    <input id="f-ops-login" name="login" type="text" autocomplete="username" required value=login/>
-                                </div>
-                                <div class="field">
-                                    <label for="f-ops-password">{t(Msg::Password)}</label>
-                                    <input id="f-ops-password" name="password" type="password" autocomplete="current-password" required/>
-                                </div>
-                                <button type="submit" class="button">{t(Msg::NavSignIn)}</button>
-                            </form>
-                        }.into_any(),
-                    }
-                })
-            }}
-        </Suspense>
+        <Transition fallback=|| view! { <p class="loading" aria-busy="true">{t(Msg::Loading)}</p> }>
+            {move || Suspend::new(async move {
+                match operator.await {
+                    Ok(Some(me)) => { let sign_out_csrf = me.csrf_token.clone(); view! {
+                        <p>{t(Msg::OpsSignedInAs)}" "<strong data-testid="operator">{me.username.clone()}</strong></p>
+                        <ActionForm action=sign_out>
+                            <input type="hidden" name="csrf" value=sign_out_csrf/>
+                            <Submit label=Msg::SignOut pending=sign_out.pending() secondary=true/>
+                        </ActionForm>
+                        <PaymentFlags rows=me.payment_flags.clone()/>
+                        <SettlementFailures rows=me.settlement_failures.clone()/>
+                        <OperatorForms csrf=me.csrf_token.clone() form_token=me.form_token.clone() transfer vouchers card/>
+                        <section class="card">
+                            <h2>{t(Msg::AuditTitle)}</h2>
+                            <div class="table-scroll">
+                                <table data-testid="audit">
+                                    <thead><tr>
+                                        <th>{t(Msg::AuditWhen)}</th><th>{t(Msg::AuditAction)}</th>
+                                        <th>{t(Msg::AuditAccount)}</th><th>{t(Msg::AuditDetail)}</th><th>{t(Msg::AuditFrom)}</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {me.audit.iter().map(|r| view! {
+                                            <tr>
+                                                <td>{r.at.clone()}</td><td>{r.action.clone()}</td>
+                                                <td>{r.account_id.map(|a| a.to_string()).unwrap_or_default()}</td>
+                                                <td>{r.detail.clone()}</td><td>{r.client.clone()}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        </section>
+                    }.into_any() }
+                    Ok(None) => view! {
+                        <ActionForm action=sign_in attr:class="card auth-form" attr:novalidate="">
+                            <h2>{t(Msg::OpsSignInTitle)}</h2>
+                            <FormError message=Signal::derive(move || sign_in_error.get().map(|e| e.message()))/>
+                            <Field name="login" id="f-ops-login".to_owned() label=Msg::Username autocomplete="username" required=true
+                                value=crate::form::typed(sign_in_error, "login").unwrap_or_default()/>
+                            <Field name="password" id="f-ops-password".to_owned() label=Msg::Password kind="password"
+                                autocomplete="current-password" required=true/>
+                            <Submit label=Msg::NavSignIn pending=sign_in.pending()/>
+                        </ActionForm>
+                    }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{t(e.message())}</p> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 
+/// A field of one of the /ops forms: its error is the one named `form.name`.
 #[component]
 fn OpsField(
     form: &'static str,
     name: &'static str,
     label: Msg,
-    back: crate::wallet::page::Returned,
+    error: Signal<Option<AppError>>,
     #[prop(optional)] required: bool,
 ) -> impl IntoView {
-    // The server names a field with its form (`vouchers.account`): several forms have an account.
-    let error = back.error_at(&format!("{form}.{name}"));
-    let id = format!("f-{form}-{name}");
+    let qualified = format!("{form}.{name}");
+    let value = crate::form::typed(error, &qualified).unwrap_or_default();
+    let message = Signal::derive(move || error.get().and_then(|e| e.at_field(&qualified)));
     view! {
-        <div class="field" class:has-error=error.is_some()>
-            <label for=id.clone()>{t(label)}</label>
-            <input id=id.clone() name=name type="text" autocomplete="off" required=required
-                aria-invalid=error.map(|_| "true") aria-describedby=error.map(|_| format!("{id}-error"))/>
-            {error.map(|m| view! {
-                <p class="field-error" id=format!("{id}-error") data-testid=format!("error-{form}-{name}")>{t(m)}</p>
-            })}
-        </div>
+        <Field name=name id=format!("f-{form}-{name}") label=label required=required value=value error=message/>
     }
 }
 
@@ -283,44 +489,96 @@ fn SettlementFailures(rows: Vec<SettlementFailureRow>) -> impl IntoView {
 
 /// Money actions: record a bank transfer, issue vouchers or generate codes, assign a card.
 #[component]
-fn OperatorForms(csrf: String, form_token: String) -> impl IntoView {
-    let back = crate::wallet::page::Returned::read();
+fn OperatorForms(
+    csrf: String,
+    form_token: String,
+    transfer: ServerAction<RecordBankTransfer>,
+    vouchers: ServerAction<IssueVouchers>,
+    card: ServerAction<AssignCard>,
+) -> impl IntoView {
+    let query = use_query_map();
+    // What was just done: the app's answer, or (after a plain form post) the page's query.
+    let newest = RwSignal::new(None::<OpsDone>);
+    for done in [
+        last_success(transfer),
+        last_success(vouchers),
+        last_success(card),
+    ] {
+        Effect::new(move |_| {
+            if let Some(done) = done.get() {
+                newest.set(Some(done));
+            }
+        });
+    }
+    let answer = move || {
+        newest.get().or_else(|| {
+            query.with(|q| {
+                q.get("done")
+                    .filter(|d| !d.is_empty())
+                    .map(|detail| OpsDone {
+                        detail,
+                        codes_batch: q.get("codes").and_then(|b| b.parse().ok()),
+                    })
+            })
+        })
+    };
+    let (transfer_error, voucher_error, card_error) =
+        (last_error(transfer), last_error(vouchers), last_error(card));
+    focus_first_error(transfer_error);
+    focus_first_error(voucher_error);
+    focus_first_error(card_error);
+    let (csrf_transfer, csrf_vouchers) = (csrf.clone(), csrf.clone());
+    let token_vouchers = form_token.clone();
+    let form_error = Signal::derive(move || {
+        [transfer_error.get(), voucher_error.get(), card_error.get()]
+            .into_iter()
+            .flatten()
+            .find(|e| e.field.is_none())
+            .map(|e| e.message())
+    });
     view! {
-        {back.done.clone().map(|(msg, detail)| view! {
-            <p class="notice" role="status" data-testid="notice">{t(msg)}" "{detail}</p>
+        {move || answer().map(|done| view! {
+            <p class="notice" role="status" data-testid="notice">{t(Msg::OpsDone)}" "{done.detail.clone()}
+                {done.codes_batch.map(|batch| view! {
+                    " "<a href=format!("/ops/activation-codes/{batch}") rel="external" download="" data-testid="codes-csv">
+                        {t(Msg::DownloadCsv)}
+                    </a>
+                })}
+            </p>
         })}
+        <FormError message=form_error/>
         <section class="card">
             <h2>{t(Msg::OpsBankTransferTitle)}</h2>
-            <form class="inline-form" method="post" action="/ops/bank-transfers" novalidate data-testid="ops-bank-transfer">
-                <input type="hidden" name="csrf" value=csrf.clone()/>
-                <OpsField form="bank_transfers" name="account" label=Msg::OpsCustomer back=back.clone() required=true/>
-                <OpsField form="bank_transfers" name="amount" label=Msg::TopUpAmount back=back.clone() required=true/>
-                <OpsField form="bank_transfers" name="reference" label=Msg::OpsReference back=back.clone() required=true/>
-                <button type="submit" class="button">{t(Msg::OpsRecord)}</button>
-            </form>
+            <ActionForm action=transfer attr:class="inline-form" attr:novalidate="" attr:data-testid="ops-bank-transfer">
+                <input type="hidden" name="csrf" value=csrf_transfer/>
+                <OpsField form="bank_transfers" name="account" label=Msg::OpsCustomer error=transfer_error required=true/>
+                <OpsField form="bank_transfers" name="amount" label=Msg::TopUpAmount error=transfer_error required=true/>
+                <OpsField form="bank_transfers" name="reference" label=Msg::OpsReference error=transfer_error required=true/>
+                <Submit label=Msg::OpsRecord pending=transfer.pending()/>
+            </ActionForm>
         </section>
         <section class="card">
             <h2>{t(Msg::OpsVoucherTitle)}</h2>
             <p class="hint">{t(Msg::OpsVoucherHelp)}</p>
-            <form class="inline-form" method="post" action="/ops/vouchers" novalidate data-testid="ops-vouchers">
-                <input type="hidden" name="csrf" value=csrf.clone()/>
-                <input type="hidden" name="idempotency_key" value=form_token.clone()/>
-                <OpsField form="vouchers" name="face_value" label=Msg::OpsFaceValue back=back.clone() required=true/>
-                <OpsField form="vouchers" name="valid_days" label=Msg::OpsValidDays back=back.clone() required=true/>
-                <OpsField form="vouchers" name="account" label=Msg::OpsCustomer back=back.clone()/>
-                <OpsField form="vouchers" name="count" label=Msg::OpsCount back=back.clone()/>
-                <button type="submit" class="button">{t(Msg::OpsIssue)}</button>
-            </form>
+            <ActionForm action=vouchers attr:class="inline-form" attr:novalidate="" attr:data-testid="ops-vouchers">
+                <input type="hidden" name="csrf" value=csrf_vouchers/>
+                <input type="hidden" name="idempotency_key" value=token_vouchers/>
+                <OpsField form="vouchers" name="face_value" label=Msg::OpsFaceValue error=voucher_error required=true/>
+                <OpsField form="vouchers" name="valid_days" label=Msg::OpsValidDays error=voucher_error required=true/>
+                <OpsField form="vouchers" name="account" label=Msg::OpsCustomer error=voucher_error/>
+                <OpsField form="vouchers" name="count" label=Msg::OpsCount error=voucher_error/>
+                <Submit label=Msg::OpsIssue pending=vouchers.pending()/>
+            </ActionForm>
         </section>
         <section class="card">
             <h2>{t(Msg::OpsCardTitle)}</h2>
-            <form class="inline-form" method="post" action="/ops/prepaid-cards" novalidate data-testid="ops-cards">
+            <ActionForm action=card attr:class="inline-form" attr:novalidate="" attr:data-testid="ops-cards">
                 <input type="hidden" name="csrf" value=csrf/>
                 <input type="hidden" name="idempotency_key" value=form_token/>
-                <OpsField form="prepaid_cards" name="account" label=Msg::OpsCustomer back=back.clone() required=true/>
-                <OpsField form="prepaid_cards" name="denomination" label=Msg::Denomination back=back required=true/>
-                <button type="submit" class="button">{t(Msg::OpsAssign)}</button>
-            </form>
+                <OpsField form="prepaid_cards" name="account" label=Msg::OpsCustomer error=card_error required=true/>
+                <OpsField form="prepaid_cards" name="denomination" label=Msg::Denomination error=card_error required=true/>
+                <Submit label=Msg::OpsAssign pending=card.pending()/>
+            </ActionForm>
         </section>
     }
 }

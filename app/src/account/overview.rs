@@ -2,6 +2,7 @@
 //! visitors get the product introduction instead (`pages::Overview`).
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{Msg, t};
@@ -26,30 +27,23 @@ pub struct AccountOverview {
     pub movements: Vec<MovementRow>,
 }
 
-#[cfg(feature = "ssr")]
-pub(crate) async fn load_overview() -> Option<AccountOverview> {
-    use backend::auth::sessions::Principal;
+/// The signed-in customer's balances and latest movements; none for anyone else.
+#[leptos::server(prefix = "/fn", endpoint = "overview")]
+pub async fn load_overview() -> Result<Option<AccountOverview>, crate::error::AppError> {
     use billing::{InstrumentKind, format_cny};
-    let store = use_context::<backend::Store>()?;
-    let parts = use_context::<http::request::Parts>()?;
-    let session = store
-        .resume_session(&super::session::session_cookie(&parts)?)
-        .await
-        .ok()??;
-    let Principal::Customer(customer_id) = session.principal else {
-        return None;
+    let Some(me) = crate::server_side::customer().await? else {
+        return Ok(None);
     };
-    let customer = store.customer(customer_id).await.ok()?;
-    let account = store.account(customer.billing_account_id).await.ok()?;
-    let wallet = account.wallet().ok()?;
+    let store = crate::server_side::store()?;
+    let account = store.account(me.account_id).await?;
+    let wallet = account.wallet()?;
     let now = store.now();
     let vouchers = wallet.usable_balance(InstrumentKind::RegularVoucher, now)
         + wallet.usable_balance(InstrumentKind::DiscountVoucher, now);
     let fen = |f: i64| format_cny(billing::money::signed_fen(f));
     let movements = store
-        .movements(customer.billing_account_id, 10)
-        .await
-        .ok()?
+        .movements(me.account_id, 10)
+        .await?
         .into_iter()
         .map(|m| MovementRow {
             at: m.at.format("%Y-%m-%d %H:%M").to_string(),
@@ -60,7 +54,7 @@ pub(crate) async fn load_overview() -> Option<AccountOverview> {
             prepaid_cards: fen(m.prepaid_cards_fen),
         })
         .collect();
-    Some(AccountOverview {
+    Ok(Some(AccountOverview {
         name: account.name.clone(),
         cash: format_cny(wallet.net_cash_balance()),
         vouchers: vouchers.to_cny(),
@@ -68,12 +62,7 @@ pub(crate) async fn load_overview() -> Option<AccountOverview> {
             .usable_balance(InstrumentKind::PrepaidCard, now)
             .to_cny(),
         movements,
-    })
-}
-
-#[cfg(not(feature = "ssr"))]
-pub(crate) async fn load_overview() -> Option<AccountOverview> {
-    None
+    }))
 }
 
 pub(crate) fn movement_name(kind: &str) -> Msg {
@@ -100,9 +89,9 @@ pub fn AccountOverviewView(overview: AccountOverview) -> impl IntoView {
                 <div><dt>{t(Msg::PrepaidCardBalance)}</dt><dd data-testid="balance-cards">{overview.prepaid_cards.clone()}</dd></div>
             </dl>
             <p class="actions">
-                <a class="button" href="/wallet#top-up" rel="external" data-testid="go-top-up">{t(Msg::TopUp)}</a>
-                <a class="button secondary" href="/wallet#vouchers" rel="external" data-testid="go-activate">{t(Msg::ActivateVoucher)}</a>
-                <a class="button secondary" href="/wallet#prepaid-cards" rel="external" data-testid="go-buy-card">{t(Msg::BuyPrepaidCard)}</a>
+                <A href="/wallet#top-up" attr:class="button" attr:data-testid="go-top-up">{t(Msg::TopUp)}</A>
+                <A href="/wallet#vouchers" attr:class="button secondary" attr:data-testid="go-activate">{t(Msg::ActivateVoucher)}</A>
+                <A href="/wallet#prepaid-cards" attr:class="button secondary" attr:data-testid="go-buy-card">{t(Msg::BuyPrepaidCard)}</A>
             </p>
         </section>
         <section class="card">

@@ -1,10 +1,12 @@
-//! Who is signed in, for pages. On the server it is read from the session cookie and the store;
-//! the value travels to the browser with the page, so hydration shows the same thing. Links into
-//! the account pages are full page loads (rel=external), so the browser never has to ask.
+//! Who is signed in, for pages: a server function read as a resource. The server renders it into
+//! the page (so hydration shows the same), and the app asks again when a sign-in, sign-up or
+//! sign-out changes it (`SessionEpoch`).
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
+use crate::error::AppError;
 use crate::i18n::{Msg, t};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,46 +20,50 @@ pub struct SessionView {
     pub csrf_token: String,
 }
 
-pub type SessionResource = Resource<Option<SessionView>>;
-
-/// The session id from the request's cookie.
-#[cfg(feature = "ssr")]
-pub(crate) fn session_cookie(parts: &http::request::Parts) -> Option<String> {
-    let headers = parts.headers.get_all(http::header::COOKIE);
-    backend::auth::sessions::session_id_from_cookies(headers.iter().filter_map(|v| v.to_str().ok()))
-}
-
-#[cfg(feature = "ssr")]
-async fn load_session() -> Option<SessionView> {
-    use backend::auth::sessions::Principal;
-    let store = use_context::<backend::Store>()?;
-    let parts = use_context::<http::request::Parts>()?;
-    let id = session_cookie(&parts)?;
-    let session = store.resume_session(&id).await.ok()??;
-    let Principal::Customer(customer_id) = session.principal else {
-        return None;
+/// The signed-in customer, or none.
+#[leptos::server(prefix = "/fn", endpoint = "session")]
+pub async fn load_session() -> Result<Option<SessionView>, AppError> {
+    use crate::server_side::{customer, store};
+    let Some(me) = customer().await? else {
+        return Ok(None);
     };
-    let customer = store.customer(customer_id).await.ok()?;
-    Some(SessionView {
+    let customer = store()?.customer(me.customer_id).await?;
+    Ok(Some(SessionView {
         username: customer.username,
         email: customer.email,
         phone: customer.phone.unwrap_or_default(),
         contact_name: customer.contact_name.unwrap_or_default(),
         company: customer.company.unwrap_or_default(),
-        csrf_token: session.csrf_token,
-    })
+        csrf_token: me.csrf_token,
+    }))
 }
 
-/// In the browser the value always comes from the server's render (the fetcher never runs during
-/// hydration, and account links reload the page).
-#[cfg(not(feature = "ssr"))]
-async fn load_session() -> Option<SessionView> {
-    None
+pub type SessionResource = Resource<Result<Option<SessionView>, AppError>>;
+
+/// Bumped after anything that signs in or out, so the session resource (and every page that
+/// depends on who is signed in) is read again.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionEpoch(pub RwSignal<u32>);
+
+impl SessionEpoch {
+    pub fn changed(self) {
+        self.0.update(|n| *n += 1);
+    }
+
+    pub fn track(self) -> u32 {
+        self.0.get()
+    }
 }
 
-/// Creates the session resource for the page and puts it in context.
+pub fn use_epoch() -> SessionEpoch {
+    expect_context::<SessionEpoch>()
+}
+
+/// Creates the session resource for the app and puts it (and its epoch) in context.
 pub fn provide_session() {
-    let resource: SessionResource = Resource::new(|| (), |_| load_session());
+    let epoch = SessionEpoch(RwSignal::new(0));
+    provide_context(epoch);
+    let resource: SessionResource = Resource::new(move || epoch.track(), |_| load_session());
     provide_context(resource);
 }
 
@@ -71,19 +77,19 @@ pub fn AccountMenu() -> impl IntoView {
     let session = use_session();
     view! {
         <div class="account-menu">
-            <Suspense fallback=|| ()>
+            <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match session.await {
-                        Some(me) => view! {
-                            <a href="/account" rel="external" data-testid="signed-in-as">{me.username}</a>
+                        Ok(Some(me)) => view! {
+                            <A href="/account" attr:data-testid="signed-in-as">{me.username}</A>
                         }.into_any(),
-                        None => view! {
-                            <a href="/signin" rel="external">{t(Msg::NavSignIn)}</a>
-                            <a href="/signup" rel="external">{t(Msg::NavSignUp)}</a>
+                        _ => view! {
+                            <A href="/signin">{t(Msg::NavSignIn)}</A>
+                            <A href="/signup">{t(Msg::NavSignUp)}</A>
                         }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </div>
     }
 }

@@ -42,13 +42,15 @@ pub fn preview(denomination: &str, cash: Amount) -> CardPreview {
 
 #[component]
 pub fn CardPurchaseForm(
+    action: ServerAction<super::actions::BuyPrepaidCard>,
     csrf: String,
     form_token: String,
     cash: Amount,
-    denomination: String,
-    error: Option<Msg>,
 ) -> impl IntoView {
+    let last = crate::form::last_error(action);
+    let denomination = crate::form::typed(last, "denomination").unwrap_or_default();
     let typed = RwSignal::new(denomination.clone());
+    let error = crate::form::error_at(last, "denomination");
     let shown = move || {
         match preview(&typed.get(), cash) {
         CardPreview::Empty => ().into_any(),
@@ -63,19 +65,19 @@ pub fn CardPurchaseForm(
     }
     };
     view! {
-        <form class="inline-form" method="post" action="/wallet/prepaid-cards" novalidate>
+        <ActionForm action attr:class="inline-form" attr:novalidate="">
             <input type="hidden" name="csrf" value=csrf/>
             <input type="hidden" name="idempotency_key" value=form_token/>
-            <div class="field" class:has-error=error.is_some()>
+            <div class="field" class:has-error=move || error.get().is_some()>
                 <label for="f-denomination">{t(Msg::Denomination)}</label>
                 <input id="f-denomination" name="denomination" type="text" inputmode="numeric" autocomplete="off" required
-                    value=denomination aria-invalid=error.map(|_| "true")
+                    value=denomination aria-invalid=move || error.get().map(|_| "true")
                     on:input=move |ev| typed.set(event_target_value(&ev))/>
-                {field_error(error, "denomination")}
+                {move || field_error(error.get(), "denomination")}
             </div>
             <div aria-live="polite">{shown}</div>
-            <button type="submit" class="button" data-testid="buy-card">{t(Msg::Buy)}</button>
-        </form>
+            <crate::form::Submit label=Msg::Buy pending=action.pending() testid="buy-card"/>
+        </ActionForm>
     }
 }
 

@@ -70,29 +70,28 @@ pub(crate) fn when(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M").to_string()
 }
 
-/// The signed-in customer's store, billing account id and CSRF token.
 #[cfg(feature = "ssr")]
-pub(crate) async fn signed_in() -> Option<(backend::Store, i64, String)> {
-    use backend::auth::sessions::Principal;
-    let store = leptos::prelude::use_context::<backend::Store>()?;
-    let parts = leptos::prelude::use_context::<http::request::Parts>()?;
-    let session = store
-        .resume_session(&crate::account::session_cookie(&parts)?)
-        .await
-        .ok()??;
-    let Principal::Customer(customer_id) = session.principal else {
-        return None;
-    };
-    let customer = store.customer(customer_id).await.ok()?;
-    Some((store, customer.billing_account_id, session.csrf_token))
+pub(crate) fn top_up_row(t: backend::topups::TopUp) -> TopUpRow {
+    TopUpRow {
+        id: t.id,
+        created_at: when(t.created_at),
+        method: t.method.code().to_owned(),
+        amount: t.amount.to_cny(),
+        reference: t.reference,
+        paid: t.status == backend::topups::TopUpStatus::Paid,
+    }
 }
 
-#[cfg(feature = "ssr")]
-pub(crate) async fn load_wallet() -> Option<WalletData> {
+/// The signed-in customer's wallet: balances, top-ups, vouchers, cards; none for anyone else.
+#[leptos::server(prefix = "/fn", endpoint = "wallet")]
+pub async fn load_wallet() -> Result<Option<WalletData>, crate::error::AppError> {
     use billing::{InstrumentKind, InstrumentStatus, format_cny};
-    let (store, account_id, csrf_token) = signed_in().await?;
-    let account = store.account(account_id).await.ok()?;
-    let wallet = account.wallet().ok()?;
+    let Some(me) = crate::server_side::customer().await? else {
+        return Ok(None);
+    };
+    let store = crate::server_side::store()?;
+    let account = store.account(me.account_id).await?;
+    let wallet = account.wallet()?;
     let now = store.now();
     let row = |i: &backend::accounts::InstrumentRecord| {
         let status = if i.expired_at.is_some() {
@@ -122,22 +121,14 @@ pub(crate) async fn load_wallet() -> Option<WalletData> {
             .collect()
     };
     let top_ups = store
-        .top_ups(account_id, 20)
-        .await
-        .ok()?
+        .top_ups(me.account_id, 20)
+        .await?
         .into_iter()
-        .map(|t| TopUpRow {
-            id: t.id,
-            created_at: when(t.created_at),
-            method: t.method.code().to_owned(),
-            amount: t.amount.to_cny(),
-            reference: t.reference,
-            paid: t.status == backend::topups::TopUpStatus::Paid,
-        })
+        .map(top_up_row)
         .collect();
-    Some(WalletData {
-        csrf_token,
-        form_token: backend::auth::random_token(16),
+    Ok(Some(WalletData {
+        csrf_token: me.csrf_token,
+        form_token: crate::server_side::new_form_token(),
         cash: account.cash,
         net_cash: format_cny(wallet.net_cash_balance()),
         vouchers_total: (wallet.usable_balance(InstrumentKind::RegularVoucher, now)
@@ -150,10 +141,5 @@ pub(crate) async fn load_wallet() -> Option<WalletData> {
         top_ups,
         vouchers: newest_first(true),
         cards: newest_first(false),
-    })
-}
-
-#[cfg(not(feature = "ssr"))]
-pub(crate) async fn load_wallet() -> Option<WalletData> {
-    None
+    }))
 }

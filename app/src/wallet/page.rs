@@ -3,47 +3,17 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
+use super::actions::{ActivateVoucher, BuyPrepaidCard, TopUp};
 use super::card_preview::CardPurchaseForm;
 use super::data::{InstrumentRow, TopUpRow, load_wallet};
-use crate::account::error_message;
+use crate::form::{
+    Field, FormError, Notice, Submit, error_at, focus_first_error, last_error, last_success,
+    successes,
+};
 use crate::i18n::{Msg, t};
-
-/// What a failed post sent back: `error`, `field`, and the amount typed.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Returned {
-    pub error: Option<String>,
-    pub field: Option<String>,
-    pub amount: String,
-    pub denomination: String,
-    pub done: Option<(Msg, String)>,
-}
-
-impl Returned {
-    pub(crate) fn read() -> Returned {
-        let query = use_query_map().get_untracked();
-        let get = |k: &str| query.get(k).filter(|v| !v.is_empty());
-        let done = get("activated")
-            .map(|n| (Msg::VoucherActivated, n))
-            .or_else(|| get("bought").map(|n| (Msg::CardBought, n)))
-            .or_else(|| get("done").map(|n| (Msg::OpsDone, n)));
-        Returned {
-            error: get("error"),
-            field: get("field"),
-            amount: get("amount").unwrap_or_default(),
-            denomination: get("denomination").unwrap_or_default(),
-            done,
-        }
-    }
-
-    /// The message of the error if it belongs to `field`.
-    pub(crate) fn error_at(&self, field: &str) -> Option<Msg> {
-        (self.field.as_deref() == Some(field))
-            .then(|| self.error.as_deref().map(error_message))
-            .flatten()
-    }
-}
 
 pub(crate) fn field_error(message: Option<Msg>, name: &'static str) -> impl IntoView {
     message.map(|m| view! { <p class="field-error" id=format!("{name}-error") data-testid=format!("error-{name}")>{t(m)}</p> })
@@ -86,97 +56,124 @@ pub(crate) fn method_text(method: &str) -> Msg {
 
 #[component]
 pub fn WalletPage() -> impl IntoView {
-    let wallet = Resource::new(|| (), |_| load_wallet());
-    let back = Returned::read();
+    let top_up = ServerAction::<TopUp>::new();
+    let activate = ServerAction::<ActivateVoucher>::new();
+    let buy = ServerAction::<BuyPrepaidCard>::new();
+    let (activated, bought) = (successes(activate), successes(buy));
+    super::actions::follow(last_success(top_up));
+    let epoch = crate::account::use_epoch();
+    let wallet = Resource::new(
+        move || (epoch.track(), activated.get(), bought.get()),
+        |_| load_wallet(),
+    );
+    let query = use_query_map();
+    // What was just made: the answer of the action that ran last, or (after a plain form post)
+    // the page's query.
+    let made_here = RwSignal::new(None::<(Msg, String)>);
+    Effect::new(move |_| {
+        if let Some(m) = last_success(activate).get() {
+            made_here.set(Some((Msg::VoucherActivated, m.number)));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(m) = last_success(buy).get() {
+            made_here.set(Some((Msg::CardBought, m.number)));
+        }
+    });
+    let notice = Signal::derive(move || {
+        made_here.get().or_else(|| {
+            query.with(|q| {
+                let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
+                get("activated")
+                    .map(|n| (Msg::VoucherActivated, n))
+                    .or_else(|| get("bought").map(|n| (Msg::CardBought, n)))
+            })
+        })
+    });
+    let errors = [last_error(top_up), last_error(activate), last_error(buy)];
+    for error in errors {
+        focus_first_error(error);
+    }
+    let form_error = Signal::derive(move || {
+        errors
+            .iter()
+            .find_map(|e| e.get().filter(|e| e.field.is_none()))
+            .map(|e| e.message())
+    });
     view! {
         <Title text=t(Msg::NavWallet)/>
         <h1>{t(Msg::NavWallet)}</h1>
-        <Suspense fallback=|| ()>
-            {move || {
-                let back = back.clone();
-                Suspend::new(async move {
-                    let Some(w) = wallet.await else {
-                        return view! {
-                            <p class="notice">{t(Msg::SignInForWallet)}</p>
-                            <a class="button" href="/signin" rel="external">{t(Msg::NavSignIn)}</a>
-                        }.into_any();
-                    };
-                    let generic_error = back.field.is_none().then(|| back.error.as_deref().map(error_message)).flatten();
-                    view! {
-                        {back.done.clone().map(|(msg, number)| view! {
-                            <p class="notice" role="status" data-testid="notice">{t(msg)}" "<strong>{number}</strong></p>
-                        })}
-                        {generic_error.map(|m| view! { <p class="form-error" role="alert" data-testid="form-error">{t(m)}</p> })}
-                        <section class="card">
-                            <dl class="balances">
-                                <div><dt>{t(Msg::CashBalance)}</dt><dd data-testid="balance-cash">{w.net_cash.clone()}</dd></div>
-                                <div><dt>{t(Msg::VoucherBalance)}</dt><dd data-testid="balance-vouchers">{w.vouchers_total.clone()}</dd></div>
-                                <div><dt>{t(Msg::PrepaidCardBalance)}</dt><dd data-testid="balance-cards">{w.cards_total.clone()}</dd></div>
-                            </dl>
-                            <p class="hint">
-                                <a href=format!("/preview?{}", w.preview_query) data-testid="preview-with-wallet">{t(Msg::PreviewWithWallet)}</a>
-                            </p>
-                        </section>
-                        <TopUpSection csrf=w.csrf_token.clone() form_token=w.form_token.clone() back=back.clone() top_ups=w.top_ups.clone()/>
-                        <section class="card" id="vouchers">
-                            <h2>{t(Msg::ActivateVoucher)}</h2>
-                            <form class="inline-form" method="post" action="/wallet/vouchers/activate" novalidate>
-                                <input type="hidden" name="csrf" value=w.csrf_token.clone()/>
-                                <div class="field" class:has-error=back.error_at("code").is_some()>
-                                    <label for="f-code">{t(Msg::ActivationCode)}</label>
-                                    <input id="f-code" name="code" type="text" autocomplete="off" required
-                                        placeholder="XXXX-XXXX-XXXX-XXXX" aria-invalid=back.error_at("code").map(|_| "true")/>
-                                    {field_error(back.error_at("code"), "code")}
-                                </div>
-                                <button type="submit" class="button" data-testid="activate">{t(Msg::Activate)}</button>
-                            </form>
-                            <InstrumentTable rows=w.vouchers.clone() cards=false/>
-                        </section>
-                        <section class="card" id="prepaid-cards">
-                            <h2>{t(Msg::BuyPrepaidCard)}</h2>
-                            <CardPurchaseForm csrf=w.csrf_token.clone() form_token=w.form_token.clone() cash=w.cash denomination=back.denomination.clone()
-                                error=back.error_at("denomination")/>
-                            <InstrumentTable rows=w.cards.clone() cards=true/>
-                        </section>
-                    }.into_any()
-                })
-            }}
-        </Suspense>
+        <Notice notice/>
+        <FormError message=form_error/>
+        <Transition fallback=|| view! { <p class="loading" aria-busy="true">{t(Msg::Loading)}</p> }>
+            {move || Suspend::new(async move {
+                let w = match wallet.await {
+                    Ok(Some(w)) => w,
+                    Ok(None) => return view! {
+                        <p class="notice">{t(Msg::SignInForWallet)}</p>
+                        <A href="/signin" attr:class="button">{t(Msg::NavSignIn)}</A>
+                    }.into_any(),
+                    Err(e) => return view! { <p class="form-error" role="alert">{t(e.message())}</p> }.into_any(),
+                };
+                let csrf_activate = w.csrf_token.clone();
+                view! {
+                    <section class="card">
+                        <dl class="balances">
+                            <div><dt>{t(Msg::CashBalance)}</dt><dd class="num" data-testid="balance-cash">{w.net_cash.clone()}</dd></div>
+                            <div><dt>{t(Msg::VoucherBalance)}</dt><dd class="num" data-testid="balance-vouchers">{w.vouchers_total.clone()}</dd></div>
+                            <div><dt>{t(Msg::PrepaidCardBalance)}</dt><dd class="num" data-testid="balance-cards">{w.cards_total.clone()}</dd></div>
+                        </dl>
+                        <p class="hint">
+                            <A href=format!("/preview?{}", w.preview_query) attr:data-testid="preview-with-wallet">{t(Msg::PreviewWithWallet)}</A>
+                        </p>
+                    </section>
+                    <TopUpSection action=top_up csrf=w.csrf_token.clone() form_token=w.form_token.clone() top_ups=w.top_ups.clone()/>
+                    <section class="card" id="vouchers">
+                        <h2>{t(Msg::ActivateVoucher)}</h2>
+                        <ActionForm action=activate attr:class="inline-form" attr:novalidate="">
+                            <input type="hidden" name="csrf" value=csrf_activate/>
+                            <Field name="code" label=Msg::ActivationCode required=true placeholder="XXXX-XXXX-XXXX-XXXX"
+                                error=error_at(last_error(activate), "code")/>
+                            <Submit label=Msg::Activate pending=activate.pending() testid="activate"/>
+                        </ActionForm>
+                        <InstrumentTable rows=w.vouchers.clone() cards=false/>
+                    </section>
+                    <section class="card" id="prepaid-cards">
+                        <h2>{t(Msg::BuyPrepaidCard)}</h2>
+                        <CardPurchaseForm action=buy csrf=w.csrf_token.clone() form_token=w.form_token.clone() cash=w.cash/>
+                        <InstrumentTable rows=w.cards.clone() cards=true/>
+                    </section>
+                }.into_any()
+            })}
+        </Transition>
     }
 }
 
 #[component]
 fn TopUpSection(
+    action: ServerAction<TopUp>,
     csrf: String,
     form_token: String,
-    back: Returned,
     top_ups: Vec<TopUpRow>,
 ) -> impl IntoView {
-    let amount_error = back.error_at("amount");
+    let error = last_error(action);
     view! {
         <section class="card" id="top-up">
             <h2>{t(Msg::TopUp)}</h2>
-            <form class="inline-form" method="post" action="/wallet/top-up" novalidate>
+            <ActionForm action attr:class="inline-form" attr:novalidate="">
                 <input type="hidden" name="csrf" value=csrf/>
                 <input type="hidden" name="idempotency_key" value=form_token/>
-                <div class="field" class:has-error=amount_error.is_some()>
-                    <label for="f-amount">{t(Msg::TopUpAmount)}</label>
-                    <input id="f-amount" name="amount" type="text" inputmode="decimal" autocomplete="off" required
-                        value=back.amount.clone() aria-invalid=amount_error.map(|_| "true") aria-describedby="amount-hint"/>
-                    {if amount_error.is_none() {
-                        view! { <p class="hint" id="amount-hint">{t(Msg::TopUpAmountHint)}</p> }.into_any()
-                    } else {
-                        field_error(amount_error, "amount").into_any()
-                    }}
-                </div>
+                <Field name="amount" label=Msg::TopUpAmount required=true inputmode="decimal"
+                    value=crate::form::typed(error, "amount").unwrap_or_default()
+                    hint=Msg::TopUpAmountHint error=error_at(error, "amount")/>
                 <fieldset class="field">
                     <legend>{t(Msg::PayMethod)}</legend>
                     <label class="choice"><input type="radio" name="method" value="alipay" checked/>" "{t(Msg::MethodAlipay)}</label>
                     <label class="choice"><input type="radio" name="method" value="bank_transfer"/>" "{t(Msg::MethodBankTransfer)}</label>
-                    {field_error(back.error_at("method"), "method")}
+                    {move || field_error(error_at(error, "method").get(), "method")}
                 </fieldset>
-                <button type="submit" class="button" data-testid="top-up">{t(Msg::TopUp)}</button>
-            </form>
+                <Submit label=Msg::TopUp pending=action.pending() testid="top-up"/>
+            </ActionForm>
             <h3>{t(Msg::TopUpsTitle)}</h3>
             {if top_ups.is_empty() {
                 view! { <p class="notice">{t(Msg::NoTopUps)}</p> }.into_any()
@@ -185,14 +182,14 @@ fn TopUpSection(
                     <div class="table-scroll">
                         <table data-testid="top-ups">
                             <thead><tr>
-                                <th>{t(Msg::ColCreated)}</th><th>{t(Msg::ColMethod)}</th><th>{t(Msg::Amount)}</th>
+                                <th>{t(Msg::ColCreated)}</th><th>{t(Msg::ColMethod)}</th><th class="num">{t(Msg::Amount)}</th>
                                 <th>{t(Msg::ColReference)}</th><th>{t(Msg::ColStatus)}</th>
                             </tr></thead>
                             <tbody>
                                 {top_ups.into_iter().map(|r| view! {
                                     <tr>
                                         <td>{r.created_at}</td><td>{t(method_text(&r.method))}</td><td class="num">{r.amount}</td>
-                                        <td><a href=format!("/wallet/top-ups/{}", r.id) rel="external">{r.reference}</a></td>
+                                        <td><A href=format!("/wallet/top-ups/{}", r.id)>{r.reference}</A></td>
                                         <td>{t(if r.paid { Msg::StatusPaid } else { Msg::StatusPending })}</td>
                                     </tr>
                                 }).collect_view()}

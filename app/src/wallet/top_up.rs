@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
@@ -18,49 +19,63 @@ pub struct TopUpDetails {
     pub payee: Option<BankPayeeDetails>,
 }
 
-#[cfg(feature = "ssr")]
-async fn load_top_up(id: String) -> Option<TopUpDetails> {
-    use super::data::{signed_in, when};
-    let (store, account_id, csrf_token) = signed_in().await?;
-    let top_up = store.top_up(account_id, id.parse().ok()?).await.ok()??;
-    let payee = (top_up.method == backend::topups::TopUpMethod::BankTransfer)
-        .then(use_context::<BankPayeeDetails>)
-        .flatten();
-    Some(TopUpDetails {
-        top_up: TopUpRow {
-            id: top_up.id,
-            created_at: when(top_up.created_at),
-            method: top_up.method.code().to_owned(),
-            amount: top_up.amount.to_cny(),
-            reference: top_up.reference,
-            paid: top_up.status == backend::topups::TopUpStatus::Paid,
-        },
-        csrf_token,
-        payee,
-    })
-}
-
-#[cfg(not(feature = "ssr"))]
-async fn load_top_up(_id: String) -> Option<TopUpDetails> {
-    None
+/// One of the signed-in customer's top-ups; none if it is not theirs (or not signed in).
+#[leptos::server(prefix = "/fn", endpoint = "load_top_up")]
+pub async fn load_top_up(id: String) -> Result<Option<TopUpDetails>, crate::error::AppError> {
+    let Some(me) = crate::server_side::customer().await? else {
+        return Ok(None);
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return Ok(None);
+    };
+    let Some(top_up) = crate::server_side::store()?
+        .top_up(me.account_id, id)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let payee = (top_up.method == backend::topups::TopUpMethod::BankTransfer).then(|| {
+        let payee = &crate::server_side::site()?.payments.bank_payee;
+        Ok::<_, crate::error::AppError>(BankPayeeDetails {
+            name: payee.name.clone(),
+            bank: payee.bank.clone(),
+            account: payee.account.clone(),
+        })
+    });
+    Ok(Some(TopUpDetails {
+        top_up: super::data::top_up_row(top_up),
+        csrf_token: me.csrf_token,
+        payee: payee.transpose()?,
+    }))
 }
 
 #[component]
 pub fn TopUpPage() -> impl IntoView {
-    let id = use_params_map()
-        .get_untracked()
-        .get("id")
-        .unwrap_or_default();
-    let details = Resource::new(move || id.clone(), load_top_up);
+    let params = use_params_map();
+    let pay = ServerAction::<super::actions::PayTopUp>::new();
+    let pay_error = crate::form::last_error(pay);
+    super::actions::follow(crate::form::last_success(pay));
+    // "Refresh" reads the top-up again without leaving the page.
+    let refreshed = RwSignal::new(0u32);
+    let details = Resource::new(
+        move || {
+            (
+                params.with(|p| p.get("id").unwrap_or_default()),
+                refreshed.get(),
+            )
+        },
+        |(id, _)| load_top_up(id),
+    );
     view! {
         <Title text=t(Msg::TopUp)/>
         <h1>{t(Msg::TopUp)}</h1>
-        <Suspense fallback=|| ()>
+        <crate::form::FormError message=Signal::derive(move || pay_error.get().map(|e| e.message()))/>
+        <Transition fallback=|| view! { <p class="loading" aria-busy="true">{t(Msg::Loading)}</p> }>
             {move || Suspend::new(async move {
-                let Some(d) = details.await else {
+                let Ok(Some(d)) = details.await else {
                     return view! {
                         <p class="notice" data-testid="top-up-not-found">{t(Msg::TopUpNotFound)}</p>
-                        <a class="button" href="/wallet" rel="external">{t(Msg::BackToWallet)}</a>
+                        <A href="/wallet" attr:class="button">{t(Msg::BackToWallet)}</A>
                     }.into_any();
                 };
                 let r = d.top_up.clone();
@@ -79,10 +94,11 @@ pub fn TopUpPage() -> impl IntoView {
                         {r.paid.then(|| view! { <p class="notice" role="status">{t(Msg::TopUpCredited)}</p> })}
                         {pending_online.then(|| view! {
                             <p class="notice">{t(Msg::TopUpWaiting)}</p>
-                            <form method="post" action=format!("/wallet/top-ups/{}/pay", r.id)>
+                            <ActionForm action=pay>
                                 <input type="hidden" name="csrf" value=d.csrf_token.clone()/>
-                                <button type="submit" class="button" data-testid="continue-to-pay">{t(Msg::ContinueToPay)}</button>
-                            </form>
+                                <input type="hidden" name="id" value=r.id.to_string()/>
+                                <crate::form::Submit label=Msg::ContinueToPay pending=pay.pending() testid="continue-to-pay"/>
+                            </ActionForm>
                         })}
                     </section>
                     {d.payee.clone().filter(|_| !r.paid).map(|p| view! {
@@ -99,11 +115,12 @@ pub fn TopUpPage() -> impl IntoView {
                         </section>
                     })}
                     <p>
-                        <a class="button secondary" href=format!("/wallet/top-ups/{}", r.id) rel="external">{t(Msg::Refresh)}</a>" "
-                        <a class="button secondary" href="/wallet" rel="external">{t(Msg::BackToWallet)}</a>
+                        <a class="button secondary" href=format!("/wallet/top-ups/{}", r.id) data-testid="refresh"
+                            on:click=move |ev| { ev.prevent_default(); refreshed.update(|n| *n += 1); }>{t(Msg::Refresh)}</a>" "
+                        <A href="/wallet" attr:class="button secondary">{t(Msg::BackToWallet)}</A>
                     </p>
                 }.into_any()
             })}
-        </Suspense>
+        </Transition>
     }
 }

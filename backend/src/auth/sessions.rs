@@ -166,3 +166,54 @@ pub fn session_id_from_cookies<'a>(
         .find(|(name, _)| *name == SESSION_COOKIE)
         .map(|(_, value)| value.to_owned())
 }
+
+/// Who is making a request, resolved once per request from its session cookie (the server's
+/// `resolve_viewer` middleware puts it in the request's extensions, where the API's extractors,
+/// the pages and the server functions all read it): the session row is read once per request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Viewer {
+    #[default]
+    Anonymous,
+    /// A signed-in session: who, the session's id (to end it) and its CSRF token.
+    Session {
+        principal: Principal,
+        session_id: String,
+        csrf_token: String,
+    },
+}
+
+impl Store {
+    /// The viewer of a request carrying `session_id` (or none): anonymous when the session is
+    /// unknown, ended or idle too long.
+    pub async fn viewer(&self, session_id: Option<String>) -> Result<Viewer, AuthError> {
+        let Some(session_id) = session_id else {
+            return Ok(Viewer::Anonymous);
+        };
+        Ok(match self.resume_session(&session_id).await? {
+            Some(active) => Viewer::Session {
+                principal: active.principal,
+                session_id,
+                csrf_token: active.csrf_token,
+            },
+            None => Viewer::Anonymous,
+        })
+    }
+}
+
+/// The `Set-Cookie` value that starts a session in the browser (`secure` on https sites).
+pub fn session_cookie(session: &NewSession, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        session.id,
+        ABSOLUTE_LIFETIME.num_seconds(),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The `Set-Cookie` value that ends the browser's session.
+pub fn cleared_session_cookie(secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        if secure { "; Secure" } else { "" }
+    )
+}

@@ -4,6 +4,11 @@
 
 pub mod alipay;
 pub mod sandbox;
+mod service;
+
+pub use service::{
+    BankPayee, NOTIFY_PATH, OnlinePayments, OpenTopUpError, Payments, SANDBOX_GATEWAY_PATH,
+};
 
 use chrono::{DateTime, FixedOffset, Utc};
 

@@ -49,27 +49,13 @@ pub struct TopUpView {
     pub bank_transfer: Option<BankTransferDetails>,
 }
 
-/// The page a customer returns to from the gateway (it shows the status; it never credits).
-pub fn return_url(state: &AppState, top_up: &TopUp) -> String {
-    format!("{}/wallet/top-ups/{}", state.settings.public_url, top_up.id)
-}
-
 /// The view of a top-up, with where to pay it while it is pending.
 pub async fn view(state: &AppState, top_up: TopUp) -> Result<TopUpView, ApiError> {
-    let checkout_url = match (top_up.method, top_up.status) {
-        (TopUpMethod::Alipay, TopUpStatus::Pending) => {
-            let merchant = state.alipay_merchant().await.map_err(ledger_error)?;
-            merchant.and_then(|merchant| {
-                merchant.checkout_url(
-                    &top_up,
-                    &state.notify_url(),
-                    &return_url(state, &top_up),
-                    state.store.now(),
-                )
-            })
-        }
-        _ => None,
-    };
+    let checkout_url = state
+        .payments
+        .checkout_url(&state.store, &top_up)
+        .await
+        .map_err(ledger_error)?;
     let bank_transfer = (top_up.method == TopUpMethod::BankTransfer).then(|| {
         let BankPayee {
             name,

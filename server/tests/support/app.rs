@@ -248,11 +248,257 @@ impl TestApp {
         (status, headers, bytes.to_vec())
     }
 
+    /// A page's form posted the way a browser without WebAssembly sends it: to the server function
+    /// `/fn/{endpoint}`, with `Accept: text/html` and the page (`/wallet`, `/ops?x=1`) as an absolute
+    /// `Referer`, from 10.0.0.7. `cookie` is the session's value (and may go on with `; other=…`).
+    pub async fn form_post(
+        &self,
+        endpoint: &str,
+        page: &str,
+        form: &str,
+        cookie: Option<&str>,
+    ) -> FormAnswer {
+        self.form_post_from(endpoint, page, form, cookie, "10.0.0.7")
+            .await
+    }
+
+    /// As [`TestApp::form_post`], from the socket peer `client`.
+    pub async fn form_post_from(
+        &self,
+        endpoint: &str,
+        page: &str,
+        form: &str,
+        cookie: Option<&str>,
+        client: &str,
+    ) -> FormAnswer {
+        let referer = format!("{ORIGIN}{page}");
+        let (status, headers, body) = self
+            .raw_from(
+                "POST",
+                &format!("/fn/{endpoint}"),
+                Some(form),
+                cookie,
+                client,
+                &[("accept", "text/html"), ("referer", &referer)],
+            )
+            .await;
+        let location = headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let error = form_error(&location);
+        if error.is_some() {
+            // An error goes back to the page the form was on, naming the function that refused.
+            let query = location
+                .split_once('#')
+                .map_or(location.as_str(), |(l, _)| l);
+            assert!(
+                query.starts_with(&format!("{referer}?"))
+                    || query.starts_with(&format!("{referer}&")),
+                "/fn/{endpoint}: the error goes back to {referer}: {location}"
+            );
+            assert_eq!(
+                query_param(&location, "__path").as_deref(),
+                Some(format!("/fn/{endpoint}").as_str()),
+                "{location}"
+            );
+        }
+        FormAnswer {
+            status,
+            headers,
+            location,
+            error,
+            body,
+        }
+    }
+
+    /// A server function called the way the app calls it (a `fetch`, no `Accept: text/html`):
+    /// the form-encoded arguments in, the JSON answer out (the return value, or the error).
+    pub async fn fn_call(&self, endpoint: &str, form: &str, cookie: Option<&str>) -> Reply {
+        let (status, headers, body) = self
+            .raw_from(
+                "POST",
+                &format!("/fn/{endpoint}"),
+                Some(form),
+                cookie,
+                "10.0.0.7",
+                &[("accept", "application/json")],
+            )
+            .await;
+        let body = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("/fn/{endpoint}: not JSON ({e}): {status} {body:?}"));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
     pub async fn sign_up(&self, username: &str) -> Reply {
         let body = json!({"username": username, "email": format!("{username}@example.com"), "password": "correct horse battery"});
         self.call("POST", "/api/v1/accounts", Some(body), &[], "10.0.0.1")
             .await
     }
+}
+
+/// Where the forms say they were sent from (the `Referer`); server functions need it absolute.
+pub const ORIGIN: &str = "http://localhost";
+
+/// The error a server function put in the URL it sent a plain form post back to (`__err`): the
+/// same JSON as its error body.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct FormError {
+    pub code: String,
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub retry_after_secs: Option<i64>,
+    /// What was typed into the form's non-secret fields, for the page to show again.
+    #[serde(default)]
+    pub typed: Vec<(String, String)>,
+}
+
+impl FormError {
+    /// (code, field), for comparing in one `assert_eq!`.
+    pub fn pair(&self) -> (&str, Option<&str>) {
+        (self.code.as_str(), self.field.as_deref())
+    }
+
+    /// What came back as typed into `field`.
+    pub fn typed(&self, field: &str) -> Option<&str> {
+        self.typed
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// What a plain form post to a server function got back.
+#[derive(Debug)]
+pub struct FormAnswer {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    /// The `Location` as sent (an error's is absolute: the `Referer` with `__path` and `__err`).
+    pub location: String,
+    /// The error in `location`, if any.
+    pub error: Option<FormError>,
+    pub body: String,
+}
+
+impl FormAnswer {
+    /// Where the browser goes next, on this site (no `http://localhost`).
+    pub fn path(&self) -> String {
+        self.location
+            .strip_prefix(ORIGIN)
+            .unwrap_or(&self.location)
+            .to_owned()
+    }
+
+    /// Whether the browser is sent on with a GET: 303 See Other is what the server means to send
+    /// (`server_functions.rs` checks exactly that); a 302 is followed with a GET by browsers too.
+    pub fn redirects(&self) -> bool {
+        matches!(self.status, StatusCode::SEE_OTHER | StatusCode::FOUND)
+    }
+
+    /// A redirect to `path` with no error.
+    #[track_caller]
+    pub fn assert_goes_to(&self, path: &str) {
+        assert!(self.redirects(), "{self:?}");
+        assert_eq!(
+            (self.error.as_ref(), self.path().as_str()),
+            (None, path),
+            "{self:?}"
+        );
+    }
+
+    /// A redirect back to the page with the error `code` at `field`.
+    #[track_caller]
+    pub fn assert_error(&self, code: &str, field: Option<&str>) {
+        assert!(self.redirects(), "{self:?}");
+        assert_eq!(
+            self.error.as_ref().map(FormError::pair),
+            Some((code, field)),
+            "{}",
+            self.location
+        );
+    }
+
+    /// The new `bc_session` value this answer set, if any (not a cleared one).
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|set| set.split(';').next()?.strip_prefix("bc_session="))
+            .find(|value| !value.is_empty())
+            .map(str::to_owned)
+    }
+
+    /// Every `Set-Cookie` of the answer, joined with newlines.
+    pub fn set_cookies(&self) -> String {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A query parameter of `location`, decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        query_param(&self.location, name)
+    }
+}
+
+/// The value of the query parameter `name` of `url` (before any `#`), decoded.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let url = url.split_once('#').map_or(url, |(u, _)| u);
+    let (_, query) = url.split_once('?')?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// The error a server function sent a plain form post back with: `__err` in `location`, URL-safe
+/// base64 (with padding) of the error's JSON. None when there is no `__err`; a panic when there is
+/// one that does not decode (that is a bug worth seeing).
+pub fn form_error(location: &str) -> Option<FormError> {
+    let encoded = query_param(location, "__err")?;
+    let json = decode_url_safe_base64(&encoded)
+        .unwrap_or_else(|| panic!("__err is not URL-safe base64: {encoded:?} in {location}"));
+    Some(serde_json::from_slice(&json).unwrap_or_else(|e| {
+        panic!(
+            "__err is not an error's JSON ({e}): {}",
+            String::from_utf8_lossy(&json)
+        )
+    }))
+}
+
+/// Base64 with the URL-safe alphabet (`-`, `_`), padding optional. None for anything else.
+pub fn decode_url_safe_base64(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    let mut bits: u32 = 0;
+    let mut count = 0;
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    for byte in text.bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        bits = (bits << 6) | u32::from(value);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    (count < 6).then_some(out)
 }
 
 /// The hidden fields of the sandbox checkout's pay form, unescaped.

@@ -1,0 +1,144 @@
+//! The error every server function returns: the code of `backend::problem::Problem` (one
+//! vocabulary from the database to the page), the field it concerns, and for rate limits when to
+//! try again. It travels as JSON to the browser, and without WebAssembly in the URL the form is
+//! sent back to (`__err`), so a page renders the same message at the same field either way.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Msg;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppError {
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<i64>,
+    /// What was typed into the form's non-secret fields, for a plain form post: the page it goes
+    /// back to shows it again (with WebAssembly the form is never re-rendered, so it stays).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub typed: Vec<(String, String)>,
+}
+
+impl AppError {
+    pub fn new(code: &str) -> AppError {
+        AppError {
+            code: code.to_owned(),
+            field: None,
+            retry_after_secs: None,
+            typed: Vec::new(),
+        }
+    }
+
+    /// The same error, shown at `field`.
+    pub fn at(mut self, field: &str) -> AppError {
+        self.field = Some(field.to_owned());
+        self
+    }
+
+    /// What was typed into `field` before the form came back with this error.
+    pub fn typed(&self, field: &str) -> Option<String> {
+        self.typed
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, value)| value.clone())
+    }
+
+    /// The HTTP status of this error's answer to the app's `fetch` (a plain form post is
+    /// redirected instead): ours 500; the caller's 401, 403, 429 or 422.
+    pub fn status(&self) -> u16 {
+        match self.code.as_str() {
+            "internal" | "network" => 500,
+            "session_ended" | "invalid_credentials" | "operator_disabled" => 401,
+            "csrf_failed" => 403,
+            "rate_limited" | "too_many_attempts" => 429,
+            "payments_unavailable" => 503,
+            _ => 422,
+        }
+    }
+
+    /// What the page says.
+    pub fn message(&self) -> Msg {
+        crate::account::error_message(&self.code)
+    }
+
+    /// The message if this error belongs to `field`.
+    pub fn at_field(&self, field: &str) -> Option<Msg> {
+        (self.field.as_deref() == Some(field)).then(|| self.message())
+    }
+
+    /// The message if this error belongs to no field of the form (`fields`).
+    pub fn outside(&self, fields: &[&str]) -> Option<Msg> {
+        match self.field.as_deref() {
+            Some(field) if fields.contains(&field) => None,
+            _ => Some(self.message()),
+        }
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{} ({field})", self.code),
+            None => f.write_str(&self.code),
+        }
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> AppError {
+        match value {
+            // The request did not carry the form it should (a hand-made post, a stale page).
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Deserialization(_) => AppError::new("form_invalid"),
+            // The browser could not reach the server, or its answer did not arrive whole.
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
+                AppError::new("network")
+            }
+            other => {
+                #[cfg(feature = "ssr")]
+                leptos::logging::error!("server function failed: {other}");
+                let _ = other;
+                AppError::new("internal")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<backend::problem::Problem> for AppError {
+    fn from(problem: backend::problem::Problem) -> AppError {
+        AppError {
+            code: problem.code.to_owned(),
+            field: problem.field.map(str::to_owned),
+            retry_after_secs: problem.retry_after_secs,
+            typed: Vec::new(),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+macro_rules! from_domain_error {
+    ($($error:ty),*) => {$(
+        impl From<$error> for AppError {
+            fn from(error: $error) -> AppError {
+                backend::problem::Problem::from(error).into()
+            }
+        }
+    )*};
+}
+
+#[cfg(feature = "ssr")]
+from_domain_error!(
+    backend::LedgerError,
+    backend::auth::AuthError,
+    backend::workspaces::WorkspaceError,
+    backend::payments::OpenTopUpError
+);

@@ -1,0 +1,179 @@
+//! The wallet's server functions (customer + CSRF): open a top-up and go on to pay it, activate
+//! a voucher code, buy a prepaid card. Money forms carry the page's idempotency key.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// What a wallet action made: the voucher's or the card's number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Made {
+    pub number: String,
+}
+
+/// Where to go after opening a top-up: the gateway's checkout (a page of another site, or the
+/// sandbox's: the browser loads it whole) or the top-up's own page in the app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Next {
+    pub url: String,
+    pub full_page: bool,
+}
+
+/// Pending online top-ups go to the gateway; everything else to its page.
+#[cfg(feature = "ssr")]
+async fn go_pay(top_up: backend::topups::TopUp) -> Result<Next, AppError> {
+    use crate::server_side::{plain_post_goes_to, site, store};
+    let checkout = site()?.payments.checkout_url(&store()?, &top_up).await?;
+    let next = match checkout {
+        Some(url) => Next {
+            url,
+            full_page: true,
+        },
+        None => Next {
+            url: format!("/wallet/top-ups/{}", top_up.id),
+            full_page: false,
+        },
+    };
+    plain_post_goes_to(&next.url);
+    Ok(next)
+}
+
+/// In the app: goes where a top-up action said (the router for its own pages).
+pub fn follow(next: Signal<Option<Next>>) {
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(next) = next.get() {
+            if next.full_page {
+                let _ = window().location().set_href(&next.url);
+            } else {
+                navigate(&next.url, Default::default());
+            }
+        }
+    });
+}
+
+/// Opens a top-up: Alipay goes straight to the checkout, a bank transfer to the page with the
+/// payee and the reference.
+#[server(prefix = "/fn", endpoint = "top_up")]
+pub async fn top_up(
+    #[server(default)] csrf: String,
+    #[server(default)] idempotency_key: String,
+    #[server(default)] amount: String,
+    #[server(default)] method: String,
+) -> Result<Next, AppError> {
+    let typed = [("amount", amount.clone())];
+    let result = async move {
+        use crate::server_side::{acting_customer, form_key, site, store};
+        use backend::topups::{TopUpMethod, TopUpRequest};
+        let me = acting_customer(&csrf).await?;
+        let amount = billing::Amount::parse(amount.trim())
+            .map_err(|_| AppError::new("amount_invalid").at("amount"))?;
+        let method = match method.as_str() {
+            "alipay" => TopUpMethod::Alipay,
+            "bank_transfer" => TopUpMethod::BankTransfer,
+            _ => return Err(AppError::new("method_invalid").at("method")),
+        };
+        let key = form_key(
+            &format!("customer{}", me.account_id),
+            "top_up",
+            &idempotency_key,
+        )?;
+        let request = TopUpRequest {
+            account_id: me.account_id,
+            amount,
+            method,
+        };
+        let top_up = site()?
+            .payments
+            .open_top_up(&store()?, &key, &request)
+            .await?;
+        go_pay(top_up).await
+    }
+    .await;
+    crate::server_side::keep_typed(result, &typed)
+}
+
+/// Back to the gateway for a top-up still waiting for payment.
+#[server(prefix = "/fn", endpoint = "pay_top_up")]
+pub async fn pay_top_up(#[server(default)] csrf: String, id: i64) -> Result<Next, AppError> {
+    use crate::server_side::{acting_customer, store};
+    let me = acting_customer(&csrf).await?;
+    match store()?.top_up(me.account_id, id).await? {
+        Some(top_up) => go_pay(top_up).await,
+        None => Err(AppError::new("top_up_not_found")),
+    }
+}
+
+/// Activates a code; failed codes are rate limited (apart from sign-ins).
+#[server(prefix = "/fn", endpoint = "activate_voucher")]
+pub async fn activate_voucher(
+    #[server(default)] csrf: String,
+    #[server(default)] code: String,
+) -> Result<Made, AppError> {
+    use crate::server_side::{acting_customer, client, plain_post_goes_to, store};
+    let me = acting_customer(&csrf).await?;
+    let store = store()?;
+    let attempt = store
+        .begin_attempt(
+            backend::auth::rate_limit::Action::CodeActivation,
+            &format!("account#{}", me.account_id),
+            &client(),
+        )
+        .await
+        .map_err(|e| match e {
+            backend::auth::AuthError::RateLimited { .. } => {
+                AppError::new("too_many_attempts").at("code")
+            }
+            other => other.into(),
+        })?;
+    let key = backend::IdempotencyKey::generated(&format!("customer{}", me.account_id))?;
+    let done = store
+        .activate_code(
+            &key,
+            &backend::vouchers::CodeActivation {
+                account_id: me.account_id,
+                code,
+            },
+        )
+        .await?;
+    store.attempt_succeeded(&attempt).await?;
+    let number = done.voucher.number;
+    plain_post_goes_to(&format!("/wallet?activated={number}#vouchers"));
+    Ok(Made { number })
+}
+
+/// Buys a prepaid card with cash.
+#[server(prefix = "/fn", endpoint = "buy_prepaid_card")]
+pub async fn buy_prepaid_card(
+    #[server(default)] csrf: String,
+    #[server(default)] idempotency_key: String,
+    #[server(default)] denomination: String,
+) -> Result<Made, AppError> {
+    let typed = [("denomination", denomination.clone())];
+    let result = async move {
+        use crate::server_side::{acting_customer, form_key, plain_post_goes_to, store};
+        let me = acting_customer(&csrf).await?;
+        let denomination = billing::Amount::parse(denomination.trim())
+            .map_err(|_| AppError::new("denomination_invalid").at("denomination"))?;
+        let key = form_key(
+            &format!("customer{}", me.account_id),
+            "prepaid_card",
+            &idempotency_key,
+        )?;
+        let done = store()?
+            .buy_prepaid_card(
+                &key,
+                &backend::prepaid_cards::PrepaidCardPurchase {
+                    account_id: me.account_id,
+                    denomination,
+                },
+            )
+            .await?;
+        let number = done.card.number;
+        plain_post_goes_to(&format!("/wallet?bought={number}#prepaid-cards"));
+        Ok(Made { number })
+    }
+    .await;
+    crate::server_side::keep_typed(result, &typed)
+}
