@@ -122,3 +122,35 @@ async fn the_sign_in_forms_post_to_their_server_functions() {
         assert!(tag.contains(r#"method="post""#), "{path}: {tag}");
     }
 }
+
+/// A top-up opened at some instant shows, on the wallet and on its own page, in the settlement
+/// timezone with its offset: 16:00 UTC is 00:00 the next day in Shanghai.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn times_show_in_the_settlement_timezone_with_its_offset() {
+    let app = support::app::TestApp::sqlite().await;
+    let signed_up = app.sign_up("tzcarol").await;
+    let cookie = signed_up.session_cookie().unwrap();
+    let csrf = signed_up.body["csrf_token"].as_str().unwrap().to_owned();
+    let opened = app
+        .call(
+            "POST",
+            "/api/v1/topups",
+            Some(serde_json::json!({"amount": "12.00", "method": "bank_transfer"})),
+            &[("cookie", &support::app::cookie(&cookie)), ("x-csrf-token", &csrf)],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
+    let at: chrono::DateTime<chrono::Utc> =
+        opened.body["created_at"].as_str().unwrap().parse().unwrap();
+    let shanghai = at
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d %H:%M UTC+08:00")
+        .to_string();
+    let utc = at.format("%Y-%m-%d %H:%M").to_string();
+    let (status, _, html) = app.raw("GET", "/wallet", None, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&shanghai), "{shanghai} not on the wallet");
+    assert!(!html.contains(&format!("{utc}<")), "a UTC time on the wallet");
+    app.finish().await;
+}

@@ -77,7 +77,7 @@ pub async fn load_operator() -> Result<Option<OperatorView>, AppError> {
         .await?
         .into_iter()
         .map(|r| AuditRow {
-            at: r.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            at: crate::wallet::data::when_exactly(r.at),
             action: r.action,
             account_id: r.account_id,
             detail: r.detail,
@@ -103,7 +103,7 @@ pub async fn load_operator() -> Result<Option<OperatorView>, AppError> {
         .into_iter()
         .map(|f| PaymentFlagRow {
             id: f.id,
-            raised_at: f.raised_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            raised_at: crate::wallet::data::when_exactly(f.raised_at),
             account_id: f.account_id,
             reference: f.reference,
             kind: f.kind.code().to_owned(),

@@ -46,7 +46,7 @@ pub async fn load_overview() -> Result<Option<AccountOverview>, crate::error::Ap
         .await?
         .into_iter()
         .map(|m| MovementRow {
-            at: m.at.format("%Y-%m-%d %H:%M").to_string(),
+            at: crate::wallet::data::when(m.at),
             kind: m.kind,
             cash: fen(m.cash_fen),
             arrears: fen(m.arrears_fen),

@@ -65,9 +65,25 @@ pub(crate) fn code_of<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+/// A moment as the customer reads it: in the settlement timezone (days end and are charged at
+/// 00:00 there), with its offset named, so 00:00 in Shanghai never reads as 16:00 the day before.
 #[cfg(feature = "ssr")]
 pub(crate) fn when(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M").to_string()
+    format_in_settlement_zone(at, "%Y-%m-%d %H:%M UTC%:z")
+}
+
+/// As [`when`], to the second (the audit log).
+#[cfg(feature = "ssr")]
+pub(crate) fn when_exactly(at: chrono::DateTime<chrono::Utc>) -> String {
+    format_in_settlement_zone(at, "%Y-%m-%d %H:%M:%S UTC%:z")
+}
+
+#[cfg(feature = "ssr")]
+fn format_in_settlement_zone(at: chrono::DateTime<chrono::Utc>, format: &str) -> String {
+    let zone = leptos::prelude::use_context::<backend::Store>()
+        .map(|store| store.settlement_timezone())
+        .unwrap_or(backend::store::DEFAULT_SETTLEMENT_TIMEZONE);
+    at.with_timezone(&zone).format(format).to_string()
 }
 
 #[cfg(feature = "ssr")]

@@ -176,6 +176,8 @@ async fn list(
     if !csv {
         return Ok(Json(views).into_response());
     }
+    // Times in the settlement timezone, its offset written in each (RFC 3339).
+    let zone = store.settlement_timezone();
     let rows = views
         .iter()
         .map(|v| {
@@ -186,9 +188,9 @@ async fn list(
                 v.face_value.to_string(),
                 v.balance.to_string(),
                 serde_plain(&v.status),
-                v.activated_at.to_rfc3339(),
-                v.valid_from.to_rfc3339(),
-                v.valid_until.to_rfc3339(),
+                v.activated_at.with_timezone(&zone).to_rfc3339(),
+                v.valid_from.with_timezone(&zone).to_rfc3339(),
+                v.valid_until.with_timezone(&zone).to_rfc3339(),
             ]
         })
         .collect();
