@@ -312,6 +312,8 @@ messages! {
     Consumption => "Consumption details", "消费明细";
     Transactions => "Income and expenditure", "收支明细";
     MonthlyBills => "Monthly bills", "月账单";
+    VoucherDetails => "Voucher details", "代金券明细";
+    PrepaidCardDetails => "Prepaid card details", "储值卡明细";
     DateInvalid => "Enter a date like 2026-11-01.", "请输入日期，例如 2026-11-01。";
     Day => "Day", "日期";
     Retention => "Retention", "数据保存";
@@ -320,6 +322,7 @@ messages! {
     PaidByVouchers => "Vouchers", "代金券";
     PaidByCards => "Prepaid cards", "储值卡";
     PaidByCash => "Cash", "现金";
+    PaidByCloud => "Cloud account", "云账号";
     PaidByArrears => "Arrears", "欠费";
     When => "Time", "时间";
     Memo => "Reference", "摘要";

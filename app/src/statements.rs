@@ -1,6 +1,7 @@
-//! /bills: the statements of the signed-in customer's account: monthly bills, consumption details
-//! and income and expenditure, filtered by period (and workspace), a page at a time, each with a
-//! link to the same rows as CSV. The filter is a GET form: the app navigates, a browser without
+//! /bills: bill management for the signed-in customer's account, in five tabs: monthly bills,
+//! consumption details, income and expenditure, voucher details and prepaid card details, each
+//! filtered by period (consumption also by workspace), a page at a time, with a link to the same
+//! rows as CSV. The filter is a GET form: the app navigates, a browser without
 //! WebAssembly loads the page.
 
 use leptos::prelude::*;
@@ -15,26 +16,39 @@ const PER_PAGE: i64 = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StatementView {
+    Monthly,
     Consumption,
     Transactions,
-    Monthly,
+    Vouchers,
+    PrepaidCards,
 }
 
 impl StatementView {
+    /// The five tabs of bill management, in the product's order.
+    const ALL: [StatementView; 5] = [
+        StatementView::Monthly,
+        StatementView::Consumption,
+        StatementView::Transactions,
+        StatementView::Vouchers,
+        StatementView::PrepaidCards,
+    ];
+
     fn code(self) -> &'static str {
         match self {
             StatementView::Consumption => "consumption",
             StatementView::Transactions => "transactions",
             StatementView::Monthly => "monthly",
+            StatementView::Vouchers => "vouchers",
+            StatementView::PrepaidCards => "prepaid_cards",
         }
     }
 
+    /// The tab a `view=` names; consumption details when it names none.
     fn of(code: &str) -> StatementView {
-        match code {
-            "transactions" => StatementView::Transactions,
-            "monthly" => StatementView::Monthly,
-            _ => StatementView::Consumption,
-        }
+        StatementView::ALL
+            .into_iter()
+            .find(|v| v.code() == code)
+            .unwrap_or(StatementView::Consumption)
     }
 
     fn title(self) -> Msg {
@@ -42,6 +56,8 @@ impl StatementView {
             StatementView::Consumption => Msg::Consumption,
             StatementView::Transactions => Msg::Transactions,
             StatementView::Monthly => Msg::MonthlyBills,
+            StatementView::Vouchers => Msg::VoucherDetails,
+            StatementView::PrepaidCards => Msg::PrepaidCardDetails,
         }
     }
 }
@@ -72,6 +88,15 @@ pub struct StatementData {
     pub csv_url: String,
     /// A filter the server refused, by field name.
     pub error: Option<(String, Msg)>,
+}
+
+/// A billing item by its translated name (an unknown code as it is).
+#[cfg(feature = "ssr")]
+fn item_name(code: &str) -> Cell {
+    match code.parse::<billing::BillingItem>() {
+        Ok(item) => Cell::Msg(crate::preview::page::item_label(item)),
+        Err(_) => Cell::Text(code.to_owned()),
+    }
 }
 
 /// A row of cells from strings and `Cell::Msg`s.
@@ -148,7 +173,7 @@ pub async fn load_statement(
                     cells![
                         l.day.to_string(),
                         l.workspace_id.clone(),
-                        l.item.clone(),
+                        item_name(&l.item),
                         l.retention_days
                             .map(|d| format!("{d}d"))
                             .unwrap_or_default(),
@@ -157,7 +182,8 @@ pub async fn load_statement(
                         money(l.amount),
                         money(l.paid_by.vouchers),
                         money(l.paid_by.prepaid_cards),
-                        money(l.paid_by.cash + l.paid_by.cloud),
+                        money(l.paid_by.cash),
+                        money(l.paid_by.cloud),
                         money(l.paid_by.arrears),
                     ]
                 })
@@ -174,6 +200,7 @@ pub async fn load_statement(
                     Msg::PaidByVouchers,
                     Msg::PaidByCards,
                     Msg::PaidByCash,
+                    Msg::PaidByCloud,
                     Msg::PaidByArrears,
                 ],
                 rows,
@@ -225,9 +252,15 @@ pub async fn load_statement(
             )
         }
         StatementView::Monthly => {
+            // The months the period touches.
+            let (first, last) = (
+                period.from.format("%Y-%m").to_string(),
+                period.to.format("%Y-%m").to_string(),
+            );
             let bills = store.monthly_bills(account_id, None).await?;
             let rows: Vec<Vec<Cell>> = bills
                 .iter()
+                .filter(|b| first <= b.month && b.month <= last)
                 .map(|b| {
                     cells![
                         b.month.clone(),
@@ -236,7 +269,8 @@ pub async fn load_statement(
                         money(b.total),
                         money(b.paid_by.vouchers),
                         money(b.paid_by.prepaid_cards),
-                        money(b.paid_by.cash + b.paid_by.cloud),
+                        money(b.paid_by.cash),
+                        money(b.paid_by.cloud),
                         money(b.paid_by.arrears),
                     ]
                 })
@@ -251,11 +285,79 @@ pub async fn load_statement(
                     Msg::PaidByVouchers,
                     Msg::PaidByCards,
                     Msg::PaidByCash,
+                    Msg::PaidByCloud,
                     Msg::PaidByArrears,
                 ],
                 rows,
                 total,
                 "/api/v1/bills?format=csv".to_owned(),
+            )
+        }
+        StatementView::Vouchers | StatementView::PrepaidCards => {
+            let vouchers = view == StatementView::Vouchers;
+            let account = store.account(account_id).await?;
+            let now = store.now();
+            let all = account.instruments_of(vouchers, Some(period), store.settlement_timezone());
+            let total = all.len() as i64;
+            let skip = usize::try_from((page.number - 1) * page.size).unwrap_or(usize::MAX);
+            let rows = all
+                .into_iter()
+                .skip(skip)
+                .take(PER_PAGE as usize)
+                .map(|i| {
+                    let kind = if vouchers {
+                        crate::wallet::page::kind_text(&crate::wallet::data::code_of(&i.kind))
+                    } else {
+                        crate::wallet::page::origin_text(&crate::wallet::data::code_of(&i.origin))
+                    };
+                    let status = crate::wallet::page::status_text(&crate::wallet::data::code_of(
+                        &i.status_at(now),
+                    ));
+                    cells![
+                        i.number.clone(),
+                        Cell::Msg(kind),
+                        money(i.face_value),
+                        money(i.balance),
+                        Cell::Msg(status),
+                        crate::wallet::data::when(i.activated_at),
+                        format!(
+                            "{} – {}",
+                            crate::wallet::data::when(i.valid_from),
+                            crate::wallet::data::when(i.valid_until)
+                        ),
+                    ]
+                })
+                .collect();
+            (
+                vec![
+                    Msg::ColNumber,
+                    if vouchers {
+                        Msg::ColKind
+                    } else {
+                        Msg::ColPurchaseType
+                    },
+                    Msg::ColFaceValue,
+                    Msg::ColBalance,
+                    Msg::ColStatus,
+                    if vouchers {
+                        Msg::ColActivated
+                    } else {
+                        Msg::ColPurchased
+                    },
+                    Msg::ColValidity,
+                ],
+                rows,
+                total,
+                format!(
+                    "/api/v1/{}?from={}&to={}&format=csv",
+                    if vouchers {
+                        "vouchers"
+                    } else {
+                        "prepaid-cards"
+                    },
+                    period.from,
+                    period.to
+                ),
             )
         }
     };
@@ -317,7 +419,7 @@ pub fn StatementsPage() -> impl IntoView {
                 let pages = ((d.total + PER_PAGE - 1) / PER_PAGE).max(1);
                 view! {
                     <nav class="tabs" aria-label=t(Msg::NavBills)>
-                        {[StatementView::Consumption, StatementView::Transactions, StatementView::Monthly].into_iter().map(|v| view! {
+                        {StatementView::ALL.into_iter().map(|v| view! {
                             <A href=link(v, 1) attr:aria-current=(v == d.view).then_some("page") attr:data-testid=format!("tab-{}", v.code())>{t(v.title())}</A>
                         }).collect_view()}
                     </nav>

@@ -68,6 +68,18 @@ pub struct InstrumentRecord {
     pub expired_at: Option<DateTime<Utc>>,
 }
 
+impl InstrumentRecord {
+    /// Its status at `now`: expired once the sweep has taken what was left, otherwise what the
+    /// balance and the validity window say (`billing::InstrumentStatus::of`).
+    pub fn status_at(&self, now: DateTime<Utc>) -> billing::InstrumentStatus {
+        if self.expired_at.is_some() {
+            billing::InstrumentStatus::Expired
+        } else {
+            billing::InstrumentStatus::of(self.balance, self.valid_from, self.valid_until, now)
+        }
+    }
+}
+
 pub fn instrument_number(kind: InstrumentKind, id: i64) -> String {
     let prefix = match kind {
         InstrumentKind::RegularVoucher => "RV",
@@ -91,6 +103,27 @@ pub struct AccountSnapshot {
 }
 
 impl AccountSnapshot {
+    /// Its vouchers (or prepaid cards), newest first; with a period, those activated (a card:
+    /// bought or assigned) on one of its days in the settlement timezone `zone`.
+    pub fn instruments_of(
+        &self,
+        vouchers: bool,
+        period: Option<crate::statements::Period>,
+        zone: chrono_tz::Tz,
+    ) -> Vec<&InstrumentRecord> {
+        self.instruments
+            .iter()
+            .rev()
+            .filter(|i| i.kind.is_voucher() == vouchers)
+            .filter(|i| {
+                period.is_none_or(|p| {
+                    let day = i.activated_at.with_timezone(&zone).date_naive();
+                    p.from <= day && day <= p.to
+                })
+            })
+            .collect()
+    }
+
     /// The wallet the waterfall plans on: every instrument with something left on it.
     pub fn wallet(&self) -> Result<Wallet, LedgerError> {
         let instruments = self

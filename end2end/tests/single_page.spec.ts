@@ -76,6 +76,20 @@ test('signed up once, every section and every action runs without loading a page
   await expect(page.locator('#f-from')).toHaveValue('2026-01-01');
   await expectSamePage(page);
 
+  // The five tabs of bill management, each its own statement.
+  for (const [tab, title] of [
+    ['monthly', 'Monthly bills'],
+    ['vouchers', 'Voucher details'],
+    ['prepaid_cards', 'Prepaid card details'],
+    ['consumption', 'Consumption details'],
+  ]) {
+    await page.getByTestId(`tab-${tab}`).click();
+    await expect(page).toHaveURL(new RegExp(`view=${tab}`));
+    await expect(page.getByRole('heading', { level: 2 }).last()).toHaveText(title);
+    await expect(page.getByTestId(`tab-${tab}`)).toHaveAttribute('aria-current', 'page');
+  }
+  await expectSamePage(page);
+
   await section(page, 'Deduction preview', /\/preview$/, 'Deduction preview');
   await section(page, 'Account', /\/account$/, 'Account');
   await page.getByTestId('sign-out').click();

@@ -105,8 +105,11 @@ for (const js of [true, false]) {
       await page.getByRole('button', { name: 'Show' }).click();
       const statement = page.getByTestId('statement');
       await expect(statement.locator('tbody tr')).toHaveCount(2);
-      await expect(statement).toContainText('logs');
+      // The item by its translated name, not its code.
+      await expect(statement).toContainText('Logs');
       await expect(statement).toContainText('¥3.00');
+      // What a cloud account paid has its own column, apart from cash.
+      await expect(statement.locator('thead')).toContainText('Cloud account');
       await expect(statement).toContainText('¥6.00');
       await expect(statement.locator('tbody tr').first()).toContainText(workspace);
       const csvHref = await page.getByTestId('csv').getAttribute('href');

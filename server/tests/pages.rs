@@ -136,7 +136,10 @@ async fn times_show_in_the_settlement_timezone_with_its_offset() {
             "POST",
             "/api/v1/topups",
             Some(serde_json::json!({"amount": "12.00", "method": "bank_transfer"})),
-            &[("cookie", &support::app::cookie(&cookie)), ("x-csrf-token", &csrf)],
+            &[
+                ("cookie", &support::app::cookie(&cookie)),
+                ("x-csrf-token", &csrf),
+            ],
             "10.0.0.1",
         )
         .await;
@@ -151,6 +154,86 @@ async fn times_show_in_the_settlement_timezone_with_its_offset() {
     let (status, _, html) = app.raw("GET", "/wallet", None, Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(&shanghai), "{shanghai} not on the wallet");
-    assert!(!html.contains(&format!("{utc}<")), "a UTC time on the wallet");
+    assert!(
+        !html.contains(&format!("{utc}<")),
+        "a UTC time on the wallet"
+    );
+    app.finish().await;
+}
+
+/// Bill management's voucher and prepaid-card tabs list what was activated in the period, with
+/// their translated kind and status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_voucher_and_card_tabs_list_the_accounts_instruments() {
+    let app = support::app::TestApp::sqlite().await;
+    let cookie = app.sign_up("tabdave").await.session_cookie().unwrap();
+    let account_id = app
+        .store
+        .customer_by_username("tabdave")
+        .await
+        .unwrap()
+        .billing_account_id;
+    let issued = app
+        .store
+        .issue_voucher(
+            &backend::IdempotencyKey::new("tabs-voucher").unwrap(),
+            &backend::vouchers::VoucherIssue {
+                account_id,
+                face_value: billing::Amount::from_yuan(30),
+                validity: billing::wallet_rules::VoucherValidity::DaysFromActivation(30),
+            },
+        )
+        .await
+        .unwrap();
+    let number = issued.voucher.number;
+    let (status, _, vouchers) = app
+        .raw(
+            "GET",
+            "/bills?view=vouchers&from=2020-01-01&to=2099-12-31",
+            None,
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        vouchers.contains(&number),
+        "{number} not on the voucher tab"
+    );
+    assert!(vouchers.contains("Regular voucher") && vouchers.contains("¥30.00"));
+    assert!(
+        vouchers.contains(r#"aria-current="page" data-testid="tab-vouchers""#)
+            || vouchers.contains(r#"data-testid="tab-vouchers" aria-current="page""#)
+    );
+    let (_, _, cards) = app
+        .raw(
+            "GET",
+            "/bills?view=prepaid_cards&from=2020-01-01&to=2099-12-31",
+            None,
+            Some(&cookie),
+        )
+        .await;
+    assert!(!cards.contains(&number) && cards.contains(r#"data-testid="statement-empty""#));
+    // Before the voucher's day, nothing.
+    let (_, _, earlier) = app
+        .raw(
+            "GET",
+            "/bills?view=vouchers&from=2020-01-01&to=2020-01-31",
+            None,
+            Some(&cookie),
+        )
+        .await;
+    assert!(!earlier.contains(&number));
+    for tab in [
+        "monthly",
+        "consumption",
+        "transactions",
+        "vouchers",
+        "prepaid_cards",
+    ] {
+        assert!(
+            vouchers.contains(&format!(r#"data-testid="tab-{tab}""#)),
+            "tab {tab}"
+        );
+    }
     app.finish().await;
 }

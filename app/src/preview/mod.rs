@@ -3,6 +3,6 @@
 //! without JavaScript. A preview never changes anything, so the form is a GET.
 
 pub mod form;
-mod page;
+pub(crate) mod page;
 
 pub use page::PreviewPage;

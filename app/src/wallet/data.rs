@@ -101,7 +101,7 @@ pub(crate) fn top_up_row(t: backend::topups::TopUp) -> TopUpRow {
 /// The signed-in customer's wallet: balances, top-ups, vouchers, cards; none for anyone else.
 #[leptos::server(prefix = "/fn", endpoint = "wallet")]
 pub async fn load_wallet() -> Result<Option<WalletData>, crate::error::AppError> {
-    use billing::{InstrumentKind, InstrumentStatus, format_cny};
+    use billing::{InstrumentKind, format_cny};
     let Some(me) = crate::server_side::customer().await? else {
         return Ok(None);
     };
@@ -110,11 +110,7 @@ pub async fn load_wallet() -> Result<Option<WalletData>, crate::error::AppError>
     let wallet = account.wallet()?;
     let now = store.now();
     let row = |i: &backend::accounts::InstrumentRecord| {
-        let status = if i.expired_at.is_some() {
-            InstrumentStatus::Expired
-        } else {
-            InstrumentStatus::of(i.balance, i.valid_from, i.valid_until, now)
-        };
+        let status = i.status_at(now);
         InstrumentRow {
             number: i.number.clone(),
             kind: code_of(&i.kind),
@@ -127,12 +123,11 @@ pub async fn load_wallet() -> Result<Option<WalletData>, crate::error::AppError>
             valid_until: when(i.valid_until),
         }
     };
+    let zone = store.settlement_timezone();
     let newest_first = |vouchers: bool| -> Vec<InstrumentRow> {
         account
-            .instruments
-            .iter()
-            .rev()
-            .filter(|i| i.kind.is_voucher() == vouchers)
+            .instruments_of(vouchers, None, zone)
+            .into_iter()
             .map(row)
             .collect()
     };

@@ -28,7 +28,7 @@ pub(crate) fn status_text(status: &str) -> Msg {
     }
 }
 
-fn kind_text(kind: &str) -> Msg {
+pub(crate) fn kind_text(kind: &str) -> Msg {
     match kind {
         "regular_voucher" => Msg::KindRegular,
         "discount_voucher" => Msg::KindDiscount,
@@ -36,7 +36,7 @@ fn kind_text(kind: &str) -> Msg {
     }
 }
 
-fn origin_text(origin: &str) -> Msg {
+pub(crate) fn origin_text(origin: &str) -> Msg {
     match origin {
         "issued" => Msg::OriginIssued,
         "activation_code" => Msg::OriginCode,

@@ -493,7 +493,8 @@ pub async fn transactions(
         .iter()
         .map(|t| {
             vec![
-                t.at.with_timezone(&store.settlement_timezone()).to_rfc3339(),
+                t.at.with_timezone(&store.settlement_timezone())
+                    .to_rfc3339(),
                 t.kind.clone(),
                 t.memo.clone(),
                 signed(t.cash_change_fen),

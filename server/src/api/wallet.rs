@@ -64,11 +64,7 @@ impl InstrumentView {
             origin: record.origin,
             face_value: record.face_value,
             balance: record.balance,
-            status: if record.expired_at.is_some() {
-                InstrumentStatus::Expired
-            } else {
-                InstrumentStatus::of(record.balance, record.valid_from, record.valid_until, now)
-            },
+            status: record.status_at(now),
             activated_at: record.activated_at,
             valid_from: record.valid_from,
             valid_until: record.valid_until,
@@ -158,21 +154,11 @@ async fn list(
     query.refuse_paging_and_workspace()?;
     let account = own_account(store, session).await?;
     let now = store.now();
-    let tz = store.settlement_timezone();
-    let mut views: Vec<InstrumentView> = account
-        .instruments
-        .iter()
-        .filter(|i| i.kind.is_voucher() == vouchers)
-        .filter(|i| {
-            // In the period when activated (a card: bought or assigned) on one of its days.
-            period.is_none_or(|p| {
-                let day = i.activated_at.with_timezone(&tz).date_naive();
-                p.from <= day && day <= p.to
-            })
-        })
+    let views: Vec<InstrumentView> = account
+        .instruments_of(vouchers, period, store.settlement_timezone())
+        .into_iter()
         .map(|i| InstrumentView::of(i, now))
         .collect();
-    views.reverse();
     if !csv {
         return Ok(Json(views).into_response());
     }
