@@ -54,9 +54,20 @@ pub fn auth_error(error: AuthError) -> ApiError {
         AuthError::OperatorDisabled => {
             ApiError::new(StatusCode::UNAUTHORIZED, "operator_disabled", message)
         }
+        AuthError::WrongCurrentPassword => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
+                .with_field(field)
+        }
+        AuthError::InvalidUsername
+        | AuthError::InvalidEmail
+        | AuthError::InvalidPhone
+        | AuthError::InvalidText { .. }
+        | AuthError::WeakPassword(_)
+        | AuthError::InvalidTokenDays { .. } => {
+            ApiError::unprocessable("invalid_field", message).with_field(field)
+        }
         AuthError::Database(e) => ApiError::internal(e),
-        AuthError::Ledger(e) => ApiError::internal(e),
-        _ => ApiError::unprocessable("invalid_field", message).with_field(field),
+        AuthError::Ledger(e) => super::wallet::ledger_error(e),
     }
 }
 

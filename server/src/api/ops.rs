@@ -346,47 +346,7 @@ pub async fn assign_card(
 }
 
 fn ops_ledger_error(error: backend::LedgerError) -> ApiError {
-    use backend::LedgerError as E;
-    let message = error.to_string();
-    match error {
-        E::DuplicateReceipt { .. } => ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "duplicate_receipt",
-            message,
-        )
-        .with_field(Some("reference")),
-        E::ReferenceOfAnotherAccount { .. } => ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "reference_of_another_account",
-            message,
-        )
-        .with_field(Some("reference")),
-        E::TopUpAlreadyPaid { .. } => ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "top_up_already_paid",
-            message,
-        )
-        .with_field(Some("reference")),
-        E::TopUpAmountMismatch { .. } => ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "top_up_amount_mismatch",
-            message,
-        )
-        .with_field(Some("amount")),
-        E::InvalidReference => {
-            ApiError::unprocessable("invalid_field", message).with_field(Some("reference"))
-        }
-        E::InvalidFaceValue { .. } => {
-            ApiError::unprocessable("invalid_field", message).with_field(Some("face_value"))
-        }
-        E::VoucherValidity(_) => {
-            ApiError::unprocessable("invalid_field", message).with_field(Some("valid_days"))
-        }
-        E::InvalidCodeCount { .. } => {
-            ApiError::unprocessable("invalid_field", message).with_field(Some("count"))
-        }
-        other => super::wallet::ledger_error(other),
-    }
+    super::wallet::ledger_error(error)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -430,7 +390,8 @@ pub async fn settle(
             backend::settlement::SettlementError::DayNotOver { .. } => {
                 ApiError::unprocessable("day_not_over", e.to_string()).with_field(Some("day"))
             }
-            other => ApiError::internal(other),
+            backend::settlement::SettlementError::Ledger(e) => super::wallet::ledger_error(e),
+            backend::settlement::SettlementError::Database(e) => ApiError::internal(e),
         })?;
     let detail = format!(
         "settled {day}: {:?}, {} bills charged, {} failures",

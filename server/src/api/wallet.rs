@@ -72,39 +72,65 @@ impl InstrumentView {
     }
 }
 
+/// The API's answer to every ledger error, matched exhaustively: a new variant must be given its
+/// code and status here before anything compiles (the codes are docs/API.md's; the pages' server
+/// functions answer the same errors through `backend::problem`).
 pub(super) fn ledger_error(error: LedgerError) -> ApiError {
+    use StatusCode as S;
     let message = error.to_string();
+    let field = |code: &'static str, field: &'static str| {
+        ApiError::unprocessable(code, message.clone()).with_field(Some(field))
+    };
+    let conflict = |code: &'static str| ApiError::new(S::CONFLICT, code, message.clone());
     match error {
         LedgerError::CodeNotFound(_) => {
-            ApiError::new(StatusCode::NOT_FOUND, "code_not_found", message).with_field(Some("code"))
+            ApiError::new(S::NOT_FOUND, "code_not_found", message).with_field(Some("code"))
         }
-        LedgerError::CodeAlreadyUsed(_) => {
-            ApiError::new(StatusCode::CONFLICT, "code_already_used", message)
-                .with_field(Some("code"))
-        }
-        LedgerError::CodeExpired { .. } => {
-            ApiError::unprocessable("code_expired", message).with_field(Some("code"))
-        }
-        LedgerError::CodeTooLong { .. } => {
-            ApiError::unprocessable("invalid_field", message).with_field(Some("code"))
-        }
+        LedgerError::CodeAlreadyUsed(_) => conflict("code_already_used").with_field(Some("code")),
+        LedgerError::CodeExpired { .. } => field("code_expired", "code"),
+        LedgerError::CodeTooLong { .. } => field("invalid_field", "code"),
         LedgerError::PrepaidCard(billing::wallet_rules::PrepaidCardError::InsufficientCash {
             ..
         }) => ApiError::unprocessable("insufficient_cash", message),
-        LedgerError::PrepaidCard(_) => {
-            ApiError::unprocessable("invalid_field", message).with_field(Some("denomination"))
-        }
+        LedgerError::PrepaidCard(
+            billing::wallet_rules::PrepaidCardError::BelowMinimum(_)
+            | billing::wallet_rules::PrepaidCardError::NotMultipleOf100(_)
+            | billing::wallet_rules::PrepaidCardError::AboveMaximum(_),
+        ) => field("invalid_field", "denomination"),
         LedgerError::IdempotencyKeyReused { .. } | LedgerError::InvalidIdempotencyKey(_) => {
-            ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
+            conflict("idempotency_key_reused")
         }
-        LedgerError::TopUp(_) => {
-            ApiError::unprocessable("invalid_field", message).with_field(Some("amount"))
-        }
+        LedgerError::TopUp(_) => field("invalid_field", "amount"),
         LedgerError::AccountNotFound(_) => ApiError::not_found("no such account"),
-        LedgerError::TooManyPendingTopUps { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "too_many_pending_top_ups", message)
+        LedgerError::TooManyPendingTopUps { .. } => conflict("too_many_pending_top_ups"),
+        LedgerError::DuplicateReceipt { .. } => {
+            conflict("duplicate_receipt").with_field(Some("reference"))
         }
-        other => ApiError::internal(other),
+        LedgerError::ReferenceOfAnotherAccount { .. } => {
+            conflict("reference_of_another_account").with_field(Some("reference"))
+        }
+        LedgerError::TopUpAlreadyPaid { .. } => {
+            conflict("top_up_already_paid").with_field(Some("reference"))
+        }
+        LedgerError::TopUpAmountMismatch { .. } => {
+            conflict("top_up_amount_mismatch").with_field(Some("amount"))
+        }
+        LedgerError::InvalidReference => field("invalid_field", "reference"),
+        LedgerError::InvalidFaceValue { .. } => field("invalid_field", "face_value"),
+        LedgerError::VoucherValidity(_) | LedgerError::InvalidValidityDays(_) => {
+            field("invalid_field", "valid_days")
+        }
+        LedgerError::InvalidCodeCount { .. } => field("invalid_field", "count"),
+        LedgerError::RedeemByInPast(_) => field("invalid_field", "redeem_by"),
+        LedgerError::InvalidChargeCount { .. } | LedgerError::ChargeTooLarge { .. } => {
+            field("invalid_field", "charges")
+        }
+        LedgerError::InvalidWorkspaceId(_) => field("invalid_field", "workspace_id"),
+        LedgerError::InvalidAccountName => field("invalid_field", "name"),
+        LedgerError::Wallet(_) => ApiError::unprocessable("invalid_wallet", message),
+        LedgerError::BillConflict { .. } => conflict("bill_conflict"),
+        LedgerError::BillOfAnotherAccount { .. } => conflict("bill_of_another_account"),
+        LedgerError::Database(_) | LedgerError::Corrupt(_) => ApiError::internal(error),
     }
 }
 
