@@ -288,6 +288,7 @@ messages! {
     StatusExpired => "Expired", "已过期";
     StatusPending => "Awaiting payment", "待支付";
     StatusPaid => "Credited", "已到账";
+    StatusClosed => "Closed unpaid", "已关闭（未支付）";
     KindRegular => "Regular voucher", "普通代金券";
     KindDiscount => "Discount voucher", "折扣代金券";
     OriginIssued => "Issued", "发放";

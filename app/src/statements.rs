@@ -67,6 +67,8 @@ impl StatementView {
 pub enum Cell {
     Text(String),
     Msg(Msg),
+    /// An amount: right-aligned, tabular figures.
+    Money(String),
 }
 
 impl From<String> for Cell {
@@ -149,8 +151,8 @@ pub async fn load_statement(
         number: page.max(1),
         size: PER_PAGE,
     };
-    let money = |a: billing::Amount| a.to_cny();
-    let signed = |fen: i64| billing::format_cny(billing::money::signed_fen(fen));
+    let money = |a: billing::Amount| Cell::Money(a.to_cny());
+    let signed = |fen: i64| Cell::Money(billing::format_cny(billing::money::signed_fen(fen)));
     let query = |extra: &str| {
         let mut q = format!("from={}&to={}", period.from, period.to);
         if !workspace.is_empty() {
@@ -306,13 +308,11 @@ pub async fn load_statement(
                 .take(PER_PAGE as usize)
                 .map(|i| {
                     let kind = if vouchers {
-                        crate::wallet::page::kind_text(&crate::wallet::data::code_of(&i.kind))
+                        crate::wallet::page::kind_text(i.kind)
                     } else {
-                        crate::wallet::page::origin_text(&crate::wallet::data::code_of(&i.origin))
+                        crate::wallet::page::origin_text(i.origin)
                     };
-                    let status = crate::wallet::page::status_text(&crate::wallet::data::code_of(
-                        &i.status_at(now),
-                    ));
+                    let status = crate::wallet::page::status_text(i.status_at(now));
                     cells![
                         i.number.clone(),
                         Cell::Msg(kind),
@@ -459,6 +459,7 @@ pub fn StatementsPage() -> impl IntoView {
                                                 <tr>{row.iter().map(|c| match c {
                                                     Cell::Text(text) => view! { <td>{text.clone()}</td> }.into_any(),
                                                     Cell::Msg(m) => view! { <td>{t(*m)}</td> }.into_any(),
+                                                    Cell::Money(amount) => view! { <td class="num">{amount.clone()}</td> }.into_any(),
                                                 }).collect_view()}</tr>
                                             }).collect_view()}
                                         </tbody>

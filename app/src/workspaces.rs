@@ -21,7 +21,7 @@ pub const NEW_KEY_COOKIE: &str = "bc_new_key";
 pub struct WorkspaceRow {
     pub workspace_id: String,
     pub name: String,
-    pub settlement: String,
+    pub settlement: billing::Settlement,
     pub key_prefix: String,
     pub bound_at: String,
 }
@@ -54,7 +54,7 @@ pub async fn load_workspaces() -> Result<Option<WorkspacesData>, AppError> {
         .map(|w| WorkspaceRow {
             workspace_id: w.workspace_id,
             name: w.name,
-            settlement: crate::wallet::data::code_of(&w.settlement),
+            settlement: w.settlement,
             key_prefix: w.key_prefix,
             bound_at: crate::wallet::data::when(w.bound_at),
         })
@@ -241,7 +241,10 @@ pub fn WorkspacesPage() -> impl IntoView {
                                                 <tr>
                                                     <td>{w.workspace_id.clone()}</td>
                                                     <td>{w.name.clone()}</td>
-                                                    <td>{t(if w.settlement == "cloud" { Msg::SettlementCloud } else { Msg::SettlementAccount })}</td>
+                                                    <td>{t(match w.settlement {
+                                                        billing::Settlement::Account => Msg::SettlementAccount,
+                                                        billing::Settlement::Cloud => Msg::SettlementCloud,
+                                                    })}</td>
                                                     <td><code>{w.key_prefix.clone()}"…"</code></td>
                                                     <td>{w.bound_at.clone()}</td>
                                                     <td>

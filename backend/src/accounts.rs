@@ -11,45 +11,7 @@ use crate::error::LedgerError;
 use crate::store::{Backend, Store};
 use crate::time::{from_micros, to_micros};
 
-/// How an instrument came to the account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InstrumentOrigin {
-    /// A regular voucher an operator issued straight to the account.
-    Issued,
-    /// A regular voucher redeemed from a one-time activation code.
-    ActivationCode,
-    /// The discount voucher that came with a prepaid card purchase.
-    CardGift,
-    /// A prepaid card bought with cash.
-    Purchased,
-    /// A prepaid card an operator or partner assigned without payment.
-    Assigned,
-}
-
-impl InstrumentOrigin {
-    pub fn code(self) -> &'static str {
-        match self {
-            InstrumentOrigin::Issued => "issued",
-            InstrumentOrigin::ActivationCode => "activation_code",
-            InstrumentOrigin::CardGift => "card_gift",
-            InstrumentOrigin::Purchased => "purchased",
-            InstrumentOrigin::Assigned => "assigned",
-        }
-    }
-
-    fn from_code(code: &str) -> Option<InstrumentOrigin> {
-        [
-            InstrumentOrigin::Issued,
-            InstrumentOrigin::ActivationCode,
-            InstrumentOrigin::CardGift,
-            InstrumentOrigin::Purchased,
-            InstrumentOrigin::Assigned,
-        ]
-        .into_iter()
-        .find(|o| o.code() == code)
-    }
-}
+pub use billing::wire::InstrumentOrigin;
 
 /// A voucher or prepaid card as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,38 +18,11 @@ use crate::idempotency::{self, IdempotencyKey};
 use crate::store::{Store, retry_after_conflict};
 use crate::time::{from_micros, to_micros};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TopUpMethod {
-    Alipay,
-    BankTransfer,
-}
+pub use billing::wire::{TopUpMethod, TopUpStatus};
 
-impl TopUpMethod {
-    pub fn code(self) -> &'static str {
-        match self {
-            TopUpMethod::Alipay => "alipay",
-            TopUpMethod::BankTransfer => "bank_transfer",
-        }
-    }
-
-    fn parse(code: &str) -> Result<TopUpMethod, LedgerError> {
-        match code {
-            "alipay" => Ok(TopUpMethod::Alipay),
-            "bank_transfer" => Ok(TopUpMethod::BankTransfer),
-            other => Err(LedgerError::Corrupt(format!("top-up method '{other}'"))),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TopUpStatus {
-    Pending,
-    Paid,
-    /// An online top-up nobody paid within a day (see `reconciliation`); a payment that still
-    /// arrives for it is credited all the same.
-    Closed,
+fn method_of(code: &str) -> Result<TopUpMethod, LedgerError> {
+    TopUpMethod::from_code(code)
+        .ok_or_else(|| LedgerError::Corrupt(format!("top-up method '{code}'")))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,7 +135,7 @@ pub(crate) fn top_up_of(row: &AnyRow) -> Result<TopUp, LedgerError> {
     Ok(TopUp {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
-        method: TopUpMethod::parse(&row.try_get::<String, _>("method")?)?,
+        method: method_of(&row.try_get::<String, _>("method")?)?,
         amount: fen(row.try_get("amount_fen")?)?,
         reference: row.try_get("reference")?,
         status: if status == "paid" {

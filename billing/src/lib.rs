@@ -10,6 +10,7 @@ pub mod plan_json;
 pub mod pricing;
 pub mod wallet_rules;
 pub mod waterfall;
+pub mod wire;
 
 pub use instrument::{Instrument, InstrumentKind, InstrumentStatus, Wallet, WalletError};
 pub use item::BillingItem;

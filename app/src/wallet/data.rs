@@ -1,30 +1,27 @@
 //! What the wallet pages show, loaded on the server for the signed-in customer.
 
-use billing::Amount;
+use billing::wire::{InstrumentOrigin, TopUpMethod, TopUpStatus};
+use billing::{Amount, InstrumentKind, InstrumentStatus};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopUpRow {
     pub id: i64,
     pub created_at: String,
-    /// `alipay` or `bank_transfer`.
-    pub method: String,
+    pub method: TopUpMethod,
     pub amount: String,
     pub reference: String,
-    pub paid: bool,
+    pub status: TopUpStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstrumentRow {
     pub number: String,
-    /// `regular_voucher`, `discount_voucher` or `prepaid_card`.
-    pub kind: String,
-    /// `issued`, `activation_code`, `card_gift`, `purchased`, `assigned`.
-    pub origin: String,
+    pub kind: InstrumentKind,
+    pub origin: InstrumentOrigin,
     pub face_value: String,
     pub balance: String,
-    /// `unused`, `active`, `used_up`, `expired`.
-    pub status: String,
+    pub status: InstrumentStatus,
     pub activated_at: String,
     pub valid_from: String,
     pub valid_until: String,
@@ -57,14 +54,6 @@ pub struct BankPayeeDetails {
     pub account: String,
 }
 
-#[cfg(feature = "ssr")]
-pub(crate) fn code_of<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// A moment as the customer reads it: in the settlement timezone (days end and are charged at
 /// 00:00 there), with its offset named, so 00:00 in Shanghai never reads as 16:00 the day before.
 #[cfg(feature = "ssr")]
@@ -91,10 +80,10 @@ pub(crate) fn top_up_row(t: backend::topups::TopUp) -> TopUpRow {
     TopUpRow {
         id: t.id,
         created_at: when(t.created_at),
-        method: t.method.code().to_owned(),
+        method: t.method,
         amount: t.amount.to_cny(),
         reference: t.reference,
-        paid: t.status == backend::topups::TopUpStatus::Paid,
+        status: t.status,
     }
 }
 
@@ -113,11 +102,11 @@ pub async fn load_wallet() -> Result<Option<WalletData>, crate::error::AppError>
         let status = i.status_at(now);
         InstrumentRow {
             number: i.number.clone(),
-            kind: code_of(&i.kind),
-            origin: code_of(&i.origin),
+            kind: i.kind,
+            origin: i.origin,
             face_value: i.face_value.to_cny(),
             balance: i.balance.to_cny(),
-            status: code_of(&status),
+            status,
             activated_at: when(i.activated_at),
             valid_from: when(i.valid_from),
             valid_until: when(i.valid_until),

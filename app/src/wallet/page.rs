@@ -1,6 +1,8 @@
 //! `/wallet`: balances, then the three things a customer does with money before spending it, each
 //! with its list: top up, activate a voucher, buy a prepaid card.
 
+use billing::wire::{InstrumentOrigin, TopUpMethod, TopUpStatus};
+use billing::{InstrumentKind, InstrumentStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -19,38 +21,45 @@ pub(crate) fn field_error(message: Option<Msg>, name: &'static str) -> impl Into
     message.map(|m| view! { <p class="field-error" id=format!("{name}-error") data-testid=format!("error-{name}")>{t(m)}</p> })
 }
 
-pub(crate) fn status_text(status: &str) -> Msg {
+pub(crate) fn status_text(status: InstrumentStatus) -> Msg {
     match status {
-        "unused" => Msg::StatusUnused,
-        "active" => Msg::StatusActive,
-        "used_up" => Msg::StatusUsedUp,
-        _ => Msg::StatusExpired,
+        InstrumentStatus::Unused => Msg::StatusUnused,
+        InstrumentStatus::Active => Msg::StatusActive,
+        InstrumentStatus::UsedUp => Msg::StatusUsedUp,
+        InstrumentStatus::Expired => Msg::StatusExpired,
     }
 }
 
-pub(crate) fn kind_text(kind: &str) -> Msg {
+pub(crate) fn top_up_status_text(status: TopUpStatus) -> Msg {
+    match status {
+        TopUpStatus::Pending => Msg::StatusPending,
+        TopUpStatus::Paid => Msg::StatusPaid,
+        TopUpStatus::Closed => Msg::StatusClosed,
+    }
+}
+
+pub(crate) fn kind_text(kind: InstrumentKind) -> Msg {
     match kind {
-        "regular_voucher" => Msg::KindRegular,
-        "discount_voucher" => Msg::KindDiscount,
-        _ => Msg::PrepaidCardBalance,
+        InstrumentKind::RegularVoucher => Msg::KindRegular,
+        InstrumentKind::DiscountVoucher => Msg::KindDiscount,
+        InstrumentKind::PrepaidCard => Msg::PrepaidCardBalance,
     }
 }
 
-pub(crate) fn origin_text(origin: &str) -> Msg {
+pub(crate) fn origin_text(origin: InstrumentOrigin) -> Msg {
     match origin {
-        "issued" => Msg::OriginIssued,
-        "activation_code" => Msg::OriginCode,
-        "card_gift" => Msg::OriginGift,
-        "purchased" => Msg::OriginPurchased,
-        _ => Msg::OriginAssigned,
+        InstrumentOrigin::Issued => Msg::OriginIssued,
+        InstrumentOrigin::ActivationCode => Msg::OriginCode,
+        InstrumentOrigin::CardGift => Msg::OriginGift,
+        InstrumentOrigin::Purchased => Msg::OriginPurchased,
+        InstrumentOrigin::Assigned => Msg::OriginAssigned,
     }
 }
 
-pub(crate) fn method_text(method: &str) -> Msg {
-    if method == "alipay" {
-        Msg::MethodAlipay
-    } else {
-        Msg::MethodBankTransfer
+pub(crate) fn method_text(method: TopUpMethod) -> Msg {
+    match method {
+        TopUpMethod::Alipay => Msg::MethodAlipay,
+        TopUpMethod::BankTransfer => Msg::MethodBankTransfer,
     }
 }
 
@@ -188,9 +197,9 @@ fn TopUpSection(
                             <tbody>
                                 {top_ups.into_iter().map(|r| view! {
                                     <tr>
-                                        <td>{r.created_at}</td><td>{t(method_text(&r.method))}</td><td class="num">{r.amount}</td>
+                                        <td>{r.created_at}</td><td>{t(method_text(r.method))}</td><td class="num">{r.amount}</td>
                                         <td><A href=format!("/wallet/top-ups/{}", r.id)>{r.reference}</A></td>
-                                        <td>{t(if r.paid { Msg::StatusPaid } else { Msg::StatusPending })}</td>
+                                        <td>{t(top_up_status_text(r.status))}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
@@ -221,9 +230,9 @@ fn InstrumentTable(rows: Vec<InstrumentRow>, cards: bool) -> impl IntoView {
                     {rows.into_iter().map(|r| view! {
                         <tr>
                             <td>{r.number}</td>
-                            <td>{t(if cards { origin_text(&r.origin) } else { kind_text(&r.kind) })}</td>
+                            <td>{t(if cards { origin_text(r.origin) } else { kind_text(r.kind) })}</td>
                             <td class="num">{r.face_value}</td><td class="num">{r.balance}</td>
-                            <td>{t(status_text(&r.status))}</td><td>{r.activated_at}</td>
+                            <td>{t(status_text(r.status))}</td><td>{r.activated_at}</td>
                             <td>{r.valid_from}" – "{r.valid_until}</td>
                         </tr>
                     }).collect_view()}

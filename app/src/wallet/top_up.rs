@@ -2,6 +2,7 @@
 //! shows the status; only the gateway's signed notification credits), and where a bank-transfer
 //! top-up shows the payee and the reference to write on the transfer.
 
+use billing::wire::{TopUpMethod, TopUpStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -79,19 +80,20 @@ pub fn TopUpPage() -> impl IntoView {
                     }.into_any();
                 };
                 let r = d.top_up.clone();
-                let pending_online = !r.paid && r.method == "alipay";
+                let paid = r.status == TopUpStatus::Paid;
+                let pending_online = r.status == TopUpStatus::Pending && r.method == TopUpMethod::Alipay;
                 view! {
                     <section class="card">
                         <dl class="balances">
                             <div><dt>{t(Msg::Amount)}</dt><dd data-testid="top-up-amount">{r.amount.clone()}</dd></div>
-                            <div><dt>{t(Msg::ColMethod)}</dt><dd>{t(method_text(&r.method))}</dd></div>
+                            <div><dt>{t(Msg::ColMethod)}</dt><dd>{t(method_text(r.method))}</dd></div>
                             <div><dt>{t(Msg::ColStatus)}</dt>
-                                <dd data-testid="top-up-status" data-paid=r.paid.to_string()>
-                                    {t(if r.paid { Msg::StatusPaid } else { Msg::StatusPending })}
+                                <dd data-testid="top-up-status" data-paid=paid.to_string()>
+                                    {t(super::page::top_up_status_text(r.status))}
                                 </dd>
                             </div>
                         </dl>
-                        {r.paid.then(|| view! { <p class="notice" role="status">{t(Msg::TopUpCredited)}</p> })}
+                        {paid.then(|| view! { <p class="notice" role="status">{t(Msg::TopUpCredited)}</p> })}
                         {pending_online.then(|| view! {
                             <p class="notice">{t(Msg::TopUpWaiting)}</p>
                             <ActionForm action=pay>
@@ -101,7 +103,7 @@ pub fn TopUpPage() -> impl IntoView {
                             </ActionForm>
                         })}
                     </section>
-                    {d.payee.clone().filter(|_| !r.paid).map(|p| view! {
+                    {d.payee.clone().filter(|_| !paid).map(|p| view! {
                         <section class="card" data-testid="bank-transfer">
                             <h2>{t(Msg::BankTransferTitle)}</h2>
                             <p>{t(Msg::BankTransferHelp)}</p>
