@@ -59,8 +59,9 @@ pub fn Shell(children: Children) -> impl IntoView {
     }
 }
 
-/// Links to `/lang/{code}`, which sets the `lang` cookie and comes back to this page. A full page
-/// load (rel=external), so server and client render the new language alike.
+/// Links to `/lang/{code}`, which sets the `lang` cookie and comes back to this page (without
+/// WebAssembly). In the app a click remembers the choice in the same cookie and renders the app
+/// again in the new language, in place (`crate::LanguageChoice`).
 #[component]
 fn LanguageSwitch() -> impl IntoView {
     let location = use_location();
@@ -81,8 +82,14 @@ fn LanguageSwitch() -> impl IntoView {
                 .into_iter()
                 .map(|option| {
                     let href = move || format!("/lang/{}?next={}", option.code(), back());
+                    let choose = move |ev: leptos::ev::MouseEvent| {
+                        if let Some(choice) = use_context::<crate::LanguageChoice>() {
+                            ev.prevent_default();
+                            choice.choose(option);
+                        }
+                    };
                     view! {
-                        <a href=href rel="external" hreflang=option.code() lang=option.code()
+                        <a href=href rel="external" hreflang=option.code() lang=option.code() on:click=choose
                             class:active=option == lang aria-current=(option == lang).then_some("true")>
                             {option.native_name()}
                         </a>

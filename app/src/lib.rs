@@ -122,10 +122,35 @@ fn request_lang() -> Lang {
         .unwrap_or_default()
 }
 
+/// The language the app renders in: chosen in the top bar, it renders the app again in place.
+#[derive(Debug, Clone, Copy)]
+pub struct LanguageChoice(RwSignal<Lang>);
+
+impl LanguageChoice {
+    /// Remembers `lang` in the `lang` cookie (what `/lang/{code}` sets) and switches to it.
+    pub fn choose(self, lang: Lang) {
+        #[cfg(feature = "hydrate")]
+        {
+            let cookie = format!(
+                "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+                crate::i18n::LANG_COOKIE,
+                lang.code()
+            );
+            let _ = js_sys::Reflect::set(&document(), &"cookie".into(), &cookie.into());
+            if let Some(html) = document().document_element() {
+                let _ = html.set_attribute("lang", lang.code());
+            }
+        }
+        self.0.set(lang);
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_context(request_lang());
+    let lang = RwSignal::new(request_lang());
+    provide_context(LanguageChoice(lang));
+    provide_context(lang.get_untracked());
     provide_context(payment_sandbox());
     account::provide_session();
     // Lets browser tests (and curious people) tell when the page is interactive.
@@ -137,11 +162,15 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Stylesheet id="leptos" href=format!("/pkg/{OUTPUT_NAME}.css")/>
-        <Title formatter=|page: String| format!("{page} · {}", t(Msg::AppName))/>
+        <Title formatter=move |page: String| format!("{page} · {}", Msg::AppName.text(lang.get()))/>
         <Meta name="description" content=t(Msg::OverviewIntro)/>
         // Async rendering: every page waits for its data (the signed-in customer) and is sent
         // complete, so it reads the same without JavaScript; out-of-order streaming would leave
         // Suspense content to a script.
+        // Rendered again, in place, when the language changes (each text is looked up once).
+        {move || {
+            provide_context(lang.get());
+            view! {
         <Router>
             <Shell>
                 <Routes fallback=pages::NotFound>
@@ -159,5 +188,7 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </Shell>
         </Router>
+            }
+        }}
     }
 }

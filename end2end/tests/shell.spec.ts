@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { collectErrors, waitForHydration } from './helpers';
+import { collectErrors, expectSamePage, markPage, waitForHydration } from './helpers';
 
 test('the language follows Accept-Language, can be switched, and is remembered', async ({ browser, baseURL }) => {
   const context = await browser.newContext({ baseURL, locale: 'zh-CN', extraHTTPHeaders: { 'Accept-Language': 'zh-CN,zh;q=0.9' } });
@@ -14,9 +14,13 @@ test('the language follows Accept-Language, can be switched, and is remembered',
   await expect(page.getByTestId('total')).toHaveText('¥172.50');
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('扣费预览');
 
+  // The switch renders the app again in place: no page load, the form keeps working.
+  await markPage(page);
   await page.getByRole('link', { name: 'English' }).click();
   await expect(page).toHaveURL(/\/preview$/);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Deduction preview');
+  await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+  await expectSamePage(page);
   await page.goto('/');
   await expect(page.locator('html')).toHaveAttribute('lang', 'en');
   await expect(page.getByRole('link', { name: 'Deduction preview' }).first()).toBeVisible();
