@@ -189,6 +189,7 @@ pub fn App() -> impl IntoView {
             </Shell>
         </Router>
             }
+            .into_any()
         }}
     }
 }

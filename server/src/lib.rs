@@ -1,5 +1,6 @@
 //! The `billing-center` server: configuration, the axum router and the CLI. `main.rs` only wires
 //! these together; tests drive [`router::app`] directly with `tower::ServiceExt::oneshot`.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod auth;

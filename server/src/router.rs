@@ -144,7 +144,10 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
             AppState,
             _,
         >(page_context, shell))
-        .layer(axum::middleware::from_fn(server_function_answers))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::<str>::from(state.settings.public_url.as_str()),
+            server_function_answers,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.store.clone(),
             crate::auth::resolve_viewer,
@@ -169,11 +172,16 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
 /// browser GETs the page), and an error with the status its code says (server functions answer
 /// every error with 500; `AppError::status` says whose it is).
 async fn server_function_answers(
-    request: axum::extract::Request,
+    axum::extract::State(public_url): axum::extract::State<Arc<str>>,
+    mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::http::StatusCode;
+    use axum::http::{StatusCode, header};
     let is_server_function = request.uri().path().starts_with("/fn/");
+    // A plain form post goes back to its Referer: only ever to a page of this site.
+    if is_server_function && !referer_is_this_site(request.headers(), &public_url) {
+        request.headers_mut().remove(header::REFERER);
+    }
     let mut response = next.run(request).await;
     if !is_server_function {
         return response;
@@ -194,6 +202,31 @@ async fn server_function_answers(
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     }
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// Whether the request's `Referer` is a page of this site: of the host it was sent to, or of
+/// `PUBLIC_URL`'s.
+fn referer_is_this_site(headers: &axum::http::HeaderMap, public_url: &str) -> bool {
+    use axum::http::header;
+    let authority = |url: &str| -> Option<String> {
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))?;
+        let authority = rest.split(['/', '?', '#']).next()?;
+        (!authority.is_empty()).then(|| authority.to_ascii_lowercase())
+    };
+    let Some(referer) = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(authority)
+    else {
+        return false;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    host.as_deref() == Some(referer.as_str()) || authority(public_url).as_deref() == Some(&referer)
 }
 
 /// 200 `ready` when the database answers within 3 s and (where this process runs it) the

@@ -177,3 +177,41 @@ on_both_databases!(
     an_action_answers_the_app_with_json_and_a_form_with_a_redirect,
     a_plain_form_post_is_answered_with_see_other,
 );
+
+/// A plain form post goes back to its Referer only when that is a page of this site: a form on
+/// another site (which a browser that sends no Origin or Sec-Fetch-Site lets through) cannot use
+/// the answer to send people elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_goes_back_only_to_a_page_of_this_site() {
+    let app = TestApp::sqlite().await;
+    let post = |referer: &'static str| {
+        let app = &app;
+        async move {
+            let (status, headers, _) = app
+                .raw_from(
+                    "POST",
+                    "/fn/sign_in",
+                    Some("login=nobody&password=wrong+password"),
+                    None,
+                    "10.0.0.40",
+                    &[
+                        ("accept", "text/html"),
+                        ("referer", referer),
+                        ("host", "localhost"),
+                    ],
+                )
+                .await;
+            assert_eq!(status, StatusCode::SEE_OTHER);
+            headers["location"].to_str().unwrap().to_owned()
+        }
+    };
+    assert!(
+        post("http://localhost/signin")
+            .await
+            .starts_with("http://localhost/signin?__path=")
+    );
+    let elsewhere = post("https://evil.example/phish").await;
+    assert!(!elsewhere.contains("evil.example"), "{elsewhere}");
+    assert!(elsewhere.starts_with('/'), "{elsewhere}");
+    app.finish().await;
+}

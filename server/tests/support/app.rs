@@ -279,7 +279,11 @@ impl TestApp {
                 Some(form),
                 cookie,
                 client,
-                &[("accept", "text/html"), ("referer", &referer)],
+                &[
+                    ("accept", "text/html"),
+                    ("referer", &referer),
+                    ("host", "localhost"),
+                ],
             )
             .await;
         let location = headers
