@@ -95,13 +95,14 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> AppError {
         match value {
             // The request did not carry the form it should (a hand-made post, a stale page).
-            ServerFnErrorErr::Args(_)
-            | ServerFnErrorErr::MissingArg(_)
-            | ServerFnErrorErr::Deserialization(_) => AppError::new("form_invalid"),
-            // The browser could not reach the server, or its answer did not arrive whole.
-            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
-                AppError::new("network")
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                AppError::new("form_invalid")
             }
+            // The browser could not reach the server, or what came back is not the server
+            // function's answer (a proxy's error page, an unavailable database).
+            ServerFnErrorErr::Request(_)
+            | ServerFnErrorErr::Response(_)
+            | ServerFnErrorErr::Deserialization(_) => AppError::new("network"),
             other => {
                 #[cfg(feature = "ssr")]
                 leptos::logging::error!("server function failed: {other}");

@@ -223,6 +223,8 @@ messages! {
     ErrCsrf => "The form expired. Please try again.", "表单已失效，请重试。";
     ErrInternal => "Something went wrong on our side. Try again.", "系统出错，请重试。";
     ErrNetwork => "The server could not be reached. Check the connection and try again.", "无法连接服务器，请检查网络后重试。";
+    ErrNotFound => "It is not there (or not yours). Go back and try again.", "未找到（或不属于您），请返回重试。";
+    ErrRedeemBy => "The codes must stay redeemable for some time.", "激活码的兑换期限必须晚于现在。";
     Working => "Working…", "处理中…";
     Loading => "Loading…", "加载中…";
     VoucherBalance => "Vouchers", "代金券";

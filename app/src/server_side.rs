@@ -201,7 +201,9 @@ pub(crate) fn plain_post_goes_to(path: &str) {
 }
 
 /// A plain form post that fails goes back to its page with what was typed into `fields` (never a
-/// password), so the page can show it again.
+/// password), so the page can show it again. The error travels in the URL, where anyone can write
+/// one: only forms where a pre-filled field moves no money and changes nothing stored use this
+/// (sign-up, sign-in, binding a workspace), never a money form or the profile.
 pub(crate) fn keep_typed<T>(
     result: Result<T, AppError>,
     fields: &[(&str, String)],

@@ -148,7 +148,8 @@ pub async fn load_statement(
         to: to_day.max(from_day),
     };
     let page = Page {
-        number: page.max(1),
+        // Far past any statement's last page, and far from overflowing an offset.
+        number: page.clamp(1, 1_000_000),
         size: PER_PAGE,
     };
     let money = |a: billing::Amount| Cell::Money(a.to_cny());

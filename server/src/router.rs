@@ -186,6 +186,11 @@ async fn server_function_answers(
     if !is_server_function {
         return response;
     }
+    // Answers carry session cookies, CSRF tokens and new API keys: never cached.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
     if response.status() == StatusCode::FOUND {
         *response.status_mut() = StatusCode::SEE_OTHER;
         return response;

@@ -100,12 +100,7 @@ pub async fn update_profile(
     #[server(default)] contact_name: String,
     #[server(default)] company: String,
 ) -> Result<(), AppError> {
-    let typed = [
-        ("email", email.clone()),
-        ("phone", phone.clone()),
-        ("contact_name", contact_name.clone()),
-        ("company", company.clone()),
-    ];
+    let typed: [(&str, String); 0] = [];
     let result = async move {
         use crate::server_side::{acting_customer, go_to, store};
         let me = acting_customer(&csrf).await?;

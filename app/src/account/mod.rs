@@ -64,6 +64,8 @@ pub fn error_message(code: &str) -> Msg {
         "valid_days_invalid" => Msg::ErrValidDays,
         "count_invalid" => Msg::ErrCount,
         "network" => Msg::ErrNetwork,
+        "top_up_not_found" | "not_found" => Msg::ErrNotFound,
+        "redeem_by_invalid" => Msg::ErrRedeemBy,
         _ => Msg::ErrInternal,
     }
 }

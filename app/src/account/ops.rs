@@ -128,18 +128,23 @@ pub struct OpsDone {
     pub codes_batch: Option<i64>,
 }
 
-/// The error of one of the /ops forms, at `form.field` (several forms have an `account`).
+/// The error of one of the /ops forms, at `form.field` (several forms have an `account`): at its
+/// own field when the form has it, else at the form's first field (`fields[0]`, where a form-wide
+/// error is shown); ours (`internal`) at none.
 #[cfg(feature = "ssr")]
-fn at(form: &str, error: impl Into<AppError>, fallback_field: &str) -> AppError {
+fn at(form: &str, error: impl Into<AppError>, fields: &[&str]) -> AppError {
     let error = error.into();
-    let field = error
-        .field
-        .clone()
-        .unwrap_or_else(|| fallback_field.to_owned());
-    AppError {
-        field: Some(format!("{form}.{field}")),
-        ..error
-    }
+    let field = if error.code == "internal" {
+        None
+    } else {
+        error
+            .field
+            .as_deref()
+            .filter(|f| fields.contains(f))
+            .or(fields.first().copied())
+            .map(|f| format!("{form}.{f}"))
+    };
+    AppError { field, ..error }
 }
 
 #[cfg(feature = "ssr")]
@@ -179,11 +184,7 @@ pub async fn record_bank_transfer(
     #[server(default)] amount: String,
     #[server(default)] reference: String,
 ) -> Result<OpsDone, AppError> {
-    let typed = [
-        ("bank_transfers.account", account.clone()),
-        ("bank_transfers.amount", amount.clone()),
-        ("bank_transfers.reference", reference.clone()),
-    ];
+    let typed: [(&str, String); 0] = [];
     let result = async move {
         use crate::server_side::{acting_operator, client, store};
         const FORM: &str = "bank_transfers";
@@ -198,7 +199,7 @@ pub async fn record_bank_transfer(
         let credited = store()?
             .record_bank_transfer(&act, account_id, amount, reference)
             .await
-            .map_err(|e| at(FORM, e, "account"))?;
+            .map_err(|e| at(FORM, e, BANK_TRANSFER_FIELDS))?;
         Ok(done(
             format!(
                 "bank transfer {reference} of {amount} (ledger transaction {})",
@@ -211,6 +212,13 @@ pub async fn record_bank_transfer(
     crate::server_side::keep_typed(result, &typed)
 }
 
+#[cfg(feature = "ssr")]
+const VOUCHER_FIELDS: &[&str] = &["face_value", "valid_days", "account", "count"];
+#[cfg(feature = "ssr")]
+const BANK_TRANSFER_FIELDS: &[&str] = &["account", "amount", "reference"];
+#[cfg(feature = "ssr")]
+const CARD_FIELDS: &[&str] = &["account", "denomination"];
+
 /// operator + CSRF: with a customer, issues them a regular voucher; without, generates a batch of
 /// activation codes (redeemable for 90 days) to download as CSV.
 #[leptos::server(prefix = "/fn", endpoint = "ops_vouchers")]
@@ -222,12 +230,7 @@ pub async fn issue_vouchers(
     #[server(default)] valid_days: String,
     #[server(default)] count: String,
 ) -> Result<OpsDone, AppError> {
-    let typed = [
-        ("vouchers.account", account.clone()),
-        ("vouchers.face_value", face_value.clone()),
-        ("vouchers.valid_days", valid_days.clone()),
-        ("vouchers.count", count.clone()),
-    ];
+    let typed: [(&str, String); 0] = [];
     let result = async move {
         use crate::server_side::{acting_operator, client, form_key, store};
         const FORM: &str = "vouchers";
@@ -238,8 +241,8 @@ pub async fn issue_vouchers(
             .parse()
             .map_err(|_| AppError::new("valid_days_invalid").at("vouchers.valid_days"))?;
         let validity = billing::wallet_rules::VoucherValidity::DaysFromActivation(days);
-        let key =
-            form_key("ops", "vouchers", &idempotency_key).map_err(|e| at(FORM, e, "face_value"))?;
+        let key = form_key("ops", "vouchers", &idempotency_key)
+            .map_err(|e| at(FORM, e, VOUCHER_FIELDS))?;
         let act = backend::auth::audit::OperatorAct {
             operator_id: me.operator_id,
             client: client(),
@@ -255,7 +258,7 @@ pub async fn issue_vouchers(
             let issued = store
                 .issue_voucher_by(&act, &key, &issue)
                 .await
-                .map_err(|e| at(FORM, e, "face_value"))?;
+                .map_err(|e| at(FORM, e, VOUCHER_FIELDS))?;
             return Ok(done(
                 format!("issued voucher {} of {face_value}", issued.voucher.number),
                 None,
@@ -274,7 +277,7 @@ pub async fn issue_vouchers(
         let generated = store
             .generate_activation_codes_by(&act, &key, &batch)
             .await
-            .map_err(|e| at(FORM, e, "face_value"))?;
+            .map_err(|e| at(FORM, e, VOUCHER_FIELDS))?;
         Ok(done(
             format!(
                 "generated {} activation codes of {face_value} (batch {})",
@@ -296,10 +299,7 @@ pub async fn assign_card(
     #[server(default)] account: String,
     #[server(default)] denomination: String,
 ) -> Result<OpsDone, AppError> {
-    let typed = [
-        ("prepaid_cards.account", account.clone()),
-        ("prepaid_cards.denomination", denomination.clone()),
-    ];
+    let typed: [(&str, String); 0] = [];
     let result = async move {
         use crate::server_side::{acting_operator, client, form_key, store};
         const FORM: &str = "prepaid_cards";
@@ -307,7 +307,7 @@ pub async fn assign_card(
         let account_id = ops_customer(&account, FORM).await?;
         let denomination = self::amount(&denomination, FORM, "denomination")?;
         let key = form_key("ops", "prepaid_cards", &idempotency_key)
-            .map_err(|e| at(FORM, e, "denomination"))?;
+            .map_err(|e| at(FORM, e, CARD_FIELDS))?;
         let assignment = backend::prepaid_cards::PrepaidCardAssignment {
             account_id,
             denomination,
@@ -320,7 +320,7 @@ pub async fn assign_card(
         let assigned = store()?
             .assign_prepaid_card_by(&act, &key, &assignment)
             .await
-            .map_err(|e| at(FORM, e, "account"))?;
+            .map_err(|e| at(FORM, e, CARD_FIELDS))?;
         Ok(done(
             format!("assigned card {} of {denomination}", assigned.card.number),
             None,
@@ -418,10 +418,9 @@ fn OpsField(
     #[prop(optional)] required: bool,
 ) -> impl IntoView {
     let qualified = format!("{form}.{name}");
-    let value = crate::form::typed(error, &qualified).unwrap_or_default();
     let message = Signal::derive(move || error.get().and_then(|e| e.at_field(&qualified)));
     view! {
-        <Field name=name id=format!("f-{form}-{name}") label=label required=required value=value error=message/>
+        <Field name=name id=format!("f-{form}-{name}") label=label required=required error=message/>
     }
 }
 

@@ -133,20 +133,9 @@ pub fn AccountPage() -> impl IntoView {
                 };
                 let (csrf_profile, csrf_password, csrf_sign_out) =
                     (me.csrf_token.clone(), me.csrf_token.clone(), me.csrf_token.clone());
-                // What was stored, or what a plain form post that failed had typed.
-                let shown = |name: &str, stored: &str| {
-                    if profile_error.get_untracked().is_some() {
-                        typed(profile_error, name).unwrap_or_default()
-                    } else {
-                        stored.to_owned()
-                    }
-                };
-                let (email, phone, contact_name, company) = (
-                    shown("email", &me.email),
-                    shown("phone", &me.phone),
-                    shown("contact_name", &me.contact_name),
-                    shown("company", &me.company),
-                );
+                // What is stored (never what an error in the URL says was typed: anyone can write one).
+                let (email, phone, contact_name, company) =
+                    (me.email.clone(), me.phone.clone(), me.contact_name.clone(), me.company.clone());
                 view! {
                     <p>{t(Msg::SignedInAs)}" "<strong data-testid="username">{me.username.clone()}</strong></p>
                     <ActionForm action=profile attr:class="card auth-form" attr:novalidate="">

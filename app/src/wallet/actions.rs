@@ -62,7 +62,7 @@ pub async fn top_up(
     #[server(default)] amount: String,
     #[server(default)] method: String,
 ) -> Result<Next, AppError> {
-    let typed = [("amount", amount.clone())];
+    let typed: [(&str, String); 0] = [];
     let result = async move {
         use crate::server_side::{acting_customer, form_key, site, store};
         use backend::topups::{TopUpMethod, TopUpRequest};
@@ -122,9 +122,10 @@ pub async fn activate_voucher(
         )
         .await
         .map_err(|e| match e {
-            backend::auth::AuthError::RateLimited { .. } => {
-                AppError::new("too_many_attempts").at("code")
-            }
+            backend::auth::AuthError::RateLimited { retry_after_secs } => AppError {
+                retry_after_secs: Some(retry_after_secs),
+                ..AppError::new("too_many_attempts").at("code")
+            },
             other => other.into(),
         })?;
     let key = backend::IdempotencyKey::generated(&format!("customer{}", me.account_id))?;
@@ -150,7 +151,7 @@ pub async fn buy_prepaid_card(
     #[server(default)] idempotency_key: String,
     #[server(default)] denomination: String,
 ) -> Result<Made, AppError> {
-    let typed = [("denomination", denomination.clone())];
+    let typed: [(&str, String); 0] = [];
     let result = async move {
         use crate::server_side::{acting_customer, form_key, plain_post_goes_to, store};
         let me = acting_customer(&csrf).await?;

@@ -48,8 +48,7 @@ pub fn CardPurchaseForm(
     cash: Amount,
 ) -> impl IntoView {
     let last = crate::form::last_error(action);
-    let denomination = crate::form::typed(last, "denomination").unwrap_or_default();
-    let typed = RwSignal::new(denomination.clone());
+    let typed = RwSignal::new(String::new());
     let error = crate::form::error_at(last, "denomination");
     let shown = move || {
         match preview(&typed.get(), cash) {
@@ -71,7 +70,7 @@ pub fn CardPurchaseForm(
             <div class="field" class:has-error=move || error.get().is_some()>
                 <label for="f-denomination">{t(Msg::Denomination)}</label>
                 <input id="f-denomination" name="denomination" type="text" inputmode="numeric" autocomplete="off" required
-                    value=denomination aria-invalid=move || error.get().map(|_| "true")
+                    aria-invalid=move || error.get().map(|_| "true")
                     on:input=move |ev| typed.set(event_target_value(&ev))/>
                 {move || field_error(error.get(), "denomination")}
             </div>

@@ -173,7 +173,6 @@ fn TopUpSection(
                 <input type="hidden" name="csrf" value=csrf/>
                 <input type="hidden" name="idempotency_key" value=form_token/>
                 <Field name="amount" label=Msg::TopUpAmount required=true inputmode="decimal"
-                    value=crate::form::typed(error, "amount").unwrap_or_default()
                     hint=Msg::TopUpAmountHint error=error_at(error, "amount")/>
                 <fieldset class="field">
                     <legend>{t(Msg::PayMethod)}</legend>

@@ -67,6 +67,15 @@ pub fn TopUpPage() -> impl IntoView {
         },
         |(id, _)| load_top_up(id),
     );
+    // Paid meanwhile: "continue to pay" answers with this very page, so read it again.
+    Effect::new(move |_| {
+        if crate::form::last_success(pay)
+            .get()
+            .is_some_and(|next| !next.full_page)
+        {
+            refreshed.update(|n| *n += 1);
+        }
+    });
     view! {
         <Title text=t(Msg::TopUp)/>
         <h1>{t(Msg::TopUp)}</h1>
