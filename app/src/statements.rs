@@ -219,7 +219,7 @@ pub async fn load_statement(
                 .map(|m| {
                     cells![
                         crate::wallet::data::when(m.at),
-                        Cell::Msg(crate::account::movement_name(&m.kind)),
+                        Cell::Msg(crate::account::movement_name(m.kind)),
                         m.memo.clone(),
                         signed(m.cash_change_fen),
                         signed(m.vouchers_change_fen),

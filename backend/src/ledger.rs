@@ -60,30 +60,14 @@ impl LedgerAccount {
     }
 }
 
-/// What a ledger transaction records, as stored in `ledger_transactions.kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TransactionKind {
-    CashCredit,
-    VoucherIssue,
-    VoucherActivation,
-    PrepaidCardPurchase,
-    PrepaidCardAssignment,
-    BillCharge,
-    Expiry,
-}
+/// What a ledger transaction records, as stored in `ledger_transactions.kind` (the customer's
+/// movements name it the same way: one enum, `billing::wire::MovementKind`).
+pub(crate) use billing::wire::MovementKind as TransactionKind;
 
-impl TransactionKind {
-    pub(crate) fn code(self) -> &'static str {
-        match self {
-            TransactionKind::CashCredit => "cash_credit",
-            TransactionKind::VoucherIssue => "voucher_issue",
-            TransactionKind::VoucherActivation => "voucher_activation",
-            TransactionKind::PrepaidCardPurchase => "prepaid_card_purchase",
-            TransactionKind::PrepaidCardAssignment => "prepaid_card_assignment",
-            TransactionKind::BillCharge => "bill_charge",
-            TransactionKind::Expiry => "expiry",
-        }
-    }
+/// A stored transaction kind; anything else is corrupt data.
+pub(crate) fn transaction_kind(code: &str) -> Result<TransactionKind, LedgerError> {
+    TransactionKind::from_code(code)
+        .ok_or_else(|| LedgerError::Corrupt(format!("ledger transaction kind '{code}'")))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,12 +13,10 @@ use crate::store::Store;
 use crate::time::from_micros;
 
 /// Signed changes in fen, as the customer sees them: arrears grow positive when the customer owes more.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Movement {
     pub transaction_id: i64,
-    /// `cash_credit`, `voucher_issue`, `voucher_activation`, `prepaid_card_purchase`,
-    /// `prepaid_card_assignment`, `bill_charge` or `expiry`.
-    pub kind: String,
+    pub kind: billing::wire::MovementKind,
     pub memo: String,
     pub at: DateTime<Utc>,
     pub cash_fen: i64,
@@ -51,15 +49,19 @@ impl Store {
         let mut by_transaction: BTreeMap<i64, Movement> = BTreeMap::new();
         for row in &rows {
             let id: i64 = row.try_get("id")?;
-            let movement = by_transaction.entry(id).or_insert_with(|| Movement {
-                transaction_id: id,
-                ..Movement::default()
-            });
-            if movement.kind.is_empty() {
-                movement.kind = row.try_get("kind")?;
-                movement.memo = row.try_get("memo")?;
-                movement.at = from_micros(row.try_get("created_at")?);
-            }
+            let movement = match by_transaction.entry(id) {
+                std::collections::btree_map::Entry::Occupied(found) => found.into_mut(),
+                std::collections::btree_map::Entry::Vacant(new) => new.insert(Movement {
+                    transaction_id: id,
+                    kind: crate::ledger::transaction_kind(&row.try_get::<String, _>("kind")?)?,
+                    memo: row.try_get("memo")?,
+                    at: from_micros(row.try_get("created_at")?),
+                    cash_fen: 0,
+                    arrears_fen: 0,
+                    vouchers_fen: 0,
+                    prepaid_cards_fen: 0,
+                }),
+            };
             let amount: i64 = row.try_get("amount_fen")?;
             let ledger_account: String = row.try_get("ledger_account")?;
             let instrument_kind: Option<String> = row.try_get("instrument_kind")?;

@@ -82,9 +82,7 @@ pub struct ConsumptionLine {
 pub struct Transaction {
     pub transaction_id: i64,
     pub at: DateTime<Utc>,
-    /// `cash_credit`, `voucher_issue`, `voucher_activation`, `prepaid_card_purchase`,
-    /// `prepaid_card_assignment`, `bill_charge` or `expiry` (breakage).
-    pub kind: String,
+    pub kind: billing::wire::MovementKind,
     pub memo: String,
     /// Signed changes in fen; arrears grow positive when the customer owes more.
     pub cash_change_fen: i64,
@@ -280,7 +278,7 @@ impl Store {
                 Transaction {
                     transaction_id: id,
                     at: from_micros(at),
-                    kind: r.try_get("kind")?,
+                    kind: crate::ledger::transaction_kind(&r.try_get::<String, _>("kind")?)?,
                     memo: r.try_get("memo")?,
                     cash_change_fen: changes[0],
                     arrears_change_fen: changes[1],

@@ -967,7 +967,7 @@ mod movements {
             .iter()
             .map(|m| {
                 (
-                    m.kind.as_str(),
+                    m.kind.code(),
                     m.cash_fen,
                     m.arrears_fen,
                     m.vouchers_fen,

@@ -76,6 +76,47 @@ impl InstrumentOrigin {
     }
 }
 
+/// What a movement of money is (a ledger transaction's kind, as stored and as the API names it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MovementKind {
+    CashCredit,
+    VoucherIssue,
+    VoucherActivation,
+    PrepaidCardPurchase,
+    PrepaidCardAssignment,
+    BillCharge,
+    Expiry,
+}
+
+impl MovementKind {
+    pub const ALL: [MovementKind; 7] = [
+        MovementKind::CashCredit,
+        MovementKind::VoucherIssue,
+        MovementKind::VoucherActivation,
+        MovementKind::PrepaidCardPurchase,
+        MovementKind::PrepaidCardAssignment,
+        MovementKind::BillCharge,
+        MovementKind::Expiry,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            MovementKind::CashCredit => "cash_credit",
+            MovementKind::VoucherIssue => "voucher_issue",
+            MovementKind::VoucherActivation => "voucher_activation",
+            MovementKind::PrepaidCardPurchase => "prepaid_card_purchase",
+            MovementKind::PrepaidCardAssignment => "prepaid_card_assignment",
+            MovementKind::BillCharge => "bill_charge",
+            MovementKind::Expiry => "expiry",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<MovementKind> {
+        MovementKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +130,10 @@ mod tests {
         for origin in InstrumentOrigin::ALL {
             assert_eq!(serde_json::to_value(origin).unwrap(), origin.code());
             assert_eq!(InstrumentOrigin::from_code(origin.code()), Some(origin));
+        }
+        for kind in MovementKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.code());
+            assert_eq!(MovementKind::from_code(kind.code()), Some(kind));
         }
         assert_eq!(TopUpMethod::from_code("cash"), None);
         assert_eq!(serde_json::to_value(TopUpStatus::Closed).unwrap(), "closed");

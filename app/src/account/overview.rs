@@ -1,6 +1,7 @@
 //! The signed-in home: the settlement account's balances and its latest movements. Anonymous
 //! visitors get the product introduction instead (`pages::Overview`).
 
+use billing::wire::MovementKind;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use crate::i18n::{Msg, t};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MovementRow {
     pub at: String,
-    pub kind: String,
+    pub kind: MovementKind,
     pub cash: String,
     pub arrears: String,
     pub vouchers: String,
@@ -65,15 +66,15 @@ pub async fn load_overview() -> Result<Option<AccountOverview>, crate::error::Ap
     }))
 }
 
-pub(crate) fn movement_name(kind: &str) -> Msg {
+pub(crate) fn movement_name(kind: MovementKind) -> Msg {
     match kind {
-        "cash_credit" => Msg::MoveCashCredit,
-        "voucher_issue" => Msg::MoveVoucherIssue,
-        "voucher_activation" => Msg::MoveVoucherActivation,
-        "prepaid_card_purchase" => Msg::MoveCardPurchase,
-        "prepaid_card_assignment" => Msg::MoveCardAssignment,
-        "bill_charge" => Msg::MoveBillCharge,
-        _ => Msg::MoveExpiry,
+        MovementKind::CashCredit => Msg::MoveCashCredit,
+        MovementKind::VoucherIssue => Msg::MoveVoucherIssue,
+        MovementKind::VoucherActivation => Msg::MoveVoucherActivation,
+        MovementKind::PrepaidCardPurchase => Msg::MoveCardPurchase,
+        MovementKind::PrepaidCardAssignment => Msg::MoveCardAssignment,
+        MovementKind::BillCharge => Msg::MoveBillCharge,
+        MovementKind::Expiry => Msg::MoveExpiry,
     }
 }
 
@@ -107,7 +108,7 @@ pub fn AccountOverviewView(overview: AccountOverview) -> impl IntoView {
                             <tbody>
                                 {overview.movements.iter().map(|m| view! {
                                     <tr>
-                                        <td>{m.at.clone()}</td><td>{t(movement_name(&m.kind))}</td><td class="num">{m.cash.clone()}</td>
+                                        <td>{m.at.clone()}</td><td>{t(movement_name(m.kind))}</td><td class="num">{m.cash.clone()}</td>
                                         <td class="num">{m.arrears.clone()}</td><td class="num">{m.vouchers.clone()}</td>
                                         <td class="num">{m.prepaid_cards.clone()}</td>
                                     </tr>

@@ -495,7 +495,7 @@ pub async fn transactions(
             vec![
                 t.at.with_timezone(&store.settlement_timezone())
                     .to_rfc3339(),
-                t.kind.clone(),
+                t.kind.code().to_owned(),
                 t.memo.clone(),
                 signed(t.cash_change_fen),
                 signed(t.arrears_change_fen),

@@ -511,7 +511,7 @@ pub async fn movements(
             .into_iter()
             .map(|m| MovementView {
                 transaction_id: m.transaction_id,
-                kind: m.kind,
+                kind: m.kind.code().to_owned(),
                 memo: m.memo,
                 at: m.at,
                 cash: signed_amount(m.cash_fen),
