@@ -130,6 +130,20 @@ pub fn Field(
     }
 }
 
+/// What a customer's page shows to someone not signed in as a customer.
+pub fn sign_in_first() -> AnyView {
+    view! {
+        <p class="notice">{t(Msg::SignInForWallet)}</p>
+        <leptos_router::components::A href="/signin" attr:class="button">{t(Msg::NavSignIn)}</leptos_router::components::A>
+    }
+    .into_any()
+}
+
+/// What a page shows when its data could not be read.
+pub fn load_failed(error: &AppError) -> AnyView {
+    view! { <p class="form-error" role="alert">{t(error.message())}</p> }.into_any()
+}
+
 /// An error of the whole form (not of one field).
 #[component]
 pub fn FormError(#[prop(into)] message: Signal<Option<Msg>>) -> impl IntoView {

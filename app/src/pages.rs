@@ -21,7 +21,7 @@ pub fn Overview() -> impl IntoView {
                         <crate::account::AccountOverviewView overview/>
                     }.into_any(),
                     Ok(None) => view! { <Introduction/> }.into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{t(e.message())}</p> }.into_any(),
+                    Err(e) => crate::form::load_failed(&e),
                 }
             })}
         </Transition>

@@ -123,13 +123,7 @@ pub(crate) async fn acting_operator(csrf: &str) -> Result<Operator, AppError> {
 }
 
 fn check_csrf(sent: &str, expected: &str) -> Result<(), AppError> {
-    let same = sent.len() == expected.len()
-        && sent
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if sent.is_empty() || !same {
+    if sent.is_empty() || !backend::auth::constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
         return Err(AppError::new("csrf_failed"));
     }
     Ok(())

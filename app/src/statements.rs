@@ -400,11 +400,8 @@ pub fn StatementsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let d = match data.await {
                     Ok(Some(d)) => d,
-                    Ok(None) => return view! {
-                        <p class="notice">{t(Msg::SignInForWallet)}</p>
-                        <A href="/signin" attr:class="button">{t(Msg::NavSignIn)}</A>
-                    }.into_any(),
-                    Err(e) => return view! { <p class="form-error" role="alert">{t(e.message())}</p> }.into_any(),
+                    Ok(None) => return crate::form::sign_in_first(),
+                    Err(e) => return crate::form::load_failed(&e),
                 };
                 let (from, to, workspace) = (d.from.clone(), d.to.clone(), d.workspace.clone());
                 let link = move |view: StatementView, page: i64| {

@@ -6,8 +6,6 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use leptos_router::components::A;
-
 use crate::error::AppError;
 use crate::form::{
     Field, FormError, Submit, error_at, focus_first_error, last_error, last_success, successes,
@@ -194,11 +192,8 @@ pub fn WorkspacesPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let d = match data.await {
                     Ok(Some(d)) => d,
-                    Ok(None) => return view! {
-                        <p class="notice">{t(Msg::SignInForWallet)}</p>
-                        <A href="/signin" attr:class="button">{t(Msg::NavSignIn)}</A>
-                    }.into_any(),
-                    Err(e) => return view! { <p class="form-error" role="alert">{t(e.message())}</p> }.into_any(),
+                    Ok(None) => return crate::form::sign_in_first(),
+                    Err(e) => return crate::form::load_failed(&e),
                 };
                 let from_cookie = d.new_key.clone();
                 let csrf_bind = d.csrf_token.clone();

@@ -212,9 +212,7 @@ impl CustomerSession {
     }
 }
 
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+pub use backend::auth::constant_time_eq;
 
 impl<S> FromRequestParts<S> for CustomerSession
 where

@@ -401,7 +401,7 @@ pub fn OpsPage() -> impl IntoView {
                             <Submit label=Msg::NavSignIn pending=sign_in.pending()/>
                         </ActionForm>
                     }.into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{t(e.message())}</p> }.into_any(),
+                    Err(e) => crate::form::load_failed(&e),
                 }
             })}
         </Transition>

@@ -118,11 +118,8 @@ pub fn WalletPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let w = match wallet.await {
                     Ok(Some(w)) => w,
-                    Ok(None) => return view! {
-                        <p class="notice">{t(Msg::SignInForWallet)}</p>
-                        <A href="/signin" attr:class="button">{t(Msg::NavSignIn)}</A>
-                    }.into_any(),
-                    Err(e) => return view! { <p class="form-error" role="alert">{t(e.message())}</p> }.into_any(),
+                    Ok(None) => return crate::form::sign_in_first(),
+                    Err(e) => return crate::form::load_failed(&e),
                 };
                 let csrf_activate = w.csrf_token.clone();
                 view! {

@@ -92,6 +92,11 @@ impl AuthError {
     }
 }
 
+/// Compares secrets (CSRF tokens) in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// 32 random bytes as hex: session ids, CSRF tokens, API tokens.
 pub fn random_token(bytes: usize) -> String {
     use rand::RngCore;
