@@ -1,6 +1,8 @@
 //! Alipay's open-platform protocol, as far as a web checkout needs it: RSA2 signatures
-//! (SHA256withRSA, PKCS#1 v1.5, base64), the signed `alipay.trade.page.pay` request the customer's
-//! browser is sent to, and the verification of the asynchronous notification Alipay posts back.
+//! (SHA256withRSA, PKCS#1 v1.5, base64), the signed `alipay.trade.page.pay` (desktop) and
+//! `alipay.trade.wap.pay` (phone browser) requests the customer's browser is sent to, the
+//! `alipay.trade.precreate` call that makes a QR code to scan, `alipay.trade.query`, and the
+//! verification of the asynchronous notification Alipay posts back.
 //! Pure functions over keys and parameters; no IO.
 
 use std::collections::BTreeMap;
@@ -22,6 +24,15 @@ pub const PRODUCTION_GATEWAY: &str = "https://openapi.alipay.com/gateway.do";
 pub const PAGE_PAY_METHOD: &str = "alipay.trade.page.pay";
 /// The product code Alipay requires for `alipay.trade.page.pay`.
 pub const PAGE_PAY_PRODUCT: &str = "FAST_INSTANT_TRADE_PAY";
+/// The method of a checkout in a phone's browser ("手机网站支付").
+pub const WAP_PAY_METHOD: &str = "alipay.trade.wap.pay";
+/// The product code Alipay requires for `alipay.trade.wap.pay`.
+pub const WAP_PAY_PRODUCT: &str = "QUICK_WAP_WAY";
+/// The method that makes a trade and its QR code for the buyer to scan ("当面付" precreate). The
+/// merchant's server calls it (a form POST to the gateway) and reads the JSON answer.
+pub const PRECREATE_METHOD: &str = "alipay.trade.precreate";
+/// The node of a gateway answer that holds `alipay.trade.precreate`'s result (and that Alipay signs).
+pub const PRECREATE_RESPONSE: &str = "alipay_trade_precreate_response";
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum AlipayError {
@@ -277,7 +288,8 @@ pub fn verify_notification(
     })
 }
 
-/// What a desktop web checkout asks for.
+/// What a web checkout asks for: a desktop one (`page_pay_params`) or one in a phone's browser
+/// (`wap_pay_params`). Alipay takes the same request parameters for both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PagePay {
     pub app_id: String,
@@ -293,35 +305,87 @@ pub struct PagePay {
     pub time_expire: Option<String>,
 }
 
-/// The signed parameters of an `alipay.trade.page.pay` request.
-pub fn page_pay_params(request: &PagePay, key: &PrivateKey) -> Params {
+/// The request parameters every method shares (`app_id`, `method`, `format=JSON`,
+/// `charset=utf-8`, `sign_type=RSA2`, `timestamp`, `version=1.0`), the method's own ones and
+/// `biz_content`, signed.
+fn signed_request_params(
+    app_id: &str,
+    method: &str,
+    timestamp: &str,
+    own: &[(&str, &str)],
+    biz_content: &serde_json::Value,
+    key: &PrivateKey,
+) -> Params {
+    let biz_content = biz_content.to_string();
+    let mut params: Params = [
+        ("app_id", app_id),
+        ("method", method),
+        ("format", "JSON"),
+        ("charset", "utf-8"),
+        ("sign_type", "RSA2"),
+        ("timestamp", timestamp),
+        ("version", "1.0"),
+    ]
+    .into_iter()
+    .chain(own.iter().copied())
+    .chain([("biz_content", biz_content.as_str())])
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    sign_request(&mut params, key);
+    params
+}
+
+/// `page.pay` and `wap.pay`: `biz_content` holds out_trade_no, total_amount, subject,
+/// product_code, time_expire when set and (`wap.pay`) quit_url; `notify_url` and `return_url` are
+/// request parameters.
+fn web_pay_params(
+    request: &PagePay,
+    method: &str,
+    product_code: &str,
+    quit_url: Option<&str>,
+    key: &PrivateKey,
+) -> Params {
     let mut biz = serde_json::json!({
         "out_trade_no": request.out_trade_no,
-        "product_code": PAGE_PAY_PRODUCT,
+        "product_code": product_code,
         "total_amount": request.total_amount,
         "subject": request.subject,
     });
     if let Some(expire) = &request.time_expire {
         biz["time_expire"] = serde_json::json!(expire);
     }
-    let biz_content = biz.to_string();
-    let mut params: Params = [
-        ("app_id", request.app_id.as_str()),
-        ("method", PAGE_PAY_METHOD),
-        ("format", "JSON"),
-        ("charset", "utf-8"),
-        ("sign_type", "RSA2"),
-        ("timestamp", request.timestamp.as_str()),
-        ("version", "1.0"),
-        ("notify_url", request.notify_url.as_str()),
-        ("return_url", request.return_url.as_str()),
-        ("biz_content", biz_content.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    sign_request(&mut params, key);
-    params
+    if let Some(quit_url) = quit_url {
+        biz["quit_url"] = serde_json::json!(quit_url);
+    }
+    signed_request_params(
+        &request.app_id,
+        method,
+        &request.timestamp,
+        &[
+            ("notify_url", request.notify_url.as_str()),
+            ("return_url", request.return_url.as_str()),
+        ],
+        &biz,
+        key,
+    )
+}
+
+/// The signed parameters of an `alipay.trade.page.pay` request (product `FAST_INSTANT_TRADE_PAY`).
+pub fn page_pay_params(request: &PagePay, key: &PrivateKey) -> Params {
+    web_pay_params(request, PAGE_PAY_METHOD, PAGE_PAY_PRODUCT, None, key)
+}
+
+/// The signed parameters of an `alipay.trade.wap.pay` request: the checkout in a phone's browser
+/// (product `QUICK_WAP_WAY`). Alipay requires `quit_url` in `biz_content`: where its page sends a
+/// buyer who gives up paying. Parameters otherwise as for `page.pay`.
+pub fn wap_pay_params(request: &PagePay, quit_url: &str, key: &PrivateKey) -> Params {
+    web_pay_params(
+        request,
+        WAP_PAY_METHOD,
+        WAP_PAY_PRODUCT,
+        Some(quit_url),
+        key,
+    )
 }
 
 /// The gateway URL with the parameters in its query, URL-encoded: where the browser goes to pay.
@@ -333,13 +397,63 @@ pub fn url_with_params(gateway: &str, params: &Params) -> String {
     format!("{gateway}{separator}{query}")
 }
 
-/// The `biz_content` JSON of a page-pay request, read back (the sandbox gateway's side).
+/// The `biz_content` JSON of a page-pay or wap-pay request, read back (the sandbox gateway's side).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct PagePayContent {
     pub out_trade_no: String,
     pub total_amount: String,
     pub subject: String,
     pub product_code: String,
+    #[serde(default)]
+    pub time_expire: Option<String>,
+    /// `wap.pay` only (and required there): where a buyer who gives up is sent.
+    #[serde(default)]
+    pub quit_url: Option<String>,
+}
+
+/// What a QR-code trade asks for (`alipay.trade.precreate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Precreate {
+    pub out_trade_no: String,
+    /// Yuan with two decimals: `88.88`.
+    pub total_amount: String,
+    pub subject: String,
+    /// Where Alipay posts the notification once the code is paid (a request parameter).
+    pub notify_url: String,
+    /// `yyyy-MM-dd HH:mm:ss`, Beijing time.
+    pub timestamp: String,
+    /// After this moment (`yyyy-MM-dd HH:mm:ss`, Beijing time) the code can no longer be paid.
+    pub time_expire: Option<String>,
+}
+
+/// The signed parameters of an `alipay.trade.precreate` call, to be posted to the gateway as a
+/// form. `notify_url` is a request parameter; `biz_content` holds out_trade_no, total_amount,
+/// subject and time_expire when set. There is no `return_url`: nobody's browser comes back.
+pub fn precreate_params(app_id: &str, request: &Precreate, key: &PrivateKey) -> Params {
+    let mut biz = serde_json::json!({
+        "out_trade_no": request.out_trade_no,
+        "total_amount": request.total_amount,
+        "subject": request.subject,
+    });
+    if let Some(expire) = &request.time_expire {
+        biz["time_expire"] = serde_json::json!(expire);
+    }
+    signed_request_params(
+        app_id,
+        PRECREATE_METHOD,
+        &request.timestamp,
+        &[("notify_url", request.notify_url.as_str())],
+        &biz,
+        key,
+    )
+}
+
+/// The `biz_content` JSON of a precreate request, read back (the sandbox gateway's side).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct PrecreateContent {
+    pub out_trade_no: String,
+    pub total_amount: String,
+    pub subject: String,
     #[serde(default)]
     pub time_expire: Option<String>,
 }
@@ -355,22 +469,14 @@ pub fn trade_query_params(
     timestamp: &str,
     key: &PrivateKey,
 ) -> Params {
-    let biz_content = serde_json::json!({ "out_trade_no": out_trade_no }).to_string();
-    let mut params: Params = [
-        ("app_id", app_id),
-        ("method", TRADE_QUERY_METHOD),
-        ("format", "JSON"),
-        ("charset", "utf-8"),
-        ("sign_type", "RSA2"),
-        ("timestamp", timestamp),
-        ("version", "1.0"),
-        ("biz_content", biz_content.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    sign_request(&mut params, key);
-    params
+    signed_request_params(
+        app_id,
+        TRADE_QUERY_METHOD,
+        timestamp,
+        &[],
+        &serde_json::json!({ "out_trade_no": out_trade_no }),
+        key,
+    )
 }
 
 /// What Alipay knows of a trade.
@@ -435,6 +541,70 @@ pub fn signed_response(node: &str, content: &serde_json::Value, key: &PrivateKey
     format!("{{\"{node}\":{content},\"sign\":\"{sign}\"}}")
 }
 
+/// The content of `node` in a gateway answer, verified with Alipay's public key over the bytes as
+/// sent and then parsed. The node must appear exactly once, so a second (forged) copy elsewhere in
+/// the body can be neither verified nor read.
+fn verified_node(
+    body: &str,
+    node: &str,
+    alipay_key: &PublicKey,
+) -> Result<serde_json::Value, AlipayError> {
+    let malformed = |why: String| AlipayError::MalformedResponse(why);
+    let whole: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| AlipayError::MalformedResponse(e.to_string()))?;
+    let content_text =
+        response_node(body, node).ok_or_else(|| malformed(format!("no {node} node")))?;
+    if body.matches(&format!("\"{node}\"")).count() != 1 {
+        return Err(malformed(format!("the {node} node appears more than once")));
+    }
+    let sign = whole
+        .get("sign")
+        .and_then(|s| s.as_str())
+        .filter(|s| !s.is_empty())
+        .ok_or(AlipayError::MissingSign)?;
+    alipay_key.verify(content_text, sign)?;
+    serde_json::from_str(content_text).map_err(|e| AlipayError::MalformedResponse(e.to_string()))
+}
+
+/// A string field of a verified answer, empty when absent.
+fn text_of(content: &serde_json::Value, name: &str) -> String {
+    content
+        .get(name)
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// A string field a successful answer must carry.
+fn required_of(content: &serde_json::Value, name: &'static str) -> Result<String, AlipayError> {
+    Some(text_of(content, name))
+        .filter(|v| !v.is_empty())
+        .ok_or(AlipayError::MissingParameter(name))
+}
+
+/// A refusal as Alipay words it: `code`, `sub_code`, `sub_msg`.
+fn refused(content: &serde_json::Value) -> AlipayError {
+    AlipayError::GatewayRefused {
+        code: text_of(content, "code"),
+        sub_code: text_of(content, "sub_code"),
+        message: text_of(content, "sub_msg"),
+    }
+}
+
+/// A successful answer names the trade it is about; one about another trade is refused.
+fn check_answered_trade(
+    content: &serde_json::Value,
+    out_trade_no: &str,
+) -> Result<String, AlipayError> {
+    let answered = required_of(content, "out_trade_no")?;
+    if answered != out_trade_no {
+        return Err(AlipayError::MalformedResponse(
+            "the answer is about another trade".to_owned(),
+        ));
+    }
+    Ok(answered)
+}
+
 /// Verifies an `alipay.trade.query` answer about `out_trade_no` with Alipay's public key and reads
 /// it. Everything is read from the signed bytes alone (a second node or a repeated key elsewhere in
 /// the body is refused or ignored), and an answer about another trade is refused.
@@ -443,55 +613,37 @@ pub fn verify_trade_query(
     out_trade_no: &str,
     alipay_key: &PublicKey,
 ) -> Result<TradeQuery, AlipayError> {
-    let malformed = |why: &str| AlipayError::MalformedResponse(why.to_owned());
-    let whole: serde_json::Value =
-        serde_json::from_str(body).map_err(|e| AlipayError::MalformedResponse(e.to_string()))?;
-    let content_text = response_node(body, TRADE_QUERY_RESPONSE)
-        .ok_or_else(|| malformed("no trade query node"))?;
-    if body.matches(&format!("\"{TRADE_QUERY_RESPONSE}\"")).count() != 1 {
-        return Err(malformed("the trade query node appears more than once"));
-    }
-    let sign = whole
-        .get("sign")
-        .and_then(|s| s.as_str())
-        .filter(|s| !s.is_empty())
-        .ok_or(AlipayError::MissingSign)?;
-    alipay_key.verify(content_text, sign)?;
-    let content: serde_json::Value = serde_json::from_str(content_text)
-        .map_err(|e| AlipayError::MalformedResponse(e.to_string()))?;
-    let content = &content;
-    let text = |name: &str| {
-        content
-            .get(name)
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_owned()
-    };
-    match text("code").as_str() {
-        "10000" => {
-            let required = |name: &'static str| {
-                Some(text(name))
-                    .filter(|v| !v.is_empty())
-                    .ok_or(AlipayError::MissingParameter(name))
-            };
-            let answered = required("out_trade_no")?;
-            if answered != out_trade_no {
-                return Err(malformed("the answer is about another trade"));
-            }
-            Ok(TradeQuery::Found {
-                out_trade_no: answered,
-                trade_no: required("trade_no")?,
-                total_amount: required("total_amount")?,
-                trade_status: TradeStatus::parse(&required("trade_status")?),
-            })
-        }
-        "40004" if text("sub_code") == "ACQ.TRADE_NOT_EXIST" => Ok(TradeQuery::NotFound),
-        code => Err(AlipayError::GatewayRefused {
-            code: code.to_owned(),
-            sub_code: text("sub_code"),
-            message: text("sub_msg"),
+    let content = verified_node(body, TRADE_QUERY_RESPONSE, alipay_key)?;
+    match text_of(&content, "code").as_str() {
+        "10000" => Ok(TradeQuery::Found {
+            out_trade_no: check_answered_trade(&content, out_trade_no)?,
+            trade_no: required_of(&content, "trade_no")?,
+            total_amount: required_of(&content, "total_amount")?,
+            trade_status: TradeStatus::parse(&required_of(&content, "trade_status")?),
         }),
+        "40004" if text_of(&content, "sub_code") == "ACQ.TRADE_NOT_EXIST" => {
+            Ok(TradeQuery::NotFound)
+        }
+        _ => Err(refused(&content)),
     }
+}
+
+/// Verifies an `alipay.trade.precreate` answer about `out_trade_no` with Alipay's public key and
+/// returns its `qr_code` (the URL the buyer's Alipay app opens when scanning). Alipay answers
+/// `{"alipay_trade_precreate_response":{"code":"10000","msg":"Success","out_trade_no":…,
+/// "qr_code":…},"sign":…}`, signing the node's bytes; read as `verify_trade_query` reads its answer.
+/// Any code but `10000` is `GatewayRefused`.
+pub fn verify_precreate(
+    body: &str,
+    out_trade_no: &str,
+    alipay_key: &PublicKey,
+) -> Result<String, AlipayError> {
+    let content = verified_node(body, PRECREATE_RESPONSE, alipay_key)?;
+    if text_of(&content, "code") != "10000" {
+        return Err(refused(&content));
+    }
+    check_answered_trade(&content, out_trade_no)?;
+    required_of(&content, "qr_code")
 }
 
 #[cfg(test)]

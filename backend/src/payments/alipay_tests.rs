@@ -363,3 +363,183 @@ fn a_trade_query_request_is_signed_over_its_parameters() {
     );
     verify_request(&params, &key.public_key()).unwrap();
 }
+
+fn phone_request() -> PagePay {
+    PagePay {
+        app_id: "2021000000000000".into(),
+        out_trade_no: "BC20261123000000000002".into(),
+        total_amount: "66.60".into(),
+        subject: "Billing Center top-up".into(),
+        notify_url: "https://billing.example.com/payments/alipay/notify".into(),
+        return_url: "https://billing.example.com/wallet/top-up/return".into(),
+        timestamp: "2026-11-23 20:00:00".into(),
+        time_expire: Some("2026-11-24 19:00:00".into()),
+    }
+}
+
+#[test]
+fn wap_pay_requests_carry_quick_wap_way_and_quit_url() {
+    let key = PrivateKey::parse(MERCHANT_PRIVATE).unwrap();
+    let quit = "https://billing.example.com/wallet/top-up";
+    let params = wap_pay_params(&phone_request(), quit, &key);
+    assert_eq!(params["method"], "alipay.trade.wap.pay");
+    for (name, value) in [
+        ("app_id", "2021000000000000"),
+        ("format", "JSON"),
+        ("charset", "utf-8"),
+        ("sign_type", "RSA2"),
+        ("timestamp", "2026-11-23 20:00:00"),
+        ("version", "1.0"),
+        (
+            "notify_url",
+            "https://billing.example.com/payments/alipay/notify",
+        ),
+        (
+            "return_url",
+            "https://billing.example.com/wallet/top-up/return",
+        ),
+    ] {
+        assert_eq!(params[name], value, "{name}");
+    }
+    let biz: PagePayContent = serde_json::from_str(&params["biz_content"]).unwrap();
+    assert_eq!(biz.product_code, "QUICK_WAP_WAY");
+    assert_eq!(biz.quit_url.as_deref(), Some(quit));
+    assert_eq!(biz.out_trade_no, "BC20261123000000000002");
+    assert_eq!(biz.total_amount, "66.60");
+    assert_eq!(biz.time_expire.as_deref(), Some("2026-11-24 19:00:00"));
+    // Signed with the merchant key: the fixture public key (made by OpenSSL) verifies it.
+    let public = PublicKey::parse(MERCHANT_PUBLIC).unwrap();
+    verify_request(&params, &public).unwrap();
+    assert_eq!(wap_pay_params(&phone_request(), quit, &key), params);
+    let mut tampered = params.clone();
+    tampered.insert(
+        "biz_content".into(),
+        params["biz_content"].replace("66.60", "0.01"),
+    );
+    assert_eq!(
+        verify_request(&tampered, &public),
+        Err(AlipayError::BadSignature)
+    );
+    // The desktop request for the same trade keeps its own product and has no quit_url.
+    let desktop = page_pay_params(&phone_request(), &key);
+    assert_eq!(desktop["method"], "alipay.trade.page.pay");
+    let biz: PagePayContent = serde_json::from_str(&desktop["biz_content"]).unwrap();
+    assert_eq!(biz.product_code, "FAST_INSTANT_TRADE_PAY");
+    assert_eq!(biz.quit_url, None);
+}
+
+fn precreate_request(time_expire: Option<&str>) -> Precreate {
+    Precreate {
+        out_trade_no: "BC20261123000000000003".into(),
+        total_amount: "12.34".into(),
+        subject: "Billing Center top-up".into(),
+        notify_url: "https://billing.example.com/payments/alipay/notify".into(),
+        timestamp: "2026-11-23 20:00:00".into(),
+        time_expire: time_expire.map(str::to_owned),
+    }
+}
+
+#[test]
+fn a_precreate_request_is_signed_with_notify_url_and_the_trade_in_biz_content() {
+    let key = PrivateKey::parse(MERCHANT_PRIVATE).unwrap();
+    let params = precreate_params(
+        "2021000000000000",
+        &precreate_request(Some("2026-11-24 19:00:00")),
+        &key,
+    );
+    assert_eq!(params["method"], "alipay.trade.precreate");
+    assert_eq!(params["app_id"], "2021000000000000");
+    assert_eq!(
+        params["notify_url"],
+        "https://billing.example.com/payments/alipay/notify"
+    );
+    assert!(!params.contains_key("return_url"));
+    let biz: serde_json::Value = serde_json::from_str(&params["biz_content"]).unwrap();
+    assert_eq!(
+        biz,
+        serde_json::json!({
+            "out_trade_no": "BC20261123000000000003", "total_amount": "12.34",
+            "subject": "Billing Center top-up", "time_expire": "2026-11-24 19:00:00"
+        })
+    );
+    verify_request(&params, &PublicKey::parse(MERCHANT_PUBLIC).unwrap()).unwrap();
+    let open_ended = precreate_params("2021000000000000", &precreate_request(None), &key);
+    let biz: serde_json::Value = serde_json::from_str(&open_ended["biz_content"]).unwrap();
+    assert!(biz.get("time_expire").is_none(), "{biz}");
+}
+
+#[test]
+fn a_precreate_answer_is_read_only_when_alipay_signed_it() {
+    let alipay = PrivateKey::parse(ALIPAY_PRIVATE).unwrap();
+    let ours = "BC20261123000000000003";
+    let answer = |content: serde_json::Value, key: &PrivateKey| {
+        signed_response(PRECREATE_RESPONSE, &content, key)
+    };
+    let ok = serde_json::json!({"code": "10000", "msg": "Success", "out_trade_no": ours,
+        "qr_code": "https://qr.alipay.com/bax03431ljhokirwl38f00a7"});
+    let body = answer(ok.clone(), &alipay);
+    assert_eq!(
+        verify_precreate(&body, ours, &alipay.public_key()),
+        Ok("https://qr.alipay.com/bax03431ljhokirwl38f00a7".to_owned())
+    );
+    // Signed by another key than Alipay's.
+    let merchant = PrivateKey::parse(MERCHANT_PRIVATE).unwrap();
+    assert_eq!(
+        verify_precreate(&answer(ok.clone(), &merchant), ours, &alipay.public_key()),
+        Err(AlipayError::BadSignature)
+    );
+    // The qr_code swapped on the way.
+    let swapped = body.replace("bax03431", "bax66666");
+    assert_eq!(
+        verify_precreate(&swapped, ours, &alipay.public_key()),
+        Err(AlipayError::BadSignature)
+    );
+    // A genuine answer, but about another trade.
+    assert_eq!(
+        verify_precreate(&body, "BC20261123000000000004", &alipay.public_key()),
+        Err(AlipayError::MalformedResponse(
+            "the answer is about another trade".into()
+        ))
+    );
+    let failed = answer(
+        serde_json::json!({"code": "40004", "msg": "Business Failed",
+            "sub_code": "ACQ.TRADE_HAS_CLOSE", "sub_msg": "交易已经关闭", "out_trade_no": ours}),
+        &alipay,
+    );
+    assert_eq!(
+        verify_precreate(&failed, ours, &alipay.public_key()),
+        Err(AlipayError::GatewayRefused {
+            code: "40004".into(),
+            sub_code: "ACQ.TRADE_HAS_CLOSE".into(),
+            message: "交易已经关闭".into(),
+        })
+    );
+    let no_code = answer(
+        serde_json::json!({"code": "10000", "msg": "Success", "out_trade_no": ours}),
+        &alipay,
+    );
+    assert_eq!(
+        verify_precreate(&no_code, ours, &alipay.public_key()),
+        Err(AlipayError::MissingParameter("qr_code"))
+    );
+    // A second, forged node next to the signed one; an answer to another method; no sign.
+    let doubled = body.replacen(
+        "},",
+        r#"},"alipay_trade_precreate_response":{"code":"10000","out_trade_no":"BC20261123000000000003","qr_code":"https://evil.example/"},"#,
+        1,
+    );
+    assert!(matches!(
+        verify_precreate(&doubled, ours, &alipay.public_key()),
+        Err(AlipayError::MalformedResponse(_))
+    ));
+    let query_answer = signed_response(TRADE_QUERY_RESPONSE, &ok, &alipay);
+    assert!(matches!(
+        verify_precreate(&query_answer, ours, &alipay.public_key()),
+        Err(AlipayError::MalformedResponse(_))
+    ));
+    let unsigned = format!("{{\"{PRECREATE_RESPONSE}\":{ok}}}");
+    assert_eq!(
+        verify_precreate(&unsigned, ours, &alipay.public_key()),
+        Err(AlipayError::MissingSign)
+    );
+}
