@@ -18,28 +18,39 @@ name=billing-center
 site=target/site
 pkg="$site/pkg"
 
+# Each page is a lazy route (app/src/routes.rs): the bundle is linked with relocations so that
+# split-site can cut it into the main module and one module per page (plus the chunks pages
+# share), as cargo-leptos does with --split. A page then loads the main module and its own code.
+split_flags="-Clink-args=--emit-relocs"
 if [ "$mode" = release ]; then
   # Leptos's type erasure (what cargo-leptos uses for its dev builds): the same app in a quarter
-  # less WASM (521 -> 390 KiB brotli, docs/PERFORMANCE.md). For the wasm32 target only, so the
-  # server and the tests keep their build cache.
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components" \
+  # less WASM (docs/PERFORMANCE.md). For the wasm32 target only, so the server and the tests keep
+  # their build cache.
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components $split_flags" \
     cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
   wasm=target/wasm32-unknown-unknown/wasm-release/frontend.wasm
 else
-  cargo build -p frontend --lib --target wasm32-unknown-unknown
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$split_flags" \
+    cargo build -p frontend --lib --target wasm32-unknown-unknown
   wasm=target/wasm32-unknown-unknown/debug/frontend.wasm
 fi
+cargo build --release -p split-site
 
 staging="$site/pkg.new"
 rm -rf "$staging"
 mkdir -p "$staging"
-wasm-bindgen --target web --no-typescript --out-dir "$staging" --out-name "$name" "$wasm"
+target/release/split-site "$wasm" "$staging" "$name"
+wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle \
+  --out-dir "$staging" --out-name "$name" "$staging/${name}_split.wasm"
+rm "$staging/${name}_split.wasm"
 if [ "$mode" = release ]; then
   wasm_opt="node_modules/.bin/wasm-opt"
   [ -x "$wasm_opt" ] || { echo "wasm-opt from npm binaryen is missing: run scripts/bootstrap.sh" >&2; exit 1; }
-  "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    "$staging/${name}_bg.wasm" -o "$staging/${name}_bg.wasm"
+  for module in "$staging"/*.wasm; do
+    "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      "$module" -o "$module"
+  done
 fi
 cp style/main.css "$staging/$name.css"
 rm -rf "$pkg"
@@ -51,6 +62,6 @@ if [ "$mode" = release ]; then
 else
   cargo build -p server
 fi
-ls -l "$pkg"
+echo "site: $(ls "$pkg" | wc -l) files in $pkg"
 # The figure that must not creep up unnoticed (docs/PERFORMANCE.md: budget 250 KiB brotli).
 if [ "$mode" = release ]; then node scripts/bundle-size.mjs "$pkg"; fi

@@ -83,12 +83,23 @@ impl Lang {
 
 macro_rules! messages {
     ($($key:ident => $en:literal, $zh:literal;)*) => {
-        /// A user-visible string.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        /// A user-visible string. It travels (in server functions' answers) by its name: serde's
+        /// derived code for an enum this large would weigh tens of KiB in the browser's bundle.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Msg { $($key),* }
 
         impl Msg {
             pub const ALL: &'static [Msg] = &[$(Msg::$key),*];
+            const NAMES: &'static [&'static str] = &[$(stringify!($key)),*];
+
+            /// The variant's name, `TopUpCredited`.
+            pub fn name(self) -> &'static str {
+                Self::NAMES[self as usize]
+            }
+
+            pub fn from_name(name: &str) -> Option<Msg> {
+                Self::NAMES.iter().position(|n| *n == name).map(|i| Self::ALL[i])
+            }
 
             pub fn text(self, lang: Lang) -> &'static str {
                 match (self, lang) {
@@ -350,6 +361,8 @@ messages! {
     SandboxOrder => "Order", "订单";
     SandboxSubject => "Subject", "商品";
     SandboxQrLabel => "QR code of this checkout", "本收银台的二维码";
+    SandboxBackToMerchant => "Back to the merchant", "返回商家";
+    SandboxPaid => "Paid — you can close this page", "支付成功，可以关闭此页面";
     SandboxScanOrPay => "Scan with a phone, or pay here", "扫码或点击付款";
     SandboxPay => "Pay", "付款";
     SandboxPayLost => "Pay, but lose the notification (to try reconciliation)", "付款但丢失通知（用于测试对账）";
@@ -362,6 +375,14 @@ messages! {
     PayeeAccount => "Account number", "收款账号";
     TransferReference => "Reference (write it on the transfer)", "转账备注（请务必填写）";
     TopUpCredited => "Credited to your cash.", "已计入现金余额。";
+    ScanToPay => "Scan this code with the Alipay app to pay", "打开支付宝“扫一扫”，扫码付款";
+    ScanQrCodeLabel => "Alipay payment QR code", "支付宝付款二维码";
+    PaymentUpdatesItself => "This page updates by itself once the payment arrives.", "付款到账后，本页会自动更新。";
+    PayOnAlipayWebsite => "Pay on Alipay's website instead", "改为在支付宝网页付款";
+    PayInAlipayApp => "Pay with Alipay", "去支付宝付款";
+    WeChatBlocksAlipay => "Alipay cannot be opened inside WeChat", "微信内无法打开支付宝";
+    WeChatOpenInBrowser => "Tap ··· in the top right corner, choose “Open in browser”, and pay there. This top-up waits for you.", "请点击右上角的“···”，选择“在浏览器中打开”，在浏览器中完成付款。本次充值会为您保留。";
+    WeChatCopyAddress => "Or copy this address into your phone's browser:", "或将以下网址复制到手机浏览器中打开：";
     TopUpWaiting => "Waiting for the payment to be confirmed. Refresh this page once you have paid.", "正在等待支付结果确认，支付完成后请刷新本页。";
     Refresh => "Refresh", "刷新";
     BackToWallet => "Back to the wallet", "返回钱包";
@@ -429,6 +450,72 @@ pub fn t(msg: Msg) -> &'static str {
     msg.text(use_lang())
 }
 
+impl serde::Serialize for Msg {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Msg {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Msg::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("no message is named '{name}'")))
+    }
+}
+
+/// The heading of a column of the customers' CSV files (statements, voucher and prepaid card
+/// details) in `lang`, by the column's field name in the JSON API. Server-side only: the files are
+/// written by the server, so these texts stay out of the browser's bundle.
+#[cfg(feature = "ssr")]
+pub fn column_heading(field: &str, lang: Lang) -> Option<&'static str> {
+    let (en, zh) = match field {
+        "month" => ("Month", "月份"),
+        "day" => ("Day", "日期"),
+        "at" => ("Time", "时间"),
+        "workspace_id" => ("Workspace", "工作空间"),
+        "daily_bills" => ("Daily bills", "日账单数"),
+        "total" => ("Total", "合计"),
+        "item" => ("Billing item", "计费项"),
+        "retention_days" => ("Retention (days)", "保存天数"),
+        "quantity" => ("Quantity", "用量"),
+        "units" => ("Billed units", "计费单位数"),
+        "unit_price" => ("Unit price", "单价"),
+        "amount" => ("Amount", "金额"),
+        "vouchers" => ("Paid by vouchers", "代金券支付"),
+        "prepaid_cards" => ("Paid by prepaid cards", "储值卡支付"),
+        "cash" => ("Paid in cash", "现金支付"),
+        "arrears" => ("Left in arrears", "欠费"),
+        "cloud" => ("Paid through the cloud account", "云账号支付"),
+        "kind" => ("Kind", "类型"),
+        "memo" => ("Memo", "备注"),
+        "cash_change" => ("Cash change", "现金变动"),
+        "arrears_change" => ("Arrears change", "欠费变动"),
+        "vouchers_change" => ("Vouchers change", "代金券变动"),
+        "prepaid_cards_change" => ("Prepaid cards change", "储值卡变动"),
+        "cash_after" => ("Cash after", "现金余额"),
+        "arrears_after" => ("Arrears after", "欠费余额"),
+        "vouchers_after" => ("Vouchers after", "代金券余额"),
+        "prepaid_cards_after" => ("Prepaid cards after", "储值卡余额"),
+        "number" => ("Number", "编号"),
+        "origin" => ("Origin", "来源"),
+        "purchase_type" => ("Purchase type", "购买方式"),
+        "face_value" => ("Face value", "面额"),
+        "denomination" => ("Denomination", "面额"),
+        "balance" => ("Balance", "余额"),
+        "status" => ("Status", "状态"),
+        "activated_at" => ("Activated at", "激活时间"),
+        "purchased_at" => ("Purchased at", "购买时间"),
+        "valid_from" => ("Valid from", "生效时间"),
+        "valid_until" => ("Valid until", "失效时间"),
+        _ => return None,
+    };
+    Some(match lang {
+        Lang::En => en,
+        Lang::ZhCn => zh,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,6 +560,17 @@ mod tests {
             Lang::from_accept_language("zh;q=0, en;q=0.1"),
             Some(Lang::En)
         );
+    }
+
+    #[test]
+    fn a_message_travels_by_its_name() {
+        for &msg in Msg::ALL {
+            let json = serde_json::to_string(&msg).unwrap();
+            assert_eq!(json, format!("\"{}\"", msg.name()));
+            assert_eq!(serde_json::from_str::<Msg>(&json).unwrap(), msg);
+        }
+        assert_eq!(Msg::TopUpCredited.name(), "TopUpCredited");
+        assert!(serde_json::from_str::<Msg>("\"NoSuchMessage\"").is_err());
     }
 
     #[test]

@@ -24,9 +24,12 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use leptos_meta::MetaTags;
 use leptos_meta::{Meta, Stylesheet, Title, provide_meta_context};
+use leptos_router::Lazy;
 use leptos_router::SsrMode;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
+
+mod routes;
 
 use crate::i18n::{Lang, Msg, t};
 use crate::layout::Shell;
@@ -153,12 +156,6 @@ pub fn App() -> impl IntoView {
     provide_context(lang.get_untracked());
     provide_context(payment_sandbox());
     account::provide_session();
-    // Lets browser tests (and curious people) tell when the page is interactive.
-    Effect::new(|| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     view! {
         <Stylesheet id="leptos" href=format!("/pkg/{OUTPUT_NAME}.css")/>
@@ -174,17 +171,17 @@ pub fn App() -> impl IntoView {
         <Router>
             <Shell>
                 <Routes fallback=pages::NotFound>
-                    <Route ssr=SsrMode::Async path=path!("") view=pages::Overview/>
-                    <Route ssr=SsrMode::Async path=path!("preview") view=preview::PreviewPage/>
-                    <Route ssr=SsrMode::Async path=path!("wallet") view=wallet::WalletPage/>
-                    <Route ssr=SsrMode::Async path=path!("wallet/top-ups/:id") view=wallet::TopUpPage/>
-                    <Route ssr=SsrMode::Async path=path!("bills") view=statements::StatementsPage/>
-                    <Route ssr=SsrMode::Async path=path!("workspaces") view=workspaces::WorkspacesPage/>
+                    <Route ssr=SsrMode::Async path=path!("") view={Lazy::<routes::OverviewRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("preview") view={Lazy::<routes::PreviewRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("wallet") view={Lazy::<routes::WalletRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("wallet/top-ups/:id") view={Lazy::<routes::TopUpRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("bills") view={Lazy::<routes::StatementsRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("workspaces") view={Lazy::<routes::WorkspacesRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("support") view=|| view! { <pages::Unavailable title=Msg::NavSupport/> }/>
-                    <Route ssr=SsrMode::Async path=path!("account") view=account::AccountPage/>
-                    <Route ssr=SsrMode::Async path=path!("signin") view=account::SignInPage/>
-                    <Route ssr=SsrMode::Async path=path!("signup") view=account::SignUpPage/>
-                    <Route ssr=SsrMode::Async path=path!("ops") view=account::OpsPage/>
+                    <Route ssr=SsrMode::Async path=path!("account") view={Lazy::<routes::AccountRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("signin") view={Lazy::<routes::SignInRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("signup") view={Lazy::<routes::SignUpRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("ops") view={Lazy::<routes::OpsRoute>::new()}/>
                 </Routes>
             </Shell>
         </Router>

@@ -50,6 +50,20 @@ pub(crate) fn client() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// Where the caller pays from (desktop, phone, inside WeChat), told by its User-Agent: a server
+/// function called by the app carries the same User-Agent as the page.
+pub(crate) fn paying_from() -> backend::payments::PayingFrom {
+    let user_agent = parts()
+        .and_then(|p| {
+            p.headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    backend::payments::PayingFrom::of_user_agent(&user_agent)
+}
+
 /// A signed-in customer and their billing account.
 #[derive(Debug, Clone)]
 pub(crate) struct Customer {

@@ -439,7 +439,7 @@ pub fn StatementsPage() -> impl IntoView {
                                 </div>
                             })}
                             <button type="submit" class="button">{t(Msg::Filter)}</button>
-                            <a class="button secondary" href=d.csv_url.clone() rel="external" download data-testid="csv">{t(Msg::ExportCsv)}</a>
+                            <a class="button secondary" href=format!("{}&lang={}", d.csv_url, crate::i18n::use_lang().code()) rel="external" download data-testid="csv">{t(Msg::ExportCsv)}</a>
                         </Form>
                         {d.error.clone().map(|(field, m)| view! { <p class="form-error" role="alert" data-testid=format!("error-{field}")>{t(m)}</p> })}
                     </section>

@@ -8,6 +8,7 @@ function uniqueName(prefix: string): string {
 }
 
 const PASSWORD = 'correct horse battery';
+const DESKTOP = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 const root = path.resolve(__dirname, '..', '..');
 
 function cli(args: string[], input = ''): string {
@@ -43,7 +44,9 @@ async function signUp(page: Page, username: string) {
 
 for (const js of [true, false]) {
   test.describe(js ? 'with JavaScript' : 'without JavaScript', () => {
-    test.use({ javaScriptEnabled: js });
+    // A desktop browser (paying.spec.ts covers phones and WeChat): a phone project's WeChat
+    // browser would be told to open the page elsewhere.
+    test.use({ javaScriptEnabled: js, userAgent: DESKTOP });
 
     test('top up through the sandbox QR checkout', async ({ page }) => {
       const errors = collectErrors(page);
@@ -74,6 +77,10 @@ for (const js of [true, false]) {
 
       await page.locator('#f-amount').fill('1234.56');
       await page.getByTestId('top-up').click();
+      // The top-up's page with the QR code to scan; Alipay's website is the alternative.
+      await expect(page).toHaveURL(/\/wallet\/top-ups\/\d+$/);
+      await expect(page.getByTestId('payment-qr').locator('svg')).toBeVisible();
+      await page.getByTestId('continue-to-pay').click();
       // The sandbox gateway, playing Alipay: a QR code of this checkout and a pay button.
       await expect(page).toHaveURL(/\/sandbox\/alipay\/gateway\.do\?/);
       await expect(page.getByTestId('sandbox-amount')).toHaveText('¥1234.56');

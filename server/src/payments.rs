@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use backend::payments::AlipayMerchant;
 use backend::payments::alipay::{self, Params};
-use backend::payments::sandbox::{Checkout, SandboxAlipay};
+use backend::payments::sandbox::{Checkout, CheckoutPage, SandboxAlipay};
 use backend::reconciliation::FlagKind;
 use backend::topups::{OnlinePayment, PaymentError, PaymentOutcome};
 
@@ -19,6 +19,7 @@ use crate::router::AppState;
 
 pub use backend::payments::{
     BankPayee, NOTIFY_PATH, OnlinePayments, OpenTopUpError, SANDBOX_GATEWAY_PATH,
+    SANDBOX_SCAN_PATH, delivery_url,
 };
 
 impl AppState {
@@ -182,6 +183,7 @@ button{{width:100%;padding:.8rem;font-size:1rem;background:#1677ff;color:#fff;bo
 button.secondary{{margin-top:.6rem;background:#fff;color:#1677ff;border:1px solid #1677ff;font-size:.85rem;padding:.5rem}}
 .warn{{background:#fff4e5;padding:.6rem;border-radius:6px;font-size:.85rem}} .error{{color:#b42318}}
 dl{{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem;font-size:.9rem}} dd{{margin:0;word-break:break-all}}
+a.quit{{display:block;text-align:center;margin-top:1rem;color:#1677ff}}
 </style></head><body><main>{body}</main></body></html>"#
     )
 }
@@ -204,40 +206,14 @@ fn refused_page(lang: Lang, status: StatusCode, why: &dyn std::fmt::Display) -> 
     (status, Html(page)).into_response()
 }
 
-/// The sandbox's checkout: verifies the merchant's signed page-pay request as Alipay does and shows
-/// the amount, a QR code of this very page (scan it to pay from a phone) and a pay button.
-pub async fn sandbox_checkout(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let lang = lang_of(&headers);
-    let refused = |status, why: &dyn std::fmt::Display| refused_page(lang, status, why);
-    let (sandbox, checkout, params) = match verified_checkout(&state, lang, query.clone()).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let page_url = format!(
-        "{}{SANDBOX_GATEWAY_PATH}?{}",
-        state.settings.public_url,
-        query.unwrap_or_default()
-    );
-    let qr = match qrcode::QrCode::with_error_correction_level(
-        page_url.as_bytes(),
-        qrcode::EcLevel::L,
-    ) {
-        Ok(code) => code
-            .render::<qrcode::render::svg::Color>()
-            .min_dimensions(240, 240)
-            .build(),
-        Err(e) => {
-            return refused(
-                StatusCode::BAD_REQUEST,
-                &format!("the checkout URL does not fit a QR code: {e}"),
-            );
-        }
-    };
-    let hidden: String = params
+/// Where the sandbox's scan page takes its "pay".
+pub const SANDBOX_SCAN_PAY_PATH: &str = "/sandbox/alipay/scan/pay";
+/// Where the sandbox's checkout takes its "pay".
+pub const SANDBOX_PAY_PATH: &str = "/sandbox/alipay/pay";
+
+/// The signed parameters again, as the hidden fields of a pay form.
+fn hidden_inputs(params: &Params) -> String {
+    params
         .iter()
         .map(|(k, v)| {
             format!(
@@ -246,7 +222,48 @@ pub async fn sandbox_checkout(
                 escape(v)
             )
         })
-        .collect();
+        .collect()
+}
+
+/// The sandbox's checkout: verifies the merchant's signed page-pay or wap-pay request as Alipay
+/// does. On a desktop (page.pay) it shows the amount, a QR code of this very page (scan it to pay
+/// from a phone) and a pay button; in a phone's browser (wap.pay) the amount, a pay button and a
+/// way back to the merchant (`quit_url`).
+pub async fn sandbox_checkout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let lang = lang_of(&headers);
+    let refused = |status, why: &dyn std::fmt::Display| refused_page(lang, status, why);
+    let (sandbox, page, params) =
+        match verified_page(&state, lang, query.clone(), Arrival::Checkout).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        };
+    let checkout = &page.checkout;
+    if page.on_phone() {
+        return phone_page(
+            lang,
+            &sandbox,
+            checkout,
+            &params,
+            SANDBOX_PAY_PATH,
+            page.quit_url(),
+        );
+    }
+    let page_url = format!(
+        "{}{SANDBOX_GATEWAY_PATH}?{}",
+        state.settings.public_url,
+        query.unwrap_or_default()
+    );
+    let Some(qr) = backend::payments::qr_svg(&page_url) else {
+        return refused(
+            StatusCode::BAD_REQUEST,
+            &"the checkout URL does not fit a QR code",
+        );
+    };
+    let hidden = hidden_inputs(&params);
     let text = |m: Msg| m.text(lang);
     let body = format!(
         r#"<p class="brand">{brand}</p>
@@ -255,7 +272,7 @@ pub async fn sandbox_checkout(
 <p class="amount" data-testid="sandbox-amount">¥{amount}</p>
 <div class="qr" data-testid="sandbox-qr" role="img" aria-label="{qr_label}">{qr}</div>
 <p>{scan}</p>
-<form method="post" action="/sandbox/alipay/pay">{hidden}<button type="submit" data-testid="sandbox-pay">{pay} ¥{amount}</button>
+<form method="post" action="{SANDBOX_PAY_PATH}">{hidden}<button type="submit" data-testid="sandbox-pay">{pay} ¥{amount}</button>
 <button type="submit" name="sandbox_notification" value="lost" class="secondary" data-testid="sandbox-pay-lost">{pay_lost}</button></form>"#,
         brand = text(Msg::SandboxBrand),
         warning = text(Msg::SandboxWarning),
@@ -275,11 +292,67 @@ pub async fn sandbox_checkout(
     Html(page).into_response()
 }
 
-async fn verified_checkout(
+/// The checkout as a phone shows it (wap.pay, or a scanned code): the trade, the amount, a pay
+/// button posting the signed parameters to `action`, and, for wap.pay, the way back to the
+/// merchant. No QR code: the phone is what would scan it.
+fn phone_page(
+    lang: Lang,
+    sandbox: &SandboxAlipay,
+    checkout: &Checkout,
+    params: &Params,
+    action: &str,
+    quit_url: Option<&str>,
+) -> Response {
+    let text = |m: Msg| m.text(lang);
+    let quit = quit_url
+        .map(|url| {
+            format!(
+                r#"<a class="quit" href="{}" data-testid="sandbox-quit">{}</a>"#,
+                escape(url),
+                Msg::SandboxBackToMerchant.text(lang)
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        r#"<p class="brand">{brand}</p>
+<p class="warn">{warning}</p>
+<dl><dt>{merchant}</dt><dd>{app_id}</dd><dt>{order}</dt><dd data-testid="sandbox-trade">{trade}</dd><dt>{subject_label}</dt><dd>{subject}</dd></dl>
+<p class="amount" data-testid="sandbox-amount">¥{amount}</p>
+<form method="post" action="{action}">{hidden}<button type="submit" data-testid="sandbox-pay">{pay} ¥{amount}</button></form>
+{quit}"#,
+        brand = text(Msg::SandboxBrand),
+        warning = text(Msg::SandboxWarning),
+        merchant = text(Msg::SandboxMerchant),
+        order = text(Msg::SandboxOrder),
+        subject_label = text(Msg::SandboxSubject),
+        pay = text(Msg::SandboxPay),
+        app_id = escape(&sandbox.merchant().app_id),
+        trade = escape(&checkout.out_trade_no),
+        subject = escape(&checkout.subject),
+        amount = escape(&checkout.total_amount),
+        action = escape(action),
+        hidden = hidden_inputs(params),
+    );
+    let page = sandbox_page(lang, text(Msg::SandboxCheckoutTitle), &body);
+    Html(page).into_response()
+}
+
+/// How a request reached the sandbox: a merchant's web checkout (page.pay, wap.pay) or one of the
+/// sandbox's own QR codes, scanned.
+#[derive(Debug, Clone, Copy)]
+enum Arrival {
+    Checkout,
+    Scan,
+}
+
+/// The sandbox, the verified trade of a request and its parameters; or the refusal page (400 for
+/// anything that does not verify, 410 for a trade past its `time_expire`).
+async fn verified_page(
     state: &AppState,
     lang: Lang,
     query: Option<String>,
-) -> Result<(SandboxAlipay, Checkout, Params), Response> {
+    arrival: Arrival,
+) -> Result<(SandboxAlipay, CheckoutPage, Params), Response> {
     let refused = |status, why: &dyn std::fmt::Display| refused_page(lang, status, why);
     if !state.settings.online_payments.is_sandbox() {
         // Not mounted then (see the router); kept so the handlers are safe on their own.
@@ -293,16 +366,31 @@ async fn verified_checkout(
         .sandbox()
         .await
         .map_err(|e| refused(StatusCode::INTERNAL_SERVER_ERROR, &e))?;
-    let checkout = sandbox
-        .checkout(&params)
-        .map_err(|e| refused(StatusCode::BAD_REQUEST, &e))?;
-    if checkout.expired(state.store.now()) {
+    let page = match arrival {
+        Arrival::Checkout => sandbox.checkout_page(&params),
+        Arrival::Scan => sandbox.scanned(&params),
+    }
+    .map_err(|e| refused(StatusCode::BAD_REQUEST, &e))?;
+    if page.checkout.expired(state.store.now()) {
         let why = backend::payments::sandbox::CheckoutError::Expired(
-            checkout.time_expire.clone().unwrap_or_default(),
+            page.checkout.time_expire.clone().unwrap_or_default(),
         );
         return Err(refused(StatusCode::GONE, &why));
     }
-    Ok((sandbox, checkout, params))
+    Ok((sandbox, page, params))
+}
+
+/// A pay form's fields as the query they came from; the sandbox's own fields taken out first
+/// (`sandbox_notification=lost` says whether to lose the notification).
+fn pay_form(mut pairs: Vec<(String, String)>) -> (String, bool) {
+    let lost = pairs
+        .iter()
+        .any(|(k, v)| k == "sandbox_notification" && v == "lost");
+    pairs.retain(|(k, _)| k != "sandbox_notification");
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    (query, lost)
 }
 
 /// The sandbox's "pay": signs a TRADE_SUCCESS notification with the sandbox's Alipay key, posts it
@@ -311,59 +399,24 @@ async fn verified_checkout(
 pub async fn sandbox_pay(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(mut pairs): Form<Vec<(String, String)>>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let lang = lang_of(&headers);
     let refused = |status, why: &dyn std::fmt::Display| refused_page(lang, status, why);
-    // The sandbox's own button, not part of the signed request.
-    let pairs_lost = pairs
-        .iter()
-        .any(|(k, v)| k == "sandbox_notification" && v == "lost");
-    pairs.retain(|(k, _)| k != "sandbox_notification");
-    let query = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
-    let (sandbox, checkout, _) = match verified_checkout(&state, lang, Some(query)).await {
+    let (query, lost) = pay_form(pairs);
+    let (sandbox, page, _) = match verified_page(&state, lang, Some(query), Arrival::Checkout).await
+    {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let now = state.store.now();
-    let trade_no = SandboxAlipay::new_trade_no(now);
-    // Alipay records the payment before it notifies: a lost notification can be queried.
-    if let Err(e) = state
-        .store
-        .record_sandbox_trade(&checkout.out_trade_no, &trade_no, &checkout.total_amount)
-        .await
-    {
-        return refused(StatusCode::INTERNAL_SERVER_ERROR, &e);
-    }
-    let notification = sandbox.notification(&checkout, &trade_no, "TRADE_SUCCESS", now);
-    // "Pay, but lose the notification": what reconciliation is for (demos and tests).
-    let lost = pairs_lost;
-    let delivered = if lost {
-        Ok("success".to_owned())
-    } else {
-        deliver(&state, &checkout.notify_url, &notification).await
+    let checkout = &page.checkout;
+    let trade_no = match pay(&state, lang, &sandbox, checkout, lost).await {
+        Ok(trade_no) => trade_no,
+        Err(response) => return response,
     };
-    match delivered {
-        Ok(reply) if reply.trim() == "success" => {}
-        Ok(reply) => {
-            let why = format!(
-                "the merchant answered '{}' instead of 'success'; Alipay would retry",
-                reply.trim()
-            );
-            return refused(StatusCode::BAD_GATEWAY, &why);
-        }
-        Err(e) => {
-            return refused(
-                StatusCode::BAD_GATEWAY,
-                &format!("the notification could not be delivered: {e}"),
-            );
-        }
-    }
     let back = alipay::url_with_params(
         &checkout.return_url,
-        &sandbox.return_params(&checkout, &trade_no, now),
+        &sandbox.return_params(checkout, &trade_no, state.store.now()),
     );
     let mut response = StatusCode::SEE_OTHER.into_response();
     match HeaderValue::from_str(&back) {
@@ -378,22 +431,108 @@ pub async fn sandbox_pay(
     }
 }
 
-/// Where the sandbox delivers a notification addressed to `notify_url`: to this very process over
-/// plain HTTP on its listen address (`local_url`), whatever `PUBLIC_URL` is: behind an https
-/// proxy the public address may not even be reachable from the server, and the sandbox has no
-/// business notifying anybody else. The notification is still a real HTTP request to the real
-/// notify endpoint, so the production path is what it exercises.
-pub fn delivery_url(public_url: &str, local_url: &str, notify_url: &str) -> Result<String, String> {
-    match notify_url.strip_prefix(public_url) {
-        Some(path) if path.starts_with('/') => Ok(format!("{local_url}{path}")),
-        _ => Err(format!(
-            "the sandbox only notifies this server ({public_url}), not '{notify_url}'"
+/// What the sandbox's QR codes open on the phone that scans them: the code's trade verified with
+/// the sandbox's own key (a changed code is refused, an expired one is gone) and a pay button.
+pub async fn sandbox_scan(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let lang = lang_of(&headers);
+    match verified_page(&state, lang, query, Arrival::Scan).await {
+        Ok((sandbox, page, params)) => phone_page(
+            lang,
+            &sandbox,
+            &page.checkout,
+            &params,
+            SANDBOX_SCAN_PAY_PATH,
+            None,
+        ),
+        Err(response) => response,
+    }
+}
+
+/// "Pay" on the scan page: the code verified again, then paid as at the checkout (`pay`), and
+/// "paid" shown on the phone: a scanned code sends nobody anywhere.
+pub async fn sandbox_scan_pay(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let lang = lang_of(&headers);
+    let (query, _) = pay_form(pairs);
+    let (sandbox, page, _) = match verified_page(&state, lang, Some(query), Arrival::Scan).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if let Err(response) = pay(&state, lang, &sandbox, &page.checkout, false).await {
+        return response;
+    }
+    let body = format!(
+        r#"<p class="brand">{brand}</p><h1 data-testid="sandbox-paid">{paid}</h1><p class="amount" data-testid="sandbox-amount">¥{amount}</p>"#,
+        brand = Msg::SandboxBrand.text(lang),
+        paid = Msg::SandboxPaid.text(lang),
+        amount = escape(&page.checkout.total_amount),
+    );
+    Html(sandbox_page(lang, Msg::SandboxPaid.text(lang), &body)).into_response()
+}
+
+/// Pays a verified trade at the sandbox, for the checkout and a scanned code alike: records it
+/// (as Alipay records a payment before it notifies, so a lost notification can be queried), then
+/// delivers the signed TRADE_SUCCESS notification to the merchant's notify URL, unless asked to
+/// lose it. A trade paid again keeps the number it was first paid under. Returns that number, or
+/// the refusal page. Crediting is the merchant's, on the verified notification.
+async fn pay(
+    state: &AppState,
+    lang: Lang,
+    sandbox: &SandboxAlipay,
+    checkout: &Checkout,
+    lose_notification: bool,
+) -> Result<String, Response> {
+    let refused = |status, why: &dyn std::fmt::Display| refused_page(lang, status, why);
+    let now = state.store.now();
+    let new_trade_no = SandboxAlipay::new_trade_no(now);
+    state
+        .store
+        .record_sandbox_trade(
+            &checkout.out_trade_no,
+            &new_trade_no,
+            &checkout.total_amount,
+        )
+        .await
+        .map_err(|e| refused(StatusCode::INTERNAL_SERVER_ERROR, &e))?;
+    let trade_no = state
+        .store
+        .sandbox_trade(&checkout.out_trade_no)
+        .await
+        .map_err(|e| refused(StatusCode::INTERNAL_SERVER_ERROR, &e))?
+        .map_or(new_trade_no, |(trade_no, _, _)| trade_no);
+    let notification = sandbox.notification(checkout, &trade_no, "TRADE_SUCCESS", now);
+    // "Pay, but lose the notification": what reconciliation is for (demos and tests).
+    let delivered = if lose_notification {
+        Ok("success".to_owned())
+    } else {
+        deliver(state, &checkout.notify_url, &notification).await
+    };
+    match delivered {
+        Ok(reply) if reply.trim() == "success" => Ok(trade_no),
+        Ok(reply) => {
+            let why = format!(
+                "the merchant answered '{}' instead of 'success'; Alipay would retry",
+                reply.trim()
+            );
+            Err(refused(StatusCode::BAD_GATEWAY, &why))
+        }
+        Err(e) => Err(refused(
+            StatusCode::BAD_GATEWAY,
+            &format!("the notification could not be delivered: {e}"),
         )),
     }
 }
 
-/// The sandbox gateway's API calls (a form POST to gateway.do, as Alipay takes them): today
-/// `alipay.trade.query`, answered in Alipay's signed JSON.
+/// The sandbox gateway's API calls (a form POST to gateway.do, as Alipay takes them):
+/// `alipay.trade.query` and `alipay.trade.precreate`, answered in Alipay's signed JSON; anything
+/// else, or a request that does not verify, gets Alipay's error JSON.
 pub async fn sandbox_gateway_api(
     State(state): State<AppState>,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -427,7 +566,23 @@ pub async fn sandbox_gateway_api(
             );
         }
     };
-    match sandbox.answer_trade_query(&state.store, &params).await {
+    let answer = match params.get("method").map(String::as_str) {
+        Some(alipay::TRADE_QUERY_METHOD) => sandbox.answer_trade_query(&state.store, &params).await,
+        Some(alipay::PRECREATE_METHOD) => sandbox.answer_precreate(
+            &params,
+            &format!("{}{SANDBOX_SCAN_PATH}", state.settings.public_url),
+            state.store.now(),
+        ),
+        other => {
+            return refused(&format!(
+                "the sandbox gateway takes {} and {}, not '{}'",
+                alipay::TRADE_QUERY_METHOD,
+                alipay::PRECREATE_METHOD,
+                other.unwrap_or_default()
+            ));
+        }
+    };
+    match answer {
         Ok(body) => json(StatusCode::OK, body),
         Err(e) => refused(&e),
     }

@@ -61,11 +61,12 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Settings) -> Router {
-    let payments = Arc::new(backend::payments::Payments {
-        online: settings.online_payments.clone(),
-        public_url: settings.public_url.clone(),
-        bank_payee: settings.bank_payee.clone(),
-    });
+    let payments = Arc::new(backend::payments::Payments::new(
+        settings.online_payments.clone(),
+        settings.public_url.clone(),
+        settings.local_url.clone(),
+        settings.bank_payee.clone(),
+    ));
     let state = AppState {
         leptos_options: leptos_options.clone(),
         store,
@@ -86,7 +87,13 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
                 payments::SANDBOX_GATEWAY_PATH,
                 get(payments::sandbox_checkout).post(payments::sandbox_gateway_api),
             )
-            .route("/sandbox/alipay/pay", post(payments::sandbox_pay))
+            .route(payments::SANDBOX_PAY_PATH, post(payments::sandbox_pay))
+            // What the sandbox's QR codes open on a phone, and its "pay".
+            .route(payments::SANDBOX_SCAN_PATH, get(payments::sandbox_scan))
+            .route(
+                payments::SANDBOX_SCAN_PAY_PATH,
+                post(payments::sandbox_scan_pay),
+            )
     } else {
         Router::new()
     };
@@ -134,6 +141,17 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         // Alipay's server (signature-checked): the asynchronous payment notification.
         .route(payments::NOTIFY_PATH, post(payments::alipay_notify))
         .merge(sandbox_routes)
+        // The site's code and style: the brotli copy a release build wrote beside each file
+        // (scripts/bundle-size.mjs, quality 11) to browsers that take brotli, else the file
+        // (compressed on the fly below).
+        .nest_service(
+            "/pkg",
+            tower_http::services::ServeDir::new(
+                std::path::Path::new(leptos_options.site_root.as_ref())
+                    .join(leptos_options.site_pkg_dir.as_ref()),
+            )
+            .precompressed_br(),
+        )
         // Leptos pages, and the pages' server functions (`app`, `#[server(prefix = "/fn")]`, each
         // checking who may call it and the form's CSRF token itself) with the same context.
         .leptos_routes_with_context(&state, routes, page_context.clone(), {

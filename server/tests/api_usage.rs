@@ -299,8 +299,42 @@ async fn bind_report_settle_and_read_the_statements(app: TestApp) {
         rows[1]
     );
 
+    // The headings in the customer's language when asked (the page's export link asks).
+    for (lang, heading) in [
+        (
+            "zh-CN",
+            "日期,工作空间,计费项,保存天数,用量,计费单位数,单价,金额,",
+        ),
+        (
+            "en",
+            "Day,Workspace,Billing item,Retention (days),Quantity,Billed units,Unit price,Amount,",
+        ),
+    ] {
+        let (status, _, csv) = app
+            .raw(
+                "GET",
+                &format!(
+                    "/api/v1/consumption?from={yesterday}&to={yesterday}&format=csv&lang={lang}"
+                ),
+                None,
+                Some(alice.cookie.strip_prefix("bc_session=").unwrap()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let rows: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+        assert!(rows[0].starts_with(heading), "{lang}: {}", rows[0]);
+        assert_eq!(rows.len(), 4, "the same rows in any language");
+        assert!(
+            rows[1].contains(",ws-prod,logs,7,"),
+            "cells stay data: {}",
+            rows[1]
+        );
+    }
+
     // Bad filters are named.
     for (query, field) in [
+        ("format=csv&lang=fr", "lang"),
+        ("lang=zh-CN", "lang"),
         ("from=2026-13-01", "from"),
         ("from=2026-11-02&to=2026-11-01", "to"),
         ("page=0", "page"),
@@ -362,6 +396,24 @@ async fn bind_report_settle_and_read_the_statements(app: TestApp) {
         .lines()
         .collect();
     assert_eq!(rows.len(), 2, "{csv}");
+    assert!(
+        rows[0].starts_with("number,kind,origin,face_value,"),
+        "{}",
+        rows[0]
+    );
+    let (_, _, zh) = app
+        .raw(
+            "GET",
+            "/api/v1/vouchers?format=csv&lang=zh-CN",
+            None,
+            Some(alice.cookie.strip_prefix("bc_session=").unwrap()),
+        )
+        .await;
+    assert!(
+        zh.trim_start_matches('\u{feff}')
+            .starts_with("编号,类型,来源,面额,余额,状态,激活时间,生效时间,失效时间\r\n"),
+        "{zh}"
+    );
     assert!(
         rows[1].contains(",regular_voucher,issued,30.00,30.00,active,"),
         "{}",

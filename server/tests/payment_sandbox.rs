@@ -177,23 +177,53 @@ async fn the_sandbox_pays_behind_an_https_public_url(mut app: TestApp) {
     app.finish().await;
 }
 
-/// The wallet's top-up form without WebAssembly: Alipay goes straight to the (sandbox) checkout,
-/// "pay" on a pending top-up goes back there, a bank transfer to its own page.
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
+
+/// A wallet form posted to the server function `/fn/{endpoint}` from a phone's browser without
+/// WebAssembly: where it sends the browser.
+async fn form_post_from_a_phone(
+    app: &TestApp,
+    endpoint: &str,
+    form: &str,
+    session: &str,
+) -> String {
+    let (status, headers, body) = app
+        .raw_from(
+            "POST",
+            &format!("/fn/{endpoint}"),
+            Some(form),
+            Some(session),
+            "10.0.0.7",
+            &[
+                ("accept", "text/html"),
+                ("referer", "http://localhost/wallet"),
+                ("host", "localhost"),
+                ("user-agent", IPHONE),
+            ],
+        )
+        .await;
+    assert!(
+        matches!(status, StatusCode::SEE_OTHER | StatusCode::FOUND),
+        "{status} {body}"
+    );
+    headers["location"].to_str().unwrap().to_owned()
+}
+
+/// The wallet's top-up form without WebAssembly: from a phone Alipay goes straight to the
+/// (sandbox) mobile checkout, from a desktop to the top-up's page; "pay" on a pending top-up goes
+/// to the checkout, a bank transfer to its own page.
 async fn the_top_up_forms_go_to_the_checkout_and_back_to_it(app: TestApp) {
     let (session, csrf) = signed_up(&app, "carol").await;
     let session = session.trim_start_matches("bc_session=").to_owned();
     let headers = [("cookie", cookie(&session)), ("x-csrf-token", csrf.clone())];
     let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let opened = app
-        .form_post(
-            "top_up",
-            "/wallet",
-            &format!("csrf={csrf}&amount=12.34&method=alipay"),
-            Some(&session),
-        )
-        .await;
-    assert!(opened.redirects() && opened.error.is_none(), "{opened:?}");
-    let checkout = opened.location.clone();
+    let checkout = form_post_from_a_phone(
+        &app,
+        "top_up",
+        &format!("csrf={csrf}&amount=12.34&method=alipay"),
+        &session,
+    )
+    .await;
     let path = checkout
         .strip_prefix("http://127.0.0.1:3000")
         .unwrap_or_else(|| panic!("the sandbox checkout on this server: {checkout}"));
@@ -201,6 +231,10 @@ async fn the_top_up_forms_go_to_the_checkout_and_back_to_it(app: TestApp) {
     let (status, _, page) = app.raw("GET", path, None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("¥12.34"), "{page}");
+    assert!(
+        page.contains(r#"data-testid="sandbox-quit""#) && !page.contains("sandbox-qr"),
+        "the phone layout: {page}"
+    );
     let listed = app
         .call("GET", "/api/v1/topups", None, &headers, "10.0.0.1")
         .await;
@@ -216,7 +250,7 @@ async fn the_top_up_forms_go_to_the_checkout_and_back_to_it(app: TestApp) {
         listed.body
     );
     let id = top_up["id"].as_i64().unwrap();
-    // Paying later goes to the checkout of the same top-up.
+    // Paying later goes to the checkout of the same top-up: from a desktop Alipay's checkout page.
     let again = app
         .form_post(
             "pay_top_up",
@@ -245,6 +279,34 @@ async fn the_top_up_forms_go_to_the_checkout_and_back_to_it(app: TestApp) {
         )
         .await;
     assert!(page.contains("¥12.34"), "{page}");
+    assert!(
+        page.contains(r#"data-testid="sandbox-qr""#) && !page.contains("sandbox-quit"),
+        "the desktop layout: {page}"
+    );
+    // From a phone, its mobile checkout.
+    let on_phone = form_post_from_a_phone(
+        &app,
+        "pay_top_up",
+        &format!("csrf={csrf}&id={id}"),
+        &session,
+    )
+    .await;
+    let (_, _, page) = app
+        .raw(
+            "GET",
+            on_phone
+                .strip_prefix("http://127.0.0.1:3000/sandbox/alipay/gateway.do?")
+                .map(|query| format!("/sandbox/alipay/gateway.do?{query}"))
+                .unwrap_or_else(|| panic!("the sandbox checkout: {on_phone}"))
+                .as_str(),
+            None,
+            None,
+        )
+        .await;
+    assert!(
+        page.contains("¥12.34") && page.contains(r#"data-testid="sandbox-quit""#),
+        "{page}"
+    );
     // Someone else's top-up, or none, is not found; a wrong token pays nothing.
     let (other, other_csrf) = signed_up(&app, "dave").await;
     app.form_post(
@@ -312,6 +374,28 @@ async fn the_top_up_forms_go_to_the_checkout_and_back_to_it(app: TestApp) {
         page.contains(bank_top_up["reference"].as_str().unwrap()),
         "{page}"
     );
+    // From a desktop an Alipay top-up goes to its own page (which shows the code to scan).
+    let desktop = app
+        .form_post(
+            "top_up",
+            "/wallet",
+            &format!("csrf={csrf}&amount=5.00&method=alipay"),
+            Some(&session),
+        )
+        .await;
+    let listed = app
+        .call("GET", "/api/v1/topups", None, &headers, "10.0.0.1")
+        .await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 3, "{}", listed.body);
+    let desktop_top_up = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["amount"] == json!("5.00"))
+        .unwrap()
+        .clone();
+    desktop.assert_goes_to(&format!("/wallet/top-ups/{}", desktop_top_up["id"]));
     app.finish().await;
 }
 

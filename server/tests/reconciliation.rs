@@ -41,7 +41,6 @@ async fn lost_notifications_are_reconciled_and_contradictions_flagged(mut app: T
     ];
     let open = |amount: &'static str| {
         let app = &app;
-        let headers = headers;
         async move {
             let reply = app
                 .call(

@@ -20,12 +20,29 @@ pub struct Next {
     pub full_page: bool,
 }
 
-/// Pending online top-ups go to the gateway; everything else to its page.
+/// Where a top-up action sends the customer. On a phone, a pending online top-up goes to Alipay's
+/// mobile checkout (which hands over to the Alipay app); on a desktop it goes to Alipay's checkout
+/// page only when asked to (`to_gateway`: "pay on Alipay's website"), otherwise to the top-up's
+/// page, which shows the QR code; inside WeChat, which blocks Alipay, to the top-up's page, which
+/// says how to open it in the system browser. A bank transfer goes to its page.
 #[cfg(feature = "ssr")]
-async fn go_pay(top_up: backend::topups::TopUp) -> Result<Next, AppError> {
-    use crate::server_side::{plain_post_goes_to, site, store};
-    let checkout = site()?.payments.checkout_url(&store()?, &top_up).await?;
-    let next = match checkout {
+async fn go_pay(top_up: backend::topups::TopUp, to_gateway: bool) -> Result<Next, AppError> {
+    use crate::server_side::{paying_from, plain_post_goes_to, site, store};
+    use backend::payments::{PayWith, PayingFrom};
+    let (site, store) = (site()?, store()?);
+    let gateway = match paying_from() {
+        PayingFrom::Phone => match site
+            .payments
+            .pay_with(&store, &top_up, PayingFrom::Phone)
+            .await?
+        {
+            Some(PayWith::Gateway { url }) => Some(url),
+            _ => None,
+        },
+        PayingFrom::Desktop if to_gateway => site.payments.checkout_url(&store, &top_up).await?,
+        PayingFrom::Desktop | PayingFrom::WeChat => None,
+    };
+    let next = match gateway {
         Some(url) => Next {
             url,
             full_page: true,
@@ -53,8 +70,8 @@ pub fn follow(next: Signal<Option<Next>>) {
     });
 }
 
-/// Opens a top-up: Alipay goes straight to the checkout, a bank transfer to the page with the
-/// payee and the reference.
+/// Opens a top-up: from a phone Alipay goes straight to its checkout, from a desktop (or WeChat) to
+/// the top-up's page; a bank transfer to the page with the payee and the reference.
 #[server(prefix = "/fn", endpoint = "top_up")]
 pub async fn top_up(
     #[server(default)] csrf: String,
@@ -88,19 +105,20 @@ pub async fn top_up(
             .payments
             .open_top_up(&store()?, &key, &request)
             .await?;
-        go_pay(top_up).await
+        go_pay(top_up, false).await
     }
     .await;
     crate::server_side::keep_typed(result, &typed)
 }
 
-/// Back to the gateway for a top-up still waiting for payment.
+/// To the gateway for a top-up still waiting for payment (Alipay's checkout page on a desktop,
+/// its mobile checkout on a phone).
 #[server(prefix = "/fn", endpoint = "pay_top_up")]
 pub async fn pay_top_up(#[server(default)] csrf: String, id: i64) -> Result<Next, AppError> {
     use crate::server_side::{acting_customer, store};
     let me = acting_customer(&csrf).await?;
     match store()?.top_up(me.account_id, id).await? {
-        Some(top_up) => go_pay(top_up).await,
+        Some(top_up) => go_pay(top_up, true).await,
         None => Err(AppError::new("top_up_not_found")),
     }
 }

@@ -1,6 +1,9 @@
 //! `/wallet/top-ups/{id}`: one top-up. Where the gateway sends the customer back after paying (it
 //! shows the status; only the gateway's signed notification credits), and where a bank-transfer
-//! top-up shows the payee and the reference to write on the transfer.
+//! top-up shows the payee and the reference to write on the transfer. A pending online top-up is
+//! paid from here as suits the device: on a desktop by the QR code in the page (the status follows
+//! by itself) or on Alipay's website; on a phone in the Alipay app; inside WeChat, which blocks
+//! Alipay, by opening this page in the system browser.
 
 use billing::wire::{TopUpMethod, TopUpStatus};
 use leptos::prelude::*;
@@ -18,6 +21,22 @@ pub struct TopUpDetails {
     pub top_up: TopUpRow,
     pub csrf_token: String,
     pub payee: Option<BankPayeeDetails>,
+    /// How to pay it, while it is a pending online top-up.
+    pub how_to_pay: Option<HowToPay>,
+    /// This page's public address (to open it in another browser).
+    pub page_address: String,
+}
+
+/// How the customer pays a pending online top-up from where they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HowToPay {
+    /// Desktop: scan this code (`code`, drawn by the server as the `<svg>` `svg`) with the
+    /// Alipay app; Alipay's website is the alternative.
+    ScanQrCode { code: String, svg: String },
+    /// Phone, or a desktop when the gateway made no code: Alipay's checkout ("continue to pay").
+    Gateway,
+    /// Inside WeChat: open this page in the system browser.
+    OpenInBrowser,
 }
 
 /// One of the signed-in customer's top-ups; none if it is not theirs (or not signed in).
@@ -43,12 +62,81 @@ pub async fn load_top_up(id: String) -> Result<Option<TopUpDetails>, crate::erro
             account: payee.account.clone(),
         })
     });
+    let site = crate::server_side::site()?;
+    let page_address = format!("{}/wallet/top-ups/{}", site.payments.public_url, top_up.id);
+    let how_to_pay = site
+        .payments
+        .pay_with(
+            &crate::server_side::store()?,
+            &top_up,
+            crate::server_side::paying_from(),
+        )
+        .await?
+        .map(|pay| match pay {
+            backend::payments::PayWith::QrCode { code, svg, .. } => {
+                HowToPay::ScanQrCode { code, svg }
+            }
+            backend::payments::PayWith::Gateway { .. } => HowToPay::Gateway,
+            backend::payments::PayWith::OpenInBrowser => HowToPay::OpenInBrowser,
+        });
     Ok(Some(TopUpDetails {
         top_up: super::data::top_up_row(top_up),
         csrf_token: me.csrf_token,
         payee: payee.transpose()?,
+        how_to_pay,
+        page_address,
     }))
 }
+
+/// The status of one of the signed-in customer's top-ups (what the QR code page asks every few
+/// seconds); none if it is not theirs.
+#[leptos::server(prefix = "/fn", endpoint = "load_top_up_status")]
+pub async fn load_top_up_status(id: i64) -> Result<Option<TopUpStatus>, crate::error::AppError> {
+    let Some(me) = crate::server_side::customer().await? else {
+        return Ok(None);
+    };
+    Ok(crate::server_side::store()?
+        .top_up(me.account_id, id)
+        .await?
+        .map(|top_up| top_up.status))
+}
+
+/// While shown, asks every few seconds whether top-up `id` is still pending, and calls `changed`
+/// once it is not (paid, or closed unpaid).
+#[component]
+fn WatchPayment(id: i64, changed: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        let asking = StoredValue::new(false);
+        let ask = move || {
+            if asking.get_value() {
+                return;
+            }
+            asking.set_value(true);
+            let changed = changed.clone();
+            leptos::task::spawn_local(async move {
+                let status = load_top_up_status(id).await;
+                asking.set_value(false);
+                if let Ok(Some(status)) = status
+                    && status != TopUpStatus::Pending
+                {
+                    changed();
+                }
+            });
+        };
+        if let Ok(handle) =
+            set_interval_with_handle(ask, std::time::Duration::from_secs(PAYMENT_POLL_SECS))
+        {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (id, changed);
+}
+
+/// How often the QR code page asks whether the payment arrived.
+#[cfg(feature = "hydrate")]
+const PAYMENT_POLL_SECS: u64 = 3;
 
 #[component]
 pub fn TopUpPage() -> impl IntoView {
@@ -103,13 +191,38 @@ pub fn TopUpPage() -> impl IntoView {
                             </div>
                         </dl>
                         {paid.then(|| view! { <p class="notice" role="status">{t(Msg::TopUpCredited)}</p> })}
-                        {pending_online.then(|| view! {
-                            <p class="notice">{t(Msg::TopUpWaiting)}</p>
-                            <ActionForm action=pay>
-                                <input type="hidden" name="csrf" value=d.csrf_token.clone()/>
-                                <input type="hidden" name="id" value=r.id.to_string()/>
-                                <crate::form::Submit label=Msg::ContinueToPay pending=pay.pending() testid="continue-to-pay"/>
-                            </ActionForm>
+                        {pending_online.then(|| {
+                            let to_gateway = |label: Msg| view! {
+                                <ActionForm action=pay>
+                                    <input type="hidden" name="csrf" value=d.csrf_token.clone()/>
+                                    <input type="hidden" name="id" value=r.id.to_string()/>
+                                    <crate::form::Submit label=label pending=pay.pending() testid="continue-to-pay"/>
+                                </ActionForm>
+                            };
+                            match d.how_to_pay.clone() {
+                                Some(HowToPay::ScanQrCode { code, svg }) => view! {
+                                    <div class="pay-by-qr" data-testid="pay-by-qr">
+                                        <p><strong>{t(Msg::ScanToPay)}</strong></p>
+                                        <div class="qr" role="img" aria-label=t(Msg::ScanQrCodeLabel) data-testid="payment-qr" data-code=code inner_html=svg></div>
+                                        <p class="notice" role="status">{t(Msg::PaymentUpdatesItself)}</p>
+                                        <WatchPayment id=r.id changed=move || refreshed.update(|n| *n += 1)/>
+                                    </div>
+                                    {to_gateway(Msg::PayOnAlipayWebsite)}
+                                }.into_any(),
+                                Some(HowToPay::OpenInBrowser) => view! {
+                                    <div class="open-in-browser" data-testid="open-in-browser" role="note">
+                                        <span class="open-in-browser-arrow" aria-hidden="true">"↗"</span>
+                                        <p><strong>{t(Msg::WeChatBlocksAlipay)}</strong></p>
+                                        <p>{t(Msg::WeChatOpenInBrowser)}</p>
+                                        <p>{t(Msg::WeChatCopyAddress)}</p>
+                                        <p><code class="page-address" data-testid="page-address">{d.page_address.clone()}</code></p>
+                                    </div>
+                                }.into_any(),
+                                Some(HowToPay::Gateway) | None => view! {
+                                    <p class="notice">{t(Msg::TopUpWaiting)}</p>
+                                    {to_gateway(Msg::PayInAlipayApp)}
+                                }.into_any(),
+                            }
                         })}
                     </section>
                     {d.payee.clone().filter(|_| !paid).map(|p| view! {

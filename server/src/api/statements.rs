@@ -14,6 +14,51 @@ use super::ApiError;
 use super::wallet::ledger_error;
 use crate::auth::CustomerSession;
 
+/// The columns of a CSV file, by the JSON fields' names.
+pub(super) const MONTHLY_BILL_COLUMNS: &[&str] = &[
+    "month",
+    "workspace_id",
+    "daily_bills",
+    "total",
+    "vouchers",
+    "prepaid_cards",
+    "cash",
+    "arrears",
+    "cloud",
+];
+
+/// The columns of a CSV file, by the JSON fields' names.
+pub(super) const CONSUMPTION_COLUMNS: &[&str] = &[
+    "day",
+    "workspace_id",
+    "item",
+    "retention_days",
+    "quantity",
+    "units",
+    "unit_price",
+    "amount",
+    "vouchers",
+    "prepaid_cards",
+    "cash",
+    "arrears",
+    "cloud",
+];
+
+/// The columns of a CSV file, by the JSON fields' names.
+pub(super) const TRANSACTION_COLUMNS: &[&str] = &[
+    "at",
+    "kind",
+    "memo",
+    "cash_change",
+    "arrears_change",
+    "vouchers_change",
+    "prepaid_cards_change",
+    "cash_after",
+    "arrears_after",
+    "vouchers_after",
+    "prepaid_cards_after",
+];
+
 /// At most this many rows go into one CSV file.
 const MAX_CSV_ROWS: i64 = 100_000;
 
@@ -27,6 +72,7 @@ pub struct StatementQuery {
     page: Option<String>,
     per_page: Option<String>,
     format: Option<String>,
+    lang: Option<String>,
 }
 
 /// `from` and `to`, for the OpenAPI document.
@@ -51,6 +97,19 @@ pub struct FormatParam {
     /// neutralised) of every row, whatever the page.
     #[param(value_type = Option<Format>)]
     format: Option<String>,
+    /// With `format=csv`: the language of the file's column headings, `en` or `zh-CN` (what the
+    /// pages' export links pass). Without it the headings are the JSON fields' names, for programs.
+    #[param(value_type = Option<CsvLanguage>)]
+    lang: Option<String>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum CsvLanguage {
+    #[schema(rename = "en")]
+    En,
+    #[schema(rename = "zh-CN")]
+    ZhCn,
 }
 
 #[derive(utoipa::ToSchema)]
@@ -117,6 +176,7 @@ impl StatementQuery {
             (self.page.is_some(), "page"),
             (self.per_page.is_some(), "per_page"),
             (self.format.is_some(), "format"),
+            (self.lang.is_some(), "lang"),
         ];
         match given
             .into_iter()
@@ -149,14 +209,45 @@ impl StatementQuery {
     }
 
     pub(super) fn csv(&self) -> Result<bool, ApiError> {
-        match self.format.as_deref() {
-            None | Some("json") => Ok(false),
-            Some("csv") => Ok(true),
-            Some(other) => Err(invalid(
-                "format",
-                format!("format must be json or csv (got '{other}')"),
-            )),
+        let csv = match self.format.as_deref() {
+            None | Some("json") => false,
+            Some("csv") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "format",
+                    format!("format must be json or csv (got '{other}')"),
+                ));
+            }
+        };
+        if !csv && self.lang.is_some() {
+            return Err(invalid(
+                "lang",
+                "lang names the language of a CSV file's headings: it needs format=csv".to_owned(),
+            ));
         }
+        self.headings(&[])?;
+        Ok(csv)
+    }
+
+    /// The CSV file's heading row: the fields' names, or their headings in the asked language.
+    pub(super) fn headings(&self, fields: &[&'static str]) -> Result<Vec<&'static str>, ApiError> {
+        let Some(code) = self.lang.as_deref() else {
+            return Ok(fields.to_vec());
+        };
+        let lang = match code {
+            "en" => app::i18n::Lang::En,
+            "zh-CN" => app::i18n::Lang::ZhCn,
+            other => {
+                return Err(invalid(
+                    "lang",
+                    format!("lang must be en or zh-CN (got '{other}')"),
+                ));
+            }
+        };
+        Ok(fields
+            .iter()
+            .map(|field| app::i18n::column_heading(field, lang).unwrap_or(field))
+            .collect())
     }
 
     /// `from`..`to`, both included; by default `billing::day::default_statement_period` (the
@@ -230,7 +321,11 @@ impl StatementQuery {
     }
 }
 
-pub(super) fn csv_response(name: &str, header_row: &[&str], rows: Vec<Vec<String>>) -> Response {
+pub(super) fn csv_response(
+    name: &str,
+    header_row: &[&'static str],
+    rows: Vec<Vec<String>>,
+) -> Response {
     let body = backend::csv::document(header_row, &rows);
     let disposition = format!("attachment; filename=\"{name}.csv\"");
     (
@@ -302,7 +397,7 @@ pub async fn bills(
     session: CustomerSession,
     Query(query): Query<StatementQuery>,
 ) -> Result<Response, ApiError> {
-    query.refuse_all_but(&["month", "format"])?;
+    query.refuse_all_but(&["month", "format", "lang"])?;
     let account = super::customer_account(&store, &session).await?;
     let month = query.month()?;
     let bills = store
@@ -330,17 +425,7 @@ pub async fn bills(
         .collect();
     Ok(csv_response(
         &format!("monthly-bills-{}", month.as_deref().unwrap_or("all")),
-        &[
-            "month",
-            "workspace_id",
-            "daily_bills",
-            "total",
-            "vouchers",
-            "prepaid_cards",
-            "cash",
-            "arrears",
-            "cloud",
-        ],
+        &query.headings(MONTHLY_BILL_COLUMNS)?,
         rows,
     ))
 }
@@ -373,7 +458,15 @@ pub async fn consumption(
     session: CustomerSession,
     Query(query): Query<StatementQuery>,
 ) -> Result<Response, ApiError> {
-    query.refuse_all_but(&["from", "to", "workspace", "page", "per_page", "format"])?;
+    query.refuse_all_but(&[
+        "from",
+        "to",
+        "workspace",
+        "page",
+        "per_page",
+        "format",
+        "lang",
+    ])?;
     let account = super::customer_account(&store, &session).await?;
     let period = query.period(&store)?;
     let workspace = query.workspace.as_deref().filter(|w| !w.is_empty());
@@ -427,21 +520,7 @@ pub async fn consumption(
         .collect();
     Ok(csv_response(
         &format!("consumption-{}-{}", period.from, period.to),
-        &[
-            "day",
-            "workspace_id",
-            "item",
-            "retention_days",
-            "quantity",
-            "units",
-            "unit_price",
-            "amount",
-            "vouchers",
-            "prepaid_cards",
-            "cash",
-            "arrears",
-            "cloud",
-        ],
+        &query.headings(CONSUMPTION_COLUMNS)?,
         rows,
     ))
 }
@@ -470,7 +549,7 @@ pub async fn transactions(
     session: CustomerSession,
     Query(query): Query<StatementQuery>,
 ) -> Result<Response, ApiError> {
-    query.refuse_all_but(&["from", "to", "page", "per_page", "format"])?;
+    query.refuse_all_but(&["from", "to", "page", "per_page", "format", "lang"])?;
     let account = super::customer_account(&store, &session).await?;
     let period = query.period(&store)?;
     if query.workspace.is_some() {
@@ -510,19 +589,32 @@ pub async fn transactions(
         .collect();
     Ok(csv_response(
         &format!("transactions-{}-{}", period.from, period.to),
-        &[
-            "at",
-            "kind",
-            "memo",
-            "cash_change",
-            "arrears_change",
-            "vouchers_change",
-            "prepaid_cards_change",
-            "cash_after",
-            "arrears_after",
-            "vouchers_after",
-            "prepaid_cards_after",
-        ],
+        &query.headings(TRANSACTION_COLUMNS)?,
         rows,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use app::i18n::{Lang, column_heading};
+
+    #[test]
+    fn every_csv_column_has_a_heading_in_each_language() {
+        for columns in [
+            super::MONTHLY_BILL_COLUMNS,
+            super::CONSUMPTION_COLUMNS,
+            super::TRANSACTION_COLUMNS,
+            super::super::wallet::VOUCHER_COLUMNS,
+            super::super::wallet::PREPAID_CARD_COLUMNS,
+        ] {
+            for field in columns {
+                for lang in [Lang::En, Lang::ZhCn] {
+                    assert!(
+                        column_heading(field, lang).is_some(),
+                        "{field} has no {lang:?} heading"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -168,6 +168,31 @@ pub async fn wallet(
     }))
 }
 
+/// The columns of the voucher details CSV, by the JSON fields' names.
+pub(super) const VOUCHER_COLUMNS: &[&str] = &[
+    "number",
+    "kind",
+    "origin",
+    "face_value",
+    "balance",
+    "status",
+    "activated_at",
+    "valid_from",
+    "valid_until",
+];
+/// The columns of the prepaid card details CSV.
+pub(super) const PREPAID_CARD_COLUMNS: &[&str] = &[
+    "number",
+    "kind",
+    "purchase_type",
+    "denomination",
+    "balance",
+    "status",
+    "purchased_at",
+    "valid_from",
+    "valid_until",
+];
+
 async fn list(
     store: &Store,
     session: &CustomerSession,
@@ -211,32 +236,16 @@ async fn list(
     } else {
         "prepaid-cards"
     };
-    let header: &[&str] = if vouchers {
-        &[
-            "number",
-            "kind",
-            "origin",
-            "face_value",
-            "balance",
-            "status",
-            "activated_at",
-            "valid_from",
-            "valid_until",
-        ]
+    let header = if vouchers {
+        VOUCHER_COLUMNS
     } else {
-        &[
-            "number",
-            "kind",
-            "purchase_type",
-            "denomination",
-            "balance",
-            "status",
-            "purchased_at",
-            "valid_from",
-            "valid_until",
-        ]
+        PREPAID_CARD_COLUMNS
     };
-    Ok(super::statements::csv_response(name, header, rows))
+    Ok(super::statements::csv_response(
+        name,
+        &query.headings(header)?,
+        rows,
+    ))
 }
 
 /// The snake_case name serde gives a unit variant.

@@ -1,0 +1,33 @@
+//! Each page is a lazy route: its code is split out of the main WebAssembly bundle and loaded
+//! with its first visit (`scripts/site.sh` splits the bundle; the server renders every page whole).
+
+use leptos::prelude::*;
+use leptos_router::{LazyRoute, lazy_route};
+
+macro_rules! lazy_page {
+    ($route:ident, $($page:ident)::+) => {
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$($page)::+/> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(PreviewRoute, crate::preview::PreviewPage);
+lazy_page!(WalletRoute, crate::wallet::WalletPage);
+lazy_page!(TopUpRoute, crate::wallet::TopUpPage);
+lazy_page!(StatementsRoute, crate::statements::StatementsPage);
+lazy_page!(WorkspacesRoute, crate::workspaces::WorkspacesPage);
+lazy_page!(AccountRoute, crate::account::AccountPage);
+lazy_page!(SignInRoute, crate::account::SignInPage);
+lazy_page!(SignUpRoute, crate::account::SignUpPage);
+lazy_page!(OpsRoute, crate::account::OpsPage);
+lazy_page!(OverviewRoute, crate::pages::Overview);
