@@ -995,3 +995,23 @@ async fn every_operation_answers_as_documented(app: TestApp) {
 }
 
 on_both_databases!(every_operation_answers_as_documented);
+
+#[test]
+fn the_csv_language_is_one_of_the_two_the_files_are_written_in() {
+    let doc = document();
+    let schema = &doc["components"]["schemas"]["CsvLanguage"];
+    assert_eq!(
+        schema["enum"],
+        serde_json::json!(["en", "zh-CN"]),
+        "{schema}"
+    );
+    let consumption = &doc["paths"]["/consumption"]["get"]["parameters"];
+    assert!(
+        consumption
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "lang"),
+        "{consumption}"
+    );
+}

@@ -59,17 +59,46 @@ fn trade_expiry(top_up: &TopUp) -> String {
     )
 }
 
-/// `text` as a QR code (error correction L, at least 240 px), an `<svg>` element string (no XML
-/// declaration), for a page to show inline; None when it does not fit in a QR code.
+/// `text` as a QR code (error correction L), an `<svg>` element string (no XML declaration) that
+/// scales to its box, for a page to show inline; None when it does not fit in a QR code. Drawn in
+/// module units, one path of horizontal runs: a few KiB even for a long code, where a rectangle
+/// per module in pixels weighs a hundred.
 pub fn qr_svg(text: &str) -> Option<String> {
+    use std::fmt::Write;
+    const QUIET_ZONE: usize = 4;
     let code =
         qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L).ok()?;
-    let svg = code
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(240, 240)
-        .build();
-    let start = svg.find("<svg")?;
-    Some(svg[start..].to_owned())
+    let width = code.width();
+    let dark: Vec<bool> = code
+        .to_colors()
+        .into_iter()
+        .map(|color| color == qrcode::Color::Dark)
+        .collect();
+    let mut path = String::new();
+    for (y, row) in dark.chunks(width).enumerate() {
+        let mut x = 0;
+        while x < width {
+            if !row[x] {
+                x += 1;
+                continue;
+            }
+            let start = x;
+            while x < width && row[x] {
+                x += 1;
+            }
+            let run = x - start;
+            let _ = write!(
+                path,
+                "M{} {}h{run}v1h-{run}z",
+                start + QUIET_ZONE,
+                y + QUIET_ZONE
+            );
+        }
+    }
+    let size = width + 2 * QUIET_ZONE;
+    Some(format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="240" height="240" shape-rendering="crispEdges"><rect width="{size}" height="{size}" fill="#fff"/><path fill="#000" d="{path}"/></svg>"##
+    ))
 }
 
 /// Where the sandbox sends a request addressed to `url` under `public_url` (its notifications,
@@ -290,5 +319,40 @@ mod tests {
             qr_svg("https://b.example/sandbox/alipay/scan?x=2").unwrap()
         );
         assert_eq!(qr_svg(&"x".repeat(8_000)), None, "too long for a QR code");
+    }
+
+    #[test]
+    fn the_drawing_has_exactly_the_codes_dark_modules_and_stays_small() {
+        let text = format!(
+            "https://b.example/sandbox/alipay/scan?{}",
+            "a=b&".repeat(150)
+        );
+        let svg = qr_svg(&text).unwrap();
+        assert!(svg.len() < 40_000, "{} bytes", svg.len());
+        let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L)
+            .unwrap();
+        let width = code.width();
+        let expected: std::collections::BTreeSet<(usize, usize)> = code
+            .to_colors()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c == qrcode::Color::Dark)
+            .map(|(i, _)| (i % width + 4, i / width + 4))
+            .collect();
+        let path = svg.split("d=\"").nth(1).unwrap().split('"').next().unwrap();
+        let mut drawn = std::collections::BTreeSet::new();
+        for run in path.split('z').filter(|r| !r.is_empty()) {
+            let run = run.strip_prefix('M').unwrap();
+            let (x, rest) = run.split_once(' ').unwrap();
+            let (y, rest) = rest.split_once('h').unwrap();
+            let (n, _) = rest.split_once('v').unwrap();
+            let (x, y, n): (usize, usize, usize) =
+                (x.parse().unwrap(), y.parse().unwrap(), n.parse().unwrap());
+            for dx in 0..n {
+                assert!(drawn.insert((x + dx, y)), "a module drawn twice");
+            }
+        }
+        assert_eq!(drawn, expected);
+        assert!(svg.contains(&format!("viewBox=\"0 0 {0} {0}\"", width + 8)));
     }
 }

@@ -24,7 +24,11 @@ use super::error::ApiErrorBody;
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
     servers((url = "/api/v1")),
-    components(schemas(ApiErrorBody, super::statements::Format)),
+    components(schemas(
+        ApiErrorBody,
+        super::statements::Format,
+        super::statements::CsvLanguage
+    )),
     modifiers(&SecuritySchemes),
     tags(
         (name = "meta", description = "This document."),

@@ -106,9 +106,9 @@ pub struct FormatParam {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub enum CsvLanguage {
-    #[schema(rename = "en")]
+    #[serde(rename = "en")]
     En,
-    #[schema(rename = "zh-CN")]
+    #[serde(rename = "zh-CN")]
     ZhCn,
 }
 
