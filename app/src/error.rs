@@ -20,16 +20,55 @@ pub struct AppError {
     /// back to shows it again (with WebAssembly the form is never re-rendered, so it stays).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub typed: Vec<(String, String)>,
+    /// The HTTP status of the answer: the problem's kind (`backend::problem::ProblemKind`), or
+    /// for the app's own codes what its constructor says; absent means invalid (422).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
 }
 
 impl AppError {
+    /// A value of the form the caller must fix (422).
     pub fn new(code: &str) -> AppError {
         AppError {
             code: code.to_owned(),
             field: None,
             retry_after_secs: None,
             typed: Vec::new(),
+            status: None,
         }
+    }
+
+    /// The caller must sign in (again): 401.
+    pub fn unauthorised(code: &str) -> AppError {
+        AppError::new(code).with_status(401)
+    }
+
+    /// Signed in, but this request may not do it (a bad CSRF token): 403.
+    pub fn forbidden(code: &str) -> AppError {
+        AppError::new(code).with_status(403)
+    }
+
+    /// What it names is not there for this caller: 404.
+    pub fn not_found(code: &str) -> AppError {
+        AppError::new(code).with_status(404)
+    }
+
+    /// Too many attempts: 429, with when to try again.
+    pub fn rate_limited(code: &str, retry_after_secs: i64) -> AppError {
+        AppError {
+            retry_after_secs: Some(retry_after_secs),
+            ..AppError::new(code).with_status(429)
+        }
+    }
+
+    /// Ours, or the network's: 500.
+    pub fn failed(code: &str) -> AppError {
+        AppError::new(code).with_status(500)
+    }
+
+    fn with_status(mut self, status: u16) -> AppError {
+        self.status = Some(status);
+        self
     }
 
     /// The same error, shown at `field`.
@@ -47,16 +86,9 @@ impl AppError {
     }
 
     /// The HTTP status of this error's answer to the app's `fetch` (a plain form post is
-    /// redirected instead): ours 500; the caller's 401, 403, 429 or 422.
+    /// redirected instead).
     pub fn status(&self) -> u16 {
-        match self.code.as_str() {
-            "internal" | "network" => 500,
-            "session_ended" | "invalid_credentials" | "operator_disabled" => 401,
-            "csrf_failed" => 403,
-            "rate_limited" | "too_many_attempts" => 429,
-            "payments_unavailable" => 503,
-            _ => 422,
-        }
+        self.status.unwrap_or(422)
     }
 
     /// What the page says.
@@ -102,12 +134,12 @@ impl FromServerFnError for AppError {
             // function's answer (a proxy's error page, an unavailable database).
             ServerFnErrorErr::Request(_)
             | ServerFnErrorErr::Response(_)
-            | ServerFnErrorErr::Deserialization(_) => AppError::new("network"),
+            | ServerFnErrorErr::Deserialization(_) => AppError::failed("network"),
             other => {
                 #[cfg(feature = "ssr")]
                 leptos::logging::error!("server function failed: {other}");
                 let _ = other;
-                AppError::new("internal")
+                AppError::failed("internal")
             }
         }
     }
@@ -121,6 +153,7 @@ impl From<backend::problem::Problem> for AppError {
             field: problem.field.map(str::to_owned),
             retry_after_secs: problem.retry_after_secs,
             typed: Vec::new(),
+            status: Some(problem.kind.http_status()),
         }
     }
 }

@@ -28,7 +28,7 @@ pub(crate) fn site() -> Result<Site, AppError> {
 
 fn missing(what: &str) -> AppError {
     leptos::logging::error!("{what} missing from the server's context");
-    AppError::new("internal")
+    AppError::failed("internal")
 }
 
 fn parts() -> Option<http::request::Parts> {
@@ -96,7 +96,7 @@ pub(crate) async fn customer() -> Result<Option<Customer>, AppError> {
 pub(crate) async fn acting_customer(csrf: &str) -> Result<Customer, AppError> {
     let customer = customer()
         .await?
-        .ok_or_else(|| AppError::new("session_ended"))?;
+        .ok_or_else(|| AppError::unauthorised("session_ended"))?;
     check_csrf(csrf, &customer.csrf_token)?;
     Ok(customer)
 }
@@ -131,14 +131,14 @@ pub(crate) async fn operator() -> Result<Option<Operator>, AppError> {
 pub(crate) async fn acting_operator(csrf: &str) -> Result<Operator, AppError> {
     let operator = operator()
         .await?
-        .ok_or_else(|| AppError::new("session_ended"))?;
+        .ok_or_else(|| AppError::unauthorised("session_ended"))?;
     check_csrf(csrf, &operator.csrf_token)?;
     Ok(operator)
 }
 
 fn check_csrf(sent: &str, expected: &str) -> Result<(), AppError> {
     if sent.is_empty() || !backend::auth::constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
-        return Err(AppError::new("csrf_failed"));
+        return Err(AppError::forbidden("csrf_failed"));
     }
     Ok(())
 }

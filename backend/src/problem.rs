@@ -4,8 +4,11 @@
 //! are exhaustive, so a new error variant must be given its code here before anything compiles.
 //!
 //! Which error type where: `backend` functions return their own `LedgerError` / `AuthError` /
-//! `WorkspaceError` / `VoidError`; a surface turns them into a `Problem` (`Problem::from`) and
-//! then into its own shape: the server functions' `app::error::AppError`, the JSON API's `ApiError`.
+//! `WorkspaceError` / `OpenTopUpError`; a surface turns them into a `Problem` (`Problem::from`)
+//! and then, in one `From` impl each, into its own shape: the server functions'
+//! `app::error::AppError`, the JSON API's `ApiError`. Both answer the same code, field and status
+//! (`ProblemKind::http_status`). Errors that are not the domain's (a request the API cannot read,
+//! a form without its CSRF token) are made by the surface itself, with codes of their own.
 
 use crate::LedgerError;
 use crate::auth::AuthError;
@@ -31,6 +34,22 @@ pub enum ProblemKind {
     Unavailable,
     /// Our fault; logged, never detailed to the caller (500).
     Internal,
+}
+
+impl ProblemKind {
+    /// The HTTP status both surfaces answer with: the JSON API's `ApiError` and the server
+    /// functions' `AppError` alike.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ProblemKind::Invalid => 422,
+            ProblemKind::NotFound => 404,
+            ProblemKind::Conflict => 409,
+            ProblemKind::Unauthorised => 401,
+            ProblemKind::RateLimited => 429,
+            ProblemKind::Unavailable => 503,
+            ProblemKind::Internal => 500,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,8 +120,8 @@ impl From<LedgerError> for Problem {
             }
             LedgerError::CodeAlreadyUsed(_) => p("code_already_used", Conflict).at("code"),
             LedgerError::CodeExpired { .. } => p("code_expired", Invalid).at("code"),
-            LedgerError::InvalidIdempotencyKey(_) => p("form_invalid", Invalid),
-            LedgerError::IdempotencyKeyReused { .. } => p("form_already_sent", Conflict),
+            LedgerError::InvalidIdempotencyKey(_) => p("idempotency_key_invalid", Invalid),
+            LedgerError::IdempotencyKeyReused { .. } => p("idempotency_key_reused", Conflict),
             LedgerError::InvalidChargeCount { .. } => p("charges_invalid", Invalid).at("charges"),
             LedgerError::InvalidWorkspaceId(_) => {
                 p("workspace_id_invalid", Invalid).at("workspace_id")
@@ -159,8 +178,9 @@ impl From<AuthError> for Problem {
             AuthError::UsernameTaken => p("username_taken", Conflict).at("username"),
             AuthError::EmailTaken => p("email_taken", Conflict).at("email"),
             AuthError::InvalidCredentials => p("invalid_credentials", Unauthorised),
+            // The session is fine; a field of the form is wrong.
             AuthError::WrongCurrentPassword => {
-                p("wrong_current_password", Unauthorised).at("current_password")
+                p("wrong_current_password", Invalid).at("current_password")
             }
             AuthError::RateLimited { retry_after_secs } => Problem {
                 retry_after_secs: Some(retry_after_secs),

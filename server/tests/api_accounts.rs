@@ -852,14 +852,15 @@ async fn the_wallet_api_activates_codes_and_buys_cards_for_the_caller_only(app: 
     assert_eq!(listed.body.as_array().unwrap().len(), 2);
 
     for (body, status, code) in [
+        // The codes the pages get too (backend::problem), with the status of their kind.
         (
             json!({"denomination": "150.00"}),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
+            "denomination_invalid",
         ),
         (
             json!({"denomination": "1000.00"}),
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::CONFLICT,
             "insufficient_cash",
         ),
         (

@@ -93,7 +93,7 @@ async fn a_double_clicked_card_purchase_buys_one_card(app: TestApp) {
         .await;
     assert_eq!(
         refused.error.as_ref().map(|e| e.code.as_str()),
-        Some("form_already_sent"),
+        Some("idempotency_key_reused"),
         "{refused:?}"
     );
     // A fresh page has a fresh key: a second purchase is a new request.
@@ -156,7 +156,7 @@ async fn a_double_clicked_top_up_opens_one_top_up(app: TestApp) {
         .await;
     assert_eq!(
         refused.error.as_ref().map(|e| e.code.as_str()),
-        Some("form_already_sent"),
+        Some("idempotency_key_reused"),
         "{refused:?}"
     );
     let top_ups = app

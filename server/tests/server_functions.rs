@@ -26,20 +26,60 @@ async fn an_action_answers_the_app_with_json_and_a_form_with_a_redirect(app: Tes
             Some(&session),
         )
         .await;
-    assert!(
-        wrong.status.is_client_error() || wrong.status.is_server_error(),
-        "{} {}",
-        wrong.status,
-        wrong.body
-    );
+    // The status is the problem's kind, as the JSON API answers the same problem.
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND, "{}", wrong.body);
     assert!(
         wrong.headers.get("location").is_none(),
         "no redirect for the app"
     );
     assert_eq!(
         wrong.body,
-        json!({"code": "code_not_found", "field": "code"})
+        json!({"code": "code_not_found", "field": "code", "status": 404})
     );
+    // The JSON API answers the same problem with the same code, field and status: one
+    // vocabulary, built from `backend::problem::Problem` on both surfaces.
+    let cookie = support::app::cookie(&session);
+    let headers = [("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())];
+    for (endpoint, form, uri, body) in [
+        (
+            "activate_voucher",
+            format!("csrf={csrf}&code=2222-3333-4444-5555"),
+            "/api/v1/vouchers/activate",
+            json!({"code": "2222-3333-4444-5555"}),
+        ),
+        (
+            "buy_prepaid_card",
+            format!("csrf={csrf}&idempotency_key=k150&denomination=150"),
+            "/api/v1/prepaid-cards",
+            json!({"denomination": "150"}),
+        ),
+        (
+            "buy_prepaid_card",
+            format!("csrf={csrf}&idempotency_key=k1000&denomination=1000"),
+            "/api/v1/prepaid-cards",
+            json!({"denomination": "1000"}),
+        ),
+    ] {
+        let page = app.fn_call(endpoint, &form, Some(&session)).await;
+        let api = app
+            .call("POST", uri, Some(body.clone()), &headers, "10.0.0.9")
+            .await;
+        assert_eq!(
+            page.status, api.status,
+            "{endpoint}: {} / {}",
+            page.body, api.body
+        );
+        assert_eq!(
+            page.body["code"], api.body["error"]["code"],
+            "{endpoint} {body}"
+        );
+        assert_eq!(
+            page.body.get("field"),
+            api.body["error"].get("field"),
+            "{endpoint}"
+        );
+    }
+
     // The same post as a plain form goes back to the wallet with the same error in the URL.
     let form = app
         .form_post(
@@ -54,13 +94,16 @@ async fn an_action_answers_the_app_with_json_and_a_form_with_a_redirect(app: Tes
     let forged = app
         .fn_call("activate_voucher", "csrf=nope&code=x", Some(&session))
         .await;
-    assert!(!forged.status.is_success());
-    assert_eq!(forged.body, json!({"code": "csrf_failed"}));
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(forged.body, json!({"code": "csrf_failed", "status": 403}));
     let anonymous = app
         .fn_call("activate_voucher", &format!("csrf={csrf}&code=x"), None)
         .await;
-    assert!(!anonymous.status.is_success());
-    assert_eq!(anonymous.body, json!({"code": "session_ended"}));
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        anonymous.body,
+        json!({"code": "session_ended", "status": 401})
+    );
 
     // A good code: 200 with what was made, and the voucher is in the wallet.
     let batch = ActivationCodeBatch {

@@ -119,7 +119,7 @@ pub async fn pay_top_up(#[server(default)] csrf: String, id: i64) -> Result<Next
     let me = acting_customer(&csrf).await?;
     match store()?.top_up(me.account_id, id).await? {
         Some(top_up) => go_pay(top_up, true).await,
-        None => Err(AppError::new("top_up_not_found")),
+        None => Err(AppError::not_found("top_up_not_found")),
     }
 }
 
@@ -140,10 +140,9 @@ pub async fn activate_voucher(
         )
         .await
         .map_err(|e| match e {
-            backend::auth::AuthError::RateLimited { retry_after_secs } => AppError {
-                retry_after_secs: Some(retry_after_secs),
-                ..AppError::new("too_many_attempts").at("code")
-            },
+            backend::auth::AuthError::RateLimited { retry_after_secs } => {
+                AppError::rate_limited("too_many_attempts", retry_after_secs).at("code")
+            }
             other => other.into(),
         })?;
     let key = backend::IdempotencyKey::generated(&format!("customer{}", me.account_id))?;

@@ -36,39 +36,7 @@ pub(super) struct SignIn {
 }
 
 pub fn auth_error(error: AuthError) -> ApiError {
-    let field = error.field();
-    let message = error.to_string();
-    match error {
-        AuthError::UsernameTaken | AuthError::EmailTaken => {
-            ApiError::new(StatusCode::CONFLICT, "taken", message).with_field(field)
-        }
-        AuthError::InvalidCredentials => {
-            ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", message)
-        }
-        AuthError::RateLimited { retry_after_secs } => {
-            let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
-            e.retry_after = Some(retry_after_secs);
-            e
-        }
-        AuthError::NotFound(_) => ApiError::not_found(message),
-        AuthError::OperatorDisabled => {
-            ApiError::new(StatusCode::UNAUTHORIZED, "operator_disabled", message)
-        }
-        AuthError::WrongCurrentPassword => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
-                .with_field(field)
-        }
-        AuthError::InvalidUsername
-        | AuthError::InvalidEmail
-        | AuthError::InvalidPhone
-        | AuthError::InvalidText { .. }
-        | AuthError::WeakPassword(_)
-        | AuthError::InvalidTokenDays { .. } => {
-            ApiError::unprocessable("invalid_field", message).with_field(field)
-        }
-        AuthError::Database(e) => ApiError::internal(e),
-        AuthError::Ledger(e) => super::wallet::ledger_error(e),
-    }
+    ApiError::from(error)
 }
 
 async fn signed_in(
@@ -101,8 +69,8 @@ async fn signed_in(
     responses(
         (status = 201, description = "Signed up and signed in", body = Me,
             headers(("set-cookie" = String, description = "`bc_session=…; HttpOnly; SameSite=Lax; Path=/`"))),
-        (status = 409, description = "`taken`: the username or email is taken (`field` names which)", body = super::ApiErrorBody),
-        (status = 422, description = "`invalid_field` (with `field`): a username, email, phone or password that breaks its rule", body = super::ApiErrorBody),
+        (status = 409, description = "`username_taken` or `email_taken` (`field` names which)", body = super::ApiErrorBody),
+        (status = 422, description = "`username_invalid`, `email_invalid`, `phone_invalid`, `text_invalid`, `password_too_short`, `password_too_long`, `password_same_as_username` or `password_too_common` (with `field`)", body = super::ApiErrorBody),
         (status = 429, description = "`rate_limited`: too many sign-ups from this address (Retry-After, in seconds)", body = super::ApiErrorBody,
             headers(("retry-after" = i64, description = "Seconds to wait"))),
     ),

@@ -77,6 +77,39 @@ impl ApiError {
     }
 }
 
+/// Every domain error reaches programs as the pages get it: the problem's code, field and message,
+/// with the status its kind gives (`ProblemKind::http_status`). Internal problems were logged
+/// where they were made; the caller learns only that it failed.
+impl From<backend::problem::Problem> for ApiError {
+    fn from(problem: backend::problem::Problem) -> ApiError {
+        ApiError {
+            status: StatusCode::from_u16(problem.kind.http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: problem.code,
+            message: problem.message,
+            field: problem.field,
+            retry_after: problem.retry_after_secs,
+        }
+    }
+}
+
+macro_rules! from_domain_error {
+    ($($error:ty),*) => {$(
+        impl From<$error> for ApiError {
+            fn from(error: $error) -> ApiError {
+                backend::problem::Problem::from(error).into()
+            }
+        }
+    )*};
+}
+
+from_domain_error!(
+    backend::LedgerError,
+    backend::auth::AuthError,
+    backend::workspaces::WorkspaceError,
+    backend::payments::OpenTopUpError
+);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = json!({"code": self.code, "message": self.message});

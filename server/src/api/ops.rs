@@ -126,7 +126,7 @@ pub(super) struct BankTransfer {
         (status = 201, description = "Cash credited", body = schema::CashCredited),
         (status = 404, description = "`not_found`: no customer of that username", body = ApiErrorBody),
         (status = 409, description = "`duplicate_receipt` (the reference with another amount), `reference_of_another_account`, `top_up_already_paid`, `top_up_amount_mismatch`", body = ApiErrorBody),
-        (status = 422, description = "`invalid_field`: a bad `reference` or `amount`", body = ApiErrorBody),
+        (status = 422, description = "`reference_invalid` or `amount_invalid` (with `field`)", body = ApiErrorBody),
     ),
 )]
 pub async fn record_bank_transfer(
@@ -200,7 +200,7 @@ pub enum VouchersDone {
     responses(
         (status = 201, description = "`{\"voucher\"}` issued to the account, or `{\"batch_id\",\"codes\"}`", body = VouchersDone),
         (status = 404, description = "`not_found`: no customer of that username", body = ApiErrorBody),
-        (status = 422, description = "`invalid_field`: a bad `face_value`, `valid_days` (or the validity window), `count` or `redeem_days`", body = ApiErrorBody),
+        (status = 422, description = "`face_value_invalid`, `valid_days_invalid` (or the validity window), `count_invalid`, `redeem_by_invalid` (with `field`); `invalid_field` for `redeem_days`, for neither or both validity forms, or a `count` with `account`", body = ApiErrorBody),
     ),
 )]
 pub async fn vouchers(
@@ -310,7 +310,7 @@ pub(super) struct CardAssignment {
     responses(
         (status = 201, description = "The card assigned", body = schema::PrepaidCardAssigned),
         (status = 404, description = "`not_found`: no customer of that username", body = ApiErrorBody),
-        (status = 422, description = "`invalid_field` (`field: denomination`)", body = ApiErrorBody),
+        (status = 422, description = "`denomination_invalid` (`field: denomination`)", body = ApiErrorBody),
     ),
 )]
 pub async fn assign_card(
@@ -346,7 +346,7 @@ pub async fn assign_card(
 }
 
 fn ops_ledger_error(error: backend::LedgerError) -> ApiError {
-    super::wallet::ledger_error(error)
+    ApiError::from(error)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

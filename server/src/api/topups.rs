@@ -14,7 +14,7 @@ use super::idempotency::request_key;
 use super::wallet::ledger_error;
 use super::{ApiError, json};
 use crate::auth::CustomerSession;
-use crate::payments::{BankPayee, OpenTopUpError};
+use crate::payments::BankPayee;
 use crate::router::AppState;
 
 /// Where to send a bank transfer, and what to write on it.
@@ -106,7 +106,8 @@ pub(super) struct OpenTopUp {
     request_body = OpenTopUp,
     responses(
         (status = 201, description = "The pending top-up", body = TopUpView),
-        (status = 422, description = "`invalid_field` (`field: amount`): outside 0.01 to 1,000,000.00", body = super::ApiErrorBody),
+        (status = 409, description = "`too_many_pending_top_ups` (`field: method`): ten online top-ups of the account are waiting for payment", body = super::ApiErrorBody),
+        (status = 422, description = "`amount_invalid` (`field: amount`): outside 0.01 to 1,000,000.00", body = super::ApiErrorBody),
         (status = 503, description = "`payments_unavailable`: no payment gateway is configured", body = super::ApiErrorBody),
     ),
 )]
@@ -128,14 +129,7 @@ pub async fn open(
     let top_up = state
         .open_top_up(&key, &request)
         .await
-        .map_err(|e| match e {
-            OpenTopUpError::PaymentsUnavailable => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "payments_unavailable",
-                e.to_string(),
-            ),
-            OpenTopUpError::Ledger(e) => ledger_error(e),
-        })?;
+        .map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, Json(view(&state, top_up).await?)))
 }
 

@@ -76,62 +76,7 @@ impl InstrumentView {
 /// code and status here before anything compiles (the codes are docs/API.md's; the pages' server
 /// functions answer the same errors through `backend::problem`).
 pub(super) fn ledger_error(error: LedgerError) -> ApiError {
-    use StatusCode as S;
-    let message = error.to_string();
-    let field = |code: &'static str, field: &'static str| {
-        ApiError::unprocessable(code, message.clone()).with_field(Some(field))
-    };
-    let conflict = |code: &'static str| ApiError::new(S::CONFLICT, code, message.clone());
-    match error {
-        LedgerError::CodeNotFound(_) => {
-            ApiError::new(S::NOT_FOUND, "code_not_found", message).with_field(Some("code"))
-        }
-        LedgerError::CodeAlreadyUsed(_) => conflict("code_already_used").with_field(Some("code")),
-        LedgerError::CodeExpired { .. } => field("code_expired", "code"),
-        LedgerError::CodeTooLong { .. } => field("invalid_field", "code"),
-        LedgerError::PrepaidCard(billing::wallet_rules::PrepaidCardError::InsufficientCash {
-            ..
-        }) => ApiError::unprocessable("insufficient_cash", message),
-        LedgerError::PrepaidCard(
-            billing::wallet_rules::PrepaidCardError::BelowMinimum(_)
-            | billing::wallet_rules::PrepaidCardError::NotMultipleOf100(_)
-            | billing::wallet_rules::PrepaidCardError::AboveMaximum(_),
-        ) => field("invalid_field", "denomination"),
-        LedgerError::IdempotencyKeyReused { .. } | LedgerError::InvalidIdempotencyKey(_) => {
-            conflict("idempotency_key_reused")
-        }
-        LedgerError::TopUp(_) => field("invalid_field", "amount"),
-        LedgerError::AccountNotFound(_) => ApiError::not_found("no such account"),
-        LedgerError::TooManyPendingTopUps { .. } => conflict("too_many_pending_top_ups"),
-        LedgerError::DuplicateReceipt { .. } => {
-            conflict("duplicate_receipt").with_field(Some("reference"))
-        }
-        LedgerError::ReferenceOfAnotherAccount { .. } => {
-            conflict("reference_of_another_account").with_field(Some("reference"))
-        }
-        LedgerError::TopUpAlreadyPaid { .. } => {
-            conflict("top_up_already_paid").with_field(Some("reference"))
-        }
-        LedgerError::TopUpAmountMismatch { .. } => {
-            conflict("top_up_amount_mismatch").with_field(Some("amount"))
-        }
-        LedgerError::InvalidReference => field("invalid_field", "reference"),
-        LedgerError::InvalidFaceValue { .. } => field("invalid_field", "face_value"),
-        LedgerError::VoucherValidity(_) | LedgerError::InvalidValidityDays(_) => {
-            field("invalid_field", "valid_days")
-        }
-        LedgerError::InvalidCodeCount { .. } => field("invalid_field", "count"),
-        LedgerError::RedeemByInPast(_) => field("invalid_field", "redeem_by"),
-        LedgerError::InvalidChargeCount { .. } | LedgerError::ChargeTooLarge { .. } => {
-            field("invalid_field", "charges")
-        }
-        LedgerError::InvalidWorkspaceId(_) => field("invalid_field", "workspace_id"),
-        LedgerError::InvalidAccountName => field("invalid_field", "name"),
-        LedgerError::Wallet(_) => ApiError::unprocessable("invalid_wallet", message),
-        LedgerError::BillConflict { .. } => conflict("bill_conflict"),
-        LedgerError::BillOfAnotherAccount { .. } => conflict("bill_of_another_account"),
-        LedgerError::Database(_) | LedgerError::Corrupt(_) => ApiError::internal(error),
-    }
+    ApiError::from(error)
 }
 
 async fn own_account(
@@ -330,9 +275,9 @@ pub(super) struct ActivateRequest {
     request_body = ActivateRequest,
     responses(
         (status = 201, description = "The voucher the code became", body = InstrumentView),
-        (status = 404, description = "`code_not_found`", body = ApiErrorBody),
+        (status = 404, description = "`code_not_found` (also a code longer than any code)", body = ApiErrorBody),
         (status = 409, description = "`code_already_used`", body = ApiErrorBody),
-        (status = 422, description = "`code_expired`; `invalid_field` (a code far too long)", body = ApiErrorBody),
+        (status = 422, description = "`code_expired` (`field: code`)", body = ApiErrorBody),
         (status = 429, description = "`rate_limited`: too many failed codes for this account or address (Retry-After, in seconds)", body = ApiErrorBody,
             headers(("retry-after" = i64, description = "Seconds to wait"))),
     ),
@@ -410,7 +355,8 @@ pub struct CardBought {
     request_body = BuyCardRequest,
     responses(
         (status = 201, description = "The card, its gift voucher and the cash left", body = CardBought),
-        (status = 422, description = "`invalid_field` (`denomination` not a multiple of 100, below 100 or above 1,000,000); `insufficient_cash`", body = ApiErrorBody),
+        (status = 409, description = "`insufficient_cash`: the card costs more than the cash balance", body = ApiErrorBody),
+        (status = 422, description = "`denomination_invalid` (`field: denomination`): not a multiple of 100, below 100 or above 1,000,000", body = ApiErrorBody),
     ),
 )]
 pub async fn buy_card(

@@ -13,25 +13,7 @@ use super::{ApiError, json};
 use crate::auth::CustomerSession;
 
 pub(crate) fn workspace_error(error: WorkspaceError) -> ApiError {
-    let message = error.to_string();
-    match error {
-        WorkspaceError::InvalidWorkspaceId(_) => {
-            ApiError::unprocessable("invalid_field", message).with_field(Some("workspace_id"))
-        }
-        WorkspaceError::InvalidName => {
-            ApiError::unprocessable("invalid_field", message).with_field(Some("name"))
-        }
-        WorkspaceError::AlreadyBoundHere(_) => {
-            ApiError::new(StatusCode::CONFLICT, "workspace_already_bound", message)
-                .with_field(Some("workspace_id"))
-        }
-        WorkspaceError::BoundElsewhere(_) => {
-            ApiError::new(StatusCode::CONFLICT, "workspace_bound_elsewhere", message)
-                .with_field(Some("workspace_id"))
-        }
-        WorkspaceError::NotFound(_) => ApiError::not_found(message),
-        WorkspaceError::Database(e) => ApiError::internal(e),
-    }
+    ApiError::from(error)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -59,7 +41,7 @@ pub(super) struct BindRequest {
     responses(
         (status = 201, description = "The workspace and its API key (shown this once)", body = super::schema::WorkspaceWithKey),
         (status = 409, description = "`workspace_already_bound` (to this account) or `workspace_bound_elsewhere`", body = super::ApiErrorBody),
-        (status = 422, description = "`invalid_field`: a bad `workspace_id` or `name`", body = super::ApiErrorBody),
+        (status = 422, description = "`workspace_id_invalid` or `workspace_name_invalid` (with `field`)", body = super::ApiErrorBody),
     ),
 )]
 pub async fn bind(
