@@ -82,6 +82,17 @@ impl Problem {
         self
     }
 
+    /// The customer an operator names does not exist (the API's `account` field; the /ops forms
+    /// show it at their own account field).
+    pub fn unknown_customer(username: &str) -> Problem {
+        Problem::new(
+            "account_unknown",
+            ProblemKind::NotFound,
+            format!("no customer is named '{username}'"),
+        )
+        .at("account")
+    }
+
     /// Our fault: the cause is logged here, the caller learns only that it failed.
     pub fn internal(cause: &dyn std::fmt::Display) -> Problem {
         tracing::error!(error = %cause, "internal error");
@@ -128,7 +139,7 @@ impl From<LedgerError> for Problem {
             }
             LedgerError::BillConflict { .. } => p("bill_conflict", Conflict),
             LedgerError::BillOfAnotherAccount { .. } => p("bill_of_another_account", Conflict),
-            LedgerError::Wallet(_) => p("wallet_invalid", Invalid),
+            LedgerError::Wallet(_) => p("invalid_wallet", Invalid),
             LedgerError::InvalidAccountName => p("account_name_invalid", Invalid).at("name"),
             LedgerError::InvalidReference => p("reference_invalid", Invalid).at("reference"),
             LedgerError::DuplicateReceipt { .. } => {

@@ -146,11 +146,19 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         // (compressed on the fly below).
         .nest_service(
             "/pkg",
-            tower_http::services::ServeDir::new(
-                std::path::Path::new(leptos_options.site_root.as_ref())
-                    .join(leptos_options.site_pkg_dir.as_ref()),
-            )
-            .precompressed_br(),
+            tower::ServiceBuilder::new()
+                // A cache in between must keep the brotli copy apart from the plain file.
+                .layer(tower_http::set_header::SetResponseHeaderLayer::appending(
+                    axum::http::header::VARY,
+                    axum::http::HeaderValue::from_static("accept-encoding"),
+                ))
+                .service(
+                    tower_http::services::ServeDir::new(
+                        std::path::Path::new(leptos_options.site_root.as_ref())
+                            .join(leptos_options.site_pkg_dir.as_ref()),
+                    )
+                    .precompressed_br(),
+                ),
         )
         // Leptos pages, and the pages' server functions (`app`, `#[server(prefix = "/fn")]`, each
         // checking who may call it and the form's CSRF token itself) with the same context.

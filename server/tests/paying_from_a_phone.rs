@@ -165,6 +165,20 @@ async fn a_desktop_pays_by_scanning_a_code_and_is_credited_once(app: TestApp) {
         "{code}"
     );
     assert!(svg.starts_with("<svg") && svg.contains("</svg>"), "{svg}");
+    // The gateway is asked once per top-up: with the gateway out of reach, the same service
+    // (clones share what it remembers) still shows the code it made.
+    let mut cut_off = served.payments.clone();
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    cut_off.local_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let again = cut_off
+        .pay_with(&served.app.store, &top_up, PayingFrom::Desktop)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&again, Some(PayWith::QrCode { code: same, .. }) if *same == code),
+        "{again:?}"
+    );
     assert_eq!(
         Some(page_pay_url.clone()),
         served

@@ -35,12 +35,14 @@ async fn a_precompressed_copy_goes_to_browsers_that_take_brotli() {
     assert_eq!(brotli.status(), StatusCode::OK);
     assert_eq!(brotli.headers()["content-encoding"], "br");
     assert_eq!(brotli.headers()["content-type"], "application/wasm");
+    assert_eq!(brotli.headers()["vary"], "accept-encoding");
     let body = brotli.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&body[..], b"its brotli copy");
 
     let plain = get(None).await.unwrap();
     assert_eq!(plain.status(), StatusCode::OK);
     assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.headers()["vary"], "accept-encoding");
     let body = plain.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(&body[..], b"the module itself");
 

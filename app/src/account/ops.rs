@@ -153,7 +153,13 @@ async fn ops_customer(username: &str, form: &str) -> Result<i64, AppError> {
         .customer_by_username(username.trim())
         .await
         .map(|c| c.billing_account_id)
-        .map_err(|_| AppError::new("account_unknown").at(&format!("{form}.account")))
+        .map_err(|e| match e {
+            backend::auth::AuthError::NotFound(_) => {
+                AppError::from(backend::problem::Problem::unknown_customer(username.trim()))
+                    .at(&format!("{form}.account"))
+            }
+            other => other.into(),
+        })
 }
 
 #[cfg(feature = "ssr")]

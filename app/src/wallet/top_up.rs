@@ -102,25 +102,40 @@ pub async fn load_top_up_status(id: i64) -> Result<Option<TopUpStatus>, crate::e
 }
 
 /// While shown, asks every few seconds whether top-up `id` is still pending, and calls `changed`
-/// once it is not (paid, or closed unpaid).
+/// once it is not (paid, or closed unpaid). It does not ask while the page is in a background
+/// tab, and it stops for good when the answer says the top-up is not the viewer's any more (the
+/// session ended) or after several failures in a row (the page's Refresh still works).
 #[component]
 fn WatchPayment(id: i64, changed: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
-        let asking = StoredValue::new(false);
+        let (asking, failures, stopped) = (
+            StoredValue::new(false),
+            StoredValue::new(0u32),
+            StoredValue::new(false),
+        );
         let ask = move || {
-            if asking.get_value() {
+            if asking.get_value() || stopped.get_value() || document().hidden() {
                 return;
             }
             asking.set_value(true);
             let changed = changed.clone();
             leptos::task::spawn_local(async move {
-                let status = load_top_up_status(id).await;
+                let answer = load_top_up_status(id).await;
                 asking.set_value(false);
-                if let Ok(Some(status)) = status
-                    && status != TopUpStatus::Pending
-                {
-                    changed();
+                match answer {
+                    Ok(Some(TopUpStatus::Pending)) => failures.set_value(0),
+                    Ok(Some(_)) => {
+                        stopped.set_value(true);
+                        changed();
+                    }
+                    Ok(None) => stopped.set_value(true),
+                    Err(_) => {
+                        failures.update_value(|n| *n += 1);
+                        if failures.get_value() >= PAYMENT_POLL_FAILURES {
+                            stopped.set_value(true);
+                        }
+                    }
                 }
             });
         };
@@ -133,6 +148,10 @@ fn WatchPayment(id: i64, changed: impl Fn() + Clone + Send + Sync + 'static) -> 
     #[cfg(not(feature = "hydrate"))]
     let _ = (id, changed);
 }
+
+/// After this many failed questions in a row the page stops asking.
+#[cfg(feature = "hydrate")]
+const PAYMENT_POLL_FAILURES: u32 = 5;
 
 /// How often the QR code page asks whether the payment arrived.
 #[cfg(feature = "hydrate")]

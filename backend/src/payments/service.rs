@@ -14,8 +14,13 @@ use crate::{IdempotencyKey, LedgerError, Store};
 pub const SANDBOX_GATEWAY_PATH: &str = "/sandbox/alipay/gateway.do";
 /// The sandbox's scan page, under the public URL: what its QR codes open on a phone.
 pub const SANDBOX_SCAN_PATH: &str = "/sandbox/alipay/scan";
-/// How long a page waits for the gateway to make a QR code before offering its checkout instead.
-pub const PRECREATE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a page waits for the gateway to make a QR code before offering its checkout instead
+/// (the page is rendered meanwhile), and to reach it at all.
+pub const PRECREATE_TIMEOUT: Duration = Duration::from_secs(5);
+pub const GATEWAY_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// At most this many QR codes are remembered (pending top-ups close within a day, at most ten an
+/// account); past it the memory starts again.
+const QR_CODES_KEPT: usize = 10_000;
 /// Where Alipay sends its asynchronous payment notifications, under the public URL.
 pub const NOTIFY_PATH: &str = "/payments/alipay/notify";
 
@@ -140,6 +145,10 @@ pub struct Payments {
     pub bank_payee: BankPayee,
     /// Calls to the gateway (`alipay.trade.precreate`).
     pub http: reqwest::Client,
+    /// The verified QR code of each pending top-up it was made for (by `out_trade_no`): the
+    /// gateway is asked once per top-up, not at every view of its page. A code stays payable until
+    /// the trade's `time_expire`, and a process that does not have it asks again.
+    qr_codes: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
 
 impl Payments {
@@ -152,6 +161,7 @@ impl Payments {
     ) -> Payments {
         let http = reqwest::Client::builder()
             .timeout(PRECREATE_TIMEOUT)
+            .connect_timeout(GATEWAY_CONNECT_TIMEOUT)
             .build()
             .unwrap_or_default();
         Payments {
@@ -160,6 +170,7 @@ impl Payments {
             local_url,
             bank_payee,
             http,
+            qr_codes: Default::default(),
         }
     }
 
@@ -259,13 +270,23 @@ impl Payments {
                 let Some(page_pay_url) = self.page_pay_url(&merchant, top_up, store) else {
                     return Ok(None);
                 };
-                let code =
-                    self.precreate(&merchant, top_up, now)
-                        .await
-                        .and_then(|code| match qr_svg(&code) {
-                            Some(svg) => Ok((code, svg)),
-                            None => Err("the gateway's code does not fit in a QR code".to_owned()),
-                        });
+                // A remembered code, while the gateway still takes payment for its trade.
+                let payable_until = top_up.created_at
+                    + chrono::Duration::hours(crate::reconciliation::CLOSE_AFTER_HOURS - 1);
+                let remembered = self
+                    .remembered_qr_code(top_up)
+                    .filter(|_| now < payable_until);
+                let code = match remembered {
+                    Some(code) => Ok(code),
+                    None => self.precreate(&merchant, top_up, now).await,
+                }
+                .and_then(|code| match qr_svg(&code) {
+                    Some(svg) => Ok((code, svg)),
+                    None => Err("the gateway's code does not fit in a QR code".to_owned()),
+                });
+                if let Ok((code, _)) = &code {
+                    self.remember_qr_code(top_up, code);
+                }
                 Some(match code {
                     Ok((code, svg)) => PayWith::QrCode {
                         code,
@@ -274,12 +295,25 @@ impl Payments {
                     },
                     Err(why) => {
                         tracing::warn!(top_up = top_up.id, trade = %top_up.reference, %why,
-                            "no QR code for the top-up; offering the gateway's checkout page");
+                            "alipay.trade.precreate made no QR code for the top-up; offering the gateway's checkout page");
                         PayWith::Gateway { url: page_pay_url }
                     }
                 })
             }
         })
+    }
+
+    fn remembered_qr_code(&self, top_up: &TopUp) -> Option<String> {
+        let codes = self.qr_codes.lock().unwrap_or_else(|e| e.into_inner());
+        codes.get(&top_up.reference).cloned()
+    }
+
+    fn remember_qr_code(&self, top_up: &TopUp, code: &str) {
+        let mut codes = self.qr_codes.lock().unwrap_or_else(|e| e.into_inner());
+        if codes.len() >= QR_CODES_KEPT {
+            codes.clear();
+        }
+        codes.insert(top_up.reference.clone(), code.to_owned());
     }
 
     /// Where the merchant's API calls to the gateway go: Alipay's gateway, or for the sandbox

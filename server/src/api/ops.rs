@@ -40,7 +40,7 @@ fn default_limit() -> i64 {
     params(AuditQuery),
     responses(
         (status = 200, description = "The newest entries first", body = Vec<schema::AuditRecord>),
-        (status = 404, description = "`not_found`: no customer of that username", body = ApiErrorBody),
+        (status = 404, description = "`account_unknown` (`field: account`): no customer of that username", body = ApiErrorBody),
         (status = 422, description = "`invalid_field` (`field: limit`): outside 1 to 1000", body = ApiErrorBody),
     ),
 )]
@@ -66,7 +66,7 @@ pub async fn audit_log(
                     .audit(operator.id, "audit_log.read", None, &detail, &client)
                     .await
                     .map_err(auth_error)?;
-                return Err(ApiError::not_found("no such account"));
+                return Err(backend::problem::Problem::unknown_customer(username).into());
             }
             Err(e) => return Err(auth_error(e)),
         },
@@ -90,11 +90,13 @@ pub async fn audit_log(
 
 /// The account of a customer username, or 404.
 async fn account_of(store: &Store, username: &str) -> Result<i64, ApiError> {
-    Ok(store
-        .customer_by_username(username)
-        .await
-        .map_err(auth_error)?
-        .billing_account_id)
+    match store.customer_by_username(username).await {
+        Ok(customer) => Ok(customer.billing_account_id),
+        Err(backend::auth::AuthError::NotFound(_)) => {
+            Err(backend::problem::Problem::unknown_customer(username).into())
+        }
+        Err(e) => Err(auth_error(e)),
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -124,7 +126,7 @@ pub(super) struct BankTransfer {
     request_body = BankTransfer,
     responses(
         (status = 201, description = "Cash credited", body = schema::CashCredited),
-        (status = 404, description = "`not_found`: no customer of that username", body = ApiErrorBody),
+        (status = 404, description = "`account_unknown` (`field: account`): no customer of that username", body = ApiErrorBody),
         (status = 409, description = "`duplicate_receipt` (the reference with another amount), `reference_of_another_account`, `top_up_already_paid`, `top_up_amount_mismatch`", body = ApiErrorBody),
         (status = 422, description = "`reference_invalid` or `amount_invalid` (with `field`)", body = ApiErrorBody),
     ),
@@ -199,7 +201,7 @@ pub enum VouchersDone {
     request_body = VoucherRequest,
     responses(
         (status = 201, description = "`{\"voucher\"}` issued to the account, or `{\"batch_id\",\"codes\"}`", body = VouchersDone),
-        (status = 404, description = "`not_found`: no customer of that username", body = ApiErrorBody),
+        (status = 404, description = "`account_unknown` (`field: account`): no customer of that username", body = ApiErrorBody),
         (status = 422, description = "`face_value_invalid`, `valid_days_invalid` (or the validity window), `count_invalid`, `redeem_by_invalid` (with `field`); `invalid_field` for `redeem_days`, for neither or both validity forms, or a `count` with `account`", body = ApiErrorBody),
     ),
 )]
@@ -309,7 +311,7 @@ pub(super) struct CardAssignment {
     request_body = CardAssignment,
     responses(
         (status = 201, description = "The card assigned", body = schema::PrepaidCardAssigned),
-        (status = 404, description = "`not_found`: no customer of that username", body = ApiErrorBody),
+        (status = 404, description = "`account_unknown` (`field: account`): no customer of that username", body = ApiErrorBody),
         (status = 422, description = "`denomination_invalid` (`field: denomination`)", body = ApiErrorBody),
     ),
 )]
