@@ -26,12 +26,22 @@ async function signUpAndTopUp(page: Page, prefix: string, amount: string) {
   await page.getByTestId('top-up').click();
 }
 
+/** The page fits the phone's 375 px: nothing scrolls sideways (a long address wraps). */
+async function fitsTheScreen(page: Page) {
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
+  expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
+}
+
 /** What scanning the code with a phone does: the phone opens the code's address and pays. */
 async function payFromAPhone(browser: Browser, code: string, amount: string) {
   const phone = await browser.newContext({ userAgent: ANDROID, viewport: { width: 375, height: 812 } });
   const scan = await phone.newPage();
   await scan.goto(code);
   await expect(scan.getByTestId('sandbox-amount')).toHaveText(`¥${amount}`);
+  await fitsTheScreen(scan);
   await scan.getByTestId('sandbox-pay').click();
   await expect(scan.getByTestId('sandbox-paid')).toBeVisible();
   return { phone, scan };
@@ -120,6 +130,7 @@ test.describe('on a phone', () => {
       await expect(page.getByTestId('sandbox-amount')).toHaveText('¥66.00');
       await expect(page.getByTestId('sandbox-qr')).toHaveCount(0);
       await expect(page.getByTestId('sandbox-quit')).toBeVisible();
+      await fitsTheScreen(page);
       await page.getByTestId('sandbox-pay').click();
       await expect(page).toHaveURL(/\/wallet\/top-ups\/\d+\?/);
       await expect(page.getByTestId('top-up-status')).toHaveAttribute('data-paid', 'true');
@@ -150,6 +161,7 @@ test.describe('on a phone', () => {
     await expect(page.getByTestId('continue-to-pay')).toHaveCount(0);
     await expect(page.getByTestId('payment-qr')).toHaveCount(0);
     await expect(page.getByTestId('top-up-status')).toHaveAttribute('data-paid', 'false');
+    await fitsTheScreen(page);
     expect(errors).toEqual([]);
   });
 });
