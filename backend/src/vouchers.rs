@@ -42,6 +42,8 @@ pub struct VoucherIssued {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivationCodeBatchCodes {
     pub batch_id: i64,
+    /// The operator who generated it (none for batches made outside an operator's session).
+    pub operator_id: Option<i64>,
     pub face_value: Amount,
     pub validity: VoucherValidity,
     pub codes: Vec<String>,
@@ -258,14 +260,15 @@ impl Store {
         let validity = serde_json::to_string(&request.validity)
             .map_err(|e| LedgerError::Corrupt(e.to_string()))?;
         let batch_id: i64 = sqlx::query_scalar(
-            "INSERT INTO activation_code_batches (face_value_fen, validity, redeem_by, code_count, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO activation_code_batches (face_value_fen, validity, redeem_by, code_count, created_at, operator_id) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(request.face_value.fen())
         .bind(validity)
         .bind(to_micros(request.redeem_by))
         .bind(i64::from(request.count))
         .bind(to_micros(now))
+        .bind(by.map(|by| by.operator_id))
         .fetch_one(&mut *tx)
         .await?;
         let codes: Vec<String> = {
@@ -308,7 +311,7 @@ impl Store {
         batch_id: i64,
     ) -> Result<Option<ActivationCodeBatchCodes>, LedgerError> {
         let Some(batch) = sqlx::query(
-            "SELECT face_value_fen, validity FROM activation_code_batches WHERE id = $1",
+            "SELECT face_value_fen, validity, operator_id FROM activation_code_batches WHERE id = $1",
         )
         .bind(batch_id)
         .fetch_optional(self.pool())
@@ -328,6 +331,7 @@ impl Store {
         let codes = stored.iter().map(|code| display_code(code)).collect();
         Ok(Some(ActivationCodeBatchCodes {
             batch_id,
+            operator_id: batch.try_get("operator_id")?,
             face_value: Amount::from_fen(batch.try_get("face_value_fen")?),
             validity,
             codes,

@@ -11,8 +11,8 @@ use billing::wallet_rules::VoucherValidity;
 use crate::auth::ClientAddress;
 use crate::router::AppState;
 
-/// operator session: the codes of a generated batch (UTF-8 with a BOM, so that Excel opens it);
-/// each download is audited.
+/// operator session: the codes of a batch that operator generated (UTF-8 with a BOM, so that
+/// Excel opens it); each download is audited.
 pub async fn activation_codes(
     State(state): State<AppState>,
     Extension(viewer): Extension<Viewer>,
@@ -41,6 +41,19 @@ pub async fn activation_codes(
                 .into_response();
         }
     };
+    // Codes are bearer money: only the operator who generated a batch takes it again.
+    if batch.operator_id != Some(operator_id) {
+        tracing::warn!(
+            batch_id,
+            operator_id,
+            "refused an activation code download: not the operator who generated the batch"
+        );
+        return (
+            StatusCode::FORBIDDEN,
+            "only the operator who generated this batch can download it\n",
+        )
+            .into_response();
+    }
     if let Err(error) = state
         .store
         .audit(
