@@ -15,10 +15,10 @@ use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
 use crate::store::{Store, retry_after_conflict};
 use crate::time::to_micros;
 
-/// One charge per billing item is the norm; this bounds a malformed bill.
-pub const MAX_CHARGES_PER_BILL: usize = 1_000;
-/// One day of one billing item beyond this is a metering fault, not usage (the rule is
-/// `billing::pricing::MAX_LINE_YUAN`, which usage ingest checks too).
+/// The rules of a bill's charges are `billing::wallet_rules::check_bill_charges`.
+pub use billing::wallet_rules::MAX_CHARGES_PER_BILL;
+/// One day of one billing item beyond this is a metering fault, not usage
+/// (`billing::pricing::MAX_LINE_YUAN`, which usage ingest checks too).
 pub const MAX_CHARGE_YUAN: i64 = billing::pricing::MAX_LINE_YUAN;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,25 +169,15 @@ impl Store {
                 request.usage.len()
             )));
         }
-        if request.charges.is_empty() || request.charges.len() > MAX_CHARGES_PER_BILL {
-            return Err(LedgerError::InvalidChargeCount {
-                got: request.charges.len(),
-                max: MAX_CHARGES_PER_BILL,
-            });
-        }
-        let max = Amount::from_yuan(MAX_CHARGE_YUAN);
-        if let Some((line, charge)) = request
-            .charges
-            .iter()
-            .enumerate()
-            .find(|(_, c)| c.amount > max)
-        {
-            return Err(LedgerError::ChargeTooLarge {
-                line: line + 1,
-                asked: charge.amount,
-                max,
-            });
-        }
+        let amounts: Vec<Amount> = request.charges.iter().map(|c| c.amount).collect();
+        billing::wallet_rules::check_bill_charges(&amounts).map_err(|e| match e {
+            billing::wallet_rules::BillChargesError::Count { got, max } => {
+                LedgerError::InvalidChargeCount { got, max }
+            }
+            billing::wallet_rules::BillChargesError::TooLarge { line, asked, max } => {
+                LedgerError::ChargeTooLarge { line, asked, max }
+            }
+        })?;
         let mut tx = self.begin_write().await?;
         let account = accounts::lock(self, &mut tx, request.account_id).await?;
         if let Some(done) = idempotency::replay(&mut tx, key, OPERATION, request).await? {

@@ -17,8 +17,7 @@ use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
 use crate::store::{Backend, Store, retry_after_conflict};
 use crate::time::{from_micros, to_micros};
 
-/// The largest face value one voucher may carry.
-pub const MAX_VOUCHER_FACE_VALUE_YUAN: i64 = 1_000_000;
+pub use billing::wallet_rules::MAX_VOUCHER_FACE_VALUE_YUAN;
 /// The most activation codes one batch may generate.
 pub const MAX_CODES_PER_BATCH: u32 = 10_000;
 /// Code characters: no 0/O, 1/I, so codes survive being read aloud or typed from paper.
@@ -72,14 +71,12 @@ pub struct CodeActivation {
 }
 
 fn check_face_value(face_value: Amount) -> Result<(), LedgerError> {
-    let max = Amount::from_yuan(MAX_VOUCHER_FACE_VALUE_YUAN);
-    if face_value.is_zero() || face_value > max {
-        return Err(LedgerError::InvalidFaceValue {
-            asked: face_value,
-            max,
-        });
-    }
-    Ok(())
+    billing::wallet_rules::check_voucher_face_value(face_value)
+        .map(|_| ())
+        .map_err(|e| LedgerError::InvalidFaceValue {
+            asked: e.asked,
+            max: e.max,
+        })
 }
 
 /// `abcd-efgh ijkl mnop` → `ABCDEFGHIJKLMNOP`: what customers type is forgiven its case, dashes and spaces.

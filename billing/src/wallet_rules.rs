@@ -43,6 +43,65 @@ pub fn check_top_up_amount(amount: Amount) -> Result<Amount, TopUpError> {
     }
 }
 
+/// The largest face value one voucher may carry, issued or behind an activation code.
+pub const MAX_VOUCHER_FACE_VALUE_YUAN: i64 = 1_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a voucher's face value must be 0.01 to {max} (asked {asked})")]
+pub struct VoucherFaceValueError {
+    pub asked: Amount,
+    pub max: Amount,
+}
+
+/// Checks the face value an operator asks for a voucher or a batch of activation codes.
+pub fn check_voucher_face_value(face_value: Amount) -> Result<Amount, VoucherFaceValueError> {
+    let max = Amount::from_yuan(MAX_VOUCHER_FACE_VALUE_YUAN);
+    if face_value.is_zero() || face_value > max {
+        return Err(VoucherFaceValueError {
+            asked: face_value,
+            max,
+        });
+    }
+    Ok(face_value)
+}
+
+/// One charge per billing item is the norm; this bounds a malformed bill.
+pub const MAX_CHARGES_PER_BILL: usize = 1_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BillChargesError {
+    #[error("a bill has 1 to {max} charges (got {got})")]
+    Count { got: usize, max: usize },
+    /// One day of one billing item beyond [`crate::pricing::MAX_LINE_YUAN`] is a metering fault,
+    /// not usage (the same bound usage ingest and pricing apply).
+    #[error("charge {line} is {asked}, above the {max} a bill line may charge")]
+    TooLarge {
+        line: usize,
+        asked: Amount,
+        max: Amount,
+    },
+}
+
+/// Checks the charges of one bill (lines numbered from 1): how many, and none above what a bill
+/// line may charge.
+pub fn check_bill_charges(charges: &[Amount]) -> Result<(), BillChargesError> {
+    if charges.is_empty() || charges.len() > MAX_CHARGES_PER_BILL {
+        return Err(BillChargesError::Count {
+            got: charges.len(),
+            max: MAX_CHARGES_PER_BILL,
+        });
+    }
+    let max = crate::pricing::max_line_amount();
+    match charges.iter().position(|&charge| charge > max) {
+        Some(index) => Err(BillChargesError::TooLarge {
+            line: index + 1,
+            asked: charges[index],
+            max,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Prepaid card denominations are multiples of this many yuan, and at least this many.
 pub const PREPAID_CARD_STEP_YUAN: i64 = 100;
 /// The largest single card, bought or assigned (the same ceiling as a single top-up).
@@ -190,6 +249,57 @@ impl VoucherValidity {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_voucher_face_value_is_one_fen_to_a_million() {
+        let yuan = Amount::from_yuan;
+        assert_eq!(
+            check_voucher_face_value(Amount::from_fen(1)),
+            Ok(Amount::from_fen(1))
+        );
+        assert_eq!(
+            check_voucher_face_value(yuan(1_000_000)),
+            Ok(yuan(1_000_000))
+        );
+        for refused in [Amount::ZERO, yuan(1_000_000) + Amount::from_fen(1)] {
+            assert_eq!(
+                check_voucher_face_value(refused),
+                Err(VoucherFaceValueError {
+                    asked: refused,
+                    max: yuan(1_000_000)
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_bill_has_one_to_a_thousand_charges_none_above_a_lines_limit() {
+        let max = crate::pricing::max_line_amount();
+        assert_eq!(
+            check_bill_charges(&[]),
+            Err(BillChargesError::Count { got: 0, max: 1_000 })
+        );
+        assert_eq!(
+            check_bill_charges(&vec![Amount::from_fen(1); 1_001]),
+            Err(BillChargesError::Count {
+                got: 1_001,
+                max: 1_000
+            })
+        );
+        assert_eq!(
+            check_bill_charges(&vec![Amount::from_fen(1); 1_000]),
+            Ok(())
+        );
+        assert_eq!(check_bill_charges(&[Amount::ZERO, max]), Ok(()));
+        assert_eq!(
+            check_bill_charges(&[max, max + Amount::from_fen(1), max]),
+            Err(BillChargesError::TooLarge {
+                line: 2,
+                asked: max + Amount::from_fen(1),
+                max
+            })
+        );
+    }
+
     use super::*;
     use chrono::TimeZone;
 
