@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing and runs every test: Rust tests package by package (ssr and hydrate
-# features cannot be on together), Schemathesis against the debug server's OpenAPI document, then
-# the browser tests in Debian's Chromium against the debug server. Exits non-zero if anything fails.
+# features cannot be on together), Schemathesis against the debug server's OpenAPI document, the
+# browser tests in Debian's Chromium against the debug server, then a browser smoke test of the
+# release build. Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -33,4 +34,10 @@ scripts/schemathesis.sh || status=$?
 rm -rf target/e2e
 npm run --silent e2e || status=$?
 node end2end/summary.mjs end2end/test-results/results.json
+# The release build as scripts/run.sh serves it (type-erased, split, precompressed): it hydrates
+# and moves between sections (end2end/release.config.ts).
+scripts/site.sh --release
+rm -rf target/e2e-release
+node_modules/.bin/playwright test -c end2end/release.config.ts || status=$?
+node end2end/summary.mjs end2end/test-results/release-results.json
 exit "$status"

@@ -1,0 +1,11 @@
+import { chromium } from '@playwright/test';
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+const page = await browser.newPage();
+page.on('console', m => console.log('console', m.type(), m.text().slice(0, 500)));
+page.on('pageerror', e => console.log('pageerror', e.message.slice(0, 500)));
+page.on('requestfailed', r => console.log('failed', r.url(), r.failure()?.errorText));
+page.on('response', r => { if (r.url().includes('/pkg/') && !r.url().includes('chunk_')) console.log('resp', r.status(), r.headers()['content-encoding'], r.url().split('/pkg/')[1]); });
+await page.goto('http://127.0.0.1:3222/signin');
+await page.waitForTimeout(5000);
+console.log('hydrated', await page.evaluate(() => document.body.dataset.hydrated));
+await browser.close();
