@@ -266,30 +266,41 @@ pub async fn sandbox_checkout(
     let hidden = hidden_inputs(&params);
     let text = |m: Msg| m.text(lang);
     let body = format!(
+        r#"{summary}<div class="qr" data-testid="sandbox-qr" role="img" aria-label="{qr_label}">{qr}</div>
+<p>{scan}</p>
+<form method="post" action="{SANDBOX_PAY_PATH}">{hidden}<button type="submit" data-testid="sandbox-pay">{pay} ¥{amount}</button>
+<button type="submit" name="sandbox_notification" value="lost" class="secondary" data-testid="sandbox-pay-lost">{pay_lost}</button></form>"#,
+        summary = trade_summary(lang, &sandbox, checkout),
+        qr_label = text(Msg::SandboxQrLabel),
+        scan = text(Msg::SandboxScanOrPay),
+        pay = text(Msg::SandboxPay),
+        pay_lost = text(Msg::SandboxPayLost),
+        amount = escape(&checkout.total_amount),
+    );
+    let page = sandbox_page(lang, text(Msg::SandboxCheckoutTitle), &body);
+    Html(page).into_response()
+}
+
+/// What every sandbox checkout shows first: who it plays, that it is not real money, the
+/// merchant, the trade and its subject, and the amount.
+fn trade_summary(lang: Lang, sandbox: &SandboxAlipay, checkout: &Checkout) -> String {
+    let text = |m: Msg| m.text(lang);
+    format!(
         r#"<p class="brand">{brand}</p>
 <p class="warn">{warning}</p>
 <dl><dt>{merchant}</dt><dd>{app_id}</dd><dt>{order}</dt><dd data-testid="sandbox-trade">{trade}</dd><dt>{subject_label}</dt><dd>{subject}</dd></dl>
 <p class="amount" data-testid="sandbox-amount">¥{amount}</p>
-<div class="qr" data-testid="sandbox-qr" role="img" aria-label="{qr_label}">{qr}</div>
-<p>{scan}</p>
-<form method="post" action="{SANDBOX_PAY_PATH}">{hidden}<button type="submit" data-testid="sandbox-pay">{pay} ¥{amount}</button>
-<button type="submit" name="sandbox_notification" value="lost" class="secondary" data-testid="sandbox-pay-lost">{pay_lost}</button></form>"#,
+"#,
         brand = text(Msg::SandboxBrand),
         warning = text(Msg::SandboxWarning),
         merchant = text(Msg::SandboxMerchant),
         order = text(Msg::SandboxOrder),
         subject_label = text(Msg::SandboxSubject),
-        qr_label = text(Msg::SandboxQrLabel),
-        scan = text(Msg::SandboxScanOrPay),
-        pay = text(Msg::SandboxPay),
-        pay_lost = text(Msg::SandboxPayLost),
         app_id = escape(&sandbox.merchant().app_id),
         trade = escape(&checkout.out_trade_no),
         subject = escape(&checkout.subject),
         amount = escape(&checkout.total_amount),
-    );
-    let page = sandbox_page(lang, text(Msg::SandboxCheckoutTitle), &body);
-    Html(page).into_response()
+    )
 }
 
 /// The checkout as a phone shows it (wap.pay, or a scanned code): the trade, the amount, a pay
@@ -314,21 +325,10 @@ fn phone_page(
         })
         .unwrap_or_default();
     let body = format!(
-        r#"<p class="brand">{brand}</p>
-<p class="warn">{warning}</p>
-<dl><dt>{merchant}</dt><dd>{app_id}</dd><dt>{order}</dt><dd data-testid="sandbox-trade">{trade}</dd><dt>{subject_label}</dt><dd>{subject}</dd></dl>
-<p class="amount" data-testid="sandbox-amount">¥{amount}</p>
-<form method="post" action="{action}">{hidden}<button type="submit" data-testid="sandbox-pay">{pay} ¥{amount}</button></form>
+        r#"{summary}<form method="post" action="{action}">{hidden}<button type="submit" data-testid="sandbox-pay">{pay} ¥{amount}</button></form>
 {quit}"#,
-        brand = text(Msg::SandboxBrand),
-        warning = text(Msg::SandboxWarning),
-        merchant = text(Msg::SandboxMerchant),
-        order = text(Msg::SandboxOrder),
-        subject_label = text(Msg::SandboxSubject),
+        summary = trade_summary(lang, sandbox, checkout),
         pay = text(Msg::SandboxPay),
-        app_id = escape(&sandbox.merchant().app_id),
-        trade = escape(&checkout.out_trade_no),
-        subject = escape(&checkout.subject),
         amount = escape(&checkout.total_amount),
         action = escape(action),
         hidden = hidden_inputs(params),

@@ -11,7 +11,7 @@ use backend::payments::AlipayMerchant;
 use backend::payments::alipay::{self, TradeQuery};
 use backend::topups::{OnlinePayment, PaymentError, PaymentOutcome};
 
-use crate::payments::{OnlinePayments, SANDBOX_GATEWAY_PATH, delivery_url};
+use crate::payments::{OnlinePayments, SANDBOX_GATEWAY_PATH};
 
 /// What reconciliation needs besides the store.
 #[derive(Clone)]
@@ -58,8 +58,11 @@ impl Reconciler {
                     .sandbox_alipay(&gateway)
                     .await
                     .map_err(|e| e.to_string())?;
-                let local = delivery_url(&self.public_url, &self.local_url, &gateway)?;
-                Ok(Some((sandbox.merchant().clone(), local)))
+                let merchant = sandbox.merchant().clone();
+                let local =
+                    self.online_payments
+                        .api_url(&merchant, &self.public_url, &self.local_url)?;
+                Ok(Some((merchant, local)))
             }
             OnlinePayments::Unavailable => Ok(None),
         }
@@ -78,24 +81,7 @@ impl Reconciler {
             &backend::payments::alipay_timestamp(now),
             &merchant.merchant_key,
         );
-        let form = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter())
-            .finish();
-        let response = self
-            .client
-            .post(gateway)
-            .header(
-                "content-type",
-                "application/x-www-form-urlencoded; charset=utf-8",
-            )
-            .body(form)
-            .send()
-            .await
-            .map_err(|e| format!("the gateway did not answer: {e}"))?;
-        let body = response
-            .text()
-            .await
-            .map_err(|e| format!("the gateway's answer could not be read: {e}"))?;
+        let body = backend::payments::call_gateway(&self.client, gateway, &params).await?;
         alipay::verify_trade_query(&body, out_trade_no, &merchant.alipay_key)
             .map_err(|e| e.to_string())
     }

@@ -8,7 +8,7 @@ mod service;
 
 pub use service::{
     BankPayee, NOTIFY_PATH, OnlinePayments, OpenTopUpError, PayWith, PayingFrom, Payments,
-    SANDBOX_GATEWAY_PATH, SANDBOX_SCAN_PATH,
+    SANDBOX_GATEWAY_PATH, SANDBOX_SCAN_PATH, call_gateway,
 };
 
 use chrono::{DateTime, FixedOffset, Utc};

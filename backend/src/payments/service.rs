@@ -42,6 +42,46 @@ impl OnlinePayments {
     pub fn is_sandbox(&self) -> bool {
         matches!(self, OnlinePayments::Sandbox)
     }
+
+    /// Where `merchant`'s API calls (`alipay.trade.precreate`, `alipay.trade.query`) go:
+    /// Alipay's gateway, or for the sandbox this very process over plain HTTP (`delivery_url`).
+    pub fn api_url(
+        &self,
+        merchant: &AlipayMerchant,
+        public_url: &str,
+        local_url: &str,
+    ) -> Result<String, String> {
+        match self {
+            OnlinePayments::Sandbox => delivery_url(public_url, local_url, &merchant.gateway_url),
+            OnlinePayments::Alipay(_) | OnlinePayments::Unavailable => {
+                Ok(merchant.gateway_url.clone())
+            }
+        }
+    }
+}
+
+/// One API call to the gateway as Alipay takes them (the signed parameters as a form POST),
+/// returning the answer's body for its method's verifier; the client's timeouts apply.
+pub async fn call_gateway(
+    http: &reqwest::Client,
+    url: &str,
+    params: &super::alipay::Params,
+) -> Result<String, String> {
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish();
+    http.post(url)
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
+        .body(form)
+        .send()
+        .await
+        .map_err(|e| format!("the gateway did not answer: {e}"))?
+        .text()
+        .await
+        .map_err(|e| format!("the gateway's answer could not be read: {e}"))
 }
 
 /// The account customers send bank transfers to, shown on the bank-transfer page.
@@ -316,17 +356,10 @@ impl Payments {
         codes.insert(top_up.reference.clone(), code.to_owned());
     }
 
-    /// Where the merchant's API calls to the gateway go: Alipay's gateway, or for the sandbox
-    /// this very process (`delivery_url`).
+    /// Where the merchant's API calls to the gateway go (`OnlinePayments::api_url`).
     fn api_url(&self, merchant: &AlipayMerchant) -> Result<String, String> {
-        match self.online {
-            OnlinePayments::Sandbox => {
-                delivery_url(&self.public_url, &self.local_url, &merchant.gateway_url)
-            }
-            OnlinePayments::Alipay(_) | OnlinePayments::Unavailable => {
-                Ok(merchant.gateway_url.clone())
-            }
-        }
+        self.online
+            .api_url(merchant, &self.public_url, &self.local_url)
     }
 
     /// Asks the gateway for `top_up`'s QR code (`alipay.trade.precreate`, a form POST) and returns
@@ -340,25 +373,7 @@ impl Payments {
         let params = merchant
             .precreate_params(top_up, &self.notify_url(), now)
             .ok_or_else(|| "not an Alipay top-up".to_owned())?;
-        let form = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params.iter())
-            .finish();
-        let response = self
-            .http
-            .post(self.api_url(merchant)?)
-            .header(
-                "content-type",
-                "application/x-www-form-urlencoded; charset=utf-8",
-            )
-            .timeout(PRECREATE_TIMEOUT)
-            .body(form)
-            .send()
-            .await
-            .map_err(|e| format!("the gateway did not answer: {e}"))?;
-        let body = response
-            .text()
-            .await
-            .map_err(|e| format!("the gateway's answer could not be read: {e}"))?;
+        let body = call_gateway(&self.http, &self.api_url(merchant)?, &params).await?;
         alipay::verify_precreate(&body, &top_up.reference, &merchant.alipay_key)
             .map_err(|e| e.to_string())
     }
