@@ -22,13 +22,21 @@ async fn a_top_up_is_shown_only_to_its_customer(app: TestApp) {
     let id = url.rsplit('/').next().unwrap().to_owned();
 
     let own = app
-        .fn_call("load_top_up_status", &format!("id={id}"), Some(&alice_session))
+        .fn_call(
+            "load_top_up_status",
+            &format!("id={id}"),
+            Some(&alice_session),
+        )
         .await;
     assert_eq!(own.body, json!("pending"));
     let own_page = app
         .fn_call("load_top_up", &format!("id={id}"), Some(&alice_session))
         .await;
-    assert_eq!(own_page.body["top_up"]["amount"], "¥20.00", "{:?}", own_page.body);
+    assert_eq!(
+        own_page.body["top_up"]["amount"], "¥20.00",
+        "{:?}",
+        own_page.body
+    );
 
     let bob = app.sign_up("bob").await;
     let bob_session = bob.session_cookie().unwrap();
@@ -64,7 +72,10 @@ async fn a_top_up_is_shown_only_to_its_customer(app: TestApp) {
             &[("accept", "application/json")],
         )
         .await;
-    assert!(garbage.0.is_client_error() || garbage.0.is_server_error(), "{garbage:?}");
+    assert!(
+        garbage.0.is_client_error() || garbage.0.is_server_error(),
+        "{garbage:?}"
+    );
     assert!(!garbage.2.contains("pending"), "{garbage:?}");
     app.finish().await;
 }
