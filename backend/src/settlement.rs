@@ -30,8 +30,13 @@ use crate::workspaces::{Workspace, workspace_of};
 
 /// How long a run may go without renewing its lease before another process takes the day over.
 pub const LEASE_SECONDS: i64 = 30;
-/// How often a live run renews its lease at most (a quarter of the lease, at most this).
-pub const HEARTBEAT_SECONDS: u64 = 15;
+
+/// How often a live run renews its lease: four times per lease, so a run survives three missed
+/// beats (a database hiccup) before another process may take its day.
+pub fn heartbeat_period(lease_seconds: i64) -> std::time::Duration {
+    let lease_ms = u64::try_from(lease_seconds.max(1)).unwrap_or(1) * 1_000;
+    std::time::Duration::from_millis((lease_ms / 4).max(250))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,7 +102,7 @@ enum Lease {
     Busy,
 }
 
-/// Renews a run's lease every [`HEARTBEAT_SECONDS`] while the run lives; dropped (the run ended,
+/// Renews a run's lease every [`heartbeat_period`] while the run lives; dropped (the run ended,
 /// or its task was cancelled) it stops, so a dead run's lease simply runs out.
 struct Heartbeat {
     task: tokio::task::JoinHandle<()>,
@@ -109,7 +114,8 @@ impl Heartbeat {
         let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = lost.clone();
         let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(HEARTBEAT_SECONDS));
+            let mut tick =
+                tokio::time::interval(heartbeat_period(store.settlement_lease_seconds()));
             tick.tick().await;
             loop {
                 tick.tick().await;

@@ -682,3 +682,72 @@ on_both_databases!(
     a_month_is_assembled_only_once_every_day_of_it_is_settled,
     a_record_too_large_to_charge_is_refused_rather_than_blocking_its_day,
 );
+
+/// A live run renews its lease four times per lease, so it keeps its day however long the day
+/// takes, while another process asking meanwhile is told it is busy. PostgreSQL only: the test
+/// holds the run in the middle of the day with a lock on the account it charges, which leaves
+/// the heartbeat's own writes free (SQLite has one writer: the lock would hold those too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_run_keeps_its_day_past_the_lease_by_its_heartbeat() {
+    assert_eq!(
+        backend::settlement::heartbeat_period(30),
+        std::time::Duration::from_millis(7_500)
+    );
+    let db = support::TestDb::postgres().await;
+    let store = db.store.clone().with_settlement_lease_seconds(2);
+    let account = funded_account(&db, "Acme", 100).await;
+    for id in ["ws-1", "ws-2"] {
+        let ws = store
+            .bind_workspace(account, id, id)
+            .await
+            .unwrap()
+            .workspace;
+        store
+            .ingest_usage(&ws, &[record("a", "network", None, "1", "2026-10-30")])
+            .await
+            .unwrap();
+    }
+    let mut held = store.pool().begin().await.unwrap();
+    sqlx::query("SELECT id FROM billing_accounts WHERE id = $1 FOR UPDATE")
+        .bind(account)
+        .fetch_one(&mut *held)
+        .await
+        .unwrap();
+    let first = tokio::spawn({
+        let store = store.clone();
+        async move { store.settle_day(day("2026-10-30"), "p1").await }
+    });
+    for _ in 0..200 {
+        let owner: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT lease_owner FROM settlement_runs WHERE usage_day = '2026-10-30'",
+        )
+        .fetch_optional(store.pool())
+        .await
+        .unwrap();
+        if owner.flatten().as_deref() == Some("p1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The lease's 2 s pass on the store's clock; the run, held at its first bill, beats every 0.5 s.
+    db.clock.advance(Duration::seconds(3));
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let second = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        store.settle_day(day("2026-10-30"), "p2"),
+    )
+    .await
+    .expect("a second run does not take over a live run's day (and wait on its lock)")
+    .unwrap();
+    assert_eq!(second.status, SettlementStatus::Busy);
+    assert!(!first.is_finished(), "the first run is still held");
+    held.rollback().await.unwrap();
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(first.status, SettlementStatus::Settled);
+    assert_eq!(first.bills_charged, 2);
+    assert_eq!(
+        store.account(account).await.unwrap().cash,
+        Amount::from_yuan(96)
+    );
+    db.finish().await;
+}

@@ -391,14 +391,23 @@ fn serve(demo: bool) -> ExitCode {
     }
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
     runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(config.site_addr).await {
-            Ok(listener) => listener,
+        // One socket: until the database answers, a small server accepts on it (alive, not
+        // ready); then the application does.
+        let listening = std::net::TcpListener::bind(config.site_addr).and_then(|listener| {
+            listener.set_nonblocking(true)?;
+            let waiting = serve_while_waiting(listener.try_clone()?)?;
+            Ok((tokio::net::TcpListener::from_std(listener)?, waiting))
+        });
+        let (listener, waiting) = match listening {
+            Ok(listening) => listening,
             Err(e) => {
                 eprintln!("error: cannot listen on {}: {e}", config.site_addr);
                 return ExitCode::FAILURE;
             }
         };
-        let store = match open_store_retrying(&config).await {
+        let opened = open_store_retrying(&config).await;
+        waiting.stop().await;
+        let store = match opened {
             Some(Ok(store)) => store,
             Some(Err(e)) => {
                 eprintln!("error: {e}");
@@ -459,6 +468,44 @@ fn serve(demo: bool) -> ExitCode {
             }
         }
     })
+}
+
+/// What answers on the server's port while it waits for its database: `/healthz` 200 (the process
+/// lives), everything else 503 saying why, so a load balancer and the person on call see a server
+/// that is starting rather than one that hangs.
+struct Waiting {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Waiting {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+fn serve_while_waiting(listener: std::net::TcpListener) -> std::io::Result<Waiting> {
+    use axum::http::StatusCode;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let router = axum::Router::new()
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .fallback(|| async {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(axum::http::header::RETRY_AFTER, "5")],
+                "database: not reachable yet; the server is waiting for it\n",
+            )
+        });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    Ok(Waiting { stop, task })
 }
 
 /// Opens the store; while the database cannot be reached, tries again with backoff (1 s doubling

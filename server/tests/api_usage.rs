@@ -339,6 +339,8 @@ async fn bind_report_settle_and_read_the_statements(app: TestApp) {
         ("from=2026-11-02&to=2026-11-01", "to"),
         ("page=0", "page"),
         ("per_page=501", "per_page"),
+        ("format=csv&page=0", "page"),
+        ("format=csv&per_page=501", "per_page"),
         ("format=xls", "format"),
     ] {
         let reply = as_customer(
@@ -351,6 +353,19 @@ async fn bind_report_settle_and_read_the_statements(app: TestApp) {
         .await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
         assert_eq!(reply.body["error"]["field"], field, "{query}");
+    }
+    // A CSV export refuses the paging its JSON twin refuses.
+    for list in ["bills", "transactions", "vouchers", "prepaid-cards"] {
+        let reply = as_customer(
+            &app,
+            &alice,
+            "GET",
+            &format!("/api/v1/{list}?format=csv&page=0"),
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{list}");
+        assert_eq!(reply.body["error"]["field"], "page", "{list}");
     }
     // Voucher and card details: by activation day, and as CSV.
     let issued = app

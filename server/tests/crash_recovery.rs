@@ -1,5 +1,5 @@
 //! Real crashes, on both databases: `billing-center settle` killed with SIGKILL again and again
-//! in the middle of a day of 1,500 workspaces, then let finish; a server killed while Alipay's
+//! in the middle of a day of 2,000 workspaces, then let finish; a server killed while Alipay's
 //! notifications pour in, then restarted while Alipay retries. Every workspace ends with exactly one
 //! bill, every top-up is credited exactly once, no fen is created or lost, and `ledger check`
 //! passes.
@@ -16,8 +16,9 @@ use backend::topups::{TopUpMethod, TopUpRequest};
 use billing::Amount;
 use support::app::TestApp;
 
-const WORKSPACES: usize = 1_500;
+const WORKSPACES: usize = 2_000;
 const ACCOUNTS: usize = 10;
+const KILLS: usize = 5;
 
 fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_billing-center"));
@@ -97,23 +98,27 @@ async fn a_settlement_killed_again_and_again_bills_every_workspace_once(app: Tes
             .unwrap();
         assert_eq!(report.accepted, 1);
     }
+    // Each run is killed once it has charged another 150 bills (after waiting out the lease the
+    // last one left): five kills, every one in the middle of the day.
     let mut progress = Vec::new();
-    let mut delay = Duration::from_millis(400);
-    for _ in 0..6 {
+    let mut bills = 0;
+    for _ in 0..KILLS {
         let mut child: Child = binary()
             .args(["settle", "--day", &yesterday.to_string(), "--wait", "60"])
             .env("DATABASE_URL", &url)
             .spawn()
             .unwrap();
-        tokio::time::sleep(delay).await;
+        let target = bills + 150;
+        for _ in 0..6_000 {
+            if count(&app, "SELECT COUNT(*) FROM bills").await >= target {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         child.kill().unwrap(); // SIGKILL: no destructor, no rollback but the database's own.
         child.wait().unwrap();
-        let bills = count(&app, "SELECT COUNT(*) FROM bills").await;
+        bills = count(&app, "SELECT COUNT(*) FROM bills").await;
         progress.push(bills);
-        if bills as usize >= WORKSPACES {
-            break;
-        }
-        delay += Duration::from_millis(700);
     }
     let finished = binary()
         .args(["settle", "--day", &yesterday.to_string(), "--wait", "60"])
@@ -127,8 +132,10 @@ async fn a_settlement_killed_again_and_again_bills_every_workspace_once(app: Tes
         String::from_utf8_lossy(&finished.stderr)
     );
     assert!(
-        progress.iter().any(|&b| b > 0 && (b as usize) < WORKSPACES),
-        "some run was killed mid-day: {progress:?}"
+        progress.windows(2).all(|w| w[0] < w[1])
+            && progress[0] > 0
+            && (progress[KILLS - 1] as usize) < WORKSPACES,
+        "every run made progress and was killed mid-day: {progress:?}"
     );
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM bills").await,
@@ -143,7 +150,7 @@ async fn a_settlement_killed_again_and_again_bills_every_workspace_once(app: Tes
         .await,
         0
     );
-    // 1,500 bills of 2.00 each: exactly 3,000.00 left the accounts, into revenue.
+    // 2,000 bills of 2.00 each: exactly 4,000.00 left the accounts, into revenue.
     assert_eq!(
         count(
             &app,
@@ -307,7 +314,13 @@ async fn a_server_killed_among_payment_notifications_credits_each_once(app: Test
             form,
         )));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Killed as soon as the first credit is committed: the others are in flight or not yet read.
+    for _ in 0..2_000 {
+        if count(&app, "SELECT COUNT(*) FROM cash_receipts").await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     server.kill().unwrap();
     server.wait().unwrap();
     let mut answered = 0;
@@ -317,6 +330,10 @@ async fn a_server_killed_among_payment_notifications_credits_each_once(app: Test
         }
     }
     let credited_before_restart = count(&app, "SELECT COUNT(*) FROM cash_receipts").await;
+    assert!(
+        credited_before_restart > 0 && credited_before_restart < TOP_UPS as i64,
+        "the kill came in the middle of the notifications ({credited_before_restart} of {TOP_UPS} credited)"
+    );
     // Restarted, it receives Alipay's retries of every notification until each says success.
     let mut server = start_server(&url, port);
     wait_until_up(port).await;

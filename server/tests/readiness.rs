@@ -64,6 +64,13 @@ async fn a_server_whose_database_is_down_keeps_trying_instead_of_exiting() {
         child.try_wait().unwrap().is_none(),
         "the server exited instead of waiting for its database"
     );
+    // Meanwhile its port answers at once: alive, not ready.
+    let healthz = get(port, "/healthz");
+    assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz}");
+    assert!(healthz.ends_with("ok"), "{healthz}");
+    let readyz = get(port, "/readyz");
+    assert!(readyz.starts_with("HTTP/1.1 503"), "{readyz}");
+    assert!(readyz.contains("database: not reachable yet"), "{readyz}");
     child.kill().unwrap();
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -71,4 +78,21 @@ async fn a_server_whose_database_is_down_keeps_trying_instead_of_exiting() {
         stderr.matches("cannot be reached").count() >= 2,
         "it says so, again and again: {stderr}"
     );
+}
+
+/// A GET over a plain socket, answered within 5 s: the whole answer, head and body.
+fn get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
 }

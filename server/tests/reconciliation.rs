@@ -232,6 +232,39 @@ async fn lost_notifications_are_reconciled_and_contradictions_flagged(mut app: T
             .await
             .unwrap();
     assert_eq!(audited, 1);
+
+    // A trade closed without a refund after it was credited (Alipay closing a paid trade) is a
+    // contradiction of its own, flagged once too.
+    let mut closed = sandbox.notification(
+        &trade,
+        "2026112322001000000000000042",
+        "TRADE_CLOSED",
+        app.store.now(),
+    );
+    backend::payments::alipay::sign_notification(&mut closed, &sandbox_alipay_key(&app).await);
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(closed.iter())
+        .finish();
+    for _ in 0..2 {
+        let (status, _, body) = app
+            .raw("POST", "/payments/alipay/notify", Some(&form), None)
+            .await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "success"));
+    }
+    let flags = app
+        .call("GET", "/api/v1/ops/payment-flags", None, &ops, "10.0.0.2")
+        .await;
+    assert_eq!(
+        flags.body.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        flags.body
+    );
+    assert_eq!(flags.body[0]["kind"], "closed_after_credit");
+    assert_eq!(
+        app.store.account(account).await.unwrap().cash,
+        billing::Amount::from_fen(6_660)
+    );
     serving.abort();
     app.finish().await;
 }
