@@ -48,7 +48,7 @@ if [ "$mode" = release ]; then
   [ -x "$wasm_opt" ] || { echo "wasm-opt from npm binaryen is missing: run scripts/bootstrap.sh" >&2; exit 1; }
   for module in "$staging"/*.wasm; do
     # (wasm-opt does not know the name subsection the split modules carry, and says so for each.)
-    "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    "$wasm_opt" -Oz --strip-producers --strip-target-features --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
       --enable-mutable-globals --enable-reference-types --enable-multivalue \
       "$module" -o "$module" 2>&1 | { grep -v "unknown name subsection" || true; }
   done
