@@ -174,6 +174,122 @@ pub(crate) async fn lock(
     })
 }
 
+/// Locks the accounts for the rest of the transaction, in id order (so two batches wait for each
+/// other rather than deadlock). Accounts that do not exist are absent from the answer.
+pub(crate) async fn lock_many(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    account_ids: &std::collections::BTreeSet<i64>,
+) -> Result<std::collections::HashMap<i64, LockedAccount>, LedgerError> {
+    let ids: Vec<i64> = account_ids.iter().copied().collect();
+    let mut locked = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1_000) {
+        let lock = match store.backend() {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "SELECT id, cash_fen, arrears_fen FROM billing_accounts WHERE id IN ({}) ORDER BY id{lock}",
+            crate::bills::in_list(chunk.len(), 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let account = LockedAccount {
+                id: row.try_get("id")?,
+                cash_fen: row.try_get("cash_fen")?,
+                arrears_fen: row.try_get("arrears_fen")?,
+            };
+            locked.insert(account.id, account);
+        }
+    }
+    Ok(locked)
+}
+
+/// Sets many accounts' balances in one statement per thousand: `(account, cash, arrears)`.
+pub(crate) async fn set_balances_of(
+    tx: &mut Transaction<'static, Any>,
+    balances: &[(i64, i64, i64)],
+) -> Result<(), LedgerError> {
+    for chunk in balances.chunks(1_000) {
+        let n = chunk.len();
+        let cases = |column: usize| -> String {
+            (0..n)
+                .map(|i| format!("WHEN ${} THEN ${}", i * 3 + 1, i * 3 + 1 + column))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let ids: Vec<String> = (0..n).map(|i| format!("${}", i * 3 + 1)).collect();
+        let sql = format!(
+            "UPDATE billing_accounts SET cash_fen = CASE id {} END, arrears_fen = CASE id {} END WHERE id IN ({})",
+            cases(1),
+            cases(2),
+            ids.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, cash, arrears) in chunk {
+            query = query.bind(*id).bind(*cash).bind(*arrears);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Sets many instruments' balances in one statement per thousand: `(instrument, balance)`.
+pub(crate) async fn set_instrument_balances(
+    tx: &mut Transaction<'static, Any>,
+    balances: &[(i64, i64)],
+) -> Result<(), LedgerError> {
+    for chunk in balances.chunks(1_000) {
+        let cases: Vec<String> = (0..chunk.len())
+            .map(|i| format!("WHEN ${} THEN ${}", i * 2 + 1, i * 2 + 2))
+            .collect();
+        let ids: Vec<String> = (0..chunk.len())
+            .map(|i| format!("${}", i * 2 + 1))
+            .collect();
+        let sql = format!(
+            "UPDATE instruments SET balance_fen = CASE id {} END WHERE id IN ({})",
+            cases.join(" "),
+            ids.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (id, balance) in chunk {
+            query = query.bind(*id).bind(*balance);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Every instrument of these accounts, by account, each account's in id order.
+pub(crate) async fn load_instruments_of(
+    tx: &mut Transaction<'static, Any>,
+    account_ids: &std::collections::BTreeSet<i64>,
+) -> Result<std::collections::HashMap<i64, Vec<InstrumentRecord>>, LedgerError> {
+    let ids: Vec<i64> = account_ids.iter().copied().collect();
+    let mut held: std::collections::HashMap<i64, Vec<InstrumentRecord>> =
+        std::collections::HashMap::new();
+    for chunk in ids.chunks(1_000) {
+        let sql = format!(
+            "SELECT account_id, {INSTRUMENT_COLUMNS} FROM instruments WHERE account_id IN ({}) ORDER BY account_id, id",
+            crate::bills::in_list(chunk.len(), 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let account_id: i64 = row.try_get("account_id")?;
+            held.entry(account_id)
+                .or_default()
+                .push(instrument_from_row(&row)?);
+        }
+    }
+    Ok(held)
+}
+
 pub(crate) async fn set_balances(
     tx: &mut Transaction<'static, Any>,
     account_id: i64,
@@ -233,19 +349,6 @@ pub(crate) async fn load_instruments(
     .fetch_all(&mut *tx)
     .await?;
     rows.iter().map(instrument_from_row).collect()
-}
-
-pub(crate) async fn set_instrument_balance(
-    tx: &mut Transaction<'static, Any>,
-    instrument_id: i64,
-    balance_fen: i64,
-) -> Result<(), LedgerError> {
-    sqlx::query("UPDATE instruments SET balance_fen = $1 WHERE id = $2")
-        .bind(balance_fen)
-        .bind(instrument_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 impl Store {

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use billing::{Amount, BillingItem, Charge, PaymentSource, PlanLine, Settlement, Totals, plan};
+use billing::{
+    Amount, BillingItem, Charge, PaymentSource, PlanLine, Settlement, Totals, Wallet, plan,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Row, Transaction};
@@ -95,54 +97,52 @@ fn settlement_code(settlement: Settlement) -> &'static str {
     }
 }
 
-/// Inserts the lines (numbered from 1) in one statement and returns their ids in line order.
-async fn insert_lines(
-    tx: &mut Transaction<'static, Any>,
-    bill_id: i64,
-    lines: &[PlanLine],
-    usage: &[LineUsage],
-) -> Result<Vec<i64>, LedgerError> {
-    const COLUMNS: usize = 8;
-    let mut sql = String::from(
-        "INSERT INTO bill_lines (bill_id, line_no, item, amount_fen, retention_days, quantity, units, unit_price, price_version) VALUES ",
-    );
-    for i in 0..lines.len() {
-        if i > 0 {
+/// `($1, $2, …), (…)` for `rows` rows of `columns` parameters, numbered from `$first`.
+pub(crate) fn values_rows(rows: usize, columns: usize, first: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 6);
+    for row in 0..rows {
+        if row > 0 {
             sql.push_str(", ");
         }
-        let params: Vec<String> = (0..COLUMNS)
-            .map(|c| format!("${}", i * COLUMNS + c + 2))
-            .collect();
-        sql.push_str(&format!("($1, {})", params.join(", ")));
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(first + row * columns + column).to_string());
+        }
+        sql.push(')');
     }
-    let mut query = sqlx::query(&sql).bind(bill_id);
-    for (index, line) in lines.iter().enumerate() {
-        let priced = usage.get(index);
-        query = query
-            .bind(index as i64 + 1)
-            .bind(line.item.code())
-            .bind(line.amount.fen())
-            .bind(priced.and_then(|u| u.retention_days).map(i64::from))
-            .bind(priced.map(|u| u.quantity.to_string()))
-            .bind(priced.map(|u| u.units.to_string()))
-            .bind(priced.map(|u| u.unit_price.to_string()))
-            .bind(priced.map(|u| u.price_version.clone()));
-    }
-    query.execute(&mut **tx).await?;
-    // RETURNING's row order is not promised by SQL; ask by line number instead.
-    let ids: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM bill_lines WHERE bill_id = $1 ORDER BY line_no")
-            .bind(bill_id)
-            .fetch_all(&mut **tx)
-            .await?;
-    if ids.len() != lines.len() {
-        return Err(LedgerError::Corrupt(format!(
-            "bill {bill_id}: {} lines stored, {} planned",
-            ids.len(),
-            lines.len()
-        )));
-    }
-    Ok(ids)
+    sql
+}
+
+/// `$first, $first+1, …` for an `IN (…)` list of `count` parameters.
+pub(crate) fn in_list(count: usize, first: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Rows a multi-row statement writes at most: under SQLite's 32,766 parameters for the widest
+/// row written here (9 columns), and few enough that one statement stays cheap to plan.
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// One account of a batch as the waterfall leaves it after each of its bills.
+struct AccountState {
+    id: i64,
+    before: Wallet,
+    wallet: Wallet,
+    id_of: HashMap<String, i64>,
+}
+
+/// A bill of the batch that will be written: its request, its key and the waterfall's plan.
+struct Planned<'a> {
+    index: usize,
+    key: &'a IdempotencyKey,
+    request: &'a BillCharge,
+    plan: billing::DeductionPlan,
 }
 
 impl Store {
@@ -153,118 +153,418 @@ impl Store {
         key: &IdempotencyKey,
         request: &BillCharge,
     ) -> Result<BillCharged, LedgerError> {
-        retry_after_conflict(|| self.charge_bill_once(key, request)).await
+        let bills = [(key.clone(), request.clone())];
+        let mut results = self.charge_bills(&bills).await?;
+        results
+            .pop()
+            .unwrap_or_else(|| Err(LedgerError::Corrupt("a bill charged with no result".into())))
     }
 
-    async fn charge_bill_once(
+    /// Charges many bills in one database transaction (group commit: the nightly settlement
+    /// writes hundreds of bills per commit). Each bill keeps every guarantee of [`charge_bill`]:
+    /// it is charged whole or not at all, once under its key and once per workspace-day, with its
+    /// account locked (PostgreSQL: the batch's accounts in id order, so batches never deadlock);
+    /// the bills of one account see each other's effect on the wallet, in the order given.
+    ///
+    /// A bill refused by a rule (a bad request, a bill of another account, a key reused for other
+    /// charges) gets its error in the result and writes nothing; the others are charged. An error
+    /// of the database fails the whole batch, nothing written: the caller retries bill by bill.
+    pub async fn charge_bills(
         &self,
-        key: &IdempotencyKey,
-        request: &BillCharge,
-    ) -> Result<BillCharged, LedgerError> {
-        check_workspace_id(&request.workspace_id)?;
-        if !request.usage.is_empty() && request.usage.len() != request.charges.len() {
-            return Err(LedgerError::Corrupt(format!(
-                "a bill with {} charges came with usage for {}",
-                request.charges.len(),
-                request.usage.len()
-            )));
+        bills: &[(IdempotencyKey, BillCharge)],
+    ) -> Result<Vec<Result<BillCharged, LedgerError>>, LedgerError> {
+        retry_after_conflict(|| self.charge_bills_once(bills)).await
+    }
+
+    async fn charge_bills_once(
+        &self,
+        bills: &[(IdempotencyKey, BillCharge)],
+    ) -> Result<Vec<Result<BillCharged, LedgerError>>, LedgerError> {
+        let mut results: Vec<Option<Result<BillCharged, LedgerError>>> = bills
+            .iter()
+            .map(|(_, request)| check_request(request).err().map(Err))
+            .collect();
+        // A batch names each bill and each key once; a second mention is refused, not guessed at.
+        let mut seen_bills = std::collections::HashSet::new();
+        let mut seen_keys = std::collections::HashSet::new();
+        for (index, (key, request)) in bills.iter().enumerate() {
+            let fresh_bill = seen_bills.insert((request.workspace_id.as_str(), request.day));
+            let fresh_key = seen_keys.insert(key.as_str());
+            if results[index].is_none() && !(fresh_bill && fresh_key) {
+                results[index] = Some(Err(LedgerError::Corrupt(format!(
+                    "bill {}:{} or key '{key}' appears twice in one batch",
+                    request.workspace_id, request.day
+                ))));
+            }
         }
-        let amounts: Vec<Amount> = request.charges.iter().map(|c| c.amount).collect();
-        billing::wallet_rules::check_bill_charges(&amounts).map_err(|e| match e {
-            billing::wallet_rules::BillChargesError::Count { got, max } => {
-                LedgerError::InvalidChargeCount { got, max }
-            }
-            billing::wallet_rules::BillChargesError::TooLarge { line, asked, max } => {
-                LedgerError::ChargeTooLarge { line, asked, max }
-            }
-        })?;
+        let pending = |results: &[Option<Result<BillCharged, LedgerError>>]| -> Vec<usize> {
+            (0..bills.len()).filter(|&i| results[i].is_none()).collect()
+        };
+        if pending(&results).is_empty() {
+            return Ok(results.into_iter().flatten().collect());
+        }
+
         let mut tx = self.begin_write().await?;
-        let account = accounts::lock(self, &mut tx, request.account_id).await?;
-        if let Some(done) = idempotency::replay(&mut tx, key, OPERATION, request).await? {
-            return Ok(done);
+        let account_ids: std::collections::BTreeSet<i64> = pending(&results)
+            .into_iter()
+            .map(|i| bills[i].1.account_id)
+            .collect();
+        let locked = accounts::lock_many(self, &mut tx, &account_ids).await?;
+        for index in pending(&results) {
+            if !locked.contains_key(&bills[index].1.account_id) {
+                results[index] = Some(Err(LedgerError::AccountNotFound(bills[index].1.account_id)));
+            }
         }
-        let existing = sqlx::query("SELECT id, account_id, idempotency_key FROM bills WHERE workspace_id = $1 AND bill_date = $2")
-            .bind(&request.workspace_id)
-            .bind(request.day.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(existing) = existing {
-            let bill_id: i64 = existing.try_get("id")?;
-            let owner: i64 = existing.try_get("account_id")?;
-            if owner != request.account_id {
-                return Err(LedgerError::BillOfAnotherAccount {
-                    workspace_id: request.workspace_id.clone(),
-                    day: request.day,
-                    owner,
-                    asked: request.account_id,
+
+        // Replays: a key seen before answers what it answered then.
+        let keys: Vec<&IdempotencyKey> =
+            pending(&results).into_iter().map(|i| &bills[i].0).collect();
+        let stored = idempotency::stored(&mut tx, &keys).await?;
+        for index in pending(&results) {
+            let (key, request) = &bills[index];
+            if let Some(row) = stored.get(key.as_str()) {
+                results[index] = Some(row.replay(key, OPERATION, request).and_then(|done| {
+                    done.ok_or_else(|| LedgerError::Corrupt(format!("key '{key}' has no result")))
+                }));
+            }
+        }
+
+        // A workspace-day charged before under another key: the same charges replay its first
+        // answer, other charges are a conflict.
+        let existing = existing_bills(
+            &mut tx,
+            &pending(&results)
+                .into_iter()
+                .map(|i| &bills[i].1)
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+        if !existing.is_empty() {
+            let first_keys: Vec<IdempotencyKey> = existing
+                .values()
+                .map(|e| IdempotencyKey::new(e.key.clone()))
+                .collect::<Result<_, _>>()?;
+            let first_stored =
+                idempotency::stored(&mut tx, &first_keys.iter().collect::<Vec<_>>()).await?;
+            for index in pending(&results) {
+                let request = &bills[index].1;
+                let Some(found) = existing.get(&(request.workspace_id.clone(), request.day)) else {
+                    continue;
+                };
+                results[index] = Some(if found.account_id != request.account_id {
+                    Err(LedgerError::BillOfAnotherAccount {
+                        workspace_id: request.workspace_id.clone(),
+                        day: request.day,
+                        owner: found.account_id,
+                        asked: request.account_id,
+                    })
+                } else {
+                    let first_key = IdempotencyKey::new(found.key.clone())?;
+                    match first_stored
+                        .get(found.key.as_str())
+                        .map(|row| row.replay(&first_key, OPERATION, request))
+                    {
+                        Some(Ok(Some(done))) => Ok(done),
+                        None | Some(Ok(None)) => Err(LedgerError::Corrupt(format!(
+                            "bill {} has no stored result",
+                            found.bill_id
+                        ))),
+                        Some(Err(LedgerError::IdempotencyKeyReused { .. })) => {
+                            Err(LedgerError::BillConflict {
+                                workspace_id: request.workspace_id.clone(),
+                                day: request.day,
+                                bill_id: found.bill_id,
+                            })
+                        }
+                        Some(Err(e)) => Err(e),
+                    }
                 });
             }
-            let first_key = IdempotencyKey::new(existing.try_get::<String, _>("idempotency_key")?)?;
-            return match idempotency::replay(&mut tx, &first_key, OPERATION, request).await {
-                Ok(Some(done)) => Ok(done),
-                Ok(None) => Err(LedgerError::Corrupt(format!(
-                    "bill {bill_id} has no stored result"
-                ))),
-                Err(LedgerError::IdempotencyKeyReused { .. }) => Err(LedgerError::BillConflict {
-                    workspace_id: request.workspace_id.clone(),
-                    day: request.day,
-                    bill_id,
-                }),
-                Err(e) => Err(e),
-            };
         }
 
+        let to_charge = pending(&results);
+        if to_charge.is_empty() {
+            tx.commit().await?;
+            return Ok(results.into_iter().flatten().collect());
+        }
+        // The waterfall, bill after bill, on each account's wallet as the batch leaves it.
         let charged_at = self.now();
         let now = to_micros(charged_at);
-        let instruments = accounts::load_instruments(&mut tx, account.id).await?;
-        let id_of: HashMap<String, i64> = instruments
-            .iter()
-            .map(|i| (i.number.clone(), i.id))
-            .collect();
-        let before = AccountSnapshot {
-            id: account.id,
-            name: String::new(),
-            cash: fen(account.cash_fen)?,
-            arrears: fen(account.arrears_fen)?,
-            instruments,
-        };
-        let wallet = before.wallet()?;
-        let plan = plan(request.settlement, charged_at, &wallet, &request.charges);
+        let charged_accounts: std::collections::BTreeSet<i64> =
+            to_charge.iter().map(|&i| bills[i].1.account_id).collect();
+        let mut instruments = accounts::load_instruments_of(&mut tx, &charged_accounts).await?;
+        let mut states: HashMap<i64, AccountState> = HashMap::new();
+        for &account_id in &charged_accounts {
+            let account = &locked[&account_id];
+            let held = instruments.remove(&account_id).unwrap_or_default();
+            let id_of = held.iter().map(|i| (i.number.clone(), i.id)).collect();
+            let wallet = AccountSnapshot {
+                id: account.id,
+                name: String::new(),
+                cash: fen(account.cash_fen)?,
+                arrears: fen(account.arrears_fen)?,
+                instruments: held,
+            }
+            .wallet()?;
+            states.insert(
+                account_id,
+                AccountState {
+                    id: account_id,
+                    before: wallet.clone(),
+                    wallet,
+                    id_of,
+                },
+            );
+        }
+        let mut planned = Vec::with_capacity(to_charge.len());
+        for index in to_charge {
+            let (key, request) = &bills[index];
+            let state = states
+                .get_mut(&request.account_id)
+                .ok_or(LedgerError::AccountNotFound(request.account_id))?;
+            let plan = plan(
+                request.settlement,
+                charged_at,
+                &state.wallet,
+                &request.charges,
+            );
+            state.wallet = plan.wallet_after.clone();
+            planned.push(Planned {
+                index,
+                key,
+                request,
+                plan,
+            });
+        }
 
-        let transaction_id = ledger::open_transaction(
-            &mut tx,
-            account.id,
-            TransactionKind::BillCharge,
-            &format!("{}:{}", request.workspace_id, request.day),
-            now,
-        )
-        .await?;
-        let bill_id: i64 = sqlx::query_scalar(
+        let written = write_bills(&mut tx, &planned, &states, now, charged_at).await?;
+        for (planned, done) in planned.iter().zip(written) {
+            results[planned.index] = Some(Ok(done));
+        }
+        tx.commit().await?;
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(LedgerError::Corrupt(
+                        "a bill of the batch was left unanswered".into(),
+                    ))
+                })
+            })
+            .collect())
+    }
+}
+
+/// The rules a bill must meet before anything is read: a workspace id, usage matching its
+/// charges, and `billing::wallet_rules::check_bill_charges`.
+fn check_request(request: &BillCharge) -> Result<(), LedgerError> {
+    check_workspace_id(&request.workspace_id)?;
+    if !request.usage.is_empty() && request.usage.len() != request.charges.len() {
+        return Err(LedgerError::Corrupt(format!(
+            "a bill with {} charges came with usage for {}",
+            request.charges.len(),
+            request.usage.len()
+        )));
+    }
+    let amounts: Vec<Amount> = request.charges.iter().map(|c| c.amount).collect();
+    billing::wallet_rules::check_bill_charges(&amounts).map_err(|e| match e {
+        billing::wallet_rules::BillChargesError::Count { got, max } => {
+            LedgerError::InvalidChargeCount { got, max }
+        }
+        billing::wallet_rules::BillChargesError::TooLarge { line, asked, max } => {
+            LedgerError::ChargeTooLarge { line, asked, max }
+        }
+    })
+}
+
+struct ExistingBill {
+    bill_id: i64,
+    account_id: i64,
+    key: String,
+}
+
+/// The bills already stored for these workspace-days.
+async fn existing_bills(
+    tx: &mut Transaction<'static, Any>,
+    requests: &[&BillCharge],
+) -> Result<HashMap<(String, NaiveDate), ExistingBill>, LedgerError> {
+    let mut found = HashMap::new();
+    for chunk in requests.chunks(ROWS_PER_STATEMENT) {
+        let days: std::collections::BTreeSet<String> =
+            chunk.iter().map(|r| r.day.to_string()).collect();
+        let sql = format!(
+            "SELECT id, account_id, idempotency_key, workspace_id, bill_date FROM bills \
+             WHERE workspace_id IN ({}) AND bill_date IN ({})",
+            in_list(chunk.len(), 1),
+            in_list(days.len(), chunk.len() + 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for request in chunk {
+            query = query.bind(request.workspace_id.as_str());
+        }
+        for day in &days {
+            query = query.bind(day.as_str());
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let day: String = row.try_get("bill_date")?;
+            let Some(day) = billing::day::parse_day(&day) else {
+                return Err(LedgerError::Corrupt(format!("bill date '{day}'")));
+            };
+            let workspace_id: String = row.try_get("workspace_id")?;
+            if !chunk
+                .iter()
+                .any(|r| r.workspace_id == workspace_id && r.day == day)
+            {
+                continue;
+            }
+            found.insert(
+                (workspace_id, day),
+                ExistingBill {
+                    bill_id: row.try_get("id")?,
+                    account_id: row.try_get("account_id")?,
+                    key: row.try_get("idempotency_key")?,
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// Writes the planned bills set-based: their ledger transactions, bills, lines and postings in
+/// multi-row INSERTs, the instruments and accounts they changed in one UPDATE each, and every
+/// bill's answer under its key. Returns each bill's answer, in the order planned.
+async fn write_bills(
+    tx: &mut Transaction<'static, Any>,
+    planned: &[Planned<'_>],
+    states: &HashMap<i64, AccountState>,
+    now: i64,
+    charged_at: DateTime<Utc>,
+) -> Result<Vec<BillCharged>, LedgerError> {
+    let memo = |p: &Planned| format!("{}:{}", p.request.workspace_id, p.request.day);
+    // Ledger transactions and bills, found again by their memo and their workspace-day (the order
+    // of RETURNING's rows is not promised by SQL).
+    let mut transaction_ids: HashMap<String, i64> = HashMap::with_capacity(planned.len());
+    for chunk in planned.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO ledger_transactions (account_id, kind, memo, created_at) VALUES {} RETURNING id, memo",
+            values_rows(chunk.len(), 4, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for p in chunk {
+            query = query
+                .bind(p.request.account_id)
+                .bind(TransactionKind::BillCharge.code())
+                .bind(memo(p))
+                .bind(now);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            transaction_ids.insert(row.try_get("memo")?, row.try_get("id")?);
+        }
+    }
+    let transaction_of = |p: &Planned| -> Result<i64, LedgerError> {
+        transaction_ids
+            .get(&memo(p))
+            .copied()
+            .ok_or_else(|| LedgerError::Corrupt(format!("no ledger transaction for {}", memo(p))))
+    };
+    let mut bill_ids: HashMap<(String, String), i64> = HashMap::with_capacity(planned.len());
+    for chunk in planned.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
             "INSERT INTO bills (account_id, workspace_id, bill_date, settlement, charged_at, total_fen, transaction_id, \
-             idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(account.id)
-        .bind(&request.workspace_id)
-        .bind(request.day.to_string())
-        .bind(settlement_code(request.settlement))
-        .bind(now)
-        .bind(plan.totals.total().fen())
-        .bind(transaction_id)
-        .bind(key.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
+             idempotency_key) VALUES {} RETURNING id, workspace_id, bill_date",
+            values_rows(chunk.len(), 8, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for p in chunk {
+            query = query
+                .bind(p.request.account_id)
+                .bind(p.request.workspace_id.as_str())
+                .bind(p.request.day.to_string())
+                .bind(settlement_code(p.request.settlement))
+                .bind(now)
+                .bind(p.plan.totals.total().fen())
+                .bind(transaction_of(p)?)
+                .bind(p.key.as_str());
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            bill_ids.insert(
+                (row.try_get("workspace_id")?, row.try_get("bill_date")?),
+                row.try_get("id")?,
+            );
+        }
+    }
+    let bill_of = |p: &Planned| -> Result<i64, LedgerError> {
+        bill_ids
+            .get(&(p.request.workspace_id.clone(), p.request.day.to_string()))
+            .copied()
+            .ok_or_else(|| LedgerError::Corrupt(format!("no bill row for {}", memo(p))))
+    };
 
-        let line_ids = insert_lines(&mut tx, bill_id, &plan.lines, &request.usage).await?;
+    // Lines, numbered from 1 in each bill, found again by (bill, line number).
+    let lines: Vec<(i64, i64, &PlanLine, Option<&LineUsage>)> = planned
+        .iter()
+        .map(|p| {
+            let bill_id = bill_of(p)?;
+            Ok(p.plan
+                .lines
+                .iter()
+                .enumerate()
+                .map(move |(i, line)| (bill_id, i as i64 + 1, line, p.request.usage.get(i)))
+                .collect::<Vec<_>>())
+        })
+        .collect::<Result<Vec<_>, LedgerError>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut line_ids: HashMap<(i64, i64), i64> = HashMap::with_capacity(lines.len());
+    for chunk in lines.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO bill_lines (bill_id, line_no, item, amount_fen, retention_days, quantity, units, unit_price, \
+             price_version) VALUES {} RETURNING id, bill_id, line_no",
+            values_rows(chunk.len(), 9, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for (bill_id, line_no, line, priced) in chunk {
+            query = query
+                .bind(*bill_id)
+                .bind(*line_no)
+                .bind(line.item.code())
+                .bind(line.amount.fen())
+                .bind(priced.and_then(|u| u.retention_days).map(i64::from))
+                .bind(priced.map(|u| u.quantity.to_string()))
+                .bind(priced.map(|u| u.units.to_string()))
+                .bind(priced.map(|u| u.unit_price.to_string()))
+                .bind(priced.map(|u| u.price_version.clone()));
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            line_ids.insert(
+                (row.try_get("bill_id")?, row.try_get("line_no")?),
+                row.try_get("id")?,
+            );
+        }
+    }
+
+    // Postings (each bill's set balanced, checked by ledger::post_many) and the answers.
+    let mut entries = Vec::with_capacity(planned.len());
+    let mut answers = Vec::with_capacity(planned.len());
+    for p in planned {
+        let state = &states[&p.request.account_id];
+        let (bill_id, transaction_id) = (bill_of(p)?, transaction_of(p)?);
         let mut postings = Vec::new();
-        let mut lines = Vec::with_capacity(plan.lines.len());
-        for ((line_no, line), line_id) in (1u32..).zip(&plan.lines).zip(line_ids) {
+        let mut charged_lines = Vec::with_capacity(p.plan.lines.len());
+        for (line_no, line) in (1u32..).zip(&p.plan.lines) {
+            let line_id = *line_ids
+                .get(&(bill_id, i64::from(line_no)))
+                .ok_or_else(|| {
+                    LedgerError::Corrupt(format!("bill {bill_id}: line {line_no} was not stored"))
+                })?;
             postings
                 .push(Posting::new(LedgerAccount::Revenue, line.amount.fen()).for_line(line_id));
             for payment in &line.paid {
                 let taken = -payment.amount.fen();
                 let posting = match &payment.source {
                     PaymentSource::Instrument { id, .. } => {
-                        let instrument_id = *id_of.get(id).ok_or_else(|| {
+                        let instrument_id = *state.id_of.get(id).ok_or_else(|| {
                             LedgerError::Corrupt(format!("the plan used unknown instrument {id}"))
                         })?;
                         Posting::instrument(instrument_id, taken)
@@ -275,56 +575,70 @@ impl Store {
                 };
                 postings.push(posting.for_line(line_id));
             }
-            lines.push(ChargedLine {
+            charged_lines.push(ChargedLine {
                 line_no,
                 item: line.item,
                 amount: line.amount,
                 paid: line
                     .paid
                     .iter()
-                    .map(|p| LinePayment {
-                        source: p.source.name().to_owned(),
-                        amount: p.amount,
+                    .map(|paid| LinePayment {
+                        source: paid.source.name().to_owned(),
+                        amount: paid.amount,
                     })
                     .collect(),
             });
         }
-        ledger::post(&mut tx, transaction_id, account.id, &postings).await?;
-
-        for (old, new) in wallet
-            .instruments()
-            .iter()
-            .zip(plan.wallet_after.instruments())
-        {
-            if old.balance != new.balance {
-                accounts::set_instrument_balance(&mut tx, id_of[&new.id], new.balance.fen())
-                    .await?;
-            }
-        }
-        let after = &plan.wallet_after;
-        accounts::set_balances(
-            &mut tx,
-            account.id,
-            after.cash().fen(),
-            after.arrears().fen(),
-        )
-        .await?;
-
-        let done = BillCharged {
+        entries.push(ledger::Entry {
+            transaction_id,
+            account_id: p.request.account_id,
+            postings,
+        });
+        let after = &p.plan.wallet_after;
+        answers.push(BillCharged {
             bill_id,
             transaction_id,
-            account_id: account.id,
-            workspace_id: request.workspace_id.clone(),
-            day: request.day,
-            settlement: request.settlement,
+            account_id: p.request.account_id,
+            workspace_id: p.request.workspace_id.clone(),
+            day: p.request.day,
+            settlement: p.request.settlement,
             charged_at,
-            lines,
-            totals: plan.totals,
+            lines: charged_lines,
+            totals: p.plan.totals.clone(),
             cash_after: after.cash(),
             arrears_after: after.arrears(),
-        };
-        idempotency::remember(&mut tx, key, OPERATION, request, &done, now).await?;
-        tx.commit().await?;
-        Ok(done)
+        });
     }
+    ledger::post_many(tx, &entries).await?;
+
+    // What the batch changed: each instrument's and account's balance as the last bill left it.
+    let mut instrument_balances = Vec::new();
+    let mut account_balances = Vec::new();
+    for state in states.values() {
+        for (old, new) in state
+            .before
+            .instruments()
+            .iter()
+            .zip(state.wallet.instruments())
+        {
+            if old.balance != new.balance {
+                instrument_balances.push((state.id_of[&new.id], new.balance.fen()));
+            }
+        }
+        account_balances.push((
+            state.id,
+            state.wallet.cash().fen(),
+            state.wallet.arrears().fen(),
+        ));
+    }
+    accounts::set_instrument_balances(tx, &instrument_balances).await?;
+    accounts::set_balances_of(tx, &account_balances).await?;
+
+    let remembered: Vec<(&IdempotencyKey, &BillCharge, &BillCharged)> = planned
+        .iter()
+        .zip(&answers)
+        .map(|(p, done)| (p.key, p.request, done))
+        .collect();
+    idempotency::remember_many(tx, OPERATION, &remembered, now).await?;
+    Ok(answers)
 }

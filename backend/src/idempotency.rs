@@ -73,6 +73,91 @@ pub(crate) async fn replay<Req: Serialize, Res: DeserializeOwned>(
         .map_err(|e| LedgerError::Corrupt(format!("stored response of key '{key}': {e}")))
 }
 
+/// What a key stored: the operation, the request's fingerprint and the answer.
+pub(crate) struct StoredKey {
+    operation: String,
+    request: String,
+    response: String,
+}
+
+impl StoredKey {
+    /// The stored answer if `request` is the request stored under `key`; a key reused for
+    /// another request or operation is refused.
+    pub(crate) fn replay<Req: Serialize, Res: DeserializeOwned>(
+        &self,
+        key: &IdempotencyKey,
+        operation: &str,
+        request: &Req,
+    ) -> Result<Option<Res>, LedgerError> {
+        if self.operation != operation || self.request != fingerprint(request)? {
+            return Err(LedgerError::IdempotencyKeyReused {
+                key: key.to_string(),
+                operation: self.operation.clone(),
+            });
+        }
+        serde_json::from_str(&self.response)
+            .map(Some)
+            .map_err(|e| LedgerError::Corrupt(format!("stored response of key '{key}': {e}")))
+    }
+}
+
+/// What each of these keys stored, for those that were used before.
+pub(crate) async fn stored(
+    tx: &mut Transaction<'static, Any>,
+    keys: &[&IdempotencyKey],
+) -> Result<std::collections::HashMap<String, StoredKey>, LedgerError> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in keys.chunks(1_000) {
+        let sql = format!(
+            "SELECT key, operation, request, response FROM idempotency_keys WHERE key IN ({})",
+            crate::bills::in_list(chunk.len(), 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for key in chunk {
+            query = query.bind(key.as_str());
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            found.insert(
+                row.try_get("key")?,
+                StoredKey {
+                    operation: row.try_get("operation")?,
+                    request: row.try_get("request")?,
+                    response: row.try_get("response")?,
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// Stores many answers of one operation, each under its key, in multi-row INSERTs.
+pub(crate) async fn remember_many<Req: Serialize, Res: Serialize>(
+    tx: &mut Transaction<'static, Any>,
+    operation: &str,
+    answered: &[(&IdempotencyKey, &Req, &Res)],
+    at_micros: i64,
+) -> Result<(), LedgerError> {
+    for chunk in answered.chunks(1_000) {
+        let sql = format!(
+            "INSERT INTO idempotency_keys (key, operation, request, response, created_at) VALUES {}",
+            crate::bills::values_rows(chunk.len(), 5, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for (key, request, response) in chunk {
+            let response =
+                serde_json::to_string(response).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+            query = query
+                .bind(key.as_str())
+                .bind(operation)
+                .bind(fingerprint(request)?)
+                .bind(response)
+                .bind(at_micros);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn remember<Req: Serialize, Res: Serialize>(
     tx: &mut Transaction<'static, Any>,
     key: &IdempotencyKey,
