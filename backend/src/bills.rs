@@ -604,7 +604,7 @@ async fn write_bills(
             settlement: p.request.settlement,
             charged_at,
             lines: charged_lines,
-            totals: p.plan.totals.clone(),
+            totals: p.plan.totals,
             cash_after: after.cash(),
             arrears_after: after.arrears(),
         });

@@ -13,7 +13,7 @@
 //! by the scheduler. Closing settles the month's days without usage too (zero bills), so no usage
 //! can arrive afterwards for a month whose bills are built.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use billing::{BillingItem, Charge, PriceCatalog};
 use chrono::{Datelike, Duration, NaiveDate};
@@ -27,6 +27,9 @@ use crate::idempotency::IdempotencyKey;
 use crate::store::{Backend, Store};
 use crate::time::to_micros;
 use crate::workspaces::{Workspace, workspace_of};
+
+/// How many daily bills the nightly run charges per database transaction (group commit).
+pub const BATCH_SIZE: usize = 500;
 
 /// How long a run may go without renewing its lease before another process takes the day over.
 pub const LEASE_SECONDS: i64 = 30;
@@ -197,21 +200,14 @@ impl Store {
         .bind(day.to_string())
         .fetch_all(self.pool())
         .await?;
-        for workspace_id in workspace_ids {
+        for batch in workspace_ids.chunks(self.settlement_batch_size()) {
             if heartbeat.lost() {
                 report.status = SettlementStatus::Busy;
                 return Ok(report);
             }
-            match self.settle_workspace(&catalog, &workspace_id, day).await {
-                Ok(()) => report.bills_charged += 1,
-                Err(reason) => {
-                    tracing::error!(%workspace_id, %day, %reason, "a daily bill could not be charged");
-                    report.failures.push(WorkspaceFailure {
-                        workspace_id,
-                        reason,
-                    });
-                }
-            }
+            let (bills, unpriced) = self.price_workspaces(&catalog, batch, day).await?;
+            report.failures.extend(unpriced);
+            self.charge_batch(&bills, &mut report).await;
         }
         drop(heartbeat);
         let finished = to_micros(self.now());
@@ -380,80 +376,111 @@ impl Store {
         Ok(updated.rows_affected() == 1)
     }
 
-    async fn day_usage(&self, workspace_id: &str, day: NaiveDate) -> Result<DayUsage, String> {
-        let rows = sqlx::query(
-            "SELECT item, retention_days, quantity FROM usage_records WHERE workspace_id = $1 AND usage_day = $2 AND voided_at IS NULL",
-        )
-        .bind(workspace_id)
-        .bind(day.to_string())
-        .fetch_all(self.pool())
-        .await
-        .map_err(|e| e.to_string())?;
-        let mut usage = DayUsage::new();
-        for row in rows {
-            let item: String = row.try_get("item").map_err(|e| e.to_string())?;
-            let item: BillingItem = item.parse().map_err(|e| format!("stored usage: {e}"))?;
-            let retention: Option<i64> =
-                row.try_get("retention_days").map_err(|e| e.to_string())?;
-            let retention = retention.and_then(|d| u32::try_from(d).ok());
-            let quantity: String = row.try_get("quantity").map_err(|e| e.to_string())?;
-            let quantity: Decimal = quantity
-                .parse()
-                .map_err(|e| format!("stored quantity '{quantity}': {e}"))?;
-            let sum = usage.entry((item, retention)).or_default();
-            *sum = sum
-                .checked_add(quantity)
-                .ok_or_else(|| format!("the day's {item} quantity overflows"))?;
-        }
-        Ok(usage)
-    }
-
-    /// Prices one workspace's day and charges its bill. Errors are reasons for the run's report.
-    async fn settle_workspace(
+    /// Prices the day of each workspace of a batch, reading the batch's workspaces and usage in
+    /// one query each: the bills to charge, and the workspaces that could not be priced.
+    async fn price_workspaces(
         &self,
         catalog: &PriceCatalog,
-        workspace_id: &str,
+        workspace_ids: &[String],
         day: NaiveDate,
-    ) -> Result<(), String> {
-        let row = sqlx::query("SELECT * FROM workspaces WHERE workspace_id = $1")
-            .bind(workspace_id)
-            .fetch_one(self.pool())
-            .await
-            .map_err(|e| e.to_string())?;
-        let workspace: Workspace = workspace_of(&row).map_err(|e| e.to_string())?;
-        let prices = catalog.for_day(day).map_err(|e| e.to_string())?;
-        let mut charges = Vec::new();
-        let mut usage = Vec::new();
-        for ((item, retention), quantity) in self.day_usage(workspace_id, day).await? {
-            let priced = prices
-                .price(item, retention, quantity)
-                .map_err(|e| e.to_string())?;
-            charges.push(Charge {
-                item,
-                amount: priced.amount,
-            });
-            usage.push(LineUsage {
-                retention_days: priced.retention_days,
-                quantity: priced.quantity,
-                units: priced.units,
-                unit_price: priced.unit_price,
-                price_version: priced.price_version,
-            });
+    ) -> Result<(Vec<(IdempotencyKey, BillCharge)>, Vec<WorkspaceFailure>), sqlx::Error> {
+        let sql = format!(
+            "SELECT workspace_id, item, retention_days, quantity FROM usage_records \
+             WHERE usage_day = $1 AND voided_at IS NULL AND workspace_id IN ({})",
+            crate::bills::in_list(workspace_ids.len(), 2)
+        );
+        let mut query =
+            sqlx::query_as::<_, (String, String, Option<i64>, String)>(&sql).bind(day.to_string());
+        for id in workspace_ids {
+            query = query.bind(id.as_str());
         }
-        let request = BillCharge {
-            account_id: workspace.account_id,
-            workspace_id: workspace.workspace_id.clone(),
-            day,
-            settlement: workspace.settlement,
-            charges,
-            usage,
+        let mut usage: HashMap<String, Result<DayUsage, String>> = HashMap::new();
+        for (workspace_id, item, retention, quantity) in query.fetch_all(self.pool()).await? {
+            let entry = usage
+                .entry(workspace_id)
+                .or_insert_with(|| Ok(DayUsage::new()));
+            if let Ok(sums) = entry {
+                if let Err(reason) = add_usage(sums, &item, retention, &quantity) {
+                    *entry = Err(reason);
+                }
+            }
+        }
+        let sql = format!(
+            "SELECT * FROM workspaces WHERE workspace_id IN ({})",
+            crate::bills::in_list(workspace_ids.len(), 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for id in workspace_ids {
+            query = query.bind(id.as_str());
+        }
+        let mut workspaces = HashMap::new();
+        for row in query.fetch_all(self.pool()).await? {
+            let workspace: Result<Workspace, String> =
+                workspace_of(&row).map_err(|e| e.to_string());
+            let id: String = row.try_get("workspace_id")?;
+            workspaces.insert(id, workspace);
+        }
+        let mut bills = Vec::with_capacity(workspace_ids.len());
+        let mut failures = Vec::new();
+        for workspace_id in workspace_ids {
+            let priced = match (workspaces.remove(workspace_id), usage.remove(workspace_id)) {
+                (Some(Ok(workspace)), Some(Ok(day_usage))) => {
+                    bill_of_day(catalog, &workspace, day, day_usage)
+                }
+                (Some(Err(reason)), _) | (_, Some(Err(reason))) => Err(reason),
+                (None, _) => Err(format!("workspace {workspace_id} is not bound")),
+                (_, None) => Err("no usage left to bill (voided meanwhile)".to_owned()),
+            };
+            match priced {
+                Ok(bill) => bills.push(bill),
+                Err(reason) => {
+                    tracing::error!(%workspace_id, %day, %reason, "a daily bill could not be priced");
+                    failures.push(WorkspaceFailure {
+                        workspace_id: workspace_id.clone(),
+                        reason,
+                    });
+                }
+            }
+        }
+        Ok((bills, failures))
+    }
+
+    /// Charges a batch's bills in one transaction; if the batch as a whole fails, bill by bill,
+    /// so one bad bill never keeps the others from being charged.
+    async fn charge_batch(
+        &self,
+        bills: &[(IdempotencyKey, BillCharge)],
+        report: &mut SettlementReport,
+    ) {
+        if bills.is_empty() {
+            return;
+        }
+        let results = match self.charge_bills(bills).await {
+            Ok(results) => results,
+            Err(e) => {
+                tracing::warn!(day = %report.day, bills = bills.len(), error = %e,
+                    "a settlement batch failed; charging its bills one by one");
+                let mut results = Vec::with_capacity(bills.len());
+                for (key, request) in bills {
+                    results.push(self.charge_bill(key, request).await);
+                }
+                results
+            }
         };
-        let key = IdempotencyKey::new(format!("settle:{workspace_id}:{day}"))
-            .map_err(|e| e.to_string())?;
-        self.charge_bill(&key, &request)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        for ((_, request), result) in bills.iter().zip(results) {
+            match result {
+                Ok(_) => report.bills_charged += 1,
+                Err(e) => {
+                    let reason = e.to_string();
+                    tracing::error!(workspace_id = %request.workspace_id, day = %report.day, %reason,
+                        "a daily bill could not be charged");
+                    report.failures.push(WorkspaceFailure {
+                        workspace_id: request.workspace_id.clone(),
+                        reason,
+                    });
+                }
+            }
+        }
     }
 
     /// The one rule for monthly bills: the month of `day` is closed, and its monthly bills built,
@@ -562,6 +589,67 @@ impl Store {
         }
         Ok(made)
     }
+}
+
+/// Adds one stored usage record to a day's sums.
+fn add_usage(
+    sums: &mut DayUsage,
+    item: &str,
+    retention: Option<i64>,
+    quantity: &str,
+) -> Result<(), String> {
+    let item: BillingItem = item.parse().map_err(|e| format!("stored usage: {e}"))?;
+    let retention = retention.and_then(|d| u32::try_from(d).ok());
+    let quantity: Decimal = quantity
+        .parse()
+        .map_err(|e| format!("stored quantity '{quantity}': {e}"))?;
+    let sum = sums.entry((item, retention)).or_default();
+    *sum = sum
+        .checked_add(quantity)
+        .ok_or_else(|| format!("the day's {item} quantity overflows"))?;
+    Ok(())
+}
+
+/// A workspace's daily bill from its day's usage, priced by the catalog, under the key that
+/// makes the day's settlement charge it once: `settle:<workspace>:<day>`.
+fn bill_of_day(
+    catalog: &PriceCatalog,
+    workspace: &Workspace,
+    day: NaiveDate,
+    day_usage: DayUsage,
+) -> Result<(IdempotencyKey, BillCharge), String> {
+    let prices = catalog.for_day(day).map_err(|e| e.to_string())?;
+    let mut charges = Vec::new();
+    let mut usage = Vec::new();
+    for ((item, retention), quantity) in day_usage {
+        let priced = prices
+            .price(item, retention, quantity)
+            .map_err(|e| e.to_string())?;
+        charges.push(Charge {
+            item,
+            amount: priced.amount,
+        });
+        usage.push(LineUsage {
+            retention_days: priced.retention_days,
+            quantity: priced.quantity,
+            units: priced.units,
+            unit_price: priced.unit_price,
+            price_version: priced.price_version,
+        });
+    }
+    let key = IdempotencyKey::new(format!("settle:{}:{day}", workspace.workspace_id))
+        .map_err(|e| e.to_string())?;
+    Ok((
+        key,
+        BillCharge {
+            account_id: workspace.account_id,
+            workspace_id: workspace.workspace_id.clone(),
+            day,
+            settlement: workspace.settlement,
+            charges,
+            usage,
+        },
+    ))
 }
 
 /// Assembles a month's monthly bills from its daily bills and what paid them (the postings), in

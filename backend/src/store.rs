@@ -51,6 +51,7 @@ pub struct Store {
     prepaid_card_validity_days: i64,
     settlement_timezone: chrono_tz::Tz,
     settlement_lease_seconds: i64,
+    settlement_batch_size: usize,
     sign_ups_per_hour: i64,
     password_checks: Arc<std::sync::atomic::AtomicU64>,
     password_hashes: Arc<std::sync::atomic::AtomicU64>,
@@ -116,6 +117,7 @@ impl Store {
             prepaid_card_validity_days: billing::wallet_rules::DEFAULT_PREPAID_CARD_VALIDITY_DAYS,
             settlement_timezone: DEFAULT_SETTLEMENT_TIMEZONE,
             settlement_lease_seconds: crate::settlement::LEASE_SECONDS,
+            settlement_batch_size: crate::settlement::BATCH_SIZE,
             sign_ups_per_hour: crate::auth::rate_limit::DEFAULT_SIGN_UPS_PER_HOUR,
             password_checks: Arc::default(),
             password_hashes: Arc::default(),
@@ -170,6 +172,17 @@ impl Store {
 
     pub fn settlement_lease_seconds(&self) -> i64 {
         self.settlement_lease_seconds
+    }
+
+    /// How many daily bills the settlement charges per transaction (default
+    /// [`crate::settlement::BATCH_SIZE`], 1 to 5,000).
+    pub fn with_settlement_batch_size(mut self, bills: usize) -> Store {
+        self.settlement_batch_size = bills.clamp(1, 5_000);
+        self
+    }
+
+    pub fn settlement_batch_size(&self) -> usize {
+        self.settlement_batch_size
     }
 
     /// Today's date in the settlement timezone.

@@ -379,7 +379,73 @@ async fn instruments_that_ran_out_are_expired_after_a_settled_day(db: TestDb) {
     db.finish().await;
 }
 
+/// A batch that the database refuses as a whole (here: a trigger refuses one workspace's bill)
+/// is charged again bill by bill: every other bill of the batch is charged, the refused one is a
+/// failure of the day, and nothing is charged twice.
+async fn a_batch_the_database_refuses_is_charged_bill_by_bill(db: TestDb) {
+    let store = db.store.clone().with_settlement_batch_size(4);
+    let alice = funded(&db, "Alice", 100).await;
+    let bob = funded(&db, "Bob", 100).await;
+    for n in 0..10 {
+        let account = if n % 2 == 0 { alice } else { bob };
+        let ws = workspace(&db, account, &format!("ws-{n}")).await;
+        store
+            .ingest_usage(&ws, &[record("a", "network", "1", "2026-10-30")])
+            .await
+            .unwrap();
+    }
+    let refuse = match store.backend() {
+        backend::store::Backend::Sqlite => vec![
+            "CREATE TRIGGER refuse_ws_5 BEFORE INSERT ON bills WHEN NEW.workspace_id = 'ws-5' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        ],
+        backend::store::Backend::Postgres => vec![
+            "CREATE FUNCTION refuse_ws_5() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.workspace_id = 'ws-5' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END; $$",
+            "CREATE TRIGGER refuse_ws_5 BEFORE INSERT ON bills FOR EACH ROW EXECUTE FUNCTION refuse_ws_5()",
+        ],
+    };
+    for sql in refuse {
+        sqlx::query(sql).execute(store.pool()).await.unwrap();
+    }
+    let report = store.settle_day(day("2026-10-30"), "p").await.unwrap();
+    assert_eq!(report.status, SettlementStatus::Incomplete, "{report:?}");
+    assert_eq!(report.bills_charged, 9, "{report:?}");
+    assert_eq!(report.failures.len(), 1);
+    assert_eq!(report.failures[0].workspace_id, "ws-5");
+    assert!(
+        report.failures[0].reason.contains("refused by the test"),
+        "{report:?}"
+    );
+    // Five 2.00 bills for Alice, four for Bob (ws-5 is his).
+    assert_eq!(
+        store.account(alice).await.unwrap().cash,
+        Amount::from_yuan(90)
+    );
+    assert_eq!(
+        store.account(bob).await.unwrap().cash,
+        Amount::from_yuan(92)
+    );
+    db.assert_ledger_clean().await;
+    // Once the cause is gone, the day finishes with the one bill left.
+    let drop = match store.backend() {
+        backend::store::Backend::Sqlite => "DROP TRIGGER refuse_ws_5",
+        backend::store::Backend::Postgres => "DROP TRIGGER refuse_ws_5 ON bills",
+    };
+    sqlx::query(drop).execute(store.pool()).await.unwrap();
+    let again = store.settle_day(day("2026-10-30"), "p").await.unwrap();
+    assert_eq!(again.status, SettlementStatus::Settled, "{again:?}");
+    assert_eq!((again.bills_found, again.bills_charged), (9, 1));
+    assert_eq!(
+        store.account(bob).await.unwrap().cash,
+        Amount::from_yuan(90)
+    );
+    db.assert_ledger_clean().await;
+    db.finish().await;
+}
+
 on_both_databases!(
+    a_batch_the_database_refuses_is_charged_bill_by_bill,
     usage_that_could_never_be_charged_is_refused_at_ingest_one_record_at_a_time,
     a_record_that_blocks_its_day_is_voided_and_the_day_settles_again,
     a_month_is_built_only_when_every_day_of_it_is_settled,

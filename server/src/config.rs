@@ -34,6 +34,8 @@ pub struct Config {
     /// `SETTLEMENT_LEASE_SECONDS` (5 to 3600, default 30): how soon another process takes over the
     /// day of a settlement run that died.
     pub settlement_lease_seconds: i64,
+    /// `SETTLEMENT_BATCH_SIZE` (1 to 5000, default 500): daily bills charged per transaction.
+    pub settlement_batch_size: usize,
     /// `TRUSTED_PROXIES`: the reverse proxies whose `X-Forwarded-For` names the client (default none).
     pub trusted_proxies: TrustedProxies,
     /// `SIGN_UPS_PER_HOUR`: sign-ups one client address may attempt per hour (default 10).
@@ -148,6 +150,8 @@ pub enum ConfigError {
     BadSchedulerSwitch(String),
     #[error("SETTLEMENT_LEASE_SECONDS='{0}' must be a whole number of seconds from 5 to 3600")]
     BadLeaseSeconds(String),
+    #[error("SETTLEMENT_BATCH_SIZE='{0}' must be a whole number of bills from 1 to 5000")]
+    BadBatchSize(String),
     #[error("PAYMENT_SANDBOX='{0}' must be on or off")]
     BadSandboxSwitch(String),
     #[error(
@@ -208,6 +212,13 @@ impl Config {
             },
             None => backend::settlement::LEASE_SECONDS,
         };
+        let settlement_batch_size = match lookup("SETTLEMENT_BATCH_SIZE") {
+            Some(value) => match value.trim().parse::<usize>() {
+                Ok(bills) if (1..=5000).contains(&bills) => bills,
+                _ => return Err(ConfigError::BadBatchSize(value)),
+            },
+            None => backend::settlement::BATCH_SIZE,
+        };
         let online_payments = online_payments(&lookup)?;
         let bank_payee = crate::payments::BankPayee::from_lookup(&lookup);
         let settlement_timezone = match lookup("SETTLEMENT_TIMEZONE") {
@@ -234,6 +245,7 @@ impl Config {
             settlement_timezone,
             settlement_scheduler,
             settlement_lease_seconds,
+            settlement_batch_size,
             trusted_proxies,
             sign_ups_per_hour,
             site_addr,
@@ -279,6 +291,7 @@ impl Config {
             .with_prepaid_card_validity_days(self.prepaid_card_validity_days)?
             .with_settlement_timezone(self.settlement_timezone)
             .with_settlement_lease_seconds(self.settlement_lease_seconds)
+            .with_settlement_batch_size(self.settlement_batch_size)
             .with_sign_ups_per_hour(self.sign_ups_per_hour))
     }
 

@@ -25,6 +25,7 @@ fn binary() -> Command {
     command
         .env_remove("RUST_LOG")
         .env("SETTLEMENT_LEASE_SECONDS", "5")
+        .env("SETTLEMENT_BATCH_SIZE", "100")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command
