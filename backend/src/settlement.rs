@@ -399,10 +399,10 @@ impl Store {
             let entry = usage
                 .entry(workspace_id)
                 .or_insert_with(|| Ok(DayUsage::new()));
-            if let Ok(sums) = entry {
-                if let Err(reason) = add_usage(sums, &item, retention, &quantity) {
-                    *entry = Err(reason);
-                }
+            if let Ok(sums) = entry
+                && let Err(reason) = add_usage(sums, &item, retention, &quantity)
+            {
+                *entry = Err(reason);
             }
         }
         let sql = format!(
