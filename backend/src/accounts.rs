@@ -183,7 +183,7 @@ pub(crate) async fn lock_many(
 ) -> Result<std::collections::HashMap<i64, LockedAccount>, LedgerError> {
     let ids: Vec<i64> = account_ids.iter().copied().collect();
     let mut locked = std::collections::HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(1_000) {
+    for chunk in ids.chunks(crate::store::rows_per_statement(tx, 1)) {
         let lock = match store.backend() {
             Backend::Postgres => " FOR UPDATE",
             Backend::Sqlite => "",
@@ -213,7 +213,7 @@ pub(crate) async fn set_balances_of(
     tx: &mut Transaction<'static, Any>,
     balances: &[(i64, i64, i64)],
 ) -> Result<(), LedgerError> {
-    for chunk in balances.chunks(1_000) {
+    for chunk in balances.chunks(crate::store::rows_per_statement(tx, 3)) {
         let n = chunk.len();
         let cases = |column: usize| -> String {
             (0..n)
@@ -242,7 +242,7 @@ pub(crate) async fn set_instrument_balances(
     tx: &mut Transaction<'static, Any>,
     balances: &[(i64, i64)],
 ) -> Result<(), LedgerError> {
-    for chunk in balances.chunks(1_000) {
+    for chunk in balances.chunks(crate::store::rows_per_statement(tx, 2)) {
         let cases: Vec<String> = (0..chunk.len())
             .map(|i| format!("WHEN ${} THEN ${}", i * 2 + 1, i * 2 + 2))
             .collect();
@@ -271,7 +271,7 @@ pub(crate) async fn load_instruments_of(
     let ids: Vec<i64> = account_ids.iter().copied().collect();
     let mut held: std::collections::HashMap<i64, Vec<InstrumentRecord>> =
         std::collections::HashMap::new();
-    for chunk in ids.chunks(1_000) {
+    for chunk in ids.chunks(crate::store::rows_per_statement(tx, 1)) {
         let sql = format!(
             "SELECT account_id, {INSTRUMENT_COLUMNS} FROM instruments WHERE account_id IN ({}) ORDER BY account_id, id",
             crate::bills::in_list(chunk.len(), 1)

@@ -14,7 +14,7 @@ use crate::accounts::{self, AccountSnapshot, fen};
 use crate::error::LedgerError;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
-use crate::store::{Store, retry_after_conflict};
+use crate::store::{Store, retry_after_conflict, rows_per_statement};
 use crate::time::to_micros;
 
 /// The rules of a bill's charges are `billing::wallet_rules::check_bill_charges`.
@@ -124,10 +124,6 @@ pub(crate) fn in_list(count: usize, first: usize) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
-
-/// Rows a multi-row statement writes at most: under SQLite's 32,766 parameters for the widest
-/// row written here (9 columns), and few enough that one statement stays cheap to plan.
-const ROWS_PER_STATEMENT: usize = 1_000;
 
 /// One account of a batch as the waterfall leaves it after each of its bills.
 struct AccountState {
@@ -389,7 +385,8 @@ async fn existing_bills(
     requests: &[&BillCharge],
 ) -> Result<HashMap<(String, NaiveDate), ExistingBill>, LedgerError> {
     let mut found = HashMap::new();
-    for chunk in requests.chunks(ROWS_PER_STATEMENT) {
+    let per_statement = rows_per_statement(tx, 2);
+    for chunk in requests.chunks(per_statement) {
         let days: std::collections::BTreeSet<String> =
             chunk.iter().map(|r| r.day.to_string()).collect();
         let sql = format!(
@@ -444,7 +441,7 @@ async fn write_bills(
     // Ledger transactions and bills, found again by their memo and their workspace-day (the order
     // of RETURNING's rows is not promised by SQL).
     let mut transaction_ids: HashMap<String, i64> = HashMap::with_capacity(planned.len());
-    for chunk in planned.chunks(ROWS_PER_STATEMENT) {
+    for chunk in planned.chunks(rows_per_statement(tx, 4)) {
         let sql = format!(
             "INSERT INTO ledger_transactions (account_id, kind, memo, created_at) VALUES {} RETURNING id, memo",
             values_rows(chunk.len(), 4, 1)
@@ -468,7 +465,7 @@ async fn write_bills(
             .ok_or_else(|| LedgerError::Corrupt(format!("no ledger transaction for {}", memo(p))))
     };
     let mut bill_ids: HashMap<(String, String), i64> = HashMap::with_capacity(planned.len());
-    for chunk in planned.chunks(ROWS_PER_STATEMENT) {
+    for chunk in planned.chunks(rows_per_statement(tx, 8)) {
         let sql = format!(
             "INSERT INTO bills (account_id, workspace_id, bill_date, settlement, charged_at, total_fen, transaction_id, \
              idempotency_key) VALUES {} RETURNING id, workspace_id, bill_date",
@@ -517,7 +514,7 @@ async fn write_bills(
         .flatten()
         .collect();
     let mut line_ids: HashMap<(i64, i64), i64> = HashMap::with_capacity(lines.len());
-    for chunk in lines.chunks(ROWS_PER_STATEMENT) {
+    for chunk in lines.chunks(rows_per_statement(tx, 9)) {
         let sql = format!(
             "INSERT INTO bill_lines (bill_id, line_no, item, amount_fen, retention_days, quantity, units, unit_price, \
              price_version) VALUES {} RETURNING id, bill_id, line_no",

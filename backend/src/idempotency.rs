@@ -107,7 +107,7 @@ pub(crate) async fn stored(
     keys: &[&IdempotencyKey],
 ) -> Result<std::collections::HashMap<String, StoredKey>, LedgerError> {
     let mut found = std::collections::HashMap::new();
-    for chunk in keys.chunks(1_000) {
+    for chunk in keys.chunks(crate::store::rows_per_statement(tx, 1)) {
         let sql = format!(
             "SELECT key, operation, request, response FROM idempotency_keys WHERE key IN ({})",
             crate::bills::in_list(chunk.len(), 1)
@@ -137,7 +137,7 @@ pub(crate) async fn remember_many<Req: Serialize, Res: Serialize>(
     answered: &[(&IdempotencyKey, &Req, &Res)],
     at_micros: i64,
 ) -> Result<(), LedgerError> {
-    for chunk in answered.chunks(1_000) {
+    for chunk in answered.chunks(crate::store::rows_per_statement(tx, 5)) {
         let sql = format!(
             "INSERT INTO idempotency_keys (key, operation, request, response, created_at) VALUES {}",
             crate::bills::values_rows(chunk.len(), 5, 1)

@@ -161,7 +161,7 @@ pub(crate) async fn post_many(
                 .map(move |p| (e, p))
         })
         .collect();
-    for chunk in rows.chunks(POSTINGS_PER_BATCH_INSERT) {
+    for chunk in rows.chunks(crate::store::rows_per_statement(tx, 6)) {
         let sql = format!(
             "INSERT INTO postings (transaction_id, account_id, ledger_account, instrument_id, bill_line_id, amount_fen) VALUES {}",
             crate::bills::values_rows(chunk.len(), 6, 1)
@@ -180,9 +180,6 @@ pub(crate) async fn post_many(
     }
     Ok(())
 }
-
-/// Postings per statement of [`post_many`]: 30,000 parameters, under SQLite's 32,766.
-const POSTINGS_PER_BATCH_INSERT: usize = 5_000;
 
 /// Writes a balanced set of postings. Refuses (as a programming error surfaced as `Corrupt`) any
 /// set that does not sum to zero, so an unbalanced transaction can never be committed.

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod bench;
 pub mod bills;
 pub mod cash;
 pub mod check;

@@ -13,8 +13,6 @@ use crate::workspaces::Workspace;
 
 /// The most records one report may carry.
 pub const MAX_RECORDS_PER_REPORT: usize = 10_000;
-/// Rows per INSERT statement (SQLite allows 32,766 parameters; 7 per row).
-const ROWS_PER_INSERT: usize = 1_000;
 
 /// One record as the reporter sent it; checked by [`Store::ingest_usage`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,7 +229,7 @@ impl Store {
         outcome.duplicates += duplicates;
         outcome.rejected.extend(too_large);
         let now = to_micros(self.now());
-        for chunk in good.chunks(ROWS_PER_INSERT) {
+        for chunk in good.chunks(crate::store::rows_per_statement(&tx, 5)) {
             let mut sql = String::from(
                 "INSERT INTO usage_records (workspace_id, record_id, usage_day, item, retention_days, quantity, received_at) VALUES ",
             );

@@ -58,6 +58,32 @@ pub enum Command {
         #[command(subcommand)]
         command: PricesCommand,
     },
+    /// Measure the nightly settlement or usage ingest on a throwaway database of DATABASE_URL's
+    /// kind (created and dropped by the command), beside that database's own rates measured in
+    /// the same run. Prints the figures as JSON.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Settle one day of N workspaces (three usage records each, 50 workspaces per account).
+    Settlement {
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=2_000_000))]
+        workspaces: u64,
+        /// Bills per transaction (default SETTLEMENT_BATCH_SIZE or 500).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=5_000))]
+        batch: Option<u64>,
+    },
+    /// Ingest N usage records through POST /api/v1/usage's backend, in reports of --per-report.
+    Ingest {
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=20_000_000))]
+        records: u64,
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        per_report: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,7 +3,8 @@ use std::process::ExitCode;
 use backend::auth::operators::{CLI, Revoker};
 use clap::Parser;
 use server::cli::{
-    Cli, Command, LedgerCommand, OperatorCommand, PricesCommand, read_secret_line, run_plan,
+    BenchCommand, Cli, Command, LedgerCommand, OperatorCommand, PricesCommand, read_secret_line,
+    run_plan,
 };
 use server::config::Config;
 
@@ -79,6 +80,25 @@ fn main() -> ExitCode {
                     } else {
                         ExitCode::FAILURE
                     }
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }),
+        Command::Bench { command } => with_config(|config| async move {
+            let throwaway = match server::bench::Throwaway::create(&config).await {
+                Ok(throwaway) => throwaway,
+                Err(e) => return fail(e),
+            };
+            let figures = bench_command(&config, &throwaway.url, command).await;
+            // Dropped before anything is printed: a closed stdout must not leave it behind.
+            throwaway.drop().await;
+            match figures {
+                Ok(json) => {
+                    println!("{json}");
+                    ExitCode::SUCCESS
                 }
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -320,6 +340,49 @@ async fn operator_named(
 }
 
 /// Runs a database command: exit 2 when it cannot run at all, so that 1 keeps its meaning.
+/// Runs a benchmark on the throwaway database at `url`: its figures as JSON.
+async fn bench_command(
+    config: &Config,
+    url: &str,
+    command: BenchCommand,
+) -> Result<String, String> {
+    let store = backend::Store::open(url)
+        .await
+        .map_err(|e| e.to_string())?
+        .with_settlement_timezone(config.settlement_timezone);
+    let figures = match command {
+        BenchCommand::Settlement { workspaces, batch } => {
+            let batch = batch.map_or(config.settlement_batch_size, |b| b as usize);
+            let store = store.clone().with_settlement_batch_size(batch);
+            backend::bench::settlement(&store, workspaces as usize)
+                .await
+                .map(|f| {
+                    eprintln!(
+                        "settlement on {}: {} bills in {:.2} s = {:.0} bills/s; the database alone: {:.0} commits/s, \
+                         {:.0} bills' worth of rows/s batched ({:.2} of it)",
+                        f.database, f.bills, f.seconds, f.bills_per_second, f.raw_commits_per_second,
+                        f.raw_batched_bills_per_second, f.ratio_to_raw_batched
+                    );
+                    serde_json::to_string_pretty(&f).unwrap_or_default()
+                })
+        }
+        BenchCommand::Ingest {
+            records,
+            per_report,
+        } => backend::bench::ingest(&store, records as usize, per_report as usize)
+            .await
+            .map(|f| {
+                eprintln!(
+                    "ingest on {}: {} records in {:.2} s = {:.0} records/s; the database alone: {:.0} rows/s ({:.2} of it)",
+                    f.database, f.records, f.seconds, f.records_per_second, f.raw_rows_per_second, f.ratio_to_raw
+                );
+                serde_json::to_string_pretty(&f).unwrap_or_default()
+            }),
+    };
+    store.close().await;
+    figures.map_err(|e| e.to_string())
+}
+
 fn with_config<F, Fut>(command: F) -> ExitCode
 where
     F: FnOnce(Config) -> Fut,
