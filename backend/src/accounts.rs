@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::error::LedgerError;
+use crate::sql::Placeholders;
 use crate::store::{Backend, Store};
 use crate::time::{from_micros, to_micros};
 
@@ -182,17 +183,18 @@ pub(crate) async fn lock_many(
     account_ids: &std::collections::BTreeSet<i64>,
 ) -> Result<std::collections::HashMap<i64, LockedAccount>, LedgerError> {
     let ids: Vec<i64> = account_ids.iter().copied().collect();
+    let sql = Placeholders::of(tx);
     let mut locked = std::collections::HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(crate::store::rows_per_statement(tx, 1)) {
+    for chunk in ids.chunks(sql.rows_per_statement(1)) {
         let lock = match store.backend() {
             Backend::Postgres => " FOR UPDATE",
             Backend::Sqlite => "",
         };
-        let sql = format!(
+        let statement = format!(
             "SELECT id, cash_fen, arrears_fen FROM billing_accounts WHERE id IN ({}) ORDER BY id{lock}",
-            crate::bills::in_list(chunk.len(), 1)
+            sql.list(chunk.len(), 1)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&statement);
         for id in chunk {
             query = query.bind(*id);
         }
@@ -208,55 +210,68 @@ pub(crate) async fn lock_many(
     Ok(locked)
 }
 
-/// Sets many accounts' balances in one statement per thousand: `(account, cash, arrears)`.
+/// `CASE id WHEN … THEN … END` over `(id, value)` pairs, parameters from `first` in order.
+fn case_of_id(sql: Placeholders, pairs: usize, first: usize) -> String {
+    let mut case = String::from("CASE id");
+    for i in 0..pairs {
+        case.push_str(&format!(
+            " WHEN {} THEN {}",
+            sql.nth(first + 2 * i),
+            sql.nth(first + 2 * i + 1)
+        ));
+    }
+    case.push_str(" END");
+    case
+}
+
+/// Sets many accounts' balances, a few hundred per statement: `(account, cash, arrears)`.
 pub(crate) async fn set_balances_of(
     tx: &mut Transaction<'static, Any>,
     balances: &[(i64, i64, i64)],
 ) -> Result<(), LedgerError> {
-    for chunk in balances.chunks(crate::store::rows_per_statement(tx, 3)) {
+    let sql = Placeholders::of(tx);
+    for chunk in balances.chunks(sql.rows_per_statement(5)) {
         let n = chunk.len();
-        let cases = |column: usize| -> String {
-            (0..n)
-                .map(|i| format!("WHEN ${} THEN ${}", i * 3 + 1, i * 3 + 1 + column))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let ids: Vec<String> = (0..n).map(|i| format!("${}", i * 3 + 1)).collect();
-        let sql = format!(
-            "UPDATE billing_accounts SET cash_fen = CASE id {} END, arrears_fen = CASE id {} END WHERE id IN ({})",
-            cases(1),
-            cases(2),
-            ids.join(", ")
+        let statement = format!(
+            "UPDATE billing_accounts SET cash_fen = {}, arrears_fen = {} WHERE id IN ({})",
+            case_of_id(sql, n, 1),
+            case_of_id(sql, n, 2 * n + 1),
+            sql.list(n, 4 * n + 1)
         );
-        let mut query = sqlx::query(&sql);
-        for (id, cash, arrears) in chunk {
-            query = query.bind(*id).bind(*cash).bind(*arrears);
+        let mut query = sqlx::query(&statement);
+        for (id, cash, _) in chunk {
+            query = query.bind(*id).bind(*cash);
+        }
+        for (id, _, arrears) in chunk {
+            query = query.bind(*id).bind(*arrears);
+        }
+        for (id, _, _) in chunk {
+            query = query.bind(*id);
         }
         query.execute(&mut **tx).await?;
     }
     Ok(())
 }
 
-/// Sets many instruments' balances in one statement per thousand: `(instrument, balance)`.
+/// Sets many instruments' balances, a few hundred per statement: `(instrument, balance)`.
 pub(crate) async fn set_instrument_balances(
     tx: &mut Transaction<'static, Any>,
     balances: &[(i64, i64)],
 ) -> Result<(), LedgerError> {
-    for chunk in balances.chunks(crate::store::rows_per_statement(tx, 2)) {
-        let cases: Vec<String> = (0..chunk.len())
-            .map(|i| format!("WHEN ${} THEN ${}", i * 2 + 1, i * 2 + 2))
-            .collect();
-        let ids: Vec<String> = (0..chunk.len())
-            .map(|i| format!("${}", i * 2 + 1))
-            .collect();
-        let sql = format!(
-            "UPDATE instruments SET balance_fen = CASE id {} END WHERE id IN ({})",
-            cases.join(" "),
-            ids.join(", ")
+    let sql = Placeholders::of(tx);
+    for chunk in balances.chunks(sql.rows_per_statement(3)) {
+        let n = chunk.len();
+        let statement = format!(
+            "UPDATE instruments SET balance_fen = {} WHERE id IN ({})",
+            case_of_id(sql, n, 1),
+            sql.list(n, 2 * n + 1)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&statement);
         for (id, balance) in chunk {
             query = query.bind(*id).bind(*balance);
+        }
+        for (id, _) in chunk {
+            query = query.bind(*id);
         }
         query.execute(&mut **tx).await?;
     }
@@ -269,14 +284,15 @@ pub(crate) async fn load_instruments_of(
     account_ids: &std::collections::BTreeSet<i64>,
 ) -> Result<std::collections::HashMap<i64, Vec<InstrumentRecord>>, LedgerError> {
     let ids: Vec<i64> = account_ids.iter().copied().collect();
+    let sql = Placeholders::of(tx);
     let mut held: std::collections::HashMap<i64, Vec<InstrumentRecord>> =
         std::collections::HashMap::new();
-    for chunk in ids.chunks(crate::store::rows_per_statement(tx, 1)) {
-        let sql = format!(
+    for chunk in ids.chunks(sql.rows_per_statement(1)) {
+        let statement = format!(
             "SELECT account_id, {INSTRUMENT_COLUMNS} FROM instruments WHERE account_id IN ({}) ORDER BY account_id, id",
-            crate::bills::in_list(chunk.len(), 1)
+            sql.list(chunk.len(), 1)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&statement);
         for id in chunk {
             query = query.bind(*id);
         }

@@ -13,11 +13,11 @@ use billing::Amount;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::bills::values_rows;
 use crate::cash::{CashCredit, CashSource};
 use crate::error::LedgerError;
 use crate::idempotency::IdempotencyKey;
 use crate::settlement::SettlementStatus;
+use crate::sql::Placeholders;
 use crate::store::{Backend, Store};
 use crate::usage::UsageInput;
 use crate::vouchers::VoucherIssue;
@@ -116,13 +116,14 @@ async fn accounts_and_workspaces(
         .collect();
     let now = crate::time::to_micros(store.now());
     let mut tx = store.begin_write().await?;
-    for chunk in bound.chunks(crate::store::rows_per_statement(&tx, 8)) {
-        let sql = format!(
+    let sql = Placeholders::of(&tx);
+    for chunk in bound.chunks(sql.rows_per_statement(8)) {
+        let statement = format!(
             "INSERT INTO workspaces (workspace_id, account_id, name, settlement, key_hash, key_prefix, bound_at, \
              key_rotated_at) VALUES {}",
-            values_rows(chunk.len(), 8, 1)
+            sql.rows(chunk.len(), 8, 1)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&statement);
         for (account, workspace_id) in chunk {
             query = query
                 .bind(workspace_id.as_str())
@@ -149,16 +150,14 @@ pub async fn settlement(
     let bound = accounts_and_workspaces(store, workspaces).await?;
     let now = crate::time::to_micros(store.now());
     let mut tx = store.begin_write().await?;
-    for chunk in bound.chunks(crate::store::rows_per_statement(
-        &tx,
-        7 * RECORDS_PER_WORKSPACE,
-    )) {
-        let sql = format!(
+    let sql = Placeholders::of(&tx);
+    for chunk in bound.chunks(sql.rows_per_statement(7 * RECORDS_PER_WORKSPACE)) {
+        let statement = format!(
             "INSERT INTO usage_records (workspace_id, record_id, usage_day, item, retention_days, quantity, \
              received_at) VALUES {}",
-            values_rows(chunk.len() * RECORDS_PER_WORKSPACE, 7, 1)
+            sql.rows(chunk.len() * RECORDS_PER_WORKSPACE, 7, 1)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&statement);
         for (n, (_, workspace_id)) in chunk.iter().enumerate() {
             for (item, retention, quantity) in [
                 ("logs", Some(7_i64), format!("{}", 1_000_000 + n)),
@@ -341,6 +340,7 @@ async fn raw_batched(
     scratch(store).await?;
     let rows_per_unit = rows_per_unit.max(1);
     let units_per_commit = units_per_commit.max(1);
+    let sql = Placeholders::for_backend(store.backend());
     let started = Instant::now();
     let mut done = 0;
     while done < units {
@@ -349,12 +349,12 @@ async fn raw_batched(
         let mut tx = store.begin_write().await?;
         let mut written = 0;
         while written < rows {
-            let chunk = crate::store::rows_per_statement(&tx, 4).min(rows - written);
-            let sql = format!(
+            let chunk = sql.rows_per_statement(4).min(rows - written);
+            let statement = format!(
                 "INSERT INTO bench_raw (a, b, c, d) VALUES {}",
-                values_rows(chunk, 4, 1)
+                sql.rows(chunk, 4, 1)
             );
-            let mut query = sqlx::query(&sql);
+            let mut query = sqlx::query(&statement);
             for n in 0..chunk {
                 query = query
                     .bind((written + n) as i64)

@@ -14,7 +14,8 @@ use crate::accounts::{self, AccountSnapshot, fen};
 use crate::error::LedgerError;
 use crate::idempotency::{self, IdempotencyKey};
 use crate::ledger::{self, LedgerAccount, Posting, TransactionKind};
-use crate::store::{Store, retry_after_conflict, rows_per_statement};
+use crate::sql::Placeholders;
+use crate::store::{Store, retry_after_conflict};
 use crate::time::to_micros;
 
 /// The rules of a bill's charges are `billing::wallet_rules::check_bill_charges`.
@@ -95,34 +96,6 @@ fn settlement_code(settlement: Settlement) -> &'static str {
         Settlement::Account => "account",
         Settlement::Cloud => "cloud",
     }
-}
-
-/// `($1, $2, …), (…)` for `rows` rows of `columns` parameters, numbered from `$first`.
-pub(crate) fn values_rows(rows: usize, columns: usize, first: usize) -> String {
-    let mut sql = String::with_capacity(rows * columns * 6);
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&(first + row * columns + column).to_string());
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-/// `$first, $first+1, …` for an `IN (…)` list of `count` parameters.
-pub(crate) fn in_list(count: usize, first: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// One account of a batch as the waterfall leaves it after each of its bills.
@@ -385,17 +358,17 @@ async fn existing_bills(
     requests: &[&BillCharge],
 ) -> Result<HashMap<(String, NaiveDate), ExistingBill>, LedgerError> {
     let mut found = HashMap::new();
-    let per_statement = rows_per_statement(tx, 2);
-    for chunk in requests.chunks(per_statement) {
+    let sql = Placeholders::of(tx);
+    for chunk in requests.chunks(sql.rows_per_statement(2)) {
         let days: std::collections::BTreeSet<String> =
             chunk.iter().map(|r| r.day.to_string()).collect();
-        let sql = format!(
+        let statement = format!(
             "SELECT id, account_id, idempotency_key, workspace_id, bill_date FROM bills \
              WHERE workspace_id IN ({}) AND bill_date IN ({})",
-            in_list(chunk.len(), 1),
-            in_list(days.len(), chunk.len() + 1)
+            sql.list(chunk.len(), 1),
+            sql.list(days.len(), chunk.len() + 1)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&statement);
         for request in chunk {
             query = query.bind(request.workspace_id.as_str());
         }
@@ -440,13 +413,14 @@ async fn write_bills(
     let memo = |p: &Planned| format!("{}:{}", p.request.workspace_id, p.request.day);
     // Ledger transactions and bills, found again by their memo and their workspace-day (the order
     // of RETURNING's rows is not promised by SQL).
+    let sql = Placeholders::of(tx);
     let mut transaction_ids: HashMap<String, i64> = HashMap::with_capacity(planned.len());
-    for chunk in planned.chunks(rows_per_statement(tx, 4)) {
-        let sql = format!(
+    for chunk in planned.chunks(sql.rows_per_statement(4)) {
+        let statement = format!(
             "INSERT INTO ledger_transactions (account_id, kind, memo, created_at) VALUES {} RETURNING id, memo",
-            values_rows(chunk.len(), 4, 1)
+            sql.rows(chunk.len(), 4, 1)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&statement);
         for p in chunk {
             query = query
                 .bind(p.request.account_id)
@@ -465,13 +439,13 @@ async fn write_bills(
             .ok_or_else(|| LedgerError::Corrupt(format!("no ledger transaction for {}", memo(p))))
     };
     let mut bill_ids: HashMap<(String, String), i64> = HashMap::with_capacity(planned.len());
-    for chunk in planned.chunks(rows_per_statement(tx, 8)) {
-        let sql = format!(
+    for chunk in planned.chunks(sql.rows_per_statement(8)) {
+        let statement = format!(
             "INSERT INTO bills (account_id, workspace_id, bill_date, settlement, charged_at, total_fen, transaction_id, \
              idempotency_key) VALUES {} RETURNING id, workspace_id, bill_date",
-            values_rows(chunk.len(), 8, 1)
+            sql.rows(chunk.len(), 8, 1)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&statement);
         for p in chunk {
             query = query
                 .bind(p.request.account_id)
@@ -514,13 +488,13 @@ async fn write_bills(
         .flatten()
         .collect();
     let mut line_ids: HashMap<(i64, i64), i64> = HashMap::with_capacity(lines.len());
-    for chunk in lines.chunks(rows_per_statement(tx, 9)) {
-        let sql = format!(
+    for chunk in lines.chunks(sql.rows_per_statement(9)) {
+        let statement = format!(
             "INSERT INTO bill_lines (bill_id, line_no, item, amount_fen, retention_days, quantity, units, unit_price, \
              price_version) VALUES {} RETURNING id, bill_id, line_no",
-            values_rows(chunk.len(), 9, 1)
+            sql.rows(chunk.len(), 9, 1)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&statement);
         for (bill_id, line_no, line, priced) in chunk {
             query = query
                 .bind(*bill_id)

@@ -107,12 +107,13 @@ pub(crate) async fn stored(
     keys: &[&IdempotencyKey],
 ) -> Result<std::collections::HashMap<String, StoredKey>, LedgerError> {
     let mut found = std::collections::HashMap::new();
-    for chunk in keys.chunks(crate::store::rows_per_statement(tx, 1)) {
-        let sql = format!(
+    let sql = crate::sql::Placeholders::of(tx);
+    for chunk in keys.chunks(sql.rows_per_statement(1)) {
+        let statement = format!(
             "SELECT key, operation, request, response FROM idempotency_keys WHERE key IN ({})",
-            crate::bills::in_list(chunk.len(), 1)
+            sql.list(chunk.len(), 1)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&statement);
         for key in chunk {
             query = query.bind(key.as_str());
         }
@@ -137,12 +138,13 @@ pub(crate) async fn remember_many<Req: Serialize, Res: Serialize>(
     answered: &[(&IdempotencyKey, &Req, &Res)],
     at_micros: i64,
 ) -> Result<(), LedgerError> {
-    for chunk in answered.chunks(crate::store::rows_per_statement(tx, 5)) {
-        let sql = format!(
+    let sql = crate::sql::Placeholders::of(tx);
+    for chunk in answered.chunks(sql.rows_per_statement(5)) {
+        let statement = format!(
             "INSERT INTO idempotency_keys (key, operation, request, response, created_at) VALUES {}",
-            crate::bills::values_rows(chunk.len(), 5, 1)
+            sql.rows(chunk.len(), 5, 1)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&statement);
         for (key, request, response) in chunk {
             let response =
                 serde_json::to_string(response).map_err(|e| LedgerError::Corrupt(e.to_string()))?;

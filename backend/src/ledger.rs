@@ -161,12 +161,13 @@ pub(crate) async fn post_many(
                 .map(move |p| (e, p))
         })
         .collect();
-    for chunk in rows.chunks(crate::store::rows_per_statement(tx, 6)) {
-        let sql = format!(
+    let sql = crate::sql::Placeholders::of(tx);
+    for chunk in rows.chunks(sql.rows_per_statement(6)) {
+        let statement = format!(
             "INSERT INTO postings (transaction_id, account_id, ledger_account, instrument_id, bill_line_id, amount_fen) VALUES {}",
-            crate::bills::values_rows(chunk.len(), 6, 1)
+            sql.rows(chunk.len(), 6, 1)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(&statement);
         for (entry, posting) in chunk {
             query = query
                 .bind(entry.transaction_id)

@@ -22,6 +22,7 @@ pub mod prices;
 pub mod problem;
 pub mod reconciliation;
 pub mod settlement;
+mod sql;
 pub mod statements;
 pub mod store;
 mod time;

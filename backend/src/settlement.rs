@@ -384,10 +384,12 @@ impl Store {
         workspace_ids: &[String],
         day: NaiveDate,
     ) -> Result<(Vec<(IdempotencyKey, BillCharge)>, Vec<WorkspaceFailure>), sqlx::Error> {
+        let placeholders = crate::sql::Placeholders::for_backend(self.backend());
         let sql = format!(
             "SELECT workspace_id, item, retention_days, quantity FROM usage_records \
-             WHERE usage_day = $1 AND voided_at IS NULL AND workspace_id IN ({})",
-            crate::bills::in_list(workspace_ids.len(), 2)
+             WHERE usage_day = {} AND voided_at IS NULL AND workspace_id IN ({})",
+            placeholders.nth(1),
+            placeholders.list(workspace_ids.len(), 2)
         );
         let mut query =
             sqlx::query_as::<_, (String, String, Option<i64>, String)>(&sql).bind(day.to_string());
@@ -407,7 +409,7 @@ impl Store {
         }
         let sql = format!(
             "SELECT * FROM workspaces WHERE workspace_id IN ({})",
-            crate::bills::in_list(workspace_ids.len(), 1)
+            placeholders.list(workspace_ids.len(), 1)
         );
         let mut query = sqlx::query(&sql);
         for id in workspace_ids {

@@ -292,19 +292,6 @@ impl Store {
     }
 }
 
-/// Rows one multi-row statement carries on this connection. SQLite's binding time grows with the
-/// square of a statement's parameters (measured through sqlx: 200 parameters a statement write
-/// 100 times faster per row than 20,000), so its statements stay near 200 parameters; PostgreSQL
-/// takes thousands, and each statement saved is a round trip saved.
-pub(crate) fn rows_per_statement(connection: &sqlx::AnyConnection, columns: usize) -> usize {
-    let parameters = if connection.backend_name().eq_ignore_ascii_case("sqlite") {
-        200
-    } else {
-        4_000
-    };
-    (parameters / columns.max(1)).max(1)
-}
-
 /// Runs an operation once more if it lost a race on a UNIQUE constraint. Operations serialise per
 /// account, but a few things are unique across accounts (idempotency keys, a workspace-day's bill,
 /// a receipt): two accounts racing for one of them both pass their checks, and the loser fails on

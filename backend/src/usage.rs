@@ -229,33 +229,23 @@ impl Store {
         outcome.duplicates += duplicates;
         outcome.rejected.extend(too_large);
         let now = to_micros(self.now());
-        for chunk in good.chunks(crate::store::rows_per_statement(&tx, 5)) {
-            let mut sql = String::from(
-                "INSERT INTO usage_records (workspace_id, record_id, usage_day, item, retention_days, quantity, received_at) VALUES ",
+        let sql = crate::sql::Placeholders::of(&tx);
+        for chunk in good.chunks(sql.rows_per_statement(7)) {
+            let statement = format!(
+                "INSERT INTO usage_records (workspace_id, record_id, usage_day, item, retention_days, quantity, \
+                 received_at) VALUES {} ON CONFLICT (workspace_id, record_id) DO NOTHING",
+                sql.rows(chunk.len(), 7, 1)
             );
-            for i in 0..chunk.len() {
-                let n = i * 5;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "($1, ${}, ${}, ${}, ${}, ${}, $2)",
-                    n + 3,
-                    n + 4,
-                    n + 5,
-                    n + 6,
-                    n + 7
-                ));
-            }
-            sql.push_str(" ON CONFLICT (workspace_id, record_id) DO NOTHING");
-            let mut query = sqlx::query(&sql).bind(&workspace.workspace_id).bind(now);
+            let mut query = sqlx::query(&statement);
             for (_, record) in chunk {
                 query = query
+                    .bind(&workspace.workspace_id)
                     .bind(&record.id)
                     .bind(record.day.to_string())
                     .bind(record.item.code())
                     .bind(record.retention_days.map(i64::from))
-                    .bind(&record.quantity);
+                    .bind(&record.quantity)
+                    .bind(now);
             }
             let inserted = query.execute(&mut *tx).await?.rows_affected() as usize;
             outcome.accepted += inserted;
