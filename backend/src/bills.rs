@@ -359,42 +359,39 @@ async fn existing_bills(
 ) -> Result<HashMap<(String, NaiveDate), ExistingBill>, LedgerError> {
     let mut found = HashMap::new();
     let sql = Placeholders::of(tx);
-    for chunk in requests.chunks(sql.rows_per_statement(2)) {
-        let days: std::collections::BTreeSet<String> =
-            chunk.iter().map(|r| r.day.to_string()).collect();
-        let statement = format!(
-            "SELECT id, account_id, idempotency_key, workspace_id, bill_date FROM bills \
-             WHERE workspace_id IN ({}) AND bill_date IN ({})",
-            sql.list(chunk.len(), 1),
-            sql.list(days.len(), chunk.len() + 1)
-        );
-        let mut query = sqlx::query(&statement);
-        for request in chunk {
-            query = query.bind(request.workspace_id.as_str());
-        }
-        for day in &days {
-            query = query.bind(day.as_str());
-        }
-        for row in query.fetch_all(&mut **tx).await? {
-            let day: String = row.try_get("bill_date")?;
-            let Some(day) = billing::day::parse_day(&day) else {
-                return Err(LedgerError::Corrupt(format!("bill date '{day}'")));
-            };
-            let workspace_id: String = row.try_get("workspace_id")?;
-            if !chunk
-                .iter()
-                .any(|r| r.workspace_id == workspace_id && r.day == day)
-            {
-                continue;
-            }
-            found.insert(
-                (workspace_id, day),
-                ExistingBill {
-                    bill_id: row.try_get("id")?,
-                    account_id: row.try_get("account_id")?,
-                    key: row.try_get("idempotency_key")?,
-                },
+    // One day at a time, the workspaces as a VALUES list joined to the bills: a plan that stays
+    // a lookup per workspace however the table grew since its statistics (an IN list of
+    // hundreds was a scan of every bill on PostgreSQL while the settlement filled the table).
+    let mut by_day: std::collections::BTreeMap<NaiveDate, Vec<&str>> = Default::default();
+    for request in requests {
+        by_day
+            .entry(request.day)
+            .or_default()
+            .push(request.workspace_id.as_str());
+    }
+    for (day, workspaces) in by_day {
+        for chunk in workspaces.chunks(sql.rows_per_statement(1)) {
+            let statement = format!(
+                "SELECT b.id, b.account_id, b.idempotency_key, b.workspace_id FROM bills b \
+                 JOIN (VALUES {}) w ON b.workspace_id = w.column1 WHERE b.bill_date = {}",
+                sql.rows(chunk.len(), 1, 1),
+                sql.nth(chunk.len() + 1)
             );
+            let mut query = sqlx::query(&statement);
+            for workspace_id in chunk {
+                query = query.bind(*workspace_id);
+            }
+            query = query.bind(day.to_string());
+            for row in query.fetch_all(&mut **tx).await? {
+                found.insert(
+                    (row.try_get("workspace_id")?, day),
+                    ExistingBill {
+                        bill_id: row.try_get("id")?,
+                        account_id: row.try_get("account_id")?,
+                        key: row.try_get("idempotency_key")?,
+                    },
+                );
+            }
         }
     }
     Ok(found)

@@ -110,8 +110,9 @@ pub(crate) async fn stored(
     let sql = crate::sql::Placeholders::of(tx);
     for chunk in keys.chunks(sql.rows_per_statement(1)) {
         let statement = format!(
-            "SELECT key, operation, request, response FROM idempotency_keys WHERE key IN ({})",
-            sql.list(chunk.len(), 1)
+            "SELECT i.key, i.operation, i.request, i.response FROM idempotency_keys i \
+             JOIN (VALUES {}) k ON i.key = k.column1",
+            sql.rows(chunk.len(), 1, 1)
         );
         let mut query = sqlx::query(&statement);
         for key in chunk {
