@@ -1,7 +1,7 @@
 import { defineConfig, devices } from '@playwright/test';
 
 // Browser tests run in Debian's Chromium (never a downloaded browser) against the debug server
-// that scripts/site.sh builds. The server is started here and waited for on /healthz.
+// that scripts/site.sh builds. The server is started here and waited for on /readyz (ready, not merely alive).
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 
@@ -43,7 +43,7 @@ export default defineConfig({
   webServer: {
     command: './target/debug/billing-center serve',
     cwd: '..',
-    url: `${baseURL}/healthz`,
+    url: `${baseURL}/readyz`,
     reuseExistingServer: false,
     timeout: 60_000,
     env: {

@@ -24,7 +24,7 @@ export default defineConfig({
   webServer: {
     command: './target/release/billing-center serve --demo',
     cwd: '..',
-    url: `${baseURL}/healthz`,
+    url: `${baseURL}/readyz`,
     reuseExistingServer: false,
     timeout: 120_000,
     env: {

@@ -69,7 +69,8 @@ start_server() {
   "$bin" serve >"$log" 2>&1 &
   server=$!
   for _ in $(seq 150); do
-    curl -sf "$base/healthz" >/dev/null && break
+    # Ready, not merely alive: the port answers 503 until the database is open.
+    curl -sf "$base/readyz" >/dev/null && break
     kill -0 "$server" 2>/dev/null || { cat "$log"; echo "the server did not start" >&2; exit 1; }
     sleep 0.2
   done

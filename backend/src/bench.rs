@@ -79,6 +79,21 @@ fn bench_day(store: &Store) -> NaiveDate {
     store.today().pred_opt().unwrap_or(store.today())
 }
 
+/// Refuses to run anywhere but on an empty database: the benchmarks credit cash from nothing and
+/// settle a day, which must never reach a real ledger.
+async fn ensure_empty(store: &Store) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM billing_accounts")
+        .fetch_one(store.pool())
+        .await?;
+    if accounts > 0 {
+        return Err(format!(
+            "the benchmark database already holds {accounts} accounts; it runs only on a database of its own"
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// Accounts with cash and a voucher, and `workspaces` workspaces bound to them.
 async fn accounts_and_workspaces(
     store: &Store,
@@ -146,6 +161,7 @@ pub async fn settlement(
     store: &Store,
     workspaces: usize,
 ) -> Result<SettlementFigures, Box<dyn std::error::Error + Send + Sync>> {
+    ensure_empty(store).await?;
     let day = bench_day(store);
     let bound = accounts_and_workspaces(store, workspaces).await?;
     let now = crate::time::to_micros(store.now());
@@ -226,6 +242,7 @@ pub async fn ingest(
     records: usize,
     per_report: usize,
 ) -> Result<IngestFigures, Box<dyn std::error::Error + Send + Sync>> {
+    ensure_empty(store).await?;
     let per_report = per_report.clamp(1, crate::usage::MAX_RECORDS_PER_REPORT);
     let reports = records.div_ceil(per_report).max(1);
     let bound = accounts_and_workspaces(store, reports).await?;

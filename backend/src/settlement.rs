@@ -207,12 +207,17 @@ impl Store {
             }
             let (bills, unpriced) = self.price_workspaces(&catalog, batch, day).await?;
             report.failures.extend(unpriced);
-            self.charge_batch(&bills, &mut report).await;
+            self.charge_batch(&bills, &heartbeat, &mut report).await;
         }
+        let lost = heartbeat.lost();
         drop(heartbeat);
+        if lost {
+            report.status = SettlementStatus::Busy;
+            return Ok(report);
+        }
         let finished = to_micros(self.now());
         if report.failures.is_empty() {
-            sqlx::query(
+            let marked = sqlx::query(
                 "UPDATE settlement_runs SET status = 'done', finished_at = $1, lease_owner = NULL, lease_until = NULL, \
                  bills = $2, failures = '' WHERE usage_day = $3 AND lease_owner = $4",
             )
@@ -222,6 +227,11 @@ impl Store {
             .bind(owner)
             .execute(self.pool())
             .await?;
+            if marked.rows_affected() == 0 {
+                // The lease ran out and another process holds the day: it finishes it.
+                report.status = SettlementStatus::Busy;
+                return Ok(report);
+            }
             // The day is settled now, whatever follows: closing the month and expiring are retried
             // by the scheduler every minute, so their failure is logged, not the run's.
             match self.close_month_if_complete(day).await {
@@ -452,6 +462,7 @@ impl Store {
     async fn charge_batch(
         &self,
         bills: &[(IdempotencyKey, BillCharge)],
+        heartbeat: &Heartbeat,
         report: &mut SettlementReport,
     ) {
         if bills.is_empty() {
@@ -464,6 +475,10 @@ impl Store {
                     "a settlement batch failed; charging its bills one by one");
                 let mut results = Vec::with_capacity(bills.len());
                 for (key, request) in bills {
+                    // Another process took the day over: it charges what is left.
+                    if heartbeat.lost() {
+                        break;
+                    }
                     results.push(self.charge_bill(key, request).await);
                 }
                 results

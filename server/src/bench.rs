@@ -9,6 +9,8 @@ use crate::config::Config;
 /// A database made for one benchmark run.
 pub struct Throwaway {
     pub url: String,
+    /// The database's name (PostgreSQL) or file (SQLite), for messages.
+    pub name: String,
     drop: Dropping,
 }
 
@@ -38,8 +40,19 @@ impl Throwaway {
                 .await
                 .map_err(|e| format!("cannot create the benchmark database: {e}"))?;
             admin.close().await.ok();
+            // A `dbname=` in the query would name the database instead of the path: left out, so
+            // the benchmark can only reach the database made for it.
             let (base, query) = match url.split_once('?') {
-                Some((base, query)) => (base, Some(query)),
+                Some((base, query)) => {
+                    let kept: Vec<&str> = query
+                        .split('&')
+                        .filter(|pair| {
+                            let name = pair.split('=').next().unwrap_or_default();
+                            !name.eq_ignore_ascii_case("dbname") && !pair.is_empty()
+                        })
+                        .collect();
+                    (base, (!kept.is_empty()).then(|| kept.join("&")))
+                }
                 None => (url.as_str(), None),
             };
             let server = match base.rfind('/') {
@@ -52,6 +65,7 @@ impl Throwaway {
             };
             Ok(Throwaway {
                 url: bench_url,
+                name: name.clone(),
                 drop: Dropping::Database {
                     admin_url: url.clone(),
                     name,
@@ -77,24 +91,36 @@ impl Throwaway {
                 .collect();
             Ok(Throwaway {
                 url: format!("sqlite://{}", file.display()),
+                name: file.display().to_string(),
                 drop: Dropping::Files(files),
             })
         }
     }
 
+    /// Removes the database; says so on stderr when it cannot, naming what is left behind.
     pub async fn drop(self) {
         match self.drop {
             Dropping::Files(files) => {
                 for file in files {
-                    std::fs::remove_file(file).ok();
+                    if let Err(e) = std::fs::remove_file(&file)
+                        && e.kind() != std::io::ErrorKind::NotFound
+                    {
+                        eprintln!("warning: cannot remove {}: {e}", file.display());
+                    }
                 }
             }
             Dropping::Database { admin_url, name } => {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    admin
+                let dropped = match sqlx::PgConnection::connect(&admin_url).await {
+                    Ok(mut admin) => admin
                         .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
                         .await
-                        .ok();
+                        .map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = dropped {
+                    eprintln!(
+                        "warning: cannot drop the benchmark database {name}: {e}; drop it by hand"
+                    );
                 }
             }
         }

@@ -92,7 +92,14 @@ fn main() -> ExitCode {
                 Ok(throwaway) => throwaway,
                 Err(e) => return fail(e),
             };
-            let figures = bench_command(&config, &throwaway.url, command).await;
+            eprintln!(
+                "benchmark database: {} (dropped afterwards)",
+                throwaway.name
+            );
+            let figures = tokio::select! {
+                figures = bench_command(&config, &throwaway.url, command) => figures,
+                _ = shutdown_signal() => Err("interrupted".to_owned()),
+            };
             // Dropped before anything is printed: a closed stdout must not leave it behind.
             throwaway.drop().await;
             match figures {
@@ -350,6 +357,18 @@ async fn bench_command(
         .await
         .map_err(|e| e.to_string())?
         .with_settlement_timezone(config.settlement_timezone);
+    if store.backend() == backend::Backend::Postgres {
+        let current: String = sqlx::query_scalar("SELECT current_database()::text")
+            .fetch_one(store.pool())
+            .await
+            .map_err(|e| e.to_string())?;
+        if !url.contains(&format!("/{current}")) {
+            store.close().await;
+            return Err(format!(
+                "connected to '{current}', not to the benchmark's own database"
+            ));
+        }
+    }
     let figures = match command {
         BenchCommand::Settlement { workspaces, batch } => {
             let batch = batch.map_or(config.settlement_batch_size, |b| b as usize);
@@ -469,7 +488,8 @@ fn serve(demo: bool) -> ExitCode {
             }
         };
         let opened = open_store_retrying(&config).await;
-        waiting.stop().await;
+        // Its open connections get a moment to finish; the application takes the port anyway.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), waiting.stop()).await;
         let store = match opened {
             Some(Ok(store)) => store,
             Some(Err(e)) => {

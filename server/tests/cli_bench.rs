@@ -3,6 +3,9 @@
 
 use std::process::Command;
 
+/// The PostgreSQL tests run one at a time: one of them checks that no benchmark database is left.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn bench(args: &[&str], database_url: &str) -> serde_json::Value {
     let output = Command::new(env!("CARGO_BIN_EXE_billing-center"))
         .arg("bench")
@@ -69,6 +72,7 @@ fn the_benchmarks_print_their_figures_and_leave_nothing_behind_on_sqlite() {
 
 #[test]
 fn the_settlement_benchmark_drops_its_postgresql_database() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let admin = std::env::var("BILLING_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let settled = bench(&["settlement", "--workspaces", "120"], &admin);
@@ -86,4 +90,55 @@ fn the_settlement_benchmark_drops_its_postgresql_database() {
         .unwrap()
     });
     assert_eq!(left, 0, "no billing_bench_* database is left");
+}
+
+/// A `dbname=` in DATABASE_URL's query names the configured database; the benchmark still runs
+/// on a database of its own and writes nothing there.
+#[test]
+fn a_dbname_in_the_url_does_not_lead_the_benchmark_to_the_real_database() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let admin = std::env::var("BILLING_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let name = format!("billing_test_bench_target_{}", std::process::id());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let real_url = runtime.block_on(async {
+        use sqlx::{Connection, Executor};
+        let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap();
+        connection
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await
+            .unwrap();
+        connection
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').unwrap();
+        let real_url = format!("{base}/{name}");
+        let store = backend::Store::open(&real_url).await.unwrap();
+        store.create_billing_account("Real customer").await.unwrap();
+        store.close().await;
+        real_url
+    });
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    let tricky = format!("{base}/postgres?dbname={name}");
+    let settled = bench(&["settlement", "--workspaces", "60"], &tricky);
+    assert_eq!(settled["bills"], 60);
+    runtime.block_on(async {
+        let store = backend::Store::connect(&real_url).await.unwrap();
+        let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM billing_accounts")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            accounts, 1,
+            "nothing was written to the configured database"
+        );
+        store.close().await;
+        use sqlx::{Connection, Executor};
+        let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap();
+        connection
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await
+            .unwrap();
+    });
 }

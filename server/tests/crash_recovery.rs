@@ -228,13 +228,21 @@ async fn post_form(port: u16, path: &str, form: String) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// Until `/readyz` answers 200: the port answers (503) before the database is open.
 async fn wait_until_up(port: u16) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     for _ in 0..300 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return;
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            let asked = stream
+                .write_all(b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                .await;
+            let mut answer = Vec::new();
+            if asked.is_ok()
+                && stream.read_to_end(&mut answer).await.is_ok()
+                && answer.starts_with(b"HTTP/1.1 200")
+            {
+                return;
+            }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
