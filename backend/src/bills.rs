@@ -397,6 +397,39 @@ async fn existing_bills(
     Ok(found)
 }
 
+/// A bill line to write: its bill, its number in the bill, what was planned and what was priced.
+type LineRow<'a> = (i64, i64, &'a PlanLine, Option<&'a LineUsage>);
+
+/// Ids for `count` new rows of `table`, taken before the rows are written so that none has to be
+/// read back (on SQLite every returned row crosses over from sqlx's worker thread). SQLite: this
+/// transaction holds the database's write lock, so the ids after the largest are free;
+/// PostgreSQL: from the table's identity sequence.
+async fn reserve_ids(
+    tx: &mut Transaction<'static, Any>,
+    table: &'static str,
+    count: usize,
+) -> Result<Vec<i64>, LedgerError> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(count).map_err(|_| LedgerError::Corrupt("too many rows".into()))?;
+    if tx.backend_name().eq_ignore_ascii_case("sqlite") {
+        let largest: i64 = sqlx::query_scalar(&format!(
+            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM {table}"
+        ))
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok((1..=count).map(|n| largest + n).collect())
+    } else {
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)"
+        ))
+        .bind(count)
+        .fetch_all(&mut **tx)
+        .await?)
+    }
+}
+
 /// Writes the planned bills set-based: their ledger transactions, bills, lines and postings in
 /// multi-row INSERTs, the instruments and accounts they changed in one UPDATE each, and every
 /// bill's answer under its key. Returns each bill's answer, in the order planned.
@@ -407,93 +440,85 @@ async fn write_bills(
     now: i64,
     charged_at: DateTime<Utc>,
 ) -> Result<Vec<BillCharged>, LedgerError> {
-    let memo = |p: &Planned| format!("{}:{}", p.request.workspace_id, p.request.day);
-    // Ledger transactions and bills, found again by their memo and their workspace-day (the order
-    // of RETURNING's rows is not promised by SQL).
+    // Ids are taken first, so that nothing written has to be read back.
     let sql = Placeholders::of(tx);
-    let mut transaction_ids: HashMap<String, i64> = HashMap::with_capacity(planned.len());
-    for chunk in planned.chunks(sql.rows_per_statement(4)) {
+    let transaction_ids = reserve_ids(tx, "ledger_transactions", planned.len()).await?;
+    let bill_ids = reserve_ids(tx, "bills", planned.len()).await?;
+    let line_count = planned.iter().map(|p| p.plan.lines.len()).sum();
+    let line_ids = reserve_ids(tx, "bill_lines", line_count).await?;
+    let rows: Vec<(i64, i64, &Planned)> = transaction_ids
+        .iter()
+        .zip(&bill_ids)
+        .zip(planned)
+        .map(|((t, b), p)| (*t, *b, p))
+        .collect();
+    for chunk in rows.chunks(sql.rows_per_statement(5)) {
         let statement = format!(
-            "INSERT INTO ledger_transactions (account_id, kind, memo, created_at) VALUES {} RETURNING id, memo",
-            sql.rows(chunk.len(), 4, 1)
+            "INSERT INTO ledger_transactions (id, account_id, kind, memo, created_at) VALUES {}",
+            sql.rows(chunk.len(), 5, 1)
         );
         let mut query = sqlx::query(&statement);
-        for p in chunk {
+        for (transaction_id, _, p) in chunk {
             query = query
+                .bind(*transaction_id)
                 .bind(p.request.account_id)
                 .bind(TransactionKind::BillCharge.code())
-                .bind(memo(p))
+                .bind(format!("{}:{}", p.request.workspace_id, p.request.day))
                 .bind(now);
         }
-        for row in query.fetch_all(&mut **tx).await? {
-            transaction_ids.insert(row.try_get("memo")?, row.try_get("id")?);
-        }
+        query.execute(&mut **tx).await?;
     }
-    let transaction_of = |p: &Planned| -> Result<i64, LedgerError> {
-        transaction_ids
-            .get(&memo(p))
-            .copied()
-            .ok_or_else(|| LedgerError::Corrupt(format!("no ledger transaction for {}", memo(p))))
-    };
-    let mut bill_ids: HashMap<(String, String), i64> = HashMap::with_capacity(planned.len());
-    for chunk in planned.chunks(sql.rows_per_statement(8)) {
+    for chunk in rows.chunks(sql.rows_per_statement(9)) {
         let statement = format!(
-            "INSERT INTO bills (account_id, workspace_id, bill_date, settlement, charged_at, total_fen, transaction_id, \
-             idempotency_key) VALUES {} RETURNING id, workspace_id, bill_date",
-            sql.rows(chunk.len(), 8, 1)
+            "INSERT INTO bills (id, account_id, workspace_id, bill_date, settlement, charged_at, total_fen, \
+             transaction_id, idempotency_key) VALUES {}",
+            sql.rows(chunk.len(), 9, 1)
         );
         let mut query = sqlx::query(&statement);
-        for p in chunk {
+        for (transaction_id, bill_id, p) in chunk {
             query = query
+                .bind(*bill_id)
                 .bind(p.request.account_id)
                 .bind(p.request.workspace_id.as_str())
                 .bind(p.request.day.to_string())
                 .bind(settlement_code(p.request.settlement))
                 .bind(now)
                 .bind(p.plan.totals.total().fen())
-                .bind(transaction_of(p)?)
+                .bind(*transaction_id)
                 .bind(p.key.as_str());
         }
-        for row in query.fetch_all(&mut **tx).await? {
-            bill_ids.insert(
-                (row.try_get("workspace_id")?, row.try_get("bill_date")?),
-                row.try_get("id")?,
-            );
-        }
+        query.execute(&mut **tx).await?;
     }
-    let bill_of = |p: &Planned| -> Result<i64, LedgerError> {
-        bill_ids
-            .get(&(p.request.workspace_id.clone(), p.request.day.to_string()))
-            .copied()
-            .ok_or_else(|| LedgerError::Corrupt(format!("no bill row for {}", memo(p))))
-    };
 
-    // Lines, numbered from 1 in each bill, found again by (bill, line number).
-    let lines: Vec<(i64, i64, &PlanLine, Option<&LineUsage>)> = planned
+    // Lines, numbered from 1 in each bill, their ids in bill and line order.
+    let lines: Vec<LineRow> = rows
         .iter()
-        .map(|p| {
-            let bill_id = bill_of(p)?;
-            Ok(p.plan
+        .flat_map(|(_, bill_id, p)| {
+            p.plan
                 .lines
                 .iter()
                 .enumerate()
-                .map(move |(i, line)| (bill_id, i as i64 + 1, line, p.request.usage.get(i)))
-                .collect::<Vec<_>>())
+                .map(move |(i, line)| (*bill_id, i as i64 + 1, line, p.request.usage.get(i)))
         })
-        .collect::<Result<Vec<_>, LedgerError>>()?
-        .into_iter()
-        .flatten()
         .collect();
-    let mut line_ids: HashMap<(i64, i64), i64> = HashMap::with_capacity(lines.len());
-    for chunk in lines.chunks(sql.rows_per_statement(9)) {
+    if lines.len() != line_ids.len() {
+        return Err(LedgerError::Corrupt(format!(
+            "{} lines, {} ids",
+            lines.len(),
+            line_ids.len()
+        )));
+    }
+    let numbered: Vec<(i64, &LineRow)> = line_ids.iter().copied().zip(&lines).collect();
+    for chunk in numbered.chunks(sql.rows_per_statement(10)) {
         let statement = format!(
-            "INSERT INTO bill_lines (bill_id, line_no, item, amount_fen, retention_days, quantity, units, unit_price, \
-             price_version) VALUES {} RETURNING id, bill_id, line_no",
-            sql.rows(chunk.len(), 9, 1)
+            "INSERT INTO bill_lines (id, bill_id, line_no, item, amount_fen, retention_days, quantity, units, \
+             unit_price, price_version) VALUES {}",
+            sql.rows(chunk.len(), 10, 1)
         );
         let mut query = sqlx::query(&statement);
-        for (bill_id, line_no, line, priced) in chunk {
+        for (line_id, (bill_id, line_no, line, priced)) in chunk {
             query = query
+                .bind(*line_id)
                 .bind(*bill_id)
                 .bind(*line_no)
                 .bind(line.item.code())
@@ -504,28 +529,21 @@ async fn write_bills(
                 .bind(priced.map(|u| u.unit_price.to_string()))
                 .bind(priced.map(|u| u.price_version.clone()));
         }
-        for row in query.fetch_all(&mut **tx).await? {
-            line_ids.insert(
-                (row.try_get("bill_id")?, row.try_get("line_no")?),
-                row.try_get("id")?,
-            );
-        }
+        query.execute(&mut **tx).await?;
     }
+    let mut next_line_id = line_ids.iter().copied();
 
     // Postings (each bill's set balanced, checked by ledger::post_many) and the answers.
     let mut entries = Vec::with_capacity(planned.len());
     let mut answers = Vec::with_capacity(planned.len());
-    for p in planned {
+    for (transaction_id, bill_id, p) in rows.iter().copied() {
         let state = &states[&p.request.account_id];
-        let (bill_id, transaction_id) = (bill_of(p)?, transaction_of(p)?);
         let mut postings = Vec::new();
         let mut charged_lines = Vec::with_capacity(p.plan.lines.len());
         for (line_no, line) in (1u32..).zip(&p.plan.lines) {
-            let line_id = *line_ids
-                .get(&(bill_id, i64::from(line_no)))
-                .ok_or_else(|| {
-                    LedgerError::Corrupt(format!("bill {bill_id}: line {line_no} was not stored"))
-                })?;
+            let line_id = next_line_id.next().ok_or_else(|| {
+                LedgerError::Corrupt(format!("bill {bill_id}: no id for line {line_no}"))
+            })?;
             postings
                 .push(Posting::new(LedgerAccount::Revenue, line.amount.fen()).for_line(line_id));
             for payment in &line.paid {

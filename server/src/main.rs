@@ -8,6 +8,15 @@ use server::cli::{
 };
 use server::config::Config;
 
+/// A line on stderr that is dropped, not a panic, when stderr is closed (`| head`): a benchmark
+/// must get to dropping its database whatever happens to its output.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
@@ -92,7 +101,7 @@ fn main() -> ExitCode {
                 Ok(throwaway) => throwaway,
                 Err(e) => return fail(e),
             };
-            eprintln!(
+            note!(
                 "benchmark database: {} (dropped afterwards)",
                 throwaway.name
             );
@@ -376,7 +385,7 @@ async fn bench_command(
             backend::bench::settlement(&store, workspaces as usize)
                 .await
                 .map(|f| {
-                    eprintln!(
+                    note!(
                         "settlement on {}: {} bills in {:.2} s = {:.0} bills/s; the database alone: {:.0} commits/s, \
                          {:.0} bills' worth of rows/s batched ({:.2} of it)",
                         f.database, f.bills, f.seconds, f.bills_per_second, f.raw_commits_per_second,
@@ -391,7 +400,7 @@ async fn bench_command(
         } => backend::bench::ingest(&store, records as usize, per_report as usize)
             .await
             .map(|f| {
-                eprintln!(
+                note!(
                     "ingest on {}: {} records in {:.2} s = {:.0} records/s; the database alone: {:.0} rows/s ({:.2} of it)",
                     f.database, f.records, f.seconds, f.records_per_second, f.raw_rows_per_second, f.ratio_to_raw
                 );

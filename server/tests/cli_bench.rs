@@ -67,6 +67,20 @@ fn the_benchmarks_print_their_figures_and_leave_nothing_behind_on_sqlite() {
         left.is_empty(),
         "the throwaway database is removed: {left:?}"
     );
+    // Its output closed at once (`| head -1`): the database is still removed.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_billing-center"))
+        .args(["bench", "settlement", "--workspaces", "50"])
+        .env("DATABASE_URL", &url)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    child.wait().unwrap();
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "removed with its output closed: {left:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
