@@ -157,22 +157,10 @@ pub(crate) async fn lock(
     tx: &mut Transaction<'static, Any>,
     account_id: i64,
 ) -> Result<LockedAccount, LedgerError> {
-    let sql = match store.backend() {
-        Backend::Postgres => {
-            "SELECT id, cash_fen, arrears_fen FROM billing_accounts WHERE id = $1 FOR UPDATE"
-        }
-        Backend::Sqlite => "SELECT id, cash_fen, arrears_fen FROM billing_accounts WHERE id = $1",
-    };
-    let row = sqlx::query(sql)
-        .bind(account_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let row = row.ok_or(LedgerError::AccountNotFound(account_id))?;
-    Ok(LockedAccount {
-        id: row.try_get("id")?,
-        cash_fen: row.try_get("cash_fen")?,
-        arrears_fen: row.try_get("arrears_fen")?,
-    })
+    lock_many(store, tx, &std::collections::BTreeSet::from([account_id]))
+        .await?
+        .remove(&account_id)
+        .ok_or(LedgerError::AccountNotFound(account_id))
 }
 
 /// Locks the accounts for the rest of the transaction, in id order (so two batches wait for each
@@ -312,13 +300,7 @@ pub(crate) async fn set_balances(
     cash_fen: i64,
     arrears_fen: i64,
 ) -> Result<(), LedgerError> {
-    sqlx::query("UPDATE billing_accounts SET cash_fen = $1, arrears_fen = $2 WHERE id = $3")
-        .bind(cash_fen)
-        .bind(arrears_fen)
-        .bind(account_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    set_balances_of(tx, &[(account_id, cash_fen, arrears_fen)]).await
 }
 
 pub(crate) struct NewInstrument {

@@ -53,24 +53,10 @@ pub(crate) async fn replay<Req: Serialize, Res: DeserializeOwned>(
     operation: &str,
     request: &Req,
 ) -> Result<Option<Res>, LedgerError> {
-    let row =
-        sqlx::query("SELECT operation, request, response FROM idempotency_keys WHERE key = $1")
-            .bind(key.as_str())
-            .fetch_optional(&mut **tx)
-            .await?;
-    let Some(row) = row else { return Ok(None) };
-    let stored_operation: String = row.try_get("operation")?;
-    let stored_request: String = row.try_get("request")?;
-    if stored_operation != operation || stored_request != fingerprint(request)? {
-        return Err(LedgerError::IdempotencyKeyReused {
-            key: key.to_string(),
-            operation: stored_operation,
-        });
+    match stored(tx, &[key]).await?.get(key.as_str()) {
+        Some(row) => row.replay(key, operation, request),
+        None => Ok(None),
     }
-    let response: String = row.try_get("response")?;
-    serde_json::from_str(&response)
-        .map(Some)
-        .map_err(|e| LedgerError::Corrupt(format!("stored response of key '{key}': {e}")))
 }
 
 /// What a key stored: the operation, the request's fingerprint and the answer.
@@ -169,17 +155,7 @@ pub(crate) async fn remember<Req: Serialize, Res: Serialize>(
     response: &Res,
     at_micros: i64,
 ) -> Result<(), LedgerError> {
-    let response =
-        serde_json::to_string(response).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
-    sqlx::query("INSERT INTO idempotency_keys (key, operation, request, response, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(key.as_str())
-        .bind(operation)
-        .bind(fingerprint(request)?)
-        .bind(response)
-        .bind(at_micros)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    remember_many(tx, operation, &[(key, request, response)], at_micros).await
 }
 
 fn fingerprint<Req: Serialize>(request: &Req) -> Result<String, LedgerError> {

@@ -103,9 +103,6 @@ impl Posting {
     }
 }
 
-/// 6 parameters a row; SQLite allows 32,766 parameters a statement, PostgreSQL 65,535.
-const POSTINGS_PER_INSERT: usize = 500;
-
 /// Opens a ledger transaction; its postings follow with [`post`].
 pub(crate) async fn open_transaction(
     tx: &mut Transaction<'static, Any>,
@@ -190,44 +187,10 @@ pub(crate) async fn post(
     account_id: i64,
     postings: &[Posting],
 ) -> Result<(), LedgerError> {
-    let sum: i128 = postings.iter().map(|p| i128::from(p.amount_fen)).sum();
-    if sum != 0 {
-        return Err(LedgerError::Corrupt(format!(
-            "transaction {transaction_id} does not balance: {postings:?}"
-        )));
-    }
-    // One multi-row INSERT per chunk: a bill's postings cost one round trip, not one each.
-    let postings: Vec<&Posting> = postings.iter().filter(|p| p.amount_fen != 0).collect();
-    for chunk in postings.chunks(POSTINGS_PER_INSERT) {
-        let mut sql = String::from(
-            "INSERT INTO postings (transaction_id, account_id, ledger_account, instrument_id, bill_line_id, amount_fen) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            let n = i * 6;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6
-            ));
-        }
-        let mut query = sqlx::query(&sql);
-        for posting in chunk {
-            query = query
-                .bind(transaction_id)
-                .bind(account_id)
-                .bind(posting.ledger_account.code())
-                .bind(posting.instrument_id)
-                .bind(posting.bill_line_id)
-                .bind(posting.amount_fen);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
+    let entry = Entry {
+        transaction_id,
+        account_id,
+        postings: postings.to_vec(),
+    };
+    post_many(tx, std::slice::from_ref(&entry)).await
 }

@@ -152,16 +152,7 @@ async fn lost_notifications_are_reconciled_and_contradictions_flagged(mut app: T
         app.store.now(),
     );
     closed.insert("refund_fee".into(), "66.60".into());
-    backend::payments::alipay::sign_notification(&mut closed, &sandbox_alipay_key(&app).await);
-    let form = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(closed.iter())
-        .finish();
-    for _ in 0..3 {
-        let (status, _, body) = app
-            .raw("POST", "/payments/alipay/notify", Some(&form), None)
-            .await;
-        assert_eq!((status, body.as_str()), (StatusCode::OK, "success"));
-    }
+    notify(&app, closed, 3).await;
     assert_eq!(
         app.store.account(account).await.unwrap().cash,
         billing::Amount::from_fen(6_660),
@@ -235,22 +226,13 @@ async fn lost_notifications_are_reconciled_and_contradictions_flagged(mut app: T
 
     // A trade closed without a refund after it was credited (Alipay closing a paid trade) is a
     // contradiction of its own, flagged once too.
-    let mut closed = sandbox.notification(
+    let closed = sandbox.notification(
         &trade,
         "2026112322001000000000000042",
         "TRADE_CLOSED",
         app.store.now(),
     );
-    backend::payments::alipay::sign_notification(&mut closed, &sandbox_alipay_key(&app).await);
-    let form = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(closed.iter())
-        .finish();
-    for _ in 0..2 {
-        let (status, _, body) = app
-            .raw("POST", "/payments/alipay/notify", Some(&form), None)
-            .await;
-        assert_eq!((status, body.as_str()), (StatusCode::OK, "success"));
-    }
+    notify(&app, closed, 2).await;
     let flags = app
         .call("GET", "/api/v1/ops/payment-flags", None, &ops, "10.0.0.2")
         .await;
@@ -280,6 +262,21 @@ async fn cash(app: &TestApp, session: &str) -> serde_json::Value {
     .await
     .body["cash"]
         .clone()
+}
+
+/// Signs a notification with the sandbox's "Alipay" key and delivers it `times` times; each is
+/// acknowledged.
+async fn notify(app: &TestApp, mut params: backend::payments::alipay::Params, times: usize) {
+    backend::payments::alipay::sign_notification(&mut params, &sandbox_alipay_key(app).await);
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish();
+    for _ in 0..times {
+        let (status, _, body) = app
+            .raw("POST", "/payments/alipay/notify", Some(&form), None)
+            .await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "success"));
+    }
 }
 
 /// The sandbox's own "Alipay" private key (kept in the database).
