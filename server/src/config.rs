@@ -420,6 +420,25 @@ mod tests {
     }
 
     #[test]
+    fn the_settlement_batch_size_is_a_number_of_bills_from_1_to_5000() {
+        let with = |value: &'static str| {
+            Config::from_lookup(move |n| (n == "SETTLEMENT_BATCH_SIZE").then(|| value.to_owned()))
+        };
+        assert_eq!(
+            Config::from_lookup(|_| None).unwrap().settlement_batch_size,
+            backend::settlement::BATCH_SIZE
+        );
+        assert_eq!(with(" 200 ").unwrap().settlement_batch_size, 200);
+        for bad in ["0", "5001", "-1", "many", ""] {
+            assert_eq!(
+                with(bad).unwrap_err(),
+                ConfigError::BadBatchSize(bad.into()),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn the_payment_sandbox_is_off_unless_asked_for() {
         let with = |value: &'static str| {
             Config::from_lookup(move |n| (n == "PAYMENT_SANDBOX").then(|| value.to_owned()))
