@@ -391,3 +391,217 @@ async fn raw_batched(
         .await?;
     Ok(rate(units as f64, elapsed))
 }
+
+/// How long one statement page took, over repeated reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageTiming {
+    pub page: &'static str,
+    pub rows: usize,
+    pub total: i64,
+    pub median_ms: f64,
+    pub max_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementFigures {
+    pub database: &'static str,
+    pub workspaces: usize,
+    pub days: u32,
+    pub bills: usize,
+    pub ledger_transactions: i64,
+    pub postings: i64,
+    /// Seconds to charge the history (batches of one day's bills).
+    pub history_seconds: f64,
+    pub pages: Vec<PageTiming>,
+    /// The database alone: one primary-key read of a ledger transaction, median.
+    pub raw_point_read_ms: f64,
+}
+
+const PAGE_READS: usize = 30;
+
+async fn time_reads<F, Fut>(mut read: F) -> Result<(f64, f64), LedgerError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), LedgerError>>,
+{
+    let mut times = Vec::with_capacity(PAGE_READS);
+    for _ in 0..PAGE_READS {
+        let started = Instant::now();
+        read().await?;
+        times.push(started.elapsed().as_secs_f64() * 1_000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times[times.len() / 2], times[times.len() - 1]))
+}
+
+/// One account with `workspaces` workspaces and `days` days of daily bills (three lines each, paid
+/// by a voucher, cash and arrears as the wallet runs down, a top-up every month), then the income
+/// and expenditure and consumption pages read at the newest, the oldest and across the whole
+/// history, each read [`PAGE_READS`] times.
+pub async fn statements(
+    store: &Store,
+    workspaces: usize,
+    days: u32,
+) -> Result<StatementFigures, Box<dyn std::error::Error + Send + Sync>> {
+    use crate::bills::BillCharge;
+    use crate::statements::{Page, Period};
+    use billing::{BillingItem, Charge, Settlement};
+
+    ensure_empty(store).await?;
+    let first_day = NaiveDate::from_ymd_opt(2023, 1, 1).ok_or("no first day")?;
+    let start = first_day.and_hms_opt(1, 0, 0).ok_or("no start")?.and_utc();
+    let clock = crate::clock::ManualClock::new(start);
+    let store = store.clone().with_clock(clock.clone());
+    let bound = accounts_and_workspaces(&store, workspaces.min(WORKSPACES_PER_ACCOUNT)).await?;
+    let account = bound.first().map(|(a, _)| *a).ok_or("no account")?;
+    let started = Instant::now();
+    let mut bills = 0;
+    for d in 0..days {
+        let day = first_day + chrono::Duration::days(i64::from(d));
+        clock.set(start + chrono::Duration::days(i64::from(d) + 1));
+        if d % 30 == 29 {
+            store
+                .credit_cash(
+                    &IdempotencyKey::new(format!("bench-topup-{d}"))?,
+                    &CashCredit {
+                        account_id: account,
+                        amount: Amount::from_yuan(2_000),
+                        source: CashSource::BankTransfer,
+                        reference: format!("BENCH-T{d}"),
+                    },
+                )
+                .await?;
+        }
+        let batch: Vec<(IdempotencyKey, BillCharge)> = bound
+            .iter()
+            .map(|(account_id, workspace_id)| {
+                Ok((
+                    IdempotencyKey::new(format!("bench-bill-{workspace_id}-{day}"))?,
+                    BillCharge {
+                        account_id: *account_id,
+                        workspace_id: workspace_id.clone(),
+                        day,
+                        settlement: Settlement::Account,
+                        charges: vec![
+                            Charge {
+                                item: BillingItem::Logs,
+                                amount: Amount::from_fen(123),
+                            },
+                            Charge {
+                                item: BillingItem::Network,
+                                amount: Amount::from_fen(45),
+                            },
+                            Charge {
+                                item: BillingItem::TimeSeries,
+                                amount: Amount::from_fen(67),
+                            },
+                        ],
+                        usage: Vec::new(),
+                    },
+                ))
+            })
+            .collect::<Result<_, LedgerError>>()?;
+        for result in store.charge_bills(&batch).await? {
+            result?;
+            bills += 1;
+        }
+    }
+    let history_seconds = started.elapsed().as_secs_f64();
+    let last_day = first_day + chrono::Duration::days(i64::from(days.max(1)) - 1);
+    let newest_month = Period {
+        from: last_day - chrono::Duration::days(29),
+        to: last_day,
+    };
+    let oldest_month = Period {
+        from: first_day,
+        to: first_day + chrono::Duration::days(29),
+    };
+    let everything = Period {
+        from: first_day,
+        to: last_day,
+    };
+    let first_page = Page {
+        number: 1,
+        size: 50,
+    };
+    let mut pages = Vec::new();
+    for (name, period) in [
+        (
+            "income and expenditure, newest 30 days, page 1 of 50",
+            newest_month,
+        ),
+        (
+            "income and expenditure, oldest 30 days, page 1 of 50",
+            oldest_month,
+        ),
+        (
+            "income and expenditure, whole history, page 1 of 50",
+            everything,
+        ),
+    ] {
+        let shown = store.transactions(account, period, first_page).await?;
+        let (median_ms, max_ms) = time_reads(|| async {
+            store
+                .transactions(account, period, first_page)
+                .await
+                .map(|_| ())
+        })
+        .await?;
+        pages.push(PageTiming {
+            page: name,
+            rows: shown.items.len(),
+            total: shown.total,
+            median_ms,
+            max_ms,
+        });
+    }
+    for (name, period) in [
+        ("consumption, newest 30 days, page 1 of 50", newest_month),
+        ("consumption, oldest 30 days, page 1 of 50", oldest_month),
+        ("consumption, whole history, page 1 of 50", everything),
+    ] {
+        let shown = store.consumption(account, period, None, first_page).await?;
+        let (median_ms, max_ms) = time_reads(|| async {
+            store
+                .consumption(account, period, None, first_page)
+                .await
+                .map(|_| ())
+        })
+        .await?;
+        pages.push(PageTiming {
+            page: name,
+            rows: shown.items.len(),
+            total: shown.total,
+            median_ms,
+            max_ms,
+        });
+    }
+    let (raw_point_read_ms, _) = time_reads(|| async {
+        sqlx::query_scalar::<_, i64>("SELECT account_id FROM ledger_transactions WHERE id = $1")
+            .bind(1_i64)
+            .fetch_one(store.pool())
+            .await
+            .map(|_| ())
+            .map_err(LedgerError::from)
+    })
+    .await?;
+    let count = |table: &'static str| {
+        let store = store.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(store.pool())
+                .await
+        }
+    };
+    Ok(StatementFigures {
+        database: database(&store),
+        workspaces: bound.len(),
+        days,
+        bills,
+        ledger_transactions: count("ledger_transactions").await?,
+        postings: count("postings").await?,
+        history_seconds,
+        pages,
+        raw_point_read_ms,
+    })
+}

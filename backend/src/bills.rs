@@ -549,11 +549,11 @@ async fn write_bills(
             for payment in &line.paid {
                 let taken = -payment.amount.fen();
                 let posting = match &payment.source {
-                    PaymentSource::Instrument { id, .. } => {
+                    PaymentSource::Instrument { id, kind } => {
                         let instrument_id = *state.id_of.get(id).ok_or_else(|| {
                             LedgerError::Corrupt(format!("the plan used unknown instrument {id}"))
                         })?;
-                        Posting::instrument(instrument_id, taken)
+                        Posting::instrument(instrument_id, *kind, taken)
                     }
                     PaymentSource::Cash => Posting::new(LedgerAccount::CustomerCash, taken),
                     PaymentSource::Arrears => Posting::new(LedgerAccount::ArrearsReceivable, taken),

@@ -9,6 +9,8 @@
 //! - an expired instrument holds nothing, stored or from its postings;
 //! - every cash receipt is a cash credit: money received through payment clearing, all of it
 //!   credited to cash and arrears; every paid top-up received and credited exactly its amount;
+//! - every ledger transaction's stored changes of the customer's balances, and balances after it
+//!   (`transaction_balances`), equal its postings and the running sums of its account's postings up to it;
 //! - every daily bill's total equals its lines and its revenue postings;
 //! - every monthly bill counts and adds up the daily bills of its account, workspace and month.
 //!
@@ -20,6 +22,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::error::LedgerError;
+use crate::ledger::CustomerBalance;
 use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -107,6 +110,18 @@ pub enum Discrepancy {
         total_fen: i64,
         bills_found: i64,
         bills_total_fen: i64,
+    },
+    /// A ledger transaction whose stored change of a customer balance (`cash`, `arrears`,
+    /// `vouchers`, `prepaid_cards`), or the balance after it, is not what the postings give.
+    RunningBalance {
+        transaction_id: i64,
+        account_id: i64,
+        balance: String,
+        /// None: the transaction has no stored balances at all.
+        stored_change_fen: Option<i64>,
+        change_fen: i64,
+        stored_after_fen: Option<i64>,
+        after_fen: i64,
     },
     /// A closed month with daily bills of a workspace that has no monthly bill.
     MissingMonthlyBill {
@@ -255,6 +270,26 @@ impl fmt::Display for Discrepancy {
                 "monthly bill {monthly_bill_id} ({month}, workspace '{workspace_id}', account {account_id}): \
                  {daily_bills} daily bills of {total_fen} fen, but its daily bills are {bills_found} of {bills_total_fen} fen"
             ),
+            Discrepancy::RunningBalance {
+                transaction_id,
+                account_id,
+                balance,
+                stored_change_fen,
+                change_fen,
+                stored_after_fen,
+                after_fen,
+            } => match (stored_change_fen, stored_after_fen) {
+                (Some(stored_change), Some(stored_after)) => write!(
+                    f,
+                    "ledger transaction {transaction_id} (account {account_id}) stores {balance} changed by \
+                     {stored_change} fen to {stored_after}, but its postings give {change_fen} to {after_fen}"
+                ),
+                _ => write!(
+                    f,
+                    "ledger transaction {transaction_id} (account {account_id}) has no stored balances; \
+                     its postings give {balance} changed by {change_fen} fen to {after_fen}"
+                ),
+            },
             Discrepancy::MissingMonthlyBill {
                 account_id,
                 workspace_id,
@@ -363,6 +398,55 @@ const MONTHLY_BILLS: &str = "SELECT id, account_id, workspace_id, month, daily_b
      GROUP BY m.id, m.account_id, m.workspace_id, m.month, m.daily_bills, m.total_fen) x \
      WHERE bills_found <> daily_bills OR bills_total <> total_fen ORDER BY id";
 
+/// The four wallet balances stored with each transaction: name, stored column prefix, mapping.
+const WALLET_BALANCES: [(&str, &str, CustomerBalance); 4] = [
+    ("cash", "cash", CustomerBalance::Cash),
+    ("arrears", "arrears", CustomerBalance::Arrears),
+    ("vouchers", "vouchers", CustomerBalance::Vouchers),
+    ("prepaid_cards", "cards", CustomerBalance::PrepaidCards),
+];
+
+/// Transactions whose stored changes and balances after disagree with their postings.
+fn running_balances_query() -> String {
+    let stored: Vec<String> = WALLET_BALANCES
+        .iter()
+        .map(|(_, column, _)| format!("b.{column}_change_fen, b.{column}_after_fen"))
+        .collect();
+    let changes: Vec<String> = WALLET_BALANCES
+        .iter()
+        .map(|(_, column, balance)| format!("{} AS {column}_change", balance.sql_sum(false)))
+        .collect();
+    let running: Vec<String> = WALLET_BALANCES
+        .iter()
+        .map(|(_, column, _)| {
+            format!(
+                "{column}_change_fen, {column}_after_fen, {column}_change, \
+                 CAST(SUM({column}_change) OVER (PARTITION BY account_id ORDER BY id) AS BIGINT) AS {column}_after"
+            )
+        })
+        .collect();
+    let differs: Vec<String> = WALLET_BALANCES
+        .iter()
+        .map(|(_, column, _)| {
+            format!(
+                "{column}_change_fen IS NULL OR {column}_change <> {column}_change_fen \
+                 OR {column}_after <> {column}_after_fen"
+            )
+        })
+        .collect();
+    format!(
+        "SELECT * FROM (SELECT id, account_id, {running} FROM (\
+         SELECT t.id, t.account_id, {stored}, {changes} FROM ledger_transactions t \
+         LEFT JOIN transaction_balances b ON b.transaction_id = t.id LEFT JOIN postings p ON p.transaction_id = t.id LEFT JOIN instruments i ON i.id = p.instrument_id \
+         GROUP BY t.id, t.account_id, {stored}) per_transaction) running \
+         WHERE {differs} ORDER BY id",
+        running = running.join(", "),
+        stored = stored.join(", "),
+        changes = changes.join(", "),
+        differs = differs.join(" OR "),
+    )
+}
+
 impl Store {
     pub async fn check_ledger(&self) -> Result<LedgerReport, LedgerError> {
         let mut tx = self.begin_read().await?;
@@ -406,6 +490,30 @@ impl Store {
                     instrument_id,
                     instrument_account_id,
                 });
+            }
+        }
+        for row in sqlx::query(&running_balances_query())
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            for (name, column, _) in WALLET_BALANCES {
+                let stored_change_fen: Option<i64> =
+                    row.try_get(format!("{column}_change_fen").as_str())?;
+                let change_fen: i64 = row.try_get(format!("{column}_change").as_str())?;
+                let stored_after_fen: Option<i64> =
+                    row.try_get(format!("{column}_after_fen").as_str())?;
+                let after_fen: i64 = row.try_get(format!("{column}_after").as_str())?;
+                if stored_change_fen != Some(change_fen) || stored_after_fen != Some(after_fen) {
+                    discrepancies.push(Discrepancy::RunningBalance {
+                        transaction_id: row.try_get("id")?,
+                        account_id: row.try_get("account_id")?,
+                        balance: name.to_owned(),
+                        stored_change_fen,
+                        change_fen,
+                        stored_after_fen,
+                        after_fen,
+                    });
+                }
             }
         }
         let accounts = sqlx::query(ACCOUNTS).fetch_all(&mut *tx).await?;

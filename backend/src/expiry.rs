@@ -87,7 +87,7 @@ impl Store {
                     id,
                     account.id,
                     &[
-                        Posting::instrument(instrument.id, -left),
+                        Posting::instrument(instrument.id, instrument.kind, -left),
                         Posting::new(LedgerAccount::Breakage, left),
                     ],
                 )

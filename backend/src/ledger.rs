@@ -4,8 +4,11 @@
 //! receivable and promotion (what others owe us, or what we spent) grow with negative ones. So the
 //! customer's net cash position is simply customer_cash + arrears_receivable.
 
+use std::collections::HashMap;
+
+use billing::InstrumentKind;
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 use crate::error::LedgerError;
 
@@ -60,6 +63,87 @@ impl LedgerAccount {
     }
 }
 
+/// The customer's balances, as statements and movements show them. This is the one mapping from
+/// ledger accounts to what the customer sees ([`CustomerBalance::of`] in Rust and
+/// [`CustomerBalance::sql_condition`] in SQL, kept equal by a test); everything else in the ledger
+/// (revenue, clearing, breakage, promotion) is ours, not the customer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CustomerBalance {
+    Cash,
+    /// What the customer owes; grows as arrears receivable is debited.
+    Arrears,
+    /// Regular and discount vouchers.
+    Vouchers,
+    PrepaidCards,
+    /// Charges collected by a cloud marketplace (what paid a bill, never a wallet balance).
+    Cloud,
+}
+
+impl CustomerBalance {
+    pub const ALL: [CustomerBalance; 5] = [
+        CustomerBalance::Cash,
+        CustomerBalance::Arrears,
+        CustomerBalance::Vouchers,
+        CustomerBalance::PrepaidCards,
+        CustomerBalance::Cloud,
+    ];
+
+    /// The balance a posting to `account` (of an instrument of `instrument` kind) moves.
+    pub fn of(
+        account: LedgerAccount,
+        instrument: Option<InstrumentKind>,
+    ) -> Option<CustomerBalance> {
+        match (account, instrument) {
+            (LedgerAccount::CustomerCash, _) => Some(CustomerBalance::Cash),
+            (LedgerAccount::ArrearsReceivable, _) => Some(CustomerBalance::Arrears),
+            (LedgerAccount::Instrument, Some(InstrumentKind::PrepaidCard)) => {
+                Some(CustomerBalance::PrepaidCards)
+            }
+            (LedgerAccount::Instrument, Some(_)) => Some(CustomerBalance::Vouchers),
+            (LedgerAccount::CloudReceivable, _) => Some(CustomerBalance::Cloud),
+            _ => None,
+        }
+    }
+
+    /// The same mapping as a SQL condition on a posting aliased `p` joined (LEFT) to its
+    /// instrument aliased `i`.
+    pub fn sql_condition(self) -> &'static str {
+        match self {
+            CustomerBalance::Cash => "p.ledger_account = 'customer_cash'",
+            CustomerBalance::Arrears => "p.ledger_account = 'arrears_receivable'",
+            CustomerBalance::Vouchers => {
+                "p.ledger_account = 'instrument' AND i.kind <> 'prepaid_card'"
+            }
+            CustomerBalance::PrepaidCards => {
+                "p.ledger_account = 'instrument' AND i.kind = 'prepaid_card'"
+            }
+            CustomerBalance::Cloud => "p.ledger_account = 'cloud_receivable'",
+        }
+    }
+
+    /// A posting's amount as a change of this balance seen by the customer: arrears grow when
+    /// arrears receivable is debited (a negative posting), every other balance with the posting.
+    pub fn change(self, amount_fen: i64) -> i64 {
+        match self {
+            CustomerBalance::Arrears => -amount_fen,
+            _ => amount_fen,
+        }
+    }
+
+    /// `CAST(SUM(CASE WHEN <this balance> THEN <sign>p.amount_fen ELSE 0 END) AS BIGINT)`: what the
+    /// postings `p` moved this balance by, negated when `paid` (what the balance paid of a bill).
+    pub fn sql_sum(self, paid: bool) -> String {
+        let sign = match (self, paid) {
+            (CustomerBalance::Arrears, false) | (_, true) => "-",
+            _ => "",
+        };
+        format!(
+            "CAST(SUM(CASE WHEN {} THEN {sign}p.amount_fen ELSE 0 END) AS BIGINT)",
+            self.sql_condition()
+        )
+    }
+}
+
 /// What a ledger transaction records, as stored in `ledger_transactions.kind` (the customer's
 /// movements name it the same way: one enum, `billing::wire::MovementKind`).
 pub(crate) use billing::wire::MovementKind as TransactionKind;
@@ -74,6 +158,7 @@ pub(crate) fn transaction_kind(code: &str) -> Result<TransactionKind, LedgerErro
 pub(crate) struct Posting {
     pub ledger_account: LedgerAccount,
     pub instrument_id: Option<i64>,
+    pub instrument_kind: Option<InstrumentKind>,
     pub bill_line_id: Option<i64>,
     pub amount_fen: i64,
 }
@@ -83,15 +168,17 @@ impl Posting {
         Posting {
             ledger_account,
             instrument_id: None,
+            instrument_kind: None,
             bill_line_id: None,
             amount_fen,
         }
     }
 
-    pub(crate) fn instrument(instrument_id: i64, amount_fen: i64) -> Posting {
+    pub(crate) fn instrument(instrument_id: i64, kind: InstrumentKind, amount_fen: i64) -> Posting {
         Posting {
             ledger_account: LedgerAccount::Instrument,
             instrument_id: Some(instrument_id),
+            instrument_kind: Some(kind),
             bill_line_id: None,
             amount_fen,
         }
@@ -101,6 +188,31 @@ impl Posting {
         self.bill_line_id = Some(bill_line_id);
         self
     }
+
+    /// The customer's balance this posting moves, and by how much as the customer sees it.
+    fn customer_change(&self) -> Option<(CustomerBalance, i64)> {
+        CustomerBalance::of(self.ledger_account, self.instrument_kind)
+            .map(|balance| (balance, balance.change(self.amount_fen)))
+    }
+}
+
+/// A transaction's changes of, or balances after it of, the wallet's four balances in fen:
+/// cash, arrears, vouchers, prepaid cards (cloud is not a balance the customer holds).
+type Balances = [i64; 4];
+
+fn wallet_changes(postings: &[Posting]) -> Balances {
+    let mut changes = [0; 4];
+    for (balance, change) in postings.iter().filter_map(Posting::customer_change) {
+        let slot = match balance {
+            CustomerBalance::Cash => 0,
+            CustomerBalance::Arrears => 1,
+            CustomerBalance::Vouchers => 2,
+            CustomerBalance::PrepaidCards => 3,
+            CustomerBalance::Cloud => continue,
+        };
+        changes[slot] += change;
+    }
+    changes
 }
 
 /// Opens a ledger transaction; its postings follow with [`post`].
@@ -173,6 +285,80 @@ pub(crate) async fn post_many(
                 .bind(posting.instrument_id)
                 .bind(posting.bill_line_id)
                 .bind(posting.amount_fen);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    record_running_balances(tx, entries).await
+}
+
+/// Stores each transaction's changes of the customer's balances and the balances after it
+/// (`transaction_balances`):
+/// the balances after the account's previous transaction plus its changes, in id order. Every
+/// writer holds the account's lock (`accounts::lock_many`) from before it takes a transaction id
+/// until it commits, so within an account id order is the order of the writes.
+async fn record_running_balances(
+    tx: &mut Transaction<'static, Any>,
+    entries: &[Entry],
+) -> Result<(), LedgerError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut ordered: Vec<&Entry> = entries.iter().collect();
+    ordered.sort_by_key(|e| e.transaction_id);
+    let mut seen = std::collections::HashSet::new();
+    let first_of_account: Vec<(i64, i64)> = ordered
+        .iter()
+        .filter(|e| seen.insert(e.account_id))
+        .map(|e| (e.account_id, e.transaction_id))
+        .collect();
+    let sql = crate::sql::Placeholders::of(tx);
+    let mut running: HashMap<i64, Balances> = HashMap::with_capacity(first_of_account.len());
+    for chunk in first_of_account.chunks(sql.rows_per_statement(2)) {
+        let statement = format!(
+            "SELECT b.account_id, b.cash_after_fen, b.arrears_after_fen, b.vouchers_after_fen, b.cards_after_fen \
+             FROM (VALUES {}) v JOIN transaction_balances b ON b.transaction_id = \
+             (SELECT MAX(x.transaction_id) FROM transaction_balances x \
+              WHERE x.account_id = v.column1 AND x.transaction_id < v.column2)",
+            sql.rows(chunk.len(), 2, 1)
+        );
+        let mut query = sqlx::query(&statement);
+        for (account_id, transaction_id) in chunk {
+            query = query.bind(*account_id).bind(*transaction_id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            running.insert(
+                row.try_get("account_id")?,
+                [
+                    row.try_get("cash_after_fen")?,
+                    row.try_get("arrears_after_fen")?,
+                    row.try_get("vouchers_after_fen")?,
+                    row.try_get("cards_after_fen")?,
+                ],
+            );
+        }
+    }
+    let mut rows: Vec<(i64, i64, Balances, Balances)> = Vec::with_capacity(ordered.len());
+    for entry in ordered {
+        let changes = wallet_changes(&entry.postings);
+        let after = running.entry(entry.account_id).or_insert([0; 4]);
+        for (sum, change) in after.iter_mut().zip(changes) {
+            *sum += change;
+        }
+        rows.push((entry.transaction_id, entry.account_id, changes, *after));
+    }
+    for chunk in rows.chunks(sql.rows_per_statement(10)) {
+        let statement = format!(
+            "INSERT INTO transaction_balances (transaction_id, account_id, cash_change_fen, arrears_change_fen, \
+             vouchers_change_fen, cards_change_fen, cash_after_fen, arrears_after_fen, vouchers_after_fen, \
+             cards_after_fen) VALUES {}",
+            sql.rows(chunk.len(), 10, 1)
+        );
+        let mut query = sqlx::query(&statement);
+        for (id, account_id, changes, after) in chunk {
+            query = query.bind(*id).bind(*account_id);
+            for value in changes.iter().chain(after) {
+                query = query.bind(*value);
+            }
         }
         query.execute(&mut **tx).await?;
     }

@@ -34,5 +34,5 @@ pub mod workspaces;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::LedgerError;
 pub use idempotency::IdempotencyKey;
-pub use ledger::LedgerAccount;
+pub use ledger::{CustomerBalance, LedgerAccount};
 pub use store::{Backend, Store, StoreError};

@@ -103,7 +103,7 @@ impl Store {
             accounts::insert_instrument(&mut tx, account.id, transaction_id, &new_card).await?;
         let mut postings = vec![
             Posting::new(LedgerAccount::CustomerCash, -quote.denomination.fen()),
-            Posting::instrument(card.id, quote.denomination.fen()),
+            Posting::instrument(card.id, card.kind, quote.denomination.fen()),
         ];
         let gift_discount_voucher = match quote.gift_discount_voucher {
             Some(gift) => {
@@ -121,7 +121,7 @@ impl Store {
                     },
                 )
                 .await?;
-                postings.push(Posting::instrument(voucher.id, gift.fen()));
+                postings.push(Posting::instrument(voucher.id, voucher.kind, gift.fen()));
                 postings.push(Posting::new(LedgerAccount::Promotion, -gift.fen()));
                 Some(voucher)
             }
@@ -203,7 +203,7 @@ impl Store {
             account.id,
             &[
                 Posting::new(LedgerAccount::PartnerClearing, -request.denomination.fen()),
-                Posting::instrument(card.id, request.denomination.fen()),
+                Posting::instrument(card.id, card.kind, request.denomination.fen()),
             ],
         )
         .await?;

@@ -24,6 +24,7 @@ use sqlx::Row;
 use crate::bills::{BillCharge, LineUsage};
 use crate::error::LedgerError;
 use crate::idempotency::IdempotencyKey;
+use crate::ledger::CustomerBalance;
 use crate::store::{Backend, Store};
 use crate::time::to_micros;
 use crate::workspaces::{Workspace, workspace_of};
@@ -678,19 +679,20 @@ async fn build_monthly_bills(
     month: &str,
     now: i64,
 ) -> Result<u32, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT b.account_id, b.workspace_id, COUNT(DISTINCT b.id) AS daily_bills, \
          CAST(SUM(CASE WHEN p.ledger_account = 'revenue' THEN p.amount_fen ELSE 0 END) AS BIGINT) AS total_fen, \
-         CAST(SUM(CASE WHEN p.ledger_account = 'instrument' AND i.kind <> 'prepaid_card' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS voucher_fen, \
-         CAST(SUM(CASE WHEN p.ledger_account = 'instrument' AND i.kind = 'prepaid_card' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS card_fen, \
-         CAST(SUM(CASE WHEN p.ledger_account = 'customer_cash' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS cash_fen, \
-         CAST(SUM(CASE WHEN p.ledger_account = 'arrears_receivable' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS arrears_fen, \
-         CAST(SUM(CASE WHEN p.ledger_account = 'cloud_receivable' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS cloud_fen \
+         {} AS voucher_fen, {} AS card_fen, {} AS cash_fen, {} AS arrears_fen, {} AS cloud_fen \
          FROM bills b LEFT JOIN postings p ON p.transaction_id = b.transaction_id \
          LEFT JOIN instruments i ON i.id = p.instrument_id \
          WHERE b.bill_date >= $1 AND b.bill_date <= $2 \
          GROUP BY b.account_id, b.workspace_id",
-    )
+        CustomerBalance::Vouchers.sql_sum(true),
+        CustomerBalance::PrepaidCards.sql_sum(true),
+        CustomerBalance::Cash.sql_sum(true),
+        CustomerBalance::Arrears.sql_sum(true),
+        CustomerBalance::Cloud.sql_sum(true),
+    ))
     .bind(first.to_string())
     .bind(last.to_string())
     .fetch_all(&mut **tx)

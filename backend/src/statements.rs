@@ -2,8 +2,6 @@
 //! from bills and postings so that they always agree with the ledger. Periods are days in the
 //! settlement timezone, both ends included.
 
-use std::collections::BTreeMap;
-
 use billing::Amount;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -11,6 +9,7 @@ use sqlx::Row;
 
 use crate::accounts::fen;
 use crate::error::LedgerError;
+use crate::ledger::CustomerBalance;
 use crate::store::Store;
 use crate::time::{from_micros, to_micros};
 
@@ -95,6 +94,32 @@ pub struct Transaction {
     pub prepaid_cards_after: Amount,
 }
 
+/// The columns [`transaction_from_row`] reads.
+/// The columns [`transaction_from_row`] reads, from `ledger_transactions t` joined to its
+/// `transaction_balances b`.
+pub(crate) const TRANSACTION_COLUMNS: &str = "t.id, t.kind, t.memo, t.created_at, b.cash_change_fen, \
+     b.arrears_change_fen, b.vouchers_change_fen, b.cards_change_fen, b.cash_after_fen, b.arrears_after_fen, \
+     b.vouchers_after_fen, b.cards_after_fen";
+pub(crate) const TRANSACTIONS_WITH_BALANCES: &str =
+    "ledger_transactions t JOIN transaction_balances b ON b.transaction_id = t.id";
+
+pub(crate) fn transaction_from_row(r: &sqlx::any::AnyRow) -> Result<Transaction, LedgerError> {
+    Ok(Transaction {
+        transaction_id: r.try_get("id")?,
+        at: from_micros(r.try_get("created_at")?),
+        kind: crate::ledger::transaction_kind(&r.try_get::<String, _>("kind")?)?,
+        memo: r.try_get("memo")?,
+        cash_change_fen: r.try_get("cash_change_fen")?,
+        arrears_change_fen: r.try_get("arrears_change_fen")?,
+        vouchers_change_fen: r.try_get("vouchers_change_fen")?,
+        prepaid_cards_change_fen: r.try_get("cards_change_fen")?,
+        cash_after: fen(r.try_get("cash_after_fen")?)?,
+        arrears_after: fen(r.try_get("arrears_after_fen")?)?,
+        vouchers_after: fen(r.try_get("vouchers_after_fen")?)?,
+        prepaid_cards_after: fen(r.try_get("cards_after_fen")?)?,
+    })
+}
+
 fn paid_by(
     vouchers: i64,
     cards: i64,
@@ -171,20 +196,24 @@ impl Store {
             .bind(workspace_id.unwrap_or(""))
             .fetch_one(self.pool())
             .await?;
+        // The page's lines first, then what paid each of them (its postings, by customer balance).
         let sql = format!(
-            "SELECT l.id, b.bill_date, b.workspace_id, b.charged_at, l.item, l.retention_days, l.quantity, l.units, \
-             l.unit_price, l.amount_fen, \
-             CAST(COALESCE((SELECT SUM(-p.amount_fen) FROM postings p JOIN instruments i ON i.id = p.instrument_id \
-                WHERE p.bill_line_id = l.id AND i.kind <> 'prepaid_card'), 0) AS BIGINT) AS voucher_fen, \
-             CAST(COALESCE((SELECT SUM(-p.amount_fen) FROM postings p JOIN instruments i ON i.id = p.instrument_id \
-                WHERE p.bill_line_id = l.id AND i.kind = 'prepaid_card'), 0) AS BIGINT) AS card_fen, \
-             CAST(COALESCE((SELECT SUM(-p.amount_fen) FROM postings p WHERE p.bill_line_id = l.id \
-                AND p.ledger_account = 'customer_cash'), 0) AS BIGINT) AS cash_fen, \
-             CAST(COALESCE((SELECT SUM(-p.amount_fen) FROM postings p WHERE p.bill_line_id = l.id \
-                AND p.ledger_account = 'arrears_receivable'), 0) AS BIGINT) AS arrears_fen, \
-             CAST(COALESCE((SELECT SUM(-p.amount_fen) FROM postings p WHERE p.bill_line_id = l.id \
-                AND p.ledger_account = 'cloud_receivable'), 0) AS BIGINT) AS cloud_fen \
-             {filter} ORDER BY b.bill_date, b.workspace_id, l.line_no LIMIT $5 OFFSET $6"
+            "SELECT l.id, l.bill_date, l.workspace_id, l.charged_at, l.item, l.retention_days, l.quantity, \
+             l.units, l.unit_price, l.amount_fen, l.line_no, {vouchers} AS voucher_fen, {cards} AS card_fen, \
+             {cash} AS cash_fen, {arrears} AS arrears_fen, {cloud} AS cloud_fen \
+             FROM (SELECT l.id, b.bill_date, b.workspace_id, b.charged_at, l.item, l.retention_days, l.quantity, \
+             l.units, l.unit_price, l.amount_fen, l.line_no {filter} \
+             ORDER BY b.bill_date, b.workspace_id, l.line_no LIMIT $5 OFFSET $6) l \
+             LEFT JOIN postings p ON p.bill_line_id = l.id \
+             LEFT JOIN instruments i ON i.id = p.instrument_id \
+             GROUP BY l.id, l.bill_date, l.workspace_id, l.charged_at, l.item, l.retention_days, l.quantity, \
+             l.units, l.unit_price, l.amount_fen, l.line_no \
+             ORDER BY l.bill_date, l.workspace_id, l.line_no",
+            vouchers = CustomerBalance::Vouchers.sql_sum(true),
+            cards = CustomerBalance::PrepaidCards.sql_sum(true),
+            cash = CustomerBalance::Cash.sql_sum(true),
+            arrears = CustomerBalance::Arrears.sql_sum(true),
+            cloud = CustomerBalance::Cloud.sql_sum(true),
         );
         let rows = sqlx::query(&sql)
             .bind(account_id)
@@ -230,7 +259,8 @@ impl Store {
     }
 
     /// Income and expenditure: every ledger transaction of the account in the period, newest
-    /// first, with the cash, arrears, voucher and card balances right after it.
+    /// first, with the cash, arrears, voucher and card balances right after it (stored with each
+    /// transaction, so a page reads its own rows whatever the history).
     pub async fn transactions(
         &self,
         account_id: i64,
@@ -239,65 +269,31 @@ impl Store {
     ) -> Result<Paged<Transaction>, LedgerError> {
         let from = to_micros(self.start_of(period.from));
         let until = to_micros(self.start_of(period.to.succ_opt().unwrap_or(period.to)));
-        // Balances after a transaction are running sums of every posting up to it, so all of the
-        // account's postings are read in one pass (grouped per transaction and kind of balance).
-        let rows = sqlx::query(
-            "SELECT t.id, t.kind, t.memo, t.created_at, \
-             CAST(SUM(CASE WHEN p.ledger_account = 'customer_cash' THEN p.amount_fen ELSE 0 END) AS BIGINT) AS cash, \
-             CAST(SUM(CASE WHEN p.ledger_account = 'arrears_receivable' THEN -p.amount_fen ELSE 0 END) AS BIGINT) AS arrears, \
-             CAST(SUM(CASE WHEN p.ledger_account = 'instrument' AND i.kind <> 'prepaid_card' THEN p.amount_fen ELSE 0 END) AS BIGINT) AS vouchers, \
-             CAST(SUM(CASE WHEN p.ledger_account = 'instrument' AND i.kind = 'prepaid_card' THEN p.amount_fen ELSE 0 END) AS BIGINT) AS cards \
-             FROM ledger_transactions t JOIN postings p ON p.transaction_id = t.id \
-             LEFT JOIN instruments i ON i.id = p.instrument_id \
-             WHERE t.account_id = $1 AND t.created_at < $2 \
-             GROUP BY t.id, t.kind, t.memo, t.created_at ORDER BY t.id",
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM ledger_transactions \
+             WHERE account_id = $1 AND created_at >= $2 AND created_at < $3",
         )
         .bind(account_id)
+        .bind(from)
         .bind(until)
+        .fetch_one(self.pool())
+        .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {TRANSACTION_COLUMNS} FROM {TRANSACTIONS_WITH_BALANCES} \
+             WHERE t.account_id = $1 AND t.created_at >= $2 AND t.created_at < $3 \
+             ORDER BY t.created_at DESC, t.id DESC LIMIT $4 OFFSET $5"
+        ))
+        .bind(account_id)
+        .bind(from)
+        .bind(until)
+        .bind(page.size)
+        .bind(page.offset())
         .fetch_all(self.pool())
         .await?;
-        let mut running = [0i64; 4];
-        let mut in_period: BTreeMap<i64, Transaction> = BTreeMap::new();
-        for r in &rows {
-            let changes: [i64; 4] = [
-                r.try_get::<Option<i64>, _>("cash")?.unwrap_or(0),
-                r.try_get::<Option<i64>, _>("arrears")?.unwrap_or(0),
-                r.try_get::<Option<i64>, _>("vouchers")?.unwrap_or(0),
-                r.try_get::<Option<i64>, _>("cards")?.unwrap_or(0),
-            ];
-            for (sum, change) in running.iter_mut().zip(changes) {
-                *sum += change;
-            }
-            let at: i64 = r.try_get("created_at")?;
-            if at < from {
-                continue;
-            }
-            let id: i64 = r.try_get("id")?;
-            in_period.insert(
-                id,
-                Transaction {
-                    transaction_id: id,
-                    at: from_micros(at),
-                    kind: crate::ledger::transaction_kind(&r.try_get::<String, _>("kind")?)?,
-                    memo: r.try_get("memo")?,
-                    cash_change_fen: changes[0],
-                    arrears_change_fen: changes[1],
-                    vouchers_change_fen: changes[2],
-                    prepaid_cards_change_fen: changes[3],
-                    cash_after: fen(running[0])?,
-                    arrears_after: fen(running[1])?,
-                    vouchers_after: fen(running[2])?,
-                    prepaid_cards_after: fen(running[3])?,
-                },
-            );
-        }
-        let total = in_period.len() as i64;
-        let items = in_period
-            .into_values()
-            .rev()
-            .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
-            .take(usize::try_from(page.size).unwrap_or(0))
-            .collect();
+        let items = rows
+            .iter()
+            .map(transaction_from_row)
+            .collect::<Result<_, LedgerError>>()?;
         Ok(Paged {
             items,
             page: page.number,

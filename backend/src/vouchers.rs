@@ -126,7 +126,7 @@ async fn credit_voucher(
         transaction_id,
         account_id,
         &[
-            Posting::instrument(voucher.id, face_value.fen()),
+            Posting::instrument(voucher.id, voucher.kind, face_value.fen()),
             Posting::new(LedgerAccount::Promotion, -face_value.fen()),
         ],
     )

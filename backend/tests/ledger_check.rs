@@ -61,8 +61,18 @@ fn voucher(account_id: i64, face_yuan: i64, days: u32) -> VoucherIssue {
     }
 }
 
+/// What the check finds, but for the stored running balances: rows inserted by hand bypass
+/// `ledger::post_many`, so they also lack those (tested in running_balances.rs); each test here
+/// looks at the rule it breaks.
 async fn discrepancies(db: &TestDb) -> Vec<Discrepancy> {
-    db.store.check_ledger().await.unwrap().discrepancies
+    db.store
+        .check_ledger()
+        .await
+        .unwrap()
+        .discrepancies
+        .into_iter()
+        .filter(|d| !matches!(d, Discrepancy::RunningBalance { .. }))
+        .collect()
 }
 
 /// Inserts one posting (the append-only triggers allow inserts) and returns its id.

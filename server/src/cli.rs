@@ -77,6 +77,14 @@ pub enum BenchCommand {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=5_000))]
         batch: Option<u64>,
     },
+    /// Charge one account's history (daily bills of up to 50 workspaces for --days days), then
+    /// time its income and expenditure and consumption pages, newest, oldest and whole history.
+    Statements {
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=50))]
+        workspaces: u64,
+        #[arg(long, default_value_t = 1_095, value_parser = clap::value_parser!(u64).range(30..=3_650))]
+        days: u64,
+    },
     /// Ingest N usage records through POST /api/v1/usage's backend, in reports of --per-report.
     Ingest {
         #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=20_000_000))]

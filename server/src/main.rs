@@ -394,6 +394,24 @@ async fn bench_command(
                     serde_json::to_string_pretty(&f).unwrap_or_default()
                 })
         }
+        BenchCommand::Statements { workspaces, days } => {
+            backend::bench::statements(&store, workspaces as usize, days as u32)
+                .await
+                .map(|f| {
+                    note!(
+                        "statements on {}: {} bills over {} days ({} ledger transactions, {} postings) charged in {:.1} s",
+                        f.database, f.bills, f.days, f.ledger_transactions, f.postings, f.history_seconds
+                    );
+                    for page in &f.pages {
+                        note!(
+                            "  {}: {} rows of {}, median {:.2} ms, max {:.2} ms",
+                            page.page, page.rows, page.total, page.median_ms, page.max_ms
+                        );
+                    }
+                    note!("  the database alone: a primary-key read, median {:.3} ms", f.raw_point_read_ms);
+                    serde_json::to_string_pretty(&f).unwrap_or_default()
+                })
+        }
         BenchCommand::Ingest {
             records,
             per_report,

@@ -47,15 +47,35 @@ pub fn postgres_admin_url() -> String {
 
 impl TestDb {
     pub async fn sqlite() -> TestDb {
+        let db = TestDb::sqlite_unmigrated().await;
+        db.store
+            .migrate()
+            .await
+            .expect("the SQLite test store migrates");
+        db
+    }
+
+    /// A fresh SQLite database with no tables: the test migrates it.
+    pub async fn sqlite_unmigrated() -> TestDb {
         let dir = std::env::temp_dir().join("billing-center-tests");
         let path = dir.join(format!("{}.db", unique_name()));
-        let store = Store::open(&format!("sqlite://{}", path.display()))
+        let store = Store::connect(&format!("sqlite://{}", path.display()))
             .await
             .expect("the SQLite test store opens");
         TestDb::with_store(store, Cleanup::File(path))
     }
 
     pub async fn postgres() -> TestDb {
+        let db = TestDb::postgres_unmigrated().await;
+        db.store
+            .migrate()
+            .await
+            .expect("the PostgreSQL test store migrates");
+        db
+    }
+
+    /// A fresh PostgreSQL database with no tables: the test migrates it.
+    pub async fn postgres_unmigrated() -> TestDb {
         let admin_url = postgres_admin_url();
         let name = unique_name();
         let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
@@ -70,10 +90,17 @@ impl TestDb {
             .expect("CREATE DATABASE");
         admin.close().await.ok();
         let url = database_url(&admin_url, &name);
-        let store = Store::open(&url)
+        let store = Store::connect(&url)
             .await
             .expect("the PostgreSQL test store opens");
         TestDb::with_store(store, Cleanup::Database { admin_url, name })
+    }
+
+    pub async fn unmigrated(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => TestDb::sqlite_unmigrated().await,
+            Backend::Postgres => TestDb::postgres_unmigrated().await,
+        }
     }
 
     pub async fn of(backend: Backend) -> TestDb {
