@@ -40,6 +40,9 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// `SIGN_UPS_PER_HOUR`: sign-ups one client address may attempt per hour (default 10).
     pub sign_ups_per_hour: i64,
+    /// `METRICS_TOKEN` (16 to 256 visible ASCII characters): when set, `/metrics` wants it as a
+    /// bearer token; unset, `/metrics` is open (keep it off the public internet at the proxy).
+    pub metrics_token: Option<String>,
 }
 
 /// The reverse proxies (addresses and CIDR ranges) allowed to say who the client is. Empty: trust
@@ -164,6 +167,10 @@ pub enum ConfigError {
     BadTrustedProxy(String),
     #[error("SIGN_UPS_PER_HOUR='{0}' must be a whole number from 1 to 100000")]
     BadSignUpLimit(String),
+    #[error(
+        "METRICS_TOKEN: a token of 16 to 256 visible ASCII characters (no spaces), got {0} characters"
+    )]
+    BadMetricsToken(usize),
 }
 
 impl Config {
@@ -241,7 +248,18 @@ impl Config {
             },
             None => backend::auth::rate_limit::DEFAULT_SIGN_UPS_PER_HOUR,
         };
+        let metrics_token = match lookup("METRICS_TOKEN") {
+            Some(token)
+                if (16..=256).contains(&token.len())
+                    && token.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                Some(token)
+            }
+            Some(token) => return Err(ConfigError::BadMetricsToken(token.len())),
+            None => None,
+        };
         Ok(Config {
+            metrics_token,
             settlement_timezone,
             settlement_scheduler,
             settlement_lease_seconds,
@@ -309,6 +327,7 @@ impl Config {
             bank_payee: self.bank_payee.clone(),
             scheduler: None,
             trusted_proxies: self.trusted_proxies.clone(),
+            metrics_token: self.metrics_token.as_deref().map(Arc::from),
         }
     }
 

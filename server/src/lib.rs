@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod downloads;
 pub mod language;
+pub mod metrics;
 pub mod payments;
 pub mod reconciliation;
 pub mod router;

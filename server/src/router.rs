@@ -30,6 +30,8 @@ pub struct Settings {
     pub scheduler: Option<Arc<crate::settlement::SchedulerHealth>>,
     /// Peers whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
     pub trusted_proxies: crate::config::TrustedProxies,
+    /// `METRICS_TOKEN`: when set, `/metrics` answers only requests bearing it.
+    pub metrics_token: Option<Arc<str>>,
 }
 
 /// State shared by every handler.
@@ -54,6 +56,16 @@ impl FromRef<AppState> for SecureCookies {
     }
 }
 
+impl FromRef<AppState> for crate::metrics::MetricsState {
+    fn from_ref(state: &AppState) -> crate::metrics::MetricsState {
+        crate::metrics::MetricsState {
+            token: state.settings.metrics_token.clone(),
+            store: state.store.clone(),
+            scheduler: state.settings.scheduler.clone(),
+        }
+    }
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> LeptosOptions {
         state.leptos_options.clone()
@@ -67,6 +79,8 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         settings.local_url.clone(),
         settings.bank_payee.clone(),
     ));
+    // Before anything is recorded: what is recorded without a recorder is lost.
+    crate::metrics::handle();
     let state = AppState {
         leptos_options: leptos_options.clone(),
         store,
@@ -133,6 +147,8 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         // Liveness: the process answers. Readiness: it can do its work (database, scheduler).
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readiness))
+        // Prometheus (`METRICS_TOKEN` as a bearer token when set).
+        .route("/metrics", get(crate::metrics::render))
         // operator session: a generated batch of activation codes as CSV.
         .route(
             "/ops/activation-codes/{batch}",
@@ -166,6 +182,8 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
+        // Every route's template, for the request metrics below (the fallback has none).
+        .route_layer(axum::middleware::from_fn(crate::metrics::name_route))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
@@ -191,6 +209,7 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
             crate::auth::resolve_client_address,
         ))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(crate::metrics::record_request))
         .with_state(state)
 }
 

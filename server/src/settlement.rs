@@ -121,7 +121,10 @@ pub async fn settle_due_days(store: &Store) -> Tick {
     match store.days_to_settle().await {
         Ok(days) => {
             for day in days {
-                match store.settle_day(day, &run_owner()).await {
+                let started = std::time::Instant::now();
+                let run = store.settle_day(day, &run_owner()).await;
+                crate::metrics::record_settlement(run.as_ref().map_err(|_| ()), started.elapsed());
+                match run {
                     Ok(report) => {
                         if report.status != SettlementStatus::Busy {
                             tracing::info!(%day, status = ?report.status, bills = report.bills_charged,

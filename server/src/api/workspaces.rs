@@ -233,5 +233,6 @@ pub async fn report_usage(
     }
     outcome.rejected.extend(shape_errors);
     outcome.rejected.sort_by_key(|r| r.index);
+    crate::metrics::record_usage(&outcome);
     Ok(Json(outcome))
 }
