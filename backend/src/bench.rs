@@ -37,6 +37,9 @@ pub struct SettlementFigures {
     pub workspaces: usize,
     pub accounts: usize,
     pub batch_size: usize,
+    /// Settlement runs at once on the day (as that many processes would), and its shards.
+    pub processes: usize,
+    pub shards: i64,
     pub bills: u32,
     pub seconds: f64,
     pub bills_per_second: f64,
@@ -156,10 +159,12 @@ async fn accounts_and_workspaces(
     Ok(bound)
 }
 
-/// Settles one day of `workspaces` workspaces (three usage records each) and measures it.
+/// Settles one day of `workspaces` workspaces (three usage records each) by `processes` runs at
+/// once, each as its own owner of leases (as separate server processes would), and measures it.
 pub async fn settlement(
     store: &Store,
     workspaces: usize,
+    processes: usize,
 ) -> Result<SettlementFigures, Box<dyn std::error::Error + Send + Sync>> {
     ensure_empty(store).await?;
     let day = bench_day(store);
@@ -196,8 +201,33 @@ pub async fn settlement(
 
     let rows_before = ledger_rows(store).await?;
     let started = Instant::now();
-    let report = store.settle_day(day, "bench").await?;
+    let runs: Vec<_> = (0..processes.max(1))
+        .map(|p| {
+            let store = store.clone();
+            tokio::spawn(async move { store.settle_day(day, &format!("bench-{p}")).await })
+        })
+        .collect();
+    let mut reports = Vec::with_capacity(runs.len());
+    for run in runs {
+        reports.push(run.await??);
+    }
     let elapsed = started.elapsed();
+    let bills_charged: u32 = reports.iter().map(|r| r.bills_charged).sum();
+    let failures: Vec<_> = reports.iter().flat_map(|r| r.failures.clone()).collect();
+    let report = crate::settlement::SettlementReport {
+        bills_charged,
+        failures,
+        status: if reports
+            .iter()
+            .any(|r| r.status == SettlementStatus::Settled)
+            && bills_charged as usize == workspaces
+        {
+            SettlementStatus::Settled
+        } else {
+            SettlementStatus::Incomplete
+        },
+        ..reports.remove(0)
+    };
     if report.status != SettlementStatus::Settled {
         return Err(format!(
             "the benchmark day did not settle: {:?}, {} bills charged, {} failures (first: {:?})",
@@ -225,6 +255,8 @@ pub async fn settlement(
         workspaces,
         accounts: workspaces.div_ceil(WORKSPACES_PER_ACCOUNT).max(1),
         batch_size: store.settlement_batch_size(),
+        processes: processes.max(1),
+        shards: store.settlement_shards(),
         bills: report.bills_charged,
         seconds: elapsed.as_secs_f64(),
         bills_per_second,

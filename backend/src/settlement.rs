@@ -32,6 +32,18 @@ use crate::workspaces::{Workspace, workspace_of};
 /// How many daily bills the nightly run charges per database transaction (group commit).
 pub const BATCH_SIZE: usize = 500;
 
+/// The most shards a day may be split into.
+pub const MAX_SHARDS: i64 = 256;
+
+/// Shards per day unless configured: PostgreSQL is shared by many processes, so a day is split
+/// for up to four of them; SQLite has one writer, so splitting would only add work.
+pub fn default_shards(backend: Backend) -> i64 {
+    match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 4,
+    }
+}
+
 /// How long a run may go without renewing its lease before another process takes the day over.
 pub const LEASE_SECONDS: i64 = 30;
 
@@ -49,7 +61,8 @@ pub enum SettlementStatus {
     Settled,
     /// The day was settled before; nothing was charged now.
     AlreadySettled,
-    /// Another process holds the day's lease and is settling it.
+    /// Another process holds the lease of a part (shard) of the day that is not settled yet and
+    /// is settling it.
     Busy,
     /// Some workspaces could not be billed (see failures); the day will be tried again.
     Incomplete,
@@ -100,21 +113,29 @@ pub struct DayFailures {
     pub failures: Vec<WorkspaceFailure>,
 }
 
-enum Lease {
-    Held,
-    Done,
-    Busy,
+/// One shard of a day whose lease this run took.
+#[derive(Debug, Clone, Copy)]
+struct Shard {
+    index: i64,
+    /// The day's shard count; `index == of` is the sweep.
+    of: i64,
 }
 
-/// Renews a run's lease every [`heartbeat_period`] while the run lives; dropped (the run ended,
-/// or its task was cancelled) it stops, so a dead run's lease simply runs out.
+impl Shard {
+    fn is_sweep(self) -> bool {
+        self.index == self.of
+    }
+}
+
+/// Renews a shard's lease every [`heartbeat_period`] while its run lives; dropped (the run
+/// ended, or its task was cancelled) it stops, so a dead run's lease simply runs out.
 struct Heartbeat {
     task: tokio::task::JoinHandle<()>,
     lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Heartbeat {
-    fn start(store: Store, day: NaiveDate, owner: String) -> Heartbeat {
+    fn start(store: Store, day: NaiveDate, shard: i64, owner: String) -> Heartbeat {
         let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = lost.clone();
         let task = tokio::spawn(async move {
@@ -123,10 +144,10 @@ impl Heartbeat {
             tick.tick().await;
             loop {
                 tick.tick().await;
-                match store.renew_lease(day, &owner).await {
+                match store.renew_lease(day, shard, &owner).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        tracing::warn!(%day, %owner, "another process took over the settlement lease");
+                        tracing::warn!(%day, shard, %owner, "another process took over the settlement lease");
                         flag.store(true, std::sync::atomic::Ordering::SeqCst);
                         return;
                     }
@@ -147,6 +168,14 @@ impl Drop for Heartbeat {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// Where a day's shards stand, read after a run has done what it could.
+#[derive(Debug, Default)]
+struct ShardsState {
+    all_done: bool,
+    /// Shards another process holds a live lease on.
+    held_by_others: usize,
 }
 
 /// Sums a day's records per (item, retention), in catalog item order.
@@ -177,89 +206,86 @@ impl Store {
             monthly_bills: 0,
             instruments_expired: 0,
         };
-        match self.take_lease(day, owner).await? {
-            Lease::Held => {}
-            Lease::Done => {
-                report.status = SettlementStatus::AlreadySettled;
-                report.bills_found = self.bills_of_day(day).await?;
-                return Ok(report);
-            }
-            Lease::Busy => {
-                report.status = SettlementStatus::Busy;
-                return Ok(report);
-            }
-        }
-        let heartbeat = Heartbeat::start(self.clone(), day, owner.to_owned());
-        let catalog = self.price_catalog().await?;
-        report.bills_found = self.bills_of_day(day).await?;
-        // Workspaces with usage that day and no bill yet: a resume skips the billed ones here.
-        let workspace_ids: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT u.workspace_id FROM usage_records u WHERE u.usage_day = $1 AND u.voided_at IS NULL \
-             AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.workspace_id = u.workspace_id AND b.bill_date = $1) \
-             ORDER BY u.workspace_id",
-        )
-        .bind(day.to_string())
-        .fetch_all(self.pool())
-        .await?;
-        for batch in workspace_ids.chunks(self.settlement_batch_size()) {
-            if heartbeat.lost() {
-                report.status = SettlementStatus::Busy;
-                return Ok(report);
-            }
-            let (bills, unpriced) = self.price_workspaces(&catalog, batch, day).await?;
-            report.failures.extend(unpriced);
-            self.charge_batch(&bills, &heartbeat, &mut report).await;
-        }
-        let lost = heartbeat.lost();
-        drop(heartbeat);
-        if lost {
-            report.status = SettlementStatus::Busy;
+        if self.open_run(day).await? {
+            report.status = SettlementStatus::AlreadySettled;
+            report.bills_found = self.bills_of_day(day).await?;
             return Ok(report);
         }
-        let finished = to_micros(self.now());
-        if report.failures.is_empty() {
-            let marked = sqlx::query(
-                "UPDATE settlement_runs SET status = 'done', finished_at = $1, lease_owner = NULL, lease_until = NULL, \
-                 bills = $2, failures = '' WHERE usage_day = $3 AND lease_owner = $4",
-            )
-            .bind(finished)
-            .bind(i64::from(report.bills_charged + report.bills_found))
-            .bind(day.to_string())
-            .bind(owner)
-            .execute(self.pool())
-            .await?;
-            if marked.rows_affected() == 0 {
-                // The lease ran out and another process holds the day: it finishes it.
-                report.status = SettlementStatus::Busy;
-                return Ok(report);
-            }
-            // The day is settled now, whatever follows: closing the month and expiring are retried
-            // by the scheduler every minute, so their failure is logged, not the run's.
-            match self.close_month_if_complete(day).await {
-                Ok(made) => report.monthly_bills = made.unwrap_or(0),
-                Err(e) => {
-                    tracing::error!(%day, error = %e, "cannot close the month after settling a day")
+        let catalog = self.price_catalog().await?;
+        report.bills_found = self.bills_of_day(day).await?;
+        // Every shard nobody else is settling, once per run (a shard that failed is left for the
+        // next run rather than retried at once).
+        let mut tried = std::collections::BTreeSet::new();
+        let mut lost_a_shard = false;
+        while let Some(shard) = self.take_shard(day, owner, &tried).await? {
+            tried.insert(shard.index);
+            let heartbeat = Heartbeat::start(self.clone(), day, shard.index, owner.to_owned());
+            let failed_before = report.failures.len();
+            let charged_before = report.bills_charged;
+            let workspace_ids = self.unbilled_workspaces(day, shard).await?;
+            for batch in workspace_ids.chunks(self.settlement_batch_size()) {
+                if heartbeat.lost() {
+                    break;
                 }
+                let (bills, unpriced) = self.price_workspaces(&catalog, batch, day).await?;
+                report.failures.extend(unpriced);
+                self.charge_batch(&bills, &heartbeat, &mut report).await;
             }
-            // What ran out by now goes to breakage after the day's bills took what they could.
-            match self.expire_instruments().await {
-                Ok(sweep) => report.instruments_expired = sweep.expired.len(),
-                Err(e) => {
-                    tracing::error!(%day, error = %e, "cannot expire instruments after settling a day")
-                }
+            if heartbeat.lost() {
+                lost_a_shard = true;
+                continue;
             }
-        } else {
-            let failures = serde_json::to_string(&report.failures).unwrap_or_default();
-            sqlx::query(
-                "UPDATE settlement_runs SET lease_owner = NULL, lease_until = NULL, failures = $1 \
-                 WHERE usage_day = $2 AND lease_owner = $3",
+            drop(heartbeat);
+            let failures = &report.failures[failed_before..];
+            self.release_shard(
+                day,
+                shard,
+                owner,
+                report.bills_charged - charged_before,
+                failures,
             )
-            .bind(failures)
-            .bind(day.to_string())
-            .bind(owner)
-            .execute(self.pool())
             .await?;
-            report.status = SettlementStatus::Incomplete;
+        }
+        let state = self.shards_state(day, owner).await?;
+        if !state.all_done {
+            report.status = if !report.failures.is_empty() {
+                SettlementStatus::Incomplete
+            } else if state.held_by_others > 0 || lost_a_shard {
+                SettlementStatus::Busy
+            } else {
+                // A shard that failed in an earlier run and was not retried by this one.
+                SettlementStatus::Incomplete
+            };
+            return Ok(report);
+        }
+        let bills = i64::from(self.bills_of_day(day).await?);
+        let marked = sqlx::query(
+            "UPDATE settlement_runs SET status = 'done', finished_at = $1, bills = $2, failures = '' \
+             WHERE usage_day = $3 AND status = 'running'",
+        )
+        .bind(to_micros(self.now()))
+        .bind(bills)
+        .bind(day.to_string())
+        .execute(self.pool())
+        .await?;
+        if marked.rows_affected() == 0 {
+            // Another process finished the last shard at the same moment and closes the day.
+            return Ok(report);
+        }
+        // The day is settled now, whatever follows: closing the month and expiring are retried
+        // by the scheduler every minute, so their failure is logged, not the run's.
+        match self.close_month_if_complete(day).await {
+            Ok(made) => report.monthly_bills = made.unwrap_or(0),
+            Err(e) => {
+                tracing::error!(%day, error = %e, "cannot close the month after settling a day")
+            }
+        }
+        // What ran out by now goes to breakage after the day's bills took what they could.
+        match self.expire_instruments().await {
+            Ok(sweep) => report.instruments_expired = sweep.expired.len(),
+            Err(e) => {
+                tracing::error!(%day, error = %e, "cannot expire instruments after settling a day")
+            }
         }
         Ok(report)
     }
@@ -268,27 +294,30 @@ impl Store {
     /// an operator looks at (`GET /api/v1/ops/settlements`, /ops).
     pub async fn settlement_failures(&self) -> Result<Vec<DayFailures>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT usage_day, failures, started_at FROM settlement_runs \
-             WHERE status = 'running' AND failures <> '' ORDER BY usage_day",
+            "SELECT s.usage_day, s.failures FROM settlement_shards s JOIN settlement_runs r \
+             ON r.usage_day = s.usage_day WHERE r.status = 'running' AND s.status = 'running' \
+             AND s.failures <> '' ORDER BY s.usage_day, s.shard",
         )
         .fetch_all(self.pool())
         .await?;
-        let mut days = Vec::with_capacity(rows.len());
+        let mut days: Vec<DayFailures> = Vec::new();
         for row in rows {
             let day: String = row.try_get("usage_day")?;
             let failures: String = row.try_get("failures")?;
             let Ok(day) = day.parse::<NaiveDate>() else {
                 continue;
             };
-            days.push(DayFailures {
-                day,
-                failures: serde_json::from_str(&failures).unwrap_or_else(|_| {
+            let failures: Vec<WorkspaceFailure> =
+                serde_json::from_str(&failures).unwrap_or_else(|_| {
                     vec![WorkspaceFailure {
                         workspace_id: String::new(),
                         reason: failures.clone(),
                     }]
-                }),
-            });
+                });
+            match days.last_mut() {
+                Some(last) if last.day == day => last.failures.extend(failures),
+                _ => days.push(DayFailures { day, failures }),
+            }
         }
         Ok(days)
     }
@@ -315,76 +344,233 @@ impl Store {
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
-    /// Takes the day's lease if nobody holds a live one. Reports written after this see the day as
-    /// settled (they take the same advisory lock shared; see `ingest_usage`).
-    async fn take_lease(&self, day: NaiveDate, owner: &str) -> Result<Lease, sqlx::Error> {
-        let now = to_micros(self.now());
-        let until = now + self.settlement_lease_seconds() * 1_000_000;
+    /// Starts the day's settlement if nothing did (its row, split into the configured number of
+    /// shards plus the sweep); true when the day is settled already. Reports written after this
+    /// see the day as settled (they take the same advisory lock shared; see `ingest_usage`).
+    async fn open_run(&self, day: NaiveDate) -> Result<bool, sqlx::Error> {
         let mut tx = self.begin_write().await?;
+        self.lock_day(&mut tx, day).await?;
+        let row = sqlx::query("SELECT status, shards FROM settlement_runs WHERE usage_day = $1")
+            .bind(day.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let shards = match row {
+            Some(row) if row.try_get::<String, _>("status")? == "done" => {
+                tx.commit().await?;
+                return Ok(true);
+            }
+            Some(row) => row.try_get::<i64, _>("shards")?,
+            None => {
+                sqlx::query(
+                    "INSERT INTO settlement_runs (usage_day, status, started_at, shards) \
+                     VALUES ($1, 'running', $2, $3)",
+                )
+                .bind(day.to_string())
+                .bind(to_micros(self.now()))
+                .bind(self.settlement_shards())
+                .execute(&mut *tx)
+                .await?;
+                self.settlement_shards()
+            }
+        };
+        // The shards and the sweep (also for a day a version without shards started).
+        for shard in 0..=shards {
+            sqlx::query(
+                "INSERT INTO settlement_shards (usage_day, shard, status) VALUES ($1, $2, 'running') \
+                 ON CONFLICT (usage_day, shard) DO NOTHING",
+            )
+            .bind(day.to_string())
+            .bind(shard)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(false)
+    }
+
+    /// PostgreSQL: the day's advisory lock, which taking a lease and voiding a record of the day
+    /// share (SQLite: the write transaction is the lock).
+    async fn lock_day(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        day: NaiveDate,
+    ) -> Result<(), sqlx::Error> {
         if self.backend() == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")
                 .bind(format!("settlement:{day}"))
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?;
         }
-        let row = sqlx::query(
-            "SELECT status, lease_owner, lease_until FROM settlement_runs WHERE usage_day = $1",
-        )
-        .bind(day.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let lease = match row {
-            None => {
-                sqlx::query(
-                    "INSERT INTO settlement_runs (usage_day, status, lease_owner, lease_until, started_at) \
-                     VALUES ($1, 'running', $2, $3, $4)",
-                )
-                .bind(day.to_string())
-                .bind(owner)
-                .bind(until)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                Lease::Held
-            }
-            Some(row) => {
-                let status: String = row.try_get("status")?;
-                let holder: Option<String> = row.try_get("lease_owner")?;
-                let expires: Option<i64> = row.try_get("lease_until")?;
-                let live = expires.is_some_and(|t| t > now) && holder.as_deref() != Some(owner);
-                if status == "done" {
-                    Lease::Done
-                } else if live {
-                    Lease::Busy
-                } else {
-                    sqlx::query(
-                        "UPDATE settlement_runs SET lease_owner = $1, lease_until = $2 WHERE usage_day = $3",
-                    )
-                    .bind(owner)
-                    .bind(until)
-                    .bind(day.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                    Lease::Held
-                }
-            }
-        };
-        tx.commit().await?;
-        Ok(lease)
+        Ok(())
     }
 
-    /// Extends the lease; false when another process has taken it over.
-    async fn renew_lease(&self, day: NaiveDate, owner: &str) -> Result<bool, sqlx::Error> {
+    /// Takes the lease of the first shard of the day that is not done, not `tried` by this run and
+    /// not held by a live lease of another process; the sweep only once every other shard is done.
+    async fn take_shard(
+        &self,
+        day: NaiveDate,
+        owner: &str,
+        tried: &std::collections::BTreeSet<i64>,
+    ) -> Result<Option<Shard>, sqlx::Error> {
+        let now = to_micros(self.now());
+        let until = now + self.settlement_lease_seconds() * 1_000_000;
+        let mut tx = self.begin_write().await?;
+        self.lock_day(&mut tx, day).await?;
+        let of: i64 = sqlx::query_scalar("SELECT shards FROM settlement_runs WHERE usage_day = $1")
+            .bind(day.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT shard, status, lease_owner, lease_until FROM settlement_shards \
+             WHERE usage_day = $1 ORDER BY shard",
+        )
+        .bind(day.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut others_open = false;
+        let mut chosen = None;
+        for row in &rows {
+            let shard: i64 = row.try_get("shard")?;
+            if row.try_get::<String, _>("status")? == "done" {
+                continue;
+            }
+            let holder: Option<String> = row.try_get("lease_owner")?;
+            let expires: Option<i64> = row.try_get("lease_until")?;
+            let held = expires.is_some_and(|t| t > now) && holder.as_deref() != Some(owner);
+            let is_sweep = shard == of;
+            if is_sweep && others_open {
+                break;
+            }
+            if !is_sweep {
+                others_open = true;
+            }
+            if !held && !tried.contains(&shard) {
+                chosen = Some(shard);
+                break;
+            }
+        }
+        if let Some(index) = chosen {
+            sqlx::query(
+                "UPDATE settlement_shards SET lease_owner = $1, lease_until = $2 \
+                 WHERE usage_day = $3 AND shard = $4",
+            )
+            .bind(owner)
+            .bind(until)
+            .bind(day.to_string())
+            .bind(index)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(chosen.map(|index| Shard { index, of }))
+    }
+
+    /// Extends a shard's lease; false when another process has taken it over.
+    async fn renew_lease(
+        &self,
+        day: NaiveDate,
+        shard: i64,
+        owner: &str,
+    ) -> Result<bool, sqlx::Error> {
         let until = to_micros(self.now()) + self.settlement_lease_seconds() * 1_000_000;
         let updated = sqlx::query(
-            "UPDATE settlement_runs SET lease_until = $1 WHERE usage_day = $2 AND lease_owner = $3 AND status = 'running'",
+            "UPDATE settlement_shards SET lease_until = $1 \
+             WHERE usage_day = $2 AND shard = $3 AND lease_owner = $4 AND status = 'running'",
         )
         .bind(until)
         .bind(day.to_string())
+        .bind(shard)
         .bind(owner)
         .execute(self.pool())
         .await?;
         Ok(updated.rows_affected() == 1)
+    }
+
+    /// Ends this run's hold on a shard: done when everything in it was billed, otherwise left for
+    /// the next run with what failed. Only while the lease is still this run's.
+    async fn release_shard(
+        &self,
+        day: NaiveDate,
+        shard: Shard,
+        owner: &str,
+        bills: u32,
+        failures: &[WorkspaceFailure],
+    ) -> Result<(), sqlx::Error> {
+        let (status, failures) = if failures.is_empty() {
+            ("done", String::new())
+        } else {
+            (
+                "running",
+                serde_json::to_string(failures).unwrap_or_default(),
+            )
+        };
+        sqlx::query(
+            "UPDATE settlement_shards SET status = $1, failures = $2, bills = bills + $3, finished_at = $4, \
+             lease_owner = NULL, lease_until = NULL WHERE usage_day = $5 AND shard = $6 AND lease_owner = $7",
+        )
+        .bind(status)
+        .bind(failures)
+        .bind(i64::from(bills))
+        .bind(to_micros(self.now()))
+        .bind(day.to_string())
+        .bind(shard.index)
+        .bind(owner)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn shards_state(&self, day: NaiveDate, owner: &str) -> Result<ShardsState, sqlx::Error> {
+        let now = to_micros(self.now());
+        let rows = sqlx::query(
+            "SELECT status, lease_owner, lease_until FROM settlement_shards WHERE usage_day = $1",
+        )
+        .bind(day.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        let mut state = ShardsState {
+            all_done: true,
+            held_by_others: 0,
+        };
+        for row in &rows {
+            if row.try_get::<String, _>("status")? != "done" {
+                state.all_done = false;
+                let holder: Option<String> = row.try_get("lease_owner")?;
+                let expires: Option<i64> = row.try_get("lease_until")?;
+                if expires.is_some_and(|t| t > now) && holder.as_deref() != Some(owner) {
+                    state.held_by_others += 1;
+                }
+            }
+        }
+        Ok(state)
+    }
+
+    /// The workspaces of a shard with usage that day and no bill yet (a resume skips the billed
+    /// ones here); the sweep takes every such workspace of the day.
+    async fn unbilled_workspaces(
+        &self,
+        day: NaiveDate,
+        shard: Shard,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let unbilled = "SELECT DISTINCT u.workspace_id FROM usage_records u \
+             LEFT JOIN workspaces w ON w.workspace_id = u.workspace_id \
+             WHERE u.usage_day = $1 AND u.voided_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.workspace_id = u.workspace_id AND b.bill_date = $1)";
+        if shard.is_sweep() {
+            return sqlx::query_scalar(&format!("{unbilled} ORDER BY u.workspace_id"))
+                .bind(day.to_string())
+                .fetch_all(self.pool())
+                .await;
+        }
+        // An unbound workspace (it fails to price, and says why) belongs to shard 0.
+        sqlx::query_scalar(&format!(
+            "{unbilled} AND COALESCE(w.account_id, 0) % $2 = $3 ORDER BY u.workspace_id"
+        ))
+        .bind(day.to_string())
+        .bind(shard.of)
+        .bind(shard.index)
+        .fetch_all(self.pool())
+        .await
     }
 
     /// Prices the day of each workspace of a batch, reading the batch's workspaces and usage in

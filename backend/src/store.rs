@@ -52,6 +52,7 @@ pub struct Store {
     settlement_timezone: chrono_tz::Tz,
     settlement_lease_seconds: i64,
     settlement_batch_size: usize,
+    settlement_shards: i64,
     sign_ups_per_hour: i64,
     password_checks: Arc<std::sync::atomic::AtomicU64>,
     password_hashes: Arc<std::sync::atomic::AtomicU64>,
@@ -118,6 +119,7 @@ impl Store {
             settlement_timezone: DEFAULT_SETTLEMENT_TIMEZONE,
             settlement_lease_seconds: crate::settlement::LEASE_SECONDS,
             settlement_batch_size: crate::settlement::BATCH_SIZE,
+            settlement_shards: crate::settlement::default_shards(backend),
             sign_ups_per_hour: crate::auth::rate_limit::DEFAULT_SIGN_UPS_PER_HOUR,
             password_checks: Arc::default(),
             password_hashes: Arc::default(),
@@ -183,6 +185,17 @@ impl Store {
 
     pub fn settlement_batch_size(&self) -> usize {
         self.settlement_batch_size
+    }
+
+    /// Into how many shards a day whose settlement starts from now on is split (1 to
+    /// [`crate::settlement::MAX_SHARDS`]; default [`crate::settlement::default_shards`]).
+    pub fn with_settlement_shards(mut self, shards: i64) -> Store {
+        self.settlement_shards = shards.clamp(1, crate::settlement::MAX_SHARDS);
+        self
+    }
+
+    pub fn settlement_shards(&self) -> i64 {
+        self.settlement_shards
     }
 
     /// Today's date in the settlement timezone.

@@ -423,7 +423,8 @@ impl Store {
         }
         // A run that is settling the day now may have read the record already.
         let running: Option<i64> = sqlx::query_scalar(
-            "SELECT lease_until FROM settlement_runs WHERE usage_day = $1 AND status = 'running' AND lease_until > $2",
+            "SELECT lease_until FROM settlement_shards WHERE usage_day = $1 AND status = 'running' \
+             AND lease_until > $2 LIMIT 1",
         )
         .bind(&day_of_record)
         .bind(to_micros(self.now()))

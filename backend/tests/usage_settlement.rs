@@ -292,14 +292,20 @@ async fn a_crashed_run_resumes_and_a_live_lease_is_respected(db: TestDb) {
         db.store.days_to_settle().await.unwrap(),
         [day("2026-10-30")]
     );
-    // A process took the lease and died after charging nothing; its lease is still live.
-    sqlx::query(
-        "INSERT INTO settlement_runs (usage_day, status, lease_owner, lease_until, started_at) VALUES ('2026-10-30', 'running', 'dead', $1, 0)",
-    )
-    .bind((db.store.now() + Duration::seconds(60)).timestamp_micros())
-    .execute(db.store.pool())
-    .await
-    .unwrap();
+    // A process started the day in one shard, took its lease and died after charging nothing;
+    // its lease is still live.
+    for statement in [
+        "INSERT INTO settlement_runs (usage_day, status, started_at, shards) VALUES ('2026-10-30', 'running', 0, 1)",
+        "INSERT INTO settlement_shards (usage_day, shard, status, lease_owner, lease_until) \
+         VALUES ('2026-10-30', 0, 'running', 'dead', $1)",
+        "INSERT INTO settlement_shards (usage_day, shard, status) VALUES ('2026-10-30', 1, 'running')",
+    ] {
+        let mut query = sqlx::query(statement);
+        if statement.contains("$1") {
+            query = query.bind((db.store.now() + Duration::seconds(60)).timestamp_micros());
+        }
+        query.execute(db.store.pool()).await.unwrap();
+    }
     let busy = db.store.settle_day(day("2026-10-30"), "p1").await.unwrap();
     assert_eq!(busy.status, SettlementStatus::Busy);
     assert_eq!(
@@ -315,6 +321,134 @@ async fn a_crashed_run_resumes_and_a_live_lease_is_respected(db: TestDb) {
         db.store.account(account).await.unwrap().cash,
         Amount::from_yuan(94)
     );
+    db.finish().await;
+}
+
+/// Usage of `workspaces` workspaces on each of `accounts` funded accounts for 2026-10-30.
+async fn usage_of_accounts(db: &TestDb, accounts: usize, workspaces: usize) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for a in 0..accounts {
+        let account = funded_account(db, &format!("Acme-{a}"), 100).await;
+        for w in 0..workspaces {
+            let ws = db
+                .store
+                .bind_workspace(account, &format!("ws-{a}-{w}"), "w")
+                .await
+                .unwrap()
+                .workspace;
+            db.store
+                .ingest_usage(&ws, &[record("a", "network", None, "1", "2026-10-30")])
+                .await
+                .unwrap();
+        }
+        ids.push(account);
+    }
+    ids
+}
+
+async fn bills_of(db: &TestDb, account: i64) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM bills WHERE account_id = $1")
+        .bind(account)
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap()
+}
+
+/// A day in shards by account: while a dead process's lease holds one shard, another process
+/// settles the other shard's accounts and says the day is busy; when the lease runs out, the
+/// next run settles the rest, then the sweep, and the day is done.
+async fn a_day_is_settled_in_shards_by_account(db: TestDb) {
+    let accounts = usage_of_accounts(&db, 4, 3).await;
+    let store = db.store.clone().with_settlement_shards(2);
+    // "dead" starts the day and holds shard 0 (even account ids), as if killed at once.
+    for statement in [
+        "INSERT INTO settlement_runs (usage_day, status, started_at, shards) VALUES ('2026-10-30', 'running', 0, 2)",
+        "INSERT INTO settlement_shards (usage_day, shard, status, lease_owner, lease_until) \
+         VALUES ('2026-10-30', 0, 'running', 'dead', $1)",
+    ] {
+        let mut query = sqlx::query(statement);
+        if statement.contains("$1") {
+            query = query.bind((db.store.now() + Duration::seconds(60)).timestamp_micros());
+        }
+        query.execute(db.store.pool()).await.unwrap();
+    }
+    let first = store.settle_day(day("2026-10-30"), "p1").await.unwrap();
+    assert_eq!(first.status, SettlementStatus::Busy, "{first:?}");
+    assert_eq!(first.bills_charged, 6, "the odd accounts' 2 x 3 workspaces");
+    for account in &accounts {
+        assert_eq!(
+            bills_of(&db, *account).await,
+            if account % 2 == 1 { 3 } else { 0 }
+        );
+    }
+    assert!(
+        store
+            .days_to_settle()
+            .await
+            .unwrap()
+            .contains(&day("2026-10-30")),
+        "the day is not done while a shard is open"
+    );
+    db.clock.advance(Duration::seconds(61));
+    let second = store.settle_day(day("2026-10-30"), "p2").await.unwrap();
+    assert_eq!(second.status, SettlementStatus::Settled, "{second:?}");
+    assert_eq!(second.bills_charged, 6);
+    assert!(store.days_to_settle().await.unwrap().is_empty());
+    let again = store.settle_day(day("2026-10-30"), "p3").await.unwrap();
+    assert_eq!(again.status, SettlementStatus::AlreadySettled);
+    assert_eq!(again.bills_found, 12);
+    db.assert_ledger_clean().await;
+    db.finish().await;
+}
+
+/// The sweep bills what the shards missed: here shard 0 is marked done without having billed its
+/// workspaces (as when a workspace moves to another account between two shards' reads).
+async fn the_sweep_bills_what_the_shards_missed(db: TestDb) {
+    let accounts = usage_of_accounts(&db, 2, 2).await;
+    let store = db.store.clone().with_settlement_shards(2);
+    for statement in [
+        "INSERT INTO settlement_runs (usage_day, status, started_at, shards) VALUES ('2026-10-30', 'running', 0, 2)",
+        "INSERT INTO settlement_shards (usage_day, shard, status) VALUES ('2026-10-30', 0, 'done')",
+    ] {
+        sqlx::query(statement)
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+    }
+    let run = store.settle_day(day("2026-10-30"), "p1").await.unwrap();
+    assert_eq!(run.status, SettlementStatus::Settled, "{run:?}");
+    assert_eq!(run.bills_charged, 4);
+    for account in &accounts {
+        assert_eq!(bills_of(&db, *account).await, 2);
+    }
+    db.assert_ledger_clean().await;
+    db.finish().await;
+}
+
+/// Several runs at once on a day of many shards: every bill once, the day done.
+async fn concurrent_runs_share_the_shards_of_a_day(db: TestDb) {
+    usage_of_accounts(&db, 8, 5).await;
+    let store = db.store.clone().with_settlement_shards(4);
+    let runs: Vec<_> = (0..3)
+        .map(|p| {
+            let store = store.clone();
+            tokio::spawn(async move { store.settle_day(day("2026-10-30"), &format!("p{p}")).await })
+        })
+        .collect();
+    let mut charged = 0;
+    for run in runs {
+        charged += run.await.unwrap().unwrap().bills_charged;
+    }
+    assert_eq!(charged, 40);
+    // A run that found every shard taken said busy; whichever finished last closed the day.
+    let closing = store.settle_day(day("2026-10-30"), "p9").await.unwrap();
+    assert_eq!(
+        closing.status,
+        SettlementStatus::AlreadySettled,
+        "{closing:?}"
+    );
+    assert_eq!(closing.bills_found, 40);
+    db.assert_ledger_clean().await;
     db.finish().await;
 }
 
@@ -677,6 +811,9 @@ on_both_databases!(
     usage_counts_each_record_once_and_says_why_it_refuses,
     a_day_settles_once_with_priced_lines,
     a_crashed_run_resumes_and_a_live_lease_is_respected,
+    a_day_is_settled_in_shards_by_account,
+    the_sweep_bills_what_the_shards_missed,
+    concurrent_runs_share_the_shards_of_a_day,
     racing_stores_settle_a_day_once,
     monthly_bills_add_up_the_daily_bills,
     a_month_is_assembled_only_once_every_day_of_it_is_settled,

@@ -76,6 +76,12 @@ pub enum BenchCommand {
         /// Bills per transaction (default SETTLEMENT_BATCH_SIZE or 500).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=5_000))]
         batch: Option<u64>,
+        /// Settlement runs at once, as that many server processes would (each takes shards).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+        processes: u64,
+        /// Shards per day (default SETTLEMENT_SHARDS, or 1 on SQLite and 4 on PostgreSQL).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+        shards: Option<u64>,
     },
     /// Charge one account's history (daily bills of up to 50 workspaces for --days days), then
     /// time its income and expenditure and consumption pages, newest, oldest and whole history.

@@ -36,6 +36,9 @@ pub struct Config {
     pub settlement_lease_seconds: i64,
     /// `SETTLEMENT_BATCH_SIZE` (1 to 5000, default 500): daily bills charged per transaction.
     pub settlement_batch_size: usize,
+    /// `SETTLEMENT_SHARDS` (1 to 256; default 1 on SQLite, 4 on PostgreSQL): into how many parts,
+    /// each under its own lease, a day is split so that several processes settle it together.
+    pub settlement_shards: Option<i64>,
     /// `TRUSTED_PROXIES`: the reverse proxies whose `X-Forwarded-For` names the client (default none).
     pub trusted_proxies: TrustedProxies,
     /// `SIGN_UPS_PER_HOUR`: sign-ups one client address may attempt per hour (default 10).
@@ -155,6 +158,8 @@ pub enum ConfigError {
     BadLeaseSeconds(String),
     #[error("SETTLEMENT_BATCH_SIZE='{0}' must be a whole number of bills from 1 to 5000")]
     BadBatchSize(String),
+    #[error("SETTLEMENT_SHARDS='{0}' must be a whole number of shards from 1 to 256")]
+    BadShards(String),
     #[error("PAYMENT_SANDBOX='{0}' must be on or off")]
     BadSandboxSwitch(String),
     #[error(
@@ -226,6 +231,15 @@ impl Config {
             },
             None => backend::settlement::BATCH_SIZE,
         };
+        let settlement_shards = match lookup("SETTLEMENT_SHARDS") {
+            Some(value) => match value.trim().parse::<i64>() {
+                Ok(shards) if (1..=backend::settlement::MAX_SHARDS).contains(&shards) => {
+                    Some(shards)
+                }
+                _ => return Err(ConfigError::BadShards(value)),
+            },
+            None => None,
+        };
         let online_payments = online_payments(&lookup)?;
         let bank_payee = crate::payments::BankPayee::from_lookup(&lookup);
         let settlement_timezone = match lookup("SETTLEMENT_TIMEZONE") {
@@ -264,6 +278,7 @@ impl Config {
             settlement_scheduler,
             settlement_lease_seconds,
             settlement_batch_size,
+            settlement_shards,
             trusted_proxies,
             sign_ups_per_hour,
             site_addr,
@@ -304,13 +319,17 @@ impl Config {
     pub async fn open_store(
         &self,
     ) -> Result<backend::Store, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(backend::Store::open(&self.database_url)
+        let store = backend::Store::open(&self.database_url)
             .await?
             .with_prepaid_card_validity_days(self.prepaid_card_validity_days)?
             .with_settlement_timezone(self.settlement_timezone)
             .with_settlement_lease_seconds(self.settlement_lease_seconds)
             .with_settlement_batch_size(self.settlement_batch_size)
-            .with_sign_ups_per_hour(self.sign_ups_per_hour))
+            .with_sign_ups_per_hour(self.sign_ups_per_hour);
+        Ok(match self.settlement_shards {
+            Some(shards) => store.with_settlement_shards(shards),
+            None => store,
+        })
     }
 
     pub fn secure_cookies(&self) -> crate::auth::SecureCookies {
@@ -436,6 +455,25 @@ mod tests {
             config.online_payments,
             crate::payments::OnlinePayments::Unavailable
         ));
+    }
+
+    #[test]
+    fn the_settlement_shards_are_a_number_from_1_to_256() {
+        let with = |value: &'static str| {
+            Config::from_lookup(move |n| (n == "SETTLEMENT_SHARDS").then(|| value.to_owned()))
+        };
+        assert_eq!(
+            Config::from_lookup(|_| None).unwrap().settlement_shards,
+            None
+        );
+        assert_eq!(with(" 8 ").unwrap().settlement_shards, Some(8));
+        for bad in ["0", "257", "-1", "two", ""] {
+            assert_eq!(
+                with(bad).unwrap_err(),
+                ConfigError::BadShards(bad.into()),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -379,16 +379,24 @@ async fn bench_command(
         }
     }
     let figures = match command {
-        BenchCommand::Settlement { workspaces, batch } => {
+        BenchCommand::Settlement {
+            workspaces,
+            batch,
+            processes,
+            shards,
+        } => {
             let batch = batch.map_or(config.settlement_batch_size, |b| b as usize);
-            let store = store.clone().with_settlement_batch_size(batch);
-            backend::bench::settlement(&store, workspaces as usize)
+            let mut store = store.clone().with_settlement_batch_size(batch);
+            if let Some(shards) = shards.map(|s| s as i64).or(config.settlement_shards) {
+                store = store.with_settlement_shards(shards);
+            }
+            backend::bench::settlement(&store, workspaces as usize, processes as usize)
                 .await
                 .map(|f| {
                     note!(
-                        "settlement on {}: {} bills in {:.2} s = {:.0} bills/s; the database alone: {:.0} commits/s, \
-                         {:.0} bills' worth of rows/s batched ({:.2} of it)",
-                        f.database, f.bills, f.seconds, f.bills_per_second, f.raw_commits_per_second,
+                        "settlement on {} ({} runs at once, {} shards): {} bills in {:.2} s = {:.0} bills/s; the database \
+                         alone: {:.0} commits/s, {:.0} bills' worth of rows/s batched ({:.2} of it)",
+                        f.database, f.processes, f.shards, f.bills, f.seconds, f.bills_per_second, f.raw_commits_per_second,
                         f.raw_batched_bills_per_second, f.ratio_to_raw_batched
                     );
                     serde_json::to_string_pretty(&f).unwrap_or_default()

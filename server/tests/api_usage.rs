@@ -580,8 +580,17 @@ async fn two_processes_settle_a_day_once_on_postgresql() {
     // exits 1, so a cron job learns that nothing was settled.
     let before = yesterday.pred_opt().unwrap();
     sqlx::query(
-        "INSERT INTO settlement_runs (usage_day, status, lease_owner, lease_until, started_at) VALUES ($1, 'running', 'elsewhere', $2, 0) \
-         ON CONFLICT (usage_day) DO UPDATE SET status = 'running', lease_owner = 'elsewhere', lease_until = excluded.lease_until",
+        "INSERT INTO settlement_runs (usage_day, status, started_at, shards) VALUES ($1, 'running', 0, 1) \
+         ON CONFLICT (usage_day) DO UPDATE SET status = 'running', shards = 1",
+    )
+    .bind(before.to_string())
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO settlement_shards (usage_day, shard, status, lease_owner, lease_until) \
+         VALUES ($1, 0, 'running', 'elsewhere', $2) ON CONFLICT (usage_day, shard) DO UPDATE \
+         SET status = 'running', lease_owner = 'elsewhere', lease_until = excluded.lease_until",
     )
     .bind(before.to_string())
     .bind((app.store.now() + chrono::Duration::seconds(50)).timestamp_micros())
