@@ -468,11 +468,11 @@ async fn write_bills(
         }
         query.execute(&mut **tx).await?;
     }
-    for chunk in rows.chunks(sql.rows_per_statement(9)) {
+    for chunk in rows.chunks(sql.rows_per_statement(10)) {
         let statement = format!(
             "INSERT INTO bills (id, account_id, workspace_id, bill_date, settlement, charged_at, total_fen, \
-             transaction_id, idempotency_key) VALUES {}",
-            sql.rows(chunk.len(), 9, 1)
+             transaction_id, idempotency_key, line_count) VALUES {}",
+            sql.rows(chunk.len(), 10, 1)
         );
         let mut query = sqlx::query(&statement);
         for (transaction_id, bill_id, p) in chunk {
@@ -485,7 +485,8 @@ async fn write_bills(
                 .bind(now)
                 .bind(p.plan.totals.total().fen())
                 .bind(*transaction_id)
-                .bind(p.key.as_str());
+                .bind(p.key.as_str())
+                .bind(p.plan.lines.len() as i64);
         }
         query.execute(&mut **tx).await?;
     }
