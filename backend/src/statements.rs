@@ -201,41 +201,66 @@ impl Store {
         .bind(workspace_id.unwrap_or(""))
         .fetch_one(self.pool())
         .await?;
-        // The page's lines first, then what paid each of them (its postings, by customer balance).
-        let sql = format!(
-            "SELECT l.id, l.bill_date, l.workspace_id, l.charged_at, l.item, l.retention_days, l.quantity, \
-             l.units, l.unit_price, l.amount_fen, l.line_no, {vouchers} AS voucher_fen, {cards} AS card_fen, \
-             {cash} AS cash_fen, {arrears} AS arrears_fen, {cloud} AS cloud_fen \
-             FROM (SELECT l.id, b.bill_date, b.workspace_id, b.charged_at, l.item, l.retention_days, l.quantity, \
-             l.units, l.unit_price, l.amount_fen, l.line_no \
+        // The page's lines, then what paid each of them (its postings, by customer balance) in a
+        // query of its own: a list of line ids keeps that a lookup per line on every planner.
+        let rows = sqlx::query(&format!(
+            "SELECT l.id, b.bill_date, b.workspace_id, b.charged_at, l.item, l.retention_days, l.quantity, \
+             l.units, l.unit_price, l.amount_fen \
              FROM (SELECT b.id, b.bill_date, b.workspace_id, b.charged_at {bills} AND b.line_count > 0 \
              ORDER BY b.bill_date, b.workspace_id LIMIT $5) b JOIN bill_lines l ON l.bill_id = b.id \
-             ORDER BY b.bill_date, b.workspace_id, l.line_no LIMIT $6 OFFSET $7) l \
-             LEFT JOIN postings p ON p.bill_line_id = l.id \
-             LEFT JOIN instruments i ON i.id = p.instrument_id \
-             GROUP BY l.id, l.bill_date, l.workspace_id, l.charged_at, l.item, l.retention_days, l.quantity, \
-             l.units, l.unit_price, l.amount_fen, l.line_no \
-             ORDER BY l.bill_date, l.workspace_id, l.line_no",
-            vouchers = CustomerBalance::Vouchers.sql_sum(true),
-            cards = CustomerBalance::PrepaidCards.sql_sum(true),
-            cash = CustomerBalance::Cash.sql_sum(true),
-            arrears = CustomerBalance::Arrears.sql_sum(true),
-            cloud = CustomerBalance::Cloud.sql_sum(true),
-        );
-        let rows = sqlx::query(&sql)
-            .bind(account_id)
-            .bind(period.from.to_string())
-            .bind(period.to.to_string())
-            .bind(workspace_id.unwrap_or(""))
-            .bind(page.offset().saturating_add(page.size))
-            .bind(page.size)
-            .bind(page.offset())
-            .fetch_all(self.pool())
-            .await?;
+             ORDER BY b.bill_date, b.workspace_id, l.line_no LIMIT $6 OFFSET $7"
+        ))
+        .bind(account_id)
+        .bind(period.from.to_string())
+        .bind(period.to.to_string())
+        .bind(workspace_id.unwrap_or(""))
+        .bind(page.offset().saturating_add(page.size))
+        .bind(page.size)
+        .bind(page.offset())
+        .fetch_all(self.pool())
+        .await?;
+        let line_ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        let mut paid: std::collections::HashMap<i64, PaidBy> =
+            std::collections::HashMap::with_capacity(line_ids.len());
+        if !line_ids.is_empty() {
+            let sql = crate::sql::Placeholders::for_backend(self.backend());
+            let statement = format!(
+                "SELECT p.bill_line_id, {vouchers} AS voucher_fen, {cards} AS card_fen, {cash} AS cash_fen, \
+                 {arrears} AS arrears_fen, {cloud} AS cloud_fen FROM postings p \
+                 LEFT JOIN instruments i ON i.id = p.instrument_id \
+                 WHERE p.bill_line_id IN ({}) GROUP BY p.bill_line_id",
+                sql.list(line_ids.len(), 1),
+                vouchers = CustomerBalance::Vouchers.sql_sum(true),
+                cards = CustomerBalance::PrepaidCards.sql_sum(true),
+                cash = CustomerBalance::Cash.sql_sum(true),
+                arrears = CustomerBalance::Arrears.sql_sum(true),
+                cloud = CustomerBalance::Cloud.sql_sum(true),
+            );
+            let mut query = sqlx::query(&statement);
+            for id in &line_ids {
+                query = query.bind(*id);
+            }
+            for r in query.fetch_all(self.pool()).await? {
+                paid.insert(
+                    r.try_get("bill_line_id")?,
+                    paid_by(
+                        r.try_get("voucher_fen")?,
+                        r.try_get("card_fen")?,
+                        r.try_get("cash_fen")?,
+                        r.try_get("arrears_fen")?,
+                        r.try_get("cloud_fen")?,
+                    )?,
+                );
+            }
+        }
         let items = rows
             .iter()
             .map(|r| {
                 let day: String = r.try_get("bill_date")?;
+                let id: i64 = r.try_get("id")?;
                 Ok(ConsumptionLine {
                     day: day
                         .parse()
@@ -247,13 +272,7 @@ impl Store {
                     units: r.try_get("units")?,
                     unit_price: r.try_get("unit_price")?,
                     amount: fen(r.try_get("amount_fen")?)?,
-                    paid_by: paid_by(
-                        r.try_get("voucher_fen")?,
-                        r.try_get("card_fen")?,
-                        r.try_get("cash_fen")?,
-                        r.try_get("arrears_fen")?,
-                        r.try_get("cloud_fen")?,
-                    )?,
+                    paid_by: paid.remove(&id).unwrap_or_default(),
                     charged_at: from_micros(r.try_get("charged_at")?),
                 })
             })
