@@ -539,6 +539,9 @@ pub async fn statements(
         }
     }
     let history_seconds = started.elapsed().as_secs_f64();
+    // Statistics as a live database has them: autovacuum analyzes a table once a tenth of it
+    // changed, and here all of it was written a moment ago (a night adds one day in 1,095).
+    sqlx::query("ANALYZE").execute(store.pool()).await?;
     let last_day = first_day + chrono::Duration::days(i64::from(days.max(1)) - 1);
     let newest_month = Period {
         from: last_day - chrono::Duration::days(29),
