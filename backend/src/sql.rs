@@ -70,6 +70,34 @@ impl Placeholders {
     }
 }
 
+/// A PostgreSQL array literal (`{"a","b",NULL}`) of text values, bound as one text parameter and
+/// cast (`CAST($1 AS text[])`): a whole report's column in one parameter, so one `INSERT … SELECT
+/// FROM UNNEST(…)` carries ten thousand rows without ten thousand placeholders. Every element is
+/// quoted, with `\` and `"` escaped, so no value can end the literal.
+pub(crate) fn pg_array<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> String {
+    let mut literal = String::from("{");
+    for (n, value) in values.into_iter().enumerate() {
+        if n > 0 {
+            literal.push(',');
+        }
+        match value {
+            None => literal.push_str("NULL"),
+            Some(text) => {
+                literal.push('"');
+                for c in text.chars() {
+                    if c == '"' || c == '\\' {
+                        literal.push('\\');
+                    }
+                    literal.push(c);
+                }
+                literal.push('"');
+            }
+        }
+    }
+    literal.push('}');
+    literal
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +112,12 @@ mod tests {
         assert_eq!(sqlite.list(2, 1), "?, ?");
         assert_eq!(pg.rows_per_statement(9), 444);
         assert_eq!(pg.rows_per_statement(0), 4_000);
+    }
+
+    #[test]
+    fn array_literals_quote_every_element() {
+        assert_eq!(pg_array([Some("a"), None, Some("")]), r#"{"a",NULL,""}"#);
+        assert_eq!(pg_array([Some(r#"x"},{"y\"#)]), r#"{"x\"},{\"y\\"}"#);
+        assert_eq!(pg_array(std::iter::empty()), "{}");
     }
 }

@@ -229,6 +229,35 @@ impl Store {
         outcome.duplicates += duplicates;
         outcome.rejected.extend(too_large);
         let now = to_micros(self.now());
+        if self.backend() == Backend::Postgres && !good.is_empty() {
+            // The whole report in one statement: each column one array parameter.
+            let days: Vec<String> = good.iter().map(|(_, r)| r.day.to_string()).collect();
+            let retention: Vec<Option<String>> = good
+                .iter()
+                .map(|(_, r)| r.retention_days.map(|d| d.to_string()))
+                .collect();
+            let inserted = sqlx::query(
+                "INSERT INTO usage_records (workspace_id, record_id, usage_day, item, retention_days, quantity, \
+                 received_at) SELECT $1, r, d, i, t, q, $7 FROM UNNEST(CAST($2 AS text[]), CAST($3 AS text[]), \
+                 CAST($4 AS text[]), CAST($5 AS bigint[]), CAST($6 AS text[])) AS u(r, d, i, t, q) \
+                 ON CONFLICT (workspace_id, record_id) DO NOTHING",
+            )
+            .bind(&workspace.workspace_id)
+            .bind(crate::sql::pg_array(good.iter().map(|(_, r)| Some(r.id.as_str()))))
+            .bind(crate::sql::pg_array(days.iter().map(|d| Some(d.as_str()))))
+            .bind(crate::sql::pg_array(good.iter().map(|(_, r)| Some(r.item.code()))))
+            .bind(crate::sql::pg_array(retention.iter().map(|t| t.as_deref())))
+            .bind(crate::sql::pg_array(good.iter().map(|(_, r)| Some(r.quantity.as_str()))))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected() as usize;
+            outcome.accepted += inserted;
+            outcome.duplicates += good.len() - inserted;
+            tx.commit().await?;
+            outcome.rejected.sort_by_key(|r| r.index);
+            return Ok(outcome);
+        }
         let sql = crate::sql::Placeholders::of(&tx);
         for chunk in good.chunks(sql.rows_per_statement(7)) {
             let statement = format!(

@@ -119,6 +119,50 @@ async fn a_workspace_binds_once_and_its_key_rotates(db: TestDb) {
     db.finish().await;
 }
 
+/// Record ids may hold any printable ASCII, including what quotes or ends a PostgreSQL array
+/// literal (ingest sends a report's columns as arrays there): each is stored as sent, and sent
+/// again it is a duplicate.
+async fn record_ids_with_quotes_and_braces_are_stored_as_sent(db: TestDb) {
+    let account = funded_account(&db, "Acme", 10).await;
+    let ws = db
+        .store
+        .bind_workspace(account, "ws-ids", "w")
+        .await
+        .unwrap()
+        .workspace;
+    let ids = [
+        r#"a"b"#,
+        r"back\slash",
+        "{x},{y}",
+        "NULL",
+        r#"\",NULL,""#,
+        "'quote'",
+    ];
+    let records: Vec<_> = ids
+        .iter()
+        .map(|id| record(id, "network", None, "1", "2026-10-30"))
+        .collect();
+    let first = db.store.ingest_usage(&ws, &records).await.unwrap();
+    assert_eq!(
+        (first.accepted, first.duplicates),
+        (ids.len(), 0),
+        "{first:?}"
+    );
+    let mut stored: Vec<String> = sqlx::query_scalar(
+        "SELECT record_id FROM usage_records WHERE workspace_id = 'ws-ids' ORDER BY record_id",
+    )
+    .fetch_all(db.store.pool())
+    .await
+    .unwrap();
+    stored.sort();
+    let mut sent: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+    sent.sort();
+    assert_eq!(stored, sent);
+    let again = db.store.ingest_usage(&ws, &records).await.unwrap();
+    assert_eq!((again.accepted, again.duplicates), (0, ids.len()));
+    db.finish().await;
+}
+
 async fn usage_counts_each_record_once_and_says_why_it_refuses(db: TestDb) {
     // The clock says 2026-11-01 08:00 in Shanghai.
     let account = db.store.create_billing_account("Acme").await.unwrap();
@@ -809,6 +853,7 @@ on_both_databases!(
     the_demo_data_is_real_settled_usage_made_once,
     a_workspace_binds_once_and_its_key_rotates,
     usage_counts_each_record_once_and_says_why_it_refuses,
+    record_ids_with_quotes_and_braces_are_stored_as_sent,
     a_day_settles_once_with_priced_lines,
     a_crashed_run_resumes_and_a_live_lease_is_respected,
     a_day_is_settled_in_shards_by_account,
