@@ -157,9 +157,13 @@ pub fn App() -> impl IntoView {
     provide_context(payment_sandbox());
     account::provide_session();
 
+    // The title is rendered after the page's stream, outside its reactive owner (leptos_meta
+    // 0.8): a reference-counted handle keeps the language readable there, where an arena-backed
+    // signal is looked up in whatever arena the worker thread holds (a panic under load).
+    let title_lang: ArcRwSignal<Lang> = lang.into();
     view! {
         <Stylesheet id="leptos" href=format!("/pkg/{OUTPUT_NAME}.css")/>
-        <Title formatter=move |page: String| format!("{page} · {}", Msg::AppName.text(lang.get()))/>
+        <Title formatter=move |page: String| format!("{page} · {}", Msg::AppName.text(title_lang.get()))/>
         <Meta name="description" content=t(Msg::OverviewIntro)/>
         // Async rendering: every page waits for its data (the signed-in customer) and is sent
         // complete, so it reads the same without JavaScript; out-of-order streaming would leave

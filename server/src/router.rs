@@ -131,6 +131,10 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
             {
                 provide_context(leptos::nonce::Nonce::from_value(nonce.0));
             }
+            // An empty set of lazy routes to preload, replacing the one leptos_axum provides:
+            // leptos 0.8 writes the preload links after the stream, outside the request's owner,
+            // so under concurrent requests they landed in other responses (hundreds of them).
+            provide_context(leptos::PrefetchLazyFn::default());
             provide_context(store.clone());
             provide_context(site.clone());
             provide_context(app::PaymentSandbox(sandbox));
