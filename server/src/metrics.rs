@@ -140,10 +140,12 @@ pub async fn render(State(state): State<MetricsState>, headers: HeaderMap) -> Re
         }
     }
     let pool = state.store.pool();
-    let size = f64::from(pool.size());
-    let idle = pool.num_idle() as f64;
-    metrics::gauge!("db_pool_connections", "state" => "in_use").set(size - idle);
-    metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
+    let idle = pool.num_idle();
+    let in_use = usize::try_from(pool.size())
+        .unwrap_or(usize::MAX)
+        .saturating_sub(idle);
+    metrics::gauge!("db_pool_connections", "state" => "in_use").set(in_use as f64);
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(idle as f64);
     metrics::gauge!("db_pool_connections", "state" => "max")
         .set(f64::from(pool.options().get_max_connections()));
     if let Some(scheduler) = &state.scheduler {

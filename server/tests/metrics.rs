@@ -3,6 +3,8 @@
 //! when `METRICS_TOKEN` is set. The recorder is one per process (every router of this test binary
 //! shares it), so each check compares figures before and after what it does.
 
+#![allow(clippy::float_arithmetic)] // metric samples, not money
+
 mod support;
 
 use axum::http::StatusCode;
