@@ -398,36 +398,30 @@ const MONTHLY_BILLS: &str = "SELECT id, account_id, workspace_id, month, daily_b
      GROUP BY m.id, m.account_id, m.workspace_id, m.month, m.daily_bills, m.total_fen) x \
      WHERE bills_found <> daily_bills OR bills_total <> total_fen ORDER BY id";
 
-/// The four wallet balances stored with each transaction: name, stored column prefix, mapping.
-const WALLET_BALANCES: [(&str, &str, CustomerBalance); 4] = [
-    ("cash", "cash", CustomerBalance::Cash),
-    ("arrears", "arrears", CustomerBalance::Arrears),
-    ("vouchers", "vouchers", CustomerBalance::Vouchers),
-    ("prepaid_cards", "cards", CustomerBalance::PrepaidCards),
-];
-
 /// Transactions whose stored changes and balances after disagree with their postings.
 fn running_balances_query() -> String {
-    let stored: Vec<String> = WALLET_BALANCES
+    let stored: Vec<String> = CustomerBalance::WALLET
         .iter()
-        .map(|(_, column, _)| format!("b.{column}_change_fen, b.{column}_after_fen"))
+        .map(|b| format!("b.{0}_change_fen, b.{0}_after_fen", b.column()))
         .collect();
-    let changes: Vec<String> = WALLET_BALANCES
+    let changes: Vec<String> = CustomerBalance::WALLET
         .iter()
-        .map(|(_, column, balance)| format!("{} AS {column}_change", balance.sql_sum(false)))
+        .map(|b| format!("{} AS {}_change", b.sql_sum(false), b.column()))
         .collect();
-    let running: Vec<String> = WALLET_BALANCES
+    let running: Vec<String> = CustomerBalance::WALLET
         .iter()
-        .map(|(_, column, _)| {
+        .map(|b| {
+            let column = b.column();
             format!(
                 "{column}_change_fen, {column}_after_fen, {column}_change, \
                  CAST(SUM({column}_change) OVER (PARTITION BY account_id ORDER BY id) AS BIGINT) AS {column}_after"
             )
         })
         .collect();
-    let differs: Vec<String> = WALLET_BALANCES
+    let differs: Vec<String> = CustomerBalance::WALLET
         .iter()
-        .map(|(_, column, _)| {
+        .map(|b| {
+            let column = b.column();
             format!(
                 "{column}_change_fen IS NULL OR {column}_change <> {column}_change_fen \
                  OR {column}_after <> {column}_after_fen"
@@ -496,7 +490,8 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?
         {
-            for (name, column, _) in WALLET_BALANCES {
+            for balance in CustomerBalance::WALLET {
+                let (name, column) = (balance.name(), balance.column());
                 let stored_change_fen: Option<i64> =
                     row.try_get(format!("{column}_change_fen").as_str())?;
                 let change_fen: i64 = row.try_get(format!("{column}_change").as_str())?;

@@ -88,6 +88,34 @@ impl CustomerBalance {
         CustomerBalance::Cloud,
     ];
 
+    /// The wallet's balances, in the order `transaction_balances` stores them (cloud is what paid
+    /// a bill, never a balance the customer holds).
+    pub const WALLET: [CustomerBalance; 4] = [
+        CustomerBalance::Cash,
+        CustomerBalance::Arrears,
+        CustomerBalance::Vouchers,
+        CustomerBalance::PrepaidCards,
+    ];
+
+    /// Its name in reports (`ledger check`), and the prefix of its `transaction_balances` columns
+    /// (`<column>_change_fen`, `<column>_after_fen`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CustomerBalance::Cash => "cash",
+            CustomerBalance::Arrears => "arrears",
+            CustomerBalance::Vouchers => "vouchers",
+            CustomerBalance::PrepaidCards => "prepaid_cards",
+            CustomerBalance::Cloud => "cloud",
+        }
+    }
+
+    pub fn column(self) -> &'static str {
+        match self {
+            CustomerBalance::PrepaidCards => "cards",
+            other => other.name(),
+        }
+    }
+
     /// The balance a posting to `account` (of an instrument of `instrument` kind) moves.
     pub fn of(
         account: LedgerAccount,
@@ -196,21 +224,16 @@ impl Posting {
     }
 }
 
-/// A transaction's changes of, or balances after it of, the wallet's four balances in fen:
-/// cash, arrears, vouchers, prepaid cards (cloud is not a balance the customer holds).
+/// A transaction's changes of, or balances after it of, the wallet's balances in fen, in the
+/// order of [`CustomerBalance::WALLET`].
 type Balances = [i64; 4];
 
 fn wallet_changes(postings: &[Posting]) -> Balances {
     let mut changes = [0; 4];
     for (balance, change) in postings.iter().filter_map(Posting::customer_change) {
-        let slot = match balance {
-            CustomerBalance::Cash => 0,
-            CustomerBalance::Arrears => 1,
-            CustomerBalance::Vouchers => 2,
-            CustomerBalance::PrepaidCards => 3,
-            CustomerBalance::Cloud => continue,
-        };
-        changes[slot] += change;
+        if let Some(slot) = CustomerBalance::WALLET.iter().position(|b| *b == balance) {
+            changes[slot] += change;
+        }
     }
     changes
 }

@@ -170,8 +170,22 @@ impl Drop for Heartbeat {
     }
 }
 
+/// How a transaction holds a day's lock ([`Store::lock_day`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DayLock {
+    Exclusive,
+    Shared,
+}
+
+/// Whether a shard's lease row is held, now, by another process than `owner`.
+fn held_by_other(row: &sqlx::any::AnyRow, owner: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let holder: Option<String> = row.try_get("lease_owner")?;
+    let expires: Option<i64> = row.try_get("lease_until")?;
+    Ok(expires.is_some_and(|t| t > now) && holder.as_deref() != Some(owner))
+}
+
 /// Where a day's shards stand, read after a run has done what it could.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ShardsState {
     all_done: bool,
     /// Shards another process holds a live lease on.
@@ -349,7 +363,7 @@ impl Store {
     /// see the day as settled (they take the same advisory lock shared; see `ingest_usage`).
     async fn open_run(&self, day: NaiveDate) -> Result<bool, sqlx::Error> {
         let mut tx = self.begin_write().await?;
-        self.lock_day(&mut tx, day).await?;
+        self.lock_day(&mut tx, day, DayLock::Exclusive).await?;
         let row = sqlx::query("SELECT status, shards FROM settlement_runs WHERE usage_day = $1")
             .bind(day.to_string())
             .fetch_optional(&mut *tx)
@@ -388,15 +402,21 @@ impl Store {
         Ok(false)
     }
 
-    /// PostgreSQL: the day's advisory lock, which taking a lease and voiding a record of the day
-    /// share (SQLite: the write transaction is the lock).
-    async fn lock_day(
+    /// PostgreSQL: the day's advisory lock until `tx` ends. Starting the day, taking a shard,
+    /// voiding a record and closing a month take it exclusively; usage reports take it shared,
+    /// so they wait for each other only through it. SQLite: the write transaction is the lock.
+    pub(crate) async fn lock_day(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-        day: NaiveDate,
+        day: impl std::fmt::Display,
+        how: DayLock,
     ) -> Result<(), sqlx::Error> {
         if self.backend() == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")
+            let lock = match how {
+                DayLock::Exclusive => "pg_advisory_xact_lock",
+                DayLock::Shared => "pg_advisory_xact_lock_shared",
+            };
+            sqlx::query(&format!("SELECT {lock}(hashtext($1))::text"))
                 .bind(format!("settlement:{day}"))
                 .fetch_one(&mut **tx)
                 .await?;
@@ -415,7 +435,7 @@ impl Store {
         let now = to_micros(self.now());
         let until = now + self.settlement_lease_seconds() * 1_000_000;
         let mut tx = self.begin_write().await?;
-        self.lock_day(&mut tx, day).await?;
+        self.lock_day(&mut tx, day, DayLock::Exclusive).await?;
         let of: i64 = sqlx::query_scalar("SELECT shards FROM settlement_runs WHERE usage_day = $1")
             .bind(day.to_string())
             .fetch_one(&mut *tx)
@@ -434,9 +454,7 @@ impl Store {
             if row.try_get::<String, _>("status")? == "done" {
                 continue;
             }
-            let holder: Option<String> = row.try_get("lease_owner")?;
-            let expires: Option<i64> = row.try_get("lease_until")?;
-            let held = expires.is_some_and(|t| t > now) && holder.as_deref() != Some(owner);
+            let held = held_by_other(row, owner, now)?;
             let is_sweep = shard == of;
             if is_sweep && others_open {
                 break;
@@ -535,9 +553,7 @@ impl Store {
         for row in &rows {
             if row.try_get::<String, _>("status")? != "done" {
                 state.all_done = false;
-                let holder: Option<String> = row.try_get("lease_owner")?;
-                let expires: Option<i64> = row.try_get("lease_until")?;
-                if expires.is_some_and(|t| t > now) && holder.as_deref() != Some(owner) {
+                if held_by_other(row, owner, now)? {
                     state.held_by_others += 1;
                 }
             }
@@ -707,16 +723,11 @@ impl Store {
         }
         let month = first.format("%Y-%m").to_string();
         let mut tx = self.begin_write().await?;
-        if self.backend() == Backend::Postgres {
-            // Exclusive with every usage report of the month's days still in flight.
-            let mut d = first;
-            while d <= last {
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")
-                    .bind(format!("settlement:{d}"))
-                    .fetch_one(&mut *tx)
-                    .await?;
-                d += Duration::days(1);
-            }
+        // Exclusive with every usage report of the month's days still in flight.
+        let mut d = first;
+        while d <= last {
+            self.lock_day(&mut tx, d, DayLock::Exclusive).await?;
+            d += Duration::days(1);
         }
         let closed: Option<String> =
             sqlx::query_scalar("SELECT month FROM month_closings WHERE month = $1")

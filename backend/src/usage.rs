@@ -7,6 +7,7 @@ use billing::{BillingItem, PriceCatalog};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::settlement::DayLock;
 use crate::store::{Backend, Store};
 use crate::time::to_micros;
 use crate::workspaces::Workspace;
@@ -181,14 +182,11 @@ impl Store {
         days.dedup();
 
         let mut tx = self.begin_write().await?;
+        // Shared with other reports, exclusive with the start of the day's settlement.
+        for day in &days {
+            self.lock_day(&mut tx, day, DayLock::Shared).await?;
+        }
         if self.backend() == Backend::Postgres {
-            // Shared with other reports, exclusive with the start of the day's settlement.
-            for day in &days {
-                sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext($1))::text")
-                    .bind(format!("settlement:{day}"))
-                    .fetch_one(&mut *tx)
-                    .await?;
-            }
             // Exclusive per workspace and day: two reports of one workspace's day are serialised,
             // so the line cap below sees every record already accepted (SQLite's single writer
             // does this by itself).
@@ -443,13 +441,9 @@ impl Store {
         else {
             return Err(not_found());
         };
-        if self.backend() == Backend::Postgres {
-            // Exclusive with the start of the day's settlement (which takes it to take the lease).
-            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")
-                .bind(format!("settlement:{day_of_record}"))
-                .fetch_one(&mut *tx)
-                .await?;
-        }
+        // Exclusive with the start of the day's settlement and the taking of its shards.
+        self.lock_day(&mut tx, &day_of_record, DayLock::Exclusive)
+            .await?;
         // A run that is settling the day now may have read the record already.
         let running: Option<i64> = sqlx::query_scalar(
             "SELECT lease_until FROM settlement_shards WHERE usage_day = $1 AND status = 'running' \

@@ -338,18 +338,7 @@ async fn a_crashed_run_resumes_and_a_live_lease_is_respected(db: TestDb) {
     );
     // A process started the day in one shard, took its lease and died after charging nothing;
     // its lease is still live.
-    for statement in [
-        "INSERT INTO settlement_runs (usage_day, status, started_at, shards) VALUES ('2026-10-30', 'running', 0, 1)",
-        "INSERT INTO settlement_shards (usage_day, shard, status, lease_owner, lease_until) \
-         VALUES ('2026-10-30', 0, 'running', 'dead', $1)",
-        "INSERT INTO settlement_shards (usage_day, shard, status) VALUES ('2026-10-30', 1, 'running')",
-    ] {
-        let mut query = sqlx::query(statement);
-        if statement.contains("$1") {
-            query = query.bind((db.store.now() + Duration::seconds(60)).timestamp_micros());
-        }
-        query.execute(db.store.pool()).await.unwrap();
-    }
+    started_day(&db, 1, &[(0, ShardRow::HeldByDead), (1, ShardRow::Open)]).await;
     let busy = db.store.settle_day(day("2026-10-30"), "p1").await.unwrap();
     assert_eq!(busy.status, SettlementStatus::Busy);
     assert_eq!(
@@ -366,6 +355,45 @@ async fn a_crashed_run_resumes_and_a_live_lease_is_respected(db: TestDb) {
         Amount::from_yuan(94)
     );
     db.finish().await;
+}
+
+/// A shard row of a day as another process left it.
+enum ShardRow {
+    /// Leased for another 60 s by a process named `dead`.
+    HeldByDead,
+    Open,
+    Done,
+}
+
+/// 2026-10-30 as started by another process in `shards` shards, with these shard rows (the rest
+/// are made by the next run).
+async fn started_day(db: &TestDb, shards: i64, rows: &[(i64, ShardRow)]) {
+    sqlx::query(
+        "INSERT INTO settlement_runs (usage_day, status, started_at, shards) VALUES ('2026-10-30', 'running', 0, $1)",
+    )
+    .bind(shards)
+    .execute(db.store.pool())
+    .await
+    .unwrap();
+    let live_until = (db.store.now() + Duration::seconds(60)).timestamp_micros();
+    for (shard, row) in rows {
+        let (status, owner, until) = match row {
+            ShardRow::HeldByDead => ("running", Some("dead"), Some(live_until)),
+            ShardRow::Open => ("running", None, None),
+            ShardRow::Done => ("done", None, None),
+        };
+        sqlx::query(
+            "INSERT INTO settlement_shards (usage_day, shard, status, lease_owner, lease_until) \
+             VALUES ('2026-10-30', $1, $2, $3, $4)",
+        )
+        .bind(*shard)
+        .bind(status)
+        .bind(owner)
+        .bind(until)
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+    }
 }
 
 /// Usage of `workspaces` workspaces on each of `accounts` funded accounts for 2026-10-30.
@@ -405,17 +433,7 @@ async fn a_day_is_settled_in_shards_by_account(db: TestDb) {
     let accounts = usage_of_accounts(&db, 4, 3).await;
     let store = db.store.clone().with_settlement_shards(2);
     // "dead" starts the day and holds shard 0 (even account ids), as if killed at once.
-    for statement in [
-        "INSERT INTO settlement_runs (usage_day, status, started_at, shards) VALUES ('2026-10-30', 'running', 0, 2)",
-        "INSERT INTO settlement_shards (usage_day, shard, status, lease_owner, lease_until) \
-         VALUES ('2026-10-30', 0, 'running', 'dead', $1)",
-    ] {
-        let mut query = sqlx::query(statement);
-        if statement.contains("$1") {
-            query = query.bind((db.store.now() + Duration::seconds(60)).timestamp_micros());
-        }
-        query.execute(db.store.pool()).await.unwrap();
-    }
+    started_day(&db, 2, &[(0, ShardRow::HeldByDead)]).await;
     let first = store.settle_day(day("2026-10-30"), "p1").await.unwrap();
     assert_eq!(first.status, SettlementStatus::Busy, "{first:?}");
     assert_eq!(first.bills_charged, 6, "the odd accounts' 2 x 3 workspaces");
@@ -450,15 +468,7 @@ async fn a_day_is_settled_in_shards_by_account(db: TestDb) {
 async fn the_sweep_bills_what_the_shards_missed(db: TestDb) {
     let accounts = usage_of_accounts(&db, 2, 2).await;
     let store = db.store.clone().with_settlement_shards(2);
-    for statement in [
-        "INSERT INTO settlement_runs (usage_day, status, started_at, shards) VALUES ('2026-10-30', 'running', 0, 2)",
-        "INSERT INTO settlement_shards (usage_day, shard, status) VALUES ('2026-10-30', 0, 'done')",
-    ] {
-        sqlx::query(statement)
-            .execute(db.store.pool())
-            .await
-            .unwrap();
-    }
+    started_day(&db, 2, &[(0, ShardRow::Done)]).await;
     let run = store.settle_day(day("2026-10-30"), "p1").await.unwrap();
     assert_eq!(run.status, SettlementStatus::Settled, "{run:?}");
     assert_eq!(run.bills_charged, 4);
