@@ -30,7 +30,7 @@ use crate::time::to_micros;
 use crate::workspaces::{Workspace, workspace_of};
 
 /// How many daily bills the nightly run charges per database transaction (group commit).
-pub const BATCH_SIZE: usize = 500;
+pub const BATCH_SIZE: usize = 2_000;
 
 /// The most shards a day may be split into.
 pub const MAX_SHARDS: i64 = 256;

@@ -73,7 +73,7 @@ pub enum BenchCommand {
     Settlement {
         #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=2_000_000))]
         workspaces: u64,
-        /// Bills per transaction (default SETTLEMENT_BATCH_SIZE or 500).
+        /// Bills per transaction (default SETTLEMENT_BATCH_SIZE or 2000).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=5_000))]
         batch: Option<u64>,
         /// Settlement runs at once, as that many server processes would (each takes shards).

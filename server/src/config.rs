@@ -34,7 +34,7 @@ pub struct Config {
     /// `SETTLEMENT_LEASE_SECONDS` (5 to 3600, default 30): how soon another process takes over the
     /// day of a settlement run that died.
     pub settlement_lease_seconds: i64,
-    /// `SETTLEMENT_BATCH_SIZE` (1 to 5000, default 500): daily bills charged per transaction.
+    /// `SETTLEMENT_BATCH_SIZE` (1 to 5000, default 2000): daily bills charged per transaction.
     pub settlement_batch_size: usize,
     /// `SETTLEMENT_SHARDS` (1 to 256; default 1 on SQLite, 4 on PostgreSQL): into how many parts,
     /// each under its own lease, a day is split so that several processes settle it together.
