@@ -394,6 +394,16 @@ messages! {
     ErrWorkspaceAlreadyBound => "This workspace is already bound to your account.", "该工作空间已绑定到您的账户。";
     ErrWorkspaceBoundElsewhere => "This workspace is bound to another billing account.", "该工作空间已绑定到其他费用中心账户。";
     ErrWorkspaceNotFound => "No such workspace is bound to your account.", "您的账户下没有该工作空间。";
+    ErrConsoleTokenRequired => "Binding a workspace starts in the console: open its billing panel and choose to bind it to a Billing Center account.", "请从控制台发起绑定：在工作空间的费用面板中选择绑定到费用中心账户。";
+    ErrConsoleTokenInvalid => "The link from the console is not valid or has expired (it lasts 15 minutes). Start again from the console.", "控制台链接无效或已过期（有效期 15 分钟），请从控制台重新发起。";
+    ErrConsoleTokenOtherWorkspace => "The link from the console is for another workspace.", "该控制台链接属于其他工作空间。";
+    ErrForbiddenRole => "Only the workspace's owner can do this.", "仅工作空间所有者可以执行此操作。";
+    ErrUnsettledUsage => "This workspace has usage not settled yet; it can be unbound once its last day is billed.", "该工作空间仍有未结算的用量，待最后一天出账后方可解绑。";
+    ErrConsoleNotConfigured => "This Billing Center is not connected to a console.", "此费用中心未连接控制台。";
+    BindFromConsole => "Bind the workspace from the console", "绑定控制台的工作空间";
+    BindFromConsoleHelp => "The console sent you here to bind this workspace to your Billing Center account. Its daily bills will be paid from this account.", "控制台将您带到这里，把该工作空间绑定到您的费用中心账户。其日账单将从本账户支付。";
+    SignInToBind => "Sign in, or sign up, to bind the workspace to your account.", "请登录或注册，以将工作空间绑定到您的账户。";
+    Unbind => "Unbind", "解绑";
     ErrCodeNotFound => "No activation code matches. Check it and try again.", "激活码不存在，请核对后重试。";
     ErrCodeUsed => "This activation code has already been used.", "该激活码已被使用。";
     ErrCodeExpired => "This activation code has expired.", "该激活码已过期。";

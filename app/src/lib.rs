@@ -181,6 +181,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("wallet/top-ups/:id") view={Lazy::<routes::TopUpRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("bills") view={Lazy::<routes::StatementsRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("workspaces") view={Lazy::<routes::WorkspacesRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("bind") view={Lazy::<routes::WorkspacesRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("support") view=|| view! { <pages::Unavailable title=Msg::NavSupport/> }/>
                     <Route ssr=SsrMode::Async path=path!("account") view={Lazy::<routes::AccountRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("signin") view={Lazy::<routes::SignInRoute>::new()}/>

@@ -15,9 +15,38 @@ pub fn percent_encode(value: &str, keep_slash: bool) -> String {
     out
 }
 
+/// Where to go after signing in or up: a path of this site (`/bind?token=…`), never another
+/// site (`//evil.example`, `/\\evil.example`, `https://…`); anything else goes to `fallback`.
+pub fn local_path<'a>(next: &'a str, fallback: &'a str) -> &'a str {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= 2048
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    if ok { next } else { fallback }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_path_of_this_site_is_a_place_to_go_next() {
+        assert_eq!(
+            local_path("/bind?token=a.b.c", "/account"),
+            "/bind?token=a.b.c"
+        );
+        for outside in [
+            "",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "bind",
+            "/a\nb",
+        ] {
+            assert_eq!(local_path(outside, "/account"), "/account", "{outside}");
+        }
+    }
 
     #[test]
     fn only_unreserved_characters_stay_as_they_are() {

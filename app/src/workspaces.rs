@@ -30,6 +30,8 @@ pub struct WorkspacesData {
     pub workspaces: Vec<WorkspaceRow>,
     /// A key just made (carried by a plain form post's cookie): shown this once.
     pub new_key: Option<NewKey>,
+    /// The workspace a console link (`/bind?token=…`) offers to bind, or why the link is refused.
+    pub offer: Option<Result<String, AppError>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,10 +43,17 @@ pub struct NewKey {
 /// The signed-in customer's workspaces (and, after a plain form post, the key just made); none for
 /// anyone else.
 #[leptos::server(prefix = "/fn", endpoint = "workspaces")]
-pub async fn load_workspaces() -> Result<Option<WorkspacesData>, AppError> {
+pub async fn load_workspaces(
+    #[server(default)] console_token: Option<String>,
+) -> Result<Option<WorkspacesData>, AppError> {
     let Some(me) = crate::server_side::customer().await? else {
         return Ok(None);
     };
+    let offer = console_token.filter(|t| !t.is_empty()).map(|token| {
+        let claims = crate::server_side::store()?.verify_console_token(&token)?;
+        claims.with_role(&[backend::console::ConsoleRole::Owner])?;
+        Ok(claims.ws)
+    });
     let workspaces = crate::server_side::store()?
         .workspaces(me.account_id)
         .await?
@@ -89,6 +98,7 @@ pub async fn load_workspaces() -> Result<Option<WorkspacesData>, AppError> {
         csrf_token: me.csrf_token,
         workspaces,
         new_key,
+        offer,
     }))
 }
 
@@ -123,6 +133,7 @@ pub async fn bind_workspace(
     #[server(default)] csrf: String,
     #[server(default)] workspace_id: String,
     #[server(default)] name: String,
+    #[server(default)] console_token: String,
 ) -> Result<NewKey, AppError> {
     let typed = [
         ("workspace_id", workspace_id.clone()),
@@ -131,7 +142,12 @@ pub async fn bind_workspace(
     let result = async move {
         let me = crate::server_side::acting_customer(&csrf).await?;
         let made = crate::server_side::store()?
-            .bind_workspace(me.account_id, workspace_id.trim(), &name)
+            .bind_workspace(
+                me.account_id,
+                workspace_id.trim(),
+                &name,
+                Some(console_token.as_str()),
+            )
             .await?;
         show_key(made)
     }
@@ -152,15 +168,47 @@ pub async fn rotate_workspace_key(
     show_key(made)
 }
 
+/// customer + CSRF: unbinds a workspace with nothing left to settle.
+#[leptos::server(prefix = "/fn", endpoint = "unbind_workspace")]
+pub async fn unbind_workspace(
+    #[server(default)] csrf: String,
+    workspace_id: String,
+) -> Result<(), AppError> {
+    let me = crate::server_side::acting_customer(&csrf).await?;
+    crate::server_side::store()?
+        .unbind_workspace(me.account_id, &workspace_id)
+        .await?;
+    if crate::server_side::is_plain_form_post() {
+        crate::server_side::plain_post_goes_to("/workspaces");
+    }
+    Ok(())
+}
+
 #[component]
 pub fn WorkspacesPage() -> impl IntoView {
     let bind = ServerAction::<BindWorkspace>::new();
     let rotate = ServerAction::<RotateWorkspaceKey>::new();
-    let (bound, rotated) = (successes(bind), successes(rotate));
+    let unbind = ServerAction::<UnbindWorkspace>::new();
+    let (bound, rotated, unbound) = (successes(bind), successes(rotate), successes(unbind));
     let epoch = crate::account::use_epoch();
+    let query = leptos_router::hooks::use_query_map();
+    // A console link (`/bind?token=…`); once the workspace is bound, the offer is done.
+    let console_token = move || {
+        query
+            .with(|q| q.get("token"))
+            .filter(|t| !t.is_empty() && bound.get() == 0)
+    };
     let data = Resource::new(
-        move || (epoch.track(), bound.get(), rotated.get()),
-        |_| load_workspaces(),
+        move || {
+            (
+                epoch.track(),
+                bound.get(),
+                rotated.get(),
+                unbound.get(),
+                console_token(),
+            )
+        },
+        |(_, _, _, _, token)| load_workspaces(token),
     );
     let bind_error = last_error(bind);
     let rotate_error = last_error(rotate);
@@ -170,6 +218,7 @@ pub fn WorkspacesPage() -> impl IntoView {
             .get()
             .and_then(|e| e.outside(&["workspace_id", "name"]))
             .or_else(|| rotate_error.get().map(|e| e.message()))
+            .or_else(|| last_error(unbind).get().map(|e| e.message()))
     });
     // The newest key made in the app (the answer of the action that ran last).
     let newest = RwSignal::new(None::<NewKey>);
@@ -192,7 +241,23 @@ pub fn WorkspacesPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let d = match data.await {
                     Ok(Some(d)) => d,
-                    Ok(None) => return crate::form::sign_in_first(),
+                    Ok(None) => {
+                        let Some(token) = console_token() else {
+                            return crate::form::sign_in_first();
+                        };
+                        let here = format!("/bind?token={token}");
+                        return view! {
+                            <section class="card" data-testid="bind-offer">
+                                <h2>{t(Msg::BindFromConsole)}</h2>
+                                <p>{t(Msg::SignInToBind)}</p>
+                                <p>
+                                    <leptos_router::components::A href=crate::account::with_next("/signin", &here) attr:class="button">{t(Msg::NavSignIn)}</leptos_router::components::A>
+                                    " "
+                                    <leptos_router::components::A href=crate::account::with_next("/signup", &here) attr:class="button secondary">{t(Msg::NavSignUp)}</leptos_router::components::A>
+                                </p>
+                            </section>
+                        }.into_any();
+                    }
                     Err(e) => return crate::form::load_failed(&e),
                 };
                 let from_cookie = d.new_key.clone();
@@ -204,6 +269,32 @@ pub fn WorkspacesPage() -> impl IntoView {
                             <p>{t(Msg::NewKeyHelp)}</p>
                             <p><code class="api-key" data-testid="api-key">{k.api_key}</code></p>
                         </section>
+                    })}
+                    {let csrf_offer = d.csrf_token.clone(); d.offer.clone().map(move |offer| match offer {
+                        Err(e) => view! {
+                            <section class="card" data-testid="bind-offer">
+                                <h2>{t(Msg::BindFromConsole)}</h2>
+                                <p class="form-error" role="alert">{t(e.message())}</p>
+                            </section>
+                        }.into_any(),
+                        Ok(workspace_id) => {
+                            let token = console_token().unwrap_or_default();
+                            view! {
+                                <section class="card" data-testid="bind-offer">
+                                    <h2>{t(Msg::BindFromConsole)}" "<code>{workspace_id.clone()}</code></h2>
+                                    <p>{t(Msg::BindFromConsoleHelp)}</p>
+                                    <ActionForm action=bind attr:class="inline-form" attr:novalidate="">
+                                        <input type="hidden" name="csrf" value=csrf_offer/>
+                                        <input type="hidden" name="console_token" value=token/>
+                                        <input type="hidden" name="workspace_id" value=workspace_id.clone()/>
+                                        <Field name="name" id="f-offer-name".to_owned() testid="offer-name" label=Msg::WorkspaceName required=true
+                                            value=workspace_id.clone()
+                                            error=error_at(bind_error, "name")/>
+                                        <Submit label=Msg::Bind pending=bind.pending() testid="bind-offered"/>
+                                    </ActionForm>
+                                </section>
+                            }.into_any()
+                        }
                     })}
                     <section class="card">
                         <h2>{t(Msg::BindWorkspace)}</h2>
@@ -232,7 +323,7 @@ pub fn WorkspacesPage() -> impl IntoView {
                                             <th>{t(Msg::Settlement)}</th><th>{t(Msg::ApiKey)}</th><th>{t(Msg::BoundAt)}</th><th></th>
                                         </tr></thead>
                                         <tbody>
-                                            {d.workspaces.clone().into_iter().map(|w| { let csrf = csrf.clone(); view! {
+                                            {d.workspaces.clone().into_iter().map(|w| { let (csrf_rotate, csrf_unbind) = (csrf.clone(), csrf.clone()); let (id_rotate, id_unbind) = (w.workspace_id.clone(), w.workspace_id.clone()); view! {
                                                 <tr>
                                                     <td>{w.workspace_id.clone()}</td>
                                                     <td>{w.name.clone()}</td>
@@ -244,9 +335,14 @@ pub fn WorkspacesPage() -> impl IntoView {
                                                     <td>{w.bound_at.clone()}</td>
                                                     <td>
                                                         <ActionForm action=rotate>
-                                                            <input type="hidden" name="csrf" value=csrf/>
-                                                            <input type="hidden" name="workspace_id" value=w.workspace_id.clone()/>
+                                                            <input type="hidden" name="csrf" value=csrf_rotate/>
+                                                            <input type="hidden" name="workspace_id" value=id_rotate/>
                                                             <Submit label=Msg::RotateKey pending=rotate.pending() secondary=true/>
+                                                        </ActionForm>
+                                                        <ActionForm action=unbind>
+                                                            <input type="hidden" name="csrf" value=csrf_unbind/>
+                                                            <input type="hidden" name="workspace_id" value=id_unbind/>
+                                                            <Submit label=Msg::Unbind pending=unbind.pending() secondary=true/>
                                                         </ActionForm>
                                                     </td>
                                                 </tr>

@@ -131,7 +131,7 @@ impl Store {
             ("demo-staging", "测试环境 Staging"),
         ] {
             let bound = demo
-                .bind_workspace(account, id, name)
+                .bind_workspace(account, id, name, None)
                 .await
                 .map_err(|e| fail(&e))?;
             workspaces.push(bound.workspace);

@@ -13,6 +13,7 @@
 use crate::LedgerError;
 use crate::auth::AuthError;
 use crate::auth::password::PasswordRule;
+use crate::console::ConsoleTokenError;
 use crate::payments::OpenTopUpError;
 use crate::workspaces::WorkspaceError;
 use billing::wallet_rules::PrepaidCardError;
@@ -26,8 +27,10 @@ pub enum ProblemKind {
     NotFound,
     /// It collides with what already happened (409).
     Conflict,
-    /// Sign in, or sign in as someone allowed (401 / 403).
+    /// Sign in, or show a valid credential (401).
     Unauthorised,
+    /// The credential is valid but does not open this (403).
+    Forbidden,
     /// Too many attempts: try again later (429).
     RateLimited,
     /// This server cannot do it now or is not set up for it (503).
@@ -45,6 +48,7 @@ impl ProblemKind {
             ProblemKind::NotFound => 404,
             ProblemKind::Conflict => 409,
             ProblemKind::Unauthorised => 401,
+            ProblemKind::Forbidden => 403,
             ProblemKind::RateLimited => 429,
             ProblemKind::Unavailable => 503,
             ProblemKind::Internal => 500,
@@ -223,7 +227,38 @@ impl From<WorkspaceError> for Problem {
                 p("workspace_bound_elsewhere", Conflict).at("workspace_id")
             }
             WorkspaceError::NotFound(_) => p("workspace_not_found", NotFound),
+            WorkspaceError::ConsoleTokenRequired => {
+                p("console_token_required", Forbidden).at("console_token")
+            }
+            WorkspaceError::ConsoleToken(e) => Problem::from(e).at("console_token"),
+            WorkspaceError::UnsettledUsage(_) => p("unsettled_usage", Conflict),
+            WorkspaceError::ConsoleNotConfigured => p("console_not_configured", Unavailable),
+            WorkspaceError::Ledger(e) => Problem::from(e),
+            WorkspaceError::NotConsoleBound(_) => p("workspace_not_console_bound", Forbidden),
             WorkspaceError::Database(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<ConsoleTokenError> for Problem {
+    fn from(error: ConsoleTokenError) -> Problem {
+        use ProblemKind::*;
+        let message = error.to_string();
+        let p = |code, kind| Problem::new(code, kind, message.clone());
+        match error {
+            ConsoleTokenError::Malformed
+            | ConsoleTokenError::Algorithm(_)
+            | ConsoleTokenError::Signature
+            | ConsoleTokenError::Claims(_)
+            | ConsoleTokenError::Issuer(_)
+            | ConsoleTokenError::Audience(_)
+            | ConsoleTokenError::Expired
+            | ConsoleTokenError::IssuedInFuture
+            | ConsoleTokenError::TooLongLived(_) => p("console_token_invalid", Unauthorised),
+            ConsoleTokenError::OtherWorkspace { .. } => {
+                p("console_token_other_workspace", Forbidden)
+            }
+            ConsoleTokenError::ForbiddenRole(_) => p("forbidden_role", Forbidden),
         }
     }
 }

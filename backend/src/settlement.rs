@@ -193,7 +193,7 @@ struct ShardsState {
 }
 
 /// Sums a day's records per (item, retention), in catalog item order.
-type DayUsage = BTreeMap<(BillingItem, Option<u32>), Decimal>;
+pub(crate) type DayUsage = BTreeMap<(BillingItem, Option<u32>), Decimal>;
 
 impl Store {
     /// Settles `day` (a day before today in the settlement timezone) as `owner` (a name for this
@@ -621,7 +621,7 @@ impl Store {
             }
         }
         let sql = format!(
-            "SELECT * FROM workspaces WHERE workspace_id IN ({})",
+            "SELECT * FROM workspaces WHERE unbound_at IS NULL AND workspace_id IN ({})",
             placeholders.list(workspace_ids.len(), 1)
         );
         let mut query = sqlx::query(&sql);
@@ -807,7 +807,7 @@ impl Store {
 }
 
 /// Adds one stored usage record to a day's sums.
-fn add_usage(
+pub(crate) fn add_usage(
     sums: &mut DayUsage,
     item: &str,
     retention: Option<i64>,

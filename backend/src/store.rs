@@ -54,6 +54,8 @@ pub struct Store {
     settlement_batch_size: usize,
     settlement_shards: i64,
     sign_ups_per_hour: i64,
+    console_key: Option<crate::console::ConsoleKey>,
+    binding_needs_console_proof: bool,
     password_checks: Arc<std::sync::atomic::AtomicU64>,
     password_hashes: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -126,6 +128,8 @@ impl Store {
             settlement_batch_size: crate::settlement::BATCH_SIZE,
             settlement_shards: crate::settlement::default_shards(backend),
             sign_ups_per_hour: crate::auth::rate_limit::DEFAULT_SIGN_UPS_PER_HOUR,
+            console_key: None,
+            binding_needs_console_proof: false,
             password_checks: Arc::default(),
             password_hashes: Arc::default(),
         })
@@ -179,6 +183,40 @@ impl Store {
 
     pub fn settlement_lease_seconds(&self) -> i64 {
         self.settlement_lease_seconds
+    }
+
+    /// The key the SaaS console signs its tokens with (`CONSOLE_SIGNING_KEY`). With one, binding
+    /// a workspace needs the console's owner token for it; without one (a standalone install),
+    /// a workspace is bound by its id.
+    /// `binding_needs_proof` is false only for the demo's public key.
+    pub fn with_console_key(
+        mut self,
+        key: Option<crate::console::ConsoleKey>,
+        binding_needs_proof: bool,
+    ) -> Store {
+        self.binding_needs_console_proof = key.is_some() && binding_needs_proof;
+        self.console_key = key;
+        self
+    }
+
+    /// Whether binding a workspace needs the console's owner token.
+    pub fn binding_needs_console_proof(&self) -> bool {
+        self.binding_needs_console_proof
+    }
+
+    pub fn console_key(&self) -> Option<&crate::console::ConsoleKey> {
+        self.console_key.as_ref()
+    }
+
+    /// A console token's claims, verified now; `ConsoleNotConfigured` without a console key.
+    pub fn verify_console_token(
+        &self,
+        token: &str,
+    ) -> Result<crate::console::ConsoleClaims, crate::workspaces::WorkspaceError> {
+        let key = self
+            .console_key()
+            .ok_or(crate::workspaces::WorkspaceError::ConsoleNotConfigured)?;
+        Ok(key.verify(token, self.now())?)
     }
 
     /// How many daily bills the settlement charges per transaction (default

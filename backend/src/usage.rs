@@ -32,8 +32,8 @@ pub struct RejectedRecord {
     pub index: usize,
     pub id: Option<String>,
     /// `invalid_record`, `invalid_id`, `unknown_item`, `retention_not_priced`, `invalid_quantity`,
-    /// `invalid_day`, `future_day`, `day_settled` or `line_too_large` (with this record the day's
-    /// line of its item would charge more than a bill line may).
+    /// `invalid_day`, `future_day`, `day_settled`, `line_too_large` (with this record the day's
+    /// line of its item would charge more than a bill line may) or `workspace_unbound`.
     pub code: String,
     pub reason: String,
 }
@@ -196,6 +196,28 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await?;
             }
+        }
+        // Still bound to the account whose key or token sent the report: an unbind that committed
+        // since the key was checked leaves nothing behind it (PostgreSQL: FOR SHARE waits for an
+        // unbind in flight; SQLite's single writer orders them by itself).
+        let still_bound: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT 1 FROM workspaces WHERE workspace_id = $1 AND account_id = $2 AND unbound_at IS NULL{}",
+            if self.backend() == Backend::Postgres { " FOR SHARE" } else { "" }
+        ))
+        .bind(&workspace.workspace_id)
+        .bind(workspace.account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if still_bound.is_none() {
+            for (index, record) in good {
+                outcome.rejected.push(RejectedRecord::new(
+                    index,
+                    Some(&record.id),
+                    "workspace_unbound",
+                    format!("workspace {} is no longer bound", workspace.workspace_id),
+                ));
+            }
+            return Ok(outcome);
         }
         // A day is closed once its settlement started, or once its month was closed into monthly
         // bills (a new daily bill of that month would be missing from them).

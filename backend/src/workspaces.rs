@@ -24,6 +24,9 @@ pub struct Workspace {
     pub key_prefix: String,
     pub bound_at: DateTime<Utc>,
     pub key_rotated_at: DateTime<Utc>,
+    /// Bound with the console's owner token: the console's service token may report its usage.
+    #[serde(skip)]
+    pub console_bound: bool,
 }
 
 /// A workspace with its API key in clear: returned once, never stored.
@@ -45,6 +48,22 @@ pub enum WorkspaceError {
     BoundElsewhere(String),
     #[error("no workspace '{0}' is bound to this account")]
     NotFound(String),
+    #[error("binding a workspace needs a console token: an owner token the console signed for it")]
+    ConsoleTokenRequired,
+    #[error(transparent)]
+    ConsoleToken(#[from] crate::console::ConsoleTokenError),
+    #[error(
+        "workspace '{0}' has usage not settled yet: it can be unbound once its last day is billed"
+    )]
+    UnsettledUsage(String),
+    #[error("this Billing Center has no console key (CONSOLE_SIGNING_KEY)")]
+    ConsoleNotConfigured,
+    #[error(
+        "workspace '{0}' was bound without the console's proof: report its usage with its own key"
+    )]
+    NotConsoleBound(String),
+    #[error(transparent)]
+    Ledger(#[from] crate::LedgerError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -72,6 +91,7 @@ pub(crate) fn workspace_of(row: &sqlx::any::AnyRow) -> Result<Workspace, sqlx::E
         key_prefix: row.try_get("key_prefix")?,
         bound_at: from_micros(row.try_get("bound_at")?),
         key_rotated_at: from_micros(row.try_get("key_rotated_at")?),
+        console_bound: row.try_get::<i64, _>("console_bound")? != 0,
     })
 }
 
@@ -86,25 +106,43 @@ pub(crate) fn check_name(name: &str) -> Result<(), WorkspaceError> {
 
 impl Store {
     /// Binds a workspace to an account and returns its first API key. A workspace is bound to one
-    /// account at a time.
+    /// account at a time. With a console key configured (`CONSOLE_SIGNING_KEY`), `console_token`
+    /// must be an owner token the console signed for this workspace, so nobody binds, and keeps,
+    /// an id that is not theirs; without one (a standalone install, the demo) it is not needed,
+    /// but a token sent is checked all the same.
     pub async fn bind_workspace(
         &self,
         account_id: i64,
         workspace_id: &str,
         name: &str,
+        console_token: Option<&str>,
     ) -> Result<WorkspaceWithKey, WorkspaceError> {
         check_workspace_id(workspace_id)
             .map_err(|_| WorkspaceError::InvalidWorkspaceId(workspace_id.to_owned()))?;
         let name = name.trim();
         check_name(name)?;
+        // A token sent is always checked (the demo's console key does not require one).
+        let console_bound = match console_token.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(token) => {
+                self.verify_console_token(token)?
+                    .for_workspace(workspace_id)?
+                    .with_role(&[crate::console::ConsoleRole::Owner])?;
+                true
+            }
+            None if self.binding_needs_console_proof() => {
+                return Err(WorkspaceError::ConsoleTokenRequired);
+            }
+            None => false,
+        };
         let (api_key, key_prefix, key_hash) = new_key();
         let now = to_micros(self.now());
         let mut tx = self.begin_write().await?;
-        let owner: Option<i64> =
-            sqlx::query_scalar("SELECT account_id FROM workspaces WHERE workspace_id = $1")
-                .bind(workspace_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let owner: Option<i64> = sqlx::query_scalar(
+            "SELECT account_id FROM workspaces WHERE workspace_id = $1 AND unbound_at IS NULL",
+        )
+        .bind(workspace_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         match owner {
             Some(owner) if owner == account_id => {
                 return Err(WorkspaceError::AlreadyBoundHere(workspace_id.to_owned()));
@@ -112,10 +150,16 @@ impl Store {
             Some(_) => return Err(WorkspaceError::BoundElsewhere(workspace_id.to_owned())),
             None => {}
         }
-        // ON CONFLICT: two accounts binding the same new workspace at once; one of them wins.
+        // A workspace unbound before is taken over (its usage history refers to its row). ON
+        // CONFLICT: two accounts binding the same free workspace at once; one of them wins.
         let inserted = sqlx::query(
-            "INSERT INTO workspaces (workspace_id, account_id, name, key_hash, key_prefix, bound_at, key_rotated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (workspace_id) DO NOTHING",
+            "INSERT INTO workspaces (workspace_id, account_id, name, key_hash, key_prefix, bound_at, key_rotated_at, console_bound) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) ON CONFLICT (workspace_id) DO UPDATE SET \
+             account_id = excluded.account_id, name = excluded.name, key_hash = excluded.key_hash, \
+             key_prefix = excluded.key_prefix, bound_at = excluded.bound_at, \
+             key_rotated_at = excluded.key_rotated_at, console_bound = excluded.console_bound, \
+             settlement = 'account', unbound_at = NULL \
+             WHERE workspaces.unbound_at IS NOT NULL",
         )
         .bind(workspace_id)
         .bind(account_id)
@@ -123,6 +167,7 @@ impl Store {
         .bind(&key_hash)
         .bind(&key_prefix)
         .bind(now)
+        .bind(i64::from(console_bound))
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() != 1 {
@@ -131,6 +176,91 @@ impl Store {
         tx.commit().await?;
         let workspace = self.workspace(account_id, workspace_id).await?;
         Ok(WorkspaceWithKey { workspace, api_key })
+    }
+
+    /// Unbinds one of the account's workspaces, once nothing it reported is left to settle (its
+    /// usage of today, or of a day not billed yet, would otherwise be billed to nobody). Its key
+    /// stops working at once; its bills and usage stay in the account's history.
+    pub async fn unbind_workspace(
+        &self,
+        account_id: i64,
+        workspace_id: &str,
+    ) -> Result<(), WorkspaceError> {
+        let mut tx = self.begin_write().await?;
+        // PostgreSQL: locks the row, so a usage report in flight (FOR SHARE) finishes first or
+        // sees it unbound.
+        let bound: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT workspace_id FROM workspaces WHERE workspace_id = $1 AND account_id = $2 \
+             AND unbound_at IS NULL{}",
+            if self.backend() == crate::Backend::Postgres {
+                " FOR UPDATE"
+            } else {
+                ""
+            }
+        ))
+        .bind(workspace_id)
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if bound.is_none() {
+            return Err(WorkspaceError::NotFound(workspace_id.to_owned()));
+        }
+        let unsettled: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM usage_records u WHERE u.workspace_id = $1 AND u.voided_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.workspace_id = u.workspace_id \
+             AND b.bill_date = u.usage_day) LIMIT 1",
+        )
+        .bind(workspace_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if unsettled.is_some() {
+            return Err(WorkspaceError::UnsettledUsage(workspace_id.to_owned()));
+        }
+        // The key hash is replaced by one no key has (a hash of random bytes, never shown).
+        let (_, _, dead_hash) = new_key();
+        sqlx::query(
+            "UPDATE workspaces SET unbound_at = $1, key_hash = $2, key_prefix = '' \
+             WHERE workspace_id = $3 AND account_id = $4",
+        )
+        .bind(to_micros(self.now()))
+        .bind(format!("unbound:{dead_hash}"))
+        .bind(workspace_id)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The workspace a console service token reports usage for: bound, and bound with the
+    /// console's owner token (so the console vouches for the account it is bound to).
+    pub async fn workspace_of_console_service(
+        &self,
+        token: &str,
+    ) -> Result<Workspace, WorkspaceError> {
+        let claims = self.verify_console_token(token)?;
+        claims.with_role(&[crate::console::ConsoleRole::Service])?;
+        let workspace = self
+            .bound_workspace(&claims.ws)
+            .await?
+            .ok_or_else(|| WorkspaceError::NotFound(claims.ws.clone()))?;
+        if !workspace.console_bound {
+            return Err(WorkspaceError::NotConsoleBound(claims.ws));
+        }
+        Ok(workspace)
+    }
+
+    /// A bound workspace, whichever account it is bound to (the console's view of it).
+    pub async fn bound_workspace(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Option<Workspace>, WorkspaceError> {
+        let row =
+            sqlx::query("SELECT * FROM workspaces WHERE workspace_id = $1 AND unbound_at IS NULL")
+                .bind(workspace_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.as_ref().map(workspace_of).transpose()?)
     }
 
     /// Replaces a workspace's API key: the old one stops working at once.
@@ -142,7 +272,7 @@ impl Store {
         let (api_key, key_prefix, key_hash) = new_key();
         let updated = sqlx::query(
             "UPDATE workspaces SET key_hash = $1, key_prefix = $2, key_rotated_at = $3 \
-             WHERE workspace_id = $4 AND account_id = $5",
+             WHERE workspace_id = $4 AND account_id = $5 AND unbound_at IS NULL",
         )
         .bind(&key_hash)
         .bind(&key_prefix)
@@ -165,7 +295,7 @@ impl Store {
         workspace_id: &str,
     ) -> Result<Workspace, WorkspaceError> {
         let row =
-            sqlx::query("SELECT * FROM workspaces WHERE workspace_id = $1 AND account_id = $2")
+            sqlx::query("SELECT * FROM workspaces WHERE workspace_id = $1 AND account_id = $2 AND unbound_at IS NULL")
                 .bind(workspace_id)
                 .bind(account_id)
                 .fetch_optional(self.pool())
@@ -177,7 +307,7 @@ impl Store {
     /// The account's workspaces, by workspace id.
     pub async fn workspaces(&self, account_id: i64) -> Result<Vec<Workspace>, WorkspaceError> {
         let rows =
-            sqlx::query("SELECT * FROM workspaces WHERE account_id = $1 ORDER BY workspace_id")
+            sqlx::query("SELECT * FROM workspaces WHERE account_id = $1 AND unbound_at IS NULL ORDER BY workspace_id")
                 .bind(account_id)
                 .fetch_all(self.pool())
                 .await?;
@@ -192,10 +322,11 @@ impl Store {
         if !api_key.starts_with(KEY_PREFIX) || api_key.len() > 200 {
             return Ok(None);
         }
-        let row = sqlx::query("SELECT * FROM workspaces WHERE key_hash = $1")
-            .bind(sha256_hex(api_key))
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT * FROM workspaces WHERE key_hash = $1 AND unbound_at IS NULL")
+                .bind(sha256_hex(api_key))
+                .fetch_optional(self.pool())
+                .await?;
         Ok(row.as_ref().map(workspace_of).transpose()?)
     }
 }

@@ -241,7 +241,7 @@ async fn every_operation_leaves_a_store_that_checks_clean(db: TestDb) {
     // Settled usage and its monthly bill.
     let ws = db
         .store
-        .bind_workspace(account, "ws-2", "Two")
+        .bind_workspace(account, "ws-2", "Two", None)
         .await
         .unwrap()
         .workspace;
@@ -574,7 +574,7 @@ async fn a_monthly_bill_that_is_not_the_sum_of_its_daily_bills_is_reported(db: T
         .unwrap();
     let ws = db
         .store
-        .bind_workspace(account, "ws-1", "One")
+        .bind_workspace(account, "ws-1", "One", None)
         .await
         .unwrap()
         .workspace;

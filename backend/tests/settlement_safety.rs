@@ -58,7 +58,7 @@ async fn operator(db: &TestDb) -> OperatorAct {
 
 async fn workspace(db: &TestDb, account: i64, id: &str) -> backend::workspaces::Workspace {
     db.store
-        .bind_workspace(account, id, id)
+        .bind_workspace(account, id, id, None)
         .await
         .unwrap()
         .workspace

@@ -217,7 +217,7 @@ fn every_reported_record_is_accepted_a_duplicate_or_refused_and_a_retry_counts_o
         let account = db.store.create_billing_account("Acme").await.unwrap();
         let ws = db
             .store
-            .bind_workspace(account, "ws-settled", "Settled")
+            .bind_workspace(account, "ws-settled", "Settled", None)
             .await
             .unwrap()
             .workspace;
@@ -264,7 +264,7 @@ fn every_reported_record_is_accepted_a_duplicate_or_refused_and_a_retry_counts_o
             let n = WORKSPACES.fetch_add(1, Ordering::Relaxed);
             let ws = db
                 .store
-                .bind_workspace(account, &format!("ws-{n}"), "Case")
+                .bind_workspace(account, &format!("ws-{n}"), "Case", None)
                 .await
                 .unwrap()
                 .workspace;

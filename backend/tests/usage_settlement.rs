@@ -51,7 +51,7 @@ async fn a_workspace_binds_once_and_its_key_rotates(db: TestDb) {
     let bob = db.store.create_billing_account("Bob").await.unwrap();
     let bound = db
         .store
-        .bind_workspace(alice, "ws-prod", "Production")
+        .bind_workspace(alice, "ws-prod", "Production", None)
         .await
         .unwrap();
     assert!(bound.api_key.starts_with("bcw_") && bound.api_key.len() == 68);
@@ -69,19 +69,23 @@ async fn a_workspace_binds_once_and_its_key_rotates(db: TestDb) {
     assert_eq!(found.unwrap().account_id, alice);
 
     assert!(matches!(
-        db.store.bind_workspace(alice, "ws-prod", "Again").await,
+        db.store
+            .bind_workspace(alice, "ws-prod", "Again", None)
+            .await,
         Err(WorkspaceError::AlreadyBoundHere(_))
     ));
     assert!(matches!(
-        db.store.bind_workspace(bob, "ws-prod", "Mine").await,
+        db.store.bind_workspace(bob, "ws-prod", "Mine", None).await,
         Err(WorkspaceError::BoundElsewhere(_))
     ));
     assert!(matches!(
-        db.store.bind_workspace(bob, "ws prod", "Bad id").await,
+        db.store
+            .bind_workspace(bob, "ws prod", "Bad id", None)
+            .await,
         Err(WorkspaceError::InvalidWorkspaceId(_))
     ));
     assert!(matches!(
-        db.store.bind_workspace(bob, "ws-2", "  ").await,
+        db.store.bind_workspace(bob, "ws-2", "  ", None).await,
         Err(WorkspaceError::InvalidName)
     ));
 
@@ -126,7 +130,7 @@ async fn record_ids_with_quotes_and_braces_are_stored_as_sent(db: TestDb) {
     let account = funded_account(&db, "Acme", 10).await;
     let ws = db
         .store
-        .bind_workspace(account, "ws-ids", "w")
+        .bind_workspace(account, "ws-ids", "w", None)
         .await
         .unwrap()
         .workspace;
@@ -168,7 +172,7 @@ async fn usage_counts_each_record_once_and_says_why_it_refuses(db: TestDb) {
     let account = db.store.create_billing_account("Acme").await.unwrap();
     let ws = db
         .store
-        .bind_workspace(account, "ws-1", "One")
+        .bind_workspace(account, "ws-1", "One", None)
         .await
         .unwrap()
         .workspace;
@@ -227,13 +231,13 @@ async fn a_day_settles_once_with_priced_lines(db: TestDb) {
     let account = funded_account(&db, "Acme", 100).await;
     let ws1 = db
         .store
-        .bind_workspace(account, "ws-1", "One")
+        .bind_workspace(account, "ws-1", "One", None)
         .await
         .unwrap()
         .workspace;
     let ws2 = db
         .store
-        .bind_workspace(account, "ws-2", "Two")
+        .bind_workspace(account, "ws-2", "Two", None)
         .await
         .unwrap()
         .workspace;
@@ -323,7 +327,7 @@ async fn a_crashed_run_resumes_and_a_live_lease_is_respected(db: TestDb) {
     for id in ["ws-1", "ws-2", "ws-3"] {
         let ws = db
             .store
-            .bind_workspace(account, id, id)
+            .bind_workspace(account, id, id, None)
             .await
             .unwrap()
             .workspace;
@@ -404,7 +408,7 @@ async fn usage_of_accounts(db: &TestDb, accounts: usize, workspaces: usize) -> V
         for w in 0..workspaces {
             let ws = db
                 .store
-                .bind_workspace(account, &format!("ws-{a}-{w}"), "w")
+                .bind_workspace(account, &format!("ws-{a}-{w}"), "w", None)
                 .await
                 .unwrap()
                 .workspace;
@@ -511,7 +515,7 @@ async fn racing_stores_settle_a_day_once(db: TestDb) {
     for i in 0..20 {
         let ws = db
             .store
-            .bind_workspace(account, &format!("ws-{i:02}"), "w")
+            .bind_workspace(account, &format!("ws-{i:02}"), "w", None)
             .await
             .unwrap()
             .workspace;
@@ -557,7 +561,7 @@ async fn monthly_bills_add_up_the_daily_bills(db: TestDb) {
     let account = funded_account(&db, "Acme", 10).await;
     let ws = db
         .store
-        .bind_workspace(account, "ws-1", "One")
+        .bind_workspace(account, "ws-1", "One", None)
         .await
         .unwrap()
         .workspace;
@@ -588,7 +592,7 @@ async fn a_month_is_assembled_only_once_every_day_of_it_is_settled(db: TestDb) {
     let account = funded_account(&db, "Acme", 100).await;
     let ws = db
         .store
-        .bind_workspace(account, "ws-1", "One")
+        .bind_workspace(account, "ws-1", "One", None)
         .await
         .unwrap()
         .workspace;
@@ -647,7 +651,7 @@ async fn a_record_too_large_to_charge_is_refused_rather_than_blocking_its_day(db
     let account = funded_account(&db, "Acme", 100).await;
     let ws = db
         .store
-        .bind_workspace(account, "ws-1", "One")
+        .bind_workspace(account, "ws-1", "One", None)
         .await
         .unwrap()
         .workspace;
@@ -776,7 +780,7 @@ async fn an_operator_loads_a_price_version_that_prices_its_days(db: TestDb) {
     let account = funded_account(&db, "Acme", 100).await;
     let ws = db
         .store
-        .bind_workspace(account, "ws-1", "One")
+        .bind_workspace(account, "ws-1", "One", None)
         .await
         .unwrap()
         .workspace;
@@ -890,7 +894,7 @@ async fn a_live_run_keeps_its_day_past_the_lease_by_its_heartbeat() {
     let account = funded_account(&db, "Acme", 100).await;
     for id in ["ws-1", "ws-2"] {
         let ws = store
-            .bind_workspace(account, id, id)
+            .bind_workspace(account, id, id, None)
             .await
             .unwrap()
             .workspace;

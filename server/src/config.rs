@@ -46,7 +46,19 @@ pub struct Config {
     /// `METRICS_TOKEN` (16 to 256 visible ASCII characters): when set, `/metrics` wants it as a
     /// bearer token; unset, `/metrics` is open (keep it off the public internet at the proxy).
     pub metrics_token: Option<String>,
+    /// `CONSOLE_SIGNING_KEY` (at least 32 bytes): the secret the SaaS console signs its tokens
+    /// with (docs/INTEGRATION.md). Set, binding a workspace needs the console's owner token.
+    pub console_key: Option<backend::console::ConsoleKey>,
+    /// `CONSOLE_ORIGINS`: the origins (space separated) allowed to frame the workspace panel.
+    pub console_origins: Vec<String>,
+    /// The console key is the demo's own (`serve --demo`): it signs the demo console's tokens,
+    /// but binding by id stays open, as on a standalone install.
+    pub demo_console: bool,
 }
+
+/// The key `serve --demo` plays the console with when none is configured. Public by nature: a
+/// demo only.
+pub const DEMO_CONSOLE_KEY: &str = "demo console key: for serve --demo only, never in production";
 
 /// The reverse proxies (addresses and CIDR ranges) allowed to say who the client is. Empty: trust
 /// no forwarded header, the client is the socket peer.
@@ -176,6 +188,36 @@ pub enum ConfigError {
         "METRICS_TOKEN: a token of 16 to 256 visible ASCII characters (no spaces), got {0} characters"
     )]
     BadMetricsToken(usize),
+    #[error("{0}")]
+    BadConsoleKey(backend::console::ConsoleKeyTooShort),
+    #[error(
+        "CONSOLE_ORIGINS: '{0}' is not an origin (scheme://host[:port], no path), like https://console.example.com"
+    )]
+    BadConsoleOrigin(String),
+    #[error(
+        "CONSOLE_ORIGINS is set but CONSOLE_SIGNING_KEY is not: the panel can only be framed for a console that signs tokens"
+    )]
+    ConsoleOriginsWithoutKey,
+}
+
+/// `https://host[:port]` or `http://host[:port]`, without path, query or credentials.
+fn is_origin(text: &str) -> bool {
+    let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => (host, Some(port)),
+        _ => (rest, None),
+    };
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b))
+        && port
+            .is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl Config {
@@ -272,7 +314,31 @@ impl Config {
             Some(token) => return Err(ConfigError::BadMetricsToken(token.len())),
             None => None,
         };
+        let console_key = match lookup("CONSOLE_SIGNING_KEY") {
+            Some(text) => Some(
+                backend::console::ConsoleKey::from_text(&text)
+                    .map_err(ConfigError::BadConsoleKey)?,
+            ),
+            None => None,
+        };
+        let mut console_origins = Vec::new();
+        for origin in lookup("CONSOLE_ORIGINS")
+            .unwrap_or_default()
+            .split_whitespace()
+        {
+            let origin = origin.trim_end_matches('/');
+            if !is_origin(origin) {
+                return Err(ConfigError::BadConsoleOrigin(origin.to_owned()));
+            }
+            console_origins.push(origin.to_owned());
+        }
+        if !console_origins.is_empty() && console_key.is_none() {
+            return Err(ConfigError::ConsoleOriginsWithoutKey);
+        }
         Ok(Config {
+            console_key,
+            console_origins,
+            demo_console: false,
             metrics_token,
             settlement_timezone,
             settlement_scheduler,
@@ -289,6 +355,20 @@ impl Config {
             online_payments,
             bank_payee,
         })
+    }
+
+    /// Plays the console with [`DEMO_CONSOLE_KEY`] (what `serve --demo` does), unless a console
+    /// key is configured; the demo console page frames the panel from this server's own origin.
+    pub fn with_demo_console(mut self) -> Config {
+        if self.console_key.is_none() {
+            self.console_key = backend::console::ConsoleKey::from_text(DEMO_CONSOLE_KEY).ok();
+            self.demo_console = true;
+            let own = self.public_url.clone();
+            if !self.console_origins.contains(&own) {
+                self.console_origins.push(own);
+            }
+        }
+        self
     }
 
     /// Turns the payment sandbox on (what `serve --demo` does), unless real Alipay is configured.
@@ -325,7 +405,8 @@ impl Config {
             .with_settlement_timezone(self.settlement_timezone)
             .with_settlement_lease_seconds(self.settlement_lease_seconds)
             .with_settlement_batch_size(self.settlement_batch_size)
-            .with_sign_ups_per_hour(self.sign_ups_per_hour);
+            .with_sign_ups_per_hour(self.sign_ups_per_hour)
+            .with_console_key(self.console_key.clone(), !self.demo_console);
         Ok(match self.settlement_shards {
             Some(shards) => store.with_settlement_shards(shards),
             None => store,
@@ -347,6 +428,8 @@ impl Config {
             scheduler: None,
             trusted_proxies: self.trusted_proxies.clone(),
             metrics_token: self.metrics_token.as_deref().map(Arc::from),
+            console_origins: self.console_origins.clone(),
+            demo_console: self.demo_console,
         }
     }
 

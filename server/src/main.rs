@@ -476,7 +476,7 @@ fn serve(demo: bool) -> ExitCode {
         )
         .init();
     let config = match Config::from_env() {
-        Ok(config) if demo => config.with_demo_sandbox(),
+        Ok(config) if demo => config.with_demo_sandbox().with_demo_console(),
         Ok(config) => config,
         Err(e) => {
             eprintln!("error: {e}");

@@ -32,6 +32,10 @@ pub struct Settings {
     pub trusted_proxies: crate::config::TrustedProxies,
     /// `METRICS_TOKEN`: when set, `/metrics` answers only requests bearing it.
     pub metrics_token: Option<Arc<str>>,
+    /// `CONSOLE_ORIGINS`: who may frame the workspace panel (its `frame-ancestors`).
+    pub console_origins: Vec<String>,
+    /// `serve --demo` plays the console: `/demo/console` is served.
+    pub demo_console: bool,
 }
 
 /// State shared by every handler.

@@ -457,7 +457,7 @@ async fn the_scheduler_settles_every_due_day_and_last_month(app: TestApp) {
     let account = app.store.create_billing_account("Acme").await.unwrap();
     let ws = app
         .store
-        .bind_workspace(account, "ws-1", "One")
+        .bind_workspace(account, "ws-1", "One", None)
         .await
         .unwrap()
         .workspace;
@@ -527,7 +527,7 @@ async fn two_processes_settle_a_day_once_on_postgresql() {
     for i in 0..30 {
         let ws = app
             .store
-            .bind_workspace(account, &format!("ws-{i:02}"), "w")
+            .bind_workspace(account, &format!("ws-{i:02}"), "w", None)
             .await
             .unwrap()
             .workspace;

@@ -55,7 +55,7 @@ async fn settle_exits_non_zero_when_a_workspace_could_not_be_billed() {
     let account = funded(&store).await;
     let day = store.today() - Duration::days(2);
     for id in ["ws-ok", "ws-blocked"] {
-        store.bind_workspace(account, id, id).await.unwrap();
+        store.bind_workspace(account, id, id, None).await.unwrap();
     }
     // One ordinary record, and one no bill line could hold (what a database from before the
     // ingest check may still have).

@@ -80,7 +80,7 @@ async fn a_settlement_killed_again_and_again_bills_every_workspace_once(app: Tes
     for w in 0..WORKSPACES {
         let bound = app
             .store
-            .bind_workspace(accounts[w % ACCOUNTS], &format!("ws-{w:05}"), "w")
+            .bind_workspace(accounts[w % ACCOUNTS], &format!("ws-{w:05}"), "w", None)
             .await
             .unwrap();
         let report = app

@@ -220,7 +220,7 @@ async fn malformed_requests_get_json_refusals_and_change_nothing(app: TestApp) {
         .billing_account_id;
     let workspace_key = app
         .store
-        .bind_workspace(account, "ws-hostile", "Hostile")
+        .bind_workspace(account, "ws-hostile", "Hostile", None)
         .await
         .unwrap()
         .api_key;

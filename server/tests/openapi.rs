@@ -34,7 +34,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/workspaces"),
     ("post", "/workspaces"),
     ("post", "/workspaces/{id}/key"),
+    ("delete", "/workspaces/{id}"),
     ("post", "/usage"),
+    ("get", "/console/workspaces/{ws}"),
+    ("get", "/panel/workspaces/{ws}"),
     ("get", "/bills"),
     ("get", "/consumption"),
     ("get", "/transactions"),
@@ -215,7 +218,9 @@ fn every_operation_has_its_callers_security_and_the_error_shape() {
         } else if path.starts_with("/ops/") {
             &["operator_token"]
         } else if path == "/usage" {
-            &["workspace_key"]
+            &["console_token", "workspace_key"]
+        } else if path.starts_with("/console/") || path.starts_with("/panel/") {
+            &["console_token"]
         } else if method == "get" {
             &["session"]
         } else {
@@ -539,7 +544,27 @@ impl Checked<'_> {
     }
 }
 
-async fn every_operation_answers_as_documented(app: TestApp) {
+async fn every_operation_answers_as_documented(mut app: TestApp) {
+    // A console key as the demo has it (binding by id stays open), so the console's endpoints
+    // answer too.
+    let console_key =
+        backend::console::ConsoleKey::from_text("the console's key for the document test").unwrap();
+    app.store = app
+        .store
+        .clone()
+        .with_console_key(Some(console_key.clone()), false);
+    let console_token = |ws: &str, role| {
+        format!(
+            "Bearer {}",
+            console_key.sign(&backend::console::ConsoleClaims::new(
+                "u-1",
+                ws,
+                role,
+                app.store.now(),
+                600
+            ))
+        )
+    };
     let mut api = Checked {
         app: &app,
         doc: document(),
@@ -824,6 +849,127 @@ async fn every_operation_answers_as_documented(app: TestApp) {
         &[],
     )
     .await;
+
+    // The console's side: a workspace bound with the console's owner token reports usage with
+    // the service token; its status and panel; unbinding one with nothing to settle.
+    use backend::console::ConsoleRole;
+    let owner = console_token("ws-console", ConsoleRole::Owner);
+    let bound = api
+        .call(
+            "POST",
+            "/workspaces",
+            "/workspaces",
+            Some(json!({"workspace_id": "ws-console", "name": "Console",
+                        "console_token": owner.trim_start_matches("Bearer ")})),
+            &write,
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.body);
+    let service = console_token("ws-console", ConsoleRole::Service);
+    let reported = api
+        .call(
+            "POST",
+            "/usage",
+            "/usage",
+            Some(json!({"records": [
+                {"id": "c-1", "item": "logs", "retention_days": 7, "quantity": "10", "day": today.to_string()},
+            ]})),
+            &[("authorization", service.as_str())],
+        )
+        .await;
+    assert_eq!(reported.body["accepted"], 1, "{}", reported.body);
+    api.call(
+        "POST",
+        "/usage",
+        "/usage",
+        Some(json!({"records": [{"id": "c-2", "item": "logs", "retention_days": 7, "quantity": "1", "day": today.to_string()}]})),
+        &[("authorization", owner.as_str())],
+    )
+    .await;
+    api.call(
+        "GET",
+        "/console/workspaces/{ws}",
+        "/console/workspaces/ws-console",
+        None,
+        &[("authorization", service.as_str())],
+    )
+    .await;
+    api.call(
+        "GET",
+        "/console/workspaces/{ws}",
+        "/console/workspaces/ws-other",
+        None,
+        &[("authorization", service.as_str())],
+    )
+    .await;
+    api.call(
+        "GET",
+        "/console/workspaces/{ws}",
+        "/console/workspaces/ws-console",
+        None,
+        &[("authorization", "Bearer not.a.token")],
+    )
+    .await;
+    api.call(
+        "GET",
+        "/panel/workspaces/{ws}",
+        "/panel/workspaces/ws-console",
+        None,
+        &[("authorization", owner.as_str())],
+    )
+    .await;
+    let free = console_token("ws-free", ConsoleRole::Administrator);
+    api.call(
+        "GET",
+        "/panel/workspaces/{ws}",
+        "/panel/workspaces/ws-free",
+        None,
+        &[("authorization", free.as_str())],
+    )
+    .await;
+    let member = console_token("ws-console", ConsoleRole::Member);
+    api.call(
+        "GET",
+        "/panel/workspaces/{ws}",
+        "/panel/workspaces/ws-console",
+        None,
+        &[("authorization", member.as_str())],
+    )
+    .await;
+    api.call(
+        "GET",
+        "/panel/workspaces/{ws}",
+        "/panel/workspaces/ws-console?month=13",
+        None,
+        &[("authorization", owner.as_str())],
+    )
+    .await;
+    api.call(
+        "DELETE",
+        "/workspaces/{id}",
+        "/workspaces/ws-console",
+        None,
+        &write,
+    )
+    .await;
+    api.call(
+        "POST",
+        "/workspaces",
+        "/workspaces",
+        Some(json!({"workspace_id": "ws-spare", "name": "Spare"})),
+        &write,
+    )
+    .await;
+    let unbound = api
+        .call(
+            "DELETE",
+            "/workspaces/{id}",
+            "/workspaces/ws-spare",
+            None,
+            &write,
+        )
+        .await;
+    assert_eq!(unbound.status, StatusCode::NO_CONTENT, "{}", unbound.body);
 
     // Settlement, voiding, statements.
     let settled = api

@@ -28,7 +28,7 @@ async fn the_ops_page_lists_settlement_failures_by_day(app: TestApp) {
 
     let account = app.store.create_billing_account("Acme").await.unwrap();
     app.store
-        .bind_workspace(account, "ws-blocked", "Blocked")
+        .bind_workspace(account, "ws-blocked", "Blocked", None)
         .await
         .unwrap();
     let day = app.store.today() - chrono::Duration::days(2);

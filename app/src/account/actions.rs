@@ -36,6 +36,7 @@ pub async fn sign_up(
     email: String,
     #[server(default)] phone: String,
     password: String,
+    #[server(default)] next: String,
 ) -> Result<(), AppError> {
     let typed = [
         ("username", username.clone()),
@@ -53,7 +54,7 @@ pub async fn sign_up(
         let customer = store()?.sign_up_from(&request, &client()).await?;
         start_session(
             backend::auth::sessions::Principal::Customer(customer.id),
-            "/account?welcome=1",
+            crate::url::local_path(&next, "/account?welcome=1"),
         )
         .await
     }
@@ -63,7 +64,11 @@ pub async fn sign_up(
 
 /// anonymous: a customer signs in (by username or email).
 #[server(prefix = "/fn", endpoint = "sign_in")]
-pub async fn sign_in(login: String, password: String) -> Result<(), AppError> {
+pub async fn sign_in(
+    login: String,
+    password: String,
+    #[server(default)] next: String,
+) -> Result<(), AppError> {
     let typed = [("login", login.clone())];
     let result = async move {
         use crate::server_side::{client, store};
@@ -72,7 +77,7 @@ pub async fn sign_in(login: String, password: String) -> Result<(), AppError> {
             .await?;
         start_session(
             backend::auth::sessions::Principal::Customer(customer.id),
-            "/account",
+            crate::url::local_path(&next, "/account"),
         )
         .await
     }

@@ -11,6 +11,7 @@ pub use ops::OpsPage;
 #[cfg(feature = "ssr")]
 pub(crate) use overview::movement_name;
 pub use overview::{AccountOverview, AccountOverviewView, load_overview};
+pub(crate) use pages::with_next;
 pub use pages::{AccountPage, SignInPage, SignUpPage};
 pub use session::{
     AccountMenu, SessionEpoch, SessionView, load_session, provide_session, use_epoch,
@@ -47,6 +48,12 @@ pub fn error_message(code: &str) -> Msg {
         "workspace_already_bound" => Msg::ErrWorkspaceAlreadyBound,
         "workspace_bound_elsewhere" => Msg::ErrWorkspaceBoundElsewhere,
         "workspace_not_found" => Msg::ErrWorkspaceNotFound,
+        "console_token_required" => Msg::ErrConsoleTokenRequired,
+        "console_token_invalid" => Msg::ErrConsoleTokenInvalid,
+        "console_token_other_workspace" => Msg::ErrConsoleTokenOtherWorkspace,
+        "forbidden_role" => Msg::ErrForbiddenRole,
+        "unsettled_usage" => Msg::ErrUnsettledUsage,
+        "console_not_configured" => Msg::ErrConsoleNotConfigured,
         "code_already_used" => Msg::ErrCodeUsed,
         "code_expired" => Msg::ErrCodeExpired,
         "insufficient_cash" => Msg::ErrInsufficientCash,

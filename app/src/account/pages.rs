@@ -27,6 +27,15 @@ where
     });
 }
 
+/// `page`, carrying where to go after signing in or up (`?next=`).
+pub(crate) fn with_next(page: &str, next: &str) -> String {
+    if next.is_empty() {
+        page.to_owned()
+    } else {
+        format!("{page}?next={}", crate::url::percent_encode(next, true))
+    }
+}
+
 #[component]
 pub fn SignUpPage() -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
@@ -34,6 +43,9 @@ pub fn SignUpPage() -> impl IntoView {
     let error = last_error(action);
     focus_first_error(error);
     let fields = ["username", "email", "phone", "password"];
+    let query = use_query_map();
+    let next = move || query.with(|q| q.get("next")).unwrap_or_default();
+    let sign_in_href = move || with_next("/signin", &next());
     view! {
         <Title text=t(Msg::NavSignUp)/>
         <h1>{t(Msg::SignUpTitle)}</h1>
@@ -47,8 +59,9 @@ pub fn SignUpPage() -> impl IntoView {
                 value=typed(error, "phone").unwrap_or_default() error=error_at(error, "phone")/>
             <Field name="password" label=Msg::Password kind="password" autocomplete="new-password" required=true
                 hint=Msg::PasswordHint error=error_at(error, "password")/>
+            <input type="hidden" name="next" value=next/>
             <Submit label=Msg::NavSignUp pending=action.pending()/>
-            <p>{t(Msg::HaveAccount)}" "<A href="/signin">{t(Msg::NavSignIn)}</A></p>
+            <p>{t(Msg::HaveAccount)}" "<A href=sign_in_href>{t(Msg::NavSignIn)}</A></p>
         </ActionForm>
     }
 }
@@ -61,6 +74,8 @@ pub fn SignInPage() -> impl IntoView {
     focus_first_error(error);
     let query = use_query_map();
     let signed_out = move || query.with(|q| q.get("signed_out").is_some());
+    let next = move || query.with(|q| q.get("next")).unwrap_or_default();
+    let sign_up_href = move || with_next("/signup", &next());
     view! {
         <Title text=t(Msg::NavSignIn)/>
         <h1>{t(Msg::SignInTitle)}</h1>
@@ -70,8 +85,9 @@ pub fn SignInPage() -> impl IntoView {
             <Field name="login" label=Msg::Login autocomplete="username" required=true
                 value=typed(error, "login").unwrap_or_default()/>
             <Field name="password" label=Msg::Password kind="password" autocomplete="current-password" required=true/>
+            <input type="hidden" name="next" value=next/>
             <Submit label=Msg::NavSignIn pending=action.pending()/>
-            <p>{t(Msg::NoAccountYet)}" "<A href="/signup">{t(Msg::NavSignUp)}</A></p>
+            <p>{t(Msg::NoAccountYet)}" "<A href=sign_up_href>{t(Msg::NavSignUp)}</A></p>
         </ActionForm>
     }
 }

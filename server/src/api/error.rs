@@ -107,6 +107,7 @@ from_domain_error!(
     backend::LedgerError,
     backend::auth::AuthError,
     backend::workspaces::WorkspaceError,
+    backend::console::ConsoleTokenError,
     backend::payments::OpenTopUpError
 );
 

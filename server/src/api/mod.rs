@@ -2,6 +2,7 @@
 //! says what kind of problem it is; internal details are logged, never returned.
 
 mod accounts;
+mod console;
 mod error;
 pub mod error_shape;
 mod idempotency;
@@ -82,7 +83,14 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         // customer (+ X-CSRF-Token to bind or rotate): workspaces and their usage API keys.
         .routes(routes!(workspaces::list, workspaces::bind))
         .routes(routes!(workspaces::rotate_key))
-        // workspace API key (Bearer): a usage report of up to 10,000 records.
+        // customer + X-CSRF-Token: unbind a workspace with nothing left to settle.
+        .routes(routes!(workspaces::unbind))
+        // console service token: a workspace's status (bound, settlement, arrears).
+        .routes(routes!(console::status))
+        // console owner or administrator token: the workspace's billing panel.
+        .routes(routes!(console::panel))
+        // workspace API key, or a console service token for a workspace bound with the
+        // console's proof (Bearer): a usage report of up to 10,000 records.
         .routes(routes!(workspaces::report_usage).layer(DefaultBodyLimit::max(USAGE_BODY_LIMIT)))
         // customer: statements, as JSON or `format=csv`.
         .routes(routes!(statements::bills))

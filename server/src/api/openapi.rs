@@ -87,6 +87,18 @@ impl Modify for SecuritySchemes {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "console_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT the SaaS console signed HS256 with CONSOLE_SIGNING_KEY: iss `console`, aud `billing-center`, sub, ws, role (owner, administrator, member, service), optional name and lang, iat and exp, living at most 15 minutes (docs/INTEGRATION.md).",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -199,6 +211,16 @@ fn add_shared_refusals(method: &str, operation: &mut Value) {
         refusals.push((
             "401",
             "`unauthorized`: no workspace API key, or not a valid one (it may have been rotated)",
+        ));
+    }
+    if has("console_token") {
+        refusals.push((
+            "401",
+            "`unauthorized` (no token) or `console_token_invalid` (a bad signature or algorithm, wrong issuer or audience, expired, issued in the future or living longer than 15 minutes)",
+        ));
+        refusals.push((
+            "503",
+            "`console_not_configured`: this server has no CONSOLE_SIGNING_KEY",
         ));
     }
     refusals.push((

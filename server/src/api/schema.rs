@@ -703,3 +703,120 @@ pub struct PaymentFlag {
     pub resolved_at: Option<DateTime<Utc>>,
     pub resolution: Option<String>,
 }
+
+// ---- backend: the console's side (panel) ----
+
+/// How a workspace settles, as the console sees it.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsoleSettlement {
+    Account,
+    Aliyun,
+    Aws,
+    Huawei,
+}
+
+/// `GET /console/workspaces/{ws}`.
+#[derive(ToSchema)]
+pub struct ConsoleStatus {
+    pub bound: bool,
+    /// `null` while unbound.
+    pub settlement: Option<ConsoleSettlement>,
+    #[schema(value_type = Money)]
+    pub arrears: (),
+    /// Since when the account has been in arrears without a break; `null` when it is not.
+    pub arrears_since: Option<DateTime<Utc>>,
+}
+
+#[derive(ToSchema)]
+pub struct PanelAccount {
+    /// As `GET /accounts/{id}` shows it.
+    pub name: String,
+    #[schema(value_type = Money)]
+    pub cash: (),
+    #[schema(value_type = Money)]
+    pub arrears: (),
+    /// Regular and discount vouchers usable now.
+    #[schema(value_type = Money)]
+    pub vouchers: (),
+    /// Prepaid cards usable now.
+    #[schema(value_type = Money)]
+    pub prepaid_cards: (),
+}
+
+#[derive(ToSchema)]
+pub struct PanelUsageRow {
+    pub item: BillingItem,
+    pub retention_days: Option<u32>,
+    /// The day's quantity so far, an exact decimal string.
+    #[schema(pattern = r"^[0-9]+(\.[0-9]+)?$")]
+    pub quantity: String,
+}
+
+#[derive(ToSchema)]
+pub struct PanelUsage {
+    /// What has been reported today so far (settlement timezone).
+    pub today: Vec<PanelUsageRow>,
+    pub yesterday: Vec<PanelUsageRow>,
+}
+
+#[derive(ToSchema)]
+pub struct PanelItemCost {
+    pub item: BillingItem,
+    #[schema(value_type = Money)]
+    pub amount: (),
+}
+
+#[derive(ToSchema)]
+pub struct PanelDayCost {
+    pub day: NaiveDate,
+    #[schema(value_type = Money)]
+    pub amount: (),
+}
+
+#[derive(ToSchema)]
+pub struct PanelCost {
+    /// `YYYY-MM`.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}$")]
+    pub month: String,
+    #[schema(value_type = Money)]
+    pub total: (),
+    pub by_item: Vec<PanelItemCost>,
+    pub by_day: Vec<PanelDayCost>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PanelAction {
+    Recharge,
+    BillingCenter,
+    SettlementMethod,
+    ChangeBinding,
+}
+
+/// One item's usage per day over the 30 days ending today.
+#[derive(ToSchema)]
+pub struct PanelUsageSeries {
+    pub item: BillingItem,
+    /// `[day, quantity]` pairs, oldest first.
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub points: (),
+}
+
+/// `GET /panel/workspaces/{ws}`: an unbound workspace has only `workspace_id`, `bound: false`
+/// and `actions`.
+#[derive(ToSchema)]
+pub struct WorkspacePanel {
+    pub workspace_id: String,
+    pub bound: bool,
+    #[schema(nullable = false)]
+    pub account: Option<PanelAccount>,
+    #[schema(nullable = false)]
+    pub usage: Option<PanelUsage>,
+    #[schema(nullable = false)]
+    pub cost: Option<PanelCost>,
+    /// An owner's four buttons; `[]` for an administrator.
+    pub actions: Vec<PanelAction>,
+    #[schema(nullable = false)]
+    pub usage_30_days: Option<Vec<PanelUsageSeries>>,
+}

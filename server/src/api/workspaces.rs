@@ -26,6 +26,11 @@ pub(super) struct BindRequest {
     /// 1–100 characters, without control characters.
     #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F]{1,100}$")]
     name: String,
+    /// The console's owner token for this workspace: required when the server has a console key
+    /// (`CONSOLE_SIGNING_KEY`), so nobody binds a workspace that is not theirs.
+    #[serde(default)]
+    #[schema(nullable = false)]
+    console_token: Option<String>,
 }
 
 /// Bind a workspace
@@ -40,8 +45,11 @@ pub(super) struct BindRequest {
     request_body = BindRequest,
     responses(
         (status = 201, description = "The workspace and its API key (shown this once)", body = super::schema::WorkspaceWithKey),
+        (status = 401, description = "`console_token_invalid` (`field: console_token`)", body = super::ApiErrorBody),
+        (status = 403, description = "`console_token_required`, `console_token_other_workspace` or `forbidden_role` (not an owner token), with `field: console_token`", body = super::ApiErrorBody),
         (status = 409, description = "`workspace_already_bound` (to this account) or `workspace_bound_elsewhere`", body = super::ApiErrorBody),
         (status = 422, description = "`workspace_id_invalid` or `workspace_name_invalid` (with `field`)", body = super::ApiErrorBody),
+        (status = 503, description = "`console_not_configured`: a console token sent to a server without a console key", body = super::ApiErrorBody),
     ),
 )]
 pub async fn bind(
@@ -53,7 +61,12 @@ pub async fn bind(
     let request: BindRequest = json::parse(body)?;
     let account = super::customer_account(&store, &session).await?;
     let bound = store
-        .bind_workspace(account, request.workspace_id.trim(), &request.name)
+        .bind_workspace(
+            account,
+            request.workspace_id.trim(),
+            &request.name,
+            request.console_token.as_deref(),
+        )
         .await
         .map_err(workspace_error)?;
     Ok((StatusCode::CREATED, Json(bound)))
@@ -113,6 +126,40 @@ pub async fn rotate_key(
     ))
 }
 
+/// Unbind a workspace
+///
+/// customer + X-CSRF-Token: unbinds one of the account's workspaces once nothing it reported is
+/// left to settle (its key stops working at once; its bills stay in the history).
+#[utoipa::path(
+    delete,
+    path = "/workspaces/{id}",
+    tag = "workspaces",
+    security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "The workspace id")),
+    responses(
+        (status = 204, description = "Unbound"),
+        (status = 409, description = "`unsettled_usage`: usage of today or of a day not billed yet", body = super::ApiErrorBody),
+    ),
+)]
+pub async fn unbind(
+    State(store): State<Store>,
+    session: CustomerSession,
+    Path(workspace_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    session.require_csrf_header()?;
+    let account = super::customer_account(&store, &session).await?;
+    if workspace_id.contains('\0') {
+        return Err(workspace_error(WorkspaceError::NotFound(
+            workspace_id.replace('\0', "\\0"),
+        )));
+    }
+    store
+        .unbind_workspace(account, &workspace_id)
+        .await
+        .map_err(workspace_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The workspace of `Authorization: Bearer <workspace key>`, or 401.
 async fn workspace_of_key(store: &Store, headers: &HeaderMap) -> Result<Workspace, ApiError> {
     let key = headers
@@ -122,8 +169,16 @@ async fn workspace_of_key(store: &Store, headers: &HeaderMap) -> Result<Workspac
         .ok_or_else(|| {
             ApiError::unauthorized("send the workspace API key as Authorization: Bearer <key>")
         })?;
+    let key = key.trim();
+    // Not a workspace key: the console's service token, when this server trusts a console.
+    if !key.starts_with(backend::workspaces::KEY_PREFIX) && store.console_key().is_some() {
+        return store
+            .workspace_of_console_service(key)
+            .await
+            .map_err(workspace_error);
+    }
     store
-        .workspace_by_key(key.trim())
+        .workspace_by_key(key)
         .await
         .map_err(workspace_error)?
         .ok_or_else(|| {
@@ -187,10 +242,12 @@ struct StrictUsageInput {
     post,
     path = "/usage",
     tag = "workspaces",
-    security(("workspace_key" = [])),
+    security(("workspace_key" = []), ("console_token" = [])),
     request_body = super::schema::UsageReport,
     responses(
         (status = 200, description = "What was stored, what was seen before, and each refused record with its code", body = super::schema::UsageIngested),
+        (status = 403, description = "A console token that is not a service token (`forbidden_role`) or is for a workspace bound without the console's proof (`workspace_not_console_bound`)", body = super::ApiErrorBody),
+        (status = 404, description = "`workspace_not_found`: a console token for a workspace not bound", body = super::ApiErrorBody),
         (status = 422, description = "`invalid_field` (`field: records`): no records, or more than 10,000", body = super::ApiErrorBody),
     ),
 )]
