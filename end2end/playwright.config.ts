@@ -1,4 +1,5 @@
 import { defineConfig, devices } from '@playwright/test';
+import { consoleKey, consoleOrigin, consoleServerPort, consoleServerURL } from './tests/console_setup';
 
 // Browser tests run in Debian's Chromium (never a downloaded browser) against the debug server
 // that scripts/site.sh builds. The server is started here and waited for on /readyz (ready, not merely alive).
@@ -40,20 +41,40 @@ export default defineConfig({
       },
     },
   ],
-  webServer: {
-    command: './target/debug/billing-center serve',
-    cwd: '..',
-    url: `${baseURL}/readyz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    env: {
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: 'target/site',
-      DATABASE_URL: 'sqlite://target/e2e/billing-center.db',
-      RUST_LOG: 'warn',
-      PAYMENT_SANDBOX: 'on',
-      // Every test signs up from 127.0.0.1; the default (10 an hour per address) is for production.
-      SIGN_UPS_PER_HOUR: '1000',
+  webServer: [
+    {
+      command: './target/debug/billing-center serve',
+      cwd: '..',
+      url: `${baseURL}/readyz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      env: {
+        LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+        LEPTOS_SITE_ROOT: 'target/site',
+        DATABASE_URL: 'sqlite://target/e2e/billing-center.db',
+        RUST_LOG: 'warn',
+        PAYMENT_SANDBOX: 'on',
+        // Every test signs up from 127.0.0.1; the default (10 an hour per address) is for production.
+        SIGN_UPS_PER_HOUR: '1000',
+      },
     },
-  },
+    {
+      // A Billing Center that trusts a console (tests/console.spec.ts): the console's pages are
+      // served by the test itself from another origin (localhost, another port).
+      command: './target/debug/billing-center serve',
+      cwd: '..',
+      url: `${consoleServerURL}/readyz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      env: {
+        LEPTOS_SITE_ADDR: `127.0.0.1:${consoleServerPort}`,
+        LEPTOS_SITE_ROOT: 'target/site',
+        DATABASE_URL: 'sqlite://target/e2e/billing-center-console.db',
+        RUST_LOG: 'warn',
+        SIGN_UPS_PER_HOUR: '1000',
+        CONSOLE_SIGNING_KEY: consoleKey,
+        CONSOLE_ORIGINS: consoleOrigin,
+      },
+    },
+  ],
 });

@@ -5,7 +5,9 @@
 
 use leptos::prelude::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum Lang {
     #[default]
     En,
@@ -404,6 +406,26 @@ messages! {
     BindFromConsoleHelp => "The console sent you here to bind this workspace to your Billing Center account. Its daily bills will be paid from this account.", "控制台将您带到这里，把该工作空间绑定到您的费用中心账户。其日账单将从本账户支付。";
     SignInToBind => "Sign in, or sign up, to bind the workspace to your account.", "请登录或注册，以将工作空间绑定到您的账户。";
     Unbind => "Unbind", "解绑";
+    PanelTitle => "Workspace billing", "工作空间费用";
+    PanelUnbound => "This workspace is not bound to a Billing Center account yet.", "该工作空间尚未绑定费用中心账户。";
+    PanelNoUsage => "No usage reported.", "暂无用量。";
+    PanelRecharge => "Top up", "充值";
+    PanelBillingCenter => "Billing Center", "费用中心";
+    PanelSettlementMethod => "Settlement method", "结算方式";
+    PanelChangeBinding => "Change binding", "变更绑定";
+    PanelAccount => "Settlement account", "结算账户";
+    PanelVouchers => "Vouchers", "代金券";
+    PanelPrepaidCards => "Prepaid cards", "储值卡";
+    PanelUsageToday => "Usage today so far", "今日截至目前用量";
+    PanelUsageYesterday => "Usage yesterday", "昨日用量";
+    PanelCost => "Cost of", "费用";
+    PanelPreviousMonth => "‹ Previous month", "‹ 上个月";
+    PanelNextMonth => "Next month ›", "下个月 ›";
+    PanelTotal => "Accumulated cost", "累计费用";
+    PanelDailyCost => "Daily cost", "每日费用";
+    PanelCostByItem => "Cost by billing item", "按计费项费用";
+    PanelUsage30Days => "Usage over the last 30 days", "近 30 天用量";
+    ErrMonthInvalid => "Give the month as YYYY-MM.", "月份格式应为 YYYY-MM。";
     ErrCodeNotFound => "No activation code matches. Check it and try again.", "激活码不存在，请核对后重试。";
     ErrCodeUsed => "This activation code has already been used.", "该激活码已被使用。";
     ErrCodeExpired => "This activation code has expired.", "该激活码已过期。";

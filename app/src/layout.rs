@@ -23,6 +23,11 @@ pub fn Shell(children: Children) -> impl IntoView {
     // A section is active on its own page and on the pages under it (a top-up under /wallet).
     let current = move || location.pathname.get();
     let sandbox = use_context::<crate::PaymentSandbox>().unwrap_or_default().0;
+    // The embedded panel lives in the console's iframe: no Billing Center chrome around it (it
+    // never navigates out of /embed/; its buttons open Billing Center in a new window).
+    if location.pathname.get_untracked().starts_with("/embed/") {
+        return view! { <main id="main" class="content embed">{children()}</main> }.into_any();
+    }
     view! {
         <a class="skip-link" href="#main">{t(Msg::SkipToContent)}</a>
         {sandbox.then(|| view! {
@@ -57,6 +62,7 @@ pub fn Shell(children: Children) -> impl IntoView {
             <main id="main" class="content">{children()}</main>
         </div>
     }
+    .into_any()
 }
 
 /// Links to `/lang/{code}`, which sets the `lang` cookie and comes back to this page (without

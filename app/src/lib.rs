@@ -12,6 +12,7 @@ pub mod form;
 pub mod i18n;
 pub mod layout;
 pub mod pages;
+pub mod panel;
 pub mod preview;
 #[cfg(feature = "ssr")]
 pub mod server_side;
@@ -64,7 +65,12 @@ fn payment_sandbox() -> PaymentSandbox {
 /// styles allowed (the sandbox checkout's page style; CSS cannot run code); never framed
 /// (`frame-ancestors 'none'`: the workspace panel will open exactly its own route when it comes).
 /// Form targets are not restricted: a top-up form is redirected on to the payment gateway.
-pub fn content_security_policy(nonce: Option<&str>) -> String {
+pub fn content_security_policy(nonce: Option<&str>, frame_ancestors: &[String]) -> String {
+    let ancestors = if frame_ancestors.is_empty() {
+        "'none'".to_owned()
+    } else {
+        frame_ancestors.join(" ")
+    };
     let scripts = match nonce {
         Some(nonce) => format!("'self' 'nonce-{nonce}' 'wasm-unsafe-eval'"),
         None => "'self' 'wasm-unsafe-eval'".to_owned(),
@@ -72,7 +78,7 @@ pub fn content_security_policy(nonce: Option<&str>) -> String {
     format!(
         "default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
-         frame-ancestors 'none'"
+         frame-ancestors {ancestors}"
     )
 }
 
@@ -182,6 +188,8 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("bills") view={Lazy::<routes::StatementsRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("workspaces") view={Lazy::<routes::WorkspacesRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("bind") view={Lazy::<routes::WorkspacesRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("workspaces/:ws") view={Lazy::<routes::OwnPanelRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("embed/workspaces/:ws") view={Lazy::<routes::EmbeddedPanelRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("support") view=|| view! { <pages::Unavailable title=Msg::NavSupport/> }/>
                     <Route ssr=SsrMode::Async path=path!("account") view={Lazy::<routes::AccountRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("signin") view={Lazy::<routes::SignInRoute>::new()}/>

@@ -31,3 +31,5 @@ lazy_page!(SignInRoute, crate::account::SignInPage);
 lazy_page!(SignUpRoute, crate::account::SignUpPage);
 lazy_page!(OpsRoute, crate::account::OpsPage);
 lazy_page!(OverviewRoute, crate::pages::Overview);
+lazy_page!(EmbeddedPanelRoute, crate::panel::EmbeddedPanelPage);
+lazy_page!(OwnPanelRoute, crate::panel::OwnPanelPage);

@@ -16,6 +16,8 @@ pub struct Site {
     pub payments: Arc<backend::payments::Payments>,
     /// Cookies get `Secure` (the site is served over https).
     pub secure_cookies: bool,
+    /// `CONSOLE_ORIGINS`: who may frame the workspace panel (and is told its height).
+    pub console_origins: Arc<[String]>,
 }
 
 pub(crate) fn store() -> Result<Store, AppError> {

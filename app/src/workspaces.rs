@@ -325,7 +325,7 @@ pub fn WorkspacesPage() -> impl IntoView {
                                         <tbody>
                                             {d.workspaces.clone().into_iter().map(|w| { let (csrf_rotate, csrf_unbind) = (csrf.clone(), csrf.clone()); let (id_rotate, id_unbind) = (w.workspace_id.clone(), w.workspace_id.clone()); view! {
                                                 <tr>
-                                                    <td>{w.workspace_id.clone()}</td>
+                                                    <td><leptos_router::components::A href=format!("/workspaces/{}", crate::url::percent_encode(&w.workspace_id, false))>{w.workspace_id.clone()}</leptos_router::components::A></td>
                                                     <td>{w.name.clone()}</td>
                                                     <td>{t(match w.settlement {
                                                         billing::Settlement::Account => Msg::SettlementAccount,

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod demo_console;
 pub mod downloads;
 pub mod language;
 pub mod metrics;

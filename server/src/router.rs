@@ -115,6 +115,12 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
     } else {
         Router::new()
     };
+    // The demo's console (`serve --demo` only): elsewhere /demo/console is the site's 404.
+    let demo_routes = if state.settings.demo_console {
+        Router::new().route("/demo/console", get(crate::demo_console::page))
+    } else {
+        Router::new()
+    };
     // What every rendered page, the not-found page and every server function read on the server.
     let page_context = {
         let store = state.store.clone();
@@ -122,6 +128,7 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         let site = app::server_side::Site {
             payments: state.payments.clone(),
             secure_cookies: state.settings.secure_cookies.0,
+            console_origins: state.settings.console_origins.clone().into(),
         };
         move || {
             // The nonce the security headers made for this request (see `security_headers`).
@@ -165,6 +172,7 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         // Alipay's server (signature-checked): the asynchronous payment notification.
         .route(payments::NOTIFY_PATH, post(payments::alipay_notify))
         .merge(sandbox_routes)
+        .merge(demo_routes)
         // The site's code and style: the brotli copy a release build wrote beside each file
         // (scripts/bundle-size.mjs, quality 11) to browsers that take brotli, else the file
         // (compressed on the fly below).
@@ -209,7 +217,10 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         ))
         .layer(axum::middleware::from_fn(api::error_shape::json_errors))
         .layer(axum::middleware::from_fn_with_state(
-            crate::security_headers::Hsts(hsts),
+            crate::security_headers::HeaderSettings {
+                hsts,
+                console_origins: state.settings.console_origins.clone().into(),
+            },
             crate::security_headers::add_security_headers,
         ))
         .layer(axum::middleware::from_fn_with_state(

@@ -54,6 +54,7 @@ pub fn error_message(code: &str) -> Msg {
         "forbidden_role" => Msg::ErrForbiddenRole,
         "unsettled_usage" => Msg::ErrUnsettledUsage,
         "console_not_configured" => Msg::ErrConsoleNotConfigured,
+        "month_invalid" => Msg::ErrMonthInvalid,
         "code_already_used" => Msg::ErrCodeUsed,
         "code_expired" => Msg::ErrCodeExpired,
         "insufficient_cash" => Msg::ErrInsufficientCash,
