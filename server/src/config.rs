@@ -560,6 +560,69 @@ mod tests {
     }
 
     #[test]
+    fn the_console_key_is_32_bytes_or_more_and_its_origins_are_origins() {
+        let with = |pairs: &'static [(&'static str, &'static str)]| {
+            Config::from_lookup(move |n| {
+                pairs
+                    .iter()
+                    .find(|(name, _)| *name == n)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        let key = "a console key of thirty-two bytes, at least";
+        assert!(matches!(
+            with(&[("CONSOLE_SIGNING_KEY", "short")]),
+            Err(ConfigError::BadConsoleKey(_))
+        ));
+        let config = with(&[
+            ("CONSOLE_SIGNING_KEY", "a console key of thirty-two bytes, at least"),
+            (
+                "CONSOLE_ORIGINS",
+                "https://console.example.com  http://localhost:8080/",
+            ),
+        ])
+        .unwrap();
+        assert!(config.console_key.is_some() && !config.demo_console);
+        assert_eq!(
+            config.console_origins,
+            ["https://console.example.com", "http://localhost:8080"]
+        );
+        for bad in [
+            "console.example.com",
+            "https://console.example.com/path",
+            "https://user@console.example.com",
+            "javascript:alert(1)",
+            "https://console.example.com:port",
+            "*",
+        ] {
+            let lookup = move |n: &str| match n {
+                "CONSOLE_SIGNING_KEY" => Some(key.to_owned()),
+                "CONSOLE_ORIGINS" => Some(bad.to_owned()),
+                _ => None,
+            };
+            assert!(
+                matches!(
+                    Config::from_lookup(lookup),
+                    Err(ConfigError::BadConsoleOrigin(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            with(&[("CONSOLE_ORIGINS", "https://console.example.com")]),
+            Err(ConfigError::ConsoleOriginsWithoutKey)
+        ));
+        // The demo plays a console only when none is configured.
+        let demo = with(&[]).unwrap().with_demo_console();
+        assert!(demo.demo_console && demo.console_key.is_some());
+        assert_eq!(demo.console_origins, ["'self'"]);
+        let configured = with(&[("CONSOLE_SIGNING_KEY", "a console key of thirty-two bytes, at least")])
+            .unwrap()
+            .with_demo_console();
+        assert!(!configured.demo_console);
+    }
+
+    #[test]
     fn the_settlement_batch_size_is_a_number_of_bills_from_1_to_5000() {
         let with = |value: &'static str| {
             Config::from_lookup(move |n| (n == "SETTLEMENT_BATCH_SIZE").then(|| value.to_owned()))
