@@ -399,7 +399,7 @@ messages! {
     ErrConsoleTokenRequired => "Binding a workspace starts in the console: open its billing panel and choose to bind it to a Billing Center account.", "请从控制台发起绑定：在工作空间的费用面板中选择绑定到费用中心账户。";
     ErrConsoleTokenInvalid => "The link from the console is not valid or has expired (it lasts 15 minutes). Start again from the console.", "控制台链接无效或已过期（有效期 15 分钟），请从控制台重新发起。";
     ErrConsoleTokenOtherWorkspace => "The link from the console is for another workspace.", "该控制台链接属于其他工作空间。";
-    ErrForbiddenRole => "Only the workspace's owner can do this.", "仅工作空间所有者可以执行此操作。";
+    ErrForbiddenRole => "Your role in this workspace does not allow this.", "您在该工作空间的角色无权执行此操作。";
     ErrUnsettledUsage => "This workspace has usage not settled yet; it can be unbound once its last day is billed.", "该工作空间仍有未结算的用量，待最后一天出账后方可解绑。";
     ErrConsoleNotConfigured => "This Billing Center is not connected to a console.", "此费用中心未连接控制台。";
     BindFromConsole => "Bind the workspace from the console", "绑定控制台的工作空间";

@@ -132,7 +132,8 @@ impl PanelAction {
 
 /// `YYYY-MM` as the first day of that month.
 pub fn parse_month(text: &str) -> Option<NaiveDate> {
-    if text.len() != 7 || text.as_bytes()[4] != b'-' {
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if text.len() != 7 || text.as_bytes()[4] != b'-' || !digits(&text[..4]) || !digits(&text[5..]) {
         return None;
     }
     let year: i32 = text[..4].parse().ok()?;
@@ -163,8 +164,9 @@ impl Store {
             "SELECT MIN(t.created_at) FROM transaction_balances b \
              JOIN ledger_transactions t ON t.id = b.transaction_id \
              WHERE b.account_id = $1 AND b.arrears_after_fen > 0 AND b.transaction_id > \
-             COALESCE((SELECT MAX(z.transaction_id) FROM transaction_balances z \
-                       WHERE z.account_id = $1 AND z.arrears_after_fen = 0), 0)",
+             COALESCE((SELECT z.transaction_id FROM transaction_balances z \
+                       WHERE z.account_id = $1 AND z.arrears_after_fen = 0 \
+                       ORDER BY z.transaction_id DESC LIMIT 1), 0)",
         )
         .bind(account_id)
         .fetch_one(self.pool())
@@ -208,7 +210,13 @@ impl Store {
         month: Option<NaiveDate>,
     ) -> Result<WorkspacePanel, WorkspaceError> {
         let actions = PanelAction::of(role);
-        let Some(workspace) = self.bound_workspace(workspace_id).await? else {
+        // With a real console key, a binding made without the console's proof (before the key
+        // was set) is not shown to the console's people: it may be anyone's account.
+        let shown = self
+            .bound_workspace(workspace_id)
+            .await?
+            .filter(|w| w.console_bound || !self.binding_needs_console_proof());
+        let Some(workspace) = shown else {
             return Ok(WorkspacePanel {
                 workspace_id: workspace_id.to_owned(),
                 bound: false,
@@ -234,7 +242,7 @@ impl Store {
         let today = self.today();
         let first_of_window = today - chrono::Duration::days(29);
         let daily = self
-            .daily_usage(workspace_id, first_of_window, today)
+            .daily_usage(workspace_id, workspace.bound_at, first_of_window, today)
             .await?;
         let rows_of = |day: NaiveDate| -> Vec<UsageRow> {
             daily
@@ -290,20 +298,24 @@ impl Store {
     }
 
     /// A workspace's reported usage per day from `first` to `last`, summed per item and
-    /// retention (voided records left out).
+    /// retention (voided records left out), as received since it was bound to its account (what
+    /// it reported for an account it was bound to before is not this account's).
     async fn daily_usage(
         &self,
         workspace_id: &str,
+        bound_at: DateTime<Utc>,
         first: NaiveDate,
         last: NaiveDate,
     ) -> Result<BTreeMap<NaiveDate, crate::settlement::DayUsage>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT usage_day, item, retention_days, quantity FROM usage_records \
-             WHERE workspace_id = $1 AND usage_day >= $2 AND usage_day <= $3 AND voided_at IS NULL",
+             WHERE workspace_id = $1 AND usage_day >= $2 AND usage_day <= $3 AND voided_at IS NULL \
+             AND received_at >= $4",
         )
         .bind(workspace_id)
         .bind(first.to_string())
         .bind(last.to_string())
+        .bind(crate::time::to_micros(bound_at))
         .fetch_all(self.pool())
         .await?;
         let mut days: BTreeMap<NaiveDate, crate::settlement::DayUsage> = BTreeMap::new();
@@ -403,6 +415,8 @@ mod tests {
             "2026-13",
             "2026-1",
             "26-12",
+            "2026-+1",
+            "+026-01",
             "2026/12",
             "abcd-ef",
             "2026-12-01",

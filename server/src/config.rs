@@ -56,10 +56,6 @@ pub struct Config {
     pub demo_console: bool,
 }
 
-/// The key `serve --demo` plays the console with when none is configured. Public by nature: a
-/// demo only.
-pub const DEMO_CONSOLE_KEY: &str = "demo console key: for serve --demo only, never in production";
-
 /// The reverse proxies (addresses and CIDR ranges) allowed to say who the client is. Empty: trust
 /// no forwarded header, the client is the socket peer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -357,11 +353,14 @@ impl Config {
         })
     }
 
-    /// Plays the console with [`DEMO_CONSOLE_KEY`] (what `serve --demo` does), unless a console
-    /// key is configured; the demo console page frames the panel from this server's own origin.
+    /// Plays the console (what `serve --demo` does) with a key made at random for this process,
+    /// unless a console key is configured: only /demo/console, in this process, signs with it,
+    /// so nobody else can make tokens for a public demo. The demo console page frames the panel
+    /// from this server's own origin.
     pub fn with_demo_console(mut self) -> Config {
         if self.console_key.is_none() {
-            self.console_key = backend::console::ConsoleKey::from_text(DEMO_CONSOLE_KEY).ok();
+            self.console_key =
+                backend::console::ConsoleKey::from_text(&backend::auth::random_token(32)).ok();
             self.demo_console = true;
             // The demo console is this server's own page (whatever name it is opened by).
             if !self.console_origins.iter().any(|o| o == "'self'") {
@@ -575,7 +574,10 @@ mod tests {
             Err(ConfigError::BadConsoleKey(_))
         ));
         let config = with(&[
-            ("CONSOLE_SIGNING_KEY", "a console key of thirty-two bytes, at least"),
+            (
+                "CONSOLE_SIGNING_KEY",
+                "a console key of thirty-two bytes, at least",
+            ),
             (
                 "CONSOLE_ORIGINS",
                 "https://console.example.com  http://localhost:8080/",
@@ -616,9 +618,12 @@ mod tests {
         let demo = with(&[]).unwrap().with_demo_console();
         assert!(demo.demo_console && demo.console_key.is_some());
         assert_eq!(demo.console_origins, ["'self'"]);
-        let configured = with(&[("CONSOLE_SIGNING_KEY", "a console key of thirty-two bytes, at least")])
-            .unwrap()
-            .with_demo_console();
+        let configured = with(&[(
+            "CONSOLE_SIGNING_KEY",
+            "a console key of thirty-two bytes, at least",
+        )])
+        .unwrap()
+        .with_demo_console();
         assert!(!configured.demo_console);
     }
 

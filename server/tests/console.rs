@@ -277,6 +277,15 @@ async fn unbinding_waits_for_the_last_bill(app: TestApp) {
     )
     .await;
     assert_eq!(rebound.status, StatusCode::CREATED, "{}", rebound.body);
+    // What the workspace reported for Alice is not Bob's usage.
+    let panel = app
+        .store
+        .workspace_panel("ws-a", ConsoleRole::Owner, None)
+        .await
+        .unwrap();
+    let usage = panel.usage.unwrap();
+    assert!(usage.yesterday.is_empty(), "{usage:?}");
+    assert!(panel.usage_30_days.is_empty());
     app.finish().await;
 }
 
@@ -563,6 +572,34 @@ async fn the_panel_by_role_and_its_numbers(app: TestApp) {
     app.finish().await;
 }
 
+/// A workspace bound by id before the console key was set is not shown to the console's people:
+/// nothing proves the account it is bound to is theirs.
+async fn a_binding_without_the_consoles_proof_is_not_shown(app: TestApp) {
+    let squatter = customer(&app, "early").await;
+    let bound = as_customer(
+        &app,
+        &squatter,
+        "POST",
+        "/api/v1/workspaces",
+        Some(json!({"workspace_id": "ws-prod", "name": "Mine now"})),
+    )
+    .await;
+    assert_eq!(bound.status, StatusCode::CREATED);
+    let app = with_console(app);
+    let panel = with_bearer(
+        &app,
+        "GET",
+        "/api/v1/panel/workspaces/ws-prod",
+        &token(&app, "ws-prod", ConsoleRole::Owner),
+        None,
+    )
+    .await;
+    assert_eq!(panel.status, StatusCode::OK);
+    assert_eq!(panel.body["bound"], false, "{}", panel.body);
+    assert!(panel.body.get("account").is_none());
+    app.finish().await;
+}
+
 /// Each token rule at the HTTP surface: 401 with a JSON error and no data.
 async fn bad_tokens_are_refused_with_401(app: TestApp) {
     let app = with_console(app);
@@ -624,4 +661,5 @@ on_both_databases!(
     the_console_reports_usage_and_reads_the_status,
     the_panel_by_role_and_its_numbers,
     bad_tokens_are_refused_with_401,
+    a_binding_without_the_consoles_proof_is_not_shown,
 );

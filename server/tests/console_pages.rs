@@ -108,7 +108,7 @@ async fn the_console_link_goes_through_sign_in_and_binds() {
     let (_, _, page) = app
         .raw("GET", &format!("/bind?token={admin}"), None, Some(&session))
         .await;
-    assert!(page.contains("Only the workspace"), "{page}");
+    assert!(page.contains("Your role in this workspace"), "{page}");
     assert!(!page.contains("name=\"console_token\""));
     app.finish().await;
 }
@@ -129,7 +129,12 @@ async fn the_embedded_panel_is_framed_by_the_console_only_and_by_role() {
         .await
         .unwrap();
 
-    let embed = |role| format!("/embed/workspaces/ws-prod?token={}", token(&app, "ws-prod", role));
+    let embed = |role| {
+        format!(
+            "/embed/workspaces/ws-prod?token={}",
+            token(&app, "ws-prod", role)
+        )
+    };
     let (status, headers, page) = app.raw("GET", &embed(ConsoleRole::Owner), None, None).await;
     assert_eq!(status, StatusCode::OK);
     let policy = headers["content-security-policy"].to_str().unwrap();

@@ -264,7 +264,7 @@ fn panel_view(page: PanelPage, embedded: bool, month_href: impl Fn(&str) -> Stri
     let buttons = p.buttons.then(|| {
         let target = embedded.then_some("_blank");
         let link = |href: String, msg: Msg, testid: &'static str| {
-            view! { <a class="button secondary" href=href target=target rel="noopener" data-testid=testid>{t(msg)}</a> }
+            view! { <a class="button secondary" href=href target=target rel="noopener noreferrer" data-testid=testid>{t(msg)}</a> }
         };
         view! {
             <nav class="panel-actions" data-testid="panel-actions">
@@ -357,10 +357,16 @@ fn panel_view(page: PanelPage, embedded: bool, month_href: impl Fn(&str) -> Stri
     .into_any()
 }
 
-/// Tells the framing console page how tall the panel is, when that page's origin is allowed.
+/// Tells the framing console page how tall the panel is whenever that changes (a
+/// `ResizeObserver` on the document), when that page's origin is allowed.
 #[cfg(feature = "hydrate")]
 fn tell_parent_height(origins: &[String]) {
+    use js_sys::Reflect;
     use wasm_bindgen::JsValue;
+    use wasm_bindgen::closure::Closure;
+    thread_local! {
+        static WATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -373,41 +379,68 @@ fn tell_parent_height(origins: &[String]) {
     if JsValue::from(parent.clone()) == JsValue::from(window.clone()) {
         return;
     }
-    // The console page's origin: its address as the iframe's referrer (origin only across sites).
-    let referrer = js_sys::Reflect::get(&document, &"referrer".into())
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_default();
-    // `'self'` (the demo console) is this page's own origin.
-    let own = js_sys::Reflect::get(&window, &"location".into())
-        .and_then(|location| js_sys::Reflect::get(&location, &"origin".into()))
-        .ok()
-        .and_then(|v| v.as_string())
+    let string = |target: &JsValue, path: &[&str]| -> Option<String> {
+        let mut value = target.clone();
+        for key in path {
+            value = Reflect::get(&value, &JsValue::from_str(key)).ok()?;
+        }
+        value.as_string()
+    };
+    // The console page's origin: the browser says it (location.ancestorOrigins), or it is the
+    // origin of the iframe's referrer.
+    let own = string(&window, &["location", "origin"]).unwrap_or_default();
+    let parent_origin = string(&window, &["location", "ancestorOrigins", "0"])
+        .or_else(|| string(&document, &["referrer"]))
         .unwrap_or_default();
     let Some(origin) = origins
         .iter()
         .map(|o| {
             if o == "'self'" {
-                own.as_str()
+                own.clone()
             } else {
-                o.as_str()
+                o.clone()
             }
         })
-        .find(|o| referrer == *o || referrer.starts_with(&format!("{o}/")))
+        .find(|o| parent_origin == *o || parent_origin.starts_with(&format!("{o}/")))
     else {
         return;
     };
-    let height = document
-        .document_element()
-        .map(|e| e.scroll_height())
-        .unwrap_or_default();
-    let message = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&message, &"type".into(), &"billing-center:resize".into());
-    let _ = js_sys::Reflect::set(&message, &"height".into(), &height.into());
-    let _ = js_sys::Reflect::get(&parent, &"postMessage".into())
+    let post = move || {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let height = document
+            .document_element()
+            .map(|e| e.scroll_height())
+            .unwrap_or_default();
+        let message = js_sys::Object::new();
+        let _ = Reflect::set(&message, &"type".into(), &"billing-center:resize".into());
+        let _ = Reflect::set(&message, &"height".into(), &height.into());
+        let _ = Reflect::get(&parent, &"postMessage".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .map(|f| f.call2(&parent, &message, &origin.as_str().into()));
+    };
+    post();
+    if WATCHING.with(|w| w.replace(true)) {
+        return;
+    }
+    let observer_class = Reflect::get(&window, &"ResizeObserver".into())
+        .ok()
+        .and_then(|c| c.dyn_into::<js_sys::Function>().ok());
+    let (Some(observer_class), Some(root)) = (observer_class, document.document_element()) else {
+        return;
+    };
+    let callback = Closure::<dyn Fn()>::new(post);
+    let Ok(observer) = Reflect::construct(&observer_class, &js_sys::Array::of1(callback.as_ref()))
+    else {
+        return;
+    };
+    callback.forget();
+    let _ = Reflect::get(&observer, &"observe".into())
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .map(|post| post.call2(&parent, &message, &origin.into()));
+        .map(|f| f.call1(&observer, &root));
 }
 
 #[cfg(feature = "hydrate")]

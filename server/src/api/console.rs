@@ -57,8 +57,8 @@ pub async fn status(
     Ok(Json(store.console_status(&workspace_id).await?))
 }
 
+/// Other parameters (a console's cache-buster) are ignored.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(super) struct PanelQuery {
     /// `YYYY-MM`; default this month (settlement timezone).
