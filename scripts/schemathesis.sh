@@ -65,6 +65,9 @@ json() { "$py" -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 start_server() {
   local log=$1
   export PAYMENT_SANDBOX=on LEPTOS_SITE_ADDR="127.0.0.1:$port" PUBLIC_URL="$base"
+  # A server that trusts a console, as production ones do: the console endpoints answer, and
+  # binding needs the owner's token.
+  export CONSOLE_SIGNING_KEY="the schemathesis console key, 32 bytes or more"
   export RUST_LOG=${RUST_LOG:-warn}
   "$bin" serve >"$log" 2>&1 &
   server=$!
@@ -80,14 +83,27 @@ start_server() {
   BC_CSRF=$(json '["csrf_token"]' <"$work/me.json")
   BC_SESSION=$(awk '$6 == "bc_session" {print $7}' "$work/cookies")
   local customer=(-b "bc_session=$BC_SESSION" -H "X-CSRF-Token: $BC_CSRF" -H 'content-type: application/json')
+  # The console's owner token for the workspace (docs/INTEGRATION.md), good for 15 minutes: the
+  # credential of the console_token scheme, and the proof that binds the workspace.
+  BC_CONSOLE_TOKEN=$("$py" - <<'PY'
+import base64, hashlib, hmac, json, os, time
+b64 = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+now = int(time.time())
+header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+claims = b64(json.dumps({"iss": "console", "aud": "billing-center", "sub": "schemathesis", "ws": "schemathesis",
+                         "role": "owner", "iat": now, "exp": now + 900}).encode())
+key = os.environ["CONSOLE_SIGNING_KEY"].encode()
+print(f"{header}.{claims}.{b64(hmac.new(key, f'{header}.{claims}'.encode(), hashlib.sha256).digest())}")
+PY
+)
   curl -sf "${customer[@]}" "$base/api/v1/workspaces" \
-    -d '{"workspace_id":"schemathesis","name":"Schemathesis"}' >"$work/workspace.json"
+    -d "{\"workspace_id\":\"schemathesis\",\"name\":\"Schemathesis\",\"console_token\":\"$BC_CONSOLE_TOKEN\"}" >"$work/workspace.json"
   BC_WORKSPACE_KEY=$(json '["api_key"]' <"$work/workspace.json")
 
   echo "operator password for schemathesis" | "$bin" operator create schemathesis_ops >/dev/null
   BC_OPERATOR_TOKEN=$("$bin" operator token schemathesis_ops --days 1 2>/dev/null)
   local ops=(-H "Authorization: Bearer $BC_OPERATOR_TOKEN" -H 'content-type: application/json')
-  export BC_SESSION BC_CSRF BC_WORKSPACE_KEY BC_OPERATOR_TOKEN
+  export BC_SESSION BC_CSRF BC_WORKSPACE_KEY BC_OPERATOR_TOKEN BC_CONSOLE_TOKEN
 
   # Cash, a voucher, a card, a top-up, yesterday's usage settled into a bill.
   local yesterday

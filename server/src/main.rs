@@ -551,6 +551,12 @@ fn serve(demo: bool) -> ExitCode {
                         backend::demo::DEMO_USERNAME,
                         backend::demo::DEMO_PASSWORD
                     );
+                    if config.demo_console {
+                        println!(
+                            "The demo console (the workspace panel as the SaaS console frames it): {}/demo/console",
+                            config.public_url
+                        );
+                    }
                 }
                 Err(e) => {
                     eprintln!("error: cannot add the demo data: {e}");
