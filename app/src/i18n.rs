@@ -425,6 +425,7 @@ messages! {
     PanelDailyCost => "Daily cost", "每日费用";
     PanelCostByItem => "Cost by billing item", "按计费项费用";
     PanelUsage30Days => "Usage over the last 30 days", "近 30 天用量";
+    PanelUsageTable => "The numbers, day by day", "逐日数据";
     ErrMonthInvalid => "Give the month as YYYY-MM.", "月份格式应为 YYYY-MM。";
     ErrCodeNotFound => "No activation code matches. Check it and try again.", "激活码不存在，请核对后重试。";
     ErrCodeUsed => "This activation code has already been used.", "该激活码已被使用。";

@@ -100,6 +100,9 @@ test('the console frames the panel: each role sees what it may, with no cookie, 
   await expect(owner.getByTestId('panel-usage-today')).toContainText('12.5');
   await expect(owner.getByTestId('chart-daily-cost').locator('svg')).toBeVisible();
   await expect(owner.getByTestId('chart-usage').locator('polyline')).toHaveCount(1);
+  // The chart's numbers as a table: 30 days, today's quantity in the last row.
+  await expect(owner.getByTestId('panel-usage-30-days').locator('tbody tr')).toHaveCount(30);
+  await expect(owner.getByTestId('panel-usage-30-days').locator('tbody tr').last()).toContainText('12.5');
 
   const admin = page.frameLocator('iframe[data-role="administrator"]');
   await expect(admin.getByTestId('panel')).toBeVisible();

@@ -292,6 +292,33 @@ fn panel_view(page: PanelPage, embedded: bool, month_href: impl Fn(&str) -> Stri
             )
         })
         .collect();
+    let usage_heads = p
+        .usage_30_days
+        .iter()
+        .map(
+            |(item, _)| view! { <th class="num">{t(crate::preview::page::item_label(*item))}</th> },
+        )
+        .collect_view();
+    let days: Vec<String> = p
+        .usage_30_days
+        .first()
+        .map(|(_, points)| points.iter().map(|(day, _)| day.clone()).collect())
+        .unwrap_or_default();
+    let usage_rows = days
+        .iter()
+        .enumerate()
+        .map(|(i, day)| {
+            let cells = p
+                .usage_30_days
+                .iter()
+                .map(|(_, points)| {
+                    let quantity = points.get(i).map(|(_, q)| q.clone()).unwrap_or_default();
+                    view! { <td class="num">{quantity}</td> }
+                })
+                .collect_view();
+            view! { <tr><td>{day.clone()}</td>{cells}</tr> }
+        })
+        .collect_view();
     let by_item = p
         .by_item
         .iter()
@@ -351,6 +378,17 @@ fn panel_view(page: PanelPage, embedded: bool, month_href: impl Fn(&str) -> Stri
             <section class="card">
                 <h2>{t(Msg::PanelUsage30Days)}</h2>
                 <LineChart series title=t(Msg::PanelUsage30Days).to_owned() testid="chart-usage"/>
+                // The chart's numbers, for screen readers and for reading them exactly.
+                <details>
+                    <summary>{t(Msg::PanelUsageTable)}</summary>
+                    <div class="table-scroll">
+                        <table data-testid="panel-usage-30-days">
+                            <caption>{t(Msg::PanelUsage30Days)}</caption>
+                            <thead><tr><th>{t(Msg::Day)}</th>{usage_heads}</tr></thead>
+                            <tbody>{usage_rows}</tbody>
+                        </table>
+                    </div>
+                </details>
             </section>
         </div>
     }
