@@ -214,6 +214,15 @@ impl CustomerSession {
 
 pub use backend::auth::constant_time_eq;
 
+/// The credential of `Authorization: Bearer <credential>`, as sent (an operator token, a
+/// workspace key, a console token, the metrics token).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
 impl<S> FromRequestParts<S> for CustomerSession
 where
     Store: FromRef<S>,
@@ -256,16 +265,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let store = Store::from_ref(state);
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "operator endpoints need Authorization: Bearer <operator token>",
-                )
-            })?;
+        let token = bearer_token(&parts.headers).ok_or_else(|| {
+            ApiError::unauthorized("operator endpoints need Authorization: Bearer <operator token>")
+        })?;
         match store
             .check_operator_token(token.trim())
             .await

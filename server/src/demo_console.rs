@@ -8,18 +8,12 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use backend::console::{ConsoleClaims, ConsoleLanguage, ConsoleRole};
 
+use crate::payments::escape;
 use crate::router::AppState;
 use crate::security_headers::CspNonce;
 
 /// The demo's workspace the console shows.
 const WORKSPACE: &str = "demo-prod";
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 pub async fn page(
     State(state): State<AppState>,

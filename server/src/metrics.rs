@@ -125,11 +125,7 @@ pub struct MetricsState {
 /// `GET /metrics`.
 pub async fn render(State(state): State<MetricsState>, headers: HeaderMap) -> Response {
     if let Some(token) = &state.token {
-        let sent = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+        let sent = crate::auth::bearer_token(&headers).unwrap_or("");
         if !crate::auth::constant_time_eq(sent.as_bytes(), token.as_bytes()) {
             return (
                 StatusCode::UNAUTHORIZED,

@@ -163,7 +163,8 @@ fn params_of_query(query: Option<String>) -> Result<Params, alipay::AlipayError>
     )
 }
 
-fn escape(text: &str) -> String {
+/// Text for HTML written by hand (the sandbox's pages, the demo console).
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

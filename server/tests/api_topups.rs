@@ -8,7 +8,7 @@ use backend::payments::AlipayMerchant;
 use backend::payments::alipay::{self, Params, PrivateKey, PublicKey};
 use serde_json::{Value, json};
 use server::payments::OnlinePayments;
-use support::app::{TestApp, cookie};
+use support::app::{Customer, TestApp};
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -35,19 +35,6 @@ fn with_alipay(mut app: TestApp) -> (TestApp, PrivateKey) {
         app,
         PrivateKey::parse(&fixture("test_alipay_private_key.pem")).unwrap(),
     )
-}
-
-struct Customer {
-    cookie: String,
-    csrf: String,
-}
-
-async fn customer(app: &TestApp, name: &str) -> Customer {
-    let signed_up = app.sign_up(name).await;
-    Customer {
-        cookie: cookie(&signed_up.session_cookie().unwrap()),
-        csrf: signed_up.body["csrf_token"].as_str().unwrap().into(),
-    }
 }
 
 async fn open_top_up(app: &TestApp, who: &Customer, body: Value) -> support::app::Reply {
@@ -118,7 +105,7 @@ async fn notify(app: &TestApp, form: &str) -> (StatusCode, String) {
 
 async fn an_alipay_top_up_is_credited_once_however_often_alipay_notifies(app: TestApp) {
     let (app, alipay_signer) = with_alipay(app);
-    let alice = customer(&app, "alice").await;
+    let alice = app.customer("alice").await;
     let opened = open_top_up(&app, &alice, json!({"amount": "88.88", "method": "alipay"})).await;
     assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
     assert_eq!(
@@ -202,7 +189,7 @@ async fn an_alipay_top_up_is_credited_once_however_often_alipay_notifies(app: Te
 
 async fn notifications_that_do_not_check_out_credit_nothing(app: TestApp) {
     let (app, alipay_signer) = with_alipay(app);
-    let alice = customer(&app, "alice").await;
+    let alice = app.customer("alice").await;
     let opened = open_top_up(&app, &alice, json!({"amount": "88.88", "method": "alipay"})).await;
     let trade = opened.body["reference"].as_str().unwrap().to_owned();
     let refused = |form: String| {
@@ -303,8 +290,8 @@ async fn notifications_that_do_not_check_out_credit_nothing(app: TestApp) {
 }
 
 async fn bad_top_up_requests_get_specific_errors(app: TestApp) {
-    let alice = customer(&app, "alice").await;
-    let bob = customer(&app, "bob").await;
+    let alice = app.customer("alice").await;
+    let bob = app.customer("bob").await;
     for (body, field) in [
         (json!({"amount": "0", "method": "alipay"}), "amount"),
         (
@@ -393,7 +380,7 @@ async fn bad_top_up_requests_get_specific_errors(app: TestApp) {
 }
 
 async fn the_sandbox_checkout_verifies_requests_and_refuses_tampering(app: TestApp) {
-    let alice = customer(&app, "alice").await;
+    let alice = app.customer("alice").await;
     let opened = open_top_up(&app, &alice, json!({"amount": "12.34", "method": "alipay"})).await;
     let checkout = opened.body["checkout_url"].as_str().unwrap().to_owned();
     let path = checkout
@@ -442,7 +429,7 @@ fn csrf_of(html: &str) -> String {
 }
 
 async fn the_ops_forms_record_transfers_issue_vouchers_and_assign_cards(app: TestApp) {
-    let alice = customer(&app, "alice").await;
+    let alice = app.customer("alice").await;
     let bank = open_top_up(
         &app,
         &alice,

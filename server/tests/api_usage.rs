@@ -7,34 +7,7 @@ use std::process::Command;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use support::app::{TestApp, cookie};
-
-struct Customer {
-    cookie: String,
-    csrf: String,
-}
-
-async fn customer(app: &TestApp, name: &str) -> Customer {
-    let signed_up = app.sign_up(name).await;
-    Customer {
-        cookie: cookie(&signed_up.session_cookie().unwrap()),
-        csrf: signed_up.body["csrf_token"].as_str().unwrap().into(),
-    }
-}
-
-async fn as_customer(
-    app: &TestApp,
-    who: &Customer,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> support::app::Reply {
-    let headers = [
-        ("cookie", who.cookie.as_str()),
-        ("x-csrf-token", who.csrf.as_str()),
-    ];
-    app.call(method, uri, body, &headers, "10.0.0.1").await
-}
+use support::app::TestApp;
 
 async fn report(app: &TestApp, key: &str, records: Value) -> support::app::Reply {
     let bearer = format!("Bearer {key}");
@@ -64,29 +37,29 @@ async fn operator_token(app: &TestApp) -> String {
 }
 
 async fn bind_report_settle_and_read_the_statements(app: TestApp) {
-    let alice = customer(&app, "alice").await;
-    let bob = customer(&app, "bob").await;
+    let alice = app.customer("alice").await;
+    let bob = app.customer("bob").await;
     let yesterday = app.store.today().pred_opt().unwrap().to_string();
     let tomorrow = app.store.today().succ_opt().unwrap().to_string();
 
-    let bound = as_customer(
-        &app,
-        &alice,
-        "POST",
-        "/api/v1/workspaces",
-        Some(json!({"workspace_id": "ws-prod", "name": "生产环境"})),
-    )
-    .await;
+    let bound = app
+        .as_customer(
+            &alice,
+            "POST",
+            "/api/v1/workspaces",
+            Some(json!({"workspace_id": "ws-prod", "name": "生产环境"})),
+        )
+        .await;
     assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.body);
     let key = bound.body["api_key"].as_str().unwrap().to_owned();
-    let elsewhere = as_customer(
-        &app,
-        &bob,
-        "POST",
-        "/api/v1/workspaces",
-        Some(json!({"workspace_id": "ws-prod", "name": "mine"})),
-    )
-    .await;
+    let elsewhere = app
+        .as_customer(
+            &bob,
+            "POST",
+            "/api/v1/workspaces",
+            Some(json!({"workspace_id": "ws-prod", "name": "mine"})),
+        )
+        .await;
     assert_eq!(
         (elsewhere.status, elsewhere.body["error"]["code"].clone()),
         (StatusCode::CONFLICT, json!("workspace_bound_elsewhere"))
@@ -101,7 +74,9 @@ async fn bind_report_settle_and_read_the_statements(app: TestApp) {
         )
         .await;
     assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
-    let listed = as_customer(&app, &alice, "GET", "/api/v1/workspaces", None).await;
+    let listed = app
+        .as_customer(&alice, "GET", "/api/v1/workspaces", None)
+        .await;
     assert_eq!(listed.body[0]["workspace_id"], "ws-prod");
     assert!(
         listed.body[0].get("api_key").is_none(),
@@ -163,7 +138,9 @@ async fn bind_report_settle_and_read_the_statements(app: TestApp) {
     assert_eq!(empty.body["error"]["field"], "records");
 
     // A new key replaces the old one.
-    let rotated = as_customer(&app, &alice, "POST", "/api/v1/workspaces/ws-prod/key", None).await;
+    let rotated = app
+        .as_customer(&alice, "POST", "/api/v1/workspaces/ws-prod/key", None)
+        .await;
     let new_key = rotated.body["api_key"].as_str().unwrap().to_owned();
     assert_eq!(
         report(
@@ -210,12 +187,12 @@ async fn bind_report_settle_and_read_the_statements(app: TestApp) {
     assert_eq!(today.body["error"]["code"], "day_not_over");
     let bad = settle("yesterday".into()).await;
     assert_eq!(bad.body["error"]["field"], "day");
-    let wallet = as_customer(&app, &alice, "GET", "/api/v1/wallet", None).await;
+    let wallet = app.as_customer(&alice, "GET", "/api/v1/wallet", None).await;
     assert_eq!(wallet.body["cash"], "91.20");
 
     // Consumption: three lines with quantity, unit price and what paid them.
     let uri = format!("/api/v1/consumption?from={yesterday}&to={yesterday}");
-    let consumption = as_customer(&app, &alice, "GET", &uri, None).await;
+    let consumption = app.as_customer(&alice, "GET", &uri, None).await;
     assert_eq!(consumption.status, StatusCode::OK, "{}", consumption.body);
     assert_eq!(consumption.body["total"], 3);
     let lines = consumption.body["items"].as_array().unwrap();
@@ -238,21 +215,16 @@ async fn bind_report_settle_and_read_the_statements(app: TestApp) {
             ("sms".into(), "30".into(), "1".into(), "3.00".into()),
         ]
     );
-    let paged = as_customer(
-        &app,
-        &alice,
-        "GET",
-        &format!("{uri}&per_page=2&page=2"),
-        None,
-    )
-    .await;
+    let paged = app
+        .as_customer(&alice, "GET", &format!("{uri}&per_page=2&page=2"), None)
+        .await;
     assert_eq!(paged.body["items"].as_array().unwrap().len(), 1);
-    let bob_sees = as_customer(&app, &bob, "GET", &uri, None).await;
+    let bob_sees = app.as_customer(&bob, "GET", &uri, None).await;
     assert_eq!(bob_sees.body["total"], 0, "only one's own bills");
 
     // Income and expenditure: the bill and the top-up, newest first, with balances after.
     let uri = format!("/api/v1/transactions?from={yesterday}&to={tomorrow}");
-    let movements = as_customer(&app, &alice, "GET", &uri, None).await;
+    let movements = app.as_customer(&alice, "GET", &uri, None).await;
     let items = movements.body["items"].as_array().unwrap();
     assert_eq!(items[0]["kind"], "bill_charge");
     assert_eq!(items[0]["cash_change_fen"], -880);
@@ -343,27 +315,22 @@ async fn bind_report_settle_and_read_the_statements(app: TestApp) {
         ("format=csv&per_page=501", "per_page"),
         ("format=xls", "format"),
     ] {
-        let reply = as_customer(
-            &app,
-            &alice,
-            "GET",
-            &format!("/api/v1/consumption?{query}"),
-            None,
-        )
-        .await;
+        let reply = app
+            .as_customer(&alice, "GET", &format!("/api/v1/consumption?{query}"), None)
+            .await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
         assert_eq!(reply.body["error"]["field"], field, "{query}");
     }
     // A CSV export refuses the paging its JSON twin refuses.
     for list in ["bills", "transactions", "vouchers", "prepaid-cards"] {
-        let reply = as_customer(
-            &app,
-            &alice,
-            "GET",
-            &format!("/api/v1/{list}?format=csv&page=0"),
-            None,
-        )
-        .await;
+        let reply = app
+            .as_customer(
+                &alice,
+                "GET",
+                &format!("/api/v1/{list}?format=csv&page=0"),
+                None,
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{list}");
         assert_eq!(reply.body["error"]["field"], "page", "{list}");
     }
@@ -379,23 +346,23 @@ async fn bind_report_settle_and_read_the_statements(app: TestApp) {
         .await;
     assert_eq!(issued.status, StatusCode::CREATED);
     let today = app.store.today().to_string();
-    let listed = as_customer(
-        &app,
-        &alice,
-        "GET",
-        &format!("/api/v1/vouchers?from={today}"),
-        None,
-    )
-    .await;
+    let listed = app
+        .as_customer(
+            &alice,
+            "GET",
+            &format!("/api/v1/vouchers?from={today}"),
+            None,
+        )
+        .await;
     assert_eq!(listed.body.as_array().unwrap().len(), 1);
-    let none = as_customer(
-        &app,
-        &alice,
-        "GET",
-        &format!("/api/v1/vouchers?from={tomorrow}"),
-        None,
-    )
-    .await;
+    let none = app
+        .as_customer(
+            &alice,
+            "GET",
+            &format!("/api/v1/vouchers?from={tomorrow}"),
+            None,
+        )
+        .await;
     assert_eq!(none.body, json!([]));
     let (_, _, csv) = app
         .raw(
@@ -434,10 +401,14 @@ async fn bind_report_settle_and_read_the_statements(app: TestApp) {
         "{}",
         rows[1]
     );
-    let paged = as_customer(&app, &alice, "GET", "/api/v1/prepaid-cards?page=2", None).await;
+    let paged = app
+        .as_customer(&alice, "GET", "/api/v1/prepaid-cards?page=2", None)
+        .await;
     assert_eq!(paged.body["error"]["field"], "page");
 
-    let bills = as_customer(&app, &alice, "GET", "/api/v1/bills?month=2026-1", None).await;
+    let bills = app
+        .as_customer(&alice, "GET", "/api/v1/bills?month=2026-1", None)
+        .await;
     assert_eq!(bills.body["error"]["field"], "month");
     app.store
         .check_ledger()

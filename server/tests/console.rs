@@ -8,7 +8,7 @@ mod support;
 use axum::http::StatusCode;
 use backend::console::{ConsoleClaims, ConsoleKey, ConsoleRole};
 use serde_json::{Value, json};
-use support::app::{TestApp, cookie};
+use support::app::TestApp;
 
 const KEY: &str = "the console's signing key, 32 bytes or more";
 
@@ -31,33 +31,6 @@ fn token(app: &TestApp, ws: &str, role: ConsoleRole) -> String {
     ))
 }
 
-struct Customer {
-    cookie: String,
-    csrf: String,
-}
-
-async fn customer(app: &TestApp, name: &str) -> Customer {
-    let signed_up = app.sign_up(name).await;
-    Customer {
-        cookie: cookie(&signed_up.session_cookie().unwrap()),
-        csrf: signed_up.body["csrf_token"].as_str().unwrap().into(),
-    }
-}
-
-async fn as_customer(
-    app: &TestApp,
-    who: &Customer,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> support::app::Reply {
-    let headers = [
-        ("cookie", who.cookie.as_str()),
-        ("x-csrf-token", who.csrf.as_str()),
-    ];
-    app.call(method, uri, body, &headers, "10.0.0.1").await
-}
-
 async fn with_bearer(
     app: &TestApp,
     method: &str,
@@ -76,8 +49,8 @@ fn code(reply: &support::app::Reply) -> &str {
 
 async fn binding_needs_the_owners_token(app: TestApp) {
     let app = with_console(app);
-    let squatter = customer(&app, "squatter").await;
-    let owner = customer(&app, "owner").await;
+    let squatter = app.customer("squatter").await;
+    let owner = app.customer("owner").await;
     let bind = |token: Option<String>| {
         let mut body = json!({"workspace_id": "ws-prod", "name": "Production"});
         if let Some(token) = token {
@@ -87,39 +60,34 @@ async fn binding_needs_the_owners_token(app: TestApp) {
     };
 
     // Without a token, with a token for another workspace, or an administrator's: refused.
-    let refused = as_customer(
-        &app,
-        &squatter,
-        "POST",
-        "/api/v1/workspaces",
-        Some(bind(None)),
-    )
-    .await;
+    let refused = app
+        .as_customer(&squatter, "POST", "/api/v1/workspaces", Some(bind(None)))
+        .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
     assert_eq!(code(&refused), "console_token_required");
     assert_eq!(refused.body["error"]["field"], "console_token");
     let other = token(&app, "ws-other", ConsoleRole::Owner);
-    let refused = as_customer(
-        &app,
-        &squatter,
-        "POST",
-        "/api/v1/workspaces",
-        Some(bind(Some(other))),
-    )
-    .await;
+    let refused = app
+        .as_customer(
+            &squatter,
+            "POST",
+            "/api/v1/workspaces",
+            Some(bind(Some(other))),
+        )
+        .await;
     assert_eq!(
         (refused.status, code(&refused)),
         (StatusCode::FORBIDDEN, "console_token_other_workspace")
     );
     let admin = token(&app, "ws-prod", ConsoleRole::Administrator);
-    let refused = as_customer(
-        &app,
-        &squatter,
-        "POST",
-        "/api/v1/workspaces",
-        Some(bind(Some(admin))),
-    )
-    .await;
+    let refused = app
+        .as_customer(
+            &squatter,
+            "POST",
+            "/api/v1/workspaces",
+            Some(bind(Some(admin))),
+        )
+        .await;
     assert_eq!(
         (refused.status, code(&refused)),
         (StatusCode::FORBIDDEN, "forbidden_role")
@@ -133,14 +101,14 @@ async fn binding_needs_the_owners_token(app: TestApp) {
             app.store.now(),
             600,
         ));
-    let refused = as_customer(
-        &app,
-        &squatter,
-        "POST",
-        "/api/v1/workspaces",
-        Some(bind(Some(forged))),
-    )
-    .await;
+    let refused = app
+        .as_customer(
+            &squatter,
+            "POST",
+            "/api/v1/workspaces",
+            Some(bind(Some(forged))),
+        )
+        .await;
     assert_eq!(
         (refused.status, code(&refused)),
         (StatusCode::UNAUTHORIZED, "console_token_invalid")
@@ -155,23 +123,23 @@ async fn binding_needs_the_owners_token(app: TestApp) {
 
     // The owner's token binds it; the squatter cannot take it afterwards, even with a token.
     let owner_token = token(&app, "ws-prod", ConsoleRole::Owner);
-    let bound = as_customer(
-        &app,
-        &owner,
-        "POST",
-        "/api/v1/workspaces",
-        Some(bind(Some(owner_token.clone()))),
-    )
-    .await;
+    let bound = app
+        .as_customer(
+            &owner,
+            "POST",
+            "/api/v1/workspaces",
+            Some(bind(Some(owner_token.clone()))),
+        )
+        .await;
     assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.body);
-    let refused = as_customer(
-        &app,
-        &squatter,
-        "POST",
-        "/api/v1/workspaces",
-        Some(bind(Some(owner_token))),
-    )
-    .await;
+    let refused = app
+        .as_customer(
+            &squatter,
+            "POST",
+            "/api/v1/workspaces",
+            Some(bind(Some(owner_token))),
+        )
+        .await;
     assert_eq!(
         (refused.status, code(&refused)),
         (StatusCode::CONFLICT, "workspace_bound_elsewhere")
@@ -188,15 +156,15 @@ async fn binding_needs_the_owners_token(app: TestApp) {
 }
 
 async fn without_a_console_key_binding_by_id_stays(app: TestApp) {
-    let alice = customer(&app, "alice").await;
-    let bound = as_customer(
-        &app,
-        &alice,
-        "POST",
-        "/api/v1/workspaces",
-        Some(json!({"workspace_id": "ws-a", "name": "A"})),
-    )
-    .await;
+    let alice = app.customer("alice").await;
+    let bound = app
+        .as_customer(
+            &alice,
+            "POST",
+            "/api/v1/workspaces",
+            Some(json!({"workspace_id": "ws-a", "name": "A"})),
+        )
+        .await;
     assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.body);
     // The console's endpoints say the server has no console.
     let status = with_bearer(
@@ -215,15 +183,15 @@ async fn without_a_console_key_binding_by_id_stays(app: TestApp) {
 }
 
 async fn unbinding_waits_for_the_last_bill(app: TestApp) {
-    let alice = customer(&app, "alice").await;
-    let bound = as_customer(
-        &app,
-        &alice,
-        "POST",
-        "/api/v1/workspaces",
-        Some(json!({"workspace_id": "ws-a", "name": "A"})),
-    )
-    .await;
+    let alice = app.customer("alice").await;
+    let bound = app
+        .as_customer(
+            &alice,
+            "POST",
+            "/api/v1/workspaces",
+            Some(json!({"workspace_id": "ws-a", "name": "A"})),
+        )
+        .await;
     let key = bound.body["api_key"].as_str().unwrap().to_owned();
     let yesterday = app.store.today().pred_opt().unwrap();
     let report = with_bearer(
@@ -236,13 +204,17 @@ async fn unbinding_waits_for_the_last_bill(app: TestApp) {
     .await;
     assert_eq!(report.body["accepted"], 1, "{}", report.body);
 
-    let refused = as_customer(&app, &alice, "DELETE", "/api/v1/workspaces/ws-a", None).await;
+    let refused = app
+        .as_customer(&alice, "DELETE", "/api/v1/workspaces/ws-a", None)
+        .await;
     assert_eq!(
         (refused.status, code(&refused)),
         (StatusCode::CONFLICT, "unsettled_usage")
     );
     app.store.settle_day(yesterday, "test").await.unwrap();
-    let unbound = as_customer(&app, &alice, "DELETE", "/api/v1/workspaces/ws-a", None).await;
+    let unbound = app
+        .as_customer(&alice, "DELETE", "/api/v1/workspaces/ws-a", None)
+        .await;
     assert_eq!(unbound.status, StatusCode::NO_CONTENT, "{}", unbound.body);
     // The key stops working; the bill stays in the history; another account may bind it now.
     let report = with_bearer(
@@ -254,28 +226,32 @@ async fn unbinding_waits_for_the_last_bill(app: TestApp) {
     )
     .await;
     assert_eq!(report.status, StatusCode::UNAUTHORIZED);
-    let listed = as_customer(&app, &alice, "GET", "/api/v1/workspaces", None).await;
+    let listed = app
+        .as_customer(&alice, "GET", "/api/v1/workspaces", None)
+        .await;
     assert_eq!(listed.body, json!([]));
-    let history = as_customer(
-        &app,
-        &alice,
-        "GET",
-        &format!("/api/v1/consumption?from={yesterday}&to={yesterday}"),
-        None,
-    )
-    .await;
+    let history = app
+        .as_customer(
+            &alice,
+            "GET",
+            &format!("/api/v1/consumption?from={yesterday}&to={yesterday}"),
+            None,
+        )
+        .await;
     assert_eq!(history.body["total"], 1, "{}", history.body);
-    let again = as_customer(&app, &alice, "DELETE", "/api/v1/workspaces/ws-a", None).await;
+    let again = app
+        .as_customer(&alice, "DELETE", "/api/v1/workspaces/ws-a", None)
+        .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
-    let bob = customer(&app, "bob").await;
-    let rebound = as_customer(
-        &app,
-        &bob,
-        "POST",
-        "/api/v1/workspaces",
-        Some(json!({"workspace_id": "ws-a", "name": "A at Bob's"})),
-    )
-    .await;
+    let bob = app.customer("bob").await;
+    let rebound = app
+        .as_customer(
+            &bob,
+            "POST",
+            "/api/v1/workspaces",
+            Some(json!({"workspace_id": "ws-a", "name": "A at Bob's"})),
+        )
+        .await;
     assert_eq!(rebound.status, StatusCode::CREATED, "{}", rebound.body);
     // What the workspace reported for Alice is not Bob's usage.
     let panel = app
@@ -291,16 +267,16 @@ async fn unbinding_waits_for_the_last_bill(app: TestApp) {
 
 async fn the_console_reports_usage_and_reads_the_status(app: TestApp) {
     let app = with_console(app);
-    let owner = customer(&app, "owner").await;
-    let bound = as_customer(
-        &app,
-        &owner,
-        "POST",
-        "/api/v1/workspaces",
-        Some(json!({"workspace_id": "ws-prod", "name": "Production",
+    let owner = app.customer("owner").await;
+    let bound = app
+        .as_customer(
+            &owner,
+            "POST",
+            "/api/v1/workspaces",
+            Some(json!({"workspace_id": "ws-prod", "name": "Production",
                     "console_token": token(&app, "ws-prod", ConsoleRole::Owner)})),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.body);
     let service = token(&app, "ws-prod", ConsoleRole::Service);
     let yesterday = app.store.today().pred_opt().unwrap();
@@ -402,16 +378,16 @@ async fn the_console_reports_usage_and_reads_the_status(app: TestApp) {
 
 async fn the_panel_by_role_and_its_numbers(app: TestApp) {
     let app = with_console(app);
-    let owner = customer(&app, "owner").await;
-    let bound = as_customer(
-        &app,
-        &owner,
-        "POST",
-        "/api/v1/workspaces",
-        Some(json!({"workspace_id": "ws-prod", "name": "Production",
+    let owner = app.customer("owner").await;
+    let bound = app
+        .as_customer(
+            &owner,
+            "POST",
+            "/api/v1/workspaces",
+            Some(json!({"workspace_id": "ws-prod", "name": "Production",
                     "console_token": token(&app, "ws-prod", ConsoleRole::Owner)})),
-    )
-    .await;
+        )
+        .await;
     let key = bound.body["api_key"].as_str().unwrap().to_owned();
     let today = app.store.today();
     let yesterday = today.pred_opt().unwrap();
@@ -468,14 +444,16 @@ async fn the_panel_by_role_and_its_numbers(app: TestApp) {
     );
     // The cost equals the statements: the consumption lines of the month for this workspace.
     let first = format!("{month}-01");
-    let lines = as_customer(
-        &app,
-        &owner,
-        "GET",
-        &format!("/api/v1/consumption?from={first}&to={yesterday}&workspace=ws-prod&per_page=100"),
-        None,
-    )
-    .await;
+    let lines = app
+        .as_customer(
+            &owner,
+            "GET",
+            &format!(
+                "/api/v1/consumption?from={first}&to={yesterday}&workspace=ws-prod&per_page=100"
+            ),
+            None,
+        )
+        .await;
     let mut by_item = std::collections::BTreeMap::<String, i64>::new();
     let mut total = 0;
     for line in lines.body["items"].as_array().unwrap() {
@@ -575,15 +553,15 @@ async fn the_panel_by_role_and_its_numbers(app: TestApp) {
 /// A workspace bound by id before the console key was set is not shown to the console's people:
 /// nothing proves the account it is bound to is theirs.
 async fn a_binding_without_the_consoles_proof_is_not_shown(app: TestApp) {
-    let squatter = customer(&app, "early").await;
-    let bound = as_customer(
-        &app,
-        &squatter,
-        "POST",
-        "/api/v1/workspaces",
-        Some(json!({"workspace_id": "ws-prod", "name": "Mine now"})),
-    )
-    .await;
+    let squatter = app.customer("early").await;
+    let bound = app
+        .as_customer(
+            &squatter,
+            "POST",
+            "/api/v1/workspaces",
+            Some(json!({"workspace_id": "ws-prod", "name": "Mine now"})),
+        )
+        .await;
     assert_eq!(bound.status, StatusCode::CREATED);
     let app = with_console(app);
     let panel = with_bearer(

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use backend::Store;
 use backend::console::{ConsoleClaims, ConsoleRole};
 use backend::panel::{ConsoleStatus, WorkspacePanel};
@@ -18,10 +18,7 @@ pub(crate) fn console_claims(
     store: &Store,
     headers: &HeaderMap,
 ) -> Result<ConsoleClaims, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+    let token = crate::auth::bearer_token(headers)
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use backend::Store;
 use backend::usage::{MAX_RECORDS_PER_REPORT, RejectedRecord, UsageIngested, UsageInput};
 use backend::workspaces::{Workspace, WorkspaceError, WorkspaceWithKey};
@@ -110,14 +110,7 @@ pub async fn rotate_key(
 ) -> Result<Json<WorkspaceWithKey>, ApiError> {
     session.require_csrf_header()?;
     let account = super::customer_account(&store, &session).await?;
-    // No workspace id has a NUL; PostgreSQL refuses to compare text with one at all, so it is
-    // answered here, the same on both databases (it was a 500 there; looked for after
-    // Schemathesis found the same in POST /ops/usage/void).
-    if workspace_id.contains('\0') {
-        return Err(workspace_error(WorkspaceError::NotFound(
-            workspace_id.replace('\0', "\\0"),
-        )));
-    }
+    refuse_nul(&workspace_id)?;
     Ok(Json(
         store
             .rotate_workspace_key(account, &workspace_id)
@@ -148,11 +141,7 @@ pub async fn unbind(
 ) -> Result<StatusCode, ApiError> {
     session.require_csrf_header()?;
     let account = super::customer_account(&store, &session).await?;
-    if workspace_id.contains('\0') {
-        return Err(workspace_error(WorkspaceError::NotFound(
-            workspace_id.replace('\0', "\\0"),
-        )));
-    }
+    refuse_nul(&workspace_id)?;
     store
         .unbind_workspace(account, &workspace_id)
         .await
@@ -160,15 +149,23 @@ pub async fn unbind(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// No workspace id has a NUL; PostgreSQL refuses to compare text with one at all, so it is
+/// answered here, the same on both databases (it was a 500 there; looked for after
+/// Schemathesis found the same in POST /ops/usage/void).
+fn refuse_nul(workspace_id: &str) -> Result<(), ApiError> {
+    if workspace_id.contains('\0') {
+        return Err(workspace_error(WorkspaceError::NotFound(
+            workspace_id.replace('\0', "\\0"),
+        )));
+    }
+    Ok(())
+}
+
 /// The workspace of `Authorization: Bearer <workspace key>`, or 401.
 async fn workspace_of_key(store: &Store, headers: &HeaderMap) -> Result<Workspace, ApiError> {
-    let key = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| {
-            ApiError::unauthorized("send the workspace API key as Authorization: Bearer <key>")
-        })?;
+    let key = crate::auth::bearer_token(headers).ok_or_else(|| {
+        ApiError::unauthorized("send the workspace API key as Authorization: Bearer <key>")
+    })?;
     let key = key.trim();
     // Not a workspace key: the console's service token, when this server trusts a console.
     if !key.starts_with(backend::workspaces::KEY_PREFIX) && store.console_key().is_some() {

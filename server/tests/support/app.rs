@@ -35,6 +35,12 @@ pub struct TestApp {
     path: Option<std::path::PathBuf>,
 }
 
+/// A signed-up customer as the API sees them: the `Cookie` header value and the CSRF token.
+pub struct Customer {
+    pub cookie: String,
+    pub csrf: String,
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
@@ -337,6 +343,30 @@ impl TestApp {
             headers,
             body,
         }
+    }
+
+    /// A customer signed up as `name`: their session cookie and CSRF token.
+    pub async fn customer(&self, name: &str) -> Customer {
+        let signed_up = self.sign_up(name).await;
+        Customer {
+            cookie: cookie(&signed_up.session_cookie().unwrap()),
+            csrf: signed_up.body["csrf_token"].as_str().unwrap().into(),
+        }
+    }
+
+    /// A JSON API call in `who`'s session, with their CSRF token, from 10.0.0.1.
+    pub async fn as_customer(
+        &self,
+        who: &Customer,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let headers = [
+            ("cookie", who.cookie.as_str()),
+            ("x-csrf-token", who.csrf.as_str()),
+        ];
+        self.call(method, uri, body, &headers, "10.0.0.1").await
     }
 
     pub async fn sign_up(&self, username: &str) -> Reply {
