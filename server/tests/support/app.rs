@@ -559,11 +559,17 @@ pub fn hidden_fields(page: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A name part no other test of this process has: a counter (two tests starting in the same
+/// clock tick once got the same SQLite file, and one of them "database is locked"), with the
+/// clock's nanoseconds so that runs do not meet leftovers of earlier ones.
 pub fn rand_suffix() -> u32 {
-    std::time::SystemTime::now()
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .subsec_nanos()
+        .subsec_nanos();
+    nanos / 1000 * 1000 + n % 1000
 }
 
 pub fn cookie(session: &str) -> String {
