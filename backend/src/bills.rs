@@ -307,6 +307,7 @@ impl Store {
         }
 
         let written = write_bills(&mut tx, &planned, &states, now, charged_at).await?;
+        alert(self, &mut tx, &planned, &states, &written, charged_at).await?;
         for (planned, done) in planned.iter().zip(written) {
             results[planned.index] = Some(Ok(done));
         }
@@ -322,6 +323,44 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// The mail a batch of bills causes (low balance, arrears, high consumption), in its transaction.
+async fn alert(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    planned: &[Planned<'_>],
+    states: &HashMap<i64, AccountState>,
+    written: &[BillCharged],
+    charged_at: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    use crate::mail::alerts::{AccountCharged, BillTotal, after_bills};
+    let mut last_transaction: HashMap<i64, i64> = HashMap::new();
+    for done in written {
+        last_transaction.insert(done.account_id, done.transaction_id);
+    }
+    let accounts: Vec<AccountCharged> = states
+        .values()
+        .filter_map(|state| {
+            Some(AccountCharged {
+                account_id: state.id,
+                before: &state.before,
+                after: &state.wallet,
+                last_transaction_id: *last_transaction.get(&state.id)?,
+            })
+        })
+        .collect();
+    let bills: Vec<BillTotal> = planned
+        .iter()
+        .map(|p| BillTotal {
+            account_id: p.request.account_id,
+            workspace_id: &p.request.workspace_id,
+            day: p.request.day,
+            total: p.plan.totals.total(),
+        })
+        .collect();
+    after_bills(store, tx, &accounts, &bills, charged_at).await?;
+    Ok(())
 }
 
 /// The rules a bill must meet before anything is read: a workspace id, usage matching its

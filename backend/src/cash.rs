@@ -174,7 +174,7 @@ impl Store {
             CashSource::BankTransfer => topups::pending_bank_transfer(&mut tx, request).await?,
             CashSource::OnlinePayment => None,
         };
-        let done = credit_locked(&mut tx, &account, request, now).await?;
+        let done = credit_locked(self, &mut tx, &account, request, now).await?;
         if let Some(top_up_id) = top_up {
             topups::mark_paid(&mut tx, top_up_id, done.transaction_id, None, now).await?;
         }
@@ -222,6 +222,7 @@ fn bank_transfer_key(reference: &str) -> Result<IdempotencyKey, LedgerError> {
 /// Credits `request` to an account the caller has locked, inside the caller's transaction: refuses a
 /// receipt credited before, pays arrears first, posts, records the receipt, updates the balances.
 pub(crate) async fn credit_locked(
+    store: &Store,
     tx: &mut Transaction<'static, Any>,
     account: &LockedAccount,
     request: &CashCredit,
@@ -268,11 +269,21 @@ pub(crate) async fn credit_locked(
     .execute(&mut **tx)
     .await?;
     accounts::set_balances(tx, account.id, cash_after, arrears_after).await?;
-    Ok(CashCredited {
+    let credited = CashCredited {
         transaction_id,
         paid_arrears: split.to_arrears,
         added_to_cash: split.to_cash,
         cash_after: fen(cash_after)?,
         arrears_after: fen(arrears_after)?,
-    })
+    };
+    crate::mail::alerts::after_cash_credit(
+        store,
+        tx,
+        account.id,
+        transaction_id,
+        &credited,
+        request.amount,
+    )
+    .await?;
+    Ok(credited)
 }

@@ -95,6 +95,7 @@ impl Store {
                 email: "demo@example.com".into(),
                 phone: None,
                 password: DEMO_PASSWORD.into(),
+                language: None,
             })
             .await
             .map_err(|e| fail(&e))?;

@@ -16,6 +16,7 @@ pub mod error;
 pub mod expiry;
 mod idempotency;
 mod ledger;
+pub mod mail;
 pub mod movements;
 pub mod panel;
 pub mod payments;

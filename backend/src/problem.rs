@@ -14,6 +14,7 @@ use crate::LedgerError;
 use crate::auth::AuthError;
 use crate::auth::password::PasswordRule;
 use crate::console::ConsoleTokenError;
+use crate::mail::MailError;
 use crate::payments::OpenTopUpError;
 use crate::workspaces::WorkspaceError;
 use billing::wallet_rules::PrepaidCardError;
@@ -21,6 +22,9 @@ use billing::wallet_rules::PrepaidCardError;
 /// What kind of problem, independent of the surface (the API maps each to one HTTP status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProblemKind {
+    /// The request carries something this server cannot use: an unknown, used or expired link
+    /// token (400).
+    BadRequest,
     /// The request is wrong: fix the named field (422).
     Invalid,
     /// What it names does not exist, or not for this caller (404).
@@ -44,6 +48,7 @@ impl ProblemKind {
     /// functions' `AppError` alike.
     pub fn http_status(self) -> u16 {
         match self {
+            ProblemKind::BadRequest => 400,
             ProblemKind::Invalid => 422,
             ProblemKind::NotFound => 404,
             ProblemKind::Conflict => 409,
@@ -190,6 +195,7 @@ impl From<AuthError> for Problem {
                 Invalid,
             )
             .at("password"),
+            AuthError::UnsupportedLanguage(_) => p("language_unsupported", Invalid).at("language"),
             AuthError::UsernameTaken => p("username_taken", Conflict).at("username"),
             AuthError::EmailTaken => p("email_taken", Conflict).at("email"),
             AuthError::InvalidCredentials => p("invalid_credentials", Unauthorised),
@@ -259,6 +265,28 @@ impl From<ConsoleTokenError> for Problem {
                 p("console_token_other_workspace", Forbidden)
             }
             ConsoleTokenError::ForbiddenRole(_) => p("forbidden_role", Forbidden),
+        }
+    }
+}
+
+impl From<MailError> for Problem {
+    fn from(error: MailError) -> Problem {
+        use ProblemKind::*;
+        let message = error.to_string();
+        let p = |code, kind| Problem::new(code, kind, message.clone());
+        match error {
+            MailError::ThresholdTooLarge { .. } => {
+                p("threshold_invalid", Invalid).at("low_balance_threshold")
+            }
+            MailError::UnsupportedLanguage(_) => p("language_unsupported", Invalid).at("language"),
+            MailError::InvalidToken => p("invalid_token", BadRequest).at("token"),
+            MailError::EmailConfirmed => p("email_already_confirmed", Conflict).at("email"),
+            MailError::Auth(AuthError::WeakPassword(rule)) => {
+                Problem::from(AuthError::WeakPassword(rule)).at("new_password")
+            }
+            MailError::Auth(e) => Problem::from(e),
+            MailError::Ledger(e) => Problem::from(e),
+            MailError::Database(e) => Problem::internal(&e),
         }
     }
 }

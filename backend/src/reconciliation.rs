@@ -149,17 +149,35 @@ impl Store {
         let Some(top_up_id) = self.top_up_by_reference(out_trade_no).await?.map(|t| t.id) else {
             return Ok(false);
         };
+        let detail = detail.replace('\0', "");
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO payment_flags (top_up_id, kind, detail, raised_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (top_up_id, kind) DO NOTHING",
         )
         .bind(top_up_id)
         .bind(kind.code())
-        .bind(detail.replace('\0', ""))
+        .bind(&detail)
         .bind(to_micros(self.now()))
-        .execute(self.pool())
-        .await?;
-        Ok(inserted.rows_affected() == 1)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if inserted {
+            crate::mail::alerts::tell_operators(
+                self,
+                &mut tx,
+                format!("payment_flag:{top_up_id}:{}", kind.code()),
+                crate::mail::templates::Mail::OperatorPaymentFlagged {
+                    reference: out_trade_no.to_owned(),
+                    kind: kind.code().to_owned(),
+                    detail,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     /// Payment flags, newest first; only the open ones unless `all`.

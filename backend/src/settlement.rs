@@ -522,7 +522,9 @@ impl Store {
                 serde_json::to_string(failures).unwrap_or_default(),
             )
         };
-        sqlx::query(
+        let failed = serde_json::from_str::<Vec<WorkspaceFailure>>(&failures).unwrap_or_default();
+        let mut tx = self.begin_write().await?;
+        let released = sqlx::query(
             "UPDATE settlement_shards SET status = $1, failures = $2, bills = bills + $3, finished_at = $4, \
              lease_owner = NULL, lease_until = NULL WHERE usage_day = $5 AND shard = $6 AND lease_owner = $7",
         )
@@ -533,8 +535,24 @@ impl Store {
         .bind(day.to_string())
         .bind(shard.index)
         .bind(owner)
-        .execute(self.pool())
-        .await?;
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if released == 1 && !failed.is_empty() {
+            // Once per day, however many shards and runs fail on it.
+            crate::mail::alerts::tell_operators(
+                self,
+                &mut tx,
+                format!("settlement_failed:{day}"),
+                crate::mail::templates::Mail::OperatorSettlementFailed {
+                    day,
+                    failures: failed.len() as i64,
+                    first_error: format!("{}: {}", failed[0].workspace_id, failed[0].reason),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

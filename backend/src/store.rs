@@ -56,6 +56,7 @@ pub struct Store {
     sign_ups_per_hour: i64,
     console_key: Option<crate::console::ConsoleKey>,
     binding_needs_console_proof: bool,
+    mail: Arc<crate::mail::MailSettings>,
     password_checks: Arc<std::sync::atomic::AtomicU64>,
     password_hashes: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -130,6 +131,7 @@ impl Store {
             sign_ups_per_hour: crate::auth::rate_limit::DEFAULT_SIGN_UPS_PER_HOUR,
             console_key: None,
             binding_needs_console_proof: false,
+            mail: Arc::default(),
             password_checks: Arc::default(),
             password_hashes: Arc::default(),
         })
@@ -197,6 +199,16 @@ impl Store {
         self.binding_needs_console_proof = key.is_some() && binding_needs_proof;
         self.console_key = key;
         self
+    }
+
+    /// Where mail's links point, who the operators are, the arrears grace period.
+    pub fn with_mail_settings(mut self, settings: crate::mail::MailSettings) -> Store {
+        self.mail = Arc::new(settings);
+        self
+    }
+
+    pub fn mail_settings(&self) -> &crate::mail::MailSettings {
+        &self.mail
     }
 
     /// Whether binding a workspace needs the console's owner token.

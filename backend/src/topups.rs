@@ -392,7 +392,7 @@ impl Store {
             source: CashSource::OnlinePayment,
             reference: top_up.reference.clone(),
         };
-        let credited = credit_locked(&mut tx, &account, &credit, now).await?;
+        let credited = credit_locked(self, &mut tx, &account, &credit, now).await?;
         mark_paid(
             &mut tx,
             top_up.id,

@@ -17,6 +17,7 @@ fn sign_up(username: &str) -> SignUp {
         email: format!("{username}@example.com"),
         phone: None,
         password: PASSWORD.into(),
+        language: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! called from the browser (preview), the server (authoritative charge) and the CLI. Pure: no IO,
 //! no async, no clock; builds for wasm32 and native. Rules are those of `shared/PRODUCT.md`.
 
+pub mod alerts;
 pub mod day;
 pub mod instrument;
 pub mod item;

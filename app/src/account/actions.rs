@@ -50,6 +50,7 @@ pub async fn sign_up(
             email,
             phone: Some(phone).filter(|p| !p.trim().is_empty()),
             password,
+            language: None,
         };
         let customer = store()?.sign_up_from(&request, &client()).await?;
         start_session(

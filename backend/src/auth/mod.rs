@@ -29,6 +29,8 @@ pub enum AuthError {
     InvalidText { field: &'static str, max: usize },
     #[error("{0}")]
     WeakPassword(#[from] password::PasswordRule),
+    #[error("unsupported language '{0}'; supported: zh-CN, en")]
+    UnsupportedLanguage(String),
     #[error("this username is taken")]
     UsernameTaken,
     #[error("an account with this email already exists")]
@@ -66,6 +68,7 @@ impl AuthError {
             AuthError::WeakPassword(PasswordRule::TooLong) => "password_too_long",
             AuthError::WeakPassword(PasswordRule::SameAsUsername) => "password_same_as_username",
             AuthError::WeakPassword(PasswordRule::TooCommon) => "password_too_common",
+            AuthError::UnsupportedLanguage(_) => "language_unsupported",
             AuthError::UsernameTaken => "username_taken",
             AuthError::EmailTaken => "email_taken",
             AuthError::InvalidCredentials => "invalid_credentials",
@@ -83,6 +86,7 @@ impl AuthError {
         match self {
             AuthError::InvalidUsername | AuthError::UsernameTaken => Some("username"),
             AuthError::InvalidEmail | AuthError::EmailTaken => Some("email"),
+            AuthError::UnsupportedLanguage(_) => Some("language"),
             AuthError::InvalidPhone => Some("phone"),
             AuthError::InvalidText { field, .. } => Some(field),
             AuthError::WeakPassword(_) => Some("password"),
