@@ -306,8 +306,7 @@ impl Store {
             });
         }
 
-        let written = write_bills(&mut tx, &planned, &states, now, charged_at).await?;
-        alert(self, &mut tx, &planned, &states, &written, charged_at).await?;
+        let written = write_bills(self, &mut tx, &planned, &states, now, charged_at).await?;
         for (planned, done) in planned.iter().zip(written) {
             results[planned.index] = Some(Ok(done));
         }
@@ -473,6 +472,7 @@ async fn reserve_ids(
 /// multi-row INSERTs, the instruments and accounts they changed in one UPDATE each, and every
 /// bill's answer under its key. Returns each bill's answer, in the order planned.
 async fn write_bills(
+    store: &Store,
     tx: &mut Transaction<'static, Any>,
     planned: &[Planned<'_>],
     states: &HashMap<i64, AccountState>,
@@ -660,6 +660,7 @@ async fn write_bills(
     accounts::set_instrument_balances(tx, &instrument_balances).await?;
     accounts::set_balances_of(tx, &account_balances).await?;
 
+    alert(store, tx, planned, states, &answers, charged_at).await?;
     let remembered: Vec<(&IdempotencyKey, &BillCharge, &BillCharged)> = planned
         .iter()
         .zip(&answers)

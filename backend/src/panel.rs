@@ -28,6 +28,9 @@ pub struct ConsoleStatus {
     pub arrears: Amount,
     /// Since when the account has been in arrears without a break (`null` when it is not).
     pub arrears_since: Option<DateTime<Utc>>,
+    /// When the arrears grace period ends (`arrears_since` + `ARREARS_GRACE_DAYS`): after it the
+    /// console may restrict the workspace. `null` when not in arrears.
+    pub grace_period_ends: Option<DateTime<Utc>>,
 }
 
 /// The account's side of the panel.
@@ -185,6 +188,7 @@ impl Store {
                 settlement: None,
                 arrears: Amount::ZERO,
                 arrears_since: None,
+                grace_period_ends: None,
             });
         };
         let account = self.account(workspace.account_id).await?;
@@ -198,6 +202,9 @@ impl Store {
             settlement: settlement_name(workspace.settlement),
             arrears: account.arrears,
             arrears_since,
+            grace_period_ends: arrears_since.map(|since| {
+                billing::alerts::grace_period_ends(since, self.mail_settings().arrears_grace_days)
+            }),
         })
     }
 

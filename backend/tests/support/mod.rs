@@ -110,6 +110,14 @@ impl TestDb {
         }
     }
 
+    /// The same database, the store changed (settings, not the connection).
+    pub fn map_store(self, change: impl FnOnce(Store) -> Store) -> TestDb {
+        TestDb {
+            store: change(self.store),
+            ..self
+        }
+    }
+
     fn with_store(store: Store, cleanup: Cleanup) -> TestDb {
         let clock = ManualClock::new(start());
         TestDb {

@@ -726,6 +726,9 @@ pub struct ConsoleStatus {
     pub arrears: (),
     /// Since when the account has been in arrears without a break; `null` when it is not.
     pub arrears_since: Option<DateTime<Utc>>,
+    /// When the arrears grace period ends (`arrears_since` + `ARREARS_GRACE_DAYS`, default 14
+    /// days): after it the console may restrict the workspace. `null` when not in arrears.
+    pub grace_period_ends: Option<DateTime<Utc>>,
 }
 
 #[derive(ToSchema)]
