@@ -281,6 +281,7 @@ impl From<MailError> for Problem {
             MailError::UnsupportedLanguage(_) => p("language_unsupported", Invalid).at("language"),
             MailError::InvalidToken => p("invalid_token", BadRequest).at("token"),
             MailError::EmailConfirmed => p("email_already_confirmed", Conflict).at("email"),
+            MailError::WorkspaceNotFound(_) => p("workspace_not_found", NotFound),
             MailError::Auth(AuthError::WeakPassword(rule)) => {
                 Problem::from(AuthError::WeakPassword(rule)).at("new_password")
             }

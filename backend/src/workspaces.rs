@@ -27,6 +27,8 @@ pub struct Workspace {
     /// Bound with the console's owner token: the console's service token may report its usage.
     #[serde(skip)]
     pub console_bound: bool,
+    /// The high-consumption alert: a day's bill above this is mailed to the account.
+    pub daily_cost_alert: Option<billing::Amount>,
 }
 
 /// A workspace with its API key in clear: returned once, never stored.
@@ -92,6 +94,9 @@ pub(crate) fn workspace_of(row: &sqlx::any::AnyRow) -> Result<Workspace, sqlx::E
         bound_at: from_micros(row.try_get("bound_at")?),
         key_rotated_at: from_micros(row.try_get("key_rotated_at")?),
         console_bound: row.try_get::<i64, _>("console_bound")? != 0,
+        daily_cost_alert: row
+            .try_get::<Option<i64>, _>("daily_cost_alert_fen")?
+            .map(billing::Amount::from_fen),
     })
 }
 

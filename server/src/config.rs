@@ -54,6 +54,30 @@ pub struct Config {
     /// The console key is the demo's own (`serve --demo`): it signs the demo console's tokens,
     /// but binding by id stays open, as on a standalone install.
     pub demo_console: bool,
+    /// `SMTP_URL` (lettre's form: `smtp://host:port`, `smtp://host:port?tls=required`,
+    /// `smtps://user:password@host`) and `SMTP_FROM`: where mail is delivered, and from whom.
+    /// Unset, messages wait in the outbox (shown at /ops).
+    pub smtp: Option<SmtpSettings>,
+    /// `OPERATOR_ALERT_EMAIL` (comma separated), `OPERATOR_ALERT_LANGUAGE` (zh-CN or en) and
+    /// `ARREARS_GRACE_DAYS` (1 to 90, default 14); links in mail point at `PUBLIC_URL`.
+    pub mail: backend::mail::MailSettings,
+    /// `MAIL_GIVE_UP_HOURS` (1 to 168, default 24): how long a message is retried.
+    pub mail_give_up_hours: i64,
+}
+
+/// Where mail goes out. The URL may hold credentials: never printed.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    pub url: String,
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The reverse proxies (addresses and CIDR ranges) allowed to say who the client is. Empty: trust
@@ -194,6 +218,18 @@ pub enum ConfigError {
         "CONSOLE_ORIGINS is set but CONSOLE_SIGNING_KEY is not: the panel can only be framed for a console that signs tokens"
     )]
     ConsoleOriginsWithoutKey,
+    #[error("{0}")]
+    BadSmtp(String),
+    #[error("SMTP_URL is set but SMTP_FROM is not: say who mail is from, like 'Billing Center <billing@example.com>'")]
+    SmtpWithoutFrom,
+    #[error("OPERATOR_ALERT_EMAIL: '{0}' is not an email address")]
+    BadOperatorEmail(String),
+    #[error("OPERATOR_ALERT_LANGUAGE='{0}' must be zh-CN or en")]
+    BadOperatorLanguage(String),
+    #[error("ARREARS_GRACE_DAYS='{0}' must be a whole number of days from 1 to 90")]
+    BadGraceDays(String),
+    #[error("MAIL_GIVE_UP_HOURS='{0}' must be a whole number of hours from 1 to 168")]
+    BadGiveUpHours(String),
 }
 
 /// `https://host[:port]` or `http://host[:port]`, without path, query or credentials.
@@ -331,7 +367,55 @@ impl Config {
         if !console_origins.is_empty() && console_key.is_none() {
             return Err(ConfigError::ConsoleOriginsWithoutKey);
         }
+        let smtp = match (lookup("SMTP_URL").filter(|v| !v.is_empty()), lookup("SMTP_FROM")) {
+            (None, _) => None,
+            (Some(_), None) => return Err(ConfigError::SmtpWithoutFrom),
+            (Some(url), Some(from)) => {
+                // Checked here so a bad setting stops the server at start, not at the first mail.
+                backend::mail::sender::Sender::new(&url, &from)
+                    .map_err(|e| ConfigError::BadSmtp(e.to_string()))?;
+                Some(SmtpSettings { url, from })
+            }
+        };
+        let mut operator_recipients = Vec::new();
+        for address in lookup("OPERATOR_ALERT_EMAIL").unwrap_or_default().split(',') {
+            let address = address.trim();
+            if address.is_empty() {
+                continue;
+            }
+            let normalised = backend::auth::customers::normalise_email(address)
+                .map_err(|_| ConfigError::BadOperatorEmail(address.to_owned()))?;
+            operator_recipients.push(normalised);
+        }
+        let operator_language = match lookup("OPERATOR_ALERT_LANGUAGE") {
+            Some(code) => backend::mail::Language::from_code(&code)
+                .ok_or(ConfigError::BadOperatorLanguage(code))?,
+            None => backend::mail::Language::default(),
+        };
+        let arrears_grace_days = match lookup("ARREARS_GRACE_DAYS") {
+            Some(value) => match value.trim().parse::<i64>() {
+                Ok(days) if (1..=billing::alerts::MAX_ARREARS_GRACE_DAYS).contains(&days) => days,
+                _ => return Err(ConfigError::BadGraceDays(value)),
+            },
+            None => billing::alerts::DEFAULT_ARREARS_GRACE_DAYS,
+        };
+        let mail_give_up_hours = match lookup("MAIL_GIVE_UP_HOURS") {
+            Some(value) => match value.trim().parse::<i64>() {
+                Ok(hours) if (1..=168).contains(&hours) => hours,
+                _ => return Err(ConfigError::BadGiveUpHours(value)),
+            },
+            None => backend::mail::outbox::DEFAULT_GIVE_UP_AFTER_HOURS,
+        };
+        let mail = backend::mail::MailSettings {
+            public_url: public_url.clone(),
+            operator_recipients,
+            operator_language,
+            arrears_grace_days,
+        };
         Ok(Config {
+            smtp,
+            mail,
+            mail_give_up_hours,
             console_key,
             console_origins,
             demo_console: false,
@@ -405,11 +489,19 @@ impl Config {
             .with_settlement_lease_seconds(self.settlement_lease_seconds)
             .with_settlement_batch_size(self.settlement_batch_size)
             .with_sign_ups_per_hour(self.sign_ups_per_hour)
-            .with_console_key(self.console_key.clone(), !self.demo_console);
+            .with_console_key(self.console_key.clone(), !self.demo_console)
+            .with_mail_settings(self.mail.clone());
         Ok(match self.settlement_shards {
             Some(shards) => store.with_settlement_shards(shards),
             None => store,
         })
+    }
+
+    /// The mail sender of this process, when `SMTP_URL` is set.
+    pub fn mail_sender(&self) -> Option<backend::mail::sender::Sender> {
+        let smtp = self.smtp.as_ref()?;
+        let sender = backend::mail::sender::Sender::new(&smtp.url, &smtp.from).ok()?;
+        Some(sender.give_up_after(chrono::Duration::hours(self.mail_give_up_hours)))
     }
 
     pub fn secure_cookies(&self) -> crate::auth::SecureCookies {
@@ -429,6 +521,7 @@ impl Config {
             metrics_token: self.metrics_token.as_deref().map(Arc::from),
             console_origins: self.console_origins.clone(),
             demo_console: self.demo_console,
+            smtp_configured: self.smtp.is_some(),
         }
     }
 

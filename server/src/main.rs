@@ -565,6 +565,13 @@ fn serve(demo: bool) -> ExitCode {
             }
         }
         let mut settings = config.settings();
+        match config.mail_sender() {
+            Some(sender) => {
+                tracing::info!("mail is delivered over SMTP from {}", config.smtp.as_ref().map(|s| s.from.as_str()).unwrap_or(""));
+                server::settlement::spawn_mail_sender(store.clone(), sender);
+            }
+            None => tracing::warn!("SMTP_URL is not set: mail waits in the outbox (see /ops)"),
+        }
         if config.settlement_scheduler {
             let health = server::settlement::SchedulerHealth::new();
             let reconciler = server::reconciliation::Reconciler::new(

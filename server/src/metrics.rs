@@ -111,6 +111,14 @@ fn describe() {
         "db_pool_connections",
         "Database pool connections by state (in_use, idle) and the pool's max"
     );
+    describe_gauge!(
+        "mail_outbox_messages",
+        "Outbox messages by state: pending (waiting, retrying among them), sent, failed (given up)"
+    );
+    describe_gauge!(
+        "mail_outbox_oldest_pending_seconds",
+        "How long the oldest message waiting in the outbox has waited"
+    );
 }
 
 /// What the router's `/metrics` needs: the bearer token when one is configured, the store (for
@@ -147,6 +155,21 @@ pub async fn render(State(state): State<MetricsState>, headers: HeaderMap) -> Re
     if let Some(scheduler) = &state.scheduler {
         metrics::gauge!("settlement_scheduler_seconds_since_tick")
             .set(scheduler.seconds_since_tick() as f64);
+    }
+    match state.store.outbox_summary().await {
+        Ok(outbox) => {
+            for (name, count) in [
+                ("pending", outbox.pending),
+                ("retrying", outbox.retrying),
+                ("sent", outbox.sent),
+                ("failed", outbox.failed),
+            ] {
+                metrics::gauge!("mail_outbox_messages", "state" => name).set(count as f64);
+            }
+            metrics::gauge!("mail_outbox_oldest_pending_seconds")
+                .set(outbox.oldest_pending_seconds as f64);
+        }
+        Err(e) => tracing::error!(error = %e, "metrics: cannot read the outbox"),
     }
     let handle = handle();
     handle.run_upkeep();

@@ -36,6 +36,8 @@ pub struct Settings {
     pub console_origins: Vec<String>,
     /// `serve --demo` plays the console: `/demo/console` is served.
     pub demo_console: bool,
+    /// Whether this server delivers mail (`SMTP_URL`); without it mail waits in the outbox.
+    pub smtp_configured: bool,
 }
 
 /// State shared by every handler.
@@ -67,6 +69,12 @@ impl FromRef<AppState> for crate::metrics::MetricsState {
             store: state.store.clone(),
             scheduler: state.settings.scheduler.clone(),
         }
+    }
+}
+
+impl FromRef<AppState> for Arc<Settings> {
+    fn from_ref(state: &AppState) -> Arc<Settings> {
+        state.settings.clone()
     }
 }
 

@@ -151,6 +151,14 @@ pub async fn settle_due_days(store: &Store) -> Tick {
         }
         Err(e) => tracing::error!(error = %e, "cannot expire instruments"),
     }
+    // Arrears reminders and instruments about to expire: written once each, whoever sweeps.
+    match store.sweep_alerts().await {
+        Ok(sweep) if sweep != Default::default() => {
+            tracing::info!(reminders = sweep.arrears_reminders, expiring = sweep.expiring, "alerts written")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "cannot sweep the alerts"),
+    }
     // A month without usage on its last day still gets its monthly bills once it is complete.
     match store.close_complete_months().await {
         Ok(made) => tick.monthly_bills = made,
@@ -190,6 +198,27 @@ pub fn spawn_scheduler(
                     errors = reconciled.errors,
                     "online top-ups reconciled"
                 );
+            }
+        }
+    });
+}
+
+/// The mail sender of this process: every second, delivers what is due until nothing is
+/// (supervised like the scheduler: a panic restarts it).
+pub fn spawn_mail_sender(store: Store, sender: backend::mail::sender::Sender) {
+    supervise(SchedulerHealth::new(), Duration::from_secs(1), move || {
+        let store = store.clone();
+        let sender = sender.clone();
+        async move {
+            loop {
+                match sender.deliver_due(&store).await {
+                    Ok(round) if round.attempted() > 0 => continue,
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the mail sender cannot read the outbox");
+                        break;
+                    }
+                }
             }
         }
     });

@@ -50,7 +50,8 @@ pub async fn sign_up(
             email,
             phone: Some(phone).filter(|p| !p.trim().is_empty()),
             password,
-            language: None,
+            // The language the customer signed up in is the language of their mail.
+            language: Some(crate::request_lang().code().to_owned()),
         };
         let customer = store()?.sign_up_from(&request, &client()).await?;
         start_session(

@@ -104,6 +104,8 @@ pub enum MailError {
     InvalidToken,
     #[error("this email address is already confirmed")]
     EmailConfirmed,
+    #[error("no workspace '{0}' is bound to this account")]
+    WorkspaceNotFound(String),
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
     #[error(transparent)]

@@ -1,4 +1,5 @@
-//! Delivery over SMTP with lettre. Every server process runs one sender (`run`): it claims due
+//! Delivery over SMTP with lettre. Every server process runs one sender (the server's
+//! `settlement::spawn_mail_sender`): it claims due
 //! messages from the outbox, hands each to the mail server, and records the outcome. A message
 //! the server refused for good (5xx, or an address it cannot parse) is given up at once; any
 //! other failure (the server is down, answers 4xx, times out) is retried with backoff up to a
@@ -150,21 +151,5 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         Ok(due.is_some())
-    }
-}
-
-/// The sender of one process: a round every second (at once again after a round that did
-/// something), until the process ends. Database errors are logged and retried next round.
-pub async fn run(store: Store, sender: Sender) {
-    loop {
-        let pause = match sender.deliver_due(&store).await {
-            Ok(round) if round.attempted() > 0 => StdDuration::ZERO,
-            Ok(_) => StdDuration::from_secs(1),
-            Err(e) => {
-                tracing::error!(error = %e, "the mail sender cannot read the outbox");
-                StdDuration::from_secs(5)
-            }
-        };
-        tokio::time::sleep(pause).await;
     }
 }

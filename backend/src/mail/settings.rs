@@ -228,3 +228,36 @@ async fn read_settings(
         email_confirmed: row.try_get::<Option<i64>, _>("email_confirmed_at")?.is_some(),
     })
 }
+
+impl Store {
+    /// Sets (or with `None` removes) the high-consumption alert of one of the account's bound
+    /// workspaces: a day's bill above `threshold` is mailed.
+    pub async fn set_daily_cost_alert(
+        &self,
+        account_id: i64,
+        workspace_id: &str,
+        threshold: Option<Amount>,
+    ) -> Result<crate::workspaces::Workspace, MailError> {
+        if let Some(threshold) = threshold
+            && threshold.fen() > MAX_LOW_BALANCE_THRESHOLD_FEN
+        {
+            return Err(MailError::ThresholdTooLarge {
+                max: Amount::from_fen(MAX_LOW_BALANCE_THRESHOLD_FEN),
+            });
+        }
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE workspaces SET daily_cost_alert_fen = $1 WHERE workspace_id = $2 AND account_id = $3 \
+             AND unbound_at IS NULL RETURNING *",
+        )
+        .bind(threshold.map(Amount::fen))
+        .bind(workspace_id.replace('\0', ""))
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| MailError::WorkspaceNotFound(workspace_id.chars().take(64).collect()))?;
+        let workspace = crate::workspaces::workspace_of(&row)?;
+        tx.commit().await?;
+        Ok(workspace)
+    }
+}

@@ -70,7 +70,7 @@ async fn signed_in(
         (status = 201, description = "Signed up and signed in", body = Me,
             headers(("set-cookie" = String, description = "`bc_session=…; HttpOnly; SameSite=Lax; Path=/`"))),
         (status = 409, description = "`username_taken` or `email_taken` (`field` names which)", body = super::ApiErrorBody),
-        (status = 422, description = "`username_invalid`, `email_invalid`, `phone_invalid`, `text_invalid`, `password_too_short`, `password_too_long`, `password_same_as_username` or `password_too_common` (with `field`)", body = super::ApiErrorBody),
+        (status = 422, description = "`language_unsupported`, `username_invalid`, `email_invalid`, `phone_invalid`, `text_invalid`, `password_too_short`, `password_too_long`, `password_same_as_username` or `password_too_common` (with `field`)", body = super::ApiErrorBody),
         (status = 429, description = "`rate_limited`: too many sign-ups from this address (Retry-After, in seconds)", body = super::ApiErrorBody,
             headers(("retry-after" = i64, description = "Seconds to wait"))),
     ),
@@ -79,9 +79,16 @@ pub async fn sign_up(
     State(store): State<Store>,
     State(secure): State<SecureCookies>,
     ClientAddress(client): ClientAddress,
+    headers: axum::http::HeaderMap,
     body: json::RawBody,
 ) -> Result<Response, ApiError> {
-    let request: SignUp = json::parse(body)?;
+    let mut request: SignUp = json::parse(body)?;
+    if request.language.is_none() {
+        // The language of the request (the pages' cookie, then Accept-Language).
+        let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        let lang = app::i18n::Lang::negotiate(header(header::COOKIE), header(header::ACCEPT_LANGUAGE));
+        request.language = Some(lang.code().to_owned());
+    }
     let customer = store
         .sign_up_from(&request, &client)
         .await

@@ -108,7 +108,8 @@ from_domain_error!(
     backend::auth::AuthError,
     backend::workspaces::WorkspaceError,
     backend::console::ConsoleTokenError,
-    backend::payments::OpenTopUpError
+    backend::payments::OpenTopUpError,
+    backend::mail::MailError
 );
 
 impl IntoResponse for ApiError {

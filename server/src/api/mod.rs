@@ -7,6 +7,7 @@ mod error;
 pub mod error_shape;
 mod idempotency;
 mod json;
+mod mail;
 mod openapi;
 mod ops;
 mod plan;
@@ -69,6 +70,14 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::sign_in, accounts::sign_out))
         // customer: the signed-in customer and the session's CSRF token.
         .routes(routes!(accounts::me))
+        // anonymous: ask for a password reset link (always 202); set the password with it.
+        .routes(routes!(mail::password_reset))
+        .routes(routes!(mail::password_reset_confirm))
+        // customer + X-CSRF-Token: a new confirmation link; anonymous: confirm with one.
+        .routes(routes!(mail::email_confirmation))
+        .routes(routes!(mail::email_confirmation_confirm))
+        // customer (+ X-CSRF-Token to change): notification settings.
+        .routes(routes!(mail::notifications, mail::change_notifications))
         // customer: balances usable now; movements; vouchers; prepaid cards.
         .routes(routes!(wallet::wallet))
         .routes(routes!(wallet::movements))
@@ -85,6 +94,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workspaces::rotate_key))
         // customer + X-CSRF-Token: unbind a workspace with nothing left to settle.
         .routes(routes!(workspaces::unbind))
+        // customer + X-CSRF-Token: a workspace's high-consumption alert.
+        .routes(routes!(mail::daily_cost_alert))
         // console service token: a workspace's status (bound, settlement, arrears).
         .routes(routes!(console::status))
         // console owner or administrator token: the workspace's billing panel.
@@ -103,6 +114,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         // operator token: payment flags (what the gateway said against the books); resolve one.
         .routes(routes!(ops::payment_flags))
         .routes(routes!(ops::resolve_payment_flag))
+        // operator token: the outbox (counts and the messages in trouble, never bodies).
+        .routes(routes!(mail::outbox))
         // operator token: the audit log.
         .routes(routes!(ops::audit_log))
         // operator token: the caller's own tokens (never a secret or a hash); revoke one of them.

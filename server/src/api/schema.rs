@@ -343,6 +343,18 @@ pub struct SignUp {
     /// 8–128 characters, not the username, not one of the 10,000 most common passwords.
     #[schema(min_length = 8, max_length = 128)]
     pub password: String,
+    /// The language of the account's mail (default `zh-CN`).
+    #[serde(default)]
+    pub language: Option<Language>,
+}
+
+/// The language of an account's mail.
+#[derive(ToSchema)]
+pub enum Language {
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    #[serde(rename = "en")]
+    En,
 }
 
 /// A customer and their billing account.
@@ -355,7 +367,67 @@ pub struct Customer {
     pub phone: Option<String>,
     pub contact_name: Option<String>,
     pub company: Option<String>,
+    /// Whether `email` was proven by its confirmation link; until it is, nothing but that link
+    /// is mailed there.
+    pub email_confirmed: bool,
+    /// The language of the account's mail.
+    pub language: Language,
     pub created_at: DateTime<Utc>,
+}
+
+// ---- backend: mail ----
+
+/// Which alerts are on.
+#[derive(ToSchema)]
+pub struct Alerts {
+    pub low_balance: bool,
+    /// Arrears, their reminders during the grace period, and the top-up that clears them.
+    pub arrears: bool,
+    pub top_up_credited: bool,
+    /// Vouchers and prepaid cards expiring within 7 days.
+    pub expiring: bool,
+    /// A workspace's daily cost above the threshold set for it.
+    pub daily_cost: bool,
+}
+
+/// `GET /notifications`: what the account is told, in which language, at which address.
+#[derive(ToSchema)]
+pub struct NotificationSettings {
+    /// Below this, after a charge, the low-balance alert is sent (once per crossing).
+    #[schema(value_type = Money)]
+    pub low_balance_threshold: (),
+    pub alerts: Alerts,
+    pub language: Language,
+    pub email: String,
+    pub email_confirmed: bool,
+}
+
+/// The outbox as operators see it.
+#[derive(ToSchema)]
+pub struct OutboxSummary {
+    /// Waiting to be delivered.
+    pub pending: i64,
+    pub sent: i64,
+    /// Given up (refused for good, or undeliverable for `MAIL_GIVE_UP_HOURS`).
+    pub failed: i64,
+    /// How long the oldest waiting message has waited, in seconds.
+    pub oldest_pending_seconds: i64,
+    /// Waiting messages that failed at least once.
+    pub retrying: i64,
+}
+
+/// A message that was given up or is failing.
+#[derive(ToSchema)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub created_at: DateTime<Utc>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
 }
 
 /// How an instrument came to the account.
@@ -422,6 +494,9 @@ pub struct Workspace {
     pub key_prefix: String,
     pub bound_at: DateTime<Utc>,
     pub key_rotated_at: DateTime<Utc>,
+    /// The high-consumption alert: a day's bill above this is mailed to the account (`null`: off).
+    #[schema(value_type = Option<Money>)]
+    pub daily_cost_alert: (),
 }
 
 /// A workspace with its API key in clear: shown this once, the store keeps only its SHA-256.
