@@ -55,3 +55,22 @@ if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -x node_modules/.bin/playwright ] 
   say "installing npm packages (Playwright, binaryen)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# The SMTP server the mail tests talk to (scripts/smtp-sink.py): aiosmtpd from PyPI in a venv of
+# its own, pinned.
+if [ "$for_tests" = 1 ]; then
+  smtp_venv=.tools/smtp
+  if ! "$smtp_venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+    say "installing aiosmtpd (the SMTP test server) into $smtp_venv"
+    python=$(command -v python3.11 || command -v python3)
+    rm -rf "$smtp_venv"
+    if ! "$python" -m venv "$smtp_venv" 2>/dev/null; then
+      # Debian's Python makes venvs only with python3-venv.
+      if [ "$(id -u)" -eq 0 ]; then s=; else s=sudo; fi
+      $s apt-get update -qq && DEBIAN_FRONTEND=noninteractive $s apt-get install -y -qq python3-venv >/dev/null
+      rm -rf "$smtp_venv"
+      "$python" -m venv "$smtp_venv"
+    fi
+    "$smtp_venv/bin/pip" install --quiet --disable-pip-version-check aiosmtpd==1.4.6
+  fi
+fi

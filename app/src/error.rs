@@ -175,5 +175,6 @@ from_domain_error!(
     backend::auth::AuthError,
     backend::workspaces::WorkspaceError,
     backend::console::ConsoleTokenError,
-    backend::payments::OpenTopUpError
+    backend::payments::OpenTopUpError,
+    backend::mail::MailError
 );

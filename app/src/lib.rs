@@ -192,6 +192,9 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("embed/workspaces/:ws") view={Lazy::<routes::EmbeddedPanelRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("support") view=|| view! { <pages::Unavailable title=Msg::NavSupport/> }/>
                     <Route ssr=SsrMode::Async path=path!("account") view={Lazy::<routes::AccountRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("account/notifications") view={Lazy::<routes::NotificationsRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("reset-password") view={Lazy::<routes::ResetPasswordRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("confirm-email") view={Lazy::<routes::ConfirmEmailRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("signin") view={Lazy::<routes::SignInRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("signup") view={Lazy::<routes::SignUpRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("ops") view={Lazy::<routes::OpsRoute>::new()}/>

@@ -18,6 +18,8 @@ pub struct Site {
     pub secure_cookies: bool,
     /// `CONSOLE_ORIGINS`: who may frame the workspace panel (and is told its height).
     pub console_origins: Arc<[String]>,
+    /// Whether this server delivers mail (`SMTP_URL` is set).
+    pub smtp_configured: bool,
 }
 
 pub(crate) fn store() -> Result<Store, AppError> {

@@ -137,6 +137,7 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
             payments: state.payments.clone(),
             secure_cookies: state.settings.secure_cookies.0,
             console_origins: state.settings.console_origins.clone().into(),
+            smtp_configured: state.settings.smtp_configured,
         };
         move || {
             // The nonce the security headers made for this request (see `security_headers`).

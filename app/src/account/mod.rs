@@ -1,13 +1,17 @@
-//! The account pages: sign up, sign in, and the account page (profile, password, sign out), and
-//! the operators' /ops. Each form is an `ActionForm` on a server function (`actions`, `ops`).
+//! The account pages: sign up, sign in, and the account page (profile, password, sign out),
+//! password reset and address confirmation, notification settings, and the operators' /ops. Each form is an `ActionForm` on a server function (`actions`, `ops`).
 
 pub mod actions;
+mod notifications;
 mod ops;
 mod overview;
 mod pages;
+mod recovery;
 mod session;
 
+pub use notifications::NotificationsPage;
 pub use ops::OpsPage;
+pub use recovery::{ConfirmEmailPage, ResetPasswordPage};
 #[cfg(feature = "ssr")]
 pub(crate) use overview::movement_name;
 pub use overview::{AccountOverview, AccountOverviewView, load_overview};
@@ -74,6 +78,10 @@ pub fn error_message(code: &str) -> Msg {
         "network" => Msg::ErrNetwork,
         "top_up_not_found" | "not_found" => Msg::ErrNotFound,
         "redeem_by_invalid" => Msg::ErrRedeemBy,
+        "invalid_token" => Msg::ErrInvalidToken,
+        "threshold_invalid" => Msg::ErrThreshold,
+        "language_unsupported" => Msg::ErrLanguage,
+        "email_already_confirmed" => Msg::ErrEmailConfirmed,
         _ => Msg::ErrInternal,
     }
 }

@@ -41,6 +41,29 @@ pub struct AuditRow {
     pub client: String,
 }
 
+/// The outbox: counts, and the messages that were given up or are failing (never bodies).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailView {
+    pub smtp_configured: bool,
+    pub pending: i64,
+    pub retrying: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub troubled: Vec<MailRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailRow {
+    pub id: i64,
+    pub created_at: String,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub attempts: i64,
+    pub given_up: bool,
+    pub last_error: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorView {
     pub username: String,
@@ -51,6 +74,7 @@ pub struct OperatorView {
     pub settlement_failures: Vec<SettlementFailureRow>,
     /// Open payment flags (a trade closed or refunded after it was credited, a wrong amount).
     pub payment_flags: Vec<PaymentFlagRow>,
+    pub mail: MailView,
     pub audit: Vec<AuditRow>,
 }
 
@@ -110,8 +134,37 @@ pub async fn load_operator() -> Result<Option<OperatorView>, AppError> {
             detail: f.detail,
         })
         .collect();
+    let summary = store
+        .outbox_summary()
+        .await
+        .map_err(|e| backend::problem::Problem::internal(&e))?;
+    let troubled = store
+        .troubled_mail(50)
+        .await
+        .map_err(|e| backend::problem::Problem::internal(&e))?
+        .into_iter()
+        .map(|m| MailRow {
+            id: m.id,
+            created_at: crate::wallet::data::when_exactly(m.created_at),
+            kind: m.kind,
+            recipient: m.recipient,
+            subject: m.subject,
+            attempts: m.attempts,
+            given_up: m.failed_at.is_some(),
+            last_error: m.last_error.unwrap_or_default(),
+        })
+        .collect();
+    let mail = MailView {
+        smtp_configured: crate::server_side::site()?.smtp_configured,
+        pending: summary.pending,
+        retrying: summary.retrying,
+        sent: summary.sent,
+        failed: summary.failed,
+        troubled,
+    };
     Ok(Some(OperatorView {
         username: me.username,
+        mail,
         payment_flags,
         csrf_token: me.csrf_token,
         form_token: crate::server_side::new_form_token(),
@@ -374,6 +427,7 @@ pub fn OpsPage() -> impl IntoView {
                         </ActionForm>
                         <PaymentFlags rows=me.payment_flags.clone()/>
                         <SettlementFailures rows=me.settlement_failures.clone()/>
+                        <Outbox mail=me.mail.clone()/>
                         <OperatorForms csrf=me.csrf_token.clone() form_token=me.form_token.clone() transfer vouchers card/>
                         <section class="card">
                             <h2>{t(Msg::AuditTitle)}</h2>
@@ -411,6 +465,40 @@ pub fn OpsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// The outbox: what waits, what was given up and why. Without SMTP_URL, everything waits.
+#[component]
+fn Outbox(mail: MailView) -> impl IntoView {
+    view! {
+        <section class="card" data-testid="outbox">
+            <h2>{t(Msg::MailOutbox)}</h2>
+            {(!mail.smtp_configured).then(|| view! { <p class="notice" data-testid="no-smtp">{t(Msg::MailNoSmtp)}</p> })}
+            <p data-testid="outbox-counts">
+                {t(Msg::MailPending)}": "{mail.pending}" · "{t(Msg::MailRetrying)}": "{mail.retrying}" · "
+                {t(Msg::MailSent)}": "{mail.sent}" · "{t(Msg::MailFailed)}": "{mail.failed}
+            </p>
+            {(!mail.troubled.is_empty()).then(|| view! {
+                <div class="table-scroll">
+                    <table data-testid="troubled-mail">
+                        <thead><tr>
+                            <th>"#"</th><th>{t(Msg::AuditWhen)}</th><th>{t(Msg::ColKind)}</th>
+                            <th>{t(Msg::MailRecipient)}</th><th>{t(Msg::MailSubject)}</th><th>{t(Msg::MailError)}</th>
+                        </tr></thead>
+                        <tbody>
+                            {mail.troubled.into_iter().map(|m| view! {
+                                <tr class:failed=m.given_up>
+                                    <td>{m.id}</td><td>{m.created_at}</td><td>{m.kind}</td><td>{m.recipient}</td>
+                                    <td>{m.subject}</td>
+                                    <td>{m.given_up.then(|| t(Msg::MailFailed))}" "{format!("({}×) {}", m.attempts, m.last_error)}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            })}
+        </section>
     }
 }
 

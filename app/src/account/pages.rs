@@ -6,6 +6,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use super::actions::{ChangePassword, SignIn, SignOut, SignUp, UpdateProfile};
+use super::recovery::ResendConfirmation;
 use super::session::{use_epoch, use_session};
 use crate::form::{
     Field, FormError, Submit, error_at, focus_first_error, last_error, successes, typed,
@@ -74,6 +75,7 @@ pub fn SignInPage() -> impl IntoView {
     focus_first_error(error);
     let query = use_query_map();
     let signed_out = move || query.with(|q| q.get("signed_out").is_some());
+    let reset = move || query.with(|q| q.get("reset").is_some());
     let next = move || query.with(|q| q.get("next")).unwrap_or_default();
     let sign_up_href = move || with_next("/signup", &next());
     view! {
@@ -81,12 +83,14 @@ pub fn SignInPage() -> impl IntoView {
         <h1>{t(Msg::SignInTitle)}</h1>
         <ActionForm action attr:class="card auth-form" attr:novalidate="">
             {move || signed_out().then(|| view! { <p class="notice" data-testid="signed-out">{t(Msg::SignedOut)}</p> })}
+            {move || reset().then(|| view! { <p class="notice" role="status" data-testid="password-reset">{t(Msg::PasswordResetDone)}</p> })}
             <FormError message=Signal::derive(move || error.get().map(|e| e.message()))/>
             <Field name="login" label=Msg::Login autocomplete="username" required=true
                 value=typed(error, "login").unwrap_or_default()/>
             <Field name="password" label=Msg::Password kind="password" autocomplete="current-password" required=true/>
             <input type="hidden" name="next" value=next/>
             <Submit label=Msg::NavSignIn pending=action.pending()/>
+            <p><A href="/reset-password" attr:data-testid="forgot-password">{t(Msg::ForgotPassword)}</A></p>
             <p>{t(Msg::NoAccountYet)}" "<A href=sign_up_href>{t(Msg::NavSignUp)}</A></p>
         </ActionForm>
     }
@@ -98,6 +102,7 @@ pub fn AccountPage() -> impl IntoView {
     let profile = ServerAction::<UpdateProfile>::new();
     let password = ServerAction::<ChangePassword>::new();
     let sign_out = ServerAction::<SignOut>::new();
+    let resend = ServerAction::<ResendConfirmation>::new();
     session_changes_after(sign_out);
     // A saved profile is read again (the top bar and the fields show what was stored).
     let epoch = use_epoch();
@@ -119,6 +124,7 @@ pub fn AccountPage() -> impl IntoView {
                 (true, _) => Some(Msg::Welcome),
                 (_, Some("profile")) => Some(Msg::Saved),
                 (_, Some("password")) => Some(Msg::PasswordChanged),
+                (_, Some("confirmation")) => Some(Msg::ConfirmationSent),
                 _ => None,
             },
         )
@@ -133,7 +139,9 @@ pub fn AccountPage() -> impl IntoView {
                     .and_then(|e| e.outside(&["current_password", "new_password"]))
             })
             .or_else(|| sign_out_error.get().map(|e| e.message()))
+            .or_else(|| last_error(resend).get().map(|e| e.message()))
     });
+    let resent = successes(resend);
     view! {
         <Title text=t(Msg::NavAccount)/>
         <h1>{t(Msg::NavAccount)}</h1>
@@ -147,13 +155,25 @@ pub fn AccountPage() -> impl IntoView {
                         <A href="/signin" attr:class="button">{t(Msg::NavSignIn)}</A>
                     }.into_any();
                 };
-                let (csrf_profile, csrf_password, csrf_sign_out) =
-                    (me.csrf_token.clone(), me.csrf_token.clone(), me.csrf_token.clone());
+                let (csrf_profile, csrf_password, csrf_sign_out, csrf_resend) =
+                    (me.csrf_token.clone(), me.csrf_token.clone(), me.csrf_token.clone(), me.csrf_token.clone());
+                let confirmed = me.email_confirmed;
                 // What is stored (never what an error in the URL says was typed: anyone can write one).
                 let (email, phone, contact_name, company) =
                     (me.email.clone(), me.phone.clone(), me.contact_name.clone(), me.company.clone());
                 view! {
                     <p>{t(Msg::SignedInAs)}" "<strong data-testid="username">{me.username.clone()}</strong></p>
+                    {(!confirmed).then(|| view! {
+                        <div class="notice" data-testid="email-unconfirmed">
+                            <p>{t(Msg::EmailNotConfirmed)}</p>
+                            {move || (resent.get() > 0).then(|| view! { <p role="status">{t(Msg::ConfirmationSent)}</p> })}
+                            <ActionForm action=resend>
+                                <input type="hidden" name="csrf" value=csrf_resend.clone()/>
+                                <Submit label=Msg::ResendConfirmation pending=resend.pending() secondary=true testid="resend-confirmation"/>
+                            </ActionForm>
+                        </div>
+                    })}
+                    <p><A href="/account/notifications" attr:data-testid="notifications-link">{t(Msg::NotificationsTitle)}</A></p>
                     <ActionForm action=profile attr:class="card auth-form" attr:novalidate="">
                         <h2>{t(Msg::ProfileTitle)}</h2>
                         <input type="hidden" name="csrf" value=csrf_profile/>

@@ -16,6 +16,8 @@ pub struct SessionView {
     pub phone: String,
     pub contact_name: String,
     pub company: String,
+    /// Whether the address was proven by its confirmation link.
+    pub email_confirmed: bool,
     /// Goes into every form of the page as the hidden `csrf` field.
     pub csrf_token: String,
 }
@@ -34,6 +36,7 @@ pub async fn load_session() -> Result<Option<SessionView>, AppError> {
         phone: customer.phone.unwrap_or_default(),
         contact_name: customer.contact_name.unwrap_or_default(),
         company: customer.company.unwrap_or_default(),
+        email_confirmed: customer.email_confirmed,
         csrf_token: me.csrf_token,
     }))
 }
