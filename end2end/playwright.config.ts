@@ -5,6 +5,7 @@ import { consoleKey, consoleOrigin, consoleServerPort, consoleServerURL } from '
 // that scripts/site.sh builds. The server is started here and waited for on /readyz (ready, not merely alive).
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
+const smtpPort = Number(process.env.E2E_SMTP_PORT ?? 3125);
 
 const chromium = {
   executablePath: '/usr/bin/chromium',
@@ -43,6 +44,15 @@ export default defineConfig({
   ],
   webServer: [
     {
+      // A real SMTP server (aiosmtpd, installed by scripts/bootstrap.sh --test): each message it
+      // receives is a JSON file in target/e2e/mail, which tests/mail.spec.ts reads the links from.
+      command: '.tools/smtp/bin/python scripts/smtp-sink.py --dir target/e2e/mail --port ' + smtpPort,
+      cwd: '..',
+      port: smtpPort,
+      reuseExistingServer: false,
+      timeout: 30_000,
+    },
+    {
       command: './target/debug/billing-center serve',
       cwd: '..',
       url: `${baseURL}/readyz`,
@@ -56,6 +66,9 @@ export default defineConfig({
         PAYMENT_SANDBOX: 'on',
         // Every test signs up from 127.0.0.1; the default (10 an hour per address) is for production.
         SIGN_UPS_PER_HOUR: '1000',
+        SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+        SMTP_FROM: 'Billing Center <billing@example.com>',
+        PUBLIC_URL: baseURL,
       },
     },
     {

@@ -239,6 +239,8 @@ messages! {
     AlertExpiring => "Vouchers and prepaid cards expiring within 7 days", "7 天内到期的代金券与预付卡";
     AlertDailyCost => "A workspace's daily cost above its threshold", "工作空间日消费超过阈值";
     MailLanguage => "Language of mail", "邮件语言";
+    DailyCostThreshold => "Mail me when a day costs more than (¥)", "单日费用超过此值时邮件提醒（¥）";
+    DailyCostThresholdHint => "Leave empty to turn the alert off.", "留空则关闭此提醒。";
     ErrInvalidToken => "This link is unknown, used or expired. Ask for a new one.", "该链接无效、已使用或已过期，请重新获取。";
     ErrThreshold => "Enter an amount from 0 to 100,000,000.00.", "请输入 0 到 100,000,000.00 之间的金额。";
     ErrLanguage => "Choose 中文 or English.", "请选择中文或 English。";

@@ -291,7 +291,7 @@ async fn the_console_reports_usage_and_reads_the_status(app: TestApp) {
     .await;
     assert_eq!(
         before.body,
-        json!({"bound": true, "settlement": "account", "arrears": "0.00", "arrears_since": null})
+        json!({"bound": true, "settlement": "account", "arrears": "0.00", "arrears_since": null, "grace_period_ends": null})
     );
     let unknown = token(&app, "ws-nobody", ConsoleRole::Service);
     let nobody = with_bearer(
@@ -304,7 +304,7 @@ async fn the_console_reports_usage_and_reads_the_status(app: TestApp) {
     .await;
     assert_eq!(
         nobody.body,
-        json!({"bound": false, "settlement": null, "arrears": "0.00", "arrears_since": null})
+        json!({"bound": false, "settlement": null, "arrears": "0.00", "arrears_since": null, "grace_period_ends": null})
     );
 
     // Usage with the service token (no per-workspace key); an owner token may not report.
@@ -347,6 +347,13 @@ async fn the_console_reports_usage_and_reads_the_status(app: TestApp) {
         (app.store.now() - since).num_seconds().abs() < 60,
         "{since}"
     );
+    // The grace period (ARREARS_GRACE_DAYS, default 14) ends 14 days after the arrears began.
+    let ends: chrono::DateTime<chrono::Utc> = after.body["grace_period_ends"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(ends - since, chrono::Duration::days(14));
 
     // A token for one workspace never opens another; an owner token is not the service's.
     let other = with_bearer(

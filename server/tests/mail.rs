@@ -200,7 +200,7 @@ async fn the_pages_without_javascript(app: TestApp) {
         .form_post("reset_password", &format!("/reset-password?token={token}"),
             &format!("token={token}&new_password=carol"), None)
         .await;
-    assert_eq!(weak.error.unwrap().pair(), ("password_same_as_username", Some("new_password")));
+    assert_eq!(weak.error.unwrap().pair(), ("password_too_short", Some("new_password")));
     let done = app
         .form_post("reset_password", &format!("/reset-password?token={token}"),
             &format!("token={token}&new_password=a+brand+new+passphrase"), None)
@@ -243,6 +243,35 @@ async fn the_pages_without_javascript(app: TestApp) {
             &format!("csrf={}&low_balance_threshold=lots", dave.csrf), Some(&session))
         .await;
     assert_eq!(bad.error.unwrap().pair(), ("threshold_invalid", Some("low_balance_threshold")));
+
+    // The workspace's high-consumption alert, on its own panel page.
+    let bound = app
+        .as_customer(&dave, "POST", "/api/v1/workspaces", Some(json!({"workspace_id": "ws-dave", "name": "Dave"})))
+        .await;
+    assert_eq!(bound.status, 201);
+    let (_, _, page) = app.raw("GET", "/workspaces/ws-dave", None, Some(&session)).await;
+    assert!(page.contains(r#"data-testid="daily-cost-alert""#));
+    let set = app
+        .form_post("set_daily_cost_alert", "/workspaces/ws-dave",
+            &format!("csrf={}&workspace_id=ws-dave&threshold=300", dave.csrf), Some(&session))
+        .await;
+    set.assert_goes_to("/workspaces/ws-dave?saved=1");
+    let listed = app.as_customer(&dave, "GET", "/api/v1/workspaces", None).await;
+    assert_eq!(listed.body[0]["daily_cost_alert"], "300.00");
+    let (_, _, page) = app.raw("GET", "/workspaces/ws-dave", None, Some(&session)).await;
+    assert!(page.contains(r#"value="300.00""#));
+    let bad = app
+        .form_post("set_daily_cost_alert", "/workspaces/ws-dave",
+            &format!("csrf={}&workspace_id=ws-dave&threshold=much", dave.csrf), Some(&session))
+        .await;
+    assert_eq!(bad.error.unwrap().pair(), ("threshold_invalid", Some("threshold")));
+    let off = app
+        .form_post("set_daily_cost_alert", "/workspaces/ws-dave",
+            &format!("csrf={}&workspace_id=ws-dave&threshold=", dave.csrf), Some(&session))
+        .await;
+    off.assert_goes_to("/workspaces/ws-dave?saved=1");
+    let listed = app.as_customer(&dave, "GET", "/api/v1/workspaces", None).await;
+    assert_eq!(listed.body[0]["daily_cost_alert"], serde_json::Value::Null);
     app.finish().await;
 }
 

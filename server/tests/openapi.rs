@@ -22,6 +22,14 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/session"),
     ("delete", "/session"),
     ("get", "/me"),
+    ("post", "/password-reset"),
+    ("post", "/password-reset/confirm"),
+    ("post", "/email-confirmation"),
+    ("post", "/email-confirmation/confirm"),
+    ("get", "/notifications"),
+    ("put", "/notifications"),
+    ("put", "/workspaces/{id}/daily-cost-alert"),
+    ("get", "/ops/mail"),
     ("get", "/wallet"),
     ("get", "/movements"),
     ("get", "/vouchers"),
@@ -203,6 +211,9 @@ fn every_operation_has_its_callers_security_and_the_error_shape() {
         ("post", "/plan"),
         ("post", "/accounts"),
         ("post", "/session"),
+        ("post", "/password-reset"),
+        ("post", "/password-reset/confirm"),
+        ("post", "/email-confirmation/confirm"),
     ];
     for (method, path) in operations(&doc) {
         let operation = &doc["paths"][&path][&method];
@@ -297,8 +308,12 @@ fn money_is_a_string_with_two_decimals_everywhere() {
                 .as_str()
                 .and_then(|r| resolve(&doc, r))
                 .is_some_and(|s| s["type"] == "object");
-            let amount_like =
-                amount_like && !is_object && !(name.ends_with("Page") && field == "total");
+            // An alert switch named after what it is about (`alerts.arrears`) is a flag.
+            let is_flag = property["type"] == "boolean";
+            let amount_like = amount_like
+                && !is_object
+                && !is_flag
+                && !(name.ends_with("Page") && field == "total");
             if amount_like {
                 let reference = property["$ref"].as_str().unwrap_or_default();
                 assert!(
@@ -544,6 +559,29 @@ impl Checked<'_> {
     }
 }
 
+/// The token of the latest link to `address` whose path is `path_and_query` (read from the
+/// outbox, where the mail waits: no SMTP server here).
+async fn mailed_token(app: &TestApp, address: &str, path_and_query: &str) -> String {
+    let bodies: Vec<String> =
+        sqlx::query_scalar("SELECT body_text FROM outbox WHERE recipient = $1 ORDER BY id DESC")
+            .bind(address)
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap();
+    bodies
+        .iter()
+        .find_map(|body| {
+            let start = body.find(path_and_query)? + path_and_query.len();
+            Some(
+                body[start..]
+                    .split(|c: char| c.is_whitespace())
+                    .next()?
+                    .to_owned(),
+            )
+        })
+        .unwrap_or_else(|| panic!("no mail to {address} with {path_and_query}"))
+}
+
 async fn every_operation_answers_as_documented(mut app: TestApp) {
     // A console key as the demo has it (binding by id stays open), so the console's endpoints
     // answer too.
@@ -626,6 +664,76 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
     .await;
     api.call("GET", "/accounts/{id}", "/accounts/x", None, &read)
         .await;
+
+    // Mail: the notification settings, a new confirmation link, the reset contract.
+    api.call("GET", "/notifications", "/notifications", None, &read)
+        .await;
+    let changed = api
+        .call(
+            "PUT",
+            "/notifications",
+            "/notifications",
+            Some(json!({"low_balance_threshold": "50", "alerts": {"expiring": false}, "language": "en"})),
+            &write,
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    api.call(
+        "PUT",
+        "/notifications",
+        "/notifications",
+        Some(json!({"language": "fr"})),
+        &write,
+    )
+    .await;
+    let resent = api
+        .call("POST", "/email-confirmation", "/email-confirmation", None, &write)
+        .await;
+    assert_eq!(resent.status, StatusCode::ACCEPTED, "{}", resent.body);
+    api.call(
+        "POST",
+        "/password-reset",
+        "/password-reset",
+        Some(json!({"login": "alice"})),
+        &[],
+    )
+    .await;
+    api.call(
+        "POST",
+        "/password-reset/confirm",
+        "/password-reset/confirm",
+        Some(json!({"token": "no-such-token", "new_password": "a brand new passphrase"})),
+        &[],
+    )
+    .await;
+    api.call(
+        "POST",
+        "/email-confirmation/confirm",
+        "/email-confirmation/confirm",
+        Some(json!({"token": "no-such-token"})),
+        &[],
+    )
+    .await;
+    // A link as a mail carries it (a token is only ever in mail).
+    let confirm = mailed_token(&app, "alice@example.com", "/confirm-email?token=").await;
+    let confirmed = api
+        .call(
+            "POST",
+            "/email-confirmation/confirm",
+            "/email-confirmation/confirm",
+            Some(json!({"token": confirm})),
+            &[],
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::NO_CONTENT, "{}", confirmed.body);
+    api.call(
+        "POST",
+        "/email-confirmation",
+        "/email-confirmation",
+        None,
+        &write,
+    )
+    .await;
 
     // An operator gives money, a voucher, codes and a card.
     let operator = app
@@ -805,6 +913,24 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
     assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.body);
     api.call("GET", "/workspaces", "/workspaces", None, &read)
         .await;
+    for threshold in [json!("500.00"), json!("-1"), Value::Null] {
+        api.call(
+            "PUT",
+            "/workspaces/{id}/daily-cost-alert",
+            "/workspaces/ws-prod/daily-cost-alert",
+            Some(json!({ "threshold": threshold })),
+            &write,
+        )
+        .await;
+    }
+    api.call(
+        "PUT",
+        "/workspaces/{id}/daily-cost-alert",
+        "/workspaces/ws-nobody/daily-cost-alert",
+        Some(json!({"threshold": "1.00"})),
+        &write,
+    )
+    .await;
     let rotated = api
         .call(
             "POST",
@@ -1106,6 +1232,7 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
     .await;
     api.call("GET", "/ops/audit", "/ops/audit?account=nobody", None, &ops)
         .await;
+    api.call("GET", "/ops/mail", "/ops/mail", None, &ops).await;
     api.call("GET", "/ops/tokens", "/ops/tokens", None, &ops)
         .await;
     api.call(
@@ -1127,6 +1254,27 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
     api.call("DELETE", "/session", "/session", None, &write)
         .await;
     api.call("GET", "/wallet", "/wallet", None, &read).await;
+
+    // A forgotten password: the link from the mail sets a new one (and would end every session).
+    api.call(
+        "POST",
+        "/password-reset",
+        "/password-reset",
+        Some(json!({"login": "alice@example.com"})),
+        &[],
+    )
+    .await;
+    let reset = mailed_token(&app, "alice@example.com", "/reset-password?token=").await;
+    let done = api
+        .call(
+            "POST",
+            "/password-reset/confirm",
+            "/password-reset/confirm",
+            Some(json!({"token": reset, "new_password": "a brand new passphrase"})),
+            &[],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.body);
 
     // Every operation gave a successful answer that matched its schema.
     for (method, path) in operations(&api.doc) {

@@ -61,6 +61,9 @@ pub struct PanelPage {
     pub lang: Option<Lang>,
     /// The origins allowed to frame the panel (`CONSOLE_ORIGINS`): the only ones told its height.
     pub origins: Vec<String>,
+    /// On the account's own panel: the high-consumption alert's threshold (empty: off) and the
+    /// session's CSRF token for changing it.
+    pub daily_cost_alert: Option<(String, String)>,
 }
 
 #[cfg(feature = "ssr")]
@@ -165,6 +168,7 @@ pub async fn load_embedded_panel(
             .workspace_panel(&workspace_id, claims.role, month_of(month)?)
             .await?;
         Ok(PanelPage {
+            daily_cost_alert: None,
             panel: panel_data(panel),
             lang: claims.lang.map(|l| match l {
                 ConsoleLanguage::ZhCn => Lang::ZhCn,
@@ -190,7 +194,7 @@ pub async fn load_own_panel(
         return Ok(None);
     };
     let store = crate::server_side::store()?;
-    store.workspace(me.account_id, &workspace_id).await?;
+    let workspace = store.workspace(me.account_id, &workspace_id).await?;
     let panel = store
         .workspace_panel(
             &workspace_id,
@@ -202,7 +206,45 @@ pub async fn load_own_panel(
         panel: panel_data(panel),
         lang: None,
         origins: Vec::new(),
+        daily_cost_alert: Some((
+            workspace
+                .daily_cost_alert
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            me.csrf_token,
+        )),
     }))
+}
+
+/// customer + CSRF: the workspace's high-consumption alert (an empty threshold turns it off).
+#[leptos::server(prefix = "/fn", endpoint = "set_daily_cost_alert")]
+pub async fn set_daily_cost_alert(
+    #[server(default)] csrf: String,
+    workspace_id: String,
+    #[server(default)] threshold: String,
+) -> Result<(), AppError> {
+    let typed = [("threshold", threshold.clone())];
+    let result = async move {
+        use crate::server_side::{acting_customer, go_to, store};
+        let me = acting_customer(&csrf).await?;
+        let threshold = match threshold.trim() {
+            "" => None,
+            text => Some(
+                billing::Amount::parse(text)
+                    .map_err(|_| AppError::new("threshold_invalid").at("threshold"))?,
+            ),
+        };
+        store()?
+            .set_daily_cost_alert(me.account_id, &workspace_id, threshold)
+            .await?;
+        go_to(&format!(
+            "/workspaces/{}?saved=1",
+            crate::url::percent_encode(&workspace_id, false)
+        ));
+        Ok(())
+    }
+    .await;
+    crate::server_side::keep_typed(result, &typed)
 }
 
 /// `YYYY-MM` moved by `delta` months.
@@ -538,9 +580,12 @@ pub fn OwnPanelPage() -> impl IntoView {
     let ws = move || params.with(|p| p.get("ws")).unwrap_or_default();
     let month = move || query.with(|q| q.get("month"));
     let epoch = crate::account::use_epoch();
+    let alert = ServerAction::<SetDailyCostAlert>::new();
+    let alert_saved = crate::form::successes(alert);
+    let alert_error = crate::form::last_error(alert);
     let data = Resource::new(
-        move || (epoch.track(), ws(), month()),
-        |(_, ws, month)| load_own_panel(ws, month),
+        move || (epoch.track(), alert_saved.get(), ws(), month()),
+        |(_, _, ws, month)| load_own_panel(ws, month),
     );
     view! {
         <Title text=t(Msg::PanelTitle)/>
@@ -550,9 +595,28 @@ pub fn OwnPanelPage() -> impl IntoView {
                 match data.await {
                     Ok(Some(page)) => {
                         let ws = ws();
-                        panel_view(page, false, move |m| {
-                            format!("/workspaces/{}?month={m}", crate::url::percent_encode(&ws, false))
-                        })
+                        let ws_for_form = ws.clone();
+                        let form = page.daily_cost_alert.clone().map(move |(threshold, csrf)| {
+                            let value = crate::form::typed(alert_error, "threshold").unwrap_or(threshold);
+                            view! {
+                                <ActionForm action=alert attr:class="card auth-form" attr:novalidate="" attr:data-testid="daily-cost-alert">
+                                    <h2>{t(Msg::AlertDailyCost)}</h2>
+                                    <input type="hidden" name="csrf" value=csrf/>
+                                    <input type="hidden" name="workspace_id" value=ws_for_form/>
+                                    <crate::form::Field name="threshold" label=Msg::DailyCostThreshold inputmode="decimal"
+                                        value=value hint=Msg::DailyCostThresholdHint
+                                        error=crate::form::error_at(alert_error, "threshold")/>
+                                    <crate::form::Submit label=Msg::Save pending=alert.pending() testid="save-daily-cost-alert"/>
+                                </ActionForm>
+                            }
+                        });
+                        let ws_for_links = ws.clone();
+                        view! {
+                            {panel_view(page, false, move |m| {
+                                format!("/workspaces/{}?month={m}", crate::url::percent_encode(&ws_for_links, false))
+                            })}
+                            {form}
+                        }.into_any()
                     }
                     Ok(None) => crate::form::sign_in_first(),
                     Err(e) => crate::form::load_failed(&e),
