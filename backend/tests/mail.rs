@@ -3,19 +3,19 @@
 //! while events happen, then up: everything arrives, nothing twice; a rolled-back charge sends
 //! nothing; two senders on one database send each message once; links work once. Both databases.
 
-mod support;
 #[path = "support/smtp.rs"]
 mod smtp;
+mod support;
 
 use std::time::Duration as StdDuration;
 
-use backend::{Backend, Clock};
 use backend::auth::customers::{Customer, ProfileUpdate, SignUp};
 use backend::bills::BillCharge;
 use backend::cash::{CashCredit, CashSource};
 use backend::mail::MailSettings;
 use backend::mail::sender::Sender;
 use backend::mail::settings::{AlertsChange, SettingsChange};
+use backend::{Backend, Clock};
 use billing::{Amount, BillingItem, Charge, Settlement};
 use chrono::{Duration, NaiveDate};
 use smtp::{Received, SmtpSink};
@@ -84,7 +84,10 @@ async fn confirmed_customer(
     let link = confirmation
         .link("https://billing.example/confirm-email?token=")
         .expect("the confirmation mail holds its link");
-    assert_eq!(db.store.confirm_email(&token_of(&link)).await.unwrap(), customer.id);
+    assert_eq!(
+        db.store.confirm_email(&token_of(&link)).await.unwrap(),
+        customer.id
+    );
     let customer = db.store.customer(customer.id).await.unwrap();
     assert!(customer.email_confirmed);
     customer
@@ -136,10 +139,22 @@ async fn alerts_arrive_once_in_the_accounts_language_with_the_pages_amounts(db: 
     top_up(&db, account, "1234.50", "trade-1").await;
     // Three bills: the second takes what is available below 100.00, the third below again
     // (no second low-balance mail), the fourth into arrears.
-    db.store.charge_bill(&key("b1"), &bill(account, "ws-1", 1, "1100.00")).await.unwrap();
-    db.store.charge_bill(&key("b2"), &bill(account, "ws-1", 2, "50.00")).await.unwrap();
-    db.store.charge_bill(&key("b3"), &bill(account, "ws-1", 3, "10.00")).await.unwrap();
-    db.store.charge_bill(&key("b4"), &bill(account, "ws-1", 4, "100.00")).await.unwrap();
+    db.store
+        .charge_bill(&key("b1"), &bill(account, "ws-1", 1, "1100.00"))
+        .await
+        .unwrap();
+    db.store
+        .charge_bill(&key("b2"), &bill(account, "ws-1", 2, "50.00"))
+        .await
+        .unwrap();
+    db.store
+        .charge_bill(&key("b3"), &bill(account, "ws-1", 3, "10.00"))
+        .await
+        .unwrap();
+    db.store
+        .charge_bill(&key("b4"), &bill(account, "ws-1", 4, "100.00"))
+        .await
+        .unwrap();
     // A top-up that clears the arrears says so.
     top_up(&db, account, "200.00", "trade-2").await;
     deliver(&db, &sender).await;
@@ -158,13 +173,29 @@ async fn alerts_arrive_once_in_the_accounts_language_with_the_pages_amounts(db: 
         ]
     );
     assert!(mail[1].text().contains("¥1,234.50"), "{}", mail[1].text());
-    assert!(mail[2].text().contains("down to ¥84.50"), "{}", mail[2].text());
-    assert!(mail[3].text().contains("in arrears by ¥25.50"), "{}", mail[3].text());
-    assert!(mail[4].text().contains("¥25.50 of it paid your arrears"), "{}", mail[4].text());
+    assert!(
+        mail[2].text().contains("down to ¥84.50"),
+        "{}",
+        mail[2].text()
+    );
+    assert!(
+        mail[3].text().contains("in arrears by ¥25.50"),
+        "{}",
+        mail[3].text()
+    );
+    assert!(
+        mail[4].text().contains("¥25.50 of it paid your arrears"),
+        "{}",
+        mail[4].text()
+    );
     for m in &mail {
         assert_eq!(m.content_type, "multipart/alternative");
         assert!(m.html.as_deref().unwrap().contains("<html lang=\"en\">"));
-        assert!(m.message_id.ends_with("@billing.example>"), "{}", m.message_id);
+        assert!(
+            m.message_id.ends_with("@billing.example>"),
+            "{}",
+            m.message_id
+        );
         assert_eq!(m.from, "Billing Center <billing@billing.example>");
     }
 
@@ -217,15 +248,26 @@ async fn alerts_can_be_turned_off_and_the_threshold_moved(db: TestDb) {
     assert!(!settings.alerts.top_up_credited && settings.alerts.low_balance);
     top_up(&db, bob.billing_account_id, "600.00", "trade-b").await;
     db.store
-        .charge_bill(&key("b1"), &bill(bob.billing_account_id, "ws-b", 1, "150.00"))
+        .charge_bill(
+            &key("b1"),
+            &bill(bob.billing_account_id, "ws-b", 1, "150.00"),
+        )
         .await
         .unwrap();
     deliver(&db, &sender).await;
     let messages = sink.wait_for(2, WAIT).await;
     assert_eq!(messages[1].subject, "Low balance");
-    assert!(messages[1].text().contains("below your alert threshold of ¥500.00"));
+    assert!(
+        messages[1]
+            .text()
+            .contains("below your alert threshold of ¥500.00")
+    );
     tokio::time::sleep(StdDuration::from_millis(300)).await;
-    assert_eq!(sink.messages().len(), 2, "no top-up mail: that alert is off");
+    assert_eq!(
+        sink.messages().len(),
+        2,
+        "no top-up mail: that alert is off"
+    );
 
     let refused = db
         .store
@@ -238,7 +280,10 @@ async fn alerts_can_be_turned_off_and_the_threshold_moved(db: TestDb) {
         )
         .await
         .unwrap_err();
-    assert_eq!(backend::problem::Problem::from(refused).code, "language_unsupported");
+    assert_eq!(
+        backend::problem::Problem::from(refused).code,
+        "language_unsupported"
+    );
     db.finish().await;
 }
 
@@ -249,14 +294,24 @@ async fn mail_server_down_then_up_delivers_everything_once(db: TestDb) {
     let carol = confirmed_customer(&db, &sink, &sender, "carol", "en").await;
     sink.stop();
     for n in 1..=5 {
-        top_up(&db, carol.billing_account_id, "10.00", &format!("trade-{n}")).await;
+        top_up(
+            &db,
+            carol.billing_account_id,
+            "10.00",
+            &format!("trade-{n}"),
+        )
+        .await;
     }
     // Every attempt fails: the messages wait, with the error visible.
     let round = sender.deliver_due(&db.store).await.unwrap();
     assert_eq!((round.sent, round.retrying), (0, 5));
     let summary = db.store.outbox_summary().await.unwrap();
     assert_eq!((summary.pending, summary.retrying), (5, 5));
-    assert!(db.store.troubled_mail(10).await.unwrap()[0].last_error.is_some());
+    assert!(
+        db.store.troubled_mail(10).await.unwrap()[0]
+            .last_error
+            .is_some()
+    );
     // Retried with backoff: not due again at once.
     assert_eq!(sender.deliver_due(&db.store).await.unwrap().attempted(), 0);
     db.clock.advance(Duration::seconds(2));
@@ -300,15 +355,25 @@ async fn a_rolled_back_charge_sends_nothing(db: TestDb) {
     }
     let before = db.fingerprint().await;
     db.store
-        .charge_bill(&key("doomed-1"), &bill(dave.billing_account_id, "ws-d", 1, "30.00"))
+        .charge_bill(
+            &key("doomed-1"),
+            &bill(dave.billing_account_id, "ws-d", 1, "30.00"),
+        )
         .await
         .unwrap_err();
     assert_eq!(db.fingerprint().await, before);
     let summary = db.store.outbox_summary().await.unwrap();
-    assert_eq!((summary.pending, summary.sent), (0, 1), "only the confirmation");
+    assert_eq!(
+        (summary.pending, summary.sent),
+        (0, 1),
+        "only the confirmation"
+    );
     // The same charge that commits sends its arrears mail.
     db.store
-        .charge_bill(&key("kept-1"), &bill(dave.billing_account_id, "ws-d", 1, "30.00"))
+        .charge_bill(
+            &key("kept-1"),
+            &bill(dave.billing_account_id, "ws-d", 1, "30.00"),
+        )
         .await
         .unwrap();
     deliver(&db, &sender).await;
@@ -327,10 +392,12 @@ async fn two_senders_send_each_message_once(db: TestDb) {
     // A second process: its own pool on the same database.
     let other = match db.store.backend() {
         Backend::Sqlite => {
-            let url: String = sqlx::query_scalar("SELECT 'sqlite://' || file FROM pragma_database_list WHERE name = 'main'")
-                .fetch_one(db.store.pool())
-                .await
-                .unwrap();
+            let url: String = sqlx::query_scalar(
+                "SELECT 'sqlite://' || file FROM pragma_database_list WHERE name = 'main'",
+            )
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
             backend::Store::connect(&url).await.unwrap()
         }
         Backend::Postgres => {
@@ -338,9 +405,12 @@ async fn two_senders_send_each_message_once(db: TestDb) {
                 .fetch_one(db.store.pool())
                 .await
                 .unwrap();
-            backend::Store::connect(&support::database_url(&support::postgres_admin_url(), &name))
-                .await
-                .unwrap()
+            backend::Store::connect(&support::database_url(
+                &support::postgres_admin_url(),
+                &name,
+            ))
+            .await
+            .unwrap()
         }
     }
     .with_clock(db.clock.clone());
@@ -388,7 +458,11 @@ async fn refused_mail_is_given_up_and_operators_are_told(db: TestDb) {
     deliver(&db, &sender).await;
     let messages = sink.wait_for(2, WAIT).await;
     assert_eq!(messages[1].rcpt_tos, vec!["ops@billing.example"]);
-    assert!(messages[1].subject.starts_with("邮件无法投递"), "{}", messages[1].subject);
+    assert!(
+        messages[1].subject.starts_with("邮件无法投递"),
+        "{}",
+        messages[1].subject
+    );
     assert!(messages[1].text().contains("bounce@example.com"));
     let troubled = db.store.troubled_mail(10).await.unwrap();
     assert!(troubled[0].failed_at.is_some() && troubled[0].recipient == "bounce@example.com");
@@ -424,27 +498,59 @@ async fn password_reset_links_work_once_for_half_an_hour(db: TestDb) {
 
     // Unknown logins are answered the same and send nothing.
     db.store.request_password_reset("nobody").await.unwrap();
-    db.store.request_password_reset("GRACE@example.com ").await.unwrap();
+    db.store
+        .request_password_reset("GRACE@example.com ")
+        .await
+        .unwrap();
     deliver(&db, &sender).await;
     let messages = sink.wait_for(2, WAIT).await;
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[1].subject, "重置您的密码");
-    let link = messages[1].link("https://billing.example/reset-password?token=").unwrap();
+    let link = messages[1]
+        .link("https://billing.example/reset-password?token=")
+        .unwrap();
     let token = token_of(&link);
 
     // A weak password is refused and leaves the link usable.
     let weak = db.store.reset_password(&token, "short").await.unwrap_err();
-    assert_eq!(backend::problem::Problem::from(weak).code, "password_too_short");
-    db.store.reset_password(&token, "a brand new passphrase").await.unwrap();
-    assert!(db.store.resume_session(&session.id).await.unwrap().is_none(), "every session ended");
+    assert_eq!(
+        backend::problem::Problem::from(weak).code,
+        "password_too_short"
+    );
+    db.store
+        .reset_password(&token, "a brand new passphrase")
+        .await
+        .unwrap();
+    assert!(
+        db.store
+            .resume_session(&session.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "every session ended"
+    );
     db.store
         .sign_in_customer("grace", "a brand new passphrase", "127.0.0.1")
         .await
         .unwrap();
-    let reused = db.store.reset_password(&token, "another new passphrase").await.unwrap_err();
-    assert_eq!(backend::problem::Problem::from(reused).code, "invalid_token");
+    let reused = db
+        .store
+        .reset_password(&token, "another new passphrase")
+        .await
+        .unwrap_err();
     assert_eq!(
-        backend::problem::Problem::from(db.store.reset_password("garbage", "x y z w v u").await.unwrap_err()).kind.http_status(),
+        backend::problem::Problem::from(reused).code,
+        "invalid_token"
+    );
+    assert_eq!(
+        backend::problem::Problem::from(
+            db.store
+                .reset_password("garbage", "x y z w v u")
+                .await
+                .unwrap_err()
+        )
+        .kind
+        .http_status(),
         400
     );
 
@@ -452,9 +558,18 @@ async fn password_reset_links_work_once_for_half_an_hour(db: TestDb) {
     db.store.request_password_reset("grace").await.unwrap();
     deliver(&db, &sender).await;
     let messages = sink.wait_for(3, WAIT).await;
-    let late = token_of(&messages[2].link("https://billing.example/reset-password?token=").unwrap());
+    let late = token_of(
+        &messages[2]
+            .link("https://billing.example/reset-password?token=")
+            .unwrap(),
+    );
     db.clock.advance(Duration::minutes(31));
-    assert!(db.store.reset_password(&late, "late new passphrase").await.is_err());
+    assert!(
+        db.store
+            .reset_password(&late, "late new passphrase")
+            .await
+            .is_err()
+    );
 
     // At most three links an hour.
     for _ in 0..5 {
@@ -497,12 +612,20 @@ async fn a_new_address_gets_only_its_confirmation_and_the_old_one_is_told(db: Te
     let old = to(&messages, "heidi@example.com");
     assert_eq!(new.len(), 1);
     assert_eq!(new[0].subject, "Confirm your email address");
-    assert_eq!(old.last().unwrap().subject, "Your email address was changed");
+    assert_eq!(
+        old.last().unwrap().subject,
+        "Your email address was changed"
+    );
     assert!(old.last().unwrap().text().contains("heidi.new@example.com"));
     // A link to the old address confirms nothing now.
-    let link = new[0].link("https://billing.example/confirm-email?token=").unwrap();
+    let link = new[0]
+        .link("https://billing.example/confirm-email?token=")
+        .unwrap();
     db.store.confirm_email(&token_of(&link)).await.unwrap();
-    assert!(db.store.confirm_email(&token_of(&link)).await.is_err(), "once");
+    assert!(
+        db.store.confirm_email(&token_of(&link)).await.is_err(),
+        "once"
+    );
     top_up(&db, heidi.billing_account_id, "10.00", "trade-h2").await;
     deliver(&db, &sender).await;
     let messages = sink.wait_for(4, WAIT).await;
@@ -535,7 +658,11 @@ async fn reminders_and_expiring_instruments_are_mailed_once(db: TestDb) {
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .format("%Y-%m-%d %H:%M")
         .to_string();
-    assert!(messages[2].text().contains(&ends), "{} / {ends}", messages[2].text());
+    assert!(
+        messages[2].text().contains(&ends),
+        "{} / {ends}",
+        messages[2].text()
+    );
     assert!(messages[3].text().contains("¥40.00"));
 
     // A voucher with money left, expiring within 7 days.
@@ -557,7 +684,85 @@ async fn reminders_and_expiring_instruments_are_mailed_once(db: TestDb) {
     assert_eq!(db.store.sweep_alerts().await.unwrap().expiring, 0);
     deliver(&db, &sender).await;
     let messages = sink.wait_for(5, WAIT).await;
-    assert!(messages.iter().any(|m| m.subject.starts_with("Your voucher") && m.text().contains("¥5.00")));
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.subject.starts_with("Your voucher") && m.text().contains("¥5.00"))
+    );
+    db.finish().await;
+}
+
+async fn operators_hear_of_failed_settlements_and_flagged_payments(db: TestDb) {
+    let db = with_mail(db);
+    let sink = SmtpSink::start();
+    let sender = sender(&sink);
+    let account = db.store.create_billing_account("Acme").await.unwrap();
+    db.store
+        .bind_workspace(account, "ws-blocked", "Blocked", None)
+        .await
+        .unwrap();
+    let day = db.store.today() - Duration::days(2);
+    // A record no bill line could hold, as a database from before the ingest check may have.
+    sqlx::query(
+        "INSERT INTO usage_records (workspace_id, record_id, usage_day, item, quantity, received_at) \
+         VALUES ('ws-blocked', 'huge', $1, 'network', '900000000000000', 0)",
+    )
+    .bind(day.to_string())
+    .execute(db.store.pool())
+    .await
+    .unwrap();
+    // The day fails twice: the operators hear of it once.
+    for _ in 0..2 {
+        let report = db.store.settle_day(day, "test").await.unwrap();
+        assert_eq!(
+            report.status,
+            backend::settlement::SettlementStatus::Incomplete
+        );
+    }
+    // A payment flagged twice: one mail.
+    let top_up = db
+        .store
+        .open_top_up(
+            &key("t1"),
+            &backend::topups::TopUpRequest {
+                account_id: account,
+                amount: yuan("88.00"),
+                method: backend::topups::TopUpMethod::Alipay,
+            },
+        )
+        .await
+        .unwrap();
+    use backend::reconciliation::FlagKind;
+    assert!(
+        db.store
+            .flag_payment(&top_up.reference, FlagKind::AmountMismatch, "paid 88.01")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.store
+            .flag_payment(&top_up.reference, FlagKind::AmountMismatch, "paid 88.01")
+            .await
+            .unwrap()
+    );
+    deliver(&db, &sender).await;
+    let messages = sink.wait_for(2, WAIT).await;
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 2);
+    for m in &messages {
+        assert_eq!(m.rcpt_tos, vec!["ops@billing.example"]);
+    }
+    assert_eq!(messages[0].subject, format!("结算失败：{day}"));
+    assert!(
+        messages[0].text().contains("ws-blocked"),
+        "{}",
+        messages[0].text()
+    );
+    assert_eq!(
+        messages[1].subject,
+        format!("支付异常：{}", top_up.reference)
+    );
+    assert!(messages[1].text().contains("paid 88.01"));
     db.finish().await;
 }
 
@@ -571,4 +776,5 @@ on_both_databases!(
     password_reset_links_work_once_for_half_an_hour,
     a_new_address_gets_only_its_confirmation_and_the_old_one_is_told,
     reminders_and_expiring_instruments_are_mailed_once,
+    operators_hear_of_failed_settlements_and_flagged_payments,
 );

@@ -54,7 +54,11 @@ pub fn grace_period_ends(since: DateTime<Utc>, grace_days: i64) -> DateTime<Utc>
 /// default 14 days: 3, 7 and 13), then one on the day the period ends (`grace_days`). The latest
 /// one due is returned, so a server that was down for days sends one reminder, not a backlog;
 /// the caller sends each number at most once per arrears episode.
-pub fn arrears_reminder_due(since: DateTime<Utc>, now: DateTime<Utc>, grace_days: i64) -> Option<i64> {
+pub fn arrears_reminder_due(
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    grace_days: i64,
+) -> Option<i64> {
     let grace_days = grace_days.clamp(1, MAX_ARREARS_GRACE_DAYS);
     let elapsed = (now - since).num_days();
     reminder_days(grace_days)
@@ -78,7 +82,9 @@ pub fn reminder_days(grace_days: i64) -> Vec<i64> {
 /// Whether an instrument valid until `valid_until` with `balance` left should be announced as
 /// expiring at `now`: it still holds money and expires within [`EXPIRY_NOTICE_DAYS`].
 pub fn expires_soon(balance: Amount, valid_until: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    !balance.is_zero() && valid_until > now && valid_until - now <= Duration::days(EXPIRY_NOTICE_DAYS)
+    !balance.is_zero()
+        && valid_until > now
+        && valid_until - now <= Duration::days(EXPIRY_NOTICE_DAYS)
 }
 
 #[cfg(test)]
@@ -109,10 +115,19 @@ mod tests {
 
     #[test]
     fn available_counts_cash_and_usable_instruments_only() {
-        assert_eq!(available(&wallet("50.00", "0.00", "30.00", 20), at(10)), yuan("80.00"));
+        assert_eq!(
+            available(&wallet("50.00", "0.00", "30.00", 20), at(10)),
+            yuan("80.00")
+        );
         // The voucher has expired by the 21st.
-        assert_eq!(available(&wallet("50.00", "0.00", "30.00", 20), at(21)), yuan("50.00"));
-        assert_eq!(available(&wallet("0.00", "5.00", "30.00", 20), at(10)), yuan("30.00"));
+        assert_eq!(
+            available(&wallet("50.00", "0.00", "30.00", 20), at(21)),
+            yuan("50.00")
+        );
+        assert_eq!(
+            available(&wallet("0.00", "5.00", "30.00", 20), at(10)),
+            yuan("30.00")
+        );
     }
 
     #[test]

@@ -220,7 +220,9 @@ pub enum ConfigError {
     ConsoleOriginsWithoutKey,
     #[error("{0}")]
     BadSmtp(String),
-    #[error("SMTP_URL is set but SMTP_FROM is not: say who mail is from, like 'Billing Center <billing@example.com>'")]
+    #[error(
+        "SMTP_URL is set but SMTP_FROM is not: say who mail is from, like 'Billing Center <billing@example.com>'"
+    )]
     SmtpWithoutFrom,
     #[error("OPERATOR_ALERT_EMAIL: '{0}' is not an email address")]
     BadOperatorEmail(String),
@@ -367,7 +369,10 @@ impl Config {
         if !console_origins.is_empty() && console_key.is_none() {
             return Err(ConfigError::ConsoleOriginsWithoutKey);
         }
-        let smtp = match (lookup("SMTP_URL").filter(|v| !v.is_empty()), lookup("SMTP_FROM")) {
+        let smtp = match (
+            lookup("SMTP_URL").filter(|v| !v.is_empty()),
+            lookup("SMTP_FROM"),
+        ) {
             (None, _) => None,
             (Some(_), None) => return Err(ConfigError::SmtpWithoutFrom),
             (Some(url), Some(from)) => {
@@ -378,7 +383,10 @@ impl Config {
             }
         };
         let mut operator_recipients = Vec::new();
-        for address in lookup("OPERATOR_ALERT_EMAIL").unwrap_or_default().split(',') {
+        for address in lookup("OPERATOR_ALERT_EMAIL")
+            .unwrap_or_default()
+            .split(',')
+        {
             let address = address.trim();
             if address.is_empty() {
                 continue;

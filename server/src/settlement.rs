@@ -154,7 +154,11 @@ pub async fn settle_due_days(store: &Store) -> Tick {
     // Arrears reminders and instruments about to expire: written once each, whoever sweeps.
     match store.sweep_alerts().await {
         Ok(sweep) if sweep != Default::default() => {
-            tracing::info!(reminders = sweep.arrears_reminders, expiring = sweep.expiring, "alerts written")
+            tracing::info!(
+                reminders = sweep.arrears_reminders,
+                expiring = sweep.expiring,
+                "alerts written"
+            )
         }
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "cannot sweep the alerts"),

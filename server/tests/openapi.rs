@@ -687,7 +687,13 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
     )
     .await;
     let resent = api
-        .call("POST", "/email-confirmation", "/email-confirmation", None, &write)
+        .call(
+            "POST",
+            "/email-confirmation",
+            "/email-confirmation",
+            None,
+            &write,
+        )
         .await;
     assert_eq!(resent.status, StatusCode::ACCEPTED, "{}", resent.body);
     api.call(
@@ -725,7 +731,12 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
             &[],
         )
         .await;
-    assert_eq!(confirmed.status, StatusCode::NO_CONTENT, "{}", confirmed.body);
+    assert_eq!(
+        confirmed.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        confirmed.body
+    );
     api.call(
         "POST",
         "/email-confirmation",

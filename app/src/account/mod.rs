@@ -11,12 +11,12 @@ mod session;
 
 pub use notifications::NotificationsPage;
 pub use ops::OpsPage;
-pub use recovery::{ConfirmEmailPage, ResetPasswordPage};
 #[cfg(feature = "ssr")]
 pub(crate) use overview::movement_name;
 pub use overview::{AccountOverview, AccountOverviewView, load_overview};
 pub(crate) use pages::with_next;
 pub use pages::{AccountPage, SignInPage, SignUpPage};
+pub use recovery::{ConfirmEmailPage, ResetPasswordPage};
 pub use session::{
     AccountMenu, SessionEpoch, SessionView, load_session, provide_session, use_epoch,
 };

@@ -62,8 +62,8 @@ pub async fn save_notifications(
 ) -> Result<(), AppError> {
     let typed = [("low_balance_threshold", low_balance_threshold.clone())];
     let result = async move {
-        use backend::mail::settings::{AlertsChange, SettingsChange};
         use crate::server_side::{acting_customer, go_to, store};
+        use backend::mail::settings::{AlertsChange, SettingsChange};
         let me = acting_customer(&csrf).await?;
         let threshold = billing::Amount::parse(low_balance_threshold.trim())
             .map_err(|_| AppError::new("threshold_invalid").at("low_balance_threshold"))?;

@@ -11,10 +11,10 @@ use billing::{Amount, Wallet};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::{Any, Row, Transaction};
 
+use super::Language;
 use super::outbox::{Outgoing, enqueue};
 use super::settings;
 use super::templates::Mail;
-use super::Language;
 use crate::store::Store;
 use crate::time::{from_micros, to_micros};
 
@@ -150,7 +150,12 @@ pub(crate) async fn after_bills(
         .fetch_all(&mut **tx)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("workspace_id")?, r.try_get("daily_cost_alert_fen")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("workspace_id")?,
+                    r.try_get("daily_cost_alert_fen")?,
+                ))
+            })
             .collect::<Result<_, sqlx::Error>>()?
     } else {
         HashMap::new()
@@ -174,7 +179,8 @@ pub(crate) async fn after_bills(
     let to = recipients(tx, &ids).await?;
     let mail = store.mail_settings().clone();
     for account in maybe_low {
-        let (Some(to), Some(wants)) = (to.get(&account.account_id), wanted.get(&account.account_id))
+        let (Some(to), Some(wants)) =
+            (to.get(&account.account_id), wanted.get(&account.account_id))
         else {
             continue;
         };
@@ -212,7 +218,8 @@ pub(crate) async fn after_bills(
         }
     }
     for (bill, threshold) in over {
-        let (Some(to), Some(wants)) = (to.get(&bill.account_id), wanted.get(&bill.account_id)) else {
+        let (Some(to), Some(wants)) = (to.get(&bill.account_id), wanted.get(&bill.account_id))
+        else {
             continue;
         };
         if wants.alerts.daily_cost {
@@ -284,11 +291,13 @@ impl Store {
     /// Whether a message with this dedupe key was written (a read, before a write transaction
     /// is opened for nothing).
     async fn mail_written(&self, dedupe_key: &str) -> Result<bool, sqlx::Error> {
-        Ok(sqlx::query_scalar::<_, i64>("SELECT id FROM outbox WHERE dedupe_key = $1")
-            .bind(dedupe_key)
-            .fetch_optional(self.pool())
-            .await?
-            .is_some())
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT id FROM outbox WHERE dedupe_key = $1")
+                .bind(dedupe_key)
+                .fetch_optional(self.pool())
+                .await?
+                .is_some(),
+        )
     }
 
     /// Writes the alerts that come with time rather than with an event: arrears reminders
@@ -354,10 +363,15 @@ impl Store {
             let balance = Amount::from_fen(row.try_get("balance_fen")?);
             let valid_until = from_micros(row.try_get("valid_until")?);
             let kind: String = row.try_get("kind")?;
-            let Some(kind) = billing::InstrumentKind::ALL.into_iter().find(|k| k.code() == kind) else {
+            let Some(kind) = billing::InstrumentKind::ALL
+                .into_iter()
+                .find(|k| k.code() == kind)
+            else {
                 continue;
             };
-            if !expires_soon(balance, valid_until, now) || self.mail_written(&format!("expiring:{id}")).await? {
+            if !expires_soon(balance, valid_until, now)
+                || self.mail_written(&format!("expiring:{id}")).await?
+            {
                 continue;
             }
             let mut tx = self.begin_write().await?;

@@ -77,7 +77,11 @@ async fn issue(
     .fetch_one(&mut **tx)
     .await?;
     if recent >= LINKS_PER_HOUR {
-        tracing::info!(customer = owner.customer_id, purpose = purpose.code(), "link not mailed: hourly allowance used");
+        tracing::info!(
+            customer = owner.customer_id,
+            purpose = purpose.code(),
+            "link not mailed: hourly allowance used"
+        );
         return Ok(false);
     }
     let token = random_token(32);
@@ -157,7 +161,8 @@ async fn owner_where(
                 email: row.try_get("email")?,
                 language: Language::stored(&row.try_get::<String, _>("language")?),
             },
-            row.try_get::<Option<i64>, _>("email_confirmed_at")?.is_some(),
+            row.try_get::<Option<i64>, _>("email_confirmed_at")?
+                .is_some(),
         ))
     })
     .transpose()
@@ -185,9 +190,7 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
-        let Some((owner, confirmed)) =
-            owner_where(&mut tx, Who::Login(login)).await?
-        else {
+        let Some((owner, confirmed)) = owner_where(&mut tx, Who::Login(login)).await? else {
             return Ok(());
         };
         let purpose = if confirmed {

@@ -195,11 +195,13 @@ impl Store {
         let mut claimed = Vec::with_capacity(rows.len());
         for row in rows {
             let id: i64 = row.try_get("id")?;
-            sqlx::query("UPDATE outbox SET next_attempt_at = $1, attempts = attempts + 1 WHERE id = $2")
-                .bind(to_micros(now + lease))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE outbox SET next_attempt_at = $1, attempts = attempts + 1 WHERE id = $2",
+            )
+            .bind(to_micros(now + lease))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
             claimed.push(ClaimedMail {
                 id,
                 kind: row.try_get("kind")?,
@@ -217,11 +219,13 @@ impl Store {
 
     /// The mail server accepted the message.
     pub async fn mail_sent(&self, id: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE outbox SET sent_at = $1, last_error = NULL WHERE id = $2 AND sent_at IS NULL")
-            .bind(to_micros(self.now()))
-            .bind(id)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE outbox SET sent_at = $1, last_error = NULL WHERE id = $2 AND sent_at IS NULL",
+        )
+        .bind(to_micros(self.now()))
+        .bind(id)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -316,7 +320,11 @@ impl Store {
     }
 
     /// The latest messages to one address (newest first): what tests and operators look at.
-    pub async fn mail_to(&self, recipient: &str, limit: i64) -> Result<Vec<OutboxEntry>, sqlx::Error> {
+    pub async fn mail_to(
+        &self,
+        recipient: &str,
+        limit: i64,
+    ) -> Result<Vec<OutboxEntry>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT id, kind, recipient, subject, created_at, attempts, last_error, sent_at, failed_at \
              FROM outbox WHERE recipient = $1 ORDER BY id DESC LIMIT $2",

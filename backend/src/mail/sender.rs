@@ -22,7 +22,9 @@ const SMTP_TIMEOUT: StdDuration = StdDuration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SenderError {
-    #[error("SMTP_URL is not a mail server URL lettre understands (smtp://host:port, smtp://host:port?tls=required, smtps://user:password@host): {0}")]
+    #[error(
+        "SMTP_URL is not a mail server URL lettre understands (smtp://host:port, smtp://host:port?tls=required, smtps://user:password@host): {0}"
+    )]
     Url(String),
     #[error("SMTP_FROM='{0}' is not an address (like 'Billing Center <billing@example.com>')")]
     From(String),
@@ -92,8 +94,8 @@ impl Sender {
         if !store.mail_due().await? {
             return Ok(round);
         }
-        let lease = Duration::from_std(SMTP_TIMEOUT * (BATCH as u32 + 2))
-            .unwrap_or(Duration::minutes(5));
+        let lease =
+            Duration::from_std(SMTP_TIMEOUT * (BATCH as u32 + 2)).unwrap_or(Duration::minutes(5));
         for mail in store.claim_mail(BATCH, lease).await? {
             match self.deliver(&mail).await {
                 Ok(()) => {

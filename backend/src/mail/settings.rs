@@ -93,8 +93,10 @@ pub(crate) async fn load(
     tx: &mut Transaction<'static, Any>,
     account_ids: &[i64],
 ) -> Result<HashMap<i64, Stored>, sqlx::Error> {
-    let mut found: HashMap<i64, Stored> =
-        account_ids.iter().map(|id| (*id, Stored::default())).collect();
+    let mut found: HashMap<i64, Stored> = account_ids
+        .iter()
+        .map(|id| (*id, Stored::default()))
+        .collect();
     let sql = crate::sql::Placeholders::of(tx);
     for chunk in account_ids.chunks(sql.rows_per_statement(1)) {
         let statement = format!(
@@ -152,19 +154,20 @@ impl Store {
                 max: Amount::from_fen(MAX_LOW_BALANCE_THRESHOLD_FEN),
             });
         }
-        let language = match change.language.as_deref() {
-            None => None,
-            Some(code) => Some(
-                Language::from_code(code)
-                    .ok_or_else(|| MailError::UnsupportedLanguage(code.chars().take(40).collect()))?,
-            ),
-        };
+        let language =
+            match change.language.as_deref() {
+                None => None,
+                Some(code) => Some(Language::from_code(code).ok_or_else(|| {
+                    MailError::UnsupportedLanguage(code.chars().take(40).collect())
+                })?),
+            };
         let mut tx = self.begin_write().await?;
-        let account_id: i64 = sqlx::query_scalar("SELECT billing_account_id FROM customers WHERE id = $1")
-            .bind(customer_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(crate::auth::AuthError::NotFound("customer"))?;
+        let account_id: i64 =
+            sqlx::query_scalar("SELECT billing_account_id FROM customers WHERE id = $1")
+                .bind(customer_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(crate::auth::AuthError::NotFound("customer"))?;
         let current = load(&mut tx, &[account_id]).await?[&account_id];
         let a = change.alerts.clone().unwrap_or_default();
         let alerts = Alerts {
@@ -225,7 +228,9 @@ async fn read_settings(
         alerts: stored.alerts,
         language: Language::stored(&row.try_get::<String, _>("language")?),
         email: row.try_get("email")?,
-        email_confirmed: row.try_get::<Option<i64>, _>("email_confirmed_at")?.is_some(),
+        email_confirmed: row
+            .try_get::<Option<i64>, _>("email_confirmed_at")?
+            .is_some(),
     })
 }
 

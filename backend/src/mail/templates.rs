@@ -331,7 +331,6 @@ pub fn render(mail: &Mail, language: Language, timezone: chrono_tz::Tz) -> Conte
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,7 +347,10 @@ mod tests {
         assert_eq!(en.subject, "Your account is in arrears");
         assert!(en.text.contains("¥1,234.50"), "{}", en.text);
         assert!(en.text.contains("2026-12-21 00:00 (CST)"), "{}", en.text);
-        assert!(en.html.contains("href=\"https://billing.example/wallet?top_up=1\""));
+        assert!(
+            en.html
+                .contains("href=\"https://billing.example/wallet?top_up=1\"")
+        );
         let zh = render(&mail, Language::ZhCn, chrono_tz::Asia::Shanghai);
         assert_eq!(zh.subject, "您的账户已欠费");
         assert!(zh.text.contains("¥1,234.50"));

@@ -36,9 +36,7 @@ impl Received {
     pub fn link(&self, prefix: &str) -> Option<String> {
         let start = self.text().find(prefix)?;
         let rest = &self.text()[start..];
-        let end = rest
-            .find(|c: char| c.is_whitespace())
-            .unwrap_or(rest.len());
+        let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
         Some(rest[..end].to_owned())
     }
 }

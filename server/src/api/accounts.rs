@@ -86,7 +86,8 @@ pub async fn sign_up(
     if request.language.is_none() {
         // The language of the request (the pages' cookie, then Accept-Language).
         let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-        let lang = app::i18n::Lang::negotiate(header(header::COOKIE), header(header::ACCEPT_LANGUAGE));
+        let lang =
+            app::i18n::Lang::negotiate(header(header::COOKIE), header(header::ACCEPT_LANGUAGE));
         request.language = Some(lang.code().to_owned());
     }
     let customer = store

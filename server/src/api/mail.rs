@@ -168,7 +168,9 @@ pub async fn notifications(
     State(store): State<Store>,
     session: CustomerSession,
 ) -> Result<Json<NotificationSettings>, ApiError> {
-    Ok(Json(store.notification_settings(session.customer_id).await?))
+    Ok(Json(
+        store.notification_settings(session.customer_id).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
