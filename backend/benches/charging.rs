@@ -69,6 +69,7 @@ fn bill(account_id: i64, workspace: &str, n: usize) -> BillCharge {
         account_id,
         workspace_id: workspace.to_owned(),
         day: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap() + chrono::Duration::days(n as i64),
+        cloud_subscription: None,
         settlement: Settlement::Account,
         charges: (0..10)
             .map(|i| Charge {

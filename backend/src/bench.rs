@@ -513,6 +513,7 @@ pub async fn statements(
                         account_id: *account_id,
                         workspace_id: workspace_id.clone(),
                         day,
+                        cloud_subscription: None,
                         settlement: Settlement::Account,
                         charges: vec![
                             Charge {

@@ -30,6 +30,10 @@ pub struct BillCharge {
     pub workspace_id: String,
     pub day: NaiveDate,
     pub settlement: Settlement,
+    /// The cloud subscription a cloud-settled bill is charged to (what its metering record
+    /// names); `None` for a bill paid through the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_subscription: Option<i64>,
     pub charges: Vec<Charge>,
     /// What each charge priced, in charge order, when the bill comes from reported usage.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -322,6 +326,41 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// What cloud-settled bills charged to the cloud, as metering records for the marketplace (one
+/// per bill, in the bill's transaction; pushed later by the metering worker).
+async fn write_metering(
+    tx: &mut Transaction<'static, Any>,
+    rows: &[(i64, i64, &Planned<'_>)],
+    now: i64,
+) -> Result<(), LedgerError> {
+    for (_, bill_id, p) in rows {
+        let cloud = p.plan.totals.cloud;
+        let Some(subscription) = p.request.cloud_subscription else {
+            if !cloud.is_zero() {
+                return Err(LedgerError::Corrupt(format!(
+                    "bill {bill_id} charges {cloud} to a cloud without a subscription"
+                )));
+            }
+            continue;
+        };
+        if cloud.is_zero() {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO cloud_metering (subscription_id, bill_id, usage_day, amount_fen, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(subscription)
+        .bind(*bill_id)
+        .bind(p.request.day.to_string())
+        .bind(cloud.fen())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The mail a batch of bills causes (low balance, arrears, high consumption), in its transaction.
@@ -660,6 +699,7 @@ async fn write_bills(
     accounts::set_instrument_balances(tx, &instrument_balances).await?;
     accounts::set_balances_of(tx, &account_balances).await?;
 
+    write_metering(tx, &rows, now).await?;
     alert(store, tx, planned, states, &answers, charged_at).await?;
     let remembered: Vec<(&IdempotencyKey, &BillCharge, &BillCharged)> = planned
         .iter()

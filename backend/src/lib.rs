@@ -9,6 +9,7 @@ pub mod bills;
 pub mod cash;
 pub mod check;
 pub mod clock;
+pub mod cloud;
 pub mod console;
 pub mod csv;
 pub mod demo;

@@ -199,7 +199,7 @@ impl Store {
         };
         Ok(ConsoleStatus {
             bound: true,
-            settlement: settlement_name(workspace.settlement),
+            settlement: self.settlement_name(&workspace).await?,
             arrears: account.arrears,
             arrears_since,
             grace_period_ends: arrears_since.map(|since| {
@@ -404,10 +404,17 @@ impl Store {
 
 /// The console's name for how a workspace settles. A cloud-settled workspace names its cloud
 /// marketplace once cloud accounts exist (issue 17); until then nothing can settle through one.
-fn settlement_name(settlement: Settlement) -> Option<&'static str> {
-    match settlement {
-        Settlement::Account => Some("account"),
-        Settlement::Cloud => None,
+impl Store {
+    /// How a bound workspace settles, by name: `account`, or the cloud marketplace that pays.
+    async fn settlement_name(
+        &self,
+        workspace: &crate::workspaces::Workspace,
+    ) -> Result<Option<&'static str>, sqlx::Error> {
+        Ok(match (workspace.settlement, workspace.cloud_subscription_id) {
+            (Settlement::Cloud, Some(id)) => self.cloud_of_subscription(id).await?.map(|c| c.code()),
+            (Settlement::Cloud, None) => None,
+            (Settlement::Account, _) => Some("account"),
+        })
     }
 }
 

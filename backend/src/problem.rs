@@ -13,6 +13,7 @@
 use crate::LedgerError;
 use crate::auth::AuthError;
 use crate::auth::password::PasswordRule;
+use crate::cloud::CloudError;
 use crate::console::ConsoleTokenError;
 use crate::mail::MailError;
 use crate::payments::OpenTopUpError;
@@ -288,6 +289,27 @@ impl From<MailError> for Problem {
             MailError::Auth(e) => Problem::from(e),
             MailError::Ledger(e) => Problem::from(e),
             MailError::Database(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<CloudError> for Problem {
+    fn from(error: CloudError) -> Problem {
+        use ProblemKind::*;
+        let message = error.to_string();
+        let p = |code, kind| Problem::new(code, kind, message.clone());
+        match error {
+            CloudError::InstanceNotFound(_) => p("cloud_instance_not_found", NotFound).at("instance_id"),
+            CloudError::SubscriptionEnded => p("cloud_subscription_ended", Conflict).at("instance_id"),
+            CloudError::InstanceOfAnotherAccount => {
+                p("cloud_instance_of_another_account", Conflict).at("instance_id")
+            }
+            CloudError::ChangedThisMonth { .. } => p("settlement_changed_this_month", Conflict),
+            CloudError::CloudUnavailable => p("cloud_unavailable", Unavailable).at("method"),
+            CloudError::WorkspaceNotFound(_) => p("workspace_not_found", NotFound),
+            CloudError::InvalidField { field } => p("cloud_field_invalid", Invalid).at(field),
+            CloudError::Ledger(e) => Problem::from(e),
+            CloudError::Database(e) => Problem::internal(&e),
         }
     }
 }

@@ -878,6 +878,10 @@ fn bill_of_day(
             account_id: workspace.account_id,
             workspace_id: workspace.workspace_id.clone(),
             day,
+            cloud_subscription: match workspace.settlement {
+                billing::Settlement::Cloud => workspace.cloud_subscription_id,
+                billing::Settlement::Account => None,
+            },
             settlement: workspace.settlement,
             charges,
             usage,

@@ -29,6 +29,12 @@ pub struct Workspace {
     pub console_bound: bool,
     /// The high-consumption alert: a day's bill above this is mailed to the account.
     pub daily_cost_alert: Option<billing::Amount>,
+    /// The cloud subscription a cloud-settled workspace is charged to.
+    #[serde(skip)]
+    pub cloud_subscription_id: Option<i64>,
+    /// When its settlement method last changed (at most once per calendar month).
+    #[serde(skip)]
+    pub settlement_changed_at: Option<DateTime<Utc>>,
 }
 
 /// A workspace with its API key in clear: returned once, never stored.
@@ -97,6 +103,10 @@ pub(crate) fn workspace_of(row: &sqlx::any::AnyRow) -> Result<Workspace, sqlx::E
         daily_cost_alert: row
             .try_get::<Option<i64>, _>("daily_cost_alert_fen")?
             .map(billing::Amount::from_fen),
+        cloud_subscription_id: row.try_get("cloud_subscription_id")?,
+        settlement_changed_at: row
+            .try_get::<Option<i64>, _>("settlement_changed_at")?
+            .map(from_micros),
     })
 }
 
@@ -163,7 +173,8 @@ impl Store {
              account_id = excluded.account_id, name = excluded.name, key_hash = excluded.key_hash, \
              key_prefix = excluded.key_prefix, bound_at = excluded.bound_at, \
              key_rotated_at = excluded.key_rotated_at, console_bound = excluded.console_bound, \
-             settlement = 'account', unbound_at = NULL \
+             settlement = 'account', cloud_subscription_id = NULL, settlement_changed_at = NULL, \
+             unbound_at = NULL \
              WHERE workspaces.unbound_at IS NOT NULL",
         )
         .bind(workspace_id)

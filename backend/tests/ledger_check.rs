@@ -45,6 +45,7 @@ fn bill(
         account_id,
         workspace_id: workspace.into(),
         day: day(d),
+        cloud_subscription: None,
         settlement: Settlement::Account,
         charges: charges
             .iter()

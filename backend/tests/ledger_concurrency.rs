@@ -67,6 +67,7 @@ async fn thirty_two_tasks_on_one_account(db: TestDb) {
                             account_id,
                             workspace_id: format!("ws-{task}"),
                             day: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Duration::days(op),
+                            cloud_subscription: None,
                             settlement: Settlement::Account,
                             charges: vec![
                                 Charge {
@@ -244,6 +245,7 @@ async fn accounts_racing_for_one_thing_get_one_winner_and_specific_errors(db: Te
             account_id,
             workspace_id: "ws-shared".into(),
             day: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+            cloud_subscription: None,
             settlement: Settlement::Account,
             charges: vec![Charge {
                 item: BillingItem::Logs,

@@ -325,6 +325,7 @@ async fn step(db: &TestDb, model: &mut Model, op: &Op) -> bool {
                 workspace_id: format!("ws-{account_id}"),
                 day: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
                     + Duration::days(model.bills.into()),
+                cloud_subscription: None,
                 settlement: if *cloud {
                     Settlement::Cloud
                 } else {

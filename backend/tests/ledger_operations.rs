@@ -35,6 +35,7 @@ fn bill(account_id: i64, workspace: &str, d: u32, charges: &[(BillingItem, i64)]
         account_id,
         workspace_id: workspace.into(),
         day: day(d),
+        cloud_subscription: None,
         settlement: Settlement::Account,
         charges: charges
             .iter()

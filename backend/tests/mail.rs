@@ -99,6 +99,7 @@ fn bill(account_id: i64, workspace: &str, day: u32, amount: &str) -> BillCharge 
         account_id,
         workspace_id: workspace.into(),
         day: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
+        cloud_subscription: None,
         settlement: Settlement::Account,
         charges: vec![Charge {
             item: BillingItem::Logs,

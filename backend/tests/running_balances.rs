@@ -27,6 +27,7 @@ fn bill(account_id: i64, workspace: &str, day: &str, yuan_amount: i64) -> BillCh
         account_id,
         workspace_id: workspace.into(),
         day: day.parse().unwrap(),
+        cloud_subscription: None,
         settlement: Settlement::Account,
         charges: vec![Charge {
             item: BillingItem::Logs,

@@ -29,6 +29,7 @@ async fn history(db: &TestDb) -> i64 {
                     account_id: account,
                     workspace_id: (*workspace).into(),
                     day: day(&format!("2026-10-0{d}")),
+                    cloud_subscription: None,
                     settlement: Settlement::Account,
                     charges: items[..lines]
                         .iter()

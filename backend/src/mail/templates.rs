@@ -59,6 +59,12 @@ pub enum Mail {
         threshold: Amount,
         link: String,
     },
+    CloudSubscriptionEnded {
+        cloud: String,
+        instance_id: String,
+        workspaces: Vec<String>,
+        link: String,
+    },
     OperatorSettlementFailed {
         day: NaiveDate,
         failures: i64,
@@ -260,6 +266,20 @@ pub fn render(mail: &Mail, language: Language, timezone: chrono_tz::Tz) -> Conte
                     format!("Workspace {workspace} cost {} on {day}, above the alert threshold of {}.", cny(*cost), cny(*threshold)),
                 )),
                 Link(t("查看用量".into(), "See its usage".into()), link.clone()),
+            ],
+        ),
+        Mail::CloudSubscriptionEnded { cloud, instance_id, workspaces, link } => (
+            t("云市场订阅已结束".into(), "Your cloud marketplace subscription has ended".into()),
+            vec![
+                P(t(
+                    format!("您在 {cloud} 的订阅（实例 {instance_id}）已结束。以下工作空间已改为通过费用中心账户结算，从下一张账单起生效：{}。", workspaces.join("、")),
+                    format!("Your {cloud} subscription (instance {instance_id}) has ended. These workspaces settle through your Billing Center account from the next bill: {}.", workspaces.join(", ")),
+                )),
+                P(t(
+                    "请确保账户余额充足，或绑定新的云账号订阅。".into(),
+                    "Keep enough balance in the account, or settle them through a new subscription.".into(),
+                )),
+                Link(t("查看工作空间".into(), "See your workspaces".into()), link.clone()),
             ],
         ),
         Mail::OperatorSettlementFailed { day, failures, first_error } => (
