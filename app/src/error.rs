@@ -176,5 +176,6 @@ from_domain_error!(
     backend::workspaces::WorkspaceError,
     backend::console::ConsoleTokenError,
     backend::payments::OpenTopUpError,
-    backend::mail::MailError
+    backend::mail::MailError,
+    backend::cloud::CloudError
 );

@@ -63,6 +63,8 @@ pub struct Config {
     pub mail: backend::mail::MailSettings,
     /// `MAIL_GIVE_UP_HOURS` (1 to 168, default 24): how long a message is retried.
     pub mail_give_up_hours: i64,
+    /// `ALIYUN_MARKET_KEY`: the ISV key of Alibaba Cloud Marketplace's SPI (its token).
+    pub aliyun_market_key: Option<String>,
 }
 
 /// Where mail goes out. The URL may hold credentials: never printed.
@@ -232,6 +234,8 @@ pub enum ConfigError {
     BadGraceDays(String),
     #[error("MAIL_GIVE_UP_HOURS='{0}' must be a whole number of hours from 1 to 168")]
     BadGiveUpHours(String),
+    #[error("ALIYUN_MARKET_KEY: the marketplace's ISV key, 16 to 256 visible ASCII characters (got {0} characters)")]
+    BadAliyunKey(usize),
 }
 
 /// `https://host[:port]` or `http://host[:port]`, without path, query or credentials.
@@ -420,7 +424,13 @@ impl Config {
             operator_language,
             arrears_grace_days,
         };
+        let aliyun_market_key = match lookup("ALIYUN_MARKET_KEY") {
+            Some(key) if (16..=256).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => Some(key),
+            Some(key) => return Err(ConfigError::BadAliyunKey(key.len())),
+            None => None,
+        };
         Ok(Config {
+            aliyun_market_key,
             smtp,
             mail,
             mail_give_up_hours,
@@ -530,6 +540,7 @@ impl Config {
             console_origins: self.console_origins.clone(),
             demo_console: self.demo_console,
             smtp_configured: self.smtp.is_some(),
+            aliyun_market_key: self.aliyun_market_key.as_deref().map(Arc::from),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo_console;
 pub mod downloads;
 pub mod language;
+pub mod marketplace;
 pub mod metrics;
 pub mod payments;
 pub mod reconciliation;

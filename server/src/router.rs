@@ -38,6 +38,9 @@ pub struct Settings {
     pub demo_console: bool,
     /// Whether this server delivers mail (`SMTP_URL`); without it mail waits in the outbox.
     pub smtp_configured: bool,
+    /// `ALIYUN_MARKET_KEY`: the key Alibaba Cloud Marketplace signs its SPI calls with; without
+    /// it `/marketplace/aliyun` does not exist.
+    pub aliyun_market_key: Option<Arc<str>>,
 }
 
 /// State shared by every handler.
@@ -180,6 +183,11 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         )
         // Alipay's server (signature-checked): the asynchronous payment notification.
         .route(payments::NOTIFY_PATH, post(payments::alipay_notify))
+        // Alibaba Cloud Marketplace's SaaS SPI (token-checked; 404 without ALIYUN_MARKET_KEY).
+        .route(
+            crate::marketplace::ALIYUN_SPI_PATH,
+            get(crate::marketplace::aliyun_spi),
+        )
         .merge(sandbox_routes)
         .merge(demo_routes)
         // The site's code and style: the brotli copy a release build wrote beside each file

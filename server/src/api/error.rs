@@ -109,7 +109,8 @@ from_domain_error!(
     backend::workspaces::WorkspaceError,
     backend::console::ConsoleTokenError,
     backend::payments::OpenTopUpError,
-    backend::mail::MailError
+    backend::mail::MailError,
+    backend::cloud::CloudError
 );
 
 impl IntoResponse for ApiError {

@@ -2,6 +2,7 @@
 //! says what kind of problem it is; internal details are logged, never returned.
 
 mod accounts;
+mod cloud;
 mod console;
 mod error;
 pub mod error_shape;
@@ -96,6 +97,9 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workspaces::unbind))
         // customer + X-CSRF-Token: a workspace's high-consumption alert.
         .routes(routes!(mail::daily_cost_alert))
+        // customer + X-CSRF-Token: a workspace's settlement method; customer: cloud accounts.
+        .routes(routes!(cloud::change_settlement))
+        .routes(routes!(cloud::cloud_accounts))
         // console service token: a workspace's status (bound, settlement, arrears).
         .routes(routes!(console::status))
         // console owner or administrator token: the workspace's billing panel.

@@ -375,6 +375,37 @@ pub struct Customer {
     pub created_at: DateTime<Utc>,
 }
 
+// ---- backend: cloud settlement ----
+
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Cloud {
+    Aliyun,
+    Aws,
+    Huawei,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    Active,
+    Expired,
+    Released,
+}
+
+/// A cloud subscription of the account (Account > Cloud accounts).
+#[derive(ToSchema)]
+pub struct CloudAccount {
+    pub cloud: Cloud,
+    /// The buyer's account at the cloud (Alibaba `aliUid`).
+    pub cloud_account_id: String,
+    pub instance_id: String,
+    pub status: SubscriptionStatus,
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The workspaces settling through it now.
+    pub workspaces: Vec<String>,
+}
+
 // ---- backend: mail ----
 
 /// Which alerts are on.
