@@ -980,6 +980,54 @@ mod tests {
     }
 
     #[test]
+    fn mail_settings_are_checked_at_start() {
+        let with = |pairs: &'static [(&'static str, &'static str)]| {
+            Config::from_lookup(move |n| {
+                pairs
+                    .iter()
+                    .find(|(name, _)| *name == n)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        let config = with(&[
+            ("SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("SMTP_FROM", "Billing Center <billing@example.com>"),
+            ("OPERATOR_ALERT_EMAIL", "ops@example.com, oncall@example.com"),
+            ("ARREARS_GRACE_DAYS", "7"),
+        ])
+        .unwrap();
+        assert!(config.mail_sender().is_some());
+        assert_eq!(config.mail.operator_recipients.len(), 2);
+        assert_eq!(config.mail.arrears_grace_days, 7);
+        assert!(!format!("{:?}", config.smtp).contains("2525"), "the URL (credentials) is never printed");
+        assert_eq!(
+            with(&[("SMTP_URL", "smtp://127.0.0.1:2525")]).unwrap_err(),
+            ConfigError::SmtpWithoutFrom
+        );
+        assert!(matches!(
+            with(&[("SMTP_URL", "ftp://x"), ("SMTP_FROM", "a@b.com")]).unwrap_err(),
+            ConfigError::BadSmtp(_)
+        ));
+        assert!(matches!(
+            with(&[("SMTP_URL", "smtp://x:25"), ("SMTP_FROM", "nobody")]).unwrap_err(),
+            ConfigError::BadSmtp(_)
+        ));
+        assert_eq!(
+            with(&[("OPERATOR_ALERT_EMAIL", "ops")]).unwrap_err(),
+            ConfigError::BadOperatorEmail("ops".into())
+        );
+        assert_eq!(
+            with(&[("ARREARS_GRACE_DAYS", "0")]).unwrap_err(),
+            ConfigError::BadGraceDays("0".into())
+        );
+        assert_eq!(
+            with(&[("ALIYUN_MARKET_KEY", "short")]).unwrap_err(),
+            ConfigError::BadAliyunKey(5)
+        );
+        assert!(Config::from_lookup(|_| None).unwrap().mail_sender().is_none());
+    }
+
+    #[test]
     fn a_bad_address_is_named_in_the_error() {
         let err =
             Config::from_lookup(|n| (n == "LEPTOS_SITE_ADDR").then(|| "localhost".to_owned()))

@@ -29,6 +29,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/notifications"),
     ("put", "/notifications"),
     ("put", "/workspaces/{id}/daily-cost-alert"),
+    ("put", "/workspaces/{id}/settlement"),
+    ("get", "/cloud-accounts"),
     ("get", "/ops/mail"),
     ("get", "/wallet"),
     ("get", "/movements"),
@@ -942,6 +944,35 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
         &write,
     )
     .await;
+    // Cloud settlement: a subscription from Alibaba's SPI, the workspace switched to it.
+    let instance = app
+        .store
+        .create_subscription(&backend::cloud::NewSubscription {
+            cloud: backend::cloud::Cloud::Aliyun,
+            cloud_account_id: "1234567890".into(),
+            order_ref: "order-1".into(),
+            product_code: "cmgj00012345".into(),
+            sku_id: "yuncode1234500001".into(),
+            valid_until: None,
+        })
+        .await
+        .unwrap();
+    for body in [
+        json!({"method": "aliyun", "account_id": "42", "instance_id": instance}),
+        json!({"method": "aliyun", "account_id": "1234567890", "instance_id": instance}),
+        json!({"method": "account"}),
+    ] {
+        api.call(
+            "PUT",
+            "/workspaces/{id}/settlement",
+            "/workspaces/ws-prod/settlement",
+            Some(body),
+            &write,
+        )
+        .await;
+    }
+    api.call("GET", "/cloud-accounts", "/cloud-accounts", None, &read)
+        .await;
     let rotated = api
         .call(
             "POST",
