@@ -6,6 +6,7 @@
 //! - this module: the store side every marketplace shares.
 
 pub mod aliyun;
+pub mod metering;
 
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
