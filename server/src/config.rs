@@ -65,7 +65,22 @@ pub struct Config {
     pub mail_give_up_hours: i64,
     /// `ALIYUN_MARKET_KEY`: the ISV key of Alibaba Cloud Marketplace's SPI (its token).
     pub aliyun_market_key: Option<String>,
+    /// `ALIYUN_ACCESS_KEY_ID` + `ALIYUN_ACCESS_KEY_SECRET` (together), `ALIYUN_MARKET_ENDPOINT`
+    /// (default `https://market.aliyuncs.com/`), `ALIYUN_METERING_KEY` (default `Unit`): where
+    /// what Alibaba-settled workspaces cost is pushed (`PushMeteringData`).
+    pub aliyun_metering: Option<backend::cloud::metering::AliyunMetering>,
+    /// `MARKETPLACE_SANDBOX=on` (or `serve --demo`): the built-in marketplace plays Alibaba Cloud
+    /// Marketplace on this server (`/sandbox/marketplace`). For demos and tests only.
+    pub marketplace_sandbox: bool,
 }
+
+/// The marketplace sandbox's own keys: public on purpose, like everything in a sandbox (it is
+/// refused together with real marketplace keys).
+pub const SANDBOX_ALIYUN_MARKET_KEY: &str = "billing-center-sandbox-isv-key";
+pub const SANDBOX_ALIYUN_ACCESS_KEY_ID: &str = "sandbox-access-key-id";
+pub const SANDBOX_ALIYUN_ACCESS_KEY_SECRET: &str = "billing-center-sandbox-access-secret";
+/// Where the sandbox receives `PushMeteringData`.
+pub const SANDBOX_ALIYUN_MARKET_PATH: &str = "/sandbox/aliyun/market";
 
 /// Where mail goes out. The URL may hold credentials: never printed.
 #[derive(Clone)]
@@ -236,6 +251,12 @@ pub enum ConfigError {
     BadGiveUpHours(String),
     #[error("ALIYUN_MARKET_KEY: the marketplace's ISV key, 16 to 256 visible ASCII characters (got {0} characters)")]
     BadAliyunKey(usize),
+    #[error("ALIYUN_ACCESS_KEY_ID and ALIYUN_ACCESS_KEY_SECRET go together; {0} is not set")]
+    IncompleteAliyunAccessKey(&'static str),
+    #[error("MARKETPLACE_SANDBOX='{0}' must be on or off")]
+    BadMarketplaceSandboxSwitch(String),
+    #[error("MARKETPLACE_SANDBOX=on cannot be combined with real Alibaba Cloud Marketplace keys: the sandbox plays the marketplace")]
+    MarketplaceSandboxWithKeys,
 }
 
 /// `https://host[:port]` or `http://host[:port]`, without path, query or credentials.
@@ -429,7 +450,38 @@ impl Config {
             Some(key) => return Err(ConfigError::BadAliyunKey(key.len())),
             None => None,
         };
-        Ok(Config {
+        let aliyun_metering = match (
+            lookup("ALIYUN_ACCESS_KEY_ID").filter(|v| !v.is_empty()),
+            lookup("ALIYUN_ACCESS_KEY_SECRET").filter(|v| !v.is_empty()),
+        ) {
+            (None, None) => None,
+            (Some(_), None) => return Err(ConfigError::IncompleteAliyunAccessKey("ALIYUN_ACCESS_KEY_SECRET")),
+            (None, Some(_)) => return Err(ConfigError::IncompleteAliyunAccessKey("ALIYUN_ACCESS_KEY_ID")),
+            (Some(access_key_id), Some(access_key_secret)) => {
+                let endpoint = lookup("ALIYUN_MARKET_ENDPOINT")
+                    .unwrap_or_else(|| "https://market.aliyuncs.com/".to_owned());
+                if !endpoint.starts_with("https://") {
+                    return Err(ConfigError::BadHttpsUrl { name: "ALIYUN_MARKET_ENDPOINT", value: endpoint });
+                }
+                Some(backend::cloud::metering::AliyunMetering {
+                    endpoint,
+                    access_key_id,
+                    access_key_secret,
+                    metering_key: lookup("ALIYUN_METERING_KEY").unwrap_or_else(|| "Unit".to_owned()),
+                })
+            }
+        };
+        let marketplace_sandbox = match lookup("MARKETPLACE_SANDBOX").as_deref().map(str::trim) {
+            None | Some("off") | Some("") => false,
+            Some("on") => true,
+            Some(other) => return Err(ConfigError::BadMarketplaceSandboxSwitch(other.to_owned())),
+        };
+        if marketplace_sandbox && (aliyun_market_key.is_some() || aliyun_metering.is_some()) {
+            return Err(ConfigError::MarketplaceSandboxWithKeys);
+        }
+        let mut config = Config {
+            aliyun_metering,
+            marketplace_sandbox: false,
             aliyun_market_key,
             smtp,
             mail,
@@ -452,7 +504,28 @@ impl Config {
             public_url,
             online_payments,
             bank_payee,
-        })
+        };
+        if marketplace_sandbox {
+            config = config.with_marketplace_sandbox();
+        }
+        Ok(config)
+    }
+
+    /// Plays the marketplaces on this server (`MARKETPLACE_SANDBOX=on`, `serve --demo`), unless
+    /// real marketplace keys are configured: the SPI takes the sandbox's key, and metering is
+    /// pushed to the sandbox on this process's own address.
+    pub fn with_marketplace_sandbox(mut self) -> Config {
+        if self.aliyun_market_key.is_none() && self.aliyun_metering.is_none() {
+            self.marketplace_sandbox = true;
+            self.aliyun_market_key = Some(SANDBOX_ALIYUN_MARKET_KEY.to_owned());
+            self.aliyun_metering = Some(backend::cloud::metering::AliyunMetering {
+                endpoint: format!("{}{SANDBOX_ALIYUN_MARKET_PATH}", self.local_url()),
+                access_key_id: SANDBOX_ALIYUN_ACCESS_KEY_ID.to_owned(),
+                access_key_secret: SANDBOX_ALIYUN_ACCESS_KEY_SECRET.to_owned(),
+                metering_key: "Unit".to_owned(),
+            });
+        }
+        self
     }
 
     /// Plays the console (what `serve --demo` does) with a key made at random for this process,
@@ -541,6 +614,7 @@ impl Config {
             demo_console: self.demo_console,
             smtp_configured: self.smtp.is_some(),
             aliyun_market_key: self.aliyun_market_key.as_deref().map(Arc::from),
+            marketplace_sandbox: self.marketplace_sandbox,
         }
     }
 
@@ -1025,6 +1099,40 @@ mod tests {
             ConfigError::BadAliyunKey(5)
         );
         assert!(Config::from_lookup(|_| None).unwrap().mail_sender().is_none());
+    }
+
+    #[test]
+    fn the_marketplace_sandbox_is_off_by_default_and_refused_with_real_keys() {
+        let with = |pairs: &'static [(&'static str, &'static str)]| {
+            Config::from_lookup(move |n| {
+                pairs
+                    .iter()
+                    .find(|(name, _)| *name == n)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        let plain = with(&[]).unwrap();
+        assert!(!plain.marketplace_sandbox && plain.aliyun_market_key.is_none());
+        let sandbox = with(&[("MARKETPLACE_SANDBOX", "on")]).unwrap();
+        assert!(sandbox.marketplace_sandbox);
+        assert_eq!(sandbox.aliyun_market_key.as_deref(), Some(SANDBOX_ALIYUN_MARKET_KEY));
+        assert!(sandbox.aliyun_metering.unwrap().endpoint.ends_with(SANDBOX_ALIYUN_MARKET_PATH));
+        assert_eq!(
+            with(&[("MARKETPLACE_SANDBOX", "on"), ("ALIYUN_MARKET_KEY", "a real isv key of the merchant")]).unwrap_err(),
+            ConfigError::MarketplaceSandboxWithKeys
+        );
+        assert_eq!(
+            with(&[("MARKETPLACE_SANDBOX", "yes")]).unwrap_err(),
+            ConfigError::BadMarketplaceSandboxSwitch("yes".into())
+        );
+        assert_eq!(
+            with(&[("ALIYUN_ACCESS_KEY_ID", "id")]).unwrap_err(),
+            ConfigError::IncompleteAliyunAccessKey("ALIYUN_ACCESS_KEY_SECRET")
+        );
+        // The demo plays the marketplace unless real keys are configured.
+        let real = with(&[("ALIYUN_MARKET_KEY", "a real isv key of the merchant")]).unwrap().with_marketplace_sandbox();
+        assert!(!real.marketplace_sandbox);
+        assert!(plain.with_marketplace_sandbox().marketplace_sandbox);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod demo_console;
 pub mod downloads;
 pub mod language;
 pub mod marketplace;
+pub mod marketplace_sandbox;
 pub mod metrics;
 pub mod payments;
 pub mod reconciliation;

@@ -476,7 +476,10 @@ fn serve(demo: bool) -> ExitCode {
         )
         .init();
     let config = match Config::from_env() {
-        Ok(config) if demo => config.with_demo_sandbox().with_demo_console(),
+        Ok(config) if demo => config
+            .with_demo_sandbox()
+            .with_demo_console()
+            .with_marketplace_sandbox(),
         Ok(config) => config,
         Err(e) => {
             eprintln!("error: {e}");
@@ -571,6 +574,14 @@ fn serve(demo: bool) -> ExitCode {
                 server::settlement::spawn_mail_sender(store.clone(), sender);
             }
             None => tracing::warn!("SMTP_URL is not set: mail waits in the outbox (see /ops)"),
+        }
+        server::settlement::spawn_metering_pusher(store.clone(), config.aliyun_metering.clone());
+        if config.marketplace_sandbox {
+            println!(
+                "Marketplace sandbox (plays Alibaba Cloud Marketplace; demos and tests only): {}{}",
+                config.public_url,
+                server::marketplace_sandbox::PAGE_PATH
+            );
         }
         if config.settlement_scheduler {
             let health = server::settlement::SchedulerHealth::new();

@@ -41,6 +41,8 @@ pub struct Settings {
     /// `ALIYUN_MARKET_KEY`: the key Alibaba Cloud Marketplace signs its SPI calls with; without
     /// it `/marketplace/aliyun` does not exist.
     pub aliyun_market_key: Option<Arc<str>>,
+    /// `MARKETPLACE_SANDBOX=on`: `/sandbox/marketplace` and the metering receiver are served.
+    pub marketplace_sandbox: bool,
 }
 
 /// State shared by every handler.
@@ -126,6 +128,12 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
     } else {
         Router::new()
     };
+    // The marketplace sandbox (`MARKETPLACE_SANDBOX=on`, `serve --demo`): elsewhere a 404.
+    let marketplace_routes = if state.settings.marketplace_sandbox {
+        crate::marketplace_sandbox::routes()
+    } else {
+        Router::new()
+    };
     // The demo's console (`serve --demo` only): elsewhere /demo/console is the site's 404.
     let demo_routes = if state.settings.demo_console {
         Router::new().route("/demo/console", get(crate::demo_console::page))
@@ -189,6 +197,7 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
             get(crate::marketplace::aliyun_spi),
         )
         .merge(sandbox_routes)
+        .merge(marketplace_routes)
         .merge(demo_routes)
         // The site's code and style: the brotli copy a release build wrote beside each file
         // (scripts/bundle-size.mjs, quality 11) to browsers that take brotli, else the file

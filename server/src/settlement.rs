@@ -228,6 +228,35 @@ pub fn spawn_mail_sender(store: Store, sender: backend::mail::sender::Sender) {
     });
 }
 
+/// The metering worker of this process: every 5 seconds, pushes what cloud-settled bills
+/// charged to their marketplace until nothing is due (supervised like the scheduler).
+pub fn spawn_metering_pusher(
+    store: Store,
+    aliyun: Option<backend::cloud::metering::AliyunMetering>,
+) {
+    supervise(SchedulerHealth::new(), Duration::from_secs(5), move || {
+        let store = store.clone();
+        let aliyun = aliyun.clone();
+        async move {
+            loop {
+                match store.push_due_metering(aliyun.as_ref()).await {
+                    Ok((0, 0)) => break,
+                    Ok((pushed, failed)) => {
+                        tracing::info!(pushed, failed, "cloud metering pushed");
+                        if pushed == 0 {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "the metering worker cannot read its records");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
 /// Runs `work` every `every`, recording each finished run in `health`. A run that panics ends the
 /// loop's task; the supervisor logs it and starts the loop again after a backoff (1 s doubling to
 /// 60 s, back to 1 s once a loop has run for ten minutes).

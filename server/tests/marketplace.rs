@@ -169,3 +169,110 @@ on_both_databases!(
     without_a_key_there_is_no_spi,
     a_customer_switches_a_workspace_through_the_api,
 );
+
+/// The whole path on a served router with the marketplace sandbox on: subscribe in the sandbox
+/// (which calls the SPI over HTTP, signed), switch a workspace, settle a day, push its metering
+/// (first to an endpoint that is down: retried, then to the sandbox: received once), and
+/// unsubscribe (the workspace is back on the account).
+async fn the_sandbox_plays_the_marketplace_end_to_end(mut app: TestApp) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let local = format!("http://{}", listener.local_addr().unwrap());
+    let config = server::config::Config::from_lookup(|n| {
+        [("MARKETPLACE_SANDBOX", "on".to_owned()), ("LEPTOS_SITE_ADDR", local.trim_start_matches("http://").to_owned())]
+            .into_iter()
+            .find(|(name, _)| *name == n)
+            .map(|(_, v)| v)
+    })
+    .unwrap();
+    assert!(config.marketplace_sandbox);
+    app.settings.local_url = local.clone();
+    app.settings.aliyun_market_key = config.settings().aliyun_market_key;
+    app.settings.marketplace_sandbox = true;
+    let served = server::router::app(config.leptos_options(), app.store.clone(), app.settings.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, served).await });
+
+    let subscribed = app
+        .raw("POST", "/sandbox/marketplace/subscribe", Some("ali_uid=1234567890"), None)
+        .await;
+    let location = subscribed.1.get("location").unwrap().to_str().unwrap().to_owned();
+    let instance = location.split_once("created=").expect(&location).1.to_owned();
+    assert!(instance.starts_with("bc-aliyun-"), "{location}");
+
+    let alice = app.customer("alice").await;
+    app.as_customer(&alice, "POST", "/api/v1/workspaces", Some(json!({"workspace_id": "ws-a", "name": "A"})))
+        .await;
+    let switched = app
+        .as_customer(&alice, "PUT", "/api/v1/workspaces/ws-a/settlement",
+            Some(json!({"method": "aliyun", "account_id": "1234567890", "instance_id": instance})))
+        .await;
+    assert_eq!(switched.status, 200, "{}", switched.body);
+    let me = app.as_customer(&alice, "GET", "/api/v1/me", None).await;
+    let account = me.body["billing_account_id"].as_i64().unwrap();
+    let workspace = app.store.workspace(account, "ws-a").await.unwrap();
+    let day = app.store.today() - chrono::Duration::days(1);
+    app.store
+        .ingest_usage(
+            &workspace,
+            &[backend::usage::UsageInput {
+                id: "r1".into(),
+                item: "network".into(),
+                retention_days: None,
+                quantity: "3".into(),
+                day: day.to_string(),
+            }],
+        )
+        .await
+        .unwrap();
+    let report = app.store.settle_day(day, "test").await.unwrap();
+    assert_eq!(report.bills_charged, 1, "{report:?}");
+
+    // The marketplace is unreachable: the record waits, with the reason.
+    let mut down = config.aliyun_metering.clone().unwrap();
+    down.endpoint = "http://127.0.0.1:9/".into();
+    assert_eq!(app.store.push_due_metering(Some(&down)).await.unwrap(), (0, 1));
+    let error: Option<String> = sqlx::query_scalar("SELECT last_error FROM cloud_metering")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert!(error.unwrap().contains("cannot reach"));
+    // Up again, after the backoff: pushed once, received once.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let up = config.aliyun_metering.clone().unwrap();
+    assert_eq!(app.store.push_due_metering(Some(&up)).await.unwrap(), (1, 0));
+    assert_eq!(app.store.push_due_metering(Some(&up)).await.unwrap(), (0, 0));
+    let received = app.store.sandbox_metering(10).await.unwrap();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].instance_id, instance);
+    assert_eq!(received[0].value, "600", "3 hosts × 2.00 = 6.00, in fen");
+    let (_, _, page) = app.raw("GET", "/sandbox/marketplace", None, None).await;
+    assert!(page.contains(&instance));
+    // A forged push is refused by the sandbox.
+    let forged = app
+        .raw("POST", "/sandbox/aliyun/market", Some("Action=PushMeteringData&Version=2015-11-01&Signature=forged&Metering=%5B%5D"), None)
+        .await;
+    assert_eq!(forged.0, 400);
+
+    // Unsubscribe in the sandbox: the workspace is back on the account.
+    let ended = app
+        .raw("POST", "/sandbox/marketplace/end", Some(&format!("instance_id={instance}&action=releaseInstance")), None)
+        .await;
+    assert!(ended.1.get("location").unwrap().to_str().unwrap().contains("ended="), "{:?}", ended.1);
+    let workspace = app.store.workspace(account, "ws-a").await.unwrap();
+    assert_eq!(workspace.settlement, billing::Settlement::Account);
+    server.abort();
+    app.finish().await;
+}
+
+async fn without_the_sandbox_its_pages_do_not_exist(app: TestApp) {
+    let (status, _, _) = app.raw("GET", "/sandbox/marketplace", None, None).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = app.raw("POST", "/sandbox/aliyun/market", Some("Action=x"), None).await;
+    assert_eq!(status.as_u16() / 100, 4);
+    app.finish().await;
+}
+
+on_both_databases!(
+    the_sandbox_plays_the_marketplace_end_to_end,
+    without_the_sandbox_its_pages_do_not_exist,
+);

@@ -329,3 +329,82 @@ mod tests {
         assert!(!verify_rpc("POST", &tampered, "testsecret"));
     }
 }
+
+/// A metering record the marketplace sandbox received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMetering {
+    pub instance_id: String,
+    pub start_time: i64,
+    pub end_time: i64,
+    pub key: String,
+    pub value: String,
+}
+
+impl Store {
+    /// The sandbox received a verified `PushMeteringData` (its nonce is counted once).
+    pub async fn sandbox_receive_metering(
+        &self,
+        nonce: &str,
+        records: &[ReceivedMetering],
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        for r in records {
+            sqlx::query(
+                "INSERT INTO sandbox_metering (instance_id, start_time, end_time, metering_key, value, nonce, received_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (nonce, instance_id, start_time) DO NOTHING",
+            )
+            .bind(&r.instance_id)
+            .bind(r.start_time)
+            .bind(r.end_time)
+            .bind(&r.key)
+            .bind(&r.value)
+            .bind(nonce)
+            .bind(to_micros(self.now()))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// What the sandbox received, newest first.
+    pub async fn sandbox_metering(&self, limit: i64) -> Result<Vec<ReceivedMetering>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT instance_id, start_time, end_time, metering_key, value FROM sandbox_metering ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReceivedMetering {
+                    instance_id: r.try_get("instance_id")?,
+                    start_time: r.try_get("start_time")?,
+                    end_time: r.try_get("end_time")?,
+                    key: r.try_get("metering_key")?,
+                    value: r.try_get("value")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every subscription (the sandbox page lists them): cloud, account id, instance, status.
+    pub async fn all_subscriptions(
+        &self,
+    ) -> Result<Vec<(String, String, String, String)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT cloud, cloud_account_id, instance_id, status FROM cloud_subscriptions ORDER BY id DESC LIMIT 100",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("cloud")?,
+                    r.try_get("cloud_account_id")?,
+                    r.try_get("instance_id")?,
+                    r.try_get("status")?,
+                ))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,233 @@
+//! The marketplace sandbox (`MARKETPLACE_SANDBOX=on`, `serve --demo`): plays Alibaba Cloud
+//! Marketplace on this server. `/sandbox/marketplace` creates a subscription (by calling this
+//! server's own SPI over HTTP with a correctly signed request, as the marketplace would), ends
+//! one (expire, release), and shows the metering records received; `POST /sandbox/aliyun/market`
+//! receives `PushMeteringData`, checking its signature like Alibaba. For demos and tests only.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use backend::Store;
+use backend::cloud::metering::{ReceivedMetering, verify_rpc};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::config::{SANDBOX_ALIYUN_ACCESS_KEY_SECRET, SANDBOX_ALIYUN_MARKET_KEY, SANDBOX_ALIYUN_MARKET_PATH};
+use crate::payments::escape;
+use crate::router::{AppState, Settings};
+
+pub const PAGE_PATH: &str = "/sandbox/marketplace";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(PAGE_PATH, get(page))
+        .route("/sandbox/marketplace/subscribe", post(subscribe))
+        .route("/sandbox/marketplace/end", post(end))
+        .route(SANDBOX_ALIYUN_MARKET_PATH, post(receive_metering))
+}
+
+#[derive(Deserialize)]
+pub struct Notice {
+    created: Option<String>,
+    ended: Option<String>,
+    error: Option<String>,
+}
+
+async fn page(State(store): State<Store>, Query(notice): Query<Notice>) -> Response {
+    let subscriptions = store.all_subscriptions().await.unwrap_or_default();
+    let metering = store.sandbox_metering(100).await.unwrap_or_default();
+    let mut body = String::from(
+        r#"<p class="brand">Marketplace sandbox · 云市场沙箱</p><p class="warn">Plays Alibaba Cloud Marketplace on this server, for demos and tests. Nothing here is a real subscription.</p>"#,
+    );
+    if let Some(created) = notice.created {
+        body.push_str(&format!(
+            r#"<p data-testid="created">Subscribed: instance <code data-testid="instance-id">{}</code>. Give it, with the aliUid, to a workspace's settlement method.</p>"#,
+            escape(&created)
+        ));
+    }
+    if let Some(ended) = notice.ended {
+        body.push_str(&format!(r#"<p data-testid="ended">Ended: {}</p>"#, escape(&ended)));
+    }
+    if let Some(error) = notice.error {
+        body.push_str(&format!(r#"<p class="error" data-testid="sandbox-error">{}</p>"#, escape(&error)));
+    }
+    body.push_str(
+        r#"<h2>Subscribe on Alibaba Cloud Marketplace</h2><form method="post" action="/sandbox/marketplace/subscribe">
+<label>aliUid <input name="ali_uid" value="1234567890" data-testid="ali-uid" required></label>
+<button type="submit" data-testid="subscribe">Subscribe (createInstance)</button></form><h2>Subscriptions</h2><table data-testid="subscriptions"><tr><th>cloud</th><th>aliUid</th><th>instance</th><th>status</th><th></th></tr>"#,
+    );
+    for (cloud, account, instance, status) in &subscriptions {
+        let end = if status == "active" {
+            format!(
+                r#"<form method="post" action="/sandbox/marketplace/end"><input type="hidden" name="instance_id" value="{i}"><button class="secondary" name="action" value="releaseInstance" data-testid="release-{i}">Unsubscribe (releaseInstance)</button></form>"#,
+                i = escape(instance)
+            )
+        } else {
+            String::new()
+        };
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{end}</td></tr>",
+            escape(cloud),
+            escape(account),
+            escape(instance),
+            escape(status)
+        ));
+    }
+    body.push_str(r#"</table><h2>Metering received (PushMeteringData)</h2><table data-testid="metering"><tr><th>instance</th><th>from</th><th>to</th><th>key</th><th>value</th></tr>"#);
+    for m in &metering {
+        let at = |t: i64| {
+            chrono::DateTime::from_timestamp(t, 0)
+                .map(|d| d.to_rfc3339())
+                .unwrap_or_default()
+        };
+        body.push_str(&format!(
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&m.instance_id),
+            at(m.start_time),
+            at(m.end_time),
+            escape(&m.key),
+            escape(&m.value)
+        ));
+    }
+    body.push_str("</table>");
+    Html(format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Marketplace sandbox</title><style>
+body{{font-family:system-ui,sans-serif;background:#eef3fb;margin:0;color:#1a2233}} main{{max-width:48rem;margin:2rem auto;background:#fff;border-radius:12px;padding:1.5rem}}
+.brand{{color:#1677ff;font-weight:700}} .warn{{background:#fff4e5;padding:.6rem;border-radius:6px}} .error{{color:#b42318}}
+table{{border-collapse:collapse;width:100%;font-size:.85rem}} td,th{{border-bottom:1px solid #dde;padding:.3rem;text-align:left}} code{{word-break:break-all}}
+</style></head><body><main>{body}</main></body></html>"#
+    ))
+    .into_response()
+}
+
+/// Calls this server's own SPI, as the marketplace would: a GET with the signed query.
+async fn call_spi(local_url: String, params: Vec<(&'static str, String)>) -> Result<serde_json::Value, String> {
+    let map: BTreeMap<String, String> = params.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let token = backend::cloud::aliyun::spi_token(&map, SANDBOX_ALIYUN_MARKET_KEY);
+    // The serializer is not Send: finished before anything is awaited.
+    let query = {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &params {
+            query.append_pair(k, v);
+        }
+        query.append_pair("token", &token);
+        query.finish()
+    };
+    let url = format!("{local_url}{}?{query}", crate::marketplace::ALIYUN_SPI_PATH);
+    let answer = reqwest::Client::new()
+        .get(&url)
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await
+        .map_err(|e| format!("the SPI did not answer: {e}"))?;
+    let status = answer.status();
+    let body: serde_json::Value =
+        serde_json::from_str(&answer.text().await.unwrap_or_default()).unwrap_or_default();
+    if status.is_success() {
+        Ok(body)
+    } else {
+        Err(format!("the SPI answered {status}: {body}"))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SubscribeForm {
+    ali_uid: String,
+}
+
+async fn subscribe(
+    State(settings): State<std::sync::Arc<Settings>>,
+    Form(form): Form<SubscribeForm>,
+) -> Response {
+    let order = format!("sandbox-{}", backend::auth::random_token(6));
+    let expires = (chrono::Utc::now() + chrono::Duration::days(365))
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let params = vec![
+        ("action", "createInstance".to_owned()),
+        ("aliUid", form.ali_uid.trim().to_owned()),
+        ("orderBizId", order.clone()),
+        ("orderId", order),
+        ("productCode", "cmgj00000000".to_owned()),
+        ("skuId", "sandbox-sku".to_owned()),
+        ("trial", "false".to_owned()),
+        ("expiredOn", expires),
+    ];
+    let target = match call_spi(settings.local_url.clone(), params).await {
+        Ok(body) => format!(
+            "{PAGE_PATH}?created={}",
+            form_urlencoded::byte_serialize(body["instanceId"].as_str().unwrap_or_default().as_bytes()).collect::<String>()
+        ),
+        Err(e) => format!("{PAGE_PATH}?error={}", form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>()),
+    };
+    Redirect::to(&target).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct EndForm {
+    instance_id: String,
+    action: String,
+}
+
+async fn end(State(settings): State<std::sync::Arc<Settings>>, Form(form): Form<EndForm>) -> Response {
+    if !["expiredInstance", "releaseInstance"].contains(&form.action.as_str()) {
+        return (StatusCode::BAD_REQUEST, "action is expiredInstance or releaseInstance").into_response();
+    }
+    let mut params = vec![("action", form.action.clone()), ("instanceId", form.instance_id.clone())];
+    if form.action == "releaseInstance" {
+        params.push(("isRefund", "false".to_owned()));
+    }
+    let target = match call_spi(settings.local_url.clone(), params).await {
+        Ok(_) => format!("{PAGE_PATH}?ended={}", form_urlencoded::byte_serialize(form.instance_id.as_bytes()).collect::<String>()),
+        Err(e) => format!("{PAGE_PATH}?error={}", form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>()),
+    };
+    Redirect::to(&target).into_response()
+}
+
+/// `PushMeteringData`, checked as Alibaba checks it: the signature (HMAC-SHA1 v1) under the
+/// sandbox's access key, the action and version.
+async fn receive_metering(State(store): State<Store>, Form(params): Form<BTreeMap<String, String>>) -> Response {
+    let refuse = |code: &str, message: &str| {
+        (StatusCode::BAD_REQUEST, axum::Json(json!({"Code": code, "Message": message, "Success": false}))).into_response()
+    };
+    if !verify_rpc("POST", &params, SANDBOX_ALIYUN_ACCESS_KEY_SECRET) {
+        return refuse("SignatureDoesNotMatch", "the signature does not match");
+    }
+    if params.get("Action").map(String::as_str) != Some("PushMeteringData")
+        || params.get("Version").map(String::as_str) != Some("2015-11-01")
+    {
+        return refuse("InvalidAction", "only PushMeteringData, version 2015-11-01");
+    }
+    let Ok(records) = serde_json::from_str::<Vec<serde_json::Value>>(params.get("Metering").map(String::as_str).unwrap_or("")) else {
+        return refuse("InvalidParameter", "Metering is not a JSON array");
+    };
+    let mut received = Vec::new();
+    for r in &records {
+        let number = |v: &serde_json::Value| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()));
+        let (Some(instance), Some(start), Some(end)) = (r["InstanceId"].as_str(), number(&r["StartTime"]), number(&r["EndTime"])) else {
+            return refuse("InvalidParameter", "each record needs InstanceId, StartTime and EndTime");
+        };
+        for entity in r["Entities"].as_array().into_iter().flatten() {
+            received.push(ReceivedMetering {
+                instance_id: instance.to_owned(),
+                start_time: start,
+                end_time: end,
+                key: entity["Key"].as_str().unwrap_or_default().to_owned(),
+                value: entity["Value"].as_str().unwrap_or_default().to_owned(),
+            });
+        }
+    }
+    let nonce = params.get("SignatureNonce").cloned().unwrap_or_default();
+    match store.sandbox_receive_metering(&nonce, &received).await {
+        Ok(()) => axum::Json(json!({"RequestId": nonce, "Success": true})).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "sandbox metering");
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"Success": false}))).into_response()
+        }
+    }
+}
