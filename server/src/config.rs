@@ -1118,7 +1118,7 @@ mod tests {
         assert_eq!(sandbox.aliyun_market_key.as_deref(), Some(SANDBOX_ALIYUN_MARKET_KEY));
         assert!(sandbox.aliyun_metering.unwrap().endpoint.ends_with(SANDBOX_ALIYUN_MARKET_PATH));
         assert_eq!(
-            with(&[("MARKETPLACE_SANDBOX", "on"), ("ALIYUN_MARKET_KEY", "a real isv key of the merchant")]).unwrap_err(),
+            with(&[("MARKETPLACE_SANDBOX", "on"), ("ALIYUN_MARKET_KEY", "a-real-isv-key-of-the-merchant")]).unwrap_err(),
             ConfigError::MarketplaceSandboxWithKeys
         );
         assert_eq!(
@@ -1130,7 +1130,7 @@ mod tests {
             ConfigError::IncompleteAliyunAccessKey("ALIYUN_ACCESS_KEY_SECRET")
         );
         // The demo plays the marketplace unless real keys are configured.
-        let real = with(&[("ALIYUN_MARKET_KEY", "a real isv key of the merchant")]).unwrap().with_marketplace_sandbox();
+        let real = with(&[("ALIYUN_MARKET_KEY", "a-real-isv-key-of-the-merchant")]).unwrap().with_marketplace_sandbox();
         assert!(!real.marketplace_sandbox);
         assert!(plain.with_marketplace_sandbox().marketplace_sandbox);
     }
