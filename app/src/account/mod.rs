@@ -82,6 +82,11 @@ pub fn error_message(code: &str) -> Msg {
         "threshold_invalid" => Msg::ErrThreshold,
         "language_unsupported" => Msg::ErrLanguage,
         "email_already_confirmed" => Msg::ErrEmailConfirmed,
+        "cloud_instance_not_found" => Msg::ErrCloudInstance,
+        "cloud_subscription_ended" => Msg::ErrCloudEnded,
+        "cloud_instance_of_another_account" => Msg::ErrCloudOther,
+        "settlement_changed_this_month" => Msg::ErrSettlementMonth,
+        "cloud_field_invalid" => Msg::ErrCloudField,
         _ => Msg::ErrInternal,
     }
 }

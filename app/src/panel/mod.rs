@@ -64,6 +64,19 @@ pub struct PanelPage {
     /// On the account's own panel: the high-consumption alert's threshold (empty: off) and the
     /// session's CSRF token for changing it.
     pub daily_cost_alert: Option<(String, String)>,
+    /// On the account's own panel: how the workspace settles and the account's cloud accounts.
+    pub settlement_form: Option<SettlementForm>,
+}
+
+/// The settlement method form of the account's own panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementForm {
+    /// `account`, or the cloud that pays (`aliyun`, `huawei`).
+    pub method: String,
+    /// The instance it settles through, with a cloud method.
+    pub instance_id: Option<String>,
+    /// (cloud, cloud account id, instance id, status) of each subscription the account named.
+    pub cloud_accounts: Vec<(String, String, String, String)>,
 }
 
 #[cfg(feature = "ssr")]
@@ -169,6 +182,7 @@ pub async fn load_embedded_panel(
             .await?;
         Ok(PanelPage {
             daily_cost_alert: None,
+            settlement_form: None,
             panel: panel_data(panel),
             lang: claims.lang.map(|l| match l {
                 ConsoleLanguage::ZhCn => Lang::ZhCn,
@@ -202,7 +216,29 @@ pub async fn load_own_panel(
             month_of(month)?,
         )
         .await?;
+    let cloud_accounts = store.cloud_accounts(me.account_id).await?;
+    let current = cloud_accounts
+        .iter()
+        .find(|c| c.workspaces.iter().any(|w| *w == workspace_id));
+    let settlement_form = Some(SettlementForm {
+        method: current
+            .map(|c| c.cloud.code().to_owned())
+            .unwrap_or_else(|| "account".to_owned()),
+        instance_id: current.map(|c| c.instance_id.clone()),
+        cloud_accounts: cloud_accounts
+            .iter()
+            .map(|c| {
+                (
+                    c.cloud.code().to_owned(),
+                    c.cloud_account_id.clone(),
+                    c.instance_id.clone(),
+                    c.status.code().to_owned(),
+                )
+            })
+            .collect(),
+    });
     Ok(Some(PanelPage {
+        settlement_form,
         panel: panel_data(panel),
         lang: None,
         origins: Vec::new(),
@@ -214,6 +250,58 @@ pub async fn load_own_panel(
             me.csrf_token,
         )),
     }))
+}
+
+/// customer + CSRF: how the workspace settles from the next bill (at most one change a month).
+#[leptos::server(prefix = "/fn", endpoint = "change_settlement")]
+pub async fn change_settlement(
+    #[server(default)] csrf: String,
+    workspace_id: String,
+    method: String,
+    #[server(default)] account_id: String,
+    #[server(default)] instance_id: String,
+) -> Result<(), AppError> {
+    let typed = [
+        ("account_id", account_id.clone()),
+        ("instance_id", instance_id.clone()),
+    ];
+    let result = async move {
+        use crate::server_side::{acting_customer, go_to, store};
+        let me = acting_customer(&csrf).await?;
+        let cloud = |what: &str| -> Result<(String, String), AppError> {
+            let (account, instance) = (account_id.trim(), instance_id.trim());
+            if account.is_empty() {
+                return Err(AppError::new("cloud_field_invalid").at("account_id"));
+            }
+            if instance.is_empty() {
+                return Err(AppError::new("cloud_field_invalid").at("instance_id"));
+            }
+            let _ = what;
+            Ok((account.to_owned(), instance.to_owned()))
+        };
+        let choice = match method.as_str() {
+            "account" => backend::cloud::SettlementChoice::Account,
+            "aliyun" => {
+                let (account_id, instance_id) = cloud("aliyun")?;
+                backend::cloud::SettlementChoice::Aliyun { account_id, instance_id }
+            }
+            "huawei" => {
+                let (account_id, instance_id) = cloud("huawei")?;
+                backend::cloud::SettlementChoice::Huawei { account_id, instance_id }
+            }
+            _ => return Err(AppError::new("form_invalid").at("method")),
+        };
+        store()?
+            .change_settlement(me.account_id, &workspace_id, &choice)
+            .await?;
+        go_to(&format!(
+            "/workspaces/{}?saved=settlement",
+            crate::url::percent_encode(&workspace_id, false)
+        ));
+        Ok(())
+    }
+    .await;
+    crate::server_side::keep_typed(result, &typed)
 }
 
 /// customer + CSRF: the workspace's high-consumption alert (an empty threshold turns it off).
@@ -583,9 +671,13 @@ pub fn OwnPanelPage() -> impl IntoView {
     let alert = ServerAction::<SetDailyCostAlert>::new();
     let alert_saved = crate::form::successes(alert);
     let alert_error = crate::form::last_error(alert);
+    let settle = ServerAction::<ChangeSettlement>::new();
+    let settle_saved = crate::form::successes(settle);
+    let settle_error = crate::form::last_error(settle);
+    crate::form::focus_first_error(settle_error);
     let data = Resource::new(
-        move || (epoch.track(), alert_saved.get(), ws(), month()),
-        |(_, _, ws, month)| load_own_panel(ws, month),
+        move || (epoch.track(), alert_saved.get(), settle_saved.get(), ws(), month()),
+        |(_, _, _, ws, month)| load_own_panel(ws, month),
     );
     view! {
         <Title text=t(Msg::PanelTitle)/>
@@ -611,10 +703,53 @@ pub fn OwnPanelPage() -> impl IntoView {
                             }
                         });
                         let ws_for_links = ws.clone();
+                        let ws_for_settlement = ws.clone();
+                        let csrf = page.daily_cost_alert.clone().map(|(_, csrf)| csrf).unwrap_or_default();
+                        let settlement = page.settlement_form.clone().map(move |f| {
+                            let aliyun_uid = crate::form::typed(settle_error, "account_id").unwrap_or_default();
+                            let instance = crate::form::typed(settle_error, "instance_id").unwrap_or_default();
+                            view! {
+                                <section class="card" data-testid="settlement-method">
+                                    <h2>{t(Msg::PanelSettlementMethod)}</h2>
+                                    <p>{t(Msg::SettlesThrough)}" "<strong data-testid="current-settlement">{match f.method.as_str() {
+                                        "aliyun" => t(Msg::CloudAliyun),
+                                        "aws" => t(Msg::CloudAws),
+                                        "huawei" => t(Msg::CloudHuawei),
+                                        _ => t(Msg::SettleByAccount),
+                                    }}</strong>{f.instance_id.clone().map(|i| view! { " "<code>{i}</code> })}</p>
+                                    {(!f.cloud_accounts.is_empty()).then(|| view! {
+                                        <table data-testid="cloud-accounts"><thead><tr>
+                                            <th>{t(Msg::CloudColumn)}</th><th>{t(Msg::CloudAccountId)}</th><th>{t(Msg::CloudInstanceId)}</th><th>{t(Msg::ColStatus)}</th>
+                                        </tr></thead><tbody>
+                                            {f.cloud_accounts.iter().map(|(cloud, account, instance, status)| view! {
+                                                <tr><td>{cloud.clone()}</td><td>{account.clone()}</td><td><code>{instance.clone()}</code></td><td>{status.clone()}</td></tr>
+                                            }).collect_view()}
+                                        </tbody></table>
+                                    })}
+                                    <ActionForm action=settle attr:class="auth-form" attr:novalidate="">
+                                        <crate::form::FormError message=Signal::derive(move || settle_error.get().and_then(|e| e.outside(&["account_id", "instance_id"])))/>
+                                        <input type="hidden" name="csrf" value=csrf.clone()/>
+                                        <input type="hidden" name="workspace_id" value=ws_for_settlement.clone()/>
+                                        <label for="f-method">{t(Msg::PanelSettlementMethod)}</label>
+                                        <select id="f-method" name="method" data-testid="settlement-choice">
+                                            <option value="account" selected=f.method == "account">{t(Msg::SettleByAccount)}</option>
+                                            <option value="aliyun" selected=f.method == "aliyun">{t(Msg::CloudAliyun)}</option>
+                                            <option value="huawei" selected=f.method == "huawei">{t(Msg::CloudHuawei)}</option>
+                                        </select>
+                                        <crate::form::Field name="account_id" label=Msg::CloudAccountId value=aliyun_uid
+                                            error=crate::form::error_at(settle_error, "account_id")/>
+                                        <crate::form::Field name="instance_id" label=Msg::CloudInstanceId value=instance
+                                            hint=Msg::CloudInstanceHint error=crate::form::error_at(settle_error, "instance_id")/>
+                                        <crate::form::Submit label=Msg::Save pending=settle.pending() testid="save-settlement"/>
+                                    </ActionForm>
+                                </section>
+                            }
+                        });
                         view! {
                             {panel_view(page, false, move |m| {
                                 format!("/workspaces/{}?month={m}", crate::url::percent_encode(&ws_for_links, false))
                             })}
+                            {settlement}
                             {form}
                         }.into_any()
                     }
