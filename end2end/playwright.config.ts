@@ -69,6 +69,8 @@ export default defineConfig({
         SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
         SMTP_FROM: 'Billing Center <billing@example.com>',
         PUBLIC_URL: baseURL,
+        // The built-in marketplace (tests/cloud.spec.ts subscribes and unsubscribes in it).
+        MARKETPLACE_SANDBOX: 'on',
       },
     },
     {

@@ -58,26 +58,28 @@ async fn page(State(store): State<Store>, Query(notice): Query<Notice>) -> Respo
     body.push_str(
         r#"<h2>Subscribe on Alibaba Cloud Marketplace</h2><form method="post" action="/sandbox/marketplace/subscribe">
 <label>aliUid <input name="ali_uid" value="1234567890" data-testid="ali-uid" required></label>
-<button type="submit" data-testid="subscribe">Subscribe (createInstance)</button></form><h2>Subscriptions</h2><table data-testid="subscriptions"><tr><th>cloud</th><th>aliUid</th><th>instance</th><th>status</th><th></th></tr>"#,
+<button type="submit" data-testid="subscribe">Subscribe (createInstance)</button></form><h2>Subscriptions</h2><table data-testid="subscriptions"><tr><th>cloud</th><th>aliUid</th><th>instance</th><th>status</th></tr>"#,
     );
     for (cloud, account, instance, status) in &subscriptions {
-        let end = if status == "active" {
-            format!(
-                r#"<form method="post" action="/sandbox/marketplace/end"><input type="hidden" name="instance_id" value="{i}"><button class="secondary" name="action" value="releaseInstance" data-testid="release-{i}">Unsubscribe (releaseInstance)</button></form>"#,
-                i = escape(instance)
-            )
-        } else {
-            String::new()
-        };
         body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{end}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
             escape(cloud),
             escape(account),
             escape(instance),
             escape(status)
         ));
     }
-    body.push_str(r#"</table><h2>Metering received (PushMeteringData)</h2><table data-testid="metering"><tr><th>instance</th><th>from</th><th>to</th><th>key</th><th>value</th></tr>"#);
+    body.push_str("</table>");
+    // One button per active subscription, below the table (a phone's width has no room beside it).
+    for (_, _, instance, status) in &subscriptions {
+        if status == "active" {
+            body.push_str(&format!(
+                r#"<form method="post" action="/sandbox/marketplace/end"><input type="hidden" name="instance_id" value="{i}"><button class="secondary" name="action" value="releaseInstance" data-testid="release-{i}">Unsubscribe <code>{i}</code> (releaseInstance)</button></form>"#,
+                i = escape(instance)
+            ));
+        }
+    }
+    body.push_str(r#"<h2>Metering received (PushMeteringData)</h2><table data-testid="metering"><tr><th>instance</th><th>from</th><th>to</th><th>key</th><th>value</th></tr>"#);
     for m in &metering {
         let at = |t: i64| {
             chrono::DateTime::from_timestamp(t, 0)
@@ -98,7 +100,7 @@ async fn page(State(store): State<Store>, Query(notice): Query<Notice>) -> Respo
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Marketplace sandbox</title><style>
 body{{font-family:system-ui,sans-serif;background:#eef3fb;margin:0;color:#1a2233}} main{{max-width:48rem;margin:2rem auto;background:#fff;border-radius:12px;padding:1.5rem}}
 .brand{{color:#1677ff;font-weight:700}} .warn{{background:#fff4e5;padding:.6rem;border-radius:6px}} .error{{color:#b42318}}
-table{{border-collapse:collapse;width:100%;font-size:.85rem}} td,th{{border-bottom:1px solid #dde;padding:.3rem;text-align:left}} code{{word-break:break-all}}
+table{{border-collapse:collapse;width:100%;font-size:.85rem;display:block;overflow-x:auto}} button{{margin:.3rem 0;max-width:100%;word-break:break-all}} td,th{{border-bottom:1px solid #dde;padding:.3rem;text-align:left}} code{{word-break:break-all}}
 </style></head><body><main>{body}</main></body></html>"#
     ))
     .into_response()

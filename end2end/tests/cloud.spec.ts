@@ -1,0 +1,118 @@
+import { test, expect, Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { collectErrors, waitForHydration } from './helpers';
+
+// Cloud settlement end to end with the marketplace sandbox: subscribe on "Alibaba Cloud
+// Marketplace" (the sandbox calls the server's SPI, signed), switch a workspace to it on its
+// page, report and settle a day, see the cloud pay it in the statement and the metering arrive at
+// the marketplace, then unsubscribe: the workspace is back on the account.
+
+function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+const PASSWORD = 'correct horse battery';
+const root = path.resolve(__dirname, '..', '..');
+
+function cli(args: string[], input = ''): string {
+  return execFileSync(path.join(root, 'target/debug/billing-center'), args, {
+    cwd: root,
+    input,
+    env: { ...process.env, DATABASE_URL: 'sqlite://target/e2e/billing-center.db' },
+  }).toString();
+}
+
+function operatorToken(): string {
+  const username = uniqueName('op');
+  cli(['operator', 'create', '--username', username], `${PASSWORD}\n`);
+  return cli(['operator', 'token', '--username', username]).trim();
+}
+
+function shanghaiDay(daysAgo: number): string {
+  return new Date(Date.now() + 8 * 3600_000 - daysAgo * 86_400_000).toISOString().slice(0, 10);
+}
+
+async function signUp(page: Page, username: string) {
+  await page.goto('/signup');
+  await page.locator('#f-username').fill(username);
+  await page.locator('#f-email').fill(`${username}@example.com`);
+  await page.locator('#f-password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page).toHaveURL(/\/account\?welcome=1$/);
+}
+
+test('subscribe in the marketplace sandbox, settle a workspace through it, unsubscribe', async ({ page, request }, testInfo) => {
+  const errors = collectErrors(page);
+  // Months of their own, far from the other specs' settled days (a month whose usage is all
+  // settled is closed).
+  const day = shanghaiDay(150 + 31 * (testInfo.project.name === 'phone' ? 1 : 0));
+  const username = uniqueName('cloud');
+  await signUp(page, username);
+  await page.goto('/workspaces');
+  await waitForHydration(page);
+  const workspace = uniqueName('ws').replace(/_/g, '-');
+  await page.locator('#f-workspace-id').fill(workspace);
+  await page.locator('#f-workspace-name').fill('Cloud-paid');
+  await page.getByTestId('bind').click();
+  const key = (await page.getByTestId('api-key').textContent())!.trim();
+
+  // The buyer subscribes on the marketplace.
+  const aliUid = `${Date.now()}`;
+  await page.goto('/sandbox/marketplace');
+  await page.getByTestId('ali-uid').fill(aliUid);
+  await page.getByTestId('subscribe').click();
+  const instance = (await page.getByTestId('instance-id').textContent())!.trim();
+  expect(instance).toMatch(/^bc-aliyun-[0-9a-f]{32}$/);
+
+  // The account holder switches the workspace; a wrong account id is refused at its field.
+  await page.goto(`/workspaces/${workspace}`);
+  await waitForHydration(page);
+  await expect(page.getByTestId('current-settlement')).toHaveText('this Billing Center account');
+  await page.getByTestId('settlement-choice').selectOption('aliyun');
+  await page.locator('#f-account_id').fill('42');
+  await page.locator('#f-instance_id').fill(instance);
+  await page.getByTestId('save-settlement').click();
+  await expect(page.getByTestId('error-instance_id')).toBeVisible();
+  await page.locator('#f-account_id').fill(aliUid);
+  await page.getByTestId('save-settlement').click();
+  await expect(page.getByTestId('current-settlement')).toHaveText('Alibaba Cloud');
+  await expect(page.getByTestId('cloud-accounts')).toContainText(instance);
+
+  // A day of usage, settled: the cloud pays it (3 hosts of network, 6.00).
+  const reported = await request.post('/api/v1/usage', {
+    data: { records: [{ id: 'n1', item: 'network', quantity: '3', day }] },
+    headers: { authorization: `Bearer ${key}` },
+  });
+  expect(reported.status(), await reported.text()).toBe(200);
+  const settled = await request.post('/api/v1/ops/settlements', {
+    data: { day },
+    headers: { authorization: `Bearer ${operatorToken()}` },
+  });
+  expect(settled.status(), await settled.text()).toBe(200);
+  await page.goto('/bills');
+  await waitForHydration(page);
+  await page.locator('#f-from').fill(day);
+  await page.locator('#f-to').fill(day);
+  await page.getByRole('button', { name: 'Show' }).click();
+  const statement = page.getByTestId('statement');
+  await expect(statement.locator('thead')).toContainText('Cloud account');
+  await expect(statement.locator('tbody tr')).toHaveCount(1);
+  await expect(statement.locator('tbody tr').first()).toContainText('¥6.00');
+
+  // The metering reaches the marketplace (the worker pushes every few seconds): 600 units of 0.01.
+  await expect
+    .poll(async () => {
+      await page.goto('/sandbox/marketplace');
+      return (await page.getByTestId('metering').textContent()) ?? '';
+    }, { timeout: 30_000 })
+    .toContain(instance);
+  await expect(page.getByTestId('metering').locator('tr', { hasText: instance })).toContainText('600');
+
+  // Unsubscribe: the workspace settles through the account again.
+  await page.getByTestId(`release-${instance}`).click();
+  await expect(page.getByTestId('ended')).toContainText(instance);
+  await page.goto(`/workspaces/${workspace}`);
+  await expect(page.getByTestId('current-settlement')).toHaveText('this Billing Center account');
+  expect(errors).toEqual([]);
+});
