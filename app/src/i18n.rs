@@ -260,6 +260,7 @@ messages! {
     ErrCloudField => "Enter the cloud account ID and the instance ID.", "请输入云账号 ID 和实例 ID。";
     ErrEmailConfirmed => "This address is already confirmed.", "该邮箱地址已确认。";
     MailOutbox => "Mail", "邮件";
+    OpsFailingMetering => "Cloud metering not pushed yet", "尚未推送的云市场计量";
     MailPending => "Waiting", "待发送";
     MailRetrying => "Retrying", "重试中";
     MailSent => "Sent", "已发送";

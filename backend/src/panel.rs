@@ -410,11 +410,15 @@ impl Store {
         &self,
         workspace: &crate::workspaces::Workspace,
     ) -> Result<Option<&'static str>, sqlx::Error> {
-        Ok(match (workspace.settlement, workspace.cloud_subscription_id) {
-            (Settlement::Cloud, Some(id)) => self.cloud_of_subscription(id).await?.map(|c| c.code()),
-            (Settlement::Cloud, None) => None,
-            (Settlement::Account, _) => Some("account"),
-        })
+        Ok(
+            match (workspace.settlement, workspace.cloud_subscription_id) {
+                (Settlement::Cloud, Some(id)) => {
+                    self.cloud_of_subscription(id).await?.map(|c| c.code())
+                }
+                (Settlement::Cloud, None) => None,
+                (Settlement::Account, _) => Some("account"),
+            },
+        )
     }
 }
 

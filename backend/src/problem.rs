@@ -299,8 +299,12 @@ impl From<CloudError> for Problem {
         let message = error.to_string();
         let p = |code, kind| Problem::new(code, kind, message.clone());
         match error {
-            CloudError::InstanceNotFound(_) => p("cloud_instance_not_found", NotFound).at("instance_id"),
-            CloudError::SubscriptionEnded => p("cloud_subscription_ended", Conflict).at("instance_id"),
+            CloudError::InstanceNotFound(_) => {
+                p("cloud_instance_not_found", NotFound).at("instance_id")
+            }
+            CloudError::SubscriptionEnded => {
+                p("cloud_subscription_ended", Conflict).at("instance_id")
+            }
             CloudError::InstanceOfAnotherAccount => {
                 p("cloud_instance_of_another_account", Conflict).at("instance_id")
             }

@@ -60,17 +60,31 @@ async fn a_subscription_is_created_once_and_claimed_by_the_first_account(db: Tes
     let instance = subscribe(&db, "1234567890", "order-1").await;
     assert!(instance.starts_with("bc-aliyun-"), "{instance}");
     assert!(!instance.contains("order-1"), "not the order id");
-    assert_eq!(subscribe(&db, "1234567890", "order-1").await, instance, "a retried createInstance");
+    assert_eq!(
+        subscribe(&db, "1234567890", "order-1").await,
+        instance,
+        "a retried createInstance"
+    );
     assert_ne!(subscribe(&db, "1234567890", "order-2").await, instance);
 
     let (_, alice) = customer(&db, "alice").await;
     let (_, bob) = customer(&db, "bob").await;
     for (account, ws) in [(alice, "ws-a"), (bob, "ws-b")] {
-        db.store.bind_workspace(account, ws, ws, None).await.unwrap();
+        db.store
+            .bind_workspace(account, ws, ws, None)
+            .await
+            .unwrap();
     }
     // The wrong aliUid, an unknown instance: not found, the same answer.
-    for choice in [aliyun("999", &instance), aliyun("1234567890", "bc-aliyun-guess")] {
-        let refused = db.store.change_settlement(alice, "ws-a", &choice).await.unwrap_err();
+    for choice in [
+        aliyun("999", &instance),
+        aliyun("1234567890", "bc-aliyun-guess"),
+    ] {
+        let refused = db
+            .store
+            .change_settlement(alice, "ws-a", &choice)
+            .await
+            .unwrap_err();
         assert_eq!(Problem::from(refused).code, "cloud_instance_not_found");
     }
     let switched = db
@@ -85,7 +99,10 @@ async fn a_subscription_is_created_once_and_claimed_by_the_first_account(db: Tes
         .change_settlement(bob, "ws-b", &aliyun("1234567890", &instance))
         .await
         .unwrap_err();
-    assert_eq!(Problem::from(refused).code, "cloud_instance_of_another_account");
+    assert_eq!(
+        Problem::from(refused).code,
+        "cloud_instance_of_another_account"
+    );
     let accounts = db.store.cloud_accounts(alice).await.unwrap();
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0].workspaces, vec!["ws-a"]);
@@ -96,7 +113,10 @@ async fn a_subscription_is_created_once_and_claimed_by_the_first_account(db: Tes
 async fn a_workspace_changes_method_once_per_calendar_month(db: TestDb) {
     let instance = subscribe(&db, "1234567890", "order-1").await;
     let (_, alice) = customer(&db, "alice").await;
-    db.store.bind_workspace(alice, "ws-a", "A", None).await.unwrap();
+    db.store
+        .bind_workspace(alice, "ws-a", "A", None)
+        .await
+        .unwrap();
     // 2026-11-30 22:00 in Shanghai.
     db.clock
         .set(Utc.with_ymd_and_hms(2026, 11, 30, 14, 0, 0).unwrap());
@@ -172,12 +192,26 @@ async fn a_cloud_settled_day_is_paid_by_vouchers_then_the_cloud_and_metered_once
     assert_eq!(report.bills_charged, 1, "{report:?}");
     // 10 hosts × 2.00 = 20.00: the voucher's 5.00, then 15.00 to the cloud; never arrears.
     let account = db.store.account(alice).await.unwrap();
-    assert_eq!((account.cash, account.arrears), (Amount::ZERO, Amount::ZERO));
-    let metering = db.store.metering_of(Cloud::Aliyun, &instance).await.unwrap();
+    assert_eq!(
+        (account.cash, account.arrears),
+        (Amount::ZERO, Amount::ZERO)
+    );
+    let metering = db
+        .store
+        .metering_of(Cloud::Aliyun, &instance)
+        .await
+        .unwrap();
     assert_eq!(metering, vec![(day.to_string(), yuan("15.00"), false)]);
     // Settling again charges and meters nothing more.
     db.store.settle_day(day, "test").await.unwrap();
-    assert_eq!(db.store.metering_of(Cloud::Aliyun, &instance).await.unwrap().len(), 1);
+    assert_eq!(
+        db.store
+            .metering_of(Cloud::Aliyun, &instance)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     db.assert_ledger_clean().await;
     db.finish().await;
 }
@@ -210,7 +244,10 @@ async fn the_end_of_a_subscription_switches_every_workspace_back_with_one_mail(d
     for ws in ["ws-a", "ws-b"] {
         let workspace = db.store.workspace(alice, ws).await.unwrap();
         assert_eq!(workspace.settlement, billing::Settlement::Account);
-        assert_eq!(db.store.console_status(ws).await.unwrap().settlement, Some("account"));
+        assert_eq!(
+            db.store.console_status(ws).await.unwrap().settlement,
+            Some("account")
+        );
     }
     let mail = db.store.mail_to("alice@example.com", 10).await.unwrap();
     let ended: Vec<_> = mail
@@ -218,7 +255,10 @@ async fn the_end_of_a_subscription_switches_every_workspace_back_with_one_mail(d
         .filter(|m| m.kind == "cloud_subscription_ended")
         .collect();
     assert_eq!(ended.len(), 1, "{mail:?}");
-    assert_eq!(ended[0].subject, "Your cloud marketplace subscription has ended");
+    assert_eq!(
+        ended[0].subject,
+        "Your cloud marketplace subscription has ended"
+    );
     // An ended subscription cannot be chosen; the forced switch back did not use up the month.
     let refused = db
         .store

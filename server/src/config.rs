@@ -249,13 +249,17 @@ pub enum ConfigError {
     BadGraceDays(String),
     #[error("MAIL_GIVE_UP_HOURS='{0}' must be a whole number of hours from 1 to 168")]
     BadGiveUpHours(String),
-    #[error("ALIYUN_MARKET_KEY: the marketplace's ISV key, 16 to 256 visible ASCII characters (got {0} characters)")]
+    #[error(
+        "ALIYUN_MARKET_KEY: the marketplace's ISV key, 16 to 256 visible ASCII characters (got {0} characters)"
+    )]
     BadAliyunKey(usize),
     #[error("ALIYUN_ACCESS_KEY_ID and ALIYUN_ACCESS_KEY_SECRET go together; {0} is not set")]
     IncompleteAliyunAccessKey(&'static str),
     #[error("MARKETPLACE_SANDBOX='{0}' must be on or off")]
     BadMarketplaceSandboxSwitch(String),
-    #[error("MARKETPLACE_SANDBOX=on cannot be combined with real Alibaba Cloud Marketplace keys: the sandbox plays the marketplace")]
+    #[error(
+        "MARKETPLACE_SANDBOX=on cannot be combined with real Alibaba Cloud Marketplace keys: the sandbox plays the marketplace"
+    )]
     MarketplaceSandboxWithKeys,
 }
 
@@ -446,7 +450,11 @@ impl Config {
             arrears_grace_days,
         };
         let aliyun_market_key = match lookup("ALIYUN_MARKET_KEY") {
-            Some(key) if (16..=256).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => Some(key),
+            Some(key)
+                if (16..=256).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                Some(key)
+            }
             Some(key) => return Err(ConfigError::BadAliyunKey(key.len())),
             None => None,
         };
@@ -455,19 +463,31 @@ impl Config {
             lookup("ALIYUN_ACCESS_KEY_SECRET").filter(|v| !v.is_empty()),
         ) {
             (None, None) => None,
-            (Some(_), None) => return Err(ConfigError::IncompleteAliyunAccessKey("ALIYUN_ACCESS_KEY_SECRET")),
-            (None, Some(_)) => return Err(ConfigError::IncompleteAliyunAccessKey("ALIYUN_ACCESS_KEY_ID")),
+            (Some(_), None) => {
+                return Err(ConfigError::IncompleteAliyunAccessKey(
+                    "ALIYUN_ACCESS_KEY_SECRET",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::IncompleteAliyunAccessKey(
+                    "ALIYUN_ACCESS_KEY_ID",
+                ));
+            }
             (Some(access_key_id), Some(access_key_secret)) => {
                 let endpoint = lookup("ALIYUN_MARKET_ENDPOINT")
                     .unwrap_or_else(|| "https://market.aliyuncs.com/".to_owned());
                 if !endpoint.starts_with("https://") {
-                    return Err(ConfigError::BadHttpsUrl { name: "ALIYUN_MARKET_ENDPOINT", value: endpoint });
+                    return Err(ConfigError::BadHttpsUrl {
+                        name: "ALIYUN_MARKET_ENDPOINT",
+                        value: endpoint,
+                    });
                 }
                 Some(backend::cloud::metering::AliyunMetering {
                     endpoint,
                     access_key_id,
                     access_key_secret,
-                    metering_key: lookup("ALIYUN_METERING_KEY").unwrap_or_else(|| "Unit".to_owned()),
+                    metering_key: lookup("ALIYUN_METERING_KEY")
+                        .unwrap_or_else(|| "Unit".to_owned()),
                 })
             }
         };
@@ -1066,14 +1086,20 @@ mod tests {
         let config = with(&[
             ("SMTP_URL", "smtp://127.0.0.1:2525"),
             ("SMTP_FROM", "Billing Center <billing@example.com>"),
-            ("OPERATOR_ALERT_EMAIL", "ops@example.com, oncall@example.com"),
+            (
+                "OPERATOR_ALERT_EMAIL",
+                "ops@example.com, oncall@example.com",
+            ),
             ("ARREARS_GRACE_DAYS", "7"),
         ])
         .unwrap();
         assert!(config.mail_sender().is_some());
         assert_eq!(config.mail.operator_recipients.len(), 2);
         assert_eq!(config.mail.arrears_grace_days, 7);
-        assert!(!format!("{:?}", config.smtp).contains("2525"), "the URL (credentials) is never printed");
+        assert!(
+            !format!("{:?}", config.smtp).contains("2525"),
+            "the URL (credentials) is never printed"
+        );
         assert_eq!(
             with(&[("SMTP_URL", "smtp://127.0.0.1:2525")]).unwrap_err(),
             ConfigError::SmtpWithoutFrom
@@ -1098,7 +1124,12 @@ mod tests {
             with(&[("ALIYUN_MARKET_KEY", "short")]).unwrap_err(),
             ConfigError::BadAliyunKey(5)
         );
-        assert!(Config::from_lookup(|_| None).unwrap().mail_sender().is_none());
+        assert!(
+            Config::from_lookup(|_| None)
+                .unwrap()
+                .mail_sender()
+                .is_none()
+        );
     }
 
     #[test]
@@ -1115,10 +1146,23 @@ mod tests {
         assert!(!plain.marketplace_sandbox && plain.aliyun_market_key.is_none());
         let sandbox = with(&[("MARKETPLACE_SANDBOX", "on")]).unwrap();
         assert!(sandbox.marketplace_sandbox);
-        assert_eq!(sandbox.aliyun_market_key.as_deref(), Some(SANDBOX_ALIYUN_MARKET_KEY));
-        assert!(sandbox.aliyun_metering.unwrap().endpoint.ends_with(SANDBOX_ALIYUN_MARKET_PATH));
         assert_eq!(
-            with(&[("MARKETPLACE_SANDBOX", "on"), ("ALIYUN_MARKET_KEY", "a-real-isv-key-of-the-merchant")]).unwrap_err(),
+            sandbox.aliyun_market_key.as_deref(),
+            Some(SANDBOX_ALIYUN_MARKET_KEY)
+        );
+        assert!(
+            sandbox
+                .aliyun_metering
+                .unwrap()
+                .endpoint
+                .ends_with(SANDBOX_ALIYUN_MARKET_PATH)
+        );
+        assert_eq!(
+            with(&[
+                ("MARKETPLACE_SANDBOX", "on"),
+                ("ALIYUN_MARKET_KEY", "a-real-isv-key-of-the-merchant")
+            ])
+            .unwrap_err(),
             ConfigError::MarketplaceSandboxWithKeys
         );
         assert_eq!(
@@ -1130,7 +1174,9 @@ mod tests {
             ConfigError::IncompleteAliyunAccessKey("ALIYUN_ACCESS_KEY_SECRET")
         );
         // The demo plays the marketplace unless real keys are configured.
-        let real = with(&[("ALIYUN_MARKET_KEY", "a-real-isv-key-of-the-merchant")]).unwrap().with_marketplace_sandbox();
+        let real = with(&[("ALIYUN_MARKET_KEY", "a-real-isv-key-of-the-merchant")])
+            .unwrap()
+            .with_marketplace_sandbox();
         assert!(!real.marketplace_sandbox);
         assert!(plain.with_marketplace_sandbox().marketplace_sandbox);
     }

@@ -22,7 +22,10 @@ pub const ALIYUN_SPI_PATH: &str = "/marketplace/aliyun";
 fn query_params(raw: Option<&str>) -> Result<BTreeMap<String, String>, String> {
     let mut params = BTreeMap::new();
     for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
-        if params.insert(name.clone().into_owned(), value.into_owned()).is_some() {
+        if params
+            .insert(name.clone().into_owned(), value.into_owned())
+            .is_some()
+        {
             return Err(format!("parameter '{name}' is repeated"));
         }
     }
@@ -53,15 +56,18 @@ pub async fn aliyun_spi(
         Err(e) => return refuse(StatusCode::BAD_REQUEST, e.to_string()),
     };
     match store.aliyun_spi(&call).await {
-        Ok(SpiAnswer::Instance(instance_id)) => Json(json!({"instanceId": instance_id})).into_response(),
+        Ok(SpiAnswer::Instance(instance_id)) => {
+            Json(json!({"instanceId": instance_id})).into_response()
+        }
         Ok(SpiAnswer::Done) => Json(json!({"success": true})).into_response(),
         Err(backend::cloud::CloudError::InstanceNotFound(id)) => refuse(
             StatusCode::NOT_FOUND,
             format!("no instance '{}'", id.chars().take(64).collect::<String>()),
         ),
-        Err(backend::cloud::CloudError::InvalidField { field }) => {
-            refuse(StatusCode::BAD_REQUEST, format!("{field} must be 1 to 128 visible characters"))
-        }
+        Err(backend::cloud::CloudError::InvalidField { field }) => refuse(
+            StatusCode::BAD_REQUEST,
+            format!("{field} must be 1 to 128 visible characters"),
+        ),
         Err(e) => {
             tracing::error!(error = %e, "aliyun SPI failed");
             // Not success: the marketplace retries.

@@ -16,7 +16,9 @@ use backend::cloud::metering::{ReceivedMetering, verify_rpc};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::config::{SANDBOX_ALIYUN_ACCESS_KEY_SECRET, SANDBOX_ALIYUN_MARKET_KEY, SANDBOX_ALIYUN_MARKET_PATH};
+use crate::config::{
+    SANDBOX_ALIYUN_ACCESS_KEY_SECRET, SANDBOX_ALIYUN_MARKET_KEY, SANDBOX_ALIYUN_MARKET_PATH,
+};
 use crate::payments::escape;
 use crate::router::{AppState, Settings};
 
@@ -50,10 +52,16 @@ async fn page(State(store): State<Store>, Query(notice): Query<Notice>) -> Respo
         ));
     }
     if let Some(ended) = notice.ended {
-        body.push_str(&format!(r#"<p data-testid="ended">Ended: {}</p>"#, escape(&ended)));
+        body.push_str(&format!(
+            r#"<p data-testid="ended">Ended: {}</p>"#,
+            escape(&ended)
+        ));
     }
     if let Some(error) = notice.error {
-        body.push_str(&format!(r#"<p class="error" data-testid="sandbox-error">{}</p>"#, escape(&error)));
+        body.push_str(&format!(
+            r#"<p class="error" data-testid="sandbox-error">{}</p>"#,
+            escape(&error)
+        ));
     }
     body.push_str(
         r#"<h2>Subscribe on Alibaba Cloud Marketplace</h2><form method="post" action="/sandbox/marketplace/subscribe">
@@ -107,8 +115,14 @@ table{{border-collapse:collapse;width:100%;font-size:.85rem;display:block;overfl
 }
 
 /// Calls this server's own SPI, as the marketplace would: a GET with the signed query.
-async fn call_spi(local_url: String, params: Vec<(&'static str, String)>) -> Result<serde_json::Value, String> {
-    let map: BTreeMap<String, String> = params.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+async fn call_spi(
+    local_url: String,
+    params: Vec<(&'static str, String)>,
+) -> Result<serde_json::Value, String> {
+    let map: BTreeMap<String, String> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
     let token = backend::cloud::aliyun::spi_token(&map, SANDBOX_ALIYUN_MARKET_KEY);
     // The serializer is not Send: finished before anything is awaited.
     let query = {
@@ -163,9 +177,15 @@ async fn subscribe(
     let target = match call_spi(settings.local_url.clone(), params).await {
         Ok(body) => format!(
             "{PAGE_PATH}?created={}",
-            form_urlencoded::byte_serialize(body["instanceId"].as_str().unwrap_or_default().as_bytes()).collect::<String>()
+            form_urlencoded::byte_serialize(
+                body["instanceId"].as_str().unwrap_or_default().as_bytes()
+            )
+            .collect::<String>()
         ),
-        Err(e) => format!("{PAGE_PATH}?error={}", form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>()),
+        Err(e) => format!(
+            "{PAGE_PATH}?error={}",
+            form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>()
+        ),
     };
     Redirect::to(&target).into_response()
 }
@@ -176,26 +196,49 @@ pub struct EndForm {
     action: String,
 }
 
-async fn end(State(settings): State<std::sync::Arc<Settings>>, Form(form): Form<EndForm>) -> Response {
+async fn end(
+    State(settings): State<std::sync::Arc<Settings>>,
+    Form(form): Form<EndForm>,
+) -> Response {
     if !["expiredInstance", "releaseInstance"].contains(&form.action.as_str()) {
-        return (StatusCode::BAD_REQUEST, "action is expiredInstance or releaseInstance").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "action is expiredInstance or releaseInstance",
+        )
+            .into_response();
     }
-    let mut params = vec![("action", form.action.clone()), ("instanceId", form.instance_id.clone())];
+    let mut params = vec![
+        ("action", form.action.clone()),
+        ("instanceId", form.instance_id.clone()),
+    ];
     if form.action == "releaseInstance" {
         params.push(("isRefund", "false".to_owned()));
     }
     let target = match call_spi(settings.local_url.clone(), params).await {
-        Ok(_) => format!("{PAGE_PATH}?ended={}", form_urlencoded::byte_serialize(form.instance_id.as_bytes()).collect::<String>()),
-        Err(e) => format!("{PAGE_PATH}?error={}", form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>()),
+        Ok(_) => format!(
+            "{PAGE_PATH}?ended={}",
+            form_urlencoded::byte_serialize(form.instance_id.as_bytes()).collect::<String>()
+        ),
+        Err(e) => format!(
+            "{PAGE_PATH}?error={}",
+            form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>()
+        ),
     };
     Redirect::to(&target).into_response()
 }
 
 /// `PushMeteringData`, checked as Alibaba checks it: the signature (HMAC-SHA1 v1) under the
 /// sandbox's access key, the action and version.
-async fn receive_metering(State(store): State<Store>, Form(params): Form<BTreeMap<String, String>>) -> Response {
+async fn receive_metering(
+    State(store): State<Store>,
+    Form(params): Form<BTreeMap<String, String>>,
+) -> Response {
     let refuse = |code: &str, message: &str| {
-        (StatusCode::BAD_REQUEST, axum::Json(json!({"Code": code, "Message": message, "Success": false}))).into_response()
+        (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"Code": code, "Message": message, "Success": false})),
+        )
+            .into_response()
     };
     if !verify_rpc("POST", &params, SANDBOX_ALIYUN_ACCESS_KEY_SECRET) {
         return refuse("SignatureDoesNotMatch", "the signature does not match");
@@ -205,14 +248,26 @@ async fn receive_metering(State(store): State<Store>, Form(params): Form<BTreeMa
     {
         return refuse("InvalidAction", "only PushMeteringData, version 2015-11-01");
     }
-    let Ok(records) = serde_json::from_str::<Vec<serde_json::Value>>(params.get("Metering").map(String::as_str).unwrap_or("")) else {
+    let Ok(records) = serde_json::from_str::<Vec<serde_json::Value>>(
+        params.get("Metering").map(String::as_str).unwrap_or(""),
+    ) else {
         return refuse("InvalidParameter", "Metering is not a JSON array");
     };
     let mut received = Vec::new();
     for r in &records {
-        let number = |v: &serde_json::Value| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()));
-        let (Some(instance), Some(start), Some(end)) = (r["InstanceId"].as_str(), number(&r["StartTime"]), number(&r["EndTime"])) else {
-            return refuse("InvalidParameter", "each record needs InstanceId, StartTime and EndTime");
+        let number = |v: &serde_json::Value| {
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        };
+        let (Some(instance), Some(start), Some(end)) = (
+            r["InstanceId"].as_str(),
+            number(&r["StartTime"]),
+            number(&r["EndTime"]),
+        ) else {
+            return refuse(
+                "InvalidParameter",
+                "each record needs InstanceId, StartTime and EndTime",
+            );
         };
         for entity in r["Entities"].as_array().into_iter().flatten() {
             received.push(ReceivedMetering {
@@ -229,7 +284,11 @@ async fn receive_metering(State(store): State<Store>, Form(params): Form<BTreeMa
         Ok(()) => axum::Json(json!({"RequestId": nonce, "Success": true})).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "sandbox metering");
-            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"Success": false}))).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(json!({"Success": false})),
+            )
+                .into_response()
         }
     }
 }

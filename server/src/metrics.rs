@@ -119,6 +119,14 @@ fn describe() {
         "mail_outbox_oldest_pending_seconds",
         "How long the oldest message waiting in the outbox has waited"
     );
+    describe_gauge!(
+        "cloud_metering_records",
+        "Metering records for the cloud marketplaces by state: pending (failing among them), pushed"
+    );
+    describe_gauge!(
+        "cloud_metering_oldest_pending_seconds",
+        "How long the oldest metering record waiting to be pushed has waited"
+    );
 }
 
 /// What the router's `/metrics` needs: the bearer token when one is configured, the store (for
@@ -170,6 +178,20 @@ pub async fn render(State(state): State<MetricsState>, headers: HeaderMap) -> Re
                 .set(outbox.oldest_pending_seconds as f64);
         }
         Err(e) => tracing::error!(error = %e, "metrics: cannot read the outbox"),
+    }
+    match state.store.metering_summary().await {
+        Ok(metering) => {
+            for (name, count) in [
+                ("pending", metering.pending),
+                ("failing", metering.failing),
+                ("pushed", metering.pushed),
+            ] {
+                metrics::gauge!("cloud_metering_records", "state" => name).set(count as f64);
+            }
+            metrics::gauge!("cloud_metering_oldest_pending_seconds")
+                .set(metering.oldest_pending_seconds as f64);
+        }
+        Err(e) => tracing::error!(error = %e, "metrics: cannot read the cloud metering"),
     }
     let handle = handle();
     handle.run_upkeep();

@@ -75,6 +75,9 @@ pub struct OperatorView {
     /// Open payment flags (a trade closed or refunded after it was credited, a wrong amount).
     pub payment_flags: Vec<PaymentFlagRow>,
     pub mail: MailView,
+    /// Cloud metering records still waiting after a failed push (what the cloud paid that the
+    /// marketplace has not been told yet).
+    pub failing_metering: Vec<(String, String, String, String, i64, String)>,
     pub audit: Vec<AuditRow>,
 }
 
@@ -162,8 +165,25 @@ pub async fn load_operator() -> Result<Option<OperatorView>, AppError> {
         failed: summary.failed,
         troubled,
     };
+    let failing_metering = store
+        .failing_metering(50)
+        .await
+        .map_err(|e| backend::problem::Problem::internal(&e))?
+        .into_iter()
+        .map(|m| {
+            (
+                m.cloud,
+                m.instance_id,
+                m.usage_day,
+                billing::format_cny(m.amount.as_decimal()),
+                m.attempts,
+                m.last_error,
+            )
+        })
+        .collect();
     Ok(Some(OperatorView {
         username: me.username,
+        failing_metering,
         mail,
         payment_flags,
         csrf_token: me.csrf_token,
@@ -428,6 +448,21 @@ pub fn OpsPage() -> impl IntoView {
                         <PaymentFlags rows=me.payment_flags.clone()/>
                         <SettlementFailures rows=me.settlement_failures.clone()/>
                         <Outbox mail=me.mail.clone()/>
+                        {(!me.failing_metering.is_empty()).then(|| view! {
+                            <section class="card" data-testid="failing-metering">
+                                <h2>{t(Msg::OpsFailingMetering)}</h2>
+                                <div class="table-scroll"><table>
+                                    <thead><tr><th>{t(Msg::CloudColumn)}</th><th>{t(Msg::CloudInstanceId)}</th><th>{t(Msg::ColDay)}</th>
+                                        <th>{t(Msg::Amount)}</th><th>{t(Msg::MailError)}</th></tr></thead>
+                                    <tbody>
+                                        {me.failing_metering.iter().map(|(cloud, instance, day, amount, attempts, error)| view! {
+                                            <tr><td>{cloud.clone()}</td><td><code>{instance.clone()}</code></td><td>{day.clone()}</td>
+                                            <td>{amount.clone()}</td><td>{format!("({attempts}×) {error}")}</td></tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table></div>
+                            </section>
+                        })}
                         <OperatorForms csrf=me.csrf_token.clone() form_token=me.form_token.clone() transfer vouchers card/>
                         <section class="card">
                             <h2>{t(Msg::AuditTitle)}</h2>

@@ -283,11 +283,17 @@ pub async fn change_settlement(
             "account" => backend::cloud::SettlementChoice::Account,
             "aliyun" => {
                 let (account_id, instance_id) = cloud("aliyun")?;
-                backend::cloud::SettlementChoice::Aliyun { account_id, instance_id }
+                backend::cloud::SettlementChoice::Aliyun {
+                    account_id,
+                    instance_id,
+                }
             }
             "huawei" => {
                 let (account_id, instance_id) = cloud("huawei")?;
-                backend::cloud::SettlementChoice::Huawei { account_id, instance_id }
+                backend::cloud::SettlementChoice::Huawei {
+                    account_id,
+                    instance_id,
+                }
             }
             _ => return Err(AppError::new("form_invalid").at("method")),
         };
@@ -676,7 +682,15 @@ pub fn OwnPanelPage() -> impl IntoView {
     let settle_error = crate::form::last_error(settle);
     crate::form::focus_first_error(settle_error);
     let data = Resource::new(
-        move || (epoch.track(), alert_saved.get(), settle_saved.get(), ws(), month()),
+        move || {
+            (
+                epoch.track(),
+                alert_saved.get(),
+                settle_saved.get(),
+                ws(),
+                month(),
+            )
+        },
         |(_, _, _, ws, month)| load_own_panel(ws, month),
     );
     view! {

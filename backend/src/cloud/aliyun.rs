@@ -58,7 +58,10 @@ pub enum SpiAnswer {
     Done,
 }
 
-fn required<'a>(params: &'a BTreeMap<String, String>, name: &'static str) -> Result<&'a str, SpiError> {
+fn required<'a>(
+    params: &'a BTreeMap<String, String>,
+    name: &'static str,
+) -> Result<&'a str, SpiError> {
     params
         .get(name)
         .map(String::as_str)
@@ -182,7 +185,10 @@ mod tests {
             ("skuId", "yuncode1234500001"),
             ("trial", "false"),
         ]);
-        assert_eq!(spi_token(&create, "isvkey"), "742555cc8ae25f430249c47a7fbc2ea6");
+        assert_eq!(
+            spi_token(&create, "isvkey"),
+            "742555cc8ae25f430249c47a7fbc2ea6"
+        );
     }
 
     #[test]

@@ -40,7 +40,11 @@ pub fn rpc_string_to_sign(method: &str, params: &BTreeMap<String, String>) -> St
         .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
         .collect::<Vec<_>>()
         .join("&");
-    format!("{method}&{}&{}", percent_encode("/"), percent_encode(&canonical))
+    format!(
+        "{method}&{}&{}",
+        percent_encode("/"),
+        percent_encode(&canonical)
+    )
 }
 
 /// Base64 of HMAC-SHA1 with `secret&` as the key.
@@ -56,7 +60,10 @@ pub fn verify_rpc(method: &str, params: &BTreeMap<String, String>, secret: &str)
     let Some(sent) = params.get("Signature") else {
         return false;
     };
-    crate::auth::constant_time_eq(sent.as_bytes(), rpc_signature(method, params, secret).as_bytes())
+    crate::auth::constant_time_eq(
+        sent.as_bytes(),
+        rpc_signature(method, params, secret).as_bytes(),
+    )
 }
 
 /// Where and as whom metering is pushed to Alibaba (`ALIYUN_ACCESS_KEY_ID`,
@@ -226,7 +233,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn metering_failed(&self, record: &DueMetering, error: &str) -> Result<(), sqlx::Error> {
+    pub async fn metering_failed(
+        &self,
+        record: &DueMetering,
+        error: &str,
+    ) -> Result<(), sqlx::Error> {
         let next = self.now() + crate::mail::outbox::backoff(record.attempt);
         sqlx::query("UPDATE cloud_metering SET next_attempt_at = $1, last_error = $2 WHERE id = $3 AND pushed_at IS NULL")
             .bind(to_micros(next))
@@ -248,9 +259,14 @@ impl Store {
         for record in self.claim_metering(25, Duration::minutes(2)).await? {
             let outcome = match (record.cloud, aliyun) {
                 (super::Cloud::Aliyun, Some(aliyun)) => {
-                    aliyun.push(&record, self.settlement_timezone(), self.now()).await
+                    aliyun
+                        .push(&record, self.settlement_timezone(), self.now())
+                        .await
                 }
-                (cloud, _) => Err(format!("no metering endpoint is configured for {}", cloud.code())),
+                (cloud, _) => Err(format!(
+                    "no metering endpoint is configured for {}",
+                    cloud.code()
+                )),
             };
             match outcome {
                 Ok(()) => {
@@ -325,8 +341,91 @@ mod tests {
         assert_eq!(metering[0]["Entities"][0]["Value"], "1500");
         assert_eq!(params["Timestamp"], "2026-11-01T00:00:05Z");
         let mut tampered = params.clone();
-        tampered.insert("Metering".into(), params["Metering"].replace("1500", "15000"));
+        tampered.insert(
+            "Metering".into(),
+            params["Metering"].replace("1500", "15000"),
+        );
         assert!(!verify_rpc("POST", &tampered, "testsecret"));
+    }
+}
+
+/// The metering records as operators see them: how many wait, fail, were pushed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MeteringSummary {
+    pub pending: i64,
+    /// Waiting records that failed at least once (the marketplace is down, refusing, or no
+    /// endpoint is configured for it).
+    pub failing: i64,
+    pub pushed: i64,
+    /// How long the oldest waiting record has waited, in seconds.
+    pub oldest_pending_seconds: i64,
+}
+
+/// A record that is failing: what operators look at.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FailingMetering {
+    pub id: i64,
+    pub cloud: String,
+    pub instance_id: String,
+    pub usage_day: String,
+    pub amount: billing::Amount,
+    pub attempts: i64,
+    pub last_error: String,
+}
+
+impl Store {
+    pub async fn metering_summary(&self) -> Result<MeteringSummary, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT \
+               CAST(COALESCE(SUM(CASE WHEN pushed_at IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS pending, \
+               CAST(COALESCE(SUM(CASE WHEN pushed_at IS NULL AND attempts > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS failing, \
+               CAST(COALESCE(SUM(CASE WHEN pushed_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS pushed, \
+               CAST(COALESCE(MIN(CASE WHEN pushed_at IS NULL THEN created_at END), 0) AS BIGINT) AS oldest \
+             FROM cloud_metering",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        let pending: i64 = row.try_get("pending")?;
+        let oldest: i64 = row.try_get("oldest")?;
+        Ok(MeteringSummary {
+            pending,
+            failing: row.try_get("failing")?,
+            pushed: row.try_get("pushed")?,
+            oldest_pending_seconds: if pending > 0 {
+                (self.now() - crate::time::from_micros(oldest))
+                    .num_seconds()
+                    .max(0)
+            } else {
+                0
+            },
+        })
+    }
+
+    /// Records still waiting after a failed push, oldest first.
+    pub async fn failing_metering(&self, limit: i64) -> Result<Vec<FailingMetering>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT m.id, s.cloud, s.instance_id, m.usage_day, m.amount_fen, m.attempts, m.last_error \
+             FROM cloud_metering m JOIN cloud_subscriptions s ON s.id = m.subscription_id \
+             WHERE m.pushed_at IS NULL AND m.last_error IS NOT NULL ORDER BY m.id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FailingMetering {
+                    id: r.try_get("id")?,
+                    cloud: r.try_get("cloud")?,
+                    instance_id: r.try_get("instance_id")?,
+                    usage_day: r.try_get("usage_day")?,
+                    amount: billing::Amount::from_fen(r.try_get("amount_fen")?),
+                    attempts: r.try_get("attempts")?,
+                    last_error: r
+                        .try_get::<Option<String>, _>("last_error")?
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 }
 

@@ -116,7 +116,9 @@ pub enum CloudError {
     SubscriptionEnded,
     #[error("this instance settles for another Billing Center account")]
     InstanceOfAnotherAccount,
-    #[error("the workspace changed its settlement method this month already; it may change again from {next}")]
+    #[error(
+        "the workspace changed its settlement method this month already; it may change again from {next}"
+    )]
     ChangedThisMonth { next: chrono::NaiveDate },
     #[error("this marketplace is not available for settlement yet")]
     CloudUnavailable,
@@ -330,8 +332,14 @@ impl Store {
         let workspace = crate::workspaces::workspace_of(&row)?;
         let subscription = match choice {
             SettlementChoice::Account => None,
-            SettlementChoice::Aliyun { account_id: cloud_account, instance_id }
-            | SettlementChoice::Huawei { account_id: cloud_account, instance_id } => {
+            SettlementChoice::Aliyun {
+                account_id: cloud_account,
+                instance_id,
+            }
+            | SettlementChoice::Huawei {
+                account_id: cloud_account,
+                instance_id,
+            } => {
                 let cloud = match choice {
                     SettlementChoice::Huawei { .. } => Cloud::Huawei,
                     _ => Cloud::Aliyun,
@@ -425,7 +433,9 @@ impl Store {
                 cloud_account_id: row.try_get("cloud_account_id")?,
                 instance_id: row.try_get("instance_id")?,
                 status: SubscriptionStatus::from_code(&row.try_get::<String, _>("status")?),
-                valid_until: row.try_get::<Option<i64>, _>("valid_until")?.map(from_micros),
+                valid_until: row
+                    .try_get::<Option<i64>, _>("valid_until")?
+                    .map(from_micros),
                 workspaces,
             });
         }

@@ -50,11 +50,17 @@ fn choice(request: SettlementRequest) -> Result<SettlementChoice, ApiError> {
         )),
         "aliyun" => {
             let (account_id, instance_id) = cloud(&request)?;
-            Ok(SettlementChoice::Aliyun { account_id, instance_id })
+            Ok(SettlementChoice::Aliyun {
+                account_id,
+                instance_id,
+            })
         }
         "huawei" => {
             let (account_id, instance_id) = cloud(&request)?;
-            Ok(SettlementChoice::Huawei { account_id, instance_id })
+            Ok(SettlementChoice::Huawei {
+                account_id,
+                instance_id,
+            })
         }
         _ => Err(ApiError::unprocessable(
             "invalid_request",
