@@ -7,7 +7,8 @@ runs until it is killed.
   smtp-sink.py --dir DIR [--port PORT]
 
 Recipients whose address contains "bounce" are refused with 550 (a permanent failure); those
-containing "tempfail" with 451 (try again later).
+containing "tempfail" with 451 (try again later); "needauth" with 530 (the server wants
+credentials: a configuration problem, not the recipient's).
 """
 
 import argparse
@@ -34,6 +35,9 @@ class Sink:
             return "550 5.1.1 no such mailbox here"
         if "tempfail" in address:
             return "451 4.3.0 try again later"
+        if "needauth" in address:
+            # What a relay says to a client without (or with wrong) credentials.
+            return "530 5.7.0 authentication required"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

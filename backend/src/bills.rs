@@ -183,6 +183,31 @@ impl Store {
             .map(|i| bills[i].1.account_id)
             .collect();
         let locked = accounts::lock_many(self, &mut tx, &account_ids).await?;
+        // A cloud bill was priced outside this transaction: its workspace must still settle
+        // through that subscription, and the subscription must still be active, now that the
+        // account is locked (switching and ending lock it too). Otherwise the run prices it again.
+        let cloud_bills: Vec<usize> = pending(&results)
+            .into_iter()
+            .filter(|&i| bills[i].1.cloud_subscription.is_some())
+            .collect();
+        for index in cloud_bills {
+            let request = &bills[index].1;
+            let current: Option<(Option<i64>, Option<String>)> = sqlx::query_as(
+                "SELECT w.cloud_subscription_id, s.status FROM workspaces w \
+                 LEFT JOIN cloud_subscriptions s ON s.id = w.cloud_subscription_id \
+                 WHERE w.workspace_id = $1 AND w.unbound_at IS NULL",
+            )
+            .bind(request.workspace_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let still = matches!(&current, Some((Some(id), Some(status)))
+                if Some(*id) == request.cloud_subscription && status == "active");
+            if !still {
+                results[index] = Some(Err(LedgerError::SettlementChanged(
+                    request.workspace_id.clone(),
+                )));
+            }
+        }
         for index in pending(&results) {
             if !locked.contains_key(&bills[index].1.account_id) {
                 results[index] = Some(Err(LedgerError::AccountNotFound(bills[index].1.account_id)));

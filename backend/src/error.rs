@@ -101,6 +101,10 @@ pub enum LedgerError {
     InvalidValidityDays(i64),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error(
+        "workspace {0} changed its settlement method (or its cloud subscription ended) after the bill was priced; it is priced again"
+    )]
+    SettlementChanged(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }

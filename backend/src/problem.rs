@@ -171,6 +171,7 @@ impl From<LedgerError> for Problem {
             LedgerError::InvalidValidityDays(_) => {
                 p("valid_days_invalid", Invalid).at("valid_days")
             }
+            LedgerError::SettlementChanged(_) => p("settlement_changed", Conflict),
             LedgerError::Database(_) | LedgerError::Corrupt(_) => Problem::internal(&error),
         }
     }

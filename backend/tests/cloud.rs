@@ -271,7 +271,61 @@ async fn the_end_of_a_subscription_switches_every_workspace_back_with_one_mail(d
     db.finish().await;
 }
 
+async fn a_bill_priced_for_an_ended_subscription_is_priced_again(db: TestDb) {
+    let instance = subscribe(&db, "1234567890", "order-1").await;
+    let (_, alice) = customer(&db, "alice").await;
+    db.store
+        .bind_workspace(alice, "ws-a", "A", None)
+        .await
+        .unwrap();
+    db.store
+        .change_settlement(alice, "ws-a", &aliyun("1234567890", &instance))
+        .await
+        .unwrap();
+    let subscription = db
+        .store
+        .workspace(alice, "ws-a")
+        .await
+        .unwrap()
+        .cloud_subscription_id;
+    assert!(subscription.is_some());
+    // Priced while the subscription was active, charged after it ended.
+    let bill = backend::bills::BillCharge {
+        usage: Vec::new(),
+        account_id: alice,
+        workspace_id: "ws-a".into(),
+        day: "2026-10-31".parse().unwrap(),
+        cloud_subscription: subscription,
+        settlement: billing::Settlement::Cloud,
+        charges: vec![billing::Charge {
+            item: billing::BillingItem::Network,
+            amount: yuan("6.00"),
+        }],
+    };
+    db.store
+        .end_subscription(Cloud::Aliyun, &instance, SubscriptionStatus::Released)
+        .await
+        .unwrap();
+    let before = db.fingerprint().await;
+    let refused = db.store.charge_bill(&key("b1"), &bill).await.unwrap_err();
+    assert_eq!(Problem::from(refused).code, "settlement_changed");
+    assert_eq!(
+        db.fingerprint().await,
+        before,
+        "nothing charged to an ended subscription"
+    );
+    assert!(
+        db.store
+            .metering_of(Cloud::Aliyun, &instance)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    db.finish().await;
+}
+
 on_both_databases!(
+    a_bill_priced_for_an_ended_subscription_is_priced_again,
     a_subscription_is_created_once_and_claimed_by_the_first_account,
     a_workspace_changes_method_once_per_calendar_month,
     a_cloud_settled_day_is_paid_by_vouchers_then_the_cloud_and_metered_once,

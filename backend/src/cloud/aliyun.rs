@@ -43,6 +43,9 @@ pub fn verify(params: &BTreeMap<String, String>, key: &str) -> bool {
 pub enum SpiError {
     #[error("the token is missing or wrong")]
     BadToken,
+    /// The signed text `k=v&…` cannot be read back unambiguously.
+    #[error("a parameter name or value holds '&' or '='")]
+    Ambiguous,
     #[error("unknown action '{0}'")]
     UnknownAction(String),
     #[error("parameter '{0}' is missing")]
@@ -104,6 +107,12 @@ pub enum SpiCall {
 
 /// Checks the token and reads the call; nothing is decided before the token is right.
 pub fn parse(params: &BTreeMap<String, String>, key: &str) -> Result<SpiCall, SpiError> {
+    if params
+        .iter()
+        .any(|(k, v)| k.contains(['&', '=']) || v.contains(['&', '=']))
+    {
+        return Err(SpiError::Ambiguous);
+    }
     if !verify(params, key) {
         return Err(SpiError::BadToken);
     }
@@ -208,6 +217,9 @@ mod tests {
         // A parameter changed after signing.
         p.insert("instanceId".into(), "bc-aliyun-y".into());
         assert_eq!(parse(&p, "isvkey"), Err(SpiError::BadToken));
+        // Parameters folded into one another sign the same text: refused before the token.
+        let folded = params(&[("action", "expiredInstance"), ("instanceId", "x&email=y")]);
+        assert_eq!(parse(&folded, "isvkey"), Err(SpiError::Ambiguous));
     }
 
     #[test]

@@ -256,7 +256,9 @@ impl Store {
         aliyun: Option<&AliyunMetering>,
     ) -> Result<(u32, u32), sqlx::Error> {
         let (mut pushed, mut failed) = (0, 0);
-        for record in self.claim_metering(25, Duration::minutes(2)).await? {
+        // Five pushes of at most 15 s each fit well inside the lease: no other process takes a
+        // record this one is still pushing.
+        for record in self.claim_metering(5, Duration::minutes(3)).await? {
             let outcome = match (record.cloud, aliyun) {
                 (super::Cloud::Aliyun, Some(aliyun)) => {
                     aliyun

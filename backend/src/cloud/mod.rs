@@ -244,9 +244,10 @@ impl Store {
     ) -> Result<Vec<String>, CloudError> {
         let now = self.now();
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "SELECT id, account_id, status FROM cloud_subscriptions WHERE cloud = $1 AND instance_id = $2",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT id, account_id, status FROM cloud_subscriptions WHERE cloud = $1 AND instance_id = $2{}",
+            if self.backend() == Backend::Postgres { " FOR UPDATE" } else { "" }
+        ))
         .bind(cloud.code())
         .bind(instance_id)
         .fetch_optional(&mut *tx)
@@ -346,10 +347,15 @@ impl Store {
                 };
                 check_field("account_id", cloud_account)?;
                 check_field("instance_id", instance_id)?;
-                let found = sqlx::query(
+                let found = sqlx::query(&format!(
                     "SELECT id, status, account_id FROM cloud_subscriptions \
-                     WHERE cloud = $1 AND instance_id = $2 AND cloud_account_id = $3",
-                )
+                     WHERE cloud = $1 AND instance_id = $2 AND cloud_account_id = $3{}",
+                    if self.backend() == Backend::Postgres {
+                        " FOR UPDATE"
+                    } else {
+                        ""
+                    }
+                ))
                 .bind(cloud.code())
                 .bind(instance_id)
                 .bind(cloud_account)
@@ -381,7 +387,8 @@ impl Store {
             // Claimed by this account, unless another claimed it first (checked above under
             // this transaction; the WHERE keeps a racing claim from taking it twice).
             let claimed = sqlx::query(
-                "UPDATE cloud_subscriptions SET account_id = $1 WHERE id = $2 AND (account_id IS NULL OR account_id = $1)",
+                "UPDATE cloud_subscriptions SET account_id = $1 WHERE id = $2 AND status = 'active' \
+                 AND (account_id IS NULL OR account_id = $1)",
             )
             .bind(account_id)
             .bind(subscription)

@@ -228,7 +228,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         // Spent here, atomically: of two uses racing, one sets the password.
         let spent = sqlx::query(
-            "UPDATE email_tokens SET used_at = $1 WHERE token_sha256 = $2 AND used_at IS NULL AND expires_at > $1",
+            "UPDATE email_tokens SET used_at = $1 WHERE token_sha256 = $2 AND used_at IS NULL AND expires_at > $1 \
+             AND email = (SELECT c.email FROM customers c WHERE c.id = email_tokens.customer_id)",
         )
         .bind(now)
         .bind(&hash)

@@ -15,8 +15,9 @@ use super::outbox::{ClaimedMail, DEFAULT_GIVE_UP_AFTER_HOURS};
 use crate::store::Store;
 use crate::time::to_micros;
 
-/// Messages claimed per round.
-const BATCH: i64 = 10;
+/// Messages claimed per claim: one, so that the lease below covers a whole conversation (each of
+/// its steps may take up to `SMTP_TIMEOUT`).
+const BATCH: i64 = 1;
 /// How long one SMTP conversation may take.
 const SMTP_TIMEOUT: StdDuration = StdDuration::from_secs(15);
 
@@ -94,8 +95,7 @@ impl Sender {
         if !store.mail_due().await? {
             return Ok(round);
         }
-        let lease =
-            Duration::from_std(SMTP_TIMEOUT * (BATCH as u32 + 2)).unwrap_or(Duration::minutes(5));
+        let lease = Duration::minutes(5);
         for mail in store.claim_mail(BATCH, lease).await? {
             match self.deliver(&mail).await {
                 Ok(()) => {
@@ -138,7 +138,16 @@ impl Sender {
             .map_err(|e| (format!("cannot build the message: {e}"), true))?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
-            Err(e) => Err((e.to_string(), e.is_permanent())),
+            Err(e) => {
+                let permanent = e.is_permanent()
+                    && e.status().is_some_and(|code| {
+                        matches!(
+                            code.to_string().as_str(),
+                            "550" | "551" | "552" | "553" | "554"
+                        )
+                    });
+                Err((e.to_string(), permanent))
+            }
         }
     }
 }
