@@ -1,46 +1,10 @@
-import { test, expect, Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
-import { collectErrors, waitForHydration } from './helpers';
+import { test, expect } from '@playwright/test';
+import { collectErrors, operatorToken, shanghaiDay, signUp, uniqueName, waitForHydration } from './helpers';
 
 // Cloud settlement end to end with the marketplace sandbox: subscribe on "Alibaba Cloud
 // Marketplace" (the sandbox calls the server's SPI, signed), switch a workspace to it on its
 // page, report and settle a day, see the cloud pay it in the statement and the metering arrive at
 // the marketplace, then unsubscribe: the workspace is back on the account.
-
-function uniqueName(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;
-}
-
-const PASSWORD = 'correct horse battery';
-const root = path.resolve(__dirname, '..', '..');
-
-function cli(args: string[], input = ''): string {
-  return execFileSync(path.join(root, 'target/debug/billing-center'), args, {
-    cwd: root,
-    input,
-    env: { ...process.env, DATABASE_URL: 'sqlite://target/e2e/billing-center.db' },
-  }).toString();
-}
-
-function operatorToken(): string {
-  const username = uniqueName('op');
-  cli(['operator', 'create', '--username', username], `${PASSWORD}\n`);
-  return cli(['operator', 'token', '--username', username]).trim();
-}
-
-function shanghaiDay(daysAgo: number): string {
-  return new Date(Date.now() + 8 * 3600_000 - daysAgo * 86_400_000).toISOString().slice(0, 10);
-}
-
-async function signUp(page: Page, username: string) {
-  await page.goto('/signup');
-  await page.locator('#f-username').fill(username);
-  await page.locator('#f-email').fill(`${username}@example.com`);
-  await page.locator('#f-password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect(page).toHaveURL(/\/account\?welcome=1$/);
-}
 
 test('subscribe in the marketplace sandbox, settle a workspace through it, unsubscribe', async ({ page, request }, testInfo) => {
   const errors = collectErrors(page);

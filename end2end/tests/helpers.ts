@@ -1,4 +1,6 @@
 import { expect, Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 
 /** Waits until the WASM bundle has hydrated the page (App sets body[data-hydrated]). */
 export async function waitForHydration(page: Page) {
@@ -25,4 +27,43 @@ export async function markPage(page: Page) {
 
 export async function expectSamePage(page: Page) {
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe('still here');
+}
+
+export const PASSWORD = 'correct horse battery';
+const root = path.resolve(__dirname, '..', '..');
+
+/** Every run of every project gets its own names: the e2e database lives for the whole run. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+/** The debug binary's CLI on the e2e database. */
+export function cli(args: string[], input = ''): string {
+  return execFileSync(path.join(root, 'target/debug/billing-center'), args, {
+    cwd: root,
+    input,
+    env: { ...process.env, DATABASE_URL: 'sqlite://target/e2e/billing-center.db' },
+  }).toString();
+}
+
+/** A new operator's API token. */
+export function operatorToken(): string {
+  const username = uniqueName('op');
+  cli(['operator', 'create', '--username', username], `${PASSWORD}\n`);
+  return cli(['operator', 'token', '--username', username]).trim();
+}
+
+/** A past day in Asia/Shanghai (the server's settlement timezone), `daysAgo` days back. */
+export function shanghaiDay(daysAgo: number): string {
+  return new Date(Date.now() + 8 * 3600_000 - daysAgo * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Signs up on the page and lands on the welcome. */
+export async function signUp(page: Page, username: string) {
+  await page.goto('/signup');
+  await page.locator('#f-username').fill(username);
+  await page.locator('#f-email').fill(`${username}@example.com`);
+  await page.locator('#f-password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page).toHaveURL(/\/account\?welcome=1$/);
 }

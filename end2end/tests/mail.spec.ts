@@ -1,16 +1,11 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
 import fs from 'node:fs';
 import path from 'node:path';
-import { collectErrors, waitForHydration } from './helpers';
+import { collectErrors, PASSWORD, signUp, uniqueName, waitForHydration } from './helpers';
 
 // Mail end to end: the server delivers over SMTP to the real SMTP server the config starts
 // (scripts/smtp-sink.py), which writes each message as JSON; links are read from those files.
 const MAIL_DIR = path.resolve(__dirname, '../../target/e2e/mail');
-const PASSWORD = 'correct horse battery';
-
-function uniqueName(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;
-}
 
 type Mail = { rcpt_tos: string[]; subject: string; text: string; html: string; message_id: string };
 
@@ -39,15 +34,6 @@ async function linkIn(address: string, subject: string, prefix: string): Promise
     )
     .not.toBe('');
   return link;
-}
-
-async function signUp(page: Page, username: string) {
-  await page.goto('/signup');
-  await page.locator('#f-username').fill(username);
-  await page.locator('#f-email').fill(`${username}@example.com`);
-  await page.locator('#f-password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect(page).toHaveURL(/\/account\?welcome=1$/);
 }
 
 for (const js of [true, false]) {
