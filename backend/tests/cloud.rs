@@ -324,7 +324,105 @@ async fn a_bill_priced_for_an_ended_subscription_is_priced_again(db: TestDb) {
     db.finish().await;
 }
 
+async fn a_renewal_only_moves_the_date_later_and_a_lapsed_subscription_ends(db: TestDb) {
+    let now = Utc.with_ymd_and_hms(2026, 11, 10, 0, 0, 0).unwrap();
+    db.clock.set(now);
+    let call = SpiCall::Create(NewSubscription {
+        cloud: Cloud::Aliyun,
+        cloud_account_id: "1234567890".into(),
+        order_ref: "order-1".into(),
+        product_code: "cmgj00012345".into(),
+        sku_id: "yuncode1234500001".into(),
+        valid_until: Some(now + Duration::days(10)),
+    });
+    let SpiAnswer::Instance(instance) = db.store.aliyun_spi(&call).await.unwrap() else {
+        panic!()
+    };
+    let (_, alice) = customer(&db, "alice").await;
+    db.store
+        .bind_workspace(alice, "ws-a", "A", None)
+        .await
+        .unwrap();
+    db.store
+        .change_settlement(alice, "ws-a", &aliyun("1234567890", &instance))
+        .await
+        .unwrap();
+    let valid_until = |db: &TestDb| {
+        let store = db.store.clone();
+        async move { store.cloud_accounts(alice).await.unwrap()[0].valid_until }
+    };
+    // Renewed to a later date; a replayed older renewal moves nothing back.
+    let renew = |days| SpiCall::Renew {
+        instance_id: instance.clone(),
+        valid_until: Some(now + Duration::days(days)),
+    };
+    db.store.aliyun_spi(&renew(40)).await.unwrap();
+    assert_eq!(valid_until(&db).await, Some(now + Duration::days(40)));
+    assert_eq!(
+        db.store.aliyun_spi(&renew(10)).await.unwrap(),
+        SpiAnswer::Done
+    );
+    assert_eq!(valid_until(&db).await, Some(now + Duration::days(40)));
+    // The marketplace never calls expiredInstance: a day after the date, the sweep ends it.
+    db.clock.set(now + Duration::days(40) + Duration::hours(23));
+    assert!(
+        db.store
+            .expire_lapsed_subscriptions()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    db.clock
+        .set(now + Duration::days(41) + Duration::minutes(1));
+    assert_eq!(
+        db.store.expire_lapsed_subscriptions().await.unwrap(),
+        vec![instance.clone()]
+    );
+    let workspace = db.store.workspace(alice, "ws-a").await.unwrap();
+    assert_eq!(workspace.settlement, billing::Settlement::Account);
+    // A replayed renewal of the old date does not bring it back; a real renewal does, and
+    // its next end is mailed again.
+    db.store.aliyun_spi(&renew(40)).await.unwrap();
+    assert_eq!(
+        db.store.cloud_accounts(alice).await.unwrap()[0].status,
+        SubscriptionStatus::Expired
+    );
+    db.store.aliyun_spi(&renew(400)).await.unwrap();
+    assert_eq!(
+        db.store.cloud_accounts(alice).await.unwrap()[0].status,
+        SubscriptionStatus::Active
+    );
+    db.clock.advance(Duration::days(40));
+    db.store
+        .change_settlement(alice, "ws-a", &aliyun("1234567890", &instance))
+        .await
+        .unwrap();
+    db.store
+        .aliyun_spi(&SpiCall::Expire {
+            instance_id: instance.clone(),
+        })
+        .await
+        .unwrap();
+    let mail = db.store.mail_to("alice@example.com", 10).await.unwrap();
+    assert_eq!(
+        mail.iter()
+            .filter(|m| m.kind == "cloud_subscription_ended")
+            .count(),
+        2,
+        "{mail:?}"
+    );
+    // A released subscription is not renewed.
+    db.store
+        .end_subscription(Cloud::Aliyun, &instance, SubscriptionStatus::Released)
+        .await
+        .unwrap();
+    let refused = db.store.aliyun_spi(&renew(800)).await.unwrap_err();
+    assert_eq!(Problem::from(refused).code, "cloud_instance_not_found");
+    db.finish().await;
+}
+
 on_both_databases!(
+    a_renewal_only_moves_the_date_later_and_a_lapsed_subscription_ends,
     a_bill_priced_for_an_ended_subscription_is_priced_again,
     a_subscription_is_created_once_and_claimed_by_the_first_account,
     a_workspace_changes_method_once_per_calendar_month,

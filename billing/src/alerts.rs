@@ -8,9 +8,9 @@ use crate::instrument::{InstrumentKind, Wallet};
 use crate::money::Amount;
 
 /// The low-balance threshold of an account that has not chosen one (PRODUCT.md §7).
-pub const DEFAULT_LOW_BALANCE_THRESHOLD_FEN: i64 = 100_00;
+pub const DEFAULT_LOW_BALANCE_THRESHOLD_FEN: i64 = 10_000; // 100.00 yuan
 /// The largest threshold a customer may set (the largest single top-up is far below it).
-pub const MAX_LOW_BALANCE_THRESHOLD_FEN: i64 = 100_000_000_00;
+pub const MAX_LOW_BALANCE_THRESHOLD_FEN: i64 = 10_000_000_000; // 100,000,000.00 yuan
 /// How long arrears may stand before the console is told to restrict (PRODUCT.md §2).
 pub const DEFAULT_ARREARS_GRACE_DAYS: i64 = 14;
 pub const MAX_ARREARS_GRACE_DAYS: i64 = 90;

@@ -69,8 +69,13 @@ pub struct Config {
     /// (default `https://market.aliyuncs.com/`), `ALIYUN_METERING_KEY` (default `Unit`): where
     /// what Alibaba-settled workspaces cost is pushed (`PushMeteringData`).
     pub aliyun_metering: Option<backend::cloud::metering::AliyunMetering>,
+    /// `HUAWEI_MARKET_KEY` (the SaaS interface's access key; it also signs usage pushes) with
+    /// `HUAWEI_ACCESS_KEY_ID` + `HUAWEI_ACCESS_KEY_SECRET` (AK/SK, for Query Order) and
+    /// `HUAWEI_MARKET_ENDPOINT` (default `https://mkt.myhuaweicloud.com`): all three keys or none.
+    pub huawei_market: Option<backend::cloud::huawei::HuaweiMarket>,
     /// `MARKETPLACE_SANDBOX=on` (or `serve --demo`): the built-in marketplace plays Alibaba Cloud
-    /// Marketplace on this server (`/sandbox/marketplace`). For demos and tests only.
+    /// Marketplace and Huawei Cloud KooGallery on this server (`/sandbox/marketplace`). For
+    /// demos and tests only.
     pub marketplace_sandbox: bool,
 }
 
@@ -81,6 +86,11 @@ pub const SANDBOX_ALIYUN_ACCESS_KEY_ID: &str = "sandbox-access-key-id";
 pub const SANDBOX_ALIYUN_ACCESS_KEY_SECRET: &str = "billing-center-sandbox-access-secret";
 /// Where the sandbox receives `PushMeteringData`.
 pub const SANDBOX_ALIYUN_MARKET_PATH: &str = "/sandbox/aliyun/market";
+pub const SANDBOX_HUAWEI_MARKET_KEY: &str = "billing-center-sandbox-koogallery-key";
+pub const SANDBOX_HUAWEI_ACCESS_KEY_ID: &str = "sandbox-huawei-ak";
+pub const SANDBOX_HUAWEI_ACCESS_KEY_SECRET: &str = "billing-center-sandbox-huawei-sk";
+/// Where the sandbox plays KooGallery's open API (Query Order, usage-data) on this server.
+pub const SANDBOX_HUAWEI_ENDPOINT_PATH: &str = "/sandbox/huawei";
 
 /// Where mail goes out. The URL may hold credentials: never printed.
 #[derive(Clone)]
@@ -255,10 +265,18 @@ pub enum ConfigError {
     BadAliyunKey(usize),
     #[error("ALIYUN_ACCESS_KEY_ID and ALIYUN_ACCESS_KEY_SECRET go together; {0} is not set")]
     IncompleteAliyunAccessKey(&'static str),
+    #[error(
+        "HUAWEI_MARKET_KEY: KooGallery's access key, 16 to 256 visible ASCII characters (got {0} characters)"
+    )]
+    BadHuaweiKey(usize),
+    #[error(
+        "HUAWEI_MARKET_KEY, HUAWEI_ACCESS_KEY_ID and HUAWEI_ACCESS_KEY_SECRET go together; {0} is not set"
+    )]
+    IncompleteHuaweiKeys(&'static str),
     #[error("MARKETPLACE_SANDBOX='{0}' must be on or off")]
     BadMarketplaceSandboxSwitch(String),
     #[error(
-        "MARKETPLACE_SANDBOX=on cannot be combined with real Alibaba Cloud Marketplace keys: the sandbox plays the marketplace"
+        "MARKETPLACE_SANDBOX=on cannot be combined with real marketplace keys (Alibaba Cloud, Huawei Cloud): the sandbox plays the marketplaces"
     )]
     MarketplaceSandboxWithKeys,
 }
@@ -491,15 +509,58 @@ impl Config {
                 })
             }
         };
+        let huawei_market = match (
+            lookup("HUAWEI_MARKET_KEY").filter(|v| !v.is_empty()),
+            lookup("HUAWEI_ACCESS_KEY_ID").filter(|v| !v.is_empty()),
+            lookup("HUAWEI_ACCESS_KEY_SECRET").filter(|v| !v.is_empty()),
+        ) {
+            (None, None, None) => None,
+            (Some(market_key), Some(access_key_id), Some(access_key_secret)) => {
+                if !((16..=256).contains(&market_key.len())
+                    && market_key.bytes().all(|b| b.is_ascii_graphic()))
+                {
+                    return Err(ConfigError::BadHuaweiKey(market_key.len()));
+                }
+                let endpoint = lookup("HUAWEI_MARKET_ENDPOINT")
+                    .unwrap_or_else(|| "https://mkt.myhuaweicloud.com".to_owned());
+                if !endpoint.starts_with("https://") {
+                    return Err(ConfigError::BadHttpsUrl {
+                        name: "HUAWEI_MARKET_ENDPOINT",
+                        value: endpoint,
+                    });
+                }
+                Some(backend::cloud::huawei::HuaweiMarket {
+                    endpoint: endpoint.trim_end_matches('/').to_owned(),
+                    market_key,
+                    access_key_id,
+                    access_key_secret,
+                })
+            }
+            (key, id, secret) => {
+                let missing = [
+                    ("HUAWEI_MARKET_KEY", key.is_none()),
+                    ("HUAWEI_ACCESS_KEY_ID", id.is_none()),
+                    ("HUAWEI_ACCESS_KEY_SECRET", secret.is_none()),
+                ]
+                .into_iter()
+                .find(|(_, missing)| *missing)
+                .map(|(name, _)| name)
+                .unwrap_or("HUAWEI_MARKET_KEY");
+                return Err(ConfigError::IncompleteHuaweiKeys(missing));
+            }
+        };
         let marketplace_sandbox = match lookup("MARKETPLACE_SANDBOX").as_deref().map(str::trim) {
             None | Some("off") | Some("") => false,
             Some("on") => true,
             Some(other) => return Err(ConfigError::BadMarketplaceSandboxSwitch(other.to_owned())),
         };
-        if marketplace_sandbox && (aliyun_market_key.is_some() || aliyun_metering.is_some()) {
+        if marketplace_sandbox
+            && (aliyun_market_key.is_some() || aliyun_metering.is_some() || huawei_market.is_some())
+        {
             return Err(ConfigError::MarketplaceSandboxWithKeys);
         }
         let mut config = Config {
+            huawei_market,
             aliyun_metering,
             marketplace_sandbox: false,
             aliyun_market_key,
@@ -535,8 +596,17 @@ impl Config {
     /// real marketplace keys are configured: the SPI takes the sandbox's key, and metering is
     /// pushed to the sandbox on this process's own address.
     pub fn with_marketplace_sandbox(mut self) -> Config {
-        if self.aliyun_market_key.is_none() && self.aliyun_metering.is_none() {
+        if self.aliyun_market_key.is_none()
+            && self.aliyun_metering.is_none()
+            && self.huawei_market.is_none()
+        {
             self.marketplace_sandbox = true;
+            self.huawei_market = Some(backend::cloud::huawei::HuaweiMarket {
+                endpoint: format!("{}{SANDBOX_HUAWEI_ENDPOINT_PATH}", self.local_url()),
+                market_key: SANDBOX_HUAWEI_MARKET_KEY.to_owned(),
+                access_key_id: SANDBOX_HUAWEI_ACCESS_KEY_ID.to_owned(),
+                access_key_secret: SANDBOX_HUAWEI_ACCESS_KEY_SECRET.to_owned(),
+            });
             self.aliyun_market_key = Some(SANDBOX_ALIYUN_MARKET_KEY.to_owned());
             self.aliyun_metering = Some(backend::cloud::metering::AliyunMetering {
                 endpoint: format!("{}{SANDBOX_ALIYUN_MARKET_PATH}", self.local_url()),
@@ -634,6 +704,7 @@ impl Config {
             demo_console: self.demo_console,
             smtp_configured: self.smtp.is_some(),
             aliyun_market_key: self.aliyun_market_key.as_deref().map(Arc::from),
+            huawei_market: self.huawei_market.clone().map(Arc::new),
             marketplace_sandbox: self.marketplace_sandbox,
         }
     }
@@ -1172,6 +1243,50 @@ mod tests {
         assert_eq!(
             with(&[("ALIYUN_ACCESS_KEY_ID", "id")]).unwrap_err(),
             ConfigError::IncompleteAliyunAccessKey("ALIYUN_ACCESS_KEY_SECRET")
+        );
+        let sandbox = with(&[("MARKETPLACE_SANDBOX", "on")]).unwrap();
+        assert!(
+            sandbox
+                .huawei_market
+                .unwrap()
+                .endpoint
+                .ends_with(SANDBOX_HUAWEI_ENDPOINT_PATH)
+        );
+        assert_eq!(
+            with(&[
+                ("HUAWEI_MARKET_KEY", "a-real-koogallery-access-key"),
+                ("HUAWEI_ACCESS_KEY_ID", "ak")
+            ])
+            .unwrap_err(),
+            ConfigError::IncompleteHuaweiKeys("HUAWEI_ACCESS_KEY_SECRET")
+        );
+        assert_eq!(
+            with(&[
+                ("HUAWEI_MARKET_KEY", "short"),
+                ("HUAWEI_ACCESS_KEY_ID", "ak"),
+                ("HUAWEI_ACCESS_KEY_SECRET", "sk")
+            ])
+            .unwrap_err(),
+            ConfigError::BadHuaweiKey(5)
+        );
+        const HUAWEI: &[(&str, &str)] = &[
+            ("HUAWEI_MARKET_KEY", "a-real-koogallery-access-key"),
+            ("HUAWEI_ACCESS_KEY_ID", "ak"),
+            ("HUAWEI_ACCESS_KEY_SECRET", "sk"),
+        ];
+        assert_eq!(
+            with(HUAWEI).unwrap().huawei_market.unwrap().endpoint,
+            "https://mkt.myhuaweicloud.com"
+        );
+        assert_eq!(
+            with(&[
+                ("HUAWEI_MARKET_KEY", "a-real-koogallery-access-key"),
+                ("HUAWEI_ACCESS_KEY_ID", "ak"),
+                ("HUAWEI_ACCESS_KEY_SECRET", "sk"),
+                ("MARKETPLACE_SANDBOX", "on"),
+            ])
+            .unwrap_err(),
+            ConfigError::MarketplaceSandboxWithKeys
         );
         // The demo plays the marketplace unless real keys are configured.
         let real = with(&[("ALIYUN_MARKET_KEY", "a-real-isv-key-of-the-merchant")])

@@ -575,7 +575,13 @@ fn serve(demo: bool) -> ExitCode {
             }
             None => tracing::warn!("SMTP_URL is not set: mail waits in the outbox (see /ops)"),
         }
-        server::settlement::spawn_metering_pusher(store.clone(), config.aliyun_metering.clone());
+        server::settlement::spawn_metering_pusher(
+            store.clone(),
+            backend::cloud::metering::MeteringTargets {
+                aliyun: config.aliyun_metering.clone(),
+                huawei: config.huawei_market.clone(),
+            },
+        );
         if config.marketplace_sandbox {
             println!(
                 "Marketplace sandbox (plays Alibaba Cloud Marketplace; demos and tests only): {}{}",

@@ -1,8 +1,10 @@
 //! The marketplace sandbox (`MARKETPLACE_SANDBOX=on`, `serve --demo`): plays Alibaba Cloud
-//! Marketplace on this server. `/sandbox/marketplace` creates a subscription (by calling this
-//! server's own SPI over HTTP with a correctly signed request, as the marketplace would), ends
-//! one (expire, release), and shows the metering records received; `POST /sandbox/aliyun/market`
-//! receives `PushMeteringData`, checking its signature like Alibaba. For demos and tests only.
+//! Marketplace and Huawei Cloud KooGallery on this server. `/sandbox/marketplace` creates a
+//! subscription (by calling this server's own SPI or SaaS interface over HTTP with a correctly
+//! signed request, as the marketplace would), ends one (release), and shows the metering
+//! records received. `POST /sandbox/aliyun/market` receives `PushMeteringData`; under
+//! `/sandbox/huawei` the sandbox answers KooGallery's Query Order and receives usage-data,
+//! each checking its signature like the real marketplace. For demos and tests only.
 
 use std::collections::BTreeMap;
 
@@ -18,9 +20,12 @@ use serde_json::json;
 
 use crate::config::{
     SANDBOX_ALIYUN_ACCESS_KEY_SECRET, SANDBOX_ALIYUN_MARKET_KEY, SANDBOX_ALIYUN_MARKET_PATH,
+    SANDBOX_HUAWEI_ACCESS_KEY_ID, SANDBOX_HUAWEI_ACCESS_KEY_SECRET, SANDBOX_HUAWEI_ENDPOINT_PATH,
+    SANDBOX_HUAWEI_MARKET_KEY,
 };
 use crate::payments::escape;
 use crate::router::{AppState, Settings};
+use backend::cloud::huawei::{QUERY_ORDER_PATH, USAGE_DATA_PATH};
 
 pub const PAGE_PATH: &str = "/sandbox/marketplace";
 
@@ -30,6 +35,18 @@ pub fn routes() -> Router<AppState> {
         .route("/sandbox/marketplace/subscribe", post(subscribe))
         .route("/sandbox/marketplace/end", post(end))
         .route(SANDBOX_ALIYUN_MARKET_PATH, post(receive_metering))
+        .route(
+            "/sandbox/marketplace/subscribe-huawei",
+            post(subscribe_huawei),
+        )
+        .route(
+            &format!("{SANDBOX_HUAWEI_ENDPOINT_PATH}{QUERY_ORDER_PATH}"),
+            get(huawei_query_order),
+        )
+        .route(
+            &format!("{SANDBOX_HUAWEI_ENDPOINT_PATH}{USAGE_DATA_PATH}"),
+            post(huawei_usage_data),
+        )
 }
 
 #[derive(Deserialize)]
@@ -66,7 +83,11 @@ async fn page(State(store): State<Store>, Query(notice): Query<Notice>) -> Respo
     body.push_str(
         r#"<h2>Subscribe on Alibaba Cloud Marketplace</h2><form method="post" action="/sandbox/marketplace/subscribe">
 <label>aliUid <input name="ali_uid" value="1234567890" data-testid="ali-uid" required></label>
-<button type="submit" data-testid="subscribe">Subscribe (createInstance)</button></form><h2>Subscriptions</h2><table data-testid="subscriptions"><tr><th>cloud</th><th>aliUid</th><th>instance</th><th>status</th></tr>"#,
+<button type="submit" data-testid="subscribe">Subscribe (createInstance)</button></form>
+<h2>Subscribe on Huawei Cloud KooGallery</h2><form method="post" action="/sandbox/marketplace/subscribe-huawei">
+<label>customerId <input name="customer_id" value="0a1b2c3d4e5f" data-testid="huawei-customer-id" required></label>
+<button type="submit" data-testid="subscribe-huawei">Subscribe (newInstance)</button></form>
+<h2>Subscriptions</h2><table data-testid="subscriptions"><tr><th>cloud</th><th>account</th><th>instance</th><th>status</th></tr>"#,
     );
     for (cloud, account, instance, status) in &subscriptions {
         body.push_str(&format!(
@@ -79,15 +100,16 @@ async fn page(State(store): State<Store>, Query(notice): Query<Notice>) -> Respo
     }
     body.push_str("</table>");
     // One button per active subscription, below the table (a phone's width has no room beside it).
-    for (_, _, instance, status) in &subscriptions {
+    for (cloud, _, instance, status) in &subscriptions {
         if status == "active" {
             body.push_str(&format!(
-                r#"<form method="post" action="/sandbox/marketplace/end"><input type="hidden" name="instance_id" value="{i}"><button class="secondary" name="action" value="releaseInstance" data-testid="release-{i}">Unsubscribe <code>{i}</code> (releaseInstance)</button></form>"#,
+                r#"<form method="post" action="/sandbox/marketplace/end"><input type="hidden" name="cloud" value="{c}"><input type="hidden" name="instance_id" value="{i}"><button class="secondary" name="action" value="releaseInstance" data-testid="release-{i}">Unsubscribe <code>{i}</code> (releaseInstance)</button></form>"#,
+                c = escape(cloud),
                 i = escape(instance)
             ));
         }
     }
-    body.push_str(r#"<h2>Metering received (PushMeteringData)</h2><table data-testid="metering"><tr><th>instance</th><th>from</th><th>to</th><th>key</th><th>value</th></tr>"#);
+    body.push_str(r#"<h2>Metering received (PushMeteringData, usage-data)</h2><table data-testid="metering"><tr><th>instance</th><th>from</th><th>to</th><th>key</th><th>value</th></tr>"#);
     for m in &metering {
         let at = |t: i64| {
             chrono::DateTime::from_timestamp(t, 0)
@@ -192,6 +214,8 @@ async fn subscribe(
 
 #[derive(Deserialize)]
 pub struct EndForm {
+    #[serde(default)]
+    cloud: Option<String>,
     instance_id: String,
     action: String,
 }
@@ -206,6 +230,24 @@ async fn end(
             "action is expiredInstance or releaseInstance",
         )
             .into_response();
+    }
+    if form.cloud.as_deref() == Some("huawei") {
+        let outcome = call_huawei(
+            settings.local_url.clone(),
+            json!({"activity": "releaseInstance", "instanceId": form.instance_id}),
+        )
+        .await;
+        return Redirect::to(&match outcome {
+            Ok(_) => format!(
+                "{PAGE_PATH}?ended={}",
+                form_urlencoded::byte_serialize(form.instance_id.as_bytes()).collect::<String>()
+            ),
+            Err(e) => format!(
+                "{PAGE_PATH}?error={}",
+                form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>()
+            ),
+        })
+        .into_response();
     }
     let mut params = vec![
         ("action", form.action.clone()),
@@ -291,4 +333,253 @@ async fn receive_metering(
                 .into_response()
         }
     }
+}
+
+/// Calls this server's KooGallery interface, as KooGallery would: the JSON body, signed, with a
+/// fresh nonce and the time in milliseconds.
+pub async fn call_huawei(
+    local_url: String,
+    body: serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let body = body.to_string();
+    let nonce = backend::auth::random_token(32).to_uppercase();
+    let timestamp = chrono::Utc::now().timestamp_millis().to_string();
+    let signature = backend::cloud::huawei::body_signature(
+        SANDBOX_HUAWEI_MARKET_KEY,
+        &nonce,
+        &timestamp,
+        body.as_bytes(),
+    )
+    .to_uppercase();
+    let url = format!(
+        "{local_url}{}?signature={signature}&timestamp={timestamp}&nonce={nonce}",
+        crate::marketplace::HUAWEI_INTERFACE_PATH
+    );
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .header("Content-Type", "application/json;charset=utf8")
+        .body(body)
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await
+        .map_err(|e| format!("the KooGallery interface did not answer: {e}"))?;
+    let status = answer.status();
+    let body: serde_json::Value =
+        serde_json::from_str(&answer.text().await.unwrap_or_default()).unwrap_or_default();
+    if status.is_success() && body["resultCode"] == "000000" {
+        Ok(body)
+    } else {
+        Err(format!(
+            "the KooGallery interface answered {status}: {body}"
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct HuaweiSubscribeForm {
+    customer_id: String,
+}
+
+/// A KooGallery purchase: the sandbox records the order (what its Query Order will answer),
+/// then calls `newInstance` naming only the order, as KooGallery does.
+async fn subscribe_huawei(
+    State(store): State<Store>,
+    State(settings): State<std::sync::Arc<Settings>>,
+    Form(form): Form<HuaweiSubscribeForm>,
+) -> Response {
+    let order_id = format!("CSSANDBOX{}", backend::auth::random_token(6).to_uppercase());
+    let order = backend::cloud::huawei::SandboxOrder {
+        order_line_id: format!("{order_id}-000001"),
+        order_id,
+        customer_id: form.customer_id.trim().to_owned(),
+        product_id: "OFFI-SANDBOX-PAYG".to_owned(),
+        expire_time: (chrono::Utc::now() + chrono::Duration::days(365))
+            .format("%Y%m%d%H%M%S")
+            .to_string(),
+    };
+    if let Err(e) = store.sandbox_create_order(&order).await {
+        tracing::error!(error = %e, "sandbox order");
+        return Redirect::to(&format!(
+            "{PAGE_PATH}?error=the+sandbox+cannot+record+the+order"
+        ))
+        .into_response();
+    }
+    let outcome = call_huawei(
+        settings.local_url.clone(),
+        json!({
+            "activity": "newInstance",
+            "businessId": backend::auth::random_token(16),
+            "orderId": order.order_id,
+            "orderLineId": order.order_line_id,
+        }),
+    )
+    .await;
+    let target = match outcome {
+        Ok(body) => format!(
+            "{PAGE_PATH}?created={}",
+            form_urlencoded::byte_serialize(
+                body["instanceId"].as_str().unwrap_or_default().as_bytes()
+            )
+            .collect::<String>()
+        ),
+        Err(e) => format!(
+            "{PAGE_PATH}?error={}",
+            form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>()
+        ),
+    };
+    Redirect::to(&target).into_response()
+}
+
+fn header_pairs(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect()
+}
+
+fn huawei_refusal(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error_code": code, "error_msg": message})),
+    )
+        .into_response()
+}
+
+/// KooGallery's Query Order, checked as its API gateway checks it (AK/SK signature).
+async fn huawei_query_order(
+    State(store): State<Store>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let received = header_pairs(&headers);
+    let request = backend::cloud::huawei::ApigRequest {
+        method: "GET",
+        path: uri.path(),
+        query: &query,
+        headers: &received,
+        body: b"",
+    };
+    if !backend::cloud::huawei::apig_verify(
+        SANDBOX_HUAWEI_ACCESS_KEY_ID,
+        SANDBOX_HUAWEI_ACCESS_KEY_SECRET,
+        &request,
+        authorization,
+    ) {
+        return huawei_refusal(
+            StatusCode::UNAUTHORIZED,
+            "APIGW.0301",
+            "incorrect IAM authentication information",
+        );
+    }
+    let get = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    match store
+        .sandbox_order(&get("orderId"), &get("orderLineId"))
+        .await
+    {
+        Ok(Some(order)) => axum::Json(order.answer()).into_response(),
+        Ok(None) => axum::Json(json!({"resultCode": "MKT.0101", "resultMsg": "no such order"}))
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "sandbox Query Order");
+            huawei_refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "MKT.0999",
+                "System internal error.",
+            )
+        }
+    }
+}
+
+/// KooGallery's usage-data push, checked as KooGallery checks it: the body signature under the
+/// seller's key; each `metering_sn` counted once.
+async fn huawei_usage_data(
+    State(store): State<Store>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let expected = backend::cloud::huawei::usage_signature(
+        SANDBOX_HUAWEI_MARKET_KEY,
+        &header("ts"),
+        &header("nonce"),
+        &body,
+    );
+    if !backend::auth::constant_time_eq(header("signature").as_bytes(), expected.as_bytes()) {
+        return huawei_refusal(StatusCode::BAD_REQUEST, "MKT.0102", "Invalid body sign");
+    }
+    let Ok(parsed) = serde_json::from_str::<serde_json::Value>(&body) else {
+        return huawei_refusal(StatusCode::BAD_REQUEST, "MKT.0101", "Invalid parameter");
+    };
+    let records = parsed["usage_records"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if records.is_empty() || records.len() > 1000 {
+        return huawei_refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "MKT.9003",
+            "Usage records extends size limit.",
+        );
+    }
+    let time = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%SZ").ok())
+            .map(|t| t.and_utc().timestamp())
+    };
+    let mut by_serial: Vec<(String, ReceivedMetering)> = Vec::new();
+    for r in &records {
+        let (Some(instance), Some(start), Some(end), Some(value), Some(serial)) = (
+            r["instance_id"].as_str(),
+            time(&r["begin_time"]),
+            time(&r["end_time"]),
+            r["usage_value"].as_str(),
+            r["metering_sn"].as_str(),
+        ) else {
+            return huawei_refusal(StatusCode::BAD_REQUEST, "MKT.0101", "Invalid parameter");
+        };
+        by_serial.push((
+            serial.to_owned(),
+            ReceivedMetering {
+                instance_id: instance.to_owned(),
+                start_time: start,
+                end_time: end,
+                key: "usage_value".to_owned(),
+                value: value.to_owned(),
+            },
+        ));
+    }
+    for (serial, record) in by_serial {
+        if let Err(e) = store
+            .sandbox_receive_metering(&serial, std::slice::from_ref(&record))
+            .await
+        {
+            tracing::error!(error = %e, "sandbox usage-data");
+            return huawei_refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "MKT.0999",
+                "System internal error.",
+            );
+        }
+    }
+    axum::Json(json!({"error_code": "MKT.0000", "error_msg": "success"})).into_response()
 }

@@ -41,6 +41,8 @@ pub struct Settings {
     /// `ALIYUN_MARKET_KEY`: the key Alibaba Cloud Marketplace signs its SPI calls with; without
     /// it `/marketplace/aliyun` does not exist.
     pub aliyun_market_key: Option<Arc<str>>,
+    /// KooGallery's keys and endpoint: `/marketplace/huawei` is 404 without them.
+    pub huawei_market: Option<Arc<backend::cloud::huawei::HuaweiMarket>>,
     /// `MARKETPLACE_SANDBOX=on`: `/sandbox/marketplace` and the metering receiver are served.
     pub marketplace_sandbox: bool,
 }
@@ -195,6 +197,11 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         .route(
             crate::marketplace::ALIYUN_SPI_PATH,
             get(crate::marketplace::aliyun_spi),
+        )
+        // Huawei Cloud KooGallery's SaaS interface (signed, each nonce once; 404 without keys).
+        .route(
+            crate::marketplace::HUAWEI_INTERFACE_PATH,
+            post(crate::marketplace::huawei_interface),
         )
         .merge(sandbox_routes)
         .merge(marketplace_routes)

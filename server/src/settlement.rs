@@ -151,6 +151,14 @@ pub async fn settle_due_days(store: &Store) -> Tick {
         }
         Err(e) => tracing::error!(error = %e, "cannot expire instruments"),
     }
+    // Cloud subscriptions whose marketplace never said they ended, a day past their date.
+    match store.expire_lapsed_subscriptions().await {
+        Ok(ended) if !ended.is_empty() => {
+            tracing::warn!(ended = ?ended, "cloud subscriptions lapsed without the marketplace's call; ended here")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "cannot end lapsed cloud subscriptions"),
+    }
     // Arrears reminders and instruments about to expire: written once each, whoever sweeps.
     match store.sweep_alerts().await {
         Ok(sweep) if sweep != Default::default() => {
@@ -230,16 +238,13 @@ pub fn spawn_mail_sender(store: Store, sender: backend::mail::sender::Sender) {
 
 /// The metering worker of this process: every 5 seconds, pushes what cloud-settled bills
 /// charged to their marketplace until nothing is due (supervised like the scheduler).
-pub fn spawn_metering_pusher(
-    store: Store,
-    aliyun: Option<backend::cloud::metering::AliyunMetering>,
-) {
+pub fn spawn_metering_pusher(store: Store, targets: backend::cloud::metering::MeteringTargets) {
     supervise(SchedulerHealth::new(), Duration::from_secs(5), move || {
         let store = store.clone();
-        let aliyun = aliyun.clone();
+        let targets = targets.clone();
         async move {
             loop {
-                match store.push_due_metering(aliyun.as_ref()).await {
+                match store.push_due_metering(&targets).await {
                     Ok((0, 0)) => break,
                     Ok((pushed, failed)) => {
                         tracing::info!(pushed, failed, "cloud metering pushed");

@@ -47,6 +47,15 @@ fn create(order: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+fn aliyun_only(
+    aliyun: backend::cloud::metering::AliyunMetering,
+) -> backend::cloud::metering::MeteringTargets {
+    backend::cloud::metering::MeteringTargets {
+        aliyun: Some(aliyun),
+        huawei: None,
+    }
+}
+
 fn pairs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     v.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
@@ -399,7 +408,10 @@ async fn the_sandbox_plays_the_marketplace_end_to_end(mut app: TestApp) {
     let mut down = config.aliyun_metering.clone().unwrap();
     down.endpoint = "http://127.0.0.1:9/".into();
     assert_eq!(
-        app.store.push_due_metering(Some(&down)).await.unwrap(),
+        app.store
+            .push_due_metering(&aliyun_only(down.clone()))
+            .await
+            .unwrap(),
         (0, 1)
     );
     let error: Option<String> = sqlx::query_scalar("SELECT last_error FROM cloud_metering")
@@ -444,11 +456,17 @@ async fn the_sandbox_plays_the_marketplace_end_to_end(mut app: TestApp) {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let up = config.aliyun_metering.clone().unwrap();
     assert_eq!(
-        app.store.push_due_metering(Some(&up)).await.unwrap(),
+        app.store
+            .push_due_metering(&aliyun_only(up.clone()))
+            .await
+            .unwrap(),
         (1, 0)
     );
     assert_eq!(
-        app.store.push_due_metering(Some(&up)).await.unwrap(),
+        app.store
+            .push_due_metering(&aliyun_only(up.clone()))
+            .await
+            .unwrap(),
         (0, 0)
     );
     assert!(app.store.failing_metering(10).await.unwrap().is_empty());
@@ -506,7 +524,299 @@ async fn without_the_sandbox_its_pages_do_not_exist(app: TestApp) {
     app.finish().await;
 }
 
+/// KooGallery's side, served with the sandbox on: a purchase in the sandbox (its newInstance
+/// names only the order; Billing Center reads the buyer with an AK/SK-signed Query Order), calls
+/// that are forged, tampered, stale or replayed are 403 `000001` and change nothing, a
+/// workspace switched to the instance, a settled day pushed as usage-data (a repeat after a lost
+/// answer counted once by its `metering_sn`), and the release switching the workspace back.
+async fn koogallery_end_to_end(mut app: TestApp) {
+    use backend::cloud::huawei::{answer_body_sign, body_signature};
+    use server::config::SANDBOX_HUAWEI_MARKET_KEY as KEY;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let local = format!("http://{}", listener.local_addr().unwrap());
+    let config = server::config::Config::from_lookup(|n| {
+        [
+            ("MARKETPLACE_SANDBOX", "on".to_owned()),
+            (
+                "LEPTOS_SITE_ADDR",
+                local.trim_start_matches("http://").to_owned(),
+            ),
+        ]
+        .into_iter()
+        .find(|(name, _)| *name == n)
+        .map(|(_, v)| v)
+    })
+    .unwrap();
+    app.settings.local_url = local.clone();
+    app.settings.huawei_market = config.settings().huawei_market;
+    app.settings.marketplace_sandbox = true;
+    let served = server::router::app(
+        config.leptos_options(),
+        app.store.clone(),
+        app.settings.clone(),
+    )
+    .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, served).await });
+
+    let subscribed = app
+        .raw(
+            "POST",
+            "/sandbox/marketplace/subscribe-huawei",
+            Some("customer_id=hw-customer-1"),
+            None,
+        )
+        .await;
+    let location = subscribed.1["location"].to_str().unwrap().to_owned();
+    let instance = location
+        .split_once("created=")
+        .expect(&location)
+        .1
+        .to_owned();
+    assert!(instance.starts_with("bc-huawei-"), "{location}");
+    let accounts: Vec<(String, String)> = sqlx::query_as(
+        "SELECT cloud_account_id, instance_id FROM cloud_subscriptions WHERE cloud = 'huawei'",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        accounts,
+        vec![("hw-customer-1".to_owned(), instance.clone())]
+    );
+
+    // A call as KooGallery signs it, at `at` (Unix ms), with `nonce`.
+    let call = |body: String, key: &str, at: i64, nonce: &str| {
+        let signature = body_signature(key, nonce, &at.to_string(), body.as_bytes()).to_uppercase();
+        (
+            format!("/marketplace/huawei?signature={signature}&timestamp={at}&nonce={nonce}"),
+            body,
+        )
+    };
+    let post = |(path, body): (String, String)| {
+        let app = &app;
+        async move {
+            let response = reqwest::Client::new()
+                .post(format!("{}{path}", app.settings.local_url))
+                .header("Content-Type", "application/json;charset=utf8")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let sign = response
+                .headers()
+                .get("body-sign")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let text = response.text().await.unwrap();
+            (status, sign, text)
+        }
+    };
+    let now = || chrono::Utc::now().timestamp_millis();
+    let renew = |until: &str| {
+        json!({"activity": "refreshInstance", "scene": "RENEWAL", "orderId": "o", "orderLineId": "o-1",
+               "instanceId": instance, "expireTime": until})
+        .to_string()
+    };
+    let before: Vec<(String, Option<i64>)> =
+        sqlx::query_as("SELECT status, valid_until FROM cloud_subscriptions")
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap();
+    let release = json!({"activity": "releaseInstance", "instanceId": instance}).to_string();
+    let (tampered_path, _) = call(release.clone(), KEY, now(), "N-TAMPERED");
+    for (what, (path, body)) in [
+        (
+            "forged",
+            call(release.clone(), "not the key", now(), "N-FORGED"),
+        ),
+        (
+            "tampered",
+            (
+                tampered_path,
+                release.replace("releaseInstance", "upgradeInstance"),
+            ),
+        ),
+        (
+            "stale",
+            call(release.clone(), KEY, now() - 61_000, "N-STALE"),
+        ),
+        (
+            "unsigned",
+            ("/marketplace/huawei".to_owned(), release.clone()),
+        ),
+    ] {
+        let (status, sign, text) = post((path, body)).await;
+        assert_eq!(status, 403, "{what}: {text}");
+        let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(answer["resultCode"], "000001", "{what}");
+        assert_eq!(
+            sign.unwrap(),
+            answer_body_sign(KEY, text.as_bytes()),
+            "{what}"
+        );
+    }
+    // A genuine call once; the same call again is a replay.
+    let captured = call(renew("20991231000000"), KEY, now(), "N-RENEW-1");
+    let (status, _, text) = post(captured.clone()).await;
+    assert_eq!((status, text.contains("000000")), (200, true), "{text}");
+    let (status, _, text) = post(captured).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("000001"), "{text}");
+    let after: Vec<(String, Option<i64>)> =
+        sqlx::query_as("SELECT status, valid_until FROM cloud_subscriptions")
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        after[0].0, before[0].0,
+        "still active: nothing was released"
+    );
+    // Signed but wrong: an unknown instance, an unknown activity.
+    let (status, _, text) = post(call(
+        json!({"activity": "releaseInstance", "instanceId": "bc-huawei-nope"}).to_string(),
+        KEY,
+        now(),
+        "N-UNKNOWN",
+    ))
+    .await;
+    assert_eq!(status, 404, "{text}");
+    assert!(text.contains("000003"), "{text}");
+    let (status, _, text) = post(call(
+        json!({"activity": "dropTables"}).to_string(),
+        KEY,
+        now(),
+        "N-ACTIVITY",
+    ))
+    .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("000002"), "{text}");
+
+    // The buyer switches a workspace with their Huawei account id and the instance.
+    let alice = app.customer("alice").await;
+    app.as_customer(
+        &alice,
+        "POST",
+        "/api/v1/workspaces",
+        Some(json!({"workspace_id": "ws-h", "name": "H"})),
+    )
+    .await;
+    let wrong = app
+        .as_customer(
+            &alice,
+            "PUT",
+            "/api/v1/workspaces/ws-h/settlement",
+            Some(
+                json!({"method": "huawei", "account_id": "someone-else", "instance_id": instance}),
+            ),
+        )
+        .await;
+    assert_eq!(wrong.status, 404, "{}", wrong.body);
+    let switched = app
+        .as_customer(
+            &alice,
+            "PUT",
+            "/api/v1/workspaces/ws-h/settlement",
+            Some(
+                json!({"method": "huawei", "account_id": "hw-customer-1", "instance_id": instance}),
+            ),
+        )
+        .await;
+    assert_eq!(switched.status, 200, "{}", switched.body);
+    let me = app.as_customer(&alice, "GET", "/api/v1/me", None).await;
+    let account = me.body["billing_account_id"].as_i64().unwrap();
+    let workspace = app.store.workspace(account, "ws-h").await.unwrap();
+    let day = app.store.today() - chrono::Duration::days(1);
+    app.store
+        .ingest_usage(
+            &workspace,
+            &[backend::usage::UsageInput {
+                id: "r1".into(),
+                item: "network".into(),
+                retention_days: None,
+                quantity: "3".into(),
+                day: day.to_string(),
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store
+            .settle_day(day, "test")
+            .await
+            .unwrap()
+            .bills_charged,
+        1
+    );
+    let targets = backend::cloud::metering::MeteringTargets {
+        aliyun: None,
+        huawei: config.huawei_market.clone(),
+    };
+    assert_eq!(app.store.push_due_metering(&targets).await.unwrap(), (1, 0));
+    // The answer was lost (as if): the record is pushed again, and counted once.
+    sqlx::query("UPDATE cloud_metering SET pushed_at = NULL, next_attempt_at = 0")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(app.store.push_due_metering(&targets).await.unwrap(), (1, 0));
+    let received = app.store.sandbox_metering(10).await.unwrap();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(
+        (received[0].instance_id.as_str(), received[0].value.as_str()),
+        (instance.as_str(), "600")
+    );
+    assert_eq!(received[0].end_time - received[0].start_time, 86_400);
+    // A usage push with a wrong signature is refused by the sandbox, as KooGallery would.
+    let forged = reqwest::Client::new()
+        .post(format!(
+            "{local}/sandbox/huawei/api/mkp-openapi-public/global/v1/isv/usage-data"
+        ))
+        .header("signature", "forged")
+        .header("ts", "1")
+        .header("nonce", "n")
+        .body(r#"{"usage_records":[]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 400);
+
+    // Released in the sandbox: the workspace is back on the account.
+    let ended = app
+        .raw(
+            "POST",
+            "/sandbox/marketplace/end",
+            Some(&format!(
+                "cloud=huawei&instance_id={instance}&action=releaseInstance"
+            )),
+            None,
+        )
+        .await;
+    assert!(
+        ended.1["location"].to_str().unwrap().contains("ended="),
+        "{:?}",
+        ended.1
+    );
+    let workspace = app.store.workspace(account, "ws-h").await.unwrap();
+    assert_eq!(workspace.settlement, billing::Settlement::Account);
+    server.abort();
+    app.finish().await;
+}
+
+async fn without_keys_there_is_no_koogallery_interface(app: TestApp) {
+    let (status, _, _) = app
+        .raw(
+            "POST",
+            "/marketplace/huawei?signature=x&timestamp=1&nonce=n",
+            Some("{}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    app.finish().await;
+}
+
 on_both_databases!(
     the_sandbox_plays_the_marketplace_end_to_end,
     without_the_sandbox_its_pages_do_not_exist,
+    koogallery_end_to_end,
+    without_keys_there_is_no_koogallery_interface,
 );

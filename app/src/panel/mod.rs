@@ -219,7 +219,7 @@ pub async fn load_own_panel(
     let cloud_accounts = store.cloud_accounts(me.account_id).await?;
     let current = cloud_accounts
         .iter()
-        .find(|c| c.workspaces.iter().any(|w| *w == workspace_id));
+        .find(|c| c.workspaces.contains(&workspace_id));
     let settlement_form = Some(SettlementForm {
         method: current
             .map(|c| c.cloud.code().to_owned())

@@ -85,6 +85,13 @@ impl std::fmt::Debug for AliyunMetering {
     }
 }
 
+/// Where metering is pushed, per marketplace (`None`: not configured; its records wait).
+#[derive(Debug, Clone, Default)]
+pub struct MeteringTargets {
+    pub aliyun: Option<AliyunMetering>,
+    pub huawei: Option<super::huawei::HuaweiMarket>,
+}
+
 /// One metering record to push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueMetering {
@@ -253,19 +260,24 @@ impl Store {
     /// reason, until it can). Returns (pushed, failed).
     pub async fn push_due_metering(
         &self,
-        aliyun: Option<&AliyunMetering>,
+        targets: &MeteringTargets,
     ) -> Result<(u32, u32), sqlx::Error> {
         let (mut pushed, mut failed) = (0, 0);
         // Five pushes of at most 15 s each fit well inside the lease: no other process takes a
         // record this one is still pushing.
         for record in self.claim_metering(5, Duration::minutes(3)).await? {
-            let outcome = match (record.cloud, aliyun) {
-                (super::Cloud::Aliyun, Some(aliyun)) => {
+            let outcome = match (record.cloud, &targets.aliyun, &targets.huawei) {
+                (super::Cloud::Aliyun, Some(aliyun), _) => {
                     aliyun
                         .push(&record, self.settlement_timezone(), self.now())
                         .await
                 }
-                (cloud, _) => Err(format!(
+                (super::Cloud::Huawei, _, Some(huawei)) => {
+                    huawei
+                        .push(&record, self.settlement_timezone(), self.now())
+                        .await
+                }
+                (cloud, _, _) => Err(format!(
                     "no metering endpoint is configured for {}",
                     cloud.code()
                 )),

@@ -3,9 +3,13 @@
 //! what happens when a subscription ends.
 //!
 //! - `aliyun`: Alibaba Cloud Marketplace's SaaS SPI (the token rule, the actions).
+//! - `huawei`: Huawei Cloud KooGallery's SaaS interface V2 (body signature, activities, Query
+//!   Order, the usage push).
+//! - `metering`: what cloud-settled bills charged, pushed to each marketplace.
 //! - this module: the store side every marketplace shares.
 
 pub mod aliyun;
+pub mod huawei;
 pub mod metering;
 
 use chrono::{DateTime, Datelike, Utc};
@@ -207,29 +211,99 @@ impl Store {
     }
 
     /// A renewal: the subscription is valid until `valid_until` (and active again if it had
-    /// expired; a released one stays released).
+    /// expired and the new date is still ahead; a released one stays released). A renewal that
+    /// does not move the date later (a retry, or a captured call replayed) changes nothing and
+    /// is answered as done.
     pub async fn renew_subscription(
         &self,
         cloud: Cloud,
         instance_id: &str,
         valid_until: Option<DateTime<Utc>>,
     ) -> Result<(), CloudError> {
-        let renewed = sqlx::query(
-            "UPDATE cloud_subscriptions SET valid_until = COALESCE($1, valid_until), \
-             status = CASE WHEN status = 'expired' THEN 'active' ELSE status END, \
-             ended_at = CASE WHEN status = 'expired' THEN NULL ELSE ended_at END \
-             WHERE cloud = $2 AND instance_id = $3 AND status <> 'released'",
+        let now = to_micros(self.now());
+        let exists: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM cloud_subscriptions WHERE cloud = $1 AND instance_id = $2",
         )
-        .bind(valid_until.map(to_micros))
+        .bind(cloud.code())
+        .bind(instance_id)
+        .fetch_optional(self.pool())
+        .await?;
+        match exists.as_deref() {
+            None | Some("released") => {
+                return Err(CloudError::InstanceNotFound(instance_id.to_owned()));
+            }
+            _ => {}
+        }
+        let Some(valid_until) = valid_until.map(to_micros) else {
+            return Ok(());
+        };
+        sqlx::query(
+            "UPDATE cloud_subscriptions SET valid_until = $1, \
+             status = CASE WHEN status = 'expired' AND $1 > $2 THEN 'active' ELSE status END, \
+             ended_at = CASE WHEN status = 'expired' AND $1 > $2 THEN NULL ELSE ended_at END \
+             WHERE cloud = $3 AND instance_id = $4 AND status <> 'released' \
+             AND (valid_until IS NULL OR valid_until < $1)",
+        )
+        .bind(valid_until)
+        .bind(now)
         .bind(cloud.code())
         .bind(instance_id)
         .execute(self.pool())
-        .await?
-        .rows_affected();
-        if renewed == 0 {
-            return Err(CloudError::InstanceNotFound(instance_id.to_owned()));
-        }
+        .await?;
         Ok(())
+    }
+
+    /// A frozen (expired) subscription thawed by its marketplace: active again. The workspaces
+    /// that were switched back to the account stay there until their holder switches again.
+    pub async fn reactivate_subscription(
+        &self,
+        cloud: Cloud,
+        instance_id: &str,
+    ) -> Result<(), CloudError> {
+        let status: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM cloud_subscriptions WHERE cloud = $1 AND instance_id = $2",
+        )
+        .bind(cloud.code())
+        .bind(instance_id)
+        .fetch_optional(self.pool())
+        .await?;
+        match status.as_deref() {
+            None | Some("released") => Err(CloudError::InstanceNotFound(instance_id.to_owned())),
+            _ => {
+                sqlx::query(
+                    "UPDATE cloud_subscriptions SET status = 'active', ended_at = NULL \
+                     WHERE cloud = $1 AND instance_id = $2 AND status = 'expired'",
+                )
+                .bind(cloud.code())
+                .bind(instance_id)
+                .execute(self.pool())
+                .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Subscriptions still active a day after their `valid_until`: the marketplace's
+    /// expiry call was missed, so they end here (workspaces back to the account, one mail).
+    pub async fn expire_lapsed_subscriptions(&self) -> Result<Vec<String>, CloudError> {
+        let cutoff = to_micros(self.now() - chrono::Duration::days(1));
+        let lapsed: Vec<(String, String)> = sqlx::query_as(
+            "SELECT cloud, instance_id FROM cloud_subscriptions \
+             WHERE status = 'active' AND valid_until IS NOT NULL AND valid_until < $1 ORDER BY id",
+        )
+        .bind(cutoff)
+        .fetch_all(self.pool())
+        .await?;
+        let mut ended = Vec::with_capacity(lapsed.len());
+        for (cloud, instance_id) in lapsed {
+            let Some(cloud) = Cloud::from_code(&cloud) else {
+                continue;
+            };
+            self.end_subscription(cloud, &instance_id, SubscriptionStatus::Expired)
+                .await?;
+            ended.push(instance_id);
+        }
+        Ok(ended)
     }
 
     /// A subscription ended (expired or released): every workspace it settled goes back to
@@ -266,13 +340,16 @@ impl Store {
         } else {
             status
         };
-        sqlx::query(
-            "UPDATE cloud_subscriptions SET status = $1, ended_at = COALESCE(ended_at, $2) WHERE id = $3",
+        // A subscription renewed after it expired ends again with a new `ended_at`: its second
+        // end is mailed too; expired then released is one end, one mail.
+        let ended_at: i64 = sqlx::query_scalar(
+            "UPDATE cloud_subscriptions SET status = $1, ended_at = COALESCE(ended_at, $2) WHERE id = $3 \
+             RETURNING ended_at",
         )
         .bind(new_status.code())
         .bind(to_micros(now))
         .bind(id)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
         let switched: Vec<String> = sqlx::query_scalar(
             "UPDATE workspaces SET settlement = 'account', cloud_subscription_id = NULL \
@@ -291,7 +368,7 @@ impl Store {
                         account_id: Some(account_id),
                         recipient: to.email.clone(),
                         language: to.language,
-                        dedupe_key: Some(format!("cloud_ended:{id}")),
+                        dedupe_key: Some(format!("cloud_ended:{id}:{ended_at}")),
                         mail: Mail::CloudSubscriptionEnded {
                             cloud: cloud.name().to_owned(),
                             instance_id: instance_id.to_owned(),

@@ -1,0 +1,24 @@
+-- A marketplace call's nonce is taken once (Huawei KooGallery signs a nonce and a timestamp
+-- into every call): a captured call replayed within its 60-second window is refused. Rows
+-- older than ten minutes are deleted as new ones arrive.
+CREATE TABLE marketplace_nonces (
+    cloud   TEXT   NOT NULL,
+    nonce   TEXT   NOT NULL,
+    seen_at BIGINT NOT NULL,
+    PRIMARY KEY (cloud, nonce)
+);
+CREATE INDEX marketplace_nonces_seen ON marketplace_nonces (seen_at);
+
+-- The marketplace sandbox's orders (MARKETPLACE_SANDBOX=on only): what its Query Order answers
+-- for a KooGallery subscription it created.
+CREATE TABLE sandbox_orders (
+    id            INTEGER PRIMARY KEY,
+    cloud         TEXT   NOT NULL,
+    order_id      TEXT   NOT NULL,
+    order_line_id TEXT   NOT NULL,
+    customer_id   TEXT   NOT NULL,
+    product_id    TEXT   NOT NULL,
+    expire_time   TEXT   NOT NULL,
+    created_at    BIGINT NOT NULL,
+    UNIQUE (cloud, order_id, order_line_id)
+);
