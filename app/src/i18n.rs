@@ -458,6 +458,11 @@ messages! {
     BindFromConsole => "Bind the workspace from the console", "绑定控制台的工作空间";
     BindFromConsoleHelp => "The console sent you here to bind this workspace to your Billing Center account. Its daily bills will be paid from this account.", "控制台将您带到这里，把该工作空间绑定到您的费用中心账户。其日账单将从本账户支付。";
     SignInToBind => "Sign in, or sign up, to bind the workspace to your account.", "请登录或注册，以将工作空间绑定到您的账户。";
+    AwsSubscriptionReady => "Your AWS Marketplace subscription is ready", "您的 AWS Marketplace 订阅已就绪";
+    AwsSignInToChoose => "Sign in, or sign up, to choose the workspaces it pays for.", "请登录或注册，然后选择由它付费的工作空间。";
+    AwsChooseWorkspaces => "Choose a workspace it pays for: its settlement method is filled in; save it there. Your AWS account id and the instance:", "选择由它付费的工作空间：结算方式已为您填好，在该页保存即可。您的 AWS 账号 ID 与实例：";
+    AwsNoWorkspaces => "Bind a workspace first (below); then choose it here.", "请先在下方绑定工作空间，再回到这里选择。";
+    SettleThroughAws => "Settle through AWS", "通过 AWS 结算";
     Unbind => "Unbind", "解绑";
     PanelTitle => "Workspace billing", "工作空间费用";
     PanelUnbound => "This workspace is not bound to a Billing Center account yet.", "该工作空间尚未绑定费用中心账户。";

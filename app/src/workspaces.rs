@@ -198,6 +198,14 @@ pub fn WorkspacesPage() -> impl IntoView {
             .with(|q| q.get("token"))
             .filter(|t| !t.is_empty() && bound.get() == 0)
     };
+    // AWS Marketplace's fulfillment sends the buyer here with their subscription.
+    let aws_offer = move || {
+        query.with(|q| {
+            let account = q.get("aws_account").filter(|v| !v.is_empty())?;
+            let instance = q.get("aws_instance").filter(|v| !v.is_empty())?;
+            Some((account, instance))
+        })
+    };
     let data = Resource::new(
         move || {
             (
@@ -242,6 +250,24 @@ pub fn WorkspacesPage() -> impl IntoView {
                 let d = match data.await {
                     Ok(Some(d)) => d,
                     Ok(None) => {
+                        if let Some((account, instance)) = aws_offer() {
+                            let here = format!(
+                                "/workspaces?aws_account={}&aws_instance={}",
+                                crate::url::percent_encode(&account, true),
+                                crate::url::percent_encode(&instance, true)
+                            );
+                            return view! {
+                                <section class="card" data-testid="aws-offer">
+                                    <h2>{t(Msg::AwsSubscriptionReady)}</h2>
+                                    <p>{t(Msg::AwsSignInToChoose)}</p>
+                                    <p>
+                                        <leptos_router::components::A href=crate::account::with_next("/signin", &here) attr:class="button">{t(Msg::NavSignIn)}</leptos_router::components::A>
+                                        " "
+                                        <leptos_router::components::A href=crate::account::with_next("/signup", &here) attr:class="button secondary">{t(Msg::NavSignUp)}</leptos_router::components::A>
+                                    </p>
+                                </section>
+                            }.into_any();
+                        }
                         let Some(token) = console_token() else {
                             return crate::form::sign_in_first();
                         };
@@ -269,6 +295,34 @@ pub fn WorkspacesPage() -> impl IntoView {
                             <p>{t(Msg::NewKeyHelp)}</p>
                             <p><code class="api-key" data-testid="api-key">{k.api_key}</code></p>
                         </section>
+                    })}
+                    {let workspaces = d.workspaces.clone(); aws_offer().map(move |(account, instance)| {
+                        let empty = workspaces.is_empty();
+                        let links = workspaces.into_iter().map(|w| {
+                            let href = format!(
+                                "/workspaces/{}?method=aws&account_id={}&instance_id={}",
+                                crate::url::percent_encode(&w.workspace_id, false),
+                                crate::url::percent_encode(&account, true),
+                                crate::url::percent_encode(&instance, true)
+                            );
+                            let testid = format!("aws-choose-{}", w.workspace_id);
+                            view! {
+                                <li><leptos_router::components::A href=href attr:data-testid=testid>
+                                    {t(Msg::SettleThroughAws)}": "<code>{w.workspace_id}</code>
+                                </leptos_router::components::A></li>
+                            }
+                        }).collect_view();
+                        view! {
+                            <section class="card notice" data-testid="aws-offer">
+                                <h2>{t(Msg::AwsSubscriptionReady)}</h2>
+                                <p>{t(Msg::AwsChooseWorkspaces)}" "<code>{account.clone()}</code>" · "<code data-testid="aws-instance">{instance.clone()}</code></p>
+                                {if empty {
+                                    view! { <p class="hint">{t(Msg::AwsNoWorkspaces)}</p> }.into_any()
+                                } else {
+                                    view! { <ul>{links}</ul> }.into_any()
+                                }}
+                            </section>
+                        }
                     })}
                     {let csrf_offer = d.csrf_token.clone(); d.offer.clone().map(move |offer| match offer {
                         Err(e) => view! {

@@ -73,8 +73,13 @@ pub struct Config {
     /// `HUAWEI_ACCESS_KEY_ID` + `HUAWEI_ACCESS_KEY_SECRET` (AK/SK, for Query Order) and
     /// `HUAWEI_MARKET_ENDPOINT` (default `https://mkt.myhuaweicloud.com`): all three keys or none.
     pub huawei_market: Option<backend::cloud::huawei::HuaweiMarket>,
+    /// `AWS_MARKETPLACE_PRODUCT_CODE`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+    /// `AWS_SNS_TOPIC_ARN` (all four or none), `AWS_REGION` (default `us-east-1`),
+    /// `AWS_METERING_ENDPOINT` (default the region's Metering Service), `AWS_METERING_DIMENSION`
+    /// (default `usage_fen`): AWS Marketplace's fulfillment, notifications and metering.
+    pub aws_marketplace: Option<backend::cloud::aws::AwsMarketplace>,
     /// `MARKETPLACE_SANDBOX=on` (or `serve --demo`): the built-in marketplace plays Alibaba Cloud
-    /// Marketplace and Huawei Cloud KooGallery on this server (`/sandbox/marketplace`). For
+    /// Marketplace, AWS Marketplace and Huawei Cloud KooGallery on this server (`/sandbox/marketplace`). For
     /// demos and tests only.
     pub marketplace_sandbox: bool,
 }
@@ -91,6 +96,14 @@ pub const SANDBOX_HUAWEI_ACCESS_KEY_ID: &str = "sandbox-huawei-ak";
 pub const SANDBOX_HUAWEI_ACCESS_KEY_SECRET: &str = "billing-center-sandbox-huawei-sk";
 /// Where the sandbox plays KooGallery's open API (Query Order, usage-data) on this server.
 pub const SANDBOX_HUAWEI_ENDPOINT_PATH: &str = "/sandbox/huawei";
+pub const SANDBOX_AWS_PRODUCT_CODE: &str = "bcsandbox0product0code";
+pub const SANDBOX_AWS_ACCESS_KEY_ID: &str = "AKIASANDBOXBILLINGCTR";
+pub const SANDBOX_AWS_SECRET_ACCESS_KEY: &str = "billing-center-sandbox-aws-secret-access-key";
+pub const SANDBOX_AWS_TOPIC_ARN: &str =
+    "arn:aws:sns:us-east-1:000000000000:aws-mp-subscription-notification-bcsandbox0product0code";
+/// Where the sandbox plays the AWS Marketplace Metering Service, and serves its SNS certificate.
+pub const SANDBOX_AWS_METERING_PATH: &str = "/sandbox/aws/metering";
+pub const SANDBOX_AWS_CERTIFICATE_PATH: &str = "/sandbox/aws/sns-certificate.pem";
 
 /// Where mail goes out. The URL may hold credentials: never printed.
 #[derive(Clone)]
@@ -273,10 +286,18 @@ pub enum ConfigError {
         "HUAWEI_MARKET_KEY, HUAWEI_ACCESS_KEY_ID and HUAWEI_ACCESS_KEY_SECRET go together; {0} is not set"
     )]
     IncompleteHuaweiKeys(&'static str),
+    #[error(
+        "AWS_MARKETPLACE_PRODUCT_CODE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SNS_TOPIC_ARN go together; {0} is not set"
+    )]
+    IncompleteAwsKeys(&'static str),
+    #[error("AWS_SNS_TOPIC_ARN='{0}' is not an SNS topic ARN (arn:aws:sns:region:account:name)")]
+    BadAwsTopic(String),
+    #[error("AWS_REGION='{0}' is not a region name such as us-east-1")]
+    BadAwsRegion(String),
     #[error("MARKETPLACE_SANDBOX='{0}' must be on or off")]
     BadMarketplaceSandboxSwitch(String),
     #[error(
-        "MARKETPLACE_SANDBOX=on cannot be combined with real marketplace keys (Alibaba Cloud, Huawei Cloud): the sandbox plays the marketplaces"
+        "MARKETPLACE_SANDBOX=on cannot be combined with real marketplace keys (Alibaba Cloud, AWS, Huawei Cloud): the sandbox plays the marketplaces"
     )]
     MarketplaceSandboxWithKeys,
 }
@@ -549,17 +570,77 @@ impl Config {
                 return Err(ConfigError::IncompleteHuaweiKeys(missing));
             }
         };
+        let aws_marketplace = match (
+            lookup("AWS_MARKETPLACE_PRODUCT_CODE").filter(|v| !v.is_empty()),
+            lookup("AWS_ACCESS_KEY_ID").filter(|v| !v.is_empty()),
+            lookup("AWS_SECRET_ACCESS_KEY").filter(|v| !v.is_empty()),
+            lookup("AWS_SNS_TOPIC_ARN").filter(|v| !v.is_empty()),
+        ) {
+            (None, None, None, None) => None,
+            (Some(product_code), Some(access_key_id), Some(secret_access_key), Some(topic_arn)) => {
+                if !topic_arn.starts_with("arn:aws") || topic_arn.split(':').count() != 6 {
+                    return Err(ConfigError::BadAwsTopic(topic_arn));
+                }
+                let region = lookup("AWS_REGION").unwrap_or_else(|| "us-east-1".to_owned());
+                if region.is_empty()
+                    || !region
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                {
+                    return Err(ConfigError::BadAwsRegion(region));
+                }
+                let endpoint = lookup("AWS_METERING_ENDPOINT").unwrap_or_else(|| {
+                    format!("https://metering.marketplace.{region}.amazonaws.com")
+                });
+                if !endpoint.starts_with("https://") {
+                    return Err(ConfigError::BadHttpsUrl {
+                        name: "AWS_METERING_ENDPOINT",
+                        value: endpoint,
+                    });
+                }
+                Some(backend::cloud::aws::AwsMarketplace {
+                    endpoint,
+                    region,
+                    access_key_id,
+                    secret_access_key,
+                    product_code,
+                    dimension: lookup("AWS_METERING_DIMENSION")
+                        .unwrap_or_else(|| "usage_fen".to_owned()),
+                    topic_arn,
+                    notifications: backend::cloud::aws::SnsVerifier {
+                        certificates: backend::cloud::aws::sns::Certificates::amazon(),
+                    },
+                })
+            }
+            (code, id, secret, topic) => {
+                let missing = [
+                    ("AWS_MARKETPLACE_PRODUCT_CODE", code.is_none()),
+                    ("AWS_ACCESS_KEY_ID", id.is_none()),
+                    ("AWS_SECRET_ACCESS_KEY", secret.is_none()),
+                    ("AWS_SNS_TOPIC_ARN", topic.is_none()),
+                ]
+                .into_iter()
+                .find(|(_, missing)| *missing)
+                .map(|(name, _)| name)
+                .unwrap_or("AWS_MARKETPLACE_PRODUCT_CODE");
+                return Err(ConfigError::IncompleteAwsKeys(missing));
+            }
+        };
         let marketplace_sandbox = match lookup("MARKETPLACE_SANDBOX").as_deref().map(str::trim) {
             None | Some("off") | Some("") => false,
             Some("on") => true,
             Some(other) => return Err(ConfigError::BadMarketplaceSandboxSwitch(other.to_owned())),
         };
         if marketplace_sandbox
-            && (aliyun_market_key.is_some() || aliyun_metering.is_some() || huawei_market.is_some())
+            && (aliyun_market_key.is_some()
+                || aliyun_metering.is_some()
+                || huawei_market.is_some()
+                || aws_marketplace.is_some())
         {
             return Err(ConfigError::MarketplaceSandboxWithKeys);
         }
         let mut config = Config {
+            aws_marketplace,
             huawei_market,
             aliyun_metering,
             marketplace_sandbox: false,
@@ -599,8 +680,24 @@ impl Config {
         if self.aliyun_market_key.is_none()
             && self.aliyun_metering.is_none()
             && self.huawei_market.is_none()
+            && self.aws_marketplace.is_none()
         {
             self.marketplace_sandbox = true;
+            self.aws_marketplace = Some(backend::cloud::aws::AwsMarketplace {
+                endpoint: format!("{}{SANDBOX_AWS_METERING_PATH}", self.local_url()),
+                region: "us-east-1".to_owned(),
+                access_key_id: SANDBOX_AWS_ACCESS_KEY_ID.to_owned(),
+                secret_access_key: SANDBOX_AWS_SECRET_ACCESS_KEY.to_owned(),
+                product_code: SANDBOX_AWS_PRODUCT_CODE.to_owned(),
+                dimension: "usage_fen".to_owned(),
+                topic_arn: SANDBOX_AWS_TOPIC_ARN.to_owned(),
+                notifications: backend::cloud::aws::SnsVerifier {
+                    certificates: backend::cloud::aws::sns::Certificates::Sandbox {
+                        url: format!("{}{SANDBOX_AWS_CERTIFICATE_PATH}", self.local_url()),
+                        pem: backend::cloud::aws::SANDBOX_SNS_CERTIFICATE.to_owned(),
+                    },
+                },
+            });
             self.huawei_market = Some(backend::cloud::huawei::HuaweiMarket {
                 endpoint: format!("{}{SANDBOX_HUAWEI_ENDPOINT_PATH}", self.local_url()),
                 market_key: SANDBOX_HUAWEI_MARKET_KEY.to_owned(),
@@ -705,6 +802,7 @@ impl Config {
             smtp_configured: self.smtp.is_some(),
             aliyun_market_key: self.aliyun_market_key.as_deref().map(Arc::from),
             huawei_market: self.huawei_market.clone().map(Arc::new),
+            aws_marketplace: self.aws_marketplace.clone().map(Arc::new),
             marketplace_sandbox: self.marketplace_sandbox,
         }
     }
@@ -1268,6 +1366,46 @@ mod tests {
             ])
             .unwrap_err(),
             ConfigError::BadHuaweiKey(5)
+        );
+        assert_eq!(
+            with(&[
+                ("AWS_MARKETPLACE_PRODUCT_CODE", "prod1"),
+                ("AWS_ACCESS_KEY_ID", "AKIA")
+            ])
+            .unwrap_err(),
+            ConfigError::IncompleteAwsKeys("AWS_SECRET_ACCESS_KEY")
+        );
+        let aws = with(&[
+            ("AWS_MARKETPLACE_PRODUCT_CODE", "prod1"),
+            ("AWS_ACCESS_KEY_ID", "AKIA"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            (
+                "AWS_SNS_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-prod1",
+            ),
+        ])
+        .unwrap()
+        .aws_marketplace
+        .unwrap();
+        assert_eq!(
+            aws.endpoint,
+            "https://metering.marketplace.us-east-1.amazonaws.com"
+        );
+        assert_eq!(
+            with(&[
+                ("AWS_MARKETPLACE_PRODUCT_CODE", "prod1"),
+                ("AWS_ACCESS_KEY_ID", "AKIA"),
+                ("AWS_SECRET_ACCESS_KEY", "secret"),
+                ("AWS_SNS_TOPIC_ARN", "my-topic"),
+            ])
+            .unwrap_err(),
+            ConfigError::BadAwsTopic("my-topic".into())
+        );
+        assert!(
+            with(&[("MARKETPLACE_SANDBOX", "on")])
+                .unwrap()
+                .aws_marketplace
+                .is_some()
         );
         const HUAWEI: &[(&str, &str)] = &[
             ("HUAWEI_MARKET_KEY", "a-real-koogallery-access-key"),

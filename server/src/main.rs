@@ -580,6 +580,7 @@ fn serve(demo: bool) -> ExitCode {
             backend::cloud::metering::MeteringTargets {
                 aliyun: config.aliyun_metering.clone(),
                 huawei: config.huawei_market.clone(),
+                aws: config.aws_marketplace.clone(),
             },
         );
         if config.marketplace_sandbox {

@@ -7,6 +7,10 @@
 //!   HMAC-SHA256 body signature under `HUAWEI_MARKET_KEY`, within 60 s, each nonce once
 //!   (`backend::cloud::huawei`); answers carry `resultCode` and a `Body-Sign` header.
 //!
+//! - AWS Marketplace: the fulfillment URL `POST /marketplace/aws` (the buyer's browser, with
+//!   `x-amzn-marketplace-token`, resolved with `ResolveCustomer`), and Amazon SNS's
+//!   notifications at `POST /marketplace/aws/notifications` (`backend::cloud::aws`).
+//!
 //! A bad or missing signature is 403 and changes nothing; without keys configured an endpoint
 //! is 404, as if it did not exist. Query strings (they carry the signature) are never logged.
 
@@ -24,6 +28,8 @@ use crate::router::Settings;
 
 pub const ALIYUN_SPI_PATH: &str = "/marketplace/aliyun";
 pub const HUAWEI_INTERFACE_PATH: &str = "/marketplace/huawei";
+pub const AWS_FULFILLMENT_PATH: &str = "/marketplace/aws";
+pub const AWS_NOTIFICATIONS_PATH: &str = "/marketplace/aws/notifications";
 
 /// The query as the marketplace signed it: every parameter, URL-decoded; a repeated one is
 /// refused (the marketplace never repeats one, a forger might).
@@ -190,5 +196,205 @@ pub async fn huawei_interface(
                 json!({}),
             )
         }
+    }
+}
+
+/// A page for the buyer's browser (the fulfillment URL is opened by a person, not a program).
+fn buyer_page(status: StatusCode, title: &str, text: &str) -> Response {
+    let escape = crate::payments::escape;
+    (
+        status,
+        axum::response::Html(format!(
+            r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{t}</title></head><body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem"><h1>{t}</h1><p data-testid="aws-message">{x}</p><p><a href="/">Billing Center</a></p></body></html>"#,
+            t = escape(title),
+            x = escape(text)
+        )),
+    )
+        .into_response()
+}
+
+/// AWS Marketplace's fulfillment URL, opened with a GET (a bookmark, a check): where to start.
+pub async fn aws_fulfillment_page(State(settings): State<std::sync::Arc<Settings>>) -> Response {
+    if settings.aws_marketplace.is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    buyer_page(
+        StatusCode::OK,
+        "AWS Marketplace · Billing Center",
+        "Subscribe to Billing Center on AWS Marketplace; AWS brings you back here to finish.",
+    )
+}
+
+/// The buyer arrives from AWS Marketplace with `x-amzn-marketplace-token`: resolved with
+/// `ResolveCustomer`, the subscription is stored, and the buyer goes on to choose the
+/// workspaces it pays for (after signing in or up): `/workspaces?aws_account=…&aws_instance=…`.
+pub async fn aws_fulfillment(
+    State(store): State<Store>,
+    State(settings): State<std::sync::Arc<Settings>>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(aws) = settings.aws_marketplace.clone() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let token = form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "x-amzn-marketplace-token")
+        .map(|(_, v)| v.into_owned())
+        .filter(|t| !t.is_empty() && t.len() <= 4096);
+    let Some(token) = token else {
+        return buyer_page(
+            StatusCode::BAD_REQUEST,
+            "No AWS Marketplace registration",
+            "This page is opened by AWS Marketplace after you subscribe: open Billing Center's listing on AWS Marketplace and choose Set up your account.",
+        );
+    };
+    let customer = match aws.resolve_customer(&token, store.now()).await {
+        Ok(customer) => customer,
+        Err(e) if e.is_bad_token() => {
+            tracing::warn!(error = %e, "AWS Marketplace: a registration token was refused");
+            return buyer_page(
+                StatusCode::BAD_REQUEST,
+                "This AWS Marketplace link has expired",
+                "Open Billing Center's listing on AWS Marketplace again and choose Set up your account (the link AWS gives is good for a few hours).",
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "AWS Marketplace: ResolveCustomer failed");
+            return buyer_page(
+                StatusCode::BAD_GATEWAY,
+                "AWS Marketplace did not answer",
+                "Billing Center could not confirm your subscription with AWS just now. Go back and choose Set up your account again in a minute.",
+            );
+        }
+    };
+    if customer.product_code != aws.product_code {
+        tracing::warn!(product = %customer.product_code, "AWS Marketplace: a registration for another product");
+        return buyer_page(
+            StatusCode::BAD_REQUEST,
+            "Another product",
+            "This AWS Marketplace registration is for another product than Billing Center.",
+        );
+    }
+    match store.aws_subscribe(&customer).await {
+        Ok(instance) => {
+            let account = customer.account().unwrap_or_default();
+            let encode =
+                |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+            axum::response::Redirect::to(&format!(
+                "/workspaces?aws_account={}&aws_instance={}",
+                encode(account),
+                encode(&instance)
+            ))
+            .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "AWS Marketplace: cannot store the subscription");
+            buyer_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Please try again",
+                "Billing Center could not record your subscription just now. Go back and choose Set up your account again.",
+            )
+        }
+    }
+}
+
+/// Amazon SNS's messages of the subscription topic: verified, each message once, then carried
+/// out. A SubscriptionConfirmation is confirmed by visiting its SubscribeURL (an SNS host).
+pub async fn aws_notifications(
+    State(store): State<Store>,
+    State(settings): State<std::sync::Arc<Settings>>,
+    body: axum::body::Bytes,
+) -> Response {
+    use backend::cloud::aws::sns::SnsError;
+    let Some(aws) = settings.aws_marketplace.clone() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let refuse = |status: StatusCode, message: String| {
+        (status, Json(json!({"message": message}))).into_response()
+    };
+    let verified = match aws
+        .notifications
+        .verify(&body, &aws.topic_arn, store.now())
+        .await
+    {
+        Ok(verified) => verified,
+        Err(e @ (SnsError::Malformed(_) | SnsError::Stale)) => {
+            tracing::warn!(error = %e, "AWS SNS: a message was refused");
+            return refuse(StatusCode::BAD_REQUEST, e.to_string());
+        }
+        Err(e @ SnsError::Certificate(_)) => {
+            tracing::error!(error = %e, "AWS SNS: cannot check a message");
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "AWS SNS: a message that is not Amazon's was refused");
+            return refuse(StatusCode::FORBIDDEN, e.to_string());
+        }
+    };
+    match store
+        .take_marketplace_nonce(backend::cloud::Cloud::Aws, &verified.message_id)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(message = %verified.message_id, "AWS SNS: a message taken before; nothing to do");
+            return Json(json!({"message": "already taken"})).into_response();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "AWS SNS: cannot record the message");
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, "try again".into());
+        }
+    }
+    match verified.kind.as_str() {
+        "SubscriptionConfirmation" => {
+            let Some(url) = verified
+                .subscribe_url
+                .filter(|u| aws.notifications.certificates.subscribe_url_allowed(u))
+            else {
+                return refuse(
+                    StatusCode::FORBIDDEN,
+                    "SubscribeURL is not an Amazon SNS address".into(),
+                );
+            };
+            match reqwest::Client::new()
+                .get(&url)
+                .timeout(std::time::Duration::from_secs(10))
+                .send()
+                .await
+                .and_then(|r| r.error_for_status())
+            {
+                Ok(_) => {
+                    tracing::info!(topic = %verified.topic_arn, "AWS SNS: subscription confirmed");
+                    Json(json!({"message": "confirmed"})).into_response()
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "AWS SNS: cannot confirm the subscription");
+                    refuse(StatusCode::BAD_GATEWAY, "cannot confirm".into())
+                }
+            }
+        }
+        "Notification" => {
+            let event = match backend::cloud::aws::read_event(&verified.message) {
+                Ok(event) => event,
+                Err(why) => return refuse(StatusCode::BAD_REQUEST, why),
+            };
+            if event.product_code != aws.product_code {
+                return refuse(StatusCode::BAD_REQUEST, "another product".into());
+            }
+            match store.aws_event(&event).await {
+                Ok(done) => {
+                    tracing::info!(action = %event.action, outcome = done, "AWS Marketplace notification");
+                    Json(json!({"message": done})).into_response()
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "AWS Marketplace notification failed");
+                    // Not taken: SNS delivers it again; the message id is given back.
+                    let _ = store
+                        .release_marketplace_nonce(backend::cloud::Cloud::Aws, &verified.message_id)
+                        .await;
+                    refuse(StatusCode::INTERNAL_SERVER_ERROR, "try again".into())
+                }
+            }
+        }
+        _ => Json(json!({"message": "noted"})).into_response(),
     }
 }

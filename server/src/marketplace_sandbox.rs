@@ -20,6 +20,8 @@ use serde_json::json;
 
 use crate::config::{
     SANDBOX_ALIYUN_ACCESS_KEY_SECRET, SANDBOX_ALIYUN_MARKET_KEY, SANDBOX_ALIYUN_MARKET_PATH,
+    SANDBOX_AWS_ACCESS_KEY_ID, SANDBOX_AWS_CERTIFICATE_PATH, SANDBOX_AWS_METERING_PATH,
+    SANDBOX_AWS_PRODUCT_CODE, SANDBOX_AWS_SECRET_ACCESS_KEY, SANDBOX_AWS_TOPIC_ARN,
     SANDBOX_HUAWEI_ACCESS_KEY_ID, SANDBOX_HUAWEI_ACCESS_KEY_SECRET, SANDBOX_HUAWEI_ENDPOINT_PATH,
     SANDBOX_HUAWEI_MARKET_KEY,
 };
@@ -35,6 +37,12 @@ pub fn routes() -> Router<AppState> {
         .route("/sandbox/marketplace/subscribe", post(subscribe))
         .route("/sandbox/marketplace/end", post(end))
         .route(SANDBOX_ALIYUN_MARKET_PATH, post(receive_metering))
+        .route("/sandbox/marketplace/subscribe-aws", post(subscribe_aws))
+        .route(SANDBOX_AWS_METERING_PATH, post(aws_metering_service))
+        .route(
+            SANDBOX_AWS_CERTIFICATE_PATH,
+            get(|| async { backend::cloud::aws::SANDBOX_SNS_CERTIFICATE }),
+        )
         .route(
             "/sandbox/marketplace/subscribe-huawei",
             post(subscribe_huawei),
@@ -87,6 +95,9 @@ async fn page(State(store): State<Store>, Query(notice): Query<Notice>) -> Respo
 <h2>Subscribe on Huawei Cloud KooGallery</h2><form method="post" action="/sandbox/marketplace/subscribe-huawei">
 <label>customerId <input name="customer_id" value="0a1b2c3d4e5f" data-testid="huawei-customer-id" required></label>
 <button type="submit" data-testid="subscribe-huawei">Subscribe (newInstance)</button></form>
+<h2>Subscribe on AWS Marketplace</h2><form method="post" action="/sandbox/marketplace/subscribe-aws">
+<label>AWS account id <input name="aws_account_id" value="123456789012" data-testid="aws-account-id" required></label>
+<button type="submit" data-testid="subscribe-aws">Subscribe (then Set up your account)</button></form>
 <h2>Subscriptions</h2><table data-testid="subscriptions"><tr><th>cloud</th><th>account</th><th>instance</th><th>status</th></tr>"#,
     );
     for (cloud, account, instance, status) in &subscriptions {
@@ -100,11 +111,12 @@ async fn page(State(store): State<Store>, Query(notice): Query<Notice>) -> Respo
     }
     body.push_str("</table>");
     // One button per active subscription, below the table (a phone's width has no room beside it).
-    for (cloud, _, instance, status) in &subscriptions {
+    for (cloud, account, instance, status) in &subscriptions {
         if status == "active" {
             body.push_str(&format!(
-                r#"<form method="post" action="/sandbox/marketplace/end"><input type="hidden" name="cloud" value="{c}"><input type="hidden" name="instance_id" value="{i}"><button class="secondary" name="action" value="releaseInstance" data-testid="release-{i}">Unsubscribe <code>{i}</code> (releaseInstance)</button></form>"#,
+                r#"<form method="post" action="/sandbox/marketplace/end"><input type="hidden" name="cloud" value="{c}"><input type="hidden" name="account" value="{a}"><input type="hidden" name="instance_id" value="{i}"><button class="secondary" name="action" value="releaseInstance" data-testid="release-{i}">Unsubscribe <code>{i}</code> (releaseInstance)</button></form>"#,
                 c = escape(cloud),
+                a = escape(account),
                 i = escape(instance)
             ));
         }
@@ -216,6 +228,8 @@ async fn subscribe(
 pub struct EndForm {
     #[serde(default)]
     cloud: Option<String>,
+    #[serde(default)]
+    account: Option<String>,
     instance_id: String,
     action: String,
 }
@@ -230,6 +244,25 @@ async fn end(
             "action is expiredInstance or releaseInstance",
         )
             .into_response();
+    }
+    if form.cloud.as_deref() == Some("aws") {
+        let outcome = send_sns(
+            settings.local_url.clone(),
+            "unsubscribe-success",
+            form.account.as_deref().unwrap_or_default(),
+        )
+        .await;
+        return Redirect::to(&match outcome {
+            Ok(()) => format!(
+                "{PAGE_PATH}?ended={}",
+                form_urlencoded::byte_serialize(form.instance_id.as_bytes()).collect::<String>()
+            ),
+            Err(e) => format!(
+                "{PAGE_PATH}?error={}",
+                form_urlencoded::byte_serialize(e.as_bytes()).collect::<String>()
+            ),
+        })
+        .into_response();
     }
     if form.cloud.as_deref() == Some("huawei") {
         let outcome = call_huawei(
@@ -397,7 +430,10 @@ async fn subscribe_huawei(
             .format("%Y%m%d%H%M%S")
             .to_string(),
     };
-    if let Err(e) = store.sandbox_create_order(&order).await {
+    if let Err(e) = store
+        .sandbox_create_order(backend::cloud::Cloud::Huawei, &order)
+        .await
+    {
         tracing::error!(error = %e, "sandbox order");
         return Redirect::to(&format!(
             "{PAGE_PATH}?error=the+sandbox+cannot+record+the+order"
@@ -487,7 +523,11 @@ async fn huawei_query_order(
             .unwrap_or_default()
     };
     match store
-        .sandbox_order(&get("orderId"), &get("orderLineId"))
+        .sandbox_order(
+            backend::cloud::Cloud::Huawei,
+            &get("orderId"),
+            &get("orderLineId"),
+        )
         .await
     {
         Ok(Some(order)) => axum::Json(order.answer()).into_response(),
@@ -582,4 +622,252 @@ async fn huawei_usage_data(
         }
     }
     axum::Json(json!({"error_code": "MKT.0000", "error_msg": "success"})).into_response()
+}
+
+/// Delivers a subscription-topic message to this server as Amazon SNS does: signed with the
+/// sandbox's key, its certificate served at this server's sandbox address.
+pub async fn send_sns(local_url: String, action: &str, aws_account_id: &str) -> Result<(), String> {
+    let mut message = json!({
+        "Type": "Notification",
+        "MessageId": format!("sandbox-{}", backend::auth::random_token(12)),
+        "TopicArn": SANDBOX_AWS_TOPIC_ARN,
+        "Message": json!({
+            "action": action,
+            "customer-aws-account-id": aws_account_id,
+            "product-code": SANDBOX_AWS_PRODUCT_CODE,
+        }).to_string(),
+        "Timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "SigningCertURL": format!("{local_url}{SANDBOX_AWS_CERTIFICATE_PATH}"),
+        "UnsubscribeURL": format!("{local_url}/sandbox/aws/unsubscribe"),
+    });
+    backend::cloud::aws::sns::sandbox_sign(&mut message).map_err(|e| e.to_string())?;
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "{local_url}{}",
+            crate::marketplace::AWS_NOTIFICATIONS_PATH
+        ))
+        .header("Content-Type", "text/plain; charset=UTF-8")
+        .header("x-amz-sns-message-type", "Notification")
+        .body(message.to_string())
+        .timeout(std::time::Duration::from_secs(10))
+        .send()
+        .await
+        .map_err(|e| format!("the notification endpoint did not answer: {e}"))?;
+    if answer.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the notification endpoint answered {}: {}",
+            answer.status(),
+            answer.text().await.unwrap_or_default()
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AwsSubscribeForm {
+    aws_account_id: String,
+}
+
+/// An AWS Marketplace subscription: the sandbox mints a registration token (what its
+/// ResolveCustomer will answer for) and sends the buyer's browser to the fulfillment URL with
+/// it, as AWS's "Set up your account" button does (a form POST; it submits itself with
+/// JavaScript, and is a button without).
+async fn subscribe_aws(State(store): State<Store>, Form(form): Form<AwsSubscribeForm>) -> Response {
+    let account = form.aws_account_id.trim().to_owned();
+    if account.is_empty() || account.len() > 32 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Redirect::to(&format!("{PAGE_PATH}?error=an+AWS+account+id+is+digits"))
+            .into_response();
+    }
+    let token = format!(
+        "sandbox+{}/{}=",
+        backend::auth::random_token(24),
+        backend::auth::random_token(4)
+    );
+    let order = backend::cloud::huawei::SandboxOrder {
+        order_id: token.clone(),
+        order_line_id: String::new(),
+        customer_id: account,
+        product_id: SANDBOX_AWS_PRODUCT_CODE.to_owned(),
+        expire_time: String::new(),
+    };
+    if let Err(e) = store
+        .sandbox_create_order(backend::cloud::Cloud::Aws, &order)
+        .await
+    {
+        tracing::error!(error = %e, "sandbox AWS registration");
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the sandbox cannot record the registration",
+        )
+            .into_response();
+    }
+    Html(format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>AWS Marketplace sandbox</title></head><body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem">
+<p>Marketplace sandbox · AWS Marketplace: you subscribed. Set up your account with the seller.</p>
+<form method="post" action="{action}" id="fulfil"><input type="hidden" name="x-amzn-marketplace-token" value="{token}"><button type="submit" data-testid="set-up-account">Set up your account</button></form>
+</body></html>"#,
+        action = crate::marketplace::AWS_FULFILLMENT_PATH,
+        token = escape(&token)
+    ))
+    .into_response()
+}
+
+fn aws_error(kind: &str, message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/x-amz-json-1.1",
+        )],
+        json!({"__type": kind, "message": message}).to_string(),
+    )
+        .into_response()
+}
+
+/// The AWS Marketplace Metering Service, checked as AWS checks it (SigV4 under the sandbox's
+/// key, signing name `aws-marketplace`, a fresh `X-Amz-Date`): `ResolveCustomer` and
+/// `BatchMeterUsage` (at most 25 records; a record with the same customer, dimension and time
+/// is counted once).
+async fn aws_metering_service(
+    State(store): State<Store>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+    body: axum::body::Bytes,
+) -> Response {
+    use backend::cloud::aws::sigv4;
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let Some((access_key_id, scope, signed, signature)) =
+        sigv4::parse_authorization(&header("authorization"))
+    else {
+        return aws_error(
+            "MissingAuthenticationTokenException",
+            "Request is missing Authentication Token",
+        );
+    };
+    let amz_date = header("x-amz-date");
+    let fresh = chrono::NaiveDateTime::parse_from_str(&amz_date, "%Y%m%dT%H%M%SZ")
+        .is_ok_and(|t| (chrono::Utc::now() - t.and_utc()).num_minutes().abs() <= 5);
+    let received = header_pairs(&headers);
+    let picked: Option<Vec<(String, String)>> = signed
+        .iter()
+        .map(|name| {
+            received
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .cloned()
+        })
+        .collect();
+    let expected_scope = sigv4::scope(&amz_date, "us-east-1", backend::cloud::aws::SIGNING_NAME);
+    let valid = picked.is_some_and(|picked| {
+        let canonical = sigv4::canonical_request("POST", uri.path(), &[], &picked, &body);
+        let expected = sigv4::signature(
+            SANDBOX_AWS_SECRET_ACCESS_KEY,
+            "us-east-1",
+            backend::cloud::aws::SIGNING_NAME,
+            &sigv4::string_to_sign(&amz_date, &expected_scope, &canonical),
+        );
+        backend::auth::constant_time_eq(expected.as_bytes(), signature.as_bytes())
+    });
+    if access_key_id != SANDBOX_AWS_ACCESS_KEY_ID || scope != expected_scope || !fresh || !valid {
+        return aws_error(
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided.",
+        );
+    }
+    let Ok(request) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return aws_error("SerializationException", "the body is not JSON");
+    };
+    match header("x-amz-target").as_str() {
+        "AWSMPMeteringService.ResolveCustomer" => {
+            let token = request["RegistrationToken"].as_str().unwrap_or_default();
+            match store
+                .sandbox_order(backend::cloud::Cloud::Aws, token, "")
+                .await
+            {
+                Ok(Some(order)) => axum::Json(json!({
+                    "CustomerAWSAccountId": order.customer_id,
+                    "ProductCode": order.product_id,
+                    "LicenseArn": format!("arn:aws:license-manager::{}:license:l-sandbox{}", order.customer_id, order.customer_id),
+                }))
+                .into_response(),
+                Ok(None) => aws_error("InvalidTokenException", "Registration token is invalid."),
+                Err(e) => {
+                    tracing::error!(error = %e, "sandbox ResolveCustomer");
+                    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"__type": "InternalServiceErrorException"}))).into_response()
+                }
+            }
+        }
+        "AWSMPMeteringService.BatchMeterUsage" => {
+            let records = request["UsageRecords"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if records.len() > 25 {
+                return aws_error("ValidationException", "UsageRecords: at most 25");
+            }
+            let mut results = Vec::new();
+            for record in &records {
+                let customer = record["CustomerAWSAccountId"]
+                    .as_str()
+                    .or(record["CustomerIdentifier"].as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                let (Some(timestamp), Some(dimension), Some(quantity)) = (
+                    record["Timestamp"].as_i64(),
+                    record["Dimension"].as_str(),
+                    record["Quantity"].as_i64(),
+                ) else {
+                    return aws_error(
+                        "ValidationException",
+                        "each record needs Timestamp, Dimension and Quantity",
+                    );
+                };
+                if customer.is_empty() {
+                    return aws_error("InvalidCustomerIdentifierException", "no customer");
+                }
+                if (chrono::Utc::now().timestamp() - timestamp) > 6 * 3600 {
+                    return aws_error(
+                        "TimestampOutOfBoundsException",
+                        "a record is outside the 6-hour window",
+                    );
+                }
+                let received = ReceivedMetering {
+                    instance_id: customer.clone(),
+                    start_time: timestamp,
+                    end_time: timestamp,
+                    key: dimension.to_owned(),
+                    value: quantity.to_string(),
+                };
+                let serial = format!("aws:{dimension}");
+                if let Err(e) = store
+                    .sandbox_receive_metering(&serial, std::slice::from_ref(&received))
+                    .await
+                {
+                    tracing::error!(error = %e, "sandbox BatchMeterUsage");
+                    return (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        axum::Json(json!({"__type": "InternalServiceErrorException"})),
+                    )
+                        .into_response();
+                }
+                results.push(json!({
+                    "UsageRecord": record,
+                    "MeteringRecordId": format!("sandbox-{customer}-{timestamp}"),
+                    "Status": "Success",
+                }));
+            }
+            axum::Json(json!({"Results": results, "UnprocessedRecords": []})).into_response()
+        }
+        other => aws_error(
+            "UnknownOperationException",
+            &format!("unknown operation {other}"),
+        ),
+    }
 }

@@ -41,6 +41,8 @@ pub struct Settings {
     /// `ALIYUN_MARKET_KEY`: the key Alibaba Cloud Marketplace signs its SPI calls with; without
     /// it `/marketplace/aliyun` does not exist.
     pub aliyun_market_key: Option<Arc<str>>,
+    /// AWS Marketplace: `/marketplace/aws` and its notifications are 404 without it.
+    pub aws_marketplace: Option<Arc<backend::cloud::aws::AwsMarketplace>>,
     /// KooGallery's keys and endpoint: `/marketplace/huawei` is 404 without them.
     pub huawei_market: Option<Arc<backend::cloud::huawei::HuaweiMarket>>,
     /// `MARKETPLACE_SANDBOX=on`: `/sandbox/marketplace` and the metering receiver are served.
@@ -202,6 +204,15 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
         .route(
             crate::marketplace::HUAWEI_INTERFACE_PATH,
             post(crate::marketplace::huawei_interface),
+        )
+        // AWS Marketplace: the buyer's browser (fulfillment) and Amazon SNS (signature-checked).
+        .route(
+            crate::marketplace::AWS_FULFILLMENT_PATH,
+            get(crate::marketplace::aws_fulfillment_page).post(crate::marketplace::aws_fulfillment),
+        )
+        .route(
+            crate::marketplace::AWS_NOTIFICATIONS_PATH,
+            post(crate::marketplace::aws_notifications),
         )
         .merge(sandbox_routes)
         .merge(marketplace_routes)

@@ -52,7 +52,7 @@ fn aliyun_only(
 ) -> backend::cloud::metering::MeteringTargets {
     backend::cloud::metering::MeteringTargets {
         aliyun: Some(aliyun),
-        huawei: None,
+        ..Default::default()
     }
 }
 
@@ -748,8 +748,8 @@ async fn koogallery_end_to_end(mut app: TestApp) {
         1
     );
     let targets = backend::cloud::metering::MeteringTargets {
-        aliyun: None,
         huawei: config.huawei_market.clone(),
+        ..Default::default()
     };
     assert_eq!(app.store.push_due_metering(&targets).await.unwrap(), (1, 0));
     // The answer was lost (as if): the record is pushed again, and counted once.
@@ -814,9 +814,290 @@ async fn without_keys_there_is_no_koogallery_interface(app: TestApp) {
     app.finish().await;
 }
 
+/// AWS Marketplace, served with the sandbox on: the buyer's browser posts the registration token
+/// to the fulfillment URL (resolved with a SigV4-signed ResolveCustomer), chooses a workspace, a
+/// settled day is metered with BatchMeterUsage (a repeat counted once; a record past the 6-hour
+/// window is not sent), SNS messages that are not Amazon's (forged certificate URL, tampered,
+/// stale, another topic) are refused and a message is taken once, and unsubscribe-success
+/// switches the workspace back; subscribing again brings the subscription back.
+async fn aws_marketplace_end_to_end(mut app: TestApp) {
+    use backend::cloud::aws::sns::sandbox_sign;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let local = format!("http://{}", listener.local_addr().unwrap());
+    let config = server::config::Config::from_lookup(|n| {
+        [
+            ("MARKETPLACE_SANDBOX", "on".to_owned()),
+            (
+                "LEPTOS_SITE_ADDR",
+                local.trim_start_matches("http://").to_owned(),
+            ),
+        ]
+        .into_iter()
+        .find(|(name, _)| *name == n)
+        .map(|(_, v)| v)
+    })
+    .unwrap();
+    app.settings.local_url = local.clone();
+    app.settings.aws_marketplace = config.settings().aws_marketplace;
+    app.settings.marketplace_sandbox = true;
+    let served = server::router::app(
+        config.leptos_options(),
+        app.store.clone(),
+        app.settings.clone(),
+    )
+    .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, served).await });
+
+    // The buyer subscribes at AWS; AWS's page posts the token to the fulfillment URL.
+    let register = |account: &'static str| {
+        let app = &app;
+        async move {
+            let (status, _, page) = app
+                .raw(
+                    "POST",
+                    "/sandbox/marketplace/subscribe-aws",
+                    Some(&format!("aws_account_id={account}")),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200, "{page}");
+            let token = page
+                .split(r#"name="x-amzn-marketplace-token" value=""#)
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .expect(&page)
+                .to_owned();
+            let form: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("x-amzn-marketplace-token", &token)
+                .finish();
+            app.raw("POST", "/marketplace/aws", Some(&form), None).await
+        }
+    };
+    let (status, headers, _) = register("123456789012").await;
+    assert_eq!(status, 303);
+    let location = headers["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("/workspaces?aws_account=123456789012&aws_instance=bc-aws-"),
+        "{location}"
+    );
+    let instance = location.split("aws_instance=").nth(1).unwrap().to_owned();
+    for form in ["x-amzn-marketplace-token=forged", "nothing=here"] {
+        let (status, _, page) = app.raw("POST", "/marketplace/aws", Some(form), None).await;
+        assert_eq!(status, 400, "{form}: {page}");
+    }
+    assert_eq!(
+        app.store.all_subscriptions().await.unwrap().len(),
+        1,
+        "a refused registration stores nothing"
+    );
+
+    // The buyer chooses a workspace (the page's link fills the form in; here the API).
+    let alice = app.customer("alice").await;
+    app.as_customer(
+        &alice,
+        "POST",
+        "/api/v1/workspaces",
+        Some(json!({"workspace_id": "ws-w", "name": "W"})),
+    )
+    .await;
+    let (_, _, page) = app
+        .raw_from(
+            "GET",
+            &location,
+            None,
+            None,
+            "10.0.0.7",
+            &[("cookie", alice.cookie.as_str())],
+        )
+        .await;
+    assert!(page.contains(r#"data-testid="aws-choose-ws-w""#), "{page}");
+    let switched = app
+        .as_customer(
+            &alice,
+            "PUT",
+            "/api/v1/workspaces/ws-w/settlement",
+            Some(json!({"method": "aws", "account_id": "123456789012", "instance_id": instance})),
+        )
+        .await;
+    assert_eq!(switched.status, 200, "{}", switched.body);
+    let me = app.as_customer(&alice, "GET", "/api/v1/me", None).await;
+    let account = me.body["billing_account_id"].as_i64().unwrap();
+    let workspace = app.store.workspace(account, "ws-w").await.unwrap();
+    let day = app.store.today() - chrono::Duration::days(1);
+    app.store
+        .ingest_usage(
+            &workspace,
+            &[backend::usage::UsageInput {
+                id: "r1".into(),
+                item: "network".into(),
+                retention_days: None,
+                quantity: "3".into(),
+                day: day.to_string(),
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store
+            .settle_day(day, "test")
+            .await
+            .unwrap()
+            .bills_charged,
+        1
+    );
+    let targets = backend::cloud::metering::MeteringTargets {
+        aws: config.aws_marketplace.clone(),
+        ..Default::default()
+    };
+    assert_eq!(app.store.push_due_metering(&targets).await.unwrap(), (1, 0));
+    // Pushed again after a lost answer: AWS counts the same record once.
+    sqlx::query("UPDATE cloud_metering SET pushed_at = NULL, next_attempt_at = 0")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(app.store.push_due_metering(&targets).await.unwrap(), (1, 0));
+    let received = app.store.sandbox_metering(10).await.unwrap();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(
+        (
+            received[0].instance_id.as_str(),
+            received[0].key.as_str(),
+            received[0].value.as_str()
+        ),
+        ("123456789012", "usage_fen", "600")
+    );
+    // A record older than AWS's window is not sent; it waits, saying why.
+    sqlx::query(
+        "UPDATE cloud_metering SET pushed_at = NULL, next_attempt_at = 0, created_at = created_at - 25200000000",
+    )
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(app.store.push_due_metering(&targets).await.unwrap(), (0, 1));
+    let failing = app.store.failing_metering(10).await.unwrap();
+    assert!(failing[0].last_error.contains("6-hour"), "{failing:?}");
+
+    // SNS: only Amazon's (here the sandbox's) signed messages of the topic, each once.
+    let message = |action: &str, account: &str, at: chrono::DateTime<chrono::Utc>| {
+        json!({
+            "Type": "Notification",
+            "MessageId": format!("m-{action}-{account}-{}", at.timestamp_micros()),
+            "TopicArn": server::config::SANDBOX_AWS_TOPIC_ARN,
+            "Message": json!({"action": action, "customer-aws-account-id": account,
+                "product-code": server::config::SANDBOX_AWS_PRODUCT_CODE}).to_string(),
+            "Timestamp": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "SigningCertURL": format!("{local}{}", server::config::SANDBOX_AWS_CERTIFICATE_PATH),
+        })
+    };
+    let deliver = |body: serde_json::Value| {
+        let local = local.clone();
+        async move {
+            let answer = reqwest::Client::new()
+                .post(format!("{local}/marketplace/aws/notifications"))
+                .header("content-type", "text/plain; charset=UTF-8")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+    let now = chrono::Utc::now();
+    let mut forged = message("unsubscribe-success", "123456789012", now);
+    forged["SigningCertURL"] = json!("https://evil.example/cert.pem");
+    sandbox_sign(&mut forged).unwrap();
+    let mut tampered = message("subscribe-success", "123456789012", now);
+    sandbox_sign(&mut tampered).unwrap();
+    tampered["Message"] = json!(
+        tampered["Message"]
+            .as_str()
+            .unwrap()
+            .replace("subscribe-success", "unsubscribe-success")
+    );
+    let mut stale = message(
+        "unsubscribe-success",
+        "123456789012",
+        now - chrono::Duration::hours(2),
+    );
+    sandbox_sign(&mut stale).unwrap();
+    let mut unsigned = message("unsubscribe-success", "123456789012", now);
+    unsigned["SignatureVersion"] = json!("2");
+    unsigned["Signature"] = json!("AAAA");
+    let mut other_topic = message("unsubscribe-success", "123456789012", now);
+    other_topic["TopicArn"] = json!("arn:aws:sns:us-east-1:000000000000:someone-else");
+    sandbox_sign(&mut other_topic).unwrap();
+    for (what, body, status) in [
+        ("forged", forged, 403),
+        ("tampered", tampered, 403),
+        ("stale", stale, 400),
+        ("unsigned", unsigned, 403),
+        ("other topic", other_topic, 403),
+    ] {
+        let (got, text) = deliver(body).await;
+        assert_eq!(got, status, "{what}: {text}");
+    }
+    assert_eq!(
+        app.store
+            .workspace(account, "ws-w")
+            .await
+            .unwrap()
+            .settlement,
+        billing::Settlement::Cloud,
+        "no refused message changed anything"
+    );
+    // A message is taken once: delivered again, it does nothing.
+    let mut early = message("subscribe-success", "999999999999", now);
+    sandbox_sign(&mut early).unwrap();
+    assert_eq!(
+        deliver(early.clone()).await,
+        (200, r#"{"message":"no such subscription yet"}"#.to_owned())
+    );
+    assert_eq!(
+        deliver(early).await,
+        (200, r#"{"message":"already taken"}"#.to_owned())
+    );
+
+    // Unsubscribed at AWS (the sandbox sends SNS's message): back on the account.
+    let ended = app
+        .raw(
+            "POST",
+            "/sandbox/marketplace/end",
+            Some(&format!(
+                "cloud=aws&account=123456789012&instance_id={instance}&action=releaseInstance"
+            )),
+            None,
+        )
+        .await;
+    assert!(
+        ended.1["location"].to_str().unwrap().contains("ended="),
+        "{:?}",
+        ended.1
+    );
+    assert_eq!(
+        app.store
+            .workspace(account, "ws-w")
+            .await
+            .unwrap()
+            .settlement,
+        billing::Settlement::Account
+    );
+    assert_eq!(
+        app.store.all_subscriptions().await.unwrap()[0].3,
+        "released"
+    );
+    // Subscribing again brings the same subscription back.
+    let (status, headers, _) = register("123456789012").await;
+    assert_eq!(status, 303);
+    assert!(headers["location"].to_str().unwrap().ends_with(&instance));
+    assert_eq!(app.store.all_subscriptions().await.unwrap()[0].3, "active");
+    server.abort();
+    app.finish().await;
+}
+
 on_both_databases!(
     the_sandbox_plays_the_marketplace_end_to_end,
     without_the_sandbox_its_pages_do_not_exist,
     koogallery_end_to_end,
+    aws_marketplace_end_to_end,
     without_keys_there_is_no_koogallery_interface,
 );

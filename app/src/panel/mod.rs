@@ -295,6 +295,13 @@ pub async fn change_settlement(
                     instance_id,
                 }
             }
+            "aws" => {
+                let (account_id, instance_id) = cloud("aws")?;
+                backend::cloud::SettlementChoice::Aws {
+                    account_id,
+                    instance_id,
+                }
+            }
             _ => return Err(AppError::new("form_invalid").at("method")),
         };
         store()?
@@ -720,8 +727,17 @@ pub fn OwnPanelPage() -> impl IntoView {
                         let ws_for_settlement = ws.clone();
                         let csrf = page.daily_cost_alert.clone().map(|(_, csrf)| csrf).unwrap_or_default();
                         let settlement = page.settlement_form.clone().map(move |f| {
-                            let aliyun_uid = crate::form::typed(settle_error, "account_id").unwrap_or_default();
-                            let instance = crate::form::typed(settle_error, "instance_id").unwrap_or_default();
+                            // A marketplace's landing (`?method=aws&account_id=…&instance_id=…`) fills the form in.
+                            let preset = |name: &str| query.with_untracked(|q| q.get(name)).filter(|v| !v.is_empty());
+                            let aliyun_uid = crate::form::typed(settle_error, "account_id")
+                                .or_else(|| preset("account_id"))
+                                .unwrap_or_default();
+                            let instance = crate::form::typed(settle_error, "instance_id")
+                                .or_else(|| preset("instance_id"))
+                                .unwrap_or_default();
+                            let chosen = preset("method")
+                                .filter(|m| ["account", "aliyun", "huawei", "aws"].contains(&m.as_str()))
+                                .unwrap_or_else(|| f.method.clone());
                             view! {
                                 <section class="card" data-testid="settlement-method">
                                     <h2>{t(Msg::PanelSettlementMethod)}</h2>
@@ -746,9 +762,10 @@ pub fn OwnPanelPage() -> impl IntoView {
                                         <input type="hidden" name="workspace_id" value=ws_for_settlement.clone()/>
                                         <label for="f-method">{t(Msg::PanelSettlementMethod)}</label>
                                         <select id="f-method" name="method" data-testid="settlement-choice">
-                                            <option value="account" selected=f.method == "account">{t(Msg::SettleByAccount)}</option>
-                                            <option value="aliyun" selected=f.method == "aliyun">{t(Msg::CloudAliyun)}</option>
-                                            <option value="huawei" selected=f.method == "huawei">{t(Msg::CloudHuawei)}</option>
+                                            <option value="account" selected=chosen == "account">{t(Msg::SettleByAccount)}</option>
+                                            <option value="aliyun" selected=chosen == "aliyun">{t(Msg::CloudAliyun)}</option>
+                                            <option value="huawei" selected=chosen == "huawei">{t(Msg::CloudHuawei)}</option>
+                                            <option value="aws" selected=chosen == "aws">{t(Msg::CloudAws)}</option>
                                         </select>
                                         <crate::form::Field name="account_id" label=Msg::CloudAccountId value=aliyun_uid
                                             error=crate::form::error_at(settle_error, "account_id")/>

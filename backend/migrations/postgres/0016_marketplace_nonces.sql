@@ -1,6 +1,7 @@
 -- A marketplace call's nonce is taken once (Huawei KooGallery signs a nonce and a timestamp
--- into every call): a captured call replayed within its 60-second window is refused. Rows
--- older than ten minutes are deleted as new ones arrive.
+-- into every call; an Amazon SNS message has its MessageId): a captured call replayed within
+-- its window (60 seconds, one hour) is refused. Rows older than two hours are deleted as new
+-- ones arrive.
 CREATE TABLE marketplace_nonces (
     cloud   TEXT   NOT NULL,
     nonce   TEXT   NOT NULL,

@@ -579,7 +579,8 @@ pub enum HuaweiAnswer {
 }
 
 impl Store {
-    /// Takes a marketplace's nonce once (kept ten minutes, far past the 60 s window);
+    /// Takes a marketplace's nonce (or SNS message id) once, kept two hours: far past KooGallery's
+    /// 60-second window and the hour an SNS message is taken;
     /// `false` if it was taken before: the call is a replay.
     pub async fn take_marketplace_nonce(
         &self,
@@ -589,7 +590,7 @@ impl Store {
         let now = self.now();
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM marketplace_nonces WHERE seen_at < $1")
-            .bind(crate::time::to_micros(now - chrono::Duration::minutes(10)))
+            .bind(crate::time::to_micros(now - chrono::Duration::hours(2)))
             .execute(&mut *tx)
             .await?;
         let taken = sqlx::query(
@@ -604,6 +605,20 @@ impl Store {
         .rows_affected();
         tx.commit().await?;
         Ok(taken == 1)
+    }
+
+    /// Gives a nonce back (its call failed before it changed anything; the marketplace retries).
+    pub async fn release_marketplace_nonce(
+        &self,
+        cloud: Cloud,
+        nonce: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM marketplace_nonces WHERE cloud = $1 AND nonce = $2")
+            .bind(cloud.code())
+            .bind(nonce)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// The instance already answered for a marketplace order, if any.
@@ -946,6 +961,8 @@ mod tests {
             usage_day: "2026-10-31".parse().unwrap(),
             amount_fen: 1500,
             attempt: 1,
+            created_at: "2026-11-01T00:00:05Z".parse().unwrap(),
+            customer: Default::default(),
         };
         let now = "2026-11-01T00:00:05Z".parse().unwrap();
         let body = usage_body(&record, chrono_tz::Asia::Shanghai, now);
@@ -994,10 +1011,15 @@ impl SandboxOrder {
 }
 
 impl Store {
-    pub async fn sandbox_create_order(&self, order: &SandboxOrder) -> Result<(), sqlx::Error> {
+    /// The sandbox records an order (KooGallery) or a registration token (AWS, as `order_id`).
+    pub async fn sandbox_create_order(
+        &self,
+        cloud: Cloud,
+        order: &SandboxOrder,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO sandbox_orders (cloud, order_id, order_line_id, customer_id, product_id, expire_time, created_at) \
-             VALUES ('huawei', $1, $2, $3, $4, $5, $6)",
+             VALUES ($7, $1, $2, $3, $4, $5, $6)",
         )
         .bind(&order.order_id)
         .bind(&order.order_line_id)
@@ -1005,6 +1027,7 @@ impl Store {
         .bind(&order.product_id)
         .bind(&order.expire_time)
         .bind(crate::time::to_micros(self.now()))
+        .bind(cloud.code())
         .execute(self.pool())
         .await?;
         Ok(())
@@ -1012,15 +1035,17 @@ impl Store {
 
     pub async fn sandbox_order(
         &self,
+        cloud: Cloud,
         order_id: &str,
         order_line_id: &str,
     ) -> Result<Option<SandboxOrder>, sqlx::Error> {
         let row: Option<(String, String, String, String, String)> = sqlx::query_as(
             "SELECT order_id, order_line_id, customer_id, product_id, expire_time FROM sandbox_orders \
-             WHERE cloud = 'huawei' AND order_id = $1 AND order_line_id = $2",
+             WHERE cloud = $3 AND order_id = $1 AND order_line_id = $2",
         )
         .bind(order_id)
         .bind(order_line_id)
+        .bind(cloud.code())
         .fetch_optional(self.pool())
         .await?;
         Ok(row.map(

@@ -90,6 +90,16 @@ impl std::fmt::Debug for AliyunMetering {
 pub struct MeteringTargets {
     pub aliyun: Option<AliyunMetering>,
     pub huawei: Option<super::huawei::HuaweiMarket>,
+    pub aws: Option<super::aws::AwsMarketplace>,
+}
+
+/// Who AWS meters (from the subscription): `CustomerAWSAccountId` with `LicenseArn`, or the
+/// legacy `CustomerIdentifier`. Empty for the other clouds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MeteredCustomer {
+    pub customer_identifier: Option<String>,
+    pub customer_aws_account_id: Option<String>,
+    pub license_arn: Option<String>,
 }
 
 /// One metering record to push.
@@ -101,6 +111,8 @@ pub struct DueMetering {
     pub usage_day: NaiveDate,
     pub amount_fen: i64,
     pub attempt: i64,
+    pub created_at: DateTime<Utc>,
+    pub customer: MeteredCustomer,
 }
 
 impl AliyunMetering {
@@ -196,7 +208,8 @@ impl Store {
             Backend::Sqlite => "",
         };
         let rows = sqlx::query(&format!(
-            "SELECT m.id, m.usage_day, m.amount_fen, m.attempts, s.cloud, s.instance_id \
+            "SELECT m.id, m.usage_day, m.amount_fen, m.attempts, m.created_at, s.cloud, s.instance_id, \
+             s.cloud_account_id, s.order_ref, s.sku_id \
              FROM cloud_metering m JOIN cloud_subscriptions s ON s.id = m.subscription_id \
              WHERE m.pushed_at IS NULL AND m.next_attempt_at <= $1 ORDER BY m.next_attempt_at, m.id LIMIT $2{lock}"
         ))
@@ -215,7 +228,27 @@ impl Store {
             let Some(cloud) = super::Cloud::from_code(&row.try_get::<String, _>("cloud")?) else {
                 continue;
             };
+            let customer = if cloud == super::Cloud::Aws {
+                let license: String = row.try_get("sku_id")?;
+                let order_ref: String = row.try_get("order_ref")?;
+                if license.is_empty() {
+                    MeteredCustomer {
+                        customer_identifier: order_ref.split_once('/').map(|(_, c)| c.to_owned()),
+                        ..MeteredCustomer::default()
+                    }
+                } else {
+                    MeteredCustomer {
+                        customer_identifier: None,
+                        customer_aws_account_id: Some(row.try_get("cloud_account_id")?),
+                        license_arn: Some(license),
+                    }
+                }
+            } else {
+                MeteredCustomer::default()
+            };
             claimed.push(DueMetering {
+                created_at: crate::time::from_micros(row.try_get("created_at")?),
+                customer,
                 id,
                 cloud,
                 instance_id: row.try_get("instance_id")?,
@@ -265,7 +298,19 @@ impl Store {
         let (mut pushed, mut failed) = (0, 0);
         // Five pushes of at most 15 s each fit well inside the lease: no other process takes a
         // record this one is still pushing.
-        for record in self.claim_metering(5, Duration::minutes(3)).await? {
+        let claimed = self.claim_metering(5, Duration::minutes(3)).await?;
+        // AWS takes records in batches (up to 25 a call).
+        let (for_aws, others): (Vec<DueMetering>, Vec<DueMetering>) = claimed
+            .into_iter()
+            .partition(|r| r.cloud == super::Cloud::Aws && targets.aws.is_some());
+        let mut outcomes: Vec<(DueMetering, Result<(), String>)> = Vec::new();
+        if let Some(aws) = &targets.aws
+            && !for_aws.is_empty()
+        {
+            let results = aws.push(&for_aws, self.now()).await;
+            outcomes.extend(for_aws.into_iter().zip(results));
+        }
+        for record in others {
             let outcome = match (record.cloud, &targets.aliyun, &targets.huawei) {
                 (super::Cloud::Aliyun, Some(aliyun), _) => {
                     aliyun
@@ -282,6 +327,9 @@ impl Store {
                     cloud.code()
                 )),
             };
+            outcomes.push((record, outcome));
+        }
+        for (record, outcome) in outcomes {
             match outcome {
                 Ok(()) => {
                     self.metering_pushed(record.id).await?;
@@ -343,6 +391,8 @@ mod tests {
             usage_day: "2026-10-31".parse().unwrap(),
             amount_fen: 1500,
             attempt: 1,
+            created_at: "2026-11-01T00:00:05Z".parse().unwrap(),
+            customer: MeteredCustomer::default(),
         };
         let now = "2026-11-01T00:00:05Z".parse().unwrap();
         let params = aliyun.request(&record, chrono_tz::Asia::Shanghai, now, "nonce-1");

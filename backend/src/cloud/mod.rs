@@ -3,12 +3,14 @@
 //! what happens when a subscription ends.
 //!
 //! - `aliyun`: Alibaba Cloud Marketplace's SaaS SPI (the token rule, the actions).
+//! - `aws`: AWS Marketplace (SigV4 calls: ResolveCustomer, BatchMeterUsage; SNS notifications).
 //! - `huawei`: Huawei Cloud KooGallery's SaaS interface V2 (body signature, activities, Query
 //!   Order, the usage push).
 //! - `metering`: what cloud-settled bills charged, pushed to each marketplace.
 //! - this module: the store side every marketplace shares.
 
 pub mod aliyun;
+pub mod aws;
 pub mod huawei;
 pub mod metering;
 
@@ -107,6 +109,12 @@ pub enum SettlementChoice {
         instance_id: String,
     },
     Huawei {
+        account_id: String,
+        instance_id: String,
+    },
+    /// The buyer's AWS account id (or legacy customer identifier) and the instance Billing
+    /// Center showed them after AWS Marketplace sent them here.
+    Aws {
         account_id: String,
         instance_id: String,
     },
@@ -417,9 +425,14 @@ impl Store {
             | SettlementChoice::Huawei {
                 account_id: cloud_account,
                 instance_id,
+            }
+            | SettlementChoice::Aws {
+                account_id: cloud_account,
+                instance_id,
             } => {
                 let cloud = match choice {
                     SettlementChoice::Huawei { .. } => Cloud::Huawei,
+                    SettlementChoice::Aws { .. } => Cloud::Aws,
                     _ => Cloud::Aliyun,
                 };
                 check_field("account_id", cloud_account)?;

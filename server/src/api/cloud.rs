@@ -17,10 +17,11 @@ use crate::auth::CustomerSession;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"method": "aliyun", "account_id": "1234567890", "instance_id": "bc-aliyun-3f9a0c1d2e4b5a6978c1d2e3f4a5b6c7"}))]
 pub(super) struct SettlementRequest {
-    /// `account`, `aliyun` or `huawei`.
-    #[schema(pattern = "^(account|aliyun|huawei)$")]
+    /// `account`, `aliyun`, `huawei` or `aws`.
+    #[schema(pattern = "^(account|aliyun|huawei|aws)$")]
     method: String,
-    /// The buyer's account id at the cloud (Alibaba `aliUid`); with a cloud method.
+    /// The buyer's account id at the cloud (Alibaba `aliUid`, Huawei `customerId`, the AWS
+    /// account id); with a cloud method.
     #[serde(default)]
     #[schema(nullable = false)]
     account_id: Option<String>,
@@ -62,9 +63,16 @@ fn choice(request: SettlementRequest) -> Result<SettlementChoice, ApiError> {
                 instance_id,
             })
         }
+        "aws" => {
+            let (account_id, instance_id) = cloud(&request)?;
+            Ok(SettlementChoice::Aws {
+                account_id,
+                instance_id,
+            })
+        }
         _ => Err(ApiError::unprocessable(
             "invalid_request",
-            "method is account, aliyun or huawei",
+            "method is account, aliyun, huawei or aws",
         )),
     }
 }
