@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { collectErrors, operatorToken, shanghaiDay, signUp, uniqueName, waitForHydration } from './helpers';
+import { collectErrors, operatorToken, PASSWORD, shanghaiDay, signUp, uniqueName, waitForHydration } from './helpers';
 
 // Cloud settlement end to end with the marketplace sandbox: subscribe on "Alibaba Cloud
 // Marketplace" (the sandbox calls the server's SPI, signed), switch a workspace to it on its
@@ -74,6 +74,69 @@ test('subscribe in the marketplace sandbox, settle a workspace through it, unsub
   await expect(page.getByTestId('metering').locator('tr', { hasText: instance })).toContainText('600');
 
   // Unsubscribe: the workspace settles through the account again.
+  await page.getByTestId(`release-${instance}`).click();
+  await expect(page.getByTestId('ended')).toContainText(instance);
+  await page.goto(`/workspaces/${workspace}`);
+  await expect(page.getByTestId('current-settlement')).toHaveText('this Billing Center account');
+  expect(errors).toEqual([]);
+});
+
+// AWS Marketplace, as a buyer meets it: subscribe at "AWS" (the sandbox), "Set up your account"
+// posts the registration token to the fulfillment URL, Billing Center resolves it and asks the
+// buyer to sign up, then to pick the workspace it pays for (the settlement form comes filled
+// in); a settled day is metered to AWS; unsubscribing at AWS (an SNS message) switches back.
+test('AWS Marketplace: fulfillment, sign up, choose a workspace, metering, unsubscribe', async ({ page, request }, testInfo) => {
+  const errors = collectErrors(page);
+  const day = shanghaiDay(215 + 31 * (testInfo.project.name === 'phone' ? 1 : 0));
+  const awsAccount = `${Date.now()}`.slice(-12).padStart(12, '7');
+  await page.goto('/sandbox/marketplace');
+  await page.getByTestId('aws-account-id').fill(awsAccount);
+  await page.getByTestId('subscribe-aws').click();
+  await page.getByTestId('set-up-account').click();
+  await expect(page).toHaveURL(new RegExp(`/workspaces\\?aws_account=${awsAccount}&aws_instance=bc-aws-[0-9a-f]{32}$`));
+  const instance = new URL(page.url()).searchParams.get('aws_instance')!;
+  await expect(page.getByTestId('aws-offer')).toBeVisible();
+
+  // A new buyer signs up from there and comes back to the offer.
+  const username = uniqueName('aws');
+  await page.getByTestId('aws-offer').getByRole('link', { name: 'Sign up' }).click();
+  await page.locator('#f-username').fill(username);
+  await page.locator('#f-email').fill(`${username}@example.com`);
+  await page.locator('#f-password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page).toHaveURL(/\/workspaces\?aws_account=/);
+  await waitForHydration(page);
+  const workspace = uniqueName('ws').replace(/_/g, '-');
+  await page.locator('#f-workspace-id').fill(workspace);
+  await page.locator('#f-workspace-name').fill('AWS-paid');
+  await page.getByTestId('bind').click();
+  const key = (await page.getByTestId('api-key').textContent())!.trim();
+  await page.getByTestId(`aws-choose-${workspace}`).click();
+  await expect(page).toHaveURL(new RegExp(`/workspaces/${workspace}\\?method=aws`));
+  await expect(page.getByTestId('settlement-choice')).toHaveValue('aws');
+  await expect(page.locator('#f-instance_id')).toHaveValue(instance);
+  await page.getByTestId('save-settlement').click();
+  await expect(page.getByTestId('current-settlement')).toHaveText('AWS');
+
+  const reported = await request.post('/api/v1/usage', {
+    data: { records: [{ id: 'n1', item: 'network', quantity: '3', day }] },
+    headers: { authorization: `Bearer ${key}` },
+  });
+  expect(reported.status(), await reported.text()).toBe(200);
+  const settled = await request.post('/api/v1/ops/settlements', {
+    data: { day },
+    headers: { authorization: `Bearer ${operatorToken()}` },
+  });
+  expect(settled.status(), await settled.text()).toBe(200);
+  // BatchMeterUsage reaches "AWS": 600 units (fen) for the buyer's AWS account.
+  await expect
+    .poll(async () => {
+      await page.goto('/sandbox/marketplace');
+      return (await page.getByTestId('metering').textContent()) ?? '';
+    }, { timeout: 30_000 })
+    .toContain(awsAccount);
+  await expect(page.getByTestId('metering').locator('tr', { hasText: awsAccount })).toContainText('600');
+
   await page.getByTestId(`release-${instance}`).click();
   await expect(page.getByTestId('ended')).toContainText(instance);
   await page.goto(`/workspaces/${workspace}`);

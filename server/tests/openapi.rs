@@ -312,10 +312,8 @@ fn money_is_a_string_with_two_decimals_everywhere() {
                 .is_some_and(|s| s["type"] == "object");
             // An alert switch named after what it is about (`alerts.arrears`) is a flag.
             let is_flag = property["type"] == "boolean";
-            let amount_like = amount_like
-                && !is_object
-                && !is_flag
-                && !(name.ends_with("Page") && field == "total");
+            let page_count = name.ends_with("Page") && field == "total";
+            let amount_like = amount_like && !is_object && !is_flag && !page_count;
             if amount_like {
                 let reference = property["$ref"].as_str().unwrap_or_default();
                 assert!(
