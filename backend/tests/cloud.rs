@@ -421,7 +421,97 @@ async fn a_renewal_only_moves_the_date_later_and_a_lapsed_subscription_ends(db: 
     db.finish().await;
 }
 
+async fn aws_records_of_one_customer_get_distinct_lasting_seconds(db: TestDb) {
+    let buyer = backend::cloud::aws::AwsCustomer {
+        customer_identifier: None,
+        customer_aws_account_id: Some("123456789012".into()),
+        product_code: "prod1".into(),
+        license_arn: Some("arn:aws:license-manager::123456789012:license:l-1".into()),
+    };
+    let instance = db.store.aws_subscribe(&buyer).await.unwrap();
+    let (_, alice) = customer(&db, "alice").await;
+    let day: NaiveDate = "2026-10-31".parse().unwrap();
+    for ws in ["ws-a", "ws-b", "ws-c"] {
+        let bound = db
+            .store
+            .bind_workspace(alice, ws, ws, None)
+            .await
+            .unwrap()
+            .workspace;
+        db.store
+            .change_settlement(
+                alice,
+                ws,
+                &SettlementChoice::Aws {
+                    account_id: "123456789012".into(),
+                    instance_id: instance.clone(),
+                },
+            )
+            .await
+            .unwrap();
+        let bound = db
+            .store
+            .workspace(alice, &bound.workspace_id)
+            .await
+            .unwrap();
+        db.store
+            .ingest_usage(
+                &bound,
+                &[UsageInput {
+                    id: "r1".into(),
+                    item: "network".into(),
+                    retention_days: None,
+                    quantity: "1".into(),
+                    day: day.to_string(),
+                }],
+            )
+            .await
+            .unwrap();
+    }
+    // One settlement batch: three records written in the same second.
+    db.clock.advance(Duration::days(1));
+    assert_eq!(
+        db.store
+            .settle_day(day, "test")
+            .await
+            .unwrap()
+            .bills_charged,
+        3
+    );
+    let claimed = db.store.claim_metering(10, Duration::zero()).await.unwrap();
+    let mut seconds: Vec<i64> = claimed.iter().filter_map(|r| r.meter_timestamp).collect();
+    // One a second: only as many as have come since the batch are assigned yet.
+    assert_eq!(seconds.len(), 1, "{claimed:?}");
+    db.clock.advance(Duration::seconds(5));
+    let claimed = db.store.claim_metering(10, Duration::zero()).await.unwrap();
+    seconds = claimed.iter().filter_map(|r| r.meter_timestamp).collect();
+    seconds.sort();
+    seconds.dedup();
+    assert_eq!(seconds.len(), 3, "three distinct seconds: {claimed:?}");
+    let subscribed = db.store.now().timestamp() - 24 * 3600 - 5;
+    assert!(
+        seconds[0] >= subscribed,
+        "never before the subscription began"
+    );
+    // The same seconds on every later attempt.
+    let again: Vec<i64> = {
+        let mut v: Vec<i64> = db
+            .store
+            .claim_metering(10, Duration::zero())
+            .await
+            .unwrap()
+            .iter()
+            .filter_map(|r| r.meter_timestamp)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(again, seconds);
+    db.finish().await;
+}
+
 on_both_databases!(
+    aws_records_of_one_customer_get_distinct_lasting_seconds,
     a_renewal_only_moves_the_date_later_and_a_lapsed_subscription_ends,
     a_bill_priced_for_an_ended_subscription_is_priced_again,
     a_subscription_is_created_once_and_claimed_by_the_first_account,

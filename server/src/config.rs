@@ -73,10 +73,12 @@ pub struct Config {
     /// `HUAWEI_ACCESS_KEY_ID` + `HUAWEI_ACCESS_KEY_SECRET` (AK/SK, for Query Order) and
     /// `HUAWEI_MARKET_ENDPOINT` (default `https://mkt.myhuaweicloud.com`): all three keys or none.
     pub huawei_market: Option<backend::cloud::huawei::HuaweiMarket>,
-    /// `AWS_MARKETPLACE_PRODUCT_CODE`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
-    /// `AWS_SNS_TOPIC_ARN` (all four or none), `AWS_REGION` (default `us-east-1`),
-    /// `AWS_METERING_ENDPOINT` (default the region's Metering Service), `AWS_METERING_DIMENSION`
-    /// (default `usage_fen`): AWS Marketplace's fulfillment, notifications and metering.
+    /// `AWS_MARKETPLACE_PRODUCT_CODE`, `AWS_MARKETPLACE_ACCESS_KEY_ID`,
+    /// `AWS_MARKETPLACE_SECRET_ACCESS_KEY` and `AWS_MARKETPLACE_SNS_TOPIC_ARN` (all four or none;
+    /// their own names, so the host's `AWS_*` for other tools change nothing),
+    /// `AWS_MARKETPLACE_SESSION_TOKEN` (temporary credentials), `AWS_MARKETPLACE_REGION`
+    /// (default `us-east-1`), `AWS_MARKETPLACE_METERING_ENDPOINT` (default the region's Metering
+    /// Service), `AWS_MARKETPLACE_DIMENSION` (default `usage_fen`).
     pub aws_marketplace: Option<backend::cloud::aws::AwsMarketplace>,
     /// `MARKETPLACE_SANDBOX=on` (or `serve --demo`): the built-in marketplace plays Alibaba Cloud
     /// Marketplace, AWS Marketplace and Huawei Cloud KooGallery on this server (`/sandbox/marketplace`). For
@@ -287,12 +289,14 @@ pub enum ConfigError {
     )]
     IncompleteHuaweiKeys(&'static str),
     #[error(
-        "AWS_MARKETPLACE_PRODUCT_CODE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SNS_TOPIC_ARN go together; {0} is not set"
+        "AWS_MARKETPLACE_PRODUCT_CODE, AWS_MARKETPLACE_ACCESS_KEY_ID, AWS_MARKETPLACE_SECRET_ACCESS_KEY and AWS_MARKETPLACE_SNS_TOPIC_ARN go together; {0} is not set"
     )]
     IncompleteAwsKeys(&'static str),
-    #[error("AWS_SNS_TOPIC_ARN='{0}' is not an SNS topic ARN (arn:aws:sns:region:account:name)")]
+    #[error(
+        "AWS_MARKETPLACE_SNS_TOPIC_ARN='{0}' is not an SNS topic ARN (arn:aws:sns:region:account:name)"
+    )]
     BadAwsTopic(String),
-    #[error("AWS_REGION='{0}' is not a region name such as us-east-1")]
+    #[error("AWS_MARKETPLACE_REGION='{0}' is not a region name such as us-east-1")]
     BadAwsRegion(String),
     #[error("MARKETPLACE_SANDBOX='{0}' must be on or off")]
     BadMarketplaceSandboxSwitch(String),
@@ -572,16 +576,17 @@ impl Config {
         };
         let aws_marketplace = match (
             lookup("AWS_MARKETPLACE_PRODUCT_CODE").filter(|v| !v.is_empty()),
-            lookup("AWS_ACCESS_KEY_ID").filter(|v| !v.is_empty()),
-            lookup("AWS_SECRET_ACCESS_KEY").filter(|v| !v.is_empty()),
-            lookup("AWS_SNS_TOPIC_ARN").filter(|v| !v.is_empty()),
+            lookup("AWS_MARKETPLACE_ACCESS_KEY_ID").filter(|v| !v.is_empty()),
+            lookup("AWS_MARKETPLACE_SECRET_ACCESS_KEY").filter(|v| !v.is_empty()),
+            lookup("AWS_MARKETPLACE_SNS_TOPIC_ARN").filter(|v| !v.is_empty()),
         ) {
             (None, None, None, None) => None,
             (Some(product_code), Some(access_key_id), Some(secret_access_key), Some(topic_arn)) => {
                 if !topic_arn.starts_with("arn:aws") || topic_arn.split(':').count() != 6 {
                     return Err(ConfigError::BadAwsTopic(topic_arn));
                 }
-                let region = lookup("AWS_REGION").unwrap_or_else(|| "us-east-1".to_owned());
+                let region =
+                    lookup("AWS_MARKETPLACE_REGION").unwrap_or_else(|| "us-east-1".to_owned());
                 if region.is_empty()
                     || !region
                         .bytes()
@@ -589,12 +594,12 @@ impl Config {
                 {
                     return Err(ConfigError::BadAwsRegion(region));
                 }
-                let endpoint = lookup("AWS_METERING_ENDPOINT").unwrap_or_else(|| {
+                let endpoint = lookup("AWS_MARKETPLACE_METERING_ENDPOINT").unwrap_or_else(|| {
                     format!("https://metering.marketplace.{region}.amazonaws.com")
                 });
                 if !endpoint.starts_with("https://") {
                     return Err(ConfigError::BadHttpsUrl {
-                        name: "AWS_METERING_ENDPOINT",
+                        name: "AWS_MARKETPLACE_METERING_ENDPOINT",
                         value: endpoint,
                     });
                 }
@@ -603,8 +608,10 @@ impl Config {
                     region,
                     access_key_id,
                     secret_access_key,
+                    session_token: lookup("AWS_MARKETPLACE_SESSION_TOKEN")
+                        .filter(|v| !v.is_empty()),
                     product_code,
-                    dimension: lookup("AWS_METERING_DIMENSION")
+                    dimension: lookup("AWS_MARKETPLACE_DIMENSION")
                         .unwrap_or_else(|| "usage_fen".to_owned()),
                     topic_arn,
                     notifications: backend::cloud::aws::SnsVerifier {
@@ -615,9 +622,9 @@ impl Config {
             (code, id, secret, topic) => {
                 let missing = [
                     ("AWS_MARKETPLACE_PRODUCT_CODE", code.is_none()),
-                    ("AWS_ACCESS_KEY_ID", id.is_none()),
-                    ("AWS_SECRET_ACCESS_KEY", secret.is_none()),
-                    ("AWS_SNS_TOPIC_ARN", topic.is_none()),
+                    ("AWS_MARKETPLACE_ACCESS_KEY_ID", id.is_none()),
+                    ("AWS_MARKETPLACE_SECRET_ACCESS_KEY", secret.is_none()),
+                    ("AWS_MARKETPLACE_SNS_TOPIC_ARN", topic.is_none()),
                 ]
                 .into_iter()
                 .find(|(_, missing)| *missing)
@@ -688,6 +695,7 @@ impl Config {
                 region: "us-east-1".to_owned(),
                 access_key_id: SANDBOX_AWS_ACCESS_KEY_ID.to_owned(),
                 secret_access_key: SANDBOX_AWS_SECRET_ACCESS_KEY.to_owned(),
+                session_token: None,
                 product_code: SANDBOX_AWS_PRODUCT_CODE.to_owned(),
                 dimension: "usage_fen".to_owned(),
                 topic_arn: SANDBOX_AWS_TOPIC_ARN.to_owned(),
@@ -1370,17 +1378,17 @@ mod tests {
         assert_eq!(
             with(&[
                 ("AWS_MARKETPLACE_PRODUCT_CODE", "prod1"),
-                ("AWS_ACCESS_KEY_ID", "AKIA")
+                ("AWS_MARKETPLACE_ACCESS_KEY_ID", "AKIA")
             ])
             .unwrap_err(),
-            ConfigError::IncompleteAwsKeys("AWS_SECRET_ACCESS_KEY")
+            ConfigError::IncompleteAwsKeys("AWS_MARKETPLACE_SECRET_ACCESS_KEY")
         );
         let aws = with(&[
             ("AWS_MARKETPLACE_PRODUCT_CODE", "prod1"),
-            ("AWS_ACCESS_KEY_ID", "AKIA"),
-            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_MARKETPLACE_ACCESS_KEY_ID", "AKIA"),
+            ("AWS_MARKETPLACE_SECRET_ACCESS_KEY", "secret"),
             (
-                "AWS_SNS_TOPIC_ARN",
+                "AWS_MARKETPLACE_SNS_TOPIC_ARN",
                 "arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-prod1",
             ),
         ])
@@ -1394,9 +1402,9 @@ mod tests {
         assert_eq!(
             with(&[
                 ("AWS_MARKETPLACE_PRODUCT_CODE", "prod1"),
-                ("AWS_ACCESS_KEY_ID", "AKIA"),
-                ("AWS_SECRET_ACCESS_KEY", "secret"),
-                ("AWS_SNS_TOPIC_ARN", "my-topic"),
+                ("AWS_MARKETPLACE_ACCESS_KEY_ID", "AKIA"),
+                ("AWS_MARKETPLACE_SECRET_ACCESS_KEY", "secret"),
+                ("AWS_MARKETPLACE_SNS_TOPIC_ARN", "my-topic"),
             ])
             .unwrap_err(),
             ConfigError::BadAwsTopic("my-topic".into())

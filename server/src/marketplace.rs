@@ -188,6 +188,13 @@ pub async fn huawei_interface(
             let code = e.result_code();
             if code == ResultCode::Internal {
                 tracing::error!(error = %e, "KooGallery call failed");
+                // Nothing was done: the same signed call, sent again, is taken.
+                let _ = store
+                    .release_marketplace_nonce(
+                        backend::cloud::Cloud::Huawei,
+                        nonce.unwrap_or_default(),
+                    )
+                    .await;
             }
             huawei_answer(
                 key,
@@ -322,7 +329,9 @@ pub async fn aws_notifications(
             return refuse(StatusCode::BAD_REQUEST, e.to_string());
         }
         Err(e @ SnsError::Certificate(_)) => {
-            tracing::error!(error = %e, "AWS SNS: cannot check a message");
+            // Only for a message of our topic, of the last hour, naming SNS's own host: a
+            // stranger can make this happen, so it is a warning; SNS delivers again on a 503.
+            tracing::warn!(error = %e, "AWS SNS: the signing certificate cannot be had");
             return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
         }
         Err(e) => {
@@ -346,10 +355,12 @@ pub async fn aws_notifications(
     }
     match verified.kind.as_str() {
         "SubscriptionConfirmation" => {
-            let Some(url) = verified
-                .subscribe_url
-                .filter(|u| aws.notifications.certificates.subscribe_url_allowed(u))
-            else {
+            let region = aws.topic_arn.split(':').nth(3).unwrap_or_default();
+            let Some(url) = verified.subscribe_url.filter(|u| {
+                aws.notifications
+                    .certificates
+                    .subscribe_url_allowed(u, region)
+            }) else {
                 return refuse(
                     StatusCode::FORBIDDEN,
                     "SubscribeURL is not an Amazon SNS address".into(),
@@ -368,6 +379,10 @@ pub async fn aws_notifications(
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "AWS SNS: cannot confirm the subscription");
+                    // Not confirmed: SNS's next delivery of this message is taken.
+                    let _ = store
+                        .release_marketplace_nonce(backend::cloud::Cloud::Aws, &verified.message_id)
+                        .await;
                     refuse(StatusCode::BAD_GATEWAY, "cannot confirm".into())
                 }
             }
@@ -380,7 +395,7 @@ pub async fn aws_notifications(
             if event.product_code != aws.product_code {
                 return refuse(StatusCode::BAD_REQUEST, "another product".into());
             }
-            match store.aws_event(&event).await {
+            match store.aws_event(&event, verified.timestamp).await {
                 Ok(done) => {
                     tracing::info!(action = %event.action, outcome = done, "AWS Marketplace notification");
                     Json(json!({"message": done})).into_response()

@@ -812,6 +812,19 @@ async fn aws_metering_service(
             if records.len() > 25 {
                 return aws_error("ValidationException", "UsageRecords: at most 25");
             }
+            // AWS: the two ways of naming a customer never share a call.
+            let by_account = records
+                .iter()
+                .any(|r| r.get("CustomerAWSAccountId").is_some());
+            let by_identifier = records
+                .iter()
+                .any(|r| r.get("CustomerIdentifier").is_some());
+            if by_account && by_identifier {
+                return aws_error(
+                    "ValidationException",
+                    "CustomerIdentifier and CustomerAWSAccountId are mutually exclusive",
+                );
+            }
             let mut results = Vec::new();
             for record in &records {
                 let customer = record["CustomerAWSAccountId"]
@@ -846,6 +859,26 @@ async fn aws_metering_service(
                     value: quantity.to_string(),
                 };
                 let serial = format!("aws:{dimension}");
+                // The same customer, dimension and time: the same record (counted once), or,
+                // with another quantity, a DuplicateRecord.
+                match store
+                    .sandbox_metering_value(&serial, &customer, timestamp)
+                    .await
+                {
+                    Ok(Some(value)) if value != quantity.to_string() => {
+                        results.push(json!({"UsageRecord": record, "Status": "DuplicateRecord"}));
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "sandbox BatchMeterUsage");
+                        return (
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            axum::Json(json!({"__type": "InternalServiceErrorException"})),
+                        )
+                            .into_response();
+                    }
+                }
                 if let Err(e) = store
                     .sandbox_receive_metering(&serial, std::slice::from_ref(&received))
                     .await

@@ -623,11 +623,11 @@ async fn koogallery_end_to_end(mut app: TestApp) {
             .await
             .unwrap();
     let release = json!({"activity": "releaseInstance", "instanceId": instance}).to_string();
-    let (tampered_path, _) = call(release.clone(), KEY, now(), "N-TAMPERED");
+    let (tampered_path, _) = call(release.clone(), KEY, now(), "NTAMPERED0000001");
     for (what, (path, body)) in [
         (
             "forged",
-            call(release.clone(), "not the key", now(), "N-FORGED"),
+            call(release.clone(), "not the key", now(), "NFORGED000000001"),
         ),
         (
             "tampered",
@@ -638,7 +638,7 @@ async fn koogallery_end_to_end(mut app: TestApp) {
         ),
         (
             "stale",
-            call(release.clone(), KEY, now() - 61_000, "N-STALE"),
+            call(release.clone(), KEY, now() - 61_000, "NSTALE0000000001"),
         ),
         (
             "unsigned",
@@ -656,7 +656,7 @@ async fn koogallery_end_to_end(mut app: TestApp) {
         );
     }
     // A genuine call once; the same call again is a replay.
-    let captured = call(renew("20991231000000"), KEY, now(), "N-RENEW-1");
+    let captured = call(renew("20991231000000"), KEY, now(), "NRENEW0000000001");
     let (status, _, text) = post(captured.clone()).await;
     assert_eq!((status, text.contains("000000")), (200, true), "{text}");
     let (status, _, text) = post(captured).await;
@@ -676,7 +676,7 @@ async fn koogallery_end_to_end(mut app: TestApp) {
         json!({"activity": "releaseInstance", "instanceId": "bc-huawei-nope"}).to_string(),
         KEY,
         now(),
-        "N-UNKNOWN",
+        "NUNKNOWN00000001",
     ))
     .await;
     assert_eq!(status, 404, "{text}");
@@ -685,7 +685,7 @@ async fn koogallery_end_to_end(mut app: TestApp) {
         json!({"activity": "dropTables"}).to_string(),
         KEY,
         now(),
-        "N-ACTIVITY",
+        "NACTIVITY0000001",
     ))
     .await;
     assert_eq!(status, 400, "{text}");
@@ -968,7 +968,8 @@ async fn aws_marketplace_end_to_end(mut app: TestApp) {
     );
     // A record older than AWS's window is not sent; it waits, saying why.
     sqlx::query(
-        "UPDATE cloud_metering SET pushed_at = NULL, next_attempt_at = 0, created_at = created_at - 25200000000",
+        "UPDATE cloud_metering SET pushed_at = NULL, next_attempt_at = 0, created_at = created_at - 25200000000, \
+         meter_timestamp = meter_timestamp - 25200",
     )
     .execute(app.store.pool())
     .await
@@ -976,6 +977,60 @@ async fn aws_marketplace_end_to_end(mut app: TestApp) {
     assert_eq!(app.store.push_due_metering(&targets).await.unwrap(), (0, 1));
     let failing = app.store.failing_metering(10).await.unwrap();
     assert!(failing[0].last_error.contains("6-hour"), "{failing:?}");
+    // It waits an hour before the next try, for an operator who reports it by hand.
+    assert_eq!(app.store.push_due_metering(&targets).await.unwrap(), (0, 0));
+    let operator = app
+        .store
+        .create_operator("ops_admin", "correct horse battery")
+        .await
+        .unwrap();
+    let token = app
+        .store
+        .issue_operator_token(&operator, "test")
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {token}");
+    let path = format!("/api/v1/ops/metering/{}/resolve", failing[0].id);
+    let empty = app
+        .call(
+            "POST",
+            &path,
+            Some(json!({"note": " "})),
+            &[("authorization", &bearer)],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(empty.status, 422, "{}", empty.body);
+    let resolved = app
+        .call(
+            "POST",
+            &path,
+            Some(json!({"note": "reported in the AWS portal"})),
+            &[("authorization", &bearer)],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(resolved.status, 204, "{}", resolved.body);
+    assert!(app.store.failing_metering(10).await.unwrap().is_empty());
+    let again = app
+        .call(
+            "POST",
+            &path,
+            Some(json!({"note": "twice"})),
+            &[("authorization", &bearer)],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(again.status, 404, "{}", again.body);
+    let anonymous = app
+        .call("POST", &path, Some(json!({"note": "x"})), &[], "10.0.0.1")
+        .await;
+    assert_eq!(anonymous.status, 401);
+    let audit = app.store.audit_log(None, 10).await.unwrap();
+    assert!(
+        audit.iter().any(|a| a.action == "metering.resolve"),
+        "{audit:?}"
+    );
 
     // SNS: only Amazon's (here the sandbox's) signed messages of the topic, each once.
     let message = |action: &str, account: &str, at: chrono::DateTime<chrono::Utc>| {
@@ -1085,10 +1140,31 @@ async fn aws_marketplace_end_to_end(mut app: TestApp) {
         app.store.all_subscriptions().await.unwrap()[0].3,
         "released"
     );
-    // Subscribing again brings the same subscription back.
+    // A registration token replayed (good for hours) does not bring it back; AWS's
+    // subscribe-success does, unless it is older than the unsubscribe.
     let (status, headers, _) = register("123456789012").await;
     assert_eq!(status, 303);
     assert!(headers["location"].to_str().unwrap().ends_with(&instance));
+    assert_eq!(
+        app.store.all_subscriptions().await.unwrap()[0].3,
+        "released"
+    );
+    let mut older = message(
+        "subscribe-success",
+        "123456789012",
+        now - chrono::Duration::minutes(5),
+    );
+    sandbox_sign(&mut older).unwrap();
+    let (status, text) = deliver(older).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("ignored"), "{text}");
+    assert_eq!(
+        app.store.all_subscriptions().await.unwrap()[0].3,
+        "released"
+    );
+    let mut resubscribed = message("subscribe-success", "123456789012", chrono::Utc::now());
+    sandbox_sign(&mut resubscribed).unwrap();
+    assert_eq!(deliver(resubscribed).await.0, 200);
     assert_eq!(app.store.all_subscriptions().await.unwrap()[0].3, "active");
     server.abort();
     app.finish().await;

@@ -32,6 +32,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/workspaces/{id}/settlement"),
     ("get", "/cloud-accounts"),
     ("get", "/ops/mail"),
+    ("post", "/ops/metering/{id}/resolve"),
     ("get", "/wallet"),
     ("get", "/movements"),
     ("get", "/vouchers"),
@@ -1273,6 +1274,24 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
     api.call("GET", "/ops/audit", "/ops/audit?account=nobody", None, &ops)
         .await;
     api.call("GET", "/ops/mail", "/ops/mail", None, &ops).await;
+    // A metering record the marketplace will not take, reported by hand.
+    let waiting: i64 = sqlx::query_scalar(
+        "INSERT INTO cloud_metering (subscription_id, bill_id, usage_day, amount_fen, created_at, next_attempt_at) \
+         SELECT (SELECT MIN(id) FROM cloud_subscriptions), MIN(id), '2026-01-01', 100, 0, 0 FROM bills RETURNING id",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    for id in [waiting + 1000, waiting] {
+        api.call(
+            "POST",
+            "/ops/metering/{id}/resolve",
+            &format!("/ops/metering/{id}/resolve"),
+            Some(json!({"note": "reported in the marketplace's portal"})),
+            &ops,
+        )
+        .await;
+    }
     api.call("GET", "/ops/tokens", "/ops/tokens", None, &ops)
         .await;
     api.call(

@@ -23,3 +23,11 @@ CREATE TABLE sandbox_orders (
     created_at    BIGINT NOT NULL,
     UNIQUE (cloud, order_id, order_line_id)
 );
+
+-- AWS Marketplace: the SNS Timestamp of the last subscription event applied (messages arrive
+-- out of order; an older one changes nothing), and each metering record's Timestamp, assigned
+-- once and one second apart per subscription (AWS counts one record per customer, dimension
+-- and second).
+ALTER TABLE cloud_subscriptions ADD COLUMN last_event_at BIGINT;
+ALTER TABLE cloud_metering ADD COLUMN meter_timestamp BIGINT;
+CREATE UNIQUE INDEX cloud_metering_meter_timestamp ON cloud_metering (subscription_id, meter_timestamp);

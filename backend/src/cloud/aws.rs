@@ -214,15 +214,17 @@ impl AwsCallError {
     }
 }
 
-/// Where and as whom Billing Center calls the AWS Marketplace Metering Service
-/// (`AWS_MARKETPLACE_PRODUCT_CODE`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
-/// `AWS_METERING_ENDPOINT`, `AWS_METERING_DIMENSION`, `AWS_SNS_TOPIC_ARN`).
+/// Where and as whom Billing Center calls the AWS Marketplace Metering Service (the
+/// `AWS_MARKETPLACE_*` settings: product code, access key, secret, session token, SNS topic,
+/// region, metering endpoint, dimension).
 #[derive(Clone)]
 pub struct AwsMarketplace {
     pub endpoint: String,
     pub region: String,
     pub access_key_id: String,
     pub secret_access_key: String,
+    /// With temporary credentials (`AWS_MARKETPLACE_SESSION_TOKEN`).
+    pub session_token: Option<String>,
     pub product_code: String,
     /// The pay-as-you-go dimension, priced at 0.01 yuan a unit; the quantity is fen.
     pub dimension: String,
@@ -269,7 +271,7 @@ impl AwsMarketplace {
         let body = body.to_string();
         let amz_date = now.format("%Y%m%dT%H%M%SZ").to_string();
         let target = format!("AWSMPMeteringService.{action}");
-        let headers = vec![
+        let mut headers = vec![
             (
                 "content-type".to_owned(),
                 "application/x-amz-json-1.1".to_owned(),
@@ -278,6 +280,10 @@ impl AwsMarketplace {
             ("x-amz-date".to_owned(), amz_date.clone()),
             ("x-amz-target".to_owned(), target.clone()),
         ];
+        // Temporary credentials (a role's) carry a session token, signed like the rest.
+        if let Some(token) = &self.session_token {
+            headers.push(("x-amz-security-token".to_owned(), token.clone()));
+        }
         let canonical =
             sigv4::canonical_request("POST", url.path(), &[], &headers, body.as_bytes());
         let authorization = sigv4::authorization(
@@ -289,12 +295,16 @@ impl AwsMarketplace {
             &canonical,
             &headers,
         );
-        let answer = reqwest::Client::new()
+        let mut request = reqwest::Client::new()
             .post(url)
             .header("Content-Type", "application/x-amz-json-1.1")
             .header("X-Amz-Date", &amz_date)
             .header("X-Amz-Target", &target)
-            .header("Authorization", authorization)
+            .header("Authorization", authorization);
+        if let Some(token) = &self.session_token {
+            request = request.header("X-Amz-Security-Token", token);
+        }
+        let answer = request
             .body(body)
             .timeout(std::time::Duration::from_secs(15))
             .send()
@@ -350,10 +360,10 @@ impl AwsMarketplace {
         read_customer(&answer)
     }
 
-    /// The usage record of one metering record (without the customer's own fields).
-    pub fn usage_record(&self, record: &DueMetering) -> Value {
+    /// The usage record of one metering record (its timestamp assigned).
+    pub fn usage_record(&self, record: &DueMetering, timestamp: i64) -> Value {
         let mut usage = serde_json::json!({
-            "Timestamp": record_timestamp(record),
+            "Timestamp": timestamp,
             "Dimension": self.dimension,
             "Quantity": record.amount_fen,
         });
@@ -369,48 +379,56 @@ impl AwsMarketplace {
         usage
     }
 
-    /// `BatchMeterUsage` for up to 25 records: the outcome of each, in order (`Err` says why
-    /// it is to be retried or looked at). Records outside the 6-hour window are not sent.
-    pub async fn push(
-        &self,
-        records: &[DueMetering],
-        now: DateTime<Utc>,
-    ) -> Vec<Result<(), String>> {
-        let mut outcomes: Vec<Result<(), String>> = Vec::with_capacity(records.len());
-        let mut sent = Vec::new();
+    /// `BatchMeterUsage`, at most 25 records a call and never mixing the two ways of naming a
+    /// customer (AWS refuses a call that does): the outcome of each record, in order. Records
+    /// outside the window (with a quarter of an hour to spare) are not sent.
+    pub async fn push(&self, records: &[DueMetering], now: DateTime<Utc>) -> Vec<PushOutcome> {
+        let mut outcomes: Vec<PushOutcome> = Vec::with_capacity(records.len());
+        let (mut by_license, mut by_identifier) = (Vec::new(), Vec::new());
         for (i, record) in records.iter().enumerate() {
-            let age = now.timestamp() - record_timestamp(record);
-            if age > METERING_WINDOW_HOURS * 3600 {
-                outcomes.push(Err(format!(
-                    "outside AWS Marketplace's {METERING_WINDOW_HOURS}-hour metering window ({} h old): report it to AWS by hand, then mark it pushed",
-                    age / 3600
+            let Some(timestamp) = record.meter_timestamp else {
+                outcomes.push(Err(PushFailure::retry(
+                    "waiting for its metering second (one a second per customer)",
                 )));
+                continue;
+            };
+            let age = now.timestamp() - timestamp;
+            if age > METERING_WINDOW_HOURS * 3600 - 15 * 60 {
+                outcomes.push(Err(PushFailure::permanent(format!(
+                    "outside AWS Marketplace's {METERING_WINDOW_HOURS}-hour metering window ({} min old): report it to AWS by hand, then resolve it (POST /api/v1/ops/metering/{}/resolve)",
+                    age / 60,
+                    record.id
+                ))));
+                continue;
+            }
+            outcomes.push(Err(PushFailure::retry("not sent")));
+            if record.customer.license_arn.is_some() {
+                by_license.push((i, timestamp));
             } else {
-                outcomes.push(Err("not sent".to_owned()));
-                sent.push(i);
+                by_identifier.push((i, timestamp));
             }
         }
-        for chunk in sent.chunks(MAX_RECORDS_PER_CALL) {
-            let usage: Vec<Value> = chunk
-                .iter()
-                .map(|&i| self.usage_record(&records[i]))
-                .collect();
-            let mut body = serde_json::json!({"UsageRecords": usage});
-            if chunk
-                .iter()
-                .any(|&i| records[i].customer.license_arn.is_none())
-            {
-                body["ProductCode"] = Value::String(self.product_code.clone());
-            }
-            match self.call("BatchMeterUsage", &body, now).await {
-                Ok(answer) => {
-                    for &i in chunk {
-                        outcomes[i] = batch_outcome(&answer, &self.usage_record(&records[i]));
-                    }
+        for (group, legacy) in [(by_license, false), (by_identifier, true)] {
+            for chunk in group.chunks(MAX_RECORDS_PER_CALL) {
+                let usage: Vec<Value> = chunk
+                    .iter()
+                    .map(|&(i, t)| self.usage_record(&records[i], t))
+                    .collect();
+                let mut body = serde_json::json!({"UsageRecords": usage});
+                if legacy {
+                    body["ProductCode"] = Value::String(self.product_code.clone());
                 }
-                Err(e) => {
-                    for &i in chunk {
-                        outcomes[i] = Err(format!("BatchMeterUsage: {e}"));
+                match self.call("BatchMeterUsage", &body, now).await {
+                    Ok(answer) => {
+                        for &(i, t) in chunk {
+                            outcomes[i] =
+                                batch_outcome(&answer, &self.usage_record(&records[i], t));
+                        }
+                    }
+                    Err(e) => {
+                        for &(i, _) in chunk {
+                            outcomes[i] = Err(PushFailure::retry(format!("BatchMeterUsage: {e}")));
+                        }
                     }
                 }
             }
@@ -419,13 +437,7 @@ impl AwsMarketplace {
     }
 }
 
-/// A record's timestamp: its creation second, moved back by its id modulo an hour so that two
-/// records of one customer written in the same second (one settlement batch) never share
-/// (customer, dimension, timestamp), which AWS would take for the same usage; the same every
-/// time the record is sent.
-pub fn record_timestamp(record: &DueMetering) -> i64 {
-    record.created_at.timestamp() - record.id.rem_euclid(3600)
-}
+pub use super::metering::{PushFailure, PushOutcome};
 
 /// The same usage record: customer, dimension and time (AWS may echo the time as a float).
 fn same_record(a: &Value, b: &Value) -> bool {
@@ -438,7 +450,7 @@ fn same_record(a: &Value, b: &Value) -> bool {
 }
 
 /// What `BatchMeterUsage` said of `usage`.
-fn batch_outcome(answer: &Value, usage: &Value) -> Result<(), String> {
+fn batch_outcome(answer: &Value, usage: &Value) -> PushOutcome {
     let results = answer["Results"].as_array().cloned().unwrap_or_default();
     if let Some(result) = results
         .iter()
@@ -446,13 +458,13 @@ fn batch_outcome(answer: &Value, usage: &Value) -> Result<(), String> {
     {
         return match result["Status"].as_str() {
             Some("Success") => Ok(()),
-            Some("CustomerNotSubscribed") => Err(
-                "AWS: CustomerNotSubscribed (the buyer's subscription is not active at AWS)".to_owned(),
-            ),
-            Some("DuplicateRecord") => Err(
-                "AWS: DuplicateRecord (a record with this customer, dimension and time but another quantity was metered)".to_owned(),
-            ),
-            other => Err(format!("AWS answered status {other:?}")),
+            Some("CustomerNotSubscribed") => Err(PushFailure::permanent(
+                "AWS: CustomerNotSubscribed (the buyer's subscription is not active at AWS)",
+            )),
+            Some("DuplicateRecord") => Err(PushFailure::permanent(
+                "AWS: DuplicateRecord (a record with this customer, dimension and time but another quantity was metered)",
+            )),
+            other => Err(PushFailure::retry(format!("AWS answered status {other:?}"))),
         };
     }
     let unprocessed = answer["UnprocessedRecords"]
@@ -460,9 +472,13 @@ fn batch_outcome(answer: &Value, usage: &Value) -> Result<(), String> {
         .cloned()
         .unwrap_or_default();
     if unprocessed.iter().any(|r| same_record(r, usage)) {
-        return Err("AWS left the record unprocessed; retried".to_owned());
+        return Err(PushFailure::retry(
+            "AWS left the record unprocessed; retried",
+        ));
     }
-    Err("AWS's answer does not mention the record; retried".to_owned())
+    Err(PushFailure::retry(
+        "AWS's answer does not mention the record; retried",
+    ))
 }
 
 /// Reads `ResolveCustomer`'s answer.
@@ -526,24 +542,37 @@ pub mod sns {
         Stale,
     }
 
-    /// `^sns\.[a-zA-Z0-9-]{3,}\.amazonaws\.com(\.cn)?$`, https, no port or user, a `.pem`.
-    pub fn amazon_certificate_url(url: &str) -> bool {
+    /// SNS's own host in the topic's region (`sns.<region>.amazonaws.com`, `.com.cn` in China:
+    /// not any `sns.*.amazonaws.com`, which other AWS services' buckets can also be), https, no
+    /// port, user or query, a `.pem`.
+    pub fn amazon_certificate_url(url: &str, region: &str) -> bool {
         let Ok(url) = reqwest::Url::parse(url) else {
             return false;
         };
-        let host = url.host_str().unwrap_or_default();
-        let region = host.strip_prefix("sns.").and_then(|h| {
-            h.strip_suffix(".amazonaws.com")
-                .or_else(|| h.strip_suffix(".amazonaws.com.cn"))
-        });
         url.scheme() == "https"
             && url.port().is_none()
             && url.username().is_empty()
             && url.password().is_none()
+            && url.query().is_none()
             && url.path().ends_with(".pem")
-            && region.is_some_and(|r| {
-                r.len() >= 3 && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            })
+            && sns_host(region).is_some_and(|host| url.host_str() == Some(host.as_str()))
+    }
+
+    /// `sns.<region>.amazonaws.com` (`.com.cn` for China's regions), for a region name.
+    pub fn sns_host(region: &str) -> Option<String> {
+        if region.is_empty()
+            || !region
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return None;
+        }
+        let suffix = if region.starts_with("cn-") {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        };
+        Some(format!("sns.{region}.{suffix}"))
     }
 
     /// The documented string to sign: `Key\nValue\n` for each key present, in this order.
@@ -675,6 +704,8 @@ pub mod sns {
         pub topic_arn: String,
         pub message: String,
         pub subscribe_url: Option<String>,
+        /// When SNS says the event happened (what orders events that arrive out of order).
+        pub timestamp: DateTime<Utc>,
     }
 
     impl Certificates {
@@ -684,7 +715,7 @@ pub mod sns {
             }
         }
 
-        async fn certificate(&self, url: &str) -> Result<Vec<u8>, SnsError> {
+        async fn certificate(&self, url: &str, region: &str) -> Result<Vec<u8>, SnsError> {
             match self {
                 Certificates::Sandbox { url: only, pem } => {
                     if url != only {
@@ -693,7 +724,7 @@ pub mod sns {
                     pem_to_der(pem)
                 }
                 Certificates::Amazon { kept } => {
-                    if !amazon_certificate_url(url) {
+                    if !amazon_certificate_url(url, region) {
                         return Err(SnsError::CertificateUrl(url.chars().take(200).collect()));
                     }
                     if let Some(der) = kept.lock().ok().and_then(|k| k.get(url).cloned()) {
@@ -718,8 +749,9 @@ pub mod sns {
             }
         }
 
-        /// Whether a SubscribeURL may be visited: an SNS host (or, in the sandbox, this server).
-        pub fn subscribe_url_allowed(&self, url: &str) -> bool {
+        /// Whether a SubscribeURL may be visited: SNS in the topic's region (or, in the sandbox,
+        /// this server).
+        pub fn subscribe_url_allowed(&self, url: &str, region: &str) -> bool {
             match self {
                 Certificates::Sandbox { url: cert, .. } => {
                     let origin = |u: &str| reqwest::Url::parse(u).ok().map(|u| u.origin());
@@ -728,11 +760,8 @@ pub mod sns {
                 Certificates::Amazon { .. } => reqwest::Url::parse(url).is_ok_and(|u| {
                     u.scheme() == "https"
                         && u.port().is_none()
-                        && u.host_str().is_some_and(|h| {
-                            h.starts_with("sns.")
-                                && (h.ends_with(".amazonaws.com")
-                                    || h.ends_with(".amazonaws.com.cn"))
-                        })
+                        && u.username().is_empty()
+                        && sns_host(region).is_some_and(|h| u.host_str() == Some(h.as_str()))
                 }),
             }
         }
@@ -756,16 +785,7 @@ pub mod sns {
                 serde_json::from_slice(body).map_err(|_| SnsError::Malformed("not JSON".into()))?;
             let text = string_to_sign(&message)?;
             let field = |name: &str| message[name].as_str().unwrap_or_default().to_owned();
-            let certificate = self
-                .certificates
-                .certificate(&field("SigningCertURL"))
-                .await?;
-            signature_matches(
-                &certificate,
-                &field("SignatureVersion"),
-                &text,
-                &field("Signature"),
-            )?;
+            // What costs nothing is checked before a certificate is fetched: the topic, the age.
             if field("TopicArn") != topic_arn {
                 return Err(SnsError::Topic(
                     field("TopicArn").chars().take(200).collect(),
@@ -777,12 +797,25 @@ pub mod sns {
             if now - at > chrono::Duration::hours(1) || at - now > chrono::Duration::minutes(5) {
                 return Err(SnsError::Stale);
             }
+            // The topic's own region: arn:aws:sns:<region>:<account>:<name>.
+            let region = topic_arn.split(':').nth(3).unwrap_or_default();
+            let certificate = self
+                .certificates
+                .certificate(&field("SigningCertURL"), region)
+                .await?;
+            signature_matches(
+                &certificate,
+                &field("SignatureVersion"),
+                &text,
+                &field("Signature"),
+            )?;
             Ok(Verified {
                 kind: field("Type"),
                 message_id: field("MessageId"),
                 topic_arn: field("TopicArn"),
                 message: field("Message"),
                 subscribe_url: message["SubscribeURL"].as_str().map(str::to_owned),
+                timestamp: at,
             })
         }
     }
@@ -820,7 +853,7 @@ pub fn read_event(message: &str) -> Result<SubscriptionEvent, String> {
 
 impl Store {
     /// A buyer arrived from AWS Marketplace: their subscription (one per product and customer;
-    /// a buyer who subscribes again after unsubscribing has it back).
+    /// new ones are active; one that ended becomes active again with AWS's subscribe-success).
     pub async fn aws_subscribe(&self, customer: &AwsCustomer) -> Result<String, CloudError> {
         let order_ref = customer
             .order_ref()
@@ -835,9 +868,10 @@ impl Store {
                 valid_until: None,
             })
             .await?;
+        // A subscription that ended stays ended here: a registration token replayed (it is good
+        // for hours) proves nothing new; AWS's subscribe-success makes it active again.
         sqlx::query(
-            "UPDATE cloud_subscriptions SET status = 'active', ended_at = NULL, sku_id = $1 \
-             WHERE cloud = 'aws' AND instance_id = $2",
+            "UPDATE cloud_subscriptions SET sku_id = $1 WHERE cloud = 'aws' AND instance_id = $2",
         )
         .bind(customer.license_arn.clone().unwrap_or_default())
         .bind(&instance)
@@ -871,12 +905,35 @@ impl Store {
         Ok(None)
     }
 
-    /// Carries out a verified subscription-topic event; answers what it did (for the log).
-    pub async fn aws_event(&self, event: &SubscriptionEvent) -> Result<&'static str, CloudError> {
+    /// Carries out a verified subscription-topic event that happened `at` (SNS's Timestamp);
+    /// answers what it did (for the log). Messages arrive out of order: an event older than the
+    /// last one applied to the subscription changes nothing.
+    pub async fn aws_event(
+        &self,
+        event: &SubscriptionEvent,
+        at: DateTime<Utc>,
+    ) -> Result<&'static str, CloudError> {
         let Some(instance) = self.aws_subscription_of(event).await? else {
             // A notification can arrive before the buyer reaches the fulfillment URL.
             return Ok("no such subscription yet");
         };
+        if matches!(
+            event.action.as_str(),
+            "subscribe-success" | "subscribe-fail" | "unsubscribe-success"
+        ) {
+            let newer = sqlx::query(
+                "UPDATE cloud_subscriptions SET last_event_at = $1 WHERE cloud = 'aws' AND instance_id = $2 \
+                 AND (last_event_at IS NULL OR last_event_at < $1)",
+            )
+            .bind(crate::time::to_micros(at))
+            .bind(&instance)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+            if newer == 0 {
+                return Ok("older than the last event applied: ignored");
+            }
+        }
         Ok(match event.action.as_str() {
             "subscribe-success" => {
                 sqlx::query(
@@ -1012,10 +1069,21 @@ mod tests {
     #[test]
     fn only_amazon_sns_hosts_sign_certificates() {
         assert!(sns::amazon_certificate_url(
-            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-01d088a6f77103d0fe307c0069e40ed6.pem"
+            "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-01d088a6f77103d0fe307c0069e40ed6.pem",
+            "us-east-1"
         ));
         assert!(sns::amazon_certificate_url(
-            "https://sns.cn-north-1.amazonaws.com.cn/x.pem"
+            "https://sns.cn-north-1.amazonaws.com.cn/x.pem",
+            "cn-north-1"
+        ));
+        // Another region's host, or a bucket called `sns` (sns.s3-us-west-2.amazonaws.com).
+        assert!(!sns::amazon_certificate_url(
+            "https://sns.us-west-2.amazonaws.com/x.pem",
+            "us-east-1"
+        ));
+        assert!(!sns::amazon_certificate_url(
+            "https://sns.s3-us-west-2.amazonaws.com/x.pem",
+            "us-west-2"
         ));
         for bad in [
             "http://sns.us-east-1.amazonaws.com/x.pem",
@@ -1024,9 +1092,9 @@ mod tests {
             "https://sns.us-east-1.amazonaws.com/x.txt",
             "https://sns.us-east-1.amazonaws.com:8443/x.pem",
             "https://user@sns.us-east-1.amazonaws.com/x.pem",
-            "https://sns.ab.amazonaws.com/x.pem",
+            "https://sns.us-east-1.amazonaws.com/x.pem?x=1",
         ] {
-            assert!(!sns::amazon_certificate_url(bad), "{bad}");
+            assert!(!sns::amazon_certificate_url(bad, "us-east-1"), "{bad}");
         }
     }
 
@@ -1117,6 +1185,16 @@ mod tests {
             check(&message, now + chrono::Duration::hours(2)).await,
             Err(sns::SnsError::Stale)
         );
+        // Amazon's certificates come from SNS in the topic's region only: nothing else is fetched.
+        let amazon = SnsVerifier {
+            certificates: sns::Certificates::amazon(),
+        };
+        assert!(matches!(
+            amazon
+                .verify(message.to_string().as_bytes(), topic, now)
+                .await,
+            Err(sns::SnsError::CertificateUrl(_))
+        ));
         let mut version = message.clone();
         version["SignatureVersion"] = Value::String("3".into());
         assert!(matches!(
@@ -1156,16 +1234,10 @@ mod tests {
             "UnprocessedRecords": [c],
         });
         assert_eq!(batch_outcome(&answer, &a), Ok(()));
-        assert!(
-            batch_outcome(&answer, &b)
-                .unwrap_err()
-                .contains("CustomerNotSubscribed")
-        );
-        assert!(
-            batch_outcome(&answer, &c)
-                .unwrap_err()
-                .contains("unprocessed")
-        );
+        let refused = batch_outcome(&answer, &b).unwrap_err();
+        assert!(refused.message.contains("CustomerNotSubscribed") && refused.permanent);
+        let unprocessed = batch_outcome(&answer, &c).unwrap_err();
+        assert!(unprocessed.message.contains("unprocessed") && !unprocessed.permanent);
     }
 
     #[test]

@@ -128,8 +128,17 @@ pub fn verify(
     let (Some(signature), Some(timestamp), Some(nonce)) = (signature, timestamp, nonce) else {
         return Err(HuaweiError::BadSignature);
     };
-    if nonce.is_empty() || nonce.len() > 128 {
+    // The signed text joins nonce and timestamp without a separator: a digit moved from one to
+    // the other would sign the same. KooGallery's nonce is letters and digits, its timestamp 13
+    // digits without a leading zero, so neither can take a digit from the other.
+    if !(16..=128).contains(&nonce.len()) || !nonce.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(HuaweiError::BadSignature);
+    }
+    if timestamp.len() != 13
+        || !timestamp.bytes().all(|b| b.is_ascii_digit())
+        || timestamp.starts_with('0')
+    {
+        return Err(HuaweiError::Stale);
     }
     let expected = body_signature(key, nonce, timestamp, body);
     if !crate::auth::constant_time_eq(
@@ -203,15 +212,10 @@ pub fn expire_time(value: &str) -> Result<DateTime<Utc>, HuaweiError> {
         name: "expireTime",
         value: value.chars().take(40).collect(),
     };
-    let seconds = match value.len() {
-        14 => value,
-        17 => &value[..14],
-        _ => return Err(invalid()),
-    };
-    if !value.bytes().all(|b| b.is_ascii_digit()) {
+    if !matches!(value.len(), 14 | 17) || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid());
     }
-    NaiveDateTime::parse_from_str(seconds, "%Y%m%d%H%M%S")
+    NaiveDateTime::parse_from_str(&value[..14], "%Y%m%d%H%M%S")
         .map(|t| t.and_utc())
         .map_err(|_| invalid())
 }
@@ -676,7 +680,9 @@ impl Store {
                 instance_id,
                 valid_until,
             } => {
-                self.renew_subscription(Cloud::Huawei, instance_id, *valid_until)
+                // KooGallery's calls are signed with a nonce and a timestamp, so its date is taken
+                // as it is, earlier too (a renewal period unsubscribed).
+                self.set_subscription_date(Cloud::Huawei, instance_id, *valid_until)
                     .await?;
                 HuaweiAnswer::Done
             }
@@ -845,6 +851,26 @@ mod tests {
             verify("k", None, Some(TIMESTAMP), Some(NONCE), BODY.as_bytes(), at),
             Err(HuaweiError::BadSignature)
         );
+        // A nonce ending in a digit moved to the front of the timestamp signs the same text:
+        // refused, so a captured call is not taken twice.
+        let shifted_nonce = &NONCE[..NONCE.len() - 1];
+        let shifted_timestamp = format!("{}{TIMESTAMP}", &NONCE[NONCE.len() - 1..]);
+        assert_eq!(
+            body_signature("k", shifted_nonce, &shifted_timestamp, BODY.as_bytes()).to_uppercase(),
+            signature,
+            "the same signed text"
+        );
+        assert!(
+            verify(
+                "k",
+                Some(&signature),
+                Some(&shifted_timestamp),
+                Some(shifted_nonce),
+                BODY.as_bytes(),
+                at
+            )
+            .is_err()
+        );
         let late = at + chrono::Duration::seconds(31);
         assert_eq!(
             ok(&signature, TIMESTAMP, BODY, late),
@@ -896,6 +922,10 @@ mod tests {
             })
         );
         assert!(expire_time("2022112402361").is_err());
+        assert!(
+            expire_time("2022112402361é").is_err(),
+            "not sliced inside a character"
+        );
         assert!(expire_time("2022-11-24 02:3").is_err());
     }
 
@@ -963,6 +993,7 @@ mod tests {
             attempt: 1,
             created_at: "2026-11-01T00:00:05Z".parse().unwrap(),
             customer: Default::default(),
+            meter_timestamp: None,
         };
         let now = "2026-11-01T00:00:05Z".parse().unwrap();
         let body = usage_body(&record, chrono_tz::Asia::Shanghai, now);

@@ -93,6 +93,32 @@ pub struct MeteringTargets {
     pub aws: Option<super::aws::AwsMarketplace>,
 }
 
+/// Why a record was not pushed. A permanent failure (the marketplace refused it for good: past
+/// its window, the customer not subscribed) is tried again only hourly, waiting for an operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushFailure {
+    pub message: String,
+    pub permanent: bool,
+}
+
+impl PushFailure {
+    pub fn retry(message: impl Into<String>) -> PushFailure {
+        PushFailure {
+            message: message.into(),
+            permanent: false,
+        }
+    }
+
+    pub fn permanent(message: impl Into<String>) -> PushFailure {
+        PushFailure {
+            message: message.into(),
+            permanent: true,
+        }
+    }
+}
+
+pub type PushOutcome = Result<(), PushFailure>;
+
 /// Who AWS meters (from the subscription): `CustomerAWSAccountId` with `LicenseArn`, or the
 /// legacy `CustomerIdentifier`. Empty for the other clouds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -113,6 +139,9 @@ pub struct DueMetering {
     pub attempt: i64,
     pub created_at: DateTime<Utc>,
     pub customer: MeteredCustomer,
+    /// AWS: the record's `Timestamp`, assigned once (the same on every attempt, so AWS counts a
+    /// repeat once), one second apart per subscription, never before the subscription began.
+    pub meter_timestamp: Option<i64>,
 }
 
 impl AliyunMetering {
@@ -208,8 +237,9 @@ impl Store {
             Backend::Sqlite => "",
         };
         let rows = sqlx::query(&format!(
-            "SELECT m.id, m.usage_day, m.amount_fen, m.attempts, m.created_at, s.cloud, s.instance_id, \
-             s.cloud_account_id, s.order_ref, s.sku_id \
+            "SELECT m.id, m.usage_day, m.amount_fen, m.attempts, m.created_at, m.meter_timestamp, \
+             m.subscription_id, s.cloud, s.instance_id, s.cloud_account_id, s.order_ref, s.sku_id, \
+             s.created_at AS subscribed_at \
              FROM cloud_metering m JOIN cloud_subscriptions s ON s.id = m.subscription_id \
              WHERE m.pushed_at IS NULL AND m.next_attempt_at <= $1 ORDER BY m.next_attempt_at, m.id LIMIT $2{lock}"
         ))
@@ -246,7 +276,31 @@ impl Store {
             } else {
                 MeteredCustomer::default()
             };
+            let mut meter_timestamp: Option<i64> = row.try_get("meter_timestamp")?;
+            if cloud == super::Cloud::Aws && meter_timestamp.is_none() {
+                let subscription: i64 = row.try_get("subscription_id")?;
+                let last: Option<i64> = sqlx::query_scalar(
+                    "SELECT MAX(meter_timestamp) FROM cloud_metering WHERE subscription_id = $1",
+                )
+                .bind(subscription)
+                .fetch_one(&mut *tx)
+                .await?;
+                let created = crate::time::from_micros(row.try_get("created_at")?).timestamp();
+                let subscribed =
+                    crate::time::from_micros(row.try_get("subscribed_at")?).timestamp();
+                let second = created.max(subscribed).max(last.map_or(0, |l| l + 1));
+                // Never a second still to come; until it has come the record waits.
+                if second <= now.timestamp() {
+                    sqlx::query("UPDATE cloud_metering SET meter_timestamp = $1 WHERE id = $2")
+                        .bind(second)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    meter_timestamp = Some(second);
+                }
+            }
             claimed.push(DueMetering {
+                meter_timestamp,
                 created_at: crate::time::from_micros(row.try_get("created_at")?),
                 customer,
                 id,
@@ -276,9 +330,14 @@ impl Store {
     pub async fn metering_failed(
         &self,
         record: &DueMetering,
-        error: &str,
+        failure: &PushFailure,
     ) -> Result<(), sqlx::Error> {
-        let next = self.now() + crate::mail::outbox::backoff(record.attempt);
+        let error = &failure.message;
+        let next = if failure.permanent {
+            self.now() + Duration::hours(1)
+        } else {
+            self.now() + crate::mail::outbox::backoff(record.attempt)
+        };
         sqlx::query("UPDATE cloud_metering SET next_attempt_at = $1, last_error = $2 WHERE id = $3 AND pushed_at IS NULL")
             .bind(to_micros(next))
             .bind(error.chars().take(500).collect::<String>())
@@ -303,7 +362,7 @@ impl Store {
         let (for_aws, others): (Vec<DueMetering>, Vec<DueMetering>) = claimed
             .into_iter()
             .partition(|r| r.cloud == super::Cloud::Aws && targets.aws.is_some());
-        let mut outcomes: Vec<(DueMetering, Result<(), String>)> = Vec::new();
+        let mut outcomes: Vec<(DueMetering, PushOutcome)> = Vec::new();
         if let Some(aws) = &targets.aws
             && !for_aws.is_empty()
         {
@@ -312,20 +371,18 @@ impl Store {
         }
         for record in others {
             let outcome = match (record.cloud, &targets.aliyun, &targets.huawei) {
-                (super::Cloud::Aliyun, Some(aliyun), _) => {
-                    aliyun
-                        .push(&record, self.settlement_timezone(), self.now())
-                        .await
-                }
-                (super::Cloud::Huawei, _, Some(huawei)) => {
-                    huawei
-                        .push(&record, self.settlement_timezone(), self.now())
-                        .await
-                }
-                (cloud, _, _) => Err(format!(
+                (super::Cloud::Aliyun, Some(aliyun), _) => aliyun
+                    .push(&record, self.settlement_timezone(), self.now())
+                    .await
+                    .map_err(PushFailure::retry),
+                (super::Cloud::Huawei, _, Some(huawei)) => huawei
+                    .push(&record, self.settlement_timezone(), self.now())
+                    .await
+                    .map_err(PushFailure::retry),
+                (cloud, _, _) => Err(PushFailure::permanent(format!(
                     "no metering endpoint is configured for {}",
                     cloud.code()
-                )),
+                ))),
             };
             outcomes.push((record, outcome));
         }
@@ -335,9 +392,10 @@ impl Store {
                     self.metering_pushed(record.id).await?;
                     pushed += 1;
                 }
-                Err(error) => {
-                    tracing::warn!(metering = record.id, attempt = record.attempt, %error, "metering not pushed");
-                    self.metering_failed(&record, &error).await?;
+                Err(failure) => {
+                    tracing::warn!(metering = record.id, attempt = record.attempt, error = %failure.message,
+                        permanent = failure.permanent, "metering not pushed");
+                    self.metering_failed(&record, &failure).await?;
                     failed += 1;
                 }
             }
@@ -393,6 +451,7 @@ mod tests {
             attempt: 1,
             created_at: "2026-11-01T00:00:05Z".parse().unwrap(),
             customer: MeteredCustomer::default(),
+            meter_timestamp: None,
         };
         let now = "2026-11-01T00:00:05Z".parse().unwrap();
         let params = aliyun.request(&record, chrono_tz::Asia::Shanghai, now, "nonce-1");
@@ -410,6 +469,51 @@ mod tests {
             params["Metering"].replace("1500", "15000"),
         );
         assert!(!verify_rpc("POST", &tampered, "testsecret"));
+    }
+}
+
+impl Store {
+    /// An operator reported a record to its marketplace by hand (past AWS's window, say): it is
+    /// pushed, with who said so, audited in the same transaction. `false` if there is no such
+    /// waiting record.
+    pub async fn resolve_metering(
+        &self,
+        id: i64,
+        operator: &crate::auth::operators::Operator,
+        note: &str,
+        client: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let resolved = sqlx::query(
+            "UPDATE cloud_metering SET pushed_at = $1, last_error = $2 WHERE id = $3 AND pushed_at IS NULL",
+        )
+        .bind(to_micros(now))
+        .bind(
+            format!("resolved by hand by {}: {note}", operator.username)
+                .chars()
+                .take(500)
+                .collect::<String>(),
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if resolved != 1 {
+            return Ok(false);
+        }
+        crate::auth::audit::record(
+            &mut tx,
+            operator.id,
+            "metering.resolve",
+            None,
+            &format!("metering {id}: {note}"),
+            client,
+            to_micros(now),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
 
@@ -527,6 +631,23 @@ impl Store {
             .await?;
         }
         tx.commit().await
+    }
+
+    /// The value the sandbox holds for (serial, instance, start), if any.
+    pub async fn sandbox_metering_value(
+        &self,
+        nonce: &str,
+        instance_id: &str,
+        start_time: i64,
+    ) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT value FROM sandbox_metering WHERE nonce = $1 AND instance_id = $2 AND start_time = $3",
+        )
+        .bind(nonce)
+        .bind(instance_id)
+        .bind(start_time)
+        .fetch_optional(self.pool())
+        .await
     }
 
     /// What the sandbox received, newest first.

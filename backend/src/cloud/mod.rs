@@ -278,17 +278,50 @@ impl Store {
         match status.as_deref() {
             None | Some("released") => Err(CloudError::InstanceNotFound(instance_id.to_owned())),
             _ => {
+                // Not past its date: a thawed subscription the sweep would end again stays ended.
                 sqlx::query(
                     "UPDATE cloud_subscriptions SET status = 'active', ended_at = NULL \
-                     WHERE cloud = $1 AND instance_id = $2 AND status = 'expired'",
+                     WHERE cloud = $1 AND instance_id = $2 AND status = 'expired' \
+                     AND (valid_until IS NULL OR valid_until > $3)",
                 )
                 .bind(cloud.code())
                 .bind(instance_id)
+                .bind(to_micros(self.now()))
                 .execute(self.pool())
                 .await?;
                 Ok(())
             }
         }
+    }
+
+    /// A marketplace whose calls cannot be replayed sets the date as it says, earlier or later
+    /// (an expired subscription whose new date is ahead is active again).
+    pub async fn set_subscription_date(
+        &self,
+        cloud: Cloud,
+        instance_id: &str,
+        valid_until: Option<DateTime<Utc>>,
+    ) -> Result<(), CloudError> {
+        let Some(valid_until) = valid_until.map(to_micros) else {
+            return self.renew_subscription(cloud, instance_id, None).await;
+        };
+        let changed = sqlx::query(
+            "UPDATE cloud_subscriptions SET valid_until = $1, \
+             status = CASE WHEN status = 'expired' AND $1 > $2 THEN 'active' ELSE status END, \
+             ended_at = CASE WHEN status = 'expired' AND $1 > $2 THEN NULL ELSE ended_at END \
+             WHERE cloud = $3 AND instance_id = $4 AND status <> 'released'",
+        )
+        .bind(valid_until)
+        .bind(to_micros(self.now()))
+        .bind(cloud.code())
+        .bind(instance_id)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(CloudError::InstanceNotFound(instance_id.to_owned()));
+        }
+        Ok(())
     }
 
     /// Subscriptions still active a day after their `valid_until`: the marketplace's
@@ -307,9 +340,16 @@ impl Store {
             let Some(cloud) = Cloud::from_code(&cloud) else {
                 continue;
             };
-            self.end_subscription(cloud, &instance_id, SubscriptionStatus::Expired)
-                .await?;
-            ended.push(instance_id);
+            // One that cannot be ended now is tried again next tick; the others go on.
+            match self
+                .end_subscription(cloud, &instance_id, SubscriptionStatus::Expired)
+                .await
+            {
+                Ok(_) => ended.push(instance_id),
+                Err(e) => {
+                    tracing::error!(instance = %instance_id, error = %e, "cannot end a lapsed subscription")
+                }
+            }
         }
         Ok(ended)
     }

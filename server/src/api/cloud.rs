@@ -9,7 +9,7 @@ use backend::workspaces::Workspace;
 use serde::Deserialize;
 
 use super::{ApiError, json};
-use crate::auth::CustomerSession;
+use crate::auth::{ClientAddress, CustomerSession, OperatorToken};
 
 /// `{"method": "account"}`, or a cloud with the buyer's account id there and the instance id
 /// Billing Center gave the subscription.
@@ -129,4 +129,60 @@ pub async fn cloud_accounts(
 ) -> Result<Json<Vec<CloudAccount>>, ApiError> {
     let account = super::customer_account(&store, &session).await?;
     Ok(Json(store.cloud_accounts(account).await?))
+}
+
+/// What an operator says of a metering record they reported to the marketplace by hand.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "reported in the AWS Marketplace portal, case 1234"}))]
+pub(super) struct ResolveMetering {
+    /// How it was reported (1 to 300 characters): kept with the record and in the audit log.
+    #[schema(min_length = 1, max_length = 300)]
+    note: String,
+}
+
+/// Resolve a metering record by hand
+///
+/// operator: a record the marketplace will not take any more (past AWS's 6-hour window, a
+/// customer AWS says is not subscribed) was reported by hand: it is marked pushed, with the
+/// note; audited.
+#[utoipa::path(
+    post,
+    path = "/ops/metering/{id}/resolve",
+    tag = "ops",
+    security(("operator_token" = [])),
+    params(("id" = i64, Path, description = "The metering record (as /ops lists it)")),
+    request_body = ResolveMetering,
+    responses(
+        (status = 204, description = "Marked pushed"),
+        (status = 404, description = "`not_found`: no waiting record has this id", body = super::ApiErrorBody),
+        (status = 422, description = "`invalid_request`", body = super::ApiErrorBody),
+    ),
+)]
+pub async fn resolve_metering(
+    State(store): State<Store>,
+    OperatorToken(operator): OperatorToken,
+    ClientAddress(client): ClientAddress,
+    Path(id): Path<i64>,
+    body: json::RawBody,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let request: ResolveMetering = json::parse(body)?;
+    let note = request.note.trim();
+    if note.is_empty() || note.chars().count() > 300 {
+        return Err(ApiError::unprocessable(
+            "invalid_request",
+            "note is 1 to 300 characters",
+        ));
+    }
+    if store
+        .resolve_metering(id, &operator, note, &client)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Ok(axum::http::StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(
+            "no waiting metering record has this id",
+        ))
+    }
 }

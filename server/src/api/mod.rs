@@ -120,6 +120,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::resolve_payment_flag))
         // operator token: the outbox (counts and the messages in trouble, never bodies).
         .routes(routes!(mail::outbox))
+        // operator token: a metering record reported to its marketplace by hand.
+        .routes(routes!(cloud::resolve_metering))
         // operator token: the audit log.
         .routes(routes!(ops::audit_log))
         // operator token: the caller's own tokens (never a secret or a hash); revoke one of them.
