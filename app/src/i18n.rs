@@ -460,7 +460,7 @@ messages! {
     SignInToBind => "Sign in, or sign up, to bind the workspace to your account.", "请登录或注册，以将工作空间绑定到您的账户。";
     AwsSubscriptionReady => "Your AWS Marketplace subscription is ready", "您的 AWS Marketplace 订阅已就绪";
     AwsSignInToChoose => "Sign in, or sign up, to choose the workspaces it pays for.", "请登录或注册，然后选择由它付费的工作空间。";
-    AwsChooseWorkspaces => "Choose a workspace it pays for: its settlement method is filled in; save it there. Your AWS account id and the instance:", "选择由它付费的工作空间：结算方式已为您填好，在该页保存即可。您的 AWS 账号 ID 与实例：";
+    AwsChooseWorkspaces => "Choose the workspaces it pays for (a workspace changes its settlement method once a month). Your AWS account id and the instance:", "选择由它付费的工作空间（每个工作空间每月可更改一次结算方式）。您的 AWS 账号 ID 与实例：";
     AwsNoWorkspaces => "Bind a workspace first (below); then choose it here.", "请先在下方绑定工作空间，再回到这里选择。";
     SettleThroughAws => "Settle through AWS", "通过 AWS 结算";
     Unbind => "Unbind", "解绑";

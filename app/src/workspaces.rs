@@ -14,6 +14,9 @@ use crate::i18n::{Msg, t};
 
 /// The cookie carrying `<workspace id>:<key>` from the form post to the page, once.
 pub const NEW_KEY_COOKIE: &str = "bc_new_key";
+/// The cookie carrying the AWS Marketplace subscription from the fulfillment URL to this page
+/// (never in a URL: whoever saw it could settle their workspaces on the buyer's AWS bill).
+pub const AWS_OFFER_COOKIE: &str = "bc_aws_offer";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceRow {
@@ -32,6 +35,8 @@ pub struct WorkspacesData {
     pub new_key: Option<NewKey>,
     /// The workspace a console link (`/bind?token=…`) offers to bind, or why the link is refused.
     pub offer: Option<Result<String, AppError>>,
+    /// The AWS Marketplace subscription the buyer arrived with: (AWS account id, instance).
+    pub aws_offer: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,22 +72,32 @@ pub async fn load_workspaces(
         })
         .collect();
     let parts = use_context::<http::request::Parts>();
-    let new_key = parts
-        .iter()
-        .flat_map(|p| p.headers.get_all(http::header::COOKIE).iter())
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            let (name, value) = c.trim().split_once('=')?;
-            (name == NEW_KEY_COOKIE).then(|| value.to_owned())
-        })
-        .and_then(|value| {
-            let (workspace, key) = value.split_once(':')?;
-            Some(NewKey {
-                workspace_id: workspace.to_owned(),
-                api_key: key.to_owned(),
+    let cookie = |wanted: &str| {
+        parts
+            .iter()
+            .flat_map(|p| p.headers.get_all(http::header::COOKIE).iter())
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| {
+                let (name, value) = c.trim().split_once('=')?;
+                (name == wanted).then(|| value.to_owned())
             })
-        });
+    };
+    let aws_offer = match cookie(AWS_OFFER_COOKIE) {
+        Some(instance) => crate::server_side::store()?
+            .cloud_subscription(backend::cloud::Cloud::Aws, &instance)
+            .await
+            .map_err(backend::cloud::CloudError::from)?
+            .map(|account| (account, instance)),
+        None => None,
+    };
+    let new_key = cookie(NEW_KEY_COOKIE).and_then(|value| {
+        let (workspace, key) = value.split_once(':')?;
+        Some(NewKey {
+            workspace_id: workspace.to_owned(),
+            api_key: key.to_owned(),
+        })
+    });
     if new_key.is_some() {
         crate::server_side::set_cookie(&format!(
             "{NEW_KEY_COOKIE}=; Path=/workspaces; HttpOnly; SameSite=Strict; Max-Age=0"
@@ -99,6 +114,7 @@ pub async fn load_workspaces(
         workspaces,
         new_key,
         offer,
+        aws_offer,
     }))
 }
 
@@ -198,14 +214,11 @@ pub fn WorkspacesPage() -> impl IntoView {
             .with(|q| q.get("token"))
             .filter(|t| !t.is_empty() && bound.get() == 0)
     };
-    // AWS Marketplace's fulfillment sends the buyer here with their subscription.
-    let aws_offer = move || {
-        query.with(|q| {
-            let account = q.get("aws_account").filter(|v| !v.is_empty())?;
-            let instance = q.get("aws_instance").filter(|v| !v.is_empty())?;
-            Some((account, instance))
-        })
-    };
+    // AWS Marketplace's fulfillment sends the buyer here (`?aws=ready`; the subscription
+    // itself is in a cookie).
+    let aws_arrival = move || query.with(|q| q.get("aws").as_deref() == Some("ready"));
+    let settle = ServerAction::<crate::panel::ChangeSettlement>::new();
+    let settle_error = last_error(settle);
     let data = Resource::new(
         move || {
             (
@@ -250,20 +263,16 @@ pub fn WorkspacesPage() -> impl IntoView {
                 let d = match data.await {
                     Ok(Some(d)) => d,
                     Ok(None) => {
-                        if let Some((account, instance)) = aws_offer() {
-                            let here = format!(
-                                "/workspaces?aws_account={}&aws_instance={}",
-                                crate::url::percent_encode(&account, true),
-                                crate::url::percent_encode(&instance, true)
-                            );
+                        if aws_arrival() {
+                            let here = "/workspaces?aws=ready";
                             return view! {
                                 <section class="card" data-testid="aws-offer">
                                     <h2>{t(Msg::AwsSubscriptionReady)}</h2>
                                     <p>{t(Msg::AwsSignInToChoose)}</p>
                                     <p>
-                                        <leptos_router::components::A href=crate::account::with_next("/signin", &here) attr:class="button">{t(Msg::NavSignIn)}</leptos_router::components::A>
+                                        <leptos_router::components::A href=crate::account::with_next("/signin", here) attr:class="button">{t(Msg::NavSignIn)}</leptos_router::components::A>
                                         " "
-                                        <leptos_router::components::A href=crate::account::with_next("/signup", &here) attr:class="button secondary">{t(Msg::NavSignUp)}</leptos_router::components::A>
+                                        <leptos_router::components::A href=crate::account::with_next("/signup", here) attr:class="button secondary">{t(Msg::NavSignUp)}</leptos_router::components::A>
                                     </p>
                                 </section>
                             }.into_any();
@@ -296,30 +305,35 @@ pub fn WorkspacesPage() -> impl IntoView {
                             <p><code class="api-key" data-testid="api-key">{k.api_key}</code></p>
                         </section>
                     })}
-                    {let workspaces = d.workspaces.clone(); aws_offer().map(move |(account, instance)| {
+                    {let workspaces = d.workspaces.clone(); let csrf_aws = d.csrf_token.clone(); d.aws_offer.clone().map(move |(account, instance)| {
                         let empty = workspaces.is_empty();
-                        let links = workspaces.into_iter().map(|w| {
-                            let href = format!(
-                                "/workspaces/{}?method=aws&account_id={}&instance_id={}",
-                                crate::url::percent_encode(&w.workspace_id, false),
-                                crate::url::percent_encode(&account, true),
-                                crate::url::percent_encode(&instance, true)
-                            );
+                        let forms = workspaces.into_iter().map(|w| {
                             let testid = format!("aws-choose-{}", w.workspace_id);
+                            let (csrf, account, instance) = (csrf_aws.clone(), account.clone(), instance.clone());
                             view! {
-                                <li><leptos_router::components::A href=href attr:data-testid=testid>
-                                    {t(Msg::SettleThroughAws)}": "<code>{w.workspace_id}</code>
-                                </leptos_router::components::A></li>
+                                <li><ActionForm action=settle attr:class="inline-form">
+                                    <input type="hidden" name="csrf" value=csrf/>
+                                    <input type="hidden" name="workspace_id" value=w.workspace_id.clone()/>
+                                    <input type="hidden" name="method" value="aws"/>
+                                    <input type="hidden" name="account_id" value=account/>
+                                    <input type="hidden" name="instance_id" value=instance/>
+                                    <code>{w.workspace_id.clone()}</code>" "
+                                    <button type="submit" class="button" data-testid=testid
+                                        disabled=move || settle.pending().get() aria-busy=move || settle.pending().get().then_some("true")>
+                                        {move || if settle.pending().get() { t(Msg::Working) } else { t(Msg::SettleThroughAws) }}
+                                    </button>
+                                </ActionForm></li>
                             }
                         }).collect_view();
                         view! {
                             <section class="card notice" data-testid="aws-offer">
                                 <h2>{t(Msg::AwsSubscriptionReady)}</h2>
                                 <p>{t(Msg::AwsChooseWorkspaces)}" "<code>{account.clone()}</code>" · "<code data-testid="aws-instance">{instance.clone()}</code></p>
+                                {move || settle_error.get().map(|e| view! { <p class="form-error" role="alert">{t(e.message())}</p> })}
                                 {if empty {
                                     view! { <p class="hint">{t(Msg::AwsNoWorkspaces)}</p> }.into_any()
                                 } else {
-                                    view! { <ul>{links}</ul> }.into_any()
+                                    view! { <ul>{forms}</ul> }.into_any()
                                 }}
                             </section>
                         }

@@ -83,8 +83,8 @@ test('subscribe in the marketplace sandbox, settle a workspace through it, unsub
 
 // AWS Marketplace, as a buyer meets it: subscribe at "AWS" (the sandbox), "Set up your account"
 // posts the registration token to the fulfillment URL, Billing Center resolves it and asks the
-// buyer to sign up, then to pick the workspace it pays for (the settlement form comes filled
-// in); a settled day is metered to AWS; unsubscribing at AWS (an SNS message) switches back.
+// buyer to sign up, then to pick the workspace it pays for (one button each; the subscription
+// travels in a cookie, never in a URL); a settled day is metered to AWS; unsubscribing at AWS (an SNS message) switches back.
 test('AWS Marketplace: fulfillment, sign up, choose a workspace, metering, unsubscribe', async ({ page, request }, testInfo) => {
   const errors = collectErrors(page);
   const day = shanghaiDay(215 + 31 * (testInfo.project.name === 'phone' ? 1 : 0));
@@ -93,8 +93,8 @@ test('AWS Marketplace: fulfillment, sign up, choose a workspace, metering, unsub
   await page.getByTestId('aws-account-id').fill(awsAccount);
   await page.getByTestId('subscribe-aws').click();
   await page.getByTestId('set-up-account').click();
-  await expect(page).toHaveURL(new RegExp(`/workspaces\\?aws_account=${awsAccount}&aws_instance=bc-aws-[0-9a-f]{32}$`));
-  const instance = new URL(page.url()).searchParams.get('aws_instance')!;
+  // The subscription travels in a cookie; the address says only where the buyer came from.
+  await expect(page).toHaveURL(/\/workspaces\?aws=ready$/);
   await expect(page.getByTestId('aws-offer')).toBeVisible();
 
   // A new buyer signs up from there and comes back to the offer.
@@ -104,19 +104,20 @@ test('AWS Marketplace: fulfillment, sign up, choose a workspace, metering, unsub
   await page.locator('#f-email').fill(`${username}@example.com`);
   await page.locator('#f-password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect(page).toHaveURL(/\/workspaces\?aws_account=/);
+  await expect(page).toHaveURL(/\/workspaces\?aws=ready$/);
   await waitForHydration(page);
+  const instance = (await page.getByTestId('aws-instance').textContent())!.trim();
+  expect(instance).toMatch(/^bc-aws-[0-9a-f]{32}$/);
+  await expect(page.getByTestId('aws-offer')).toContainText(awsAccount);
   const workspace = uniqueName('ws').replace(/_/g, '-');
   await page.locator('#f-workspace-id').fill(workspace);
   await page.locator('#f-workspace-name').fill('AWS-paid');
   await page.getByTestId('bind').click();
   const key = (await page.getByTestId('api-key').textContent())!.trim();
   await page.getByTestId(`aws-choose-${workspace}`).click();
-  await expect(page).toHaveURL(new RegExp(`/workspaces/${workspace}\\?method=aws`));
-  await expect(page.getByTestId('settlement-choice')).toHaveValue('aws');
-  await expect(page.locator('#f-instance_id')).toHaveValue(instance);
-  await page.getByTestId('save-settlement').click();
+  await expect(page).toHaveURL(new RegExp(`/workspaces/${workspace}\\?saved=settlement`));
   await expect(page.getByTestId('current-settlement')).toHaveText('AWS');
+  await expect(page.getByTestId('cloud-accounts')).toContainText(instance);
 
   const reported = await request.post('/api/v1/usage', {
     data: { records: [{ id: 'n1', item: 'network', quantity: '3', day }] },

@@ -234,7 +234,8 @@ pub async fn aws_fulfillment_page(State(settings): State<std::sync::Arc<Settings
 
 /// The buyer arrives from AWS Marketplace with `x-amzn-marketplace-token`: resolved with
 /// `ResolveCustomer`, the subscription is stored, and the buyer goes on to choose the
-/// workspaces it pays for (after signing in or up): `/workspaces?aws_account=…&aws_instance=…`.
+/// workspaces it pays for (after signing in or up): `/workspaces?aws=ready`, the instance in an
+/// HttpOnly cookie.
 pub async fn aws_fulfillment(
     State(store): State<Store>,
     State(settings): State<std::sync::Arc<Settings>>,
@@ -283,15 +284,22 @@ pub async fn aws_fulfillment(
     }
     match store.aws_subscribe(&customer).await {
         Ok(instance) => {
-            let account = customer.account().unwrap_or_default();
-            let encode =
-                |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
-            axum::response::Redirect::to(&format!(
-                "/workspaces?aws_account={}&aws_instance={}",
-                encode(account),
-                encode(&instance)
-            ))
-            .into_response()
+            // The subscription goes to the page in a cookie, never in a URL (a URL is kept in
+            // histories and logs; whoever had it could claim the instance first).
+            let cookie = format!(
+                "{}={instance}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400{}",
+                app::workspaces::AWS_OFFER_COOKIE,
+                if settings.secure_cookies.0 {
+                    "; Secure"
+                } else {
+                    ""
+                }
+            );
+            (
+                [(axum::http::header::SET_COOKIE, cookie)],
+                axum::response::Redirect::to("/workspaces?aws=ready"),
+            )
+                .into_response()
         }
         Err(e) => {
             tracing::error!(error = %e, "AWS Marketplace: cannot store the subscription");

@@ -875,12 +875,19 @@ async fn aws_marketplace_end_to_end(mut app: TestApp) {
     };
     let (status, headers, _) = register("123456789012").await;
     assert_eq!(status, 303);
-    let location = headers["location"].to_str().unwrap().to_owned();
+    // The instance travels in an HttpOnly cookie, never in the URL.
+    assert_eq!(headers["location"], "/workspaces?aws=ready");
+    let offer = headers["set-cookie"].to_str().unwrap().to_owned();
     assert!(
-        location.starts_with("/workspaces?aws_account=123456789012&aws_instance=bc-aws-"),
-        "{location}"
+        offer.contains("HttpOnly") && offer.contains("SameSite=Lax"),
+        "{offer}"
     );
-    let instance = location.split("aws_instance=").nth(1).unwrap().to_owned();
+    let instance = offer
+        .strip_prefix("bc_aws_offer=")
+        .and_then(|rest| rest.split(';').next())
+        .expect(&offer)
+        .to_owned();
+    assert!(instance.starts_with("bc-aws-"), "{offer}");
     for form in ["x-amzn-marketplace-token=forged", "nothing=here"] {
         let (status, _, page) = app.raw("POST", "/marketplace/aws", Some(form), None).await;
         assert_eq!(status, 400, "{form}: {page}");
@@ -900,14 +907,15 @@ async fn aws_marketplace_end_to_end(mut app: TestApp) {
         Some(json!({"workspace_id": "ws-w", "name": "W"})),
     )
     .await;
+    let cookies = format!("{}; bc_aws_offer={instance}", alice.cookie);
     let (_, _, page) = app
         .raw_from(
             "GET",
-            &location,
+            "/workspaces?aws=ready",
             None,
             None,
             "10.0.0.7",
-            &[("cookie", alice.cookie.as_str())],
+            &[("cookie", cookies.as_str())],
         )
         .await;
     assert!(page.contains(r#"data-testid="aws-choose-ws-w""#), "{page}");
@@ -1144,7 +1152,7 @@ async fn aws_marketplace_end_to_end(mut app: TestApp) {
     // subscribe-success does, unless it is older than the unsubscribe.
     let (status, headers, _) = register("123456789012").await;
     assert_eq!(status, 303);
-    assert!(headers["location"].to_str().unwrap().ends_with(&instance));
+    assert!(headers["set-cookie"].to_str().unwrap().contains(&instance));
     assert_eq!(
         app.store.all_subscriptions().await.unwrap()[0].3,
         "released"

@@ -579,6 +579,21 @@ impl Store {
         Ok(accounts)
     }
 
+    /// The cloud account id of an active subscription, by its instance.
+    pub async fn cloud_subscription(
+        &self,
+        cloud: Cloud,
+        instance_id: &str,
+    ) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT cloud_account_id FROM cloud_subscriptions WHERE cloud = $1 AND instance_id = $2 AND status = 'active'",
+        )
+        .bind(cloud.code())
+        .bind(instance_id)
+        .fetch_optional(self.pool())
+        .await
+    }
+
     /// Which cloud a subscription belongs to (what the console's status names).
     pub async fn cloud_of_subscription(&self, id: i64) -> Result<Option<Cloud>, sqlx::Error> {
         let code: Option<String> =

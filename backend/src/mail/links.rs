@@ -189,6 +189,20 @@ impl Store {
         if login.is_empty() || login.contains('\0') || login.len() > 254 {
             return Ok(());
         }
+        // Read first: a login that does not exist, or whose hourly allowance is used, costs no
+        // write transaction (this endpoint is open to anyone; SQLite has one writer).
+        let sent_this_hour: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST((SELECT COUNT(*) FROM email_tokens t WHERE t.customer_id = c.id AND t.created_at > $2 \
+               AND t.purpose = CASE WHEN c.email_confirmed_at IS NULL THEN 'confirm_email' ELSE 'password_reset' END) AS BIGINT) \
+             FROM customers c WHERE c.username = $1 OR c.email = $1",
+        )
+        .bind(&login)
+        .bind(to_micros(self.now() - Duration::hours(1)))
+        .fetch_optional(self.pool())
+        .await?;
+        if sent_this_hour.is_none_or(|sent| sent >= LINKS_PER_HOUR) {
+            return Ok(());
+        }
         let mut tx = self.begin_write().await?;
         let Some((owner, confirmed)) = owner_where(&mut tx, Who::Login(login)).await? else {
             return Ok(());
