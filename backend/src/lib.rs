@@ -15,6 +15,7 @@ pub mod csv;
 pub mod demo;
 pub mod error;
 pub mod expiry;
+pub mod html;
 mod idempotency;
 mod ledger;
 pub mod mail;

@@ -8,9 +8,9 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use backend::console::{ConsoleClaims, ConsoleLanguage, ConsoleRole};
 
-use crate::payments::escape;
 use crate::router::AppState;
 use crate::security_headers::CspNonce;
+use backend::html::escape;
 
 /// The demo's workspace the console shows.
 const WORKSPACE: &str = "demo-prod";

@@ -208,7 +208,7 @@ pub async fn huawei_interface(
 
 /// A page for the buyer's browser (the fulfillment URL is opened by a person, not a program).
 fn buyer_page(status: StatusCode, title: &str, text: &str) -> Response {
-    let escape = crate::payments::escape;
+    let escape = backend::html::escape;
     (
         status,
         axum::response::Html(format!(

@@ -25,9 +25,9 @@ use crate::config::{
     SANDBOX_HUAWEI_ACCESS_KEY_ID, SANDBOX_HUAWEI_ACCESS_KEY_SECRET, SANDBOX_HUAWEI_ENDPOINT_PATH,
     SANDBOX_HUAWEI_MARKET_KEY,
 };
-use crate::payments::escape;
 use crate::router::{AppState, Settings};
 use backend::cloud::huawei::{QUERY_ORDER_PATH, USAGE_DATA_PATH};
+use backend::html::escape;
 
 pub const PAGE_PATH: &str = "/sandbox/marketplace";
 

@@ -9,6 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use backend::html::escape;
 use backend::payments::AlipayMerchant;
 use backend::payments::alipay::{self, Params};
 use backend::payments::sandbox::{Checkout, CheckoutPage, SandboxAlipay};
@@ -161,14 +162,6 @@ fn params_of_query(query: Option<String>) -> Result<Params, alipay::AlipayError>
     alipay::params_from_pairs(
         form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned(),
     )
-}
-
-/// Text for HTML written by hand (the sandbox's pages, the demo console).
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn sandbox_page(lang: Lang, title: &str, body: &str) -> String {

@@ -106,13 +106,7 @@ fn moment(at: DateTime<Utc>, timezone: chrono_tz::Tz) -> String {
         .to_string()
 }
 
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+use crate::html::escape;
 
 /// Writes `mail` in `language`; moments are shown in `timezone`.
 pub fn render(mail: &Mail, language: Language, timezone: chrono_tz::Tz) -> Content {
