@@ -174,7 +174,7 @@ impl Store {
              key_prefix = excluded.key_prefix, bound_at = excluded.bound_at, \
              key_rotated_at = excluded.key_rotated_at, console_bound = excluded.console_bound, \
              settlement = 'account', cloud_subscription_id = NULL, settlement_changed_at = NULL, \
-             unbound_at = NULL \
+             daily_cost_alert_fen = NULL, unbound_at = NULL \
              WHERE workspaces.unbound_at IS NOT NULL",
         )
         .bind(workspace_id)
@@ -235,7 +235,8 @@ impl Store {
         // The key hash is replaced by one no key has (a hash of random bytes, never shown).
         let (_, _, dead_hash) = new_key();
         sqlx::query(
-            "UPDATE workspaces SET unbound_at = $1, key_hash = $2, key_prefix = '' \
+            "UPDATE workspaces SET unbound_at = $1, key_hash = $2, key_prefix = '', \
+             settlement = 'account', cloud_subscription_id = NULL \
              WHERE workspace_id = $3 AND account_id = $4",
         )
         .bind(to_micros(self.now()))

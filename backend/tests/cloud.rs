@@ -510,7 +510,39 @@ async fn aws_records_of_one_customer_get_distinct_lasting_seconds(db: TestDb) {
     db.finish().await;
 }
 
+async fn an_unbound_workspace_leaves_its_cloud_and_a_rebound_one_starts_afresh(db: TestDb) {
+    let instance = subscribe(&db, "1234567890", "order-1").await;
+    let (_, alice) = customer(&db, "alice").await;
+    let (_, bob) = customer(&db, "bob").await;
+    db.store
+        .bind_workspace(alice, "ws-a", "A", None)
+        .await
+        .unwrap();
+    db.store
+        .change_settlement(alice, "ws-a", &aliyun("1234567890", &instance))
+        .await
+        .unwrap();
+    db.store
+        .set_daily_cost_alert(alice, "ws-a", Some(yuan("50.00")))
+        .await
+        .unwrap();
+    db.store.unbind_workspace(alice, "ws-a").await.unwrap();
+    let accounts = db.store.cloud_accounts(alice).await.unwrap();
+    assert!(accounts[0].workspaces.is_empty(), "{accounts:?}");
+    // Bound again by another account: its own settlement, not alice's cloud or alert.
+    db.store
+        .bind_workspace(bob, "ws-a", "A", None)
+        .await
+        .unwrap();
+    let rebound = db.store.workspace(bob, "ws-a").await.unwrap();
+    assert_eq!(rebound.settlement, billing::Settlement::Account);
+    assert_eq!(rebound.cloud_subscription_id, None);
+    assert_eq!(rebound.daily_cost_alert, None);
+    db.finish().await;
+}
+
 on_both_databases!(
+    an_unbound_workspace_leaves_its_cloud_and_a_rebound_one_starts_afresh,
     aws_records_of_one_customer_get_distinct_lasting_seconds,
     a_renewal_only_moves_the_date_later_and_a_lapsed_subscription_ends,
     a_bill_priced_for_an_ended_subscription_is_priced_again,
