@@ -177,5 +177,6 @@ from_domain_error!(
     backend::console::ConsoleTokenError,
     backend::payments::OpenTopUpError,
     backend::mail::MailError,
-    backend::cloud::CloudError
+    backend::cloud::CloudError,
+    backend::enterprise::EnterpriseError
 );

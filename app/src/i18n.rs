@@ -458,6 +458,10 @@ messages! {
     BindFromConsole => "Bind the workspace from the console", "绑定控制台的工作空间";
     BindFromConsoleHelp => "The console sent you here to bind this workspace to your Billing Center account. Its daily bills will be paid from this account.", "控制台将您带到这里，把该工作空间绑定到您的费用中心账户。其日账单将从本账户支付。";
     SignInToBind => "Sign in, or sign up, to bind the workspace to your account.", "请登录或注册，以将工作空间绑定到您的账户。";
+    ErrCreditCode => "This is not a unified social credit code: 18 characters, the last a check character.", "这不是有效的统一社会信用代码：应为 18 位，最后一位为校验码。";
+    ErrEnterpriseField => "Check this field.", "请检查此项。";
+    ErrVerificationPending => "A submission is waiting for review; it can be changed once it is decided.", "已有提交在审核中，审核完成后才能修改。";
+    ErrVerificationNotPending => "Nothing of this account waits for review.", "该账户没有待审核的提交。";
     AwsSubscriptionReady => "Your AWS Marketplace subscription is ready", "您的 AWS Marketplace 订阅已就绪";
     AwsSignInToChoose => "Sign in, or sign up, to choose the workspaces it pays for.", "请登录或注册，然后选择由它付费的工作空间。";
     AwsChooseWorkspaces => "Choose the workspaces it pays for (a workspace changes its settlement method once a month). Your AWS account id and the instance:", "选择由它付费的工作空间（每个工作空间每月可更改一次结算方式）。您的 AWS 账号 ID 与实例：";

@@ -13,6 +13,7 @@ pub mod cloud;
 pub mod console;
 pub mod csv;
 pub mod demo;
+pub mod enterprise;
 pub mod error;
 pub mod expiry;
 pub mod html;

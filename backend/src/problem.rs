@@ -319,6 +319,27 @@ impl From<CloudError> for Problem {
     }
 }
 
+impl From<crate::enterprise::EnterpriseError> for Problem {
+    fn from(error: crate::enterprise::EnterpriseError) -> Problem {
+        use crate::enterprise::EnterpriseError;
+        use ProblemKind::*;
+        let message = error.to_string();
+        let p = |code, kind| Problem::new(code, kind, message.clone());
+        match error {
+            EnterpriseError::InvalidCreditCode(_) => {
+                p("invalid_credit_code", BadRequest).at("credit_code")
+            }
+            EnterpriseError::InvalidField { field, .. } => {
+                p("enterprise_field_invalid", Invalid).at(field)
+            }
+            EnterpriseError::PendingReview => p("verification_pending", Conflict),
+            EnterpriseError::NotPending => p("verification_not_pending", Conflict),
+            EnterpriseError::AccountNotFound => p("account_unknown", NotFound),
+            EnterpriseError::Database(e) => Problem::internal(&e),
+        }
+    }
+}
+
 impl From<OpenTopUpError> for Problem {
     fn from(error: OpenTopUpError) -> Problem {
         match error {

@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod day;
+pub mod enterprise;
 pub mod instrument;
 pub mod item;
 pub mod money;

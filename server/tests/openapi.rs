@@ -31,6 +31,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/workspaces/{id}/daily-cost-alert"),
     ("put", "/workspaces/{id}/settlement"),
     ("get", "/cloud-accounts"),
+    ("get", "/enterprise"),
+    ("post", "/enterprise"),
+    ("post", "/ops/enterprise/{id}/review"),
     ("get", "/ops/mail"),
     ("post", "/ops/metering/{id}/resolve"),
     ("get", "/wallet"),
@@ -972,6 +975,22 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
     }
     api.call("GET", "/cloud-accounts", "/cloud-accounts", None, &read)
         .await;
+    // Enterprise verification: a wrong check character, then a right one.
+    for code in ["9144030071526726XH", "9144030071526726XG"] {
+        api.call(
+            "POST",
+            "/enterprise",
+            "/enterprise",
+            Some(
+                json!({"enterprise_name": "示例科技有限公司", "credit_code": code,
+                "contact_name": "王小明", "contact_phone": "+86 138 0000 0000"}),
+            ),
+            &write,
+        )
+        .await;
+    }
+    api.call("GET", "/enterprise", "/enterprise", None, &read)
+        .await;
     let rotated = api
         .call(
             "POST",
@@ -1274,6 +1293,20 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
     api.call("GET", "/ops/audit", "/ops/audit?account=nobody", None, &ops)
         .await;
     api.call("GET", "/ops/mail", "/ops/mail", None, &ops).await;
+    // The enterprise submitted above, reviewed: a rejection without a reason, then approved.
+    for body in [
+        json!({"decision": "reject"}),
+        json!({"decision": "approve"}),
+    ] {
+        api.call(
+            "POST",
+            "/ops/enterprise/{id}/review",
+            &format!("/ops/enterprise/{account_id}/review"),
+            Some(body),
+            &ops,
+        )
+        .await;
+    }
     // A metering record the marketplace will not take, reported by hand.
     let waiting: i64 = sqlx::query_scalar(
         "INSERT INTO cloud_metering (subscription_id, bill_id, usage_day, amount_fen, created_at, next_attempt_at) \

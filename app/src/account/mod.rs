@@ -87,6 +87,10 @@ pub fn error_message(code: &str) -> Msg {
         "cloud_instance_of_another_account" => Msg::ErrCloudOther,
         "settlement_changed_this_month" => Msg::ErrSettlementMonth,
         "cloud_field_invalid" => Msg::ErrCloudField,
+        "invalid_credit_code" => Msg::ErrCreditCode,
+        "enterprise_field_invalid" => Msg::ErrEnterpriseField,
+        "verification_pending" => Msg::ErrVerificationPending,
+        "verification_not_pending" => Msg::ErrVerificationNotPending,
         _ => Msg::ErrInternal,
     }
 }

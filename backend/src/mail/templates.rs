@@ -65,6 +65,12 @@ pub enum Mail {
         workspaces: Vec<String>,
         link: String,
     },
+    EnterpriseReviewed {
+        enterprise: String,
+        approved: bool,
+        reason: Option<String>,
+        link: String,
+    },
     OperatorSettlementFailed {
         day: NaiveDate,
         failures: i64,
@@ -274,6 +280,27 @@ pub fn render(mail: &Mail, language: Language, timezone: chrono_tz::Tz) -> Conte
                     "Keep enough balance in the account, or settle them through a new subscription.".into(),
                 )),
                 Link(t("查看工作空间".into(), "See your workspaces".into()), link.clone()),
+            ],
+        ),
+        Mail::EnterpriseReviewed { enterprise, approved: true, link, .. } => (
+            t("企业认证已通过".into(), "Your enterprise verification is approved".into()),
+            vec![
+                P(t(
+                    format!("{enterprise} 的企业认证已通过。"),
+                    format!("The verification of {enterprise} is approved."),
+                )),
+                Link(t("查看账户".into(), "See your account".into()), link.clone()),
+            ],
+        ),
+        Mail::EnterpriseReviewed { enterprise, reason, link, .. } => (
+            t("企业认证未通过".into(), "Your enterprise verification was not approved".into()),
+            vec![
+                P(t(
+                    format!("{enterprise} 的企业认证未通过，原因：{}", reason.clone().unwrap_or_default()),
+                    format!("The verification of {enterprise} was not approved: {}", reason.clone().unwrap_or_default()),
+                )),
+                P(t("请修改后重新提交。".into(), "Correct it and submit it again.".into())),
+                Link(t("查看账户".into(), "See your account".into()), link.clone()),
             ],
         ),
         Mail::OperatorSettlementFailed { day, failures, first_error } => (

@@ -110,7 +110,8 @@ from_domain_error!(
     backend::console::ConsoleTokenError,
     backend::payments::OpenTopUpError,
     backend::mail::MailError,
-    backend::cloud::CloudError
+    backend::cloud::CloudError,
+    backend::enterprise::EnterpriseError
 );
 
 impl IntoResponse for ApiError {

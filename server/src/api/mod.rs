@@ -4,6 +4,7 @@
 mod accounts;
 mod cloud;
 mod console;
+mod enterprise;
 mod error;
 pub mod error_shape;
 mod idempotency;
@@ -100,6 +101,12 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         // customer + X-CSRF-Token: a workspace's settlement method; customer: cloud accounts.
         .routes(routes!(cloud::change_settlement))
         .routes(routes!(cloud::cloud_accounts))
+        // customer: the enterprise (real-name) verification; operator token: its review.
+        .routes(routes!(
+            enterprise::enterprise,
+            enterprise::submit_enterprise
+        ))
+        .routes(routes!(enterprise::review_enterprise))
         // console service token: a workspace's status (bound, settlement, arrears).
         .routes(routes!(console::status))
         // console owner or administrator token: the workspace's billing panel.

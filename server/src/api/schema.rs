@@ -406,6 +406,32 @@ pub struct CloudAccount {
     pub workspaces: Vec<String>,
 }
 
+// ---- backend: enterprise verification ----
+
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationState {
+    Unverified,
+    PendingReview,
+    Verified,
+    Rejected,
+}
+
+/// An account's enterprise (real-name) verification.
+#[derive(ToSchema)]
+pub struct EnterpriseVerification {
+    pub state: VerificationState,
+    pub enterprise_name: Option<String>,
+    /// The unified social credit code, upper-case.
+    pub credit_code: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    /// Why an operator rejected it (with `rejected`).
+    pub rejection_reason: Option<String>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+}
+
 // ---- backend: mail ----
 
 /// Which alerts are on.

@@ -1,0 +1,283 @@
+//! Enterprise (real-name) verification of an account (issue 18, PRODUCT.md §1): the customer
+//! submits the enterprise's name, its unified social credit code (checked as GB 32100-2015
+//! defines it, in `billing::enterprise`), a contact; an operator approves or rejects it with a
+//! reason (audited, the account holder mailed). One row per account: the current submission;
+//! the audit log keeps every decision. A verified account that submits again is reviewed again.
+
+use billing::enterprise::{CreditCode, CreditCodeError, VerificationState};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::mail::templates::Mail;
+use crate::store::{Backend, Store};
+use crate::time::{from_micros, to_micros};
+
+/// An account's verification as its holder (and operators) see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enterprise {
+    pub state: VerificationState,
+    pub enterprise_name: Option<String>,
+    pub credit_code: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    /// Why an operator rejected it (with `rejected`).
+    pub rejection_reason: Option<String>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+}
+
+impl Enterprise {
+    fn unverified() -> Enterprise {
+        Enterprise {
+            state: VerificationState::Unverified,
+            enterprise_name: None,
+            credit_code: None,
+            contact_name: None,
+            contact_phone: None,
+            rejection_reason: None,
+            submitted_at: None,
+            reviewed_at: None,
+        }
+    }
+}
+
+/// What a customer submits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnterpriseSubmission {
+    pub enterprise_name: String,
+    pub credit_code: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+}
+
+/// An operator's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Review {
+    Approve,
+    Reject { reason: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnterpriseError {
+    #[error("credit_code: {0}")]
+    InvalidCreditCode(#[from] CreditCodeError),
+    #[error("{field} {why}")]
+    InvalidField {
+        field: &'static str,
+        why: &'static str,
+    },
+    #[error("a submission is waiting for review; it can be changed once it is decided")]
+    PendingReview,
+    #[error("nothing of this account waits for review")]
+    NotPending,
+    #[error("no such account")]
+    AccountNotFound,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+fn text(field: &'static str, value: &str, max: usize) -> Result<String, EnterpriseError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(EnterpriseError::InvalidField {
+            field,
+            why: "is required",
+        });
+    }
+    if value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(EnterpriseError::InvalidField {
+            field,
+            why: "is too long or holds control characters",
+        });
+    }
+    Ok(value.to_owned())
+}
+
+fn phone(value: &str) -> Result<String, EnterpriseError> {
+    let value = value.trim();
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let allowed = value
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-()".contains(c));
+    if !(5..=20).contains(&digits) || !allowed || value.len() > 32 {
+        return Err(EnterpriseError::InvalidField {
+            field: "contact_phone",
+            why: "is a phone number (digits, spaces, + - ( ))",
+        });
+    }
+    Ok(value.to_owned())
+}
+
+fn enterprise_of(row: &sqlx::any::AnyRow) -> Result<Enterprise, sqlx::Error> {
+    let state: String = row.try_get("state")?;
+    Ok(Enterprise {
+        state: VerificationState::from_code(&state).unwrap_or(VerificationState::Unverified),
+        enterprise_name: Some(row.try_get("enterprise_name")?),
+        credit_code: Some(row.try_get("credit_code")?),
+        contact_name: Some(row.try_get("contact_name")?),
+        contact_phone: Some(row.try_get("contact_phone")?),
+        rejection_reason: row.try_get("rejection_reason")?,
+        submitted_at: Some(from_micros(row.try_get("submitted_at")?)),
+        reviewed_at: row
+            .try_get::<Option<i64>, _>("reviewed_at")?
+            .map(from_micros),
+    })
+}
+
+impl Store {
+    /// An account's verification (`unverified` if it never submitted).
+    pub async fn enterprise(&self, account_id: i64) -> Result<Enterprise, EnterpriseError> {
+        let row = sqlx::query("SELECT * FROM enterprise_verifications WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            Some(row) => enterprise_of(&row)?,
+            None => Enterprise::unverified(),
+        })
+    }
+
+    /// Submits (or submits again) the account's enterprise for review. Refused while one waits.
+    pub async fn submit_enterprise(
+        &self,
+        account_id: i64,
+        submission: &EnterpriseSubmission,
+    ) -> Result<Enterprise, EnterpriseError> {
+        let code = CreditCode::parse(&submission.credit_code)?;
+        let name = text("enterprise_name", &submission.enterprise_name, 100)?;
+        let contact = text("contact_name", &submission.contact_name, 50)?;
+        let phone = phone(&submission.contact_phone)?;
+        let now = to_micros(self.now());
+        let mut tx = self.begin_write().await?;
+        crate::accounts::lock(self, &mut tx, account_id)
+            .await
+            .map_err(|_| EnterpriseError::AccountNotFound)?;
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM enterprise_verifications WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(state) = state.as_deref().and_then(VerificationState::from_code)
+            && !state.may_submit()
+        {
+            return Err(EnterpriseError::PendingReview);
+        }
+        let row = sqlx::query(
+            "INSERT INTO enterprise_verifications (account_id, state, enterprise_name, credit_code, contact_name, \
+             contact_phone, rejection_reason, submitted_at, reviewed_at, reviewed_by) \
+             VALUES ($1, 'pending_review', $2, $3, $4, $5, NULL, $6, NULL, NULL) \
+             ON CONFLICT (account_id) DO UPDATE SET state = 'pending_review', enterprise_name = excluded.enterprise_name, \
+             credit_code = excluded.credit_code, contact_name = excluded.contact_name, \
+             contact_phone = excluded.contact_phone, rejection_reason = NULL, submitted_at = excluded.submitted_at, \
+             reviewed_at = NULL, reviewed_by = NULL RETURNING *",
+        )
+        .bind(account_id)
+        .bind(&name)
+        .bind(code.as_str())
+        .bind(&contact)
+        .bind(&phone)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let enterprise = enterprise_of(&row)?;
+        tx.commit().await?;
+        Ok(enterprise)
+    }
+
+    /// An operator approves or rejects what waits for review: audited, and the account holder
+    /// is mailed, in one transaction.
+    pub async fn review_enterprise(
+        &self,
+        operator: &crate::auth::operators::Operator,
+        account_id: i64,
+        review: &Review,
+        client: &str,
+    ) -> Result<Enterprise, EnterpriseError> {
+        let reason = match review {
+            Review::Approve => None,
+            Review::Reject { reason } => Some(text("reason", reason, 500)?),
+        };
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let lock = if self.backend() == Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let state: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT state FROM enterprise_verifications WHERE account_id = $1{lock}"
+        ))
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if !state
+            .as_deref()
+            .and_then(VerificationState::from_code)
+            .is_some_and(VerificationState::may_review)
+        {
+            return Err(EnterpriseError::NotPending);
+        }
+        let decided = if reason.is_some() {
+            VerificationState::Rejected
+        } else {
+            VerificationState::Verified
+        };
+        let row = sqlx::query(
+            "UPDATE enterprise_verifications SET state = $1, rejection_reason = $2, reviewed_at = $3, reviewed_by = $4 \
+             WHERE account_id = $5 AND state = 'pending_review' RETURNING *",
+        )
+        .bind(decided.code())
+        .bind(&reason)
+        .bind(to_micros(now))
+        .bind(operator.id)
+        .bind(account_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let enterprise = enterprise_of(&row)?;
+        crate::auth::audit::record(
+            &mut tx,
+            operator.id,
+            match decided {
+                VerificationState::Verified => "enterprise.approve",
+                _ => "enterprise.reject",
+            },
+            Some(account_id),
+            &format!(
+                "{} {}{}",
+                enterprise.enterprise_name.clone().unwrap_or_default(),
+                enterprise.credit_code.clone().unwrap_or_default(),
+                reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+            client,
+            to_micros(now),
+        )
+        .await?;
+        let to = crate::mail::alerts::recipients(&mut tx, &[account_id]).await?;
+        if let Some(to) = to.get(&account_id) {
+            crate::mail::outbox::enqueue(
+                &mut tx,
+                self.settlement_timezone(),
+                &crate::mail::outbox::Outgoing {
+                    account_id: Some(account_id),
+                    recipient: to.email.clone(),
+                    language: to.language,
+                    dedupe_key: None,
+                    mail: Mail::EnterpriseReviewed {
+                        enterprise: enterprise.enterprise_name.clone().unwrap_or_default(),
+                        approved: reason.is_none(),
+                        reason: reason.clone(),
+                        link: self.mail_settings().link("/account"),
+                    },
+                },
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(enterprise)
+    }
+}

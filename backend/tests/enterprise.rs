@@ -1,0 +1,172 @@
+//! Enterprise verification (issue 18), both databases: a submission checked (the credit code's
+//! check character, the fields), one at a time, reviewed by an operator (approved or rejected
+//! with a reason; audited; the holder mailed), submitted again after a rejection, and a verified
+//! one reviewed again when it changes.
+
+mod support;
+
+use backend::enterprise::{EnterpriseSubmission, Review};
+use backend::problem::Problem;
+use billing::enterprise::VerificationState;
+use support::TestDb;
+
+fn submission(code: &str) -> EnterpriseSubmission {
+    EnterpriseSubmission {
+        enterprise_name: "杭州示例科技有限公司".into(),
+        credit_code: code.into(),
+        contact_name: "王小明".into(),
+        contact_phone: "+86 138 0000 0000".into(),
+    }
+}
+
+async fn account(db: &TestDb, name: &str) -> i64 {
+    let customer = db
+        .store
+        .sign_up(&backend::auth::customers::SignUp {
+            username: name.into(),
+            email: format!("{name}@example.com"),
+            phone: None,
+            password: "correct horse battery".into(),
+            language: Some("en".into()),
+        })
+        .await
+        .unwrap();
+    db.store.mark_email_confirmed(customer.id).await.unwrap();
+    customer.billing_account_id
+}
+
+async fn a_submission_is_checked_reviewed_and_mailed(db: TestDb) {
+    let alice = account(&db, "alice").await;
+    let operator = db
+        .store
+        .create_operator("ops_admin", "correct horse battery")
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.enterprise(alice).await.unwrap().state,
+        VerificationState::Unverified
+    );
+    // Refused, and nothing stored: a wrong check character, a bad phone, an empty name.
+    let before = db.fingerprint().await;
+    let wrong = db
+        .store
+        .submit_enterprise(alice, &submission("9144030071526726XH"))
+        .await
+        .unwrap_err();
+    let problem = Problem::from(wrong);
+    assert_eq!(
+        (problem.code, problem.field),
+        ("invalid_credit_code", Some("credit_code"))
+    );
+    let mut bad_phone = submission("9144030071526726XG");
+    bad_phone.contact_phone = "call me".into();
+    let problem = Problem::from(
+        db.store
+            .submit_enterprise(alice, &bad_phone)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (problem.code, problem.field),
+        ("enterprise_field_invalid", Some("contact_phone"))
+    );
+    let mut no_name = submission("9144030071526726XG");
+    no_name.enterprise_name = "  ".into();
+    let problem = Problem::from(
+        db.store
+            .submit_enterprise(alice, &no_name)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(problem.field, Some("enterprise_name"));
+    assert_eq!(db.fingerprint().await, before);
+    assert_eq!(
+        db.store.enterprise(alice).await.unwrap().state,
+        VerificationState::Unverified
+    );
+
+    // Submitted (lower case forgiven): waiting; a second submission waits its turn.
+    let pending = db
+        .store
+        .submit_enterprise(alice, &submission("9144030071526726xg"))
+        .await
+        .unwrap();
+    assert_eq!(pending.state, VerificationState::PendingReview);
+    assert_eq!(pending.credit_code.as_deref(), Some("9144030071526726XG"));
+    let twice = db
+        .store
+        .submit_enterprise(alice, &submission("91330100716105852F"))
+        .await
+        .unwrap_err();
+    assert_eq!(Problem::from(twice).code, "verification_pending");
+
+    // Rejected with a reason; submitted again; approved.
+    let rejected = db
+        .store
+        .review_enterprise(
+            &operator,
+            alice,
+            &Review::Reject {
+                reason: "The licence is not legible.".into(),
+            },
+            "10.0.0.1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(rejected.state, VerificationState::Rejected);
+    assert_eq!(
+        rejected.rejection_reason.as_deref(),
+        Some("The licence is not legible.")
+    );
+    let again = db
+        .store
+        .review_enterprise(&operator, alice, &Review::Approve, "10.0.0.1")
+        .await
+        .unwrap_err();
+    assert_eq!(Problem::from(again).code, "verification_not_pending");
+    db.store
+        .submit_enterprise(alice, &submission("9144030071526726XG"))
+        .await
+        .unwrap();
+    let verified = db
+        .store
+        .review_enterprise(&operator, alice, &Review::Approve, "10.0.0.1")
+        .await
+        .unwrap();
+    assert_eq!(verified.state, VerificationState::Verified);
+    assert_eq!(verified.rejection_reason, None);
+    // Changing a verified enterprise is a new review.
+    let changed = db
+        .store
+        .submit_enterprise(alice, &submission("91330100716105852F"))
+        .await
+        .unwrap();
+    assert_eq!(changed.state, VerificationState::PendingReview);
+
+    // Audited, and the holder told each time.
+    let audit = db.store.audit_log(Some(alice), 10).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert!(
+        actions.contains(&"enterprise.reject") && actions.contains(&"enterprise.approve"),
+        "{actions:?}"
+    );
+    let mail = db.store.mail_to("alice@example.com", 10).await.unwrap();
+    assert_eq!(
+        mail.iter()
+            .filter(|m| m.kind == "enterprise_reviewed")
+            .count(),
+        2,
+        "{mail:?}"
+    );
+    // Nothing of another account waits.
+    let bob = account(&db, "bob").await;
+    let none = db
+        .store
+        .review_enterprise(&operator, bob, &Review::Approve, "10.0.0.1")
+        .await
+        .unwrap_err();
+    assert_eq!(Problem::from(none).code, "verification_not_pending");
+    db.finish().await;
+}
+
+on_both_databases!(a_submission_is_checked_reviewed_and_mailed);

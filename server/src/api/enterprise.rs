@@ -1,0 +1,154 @@
+//! Enterprise (real-name) verification: the customer's submission and the operators' review.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use backend::Store;
+use backend::enterprise::{Enterprise, EnterpriseSubmission, Review};
+use serde::Deserialize;
+
+use super::{ApiError, json};
+use crate::auth::{ClientAddress, CustomerSession, OperatorToken};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"enterprise_name": "杭州示例科技有限公司", "credit_code": "91330100716105852F", "contact_name": "王小明", "contact_phone": "+86 138 0000 0000"}))]
+pub(super) struct SubmitEnterprise {
+    /// The enterprise's registered name (1 to 100 characters).
+    #[schema(max_length = 100)]
+    enterprise_name: String,
+    /// The unified social credit code: 18 characters, the last a check character (GB 32100-2015).
+    #[schema(max_length = 18)]
+    credit_code: String,
+    /// Who to call about the verification (1 to 50 characters).
+    #[schema(max_length = 50)]
+    contact_name: String,
+    /// Digits with spaces, `+`, `-`, `(`, `)` (5 to 20 digits).
+    #[schema(max_length = 32)]
+    contact_phone: String,
+}
+
+/// The account's enterprise verification
+///
+/// customer: `state` is `unverified`, `pending_review`, `verified` or `rejected` (with the
+/// operator's `rejection_reason`), and what was submitted.
+#[utoipa::path(
+    get,
+    path = "/enterprise",
+    tag = "accounts",
+    security(("session" = [])),
+    responses((status = 200, description = "The verification", body = super::schema::EnterpriseVerification)),
+)]
+pub async fn enterprise(
+    State(store): State<Store>,
+    session: CustomerSession,
+) -> Result<Json<Enterprise>, ApiError> {
+    let account = super::customer_account(&store, &session).await?;
+    Ok(Json(store.enterprise(account).await?))
+}
+
+/// Submit the enterprise for verification
+///
+/// customer + X-CSRF-Token: the submission waits for an operator's review (`pending_review`).
+/// A rejected one may be submitted again; a verified one submitted again is reviewed again.
+#[utoipa::path(
+    post,
+    path = "/enterprise",
+    tag = "accounts",
+    security(("session" = [], "csrf" = [])),
+    request_body = SubmitEnterprise,
+    responses(
+        (status = 200, description = "Waiting for review", body = super::schema::EnterpriseVerification),
+        (status = 400, description = "`invalid_credit_code` (field `credit_code`)", body = super::ApiErrorBody),
+        (status = 409, description = "`verification_pending`: one waits for review already", body = super::ApiErrorBody),
+        (status = 422, description = "`invalid_request` or `enterprise_field_invalid` (with `field`)", body = super::ApiErrorBody),
+    ),
+)]
+pub async fn submit_enterprise(
+    State(store): State<Store>,
+    session: CustomerSession,
+    body: json::RawBody,
+) -> Result<Json<Enterprise>, ApiError> {
+    session.require_csrf_header()?;
+    let request: SubmitEnterprise = json::parse(body)?;
+    let account = super::customer_account(&store, &session).await?;
+    Ok(Json(
+        store
+            .submit_enterprise(
+                account,
+                &EnterpriseSubmission {
+                    enterprise_name: request.enterprise_name,
+                    credit_code: request.credit_code,
+                    contact_name: request.contact_name,
+                    contact_phone: request.contact_phone,
+                },
+            )
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "reject", "reason": "The licence is not legible."}))]
+pub(super) struct ReviewRequest {
+    /// `approve` or `reject`.
+    #[schema(pattern = "^(approve|reject)$")]
+    decision: String,
+    /// Why, with `reject` (1 to 500 characters); shown to the customer.
+    #[serde(default)]
+    #[schema(nullable = false, max_length = 500)]
+    reason: Option<String>,
+}
+
+/// Review an enterprise verification
+///
+/// operator: approve or reject (with a reason) the submission of account `{id}` that waits for
+/// review; audited; the account holder is mailed.
+#[utoipa::path(
+    post,
+    path = "/ops/enterprise/{id}/review",
+    tag = "ops",
+    security(("operator_token" = [])),
+    params(("id" = i64, Path, description = "The billing account")),
+    request_body = ReviewRequest,
+    responses(
+        (status = 200, description = "Decided", body = super::schema::EnterpriseVerification),
+        (status = 409, description = "`verification_not_pending`: nothing waits for review", body = super::ApiErrorBody),
+        (status = 422, description = "`invalid_request` or `enterprise_field_invalid` (field `reason`)", body = super::ApiErrorBody),
+    ),
+)]
+pub async fn review_enterprise(
+    State(store): State<Store>,
+    OperatorToken(operator): OperatorToken,
+    ClientAddress(client): ClientAddress,
+    Path(account): Path<i64>,
+    body: json::RawBody,
+) -> Result<Json<Enterprise>, ApiError> {
+    let request: ReviewRequest = json::parse(body)?;
+    let review = match (request.decision.as_str(), request.reason) {
+        ("approve", None) => Review::Approve,
+        ("reject", Some(reason)) => Review::Reject { reason },
+        ("approve", Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "invalid_request",
+                "an approval takes no reason",
+            ));
+        }
+        ("reject", None) => {
+            return Err(ApiError::unprocessable(
+                "invalid_request",
+                "a rejection needs a reason",
+            ));
+        }
+        _ => {
+            return Err(ApiError::unprocessable(
+                "invalid_request",
+                "decision is approve or reject",
+            ));
+        }
+    };
+    Ok(Json(
+        store
+            .review_enterprise(&operator, account, &review, &client)
+            .await?,
+    ))
+}
