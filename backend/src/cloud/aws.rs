@@ -18,7 +18,6 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -26,15 +25,8 @@ use super::metering::DueMetering;
 use super::{Cloud, CloudError, NewSubscription, SubscriptionStatus};
 use crate::store::Store;
 
-fn hmac_sha256(key: &[u8], text: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
-    mac.update(text);
-    mac.finalize().into_bytes().to_vec()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use super::hmac_sha256;
+use crate::auth::hex;
 
 /// AWS Signature Version 4 (the IAM user guide's "Create a signed AWS API request").
 pub mod sigv4 {

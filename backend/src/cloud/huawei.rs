@@ -15,9 +15,7 @@
 
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde_json::Value;
-use sha2::Sha256;
 
 use super::{Cloud, CloudError, NewSubscription, SubscriptionStatus};
 use crate::store::Store;
@@ -25,15 +23,8 @@ use crate::store::Store;
 /// How far the marketplace's timestamp may be from our clock.
 pub const TIMESTAMP_WINDOW_MS: i64 = 60_000;
 
-fn hmac_sha256(key: &[u8], text: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
-    mac.update(text);
-    mac.finalize().into_bytes().to_vec()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use super::hmac_sha256;
+use crate::auth::hex;
 
 /// The request signature KooGallery puts in the query (lower-case hex; it sends upper case,
 /// so compare without case).

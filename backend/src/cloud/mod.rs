@@ -23,6 +23,15 @@ use crate::mail::templates::Mail;
 use crate::store::{Backend, Store};
 use crate::time::{from_micros, to_micros};
 
+/// HMAC-SHA256 of `text` under `key`: what Huawei's and AWS's request signatures are built of.
+pub(crate) fn hmac_sha256(key: &[u8], text: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(text);
+    mac.finalize().into_bytes().to_vec()
+}
+
 /// The marketplaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
