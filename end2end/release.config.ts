@@ -1,7 +1,8 @@
 import { defineConfig } from '@playwright/test';
 
 // The release build, as `scripts/run.sh` serves it (type-erased WASM split at its lazy routes,
-// precompressed files, a server built with the same `--cfg erase_components`): a smoke test that
+// precompressed files, a server built with the same `--cfg erase_components`; scripts/test.sh serves
+// it from the debug server, E2E_RELEASE_SERVER, which shares that flag): a smoke test that
 // it hydrates and moves between sections, since a server and a bundle built differently render
 // HTML the browser cannot hydrate. The debug build's browser tests (playwright.config.ts) cover
 // the features.
@@ -22,7 +23,7 @@ export default defineConfig({
     viewport: { width: 1280, height: 900 },
   },
   webServer: {
-    command: './target/release/billing-center serve --demo',
+    command: `${process.env.E2E_RELEASE_SERVER ?? './target/release/billing-center'} serve --demo`,
     cwd: '..',
     url: `${baseURL}/readyz`,
     reuseExistingServer: false,

@@ -2,16 +2,19 @@
 # Builds the site into target/site (WASM bundle, CSS, public files) and the billing-center binary.
 #   scripts/site.sh            debug build (what the tests use)
 #   scripts/site.sh --release  size-optimised WASM (profile wasm-release + wasm-opt) and a release server
+#   scripts/site.sh --release-bundle  the size-optimised WASM only (the tests serve it from the debug server)
 # Plain cargo + wasm-bindgen rather than cargo-leptos: see docs/ARCHITECTURE.md ("Building the site").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 mode=debug
+server=build
 case "${1:-}" in
   "") ;;
   --release) mode=release ;;
-  *) echo "usage: scripts/site.sh [--release]" >&2; exit 2 ;;
+  --release-bundle) mode=release; server=none ;;
+  *) echo "usage: scripts/site.sh [--release | --release-bundle]" >&2; exit 2 ;;
 esac
 
 name=billing-center
@@ -21,16 +24,16 @@ pkg="$site/pkg"
 # Each page is a lazy route (app/src/routes.rs): the bundle is linked with relocations so that
 # split-site can cut it into the main module and one module per page (plus the chunks pages
 # share), as cargo-leptos does with --split. A page then loads the main module and its own code.
-split_flags="-Clink-args=--emit-relocs"
+# These flags replace .cargo/config.toml's for the wasm32 target, so they repeat its type erasure
+# (Leptos's `erase_components`: a quarter less WASM, docs/PERFORMANCE.md), which the server that
+# renders the HTML must share.
+wasm_flags="--cfg erase_components -Clink-args=--emit-relocs"
 if [ "$mode" = release ]; then
-  # Leptos's type erasure (what cargo-leptos uses for its dev builds): the same app in a quarter
-  # less WASM (docs/PERFORMANCE.md). For the wasm32 target only, so the server and the tests keep
-  # their build cache.
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components $split_flags" \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$wasm_flags" \
     cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
   wasm=target/wasm32-unknown-unknown/wasm-release/frontend.wasm
 else
-  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$split_flags" \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$wasm_flags" \
     cargo build -p frontend --lib --target wasm32-unknown-unknown
   wasm=target/wasm32-unknown-unknown/debug/frontend.wasm
 fi
@@ -58,10 +61,10 @@ rm -rf "$pkg"
 mv "$staging" "$pkg"
 cp -R public/. "$site/"
 
-if [ "$mode" = release ]; then
-  # The server renders what the browser hydrates: type erasure on both sides or on neither (a
-  # server without it writes HTML the erased WASM cannot hydrate).
-  RUSTFLAGS="--cfg erase_components" cargo build -p server --release
+if [ "$server" = none ]; then
+  :
+elif [ "$mode" = release ]; then
+  cargo build -p server --release
 else
   cargo build -p server
 fi
