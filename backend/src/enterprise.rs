@@ -21,6 +21,8 @@ pub struct Enterprise {
     pub credit_code: Option<String>,
     pub contact_name: Option<String>,
     pub contact_phone: Option<String>,
+    /// The business licence (an image or a PDF in the attachment store).
+    pub licence: Option<crate::attachments::Attachment>,
     /// Why an operator rejected it (with `rejected`).
     pub rejection_reason: Option<String>,
     pub submitted_at: Option<DateTime<Utc>>,
@@ -35,6 +37,7 @@ impl Enterprise {
             credit_code: None,
             contact_name: None,
             contact_phone: None,
+            licence: None,
             rejection_reason: None,
             submitted_at: None,
             reviewed_at: None,
@@ -49,6 +52,8 @@ pub struct EnterpriseSubmission {
     pub credit_code: String,
     pub contact_name: String,
     pub contact_phone: String,
+    /// The business licence, uploaded first (`POST /api/v1/attachments`): a PNG, JPEG or PDF.
+    pub licence_attachment_id: i64,
 }
 
 /// An operator's decision.
@@ -73,6 +78,8 @@ pub enum EnterpriseError {
     NotPending,
     #[error("no such account")]
     AccountNotFound,
+    #[error("licence_attachment_id: {0}")]
+    Licence(crate::support::SupportError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -117,6 +124,7 @@ fn enterprise_of(row: &sqlx::any::AnyRow) -> Result<Enterprise, sqlx::Error> {
         credit_code: Some(row.try_get("credit_code")?),
         contact_name: Some(row.try_get("contact_name")?),
         contact_phone: Some(row.try_get("contact_phone")?),
+        licence: None,
         rejection_reason: row.try_get("rejection_reason")?,
         submitted_at: Some(from_micros(row.try_get("submitted_at")?)),
         reviewed_at: row
@@ -132,10 +140,53 @@ impl Store {
             .bind(account_id)
             .fetch_optional(self.pool())
             .await?;
-        Ok(match row {
-            Some(row) => enterprise_of(&row)?,
-            None => Enterprise::unverified(),
-        })
+        let Some(row) = row else {
+            return Ok(Enterprise::unverified());
+        };
+        let mut enterprise = enterprise_of(&row)?;
+        if let Some(licence) = row.try_get::<Option<i64>, _>("licence_attachment_id")? {
+            let row = sqlx::query(
+                "SELECT id, kind, file_name, size_bytes, uploaded_at FROM attachments WHERE id = $1",
+            )
+            .bind(licence)
+            .fetch_optional(self.pool())
+            .await?;
+            enterprise.licence = row
+                .as_ref()
+                .map(crate::attachments::attachment_of)
+                .transpose()?;
+        }
+        Ok(enterprise)
+    }
+
+    /// An account's verification as an operator reviewing it sees it: the view is audited.
+    pub async fn enterprise_for_operator(
+        &self,
+        operator: &crate::auth::operators::Operator,
+        account_id: i64,
+        client: &str,
+    ) -> Result<Enterprise, EnterpriseError> {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM billing_accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(self.pool())
+            .await?;
+        if exists.is_none() {
+            return Err(EnterpriseError::AccountNotFound);
+        }
+        let enterprise = self.enterprise(account_id).await?;
+        let mut tx = self.begin_write().await?;
+        crate::auth::audit::record(
+            &mut tx,
+            operator.id,
+            "enterprise.view",
+            Some(account_id),
+            enterprise.enterprise_name.as_deref().unwrap_or(""),
+            client,
+            to_micros(self.now()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(enterprise)
     }
 
     /// Submits (or submits again) the account's enterprise for review. Refused while one waits.
@@ -153,24 +204,64 @@ impl Store {
         crate::accounts::lock(self, &mut tx, account_id)
             .await
             .map_err(|_| EnterpriseError::AccountNotFound)?;
-        let state: Option<String> =
-            sqlx::query_scalar("SELECT state FROM enterprise_verifications WHERE account_id = $1")
-                .bind(account_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let current = sqlx::query(
+            "SELECT state, licence_attachment_id FROM enterprise_verifications WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (state, current_licence) = match &current {
+            Some(row) => (
+                Some(row.try_get::<String, _>("state")?),
+                row.try_get::<Option<i64>, _>("licence_attachment_id")?,
+            ),
+            None => (None, None),
+        };
         if let Some(state) = state.as_deref().and_then(VerificationState::from_code)
             && !state.may_submit()
         {
             return Err(EnterpriseError::PendingReview);
         }
-        let row = sqlx::query(
+        // The licence: the one already on file, or a new upload of the account's, an image or a
+        // PDF, which this submission then uses.
+        if current_licence != Some(submission.licence_attachment_id) {
+            let kind: Option<String> = sqlx::query_scalar(
+                "SELECT kind FROM attachments WHERE id = $1 AND account_id = $2 AND used_for IS NULL",
+            )
+            .bind(submission.licence_attachment_id)
+            .bind(account_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let kind = kind
+                .as_deref()
+                .and_then(crate::attachments::AttachmentKind::from_code)
+                .ok_or(EnterpriseError::Licence(
+                    crate::support::SupportError::AttachmentNotFound,
+                ))?;
+            if !kind.is_document_scan() {
+                return Err(EnterpriseError::Licence(
+                    crate::support::SupportError::LicenceNotADocument,
+                ));
+            }
+            crate::attachments::attach(
+                &mut tx,
+                crate::attachments::Uploader::Customer { account_id },
+                &[submission.licence_attachment_id],
+                "licence",
+                None,
+                account_id,
+            )
+            .await
+            .map_err(EnterpriseError::Licence)?;
+        }
+        sqlx::query(
             "INSERT INTO enterprise_verifications (account_id, state, enterprise_name, credit_code, contact_name, \
-             contact_phone, rejection_reason, submitted_at, reviewed_at, reviewed_by) \
-             VALUES ($1, 'pending_review', $2, $3, $4, $5, NULL, $6, NULL, NULL) \
+             contact_phone, rejection_reason, submitted_at, reviewed_at, reviewed_by, licence_attachment_id) \
+             VALUES ($1, 'pending_review', $2, $3, $4, $5, NULL, $6, NULL, NULL, $7) \
              ON CONFLICT (account_id) DO UPDATE SET state = 'pending_review', enterprise_name = excluded.enterprise_name, \
              credit_code = excluded.credit_code, contact_name = excluded.contact_name, \
              contact_phone = excluded.contact_phone, rejection_reason = NULL, submitted_at = excluded.submitted_at, \
-             reviewed_at = NULL, reviewed_by = NULL RETURNING *",
+             reviewed_at = NULL, reviewed_by = NULL, licence_attachment_id = excluded.licence_attachment_id",
         )
         .bind(account_id)
         .bind(&name)
@@ -178,11 +269,11 @@ impl Store {
         .bind(&contact)
         .bind(&phone)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .bind(submission.licence_attachment_id)
+        .execute(&mut *tx)
         .await?;
-        let enterprise = enterprise_of(&row)?;
         tx.commit().await?;
-        Ok(enterprise)
+        self.enterprise(account_id).await
     }
 
     /// An operator approves or rejects what waits for review: audited, and the account holder
@@ -278,6 +369,6 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        Ok(enterprise)
+        self.enterprise(account_id).await
     }
 }

@@ -3,10 +3,12 @@
 //! on SQLite (default) or PostgreSQL. The money rules themselves live in the `billing` crate.
 
 pub mod accounts;
+pub mod attachments;
 pub mod auth;
 pub mod bench;
 pub mod bills;
 pub mod cash;
+pub mod change_binding;
 pub mod check;
 pub mod clock;
 pub mod cloud;
@@ -31,10 +33,12 @@ pub mod settlement;
 mod sql;
 pub mod statements;
 pub mod store;
+pub mod support;
 mod time;
 pub mod topups;
 pub mod usage;
 pub mod vouchers;
+pub mod work_queue;
 pub mod workspaces;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -32,6 +32,8 @@ pub enum ProblemKind {
     NotFound,
     /// It collides with what already happened (409).
     Conflict,
+    /// What was sent is larger than this accepts (413).
+    TooLarge,
     /// Sign in, or show a valid credential (401).
     Unauthorised,
     /// The credential is valid but does not open this (403).
@@ -53,6 +55,7 @@ impl ProblemKind {
             ProblemKind::Invalid => 422,
             ProblemKind::NotFound => 404,
             ProblemKind::Conflict => 409,
+            ProblemKind::TooLarge => 413,
             ProblemKind::Unauthorised => 401,
             ProblemKind::Forbidden => 403,
             ProblemKind::RateLimited => 429,
@@ -243,6 +246,9 @@ impl From<WorkspaceError> for Problem {
             WorkspaceError::ConsoleNotConfigured => p("console_not_configured", Unavailable),
             WorkspaceError::Ledger(e) => Problem::from(e),
             WorkspaceError::NotConsoleBound(_) => p("workspace_not_console_bound", Forbidden),
+            WorkspaceError::NotBound(_) => p("workspace_not_found", NotFound),
+            WorkspaceError::NotVerified(_) => p("not_verified", Forbidden),
+            WorkspaceError::DifferentEnterprise => p("different_enterprise", Conflict),
             WorkspaceError::Database(e) => Problem::internal(&e),
         }
     }
@@ -335,7 +341,46 @@ impl From<crate::enterprise::EnterpriseError> for Problem {
             EnterpriseError::PendingReview => p("verification_pending", Conflict),
             EnterpriseError::NotPending => p("verification_not_pending", Conflict),
             EnterpriseError::AccountNotFound => p("account_unknown", NotFound),
+            EnterpriseError::Licence(e) => Problem::from(e).at("licence_attachment_id"),
             EnterpriseError::Database(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<crate::support::SupportError> for Problem {
+    fn from(error: crate::support::SupportError) -> Problem {
+        use crate::support::SupportError;
+        use ProblemKind::*;
+        let message = error.to_string();
+        let p = |code, kind| Problem::new(code, kind, message.clone());
+        match error {
+            SupportError::InvalidField { field, .. } => p("ticket_field_invalid", Invalid).at(field),
+            SupportError::AttachmentEmpty => p("attachment_empty", Invalid).at("file"),
+            SupportError::AttachmentTooLarge => p("attachment_too_large", TooLarge).at("file"),
+            SupportError::AttachmentTypeRefused => p("attachment_type_refused", Invalid).at("file"),
+            SupportError::LicenceNotADocument => {
+                p("attachment_type_refused", Invalid).at("licence_attachment_id")
+            }
+            SupportError::TooManyAttachments => p("too_many_attachments", Invalid).at("attachments"),
+            SupportError::AttachmentNotFound => p("attachment_not_found", NotFound),
+            SupportError::AttachmentInUse => p("attachment_in_use", Conflict).at("attachments"),
+            SupportError::TicketNotFound => p("ticket_not_found", NotFound),
+            SupportError::Transition(_) => p("ticket_state_conflict", Conflict),
+            SupportError::NotRateable => p("ticket_not_closed", Conflict),
+            SupportError::AlreadyRated => p("ticket_already_rated", Conflict),
+            SupportError::OperatorNotFound(_) => p("operator_not_found", NotFound).at("operator"),
+            SupportError::Database(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl From<crate::work_queue::WorkQueueError> for Problem {
+    fn from(error: crate::work_queue::WorkQueueError) -> Problem {
+        use crate::work_queue::WorkQueueError;
+        match error {
+            WorkQueueError::Support(e) => Problem::from(e),
+            WorkQueueError::Ledger(e) => Problem::from(e),
+            WorkQueueError::Database(e) => Problem::internal(&e),
         }
     }
 }

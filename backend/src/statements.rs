@@ -138,7 +138,7 @@ fn paid_by(
 
 impl Store {
     /// The first instant of `day` in the settlement timezone.
-    fn start_of(&self, day: NaiveDate) -> DateTime<Utc> {
+    pub(crate) fn start_of(&self, day: NaiveDate) -> DateTime<Utc> {
         let tz = self.settlement_timezone();
         tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default())
             .earliest()

@@ -70,13 +70,21 @@ pub enum WorkspaceError {
         "workspace '{0}' was bound without the console's proof: report its usage with its own key"
     )]
     NotConsoleBound(String),
+    #[error("workspace '{0}' is bound to no billing account: bind it instead")]
+    NotBound(String),
+    #[error(
+        "changing a binding needs both accounts verified as an enterprise: {0} is not"
+    )]
+    NotVerified(&'static str),
+    #[error("the two accounts are verified as different enterprises (credit codes differ)")]
+    DifferentEnterprise,
     #[error(transparent)]
     Ledger(#[from] crate::LedgerError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
 
-fn new_key() -> (String, String, String) {
+pub(crate) fn new_key() -> (String, String, String) {
     let key = format!("{KEY_PREFIX}{}", random_token(32));
     let prefix = key.chars().take(KEY_PREFIX.len() + 6).collect();
     let hash = sha256_hex(&key);

@@ -10,8 +10,26 @@ use backend::problem::Problem;
 use billing::enterprise::VerificationState;
 use support::TestDb;
 
-fn submission(code: &str) -> EnterpriseSubmission {
+/// A scan of a business licence: a PNG as far as its first bytes go.
+pub const LICENCE_PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR the licence";
+
+async fn licence(db: &TestDb, account: i64) -> i64 {
+    db.store
+        .upload_attachment(
+            backend::attachments::Uploader::Customer {
+                account_id: account,
+            },
+            "licence.png",
+            LICENCE_PNG,
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+fn submission(code: &str, licence: i64) -> EnterpriseSubmission {
     EnterpriseSubmission {
+        licence_attachment_id: licence,
         enterprise_name: "杭州示例科技有限公司".into(),
         credit_code: code.into(),
         contact_name: "王小明".into(),
@@ -37,6 +55,7 @@ async fn account(db: &TestDb, name: &str) -> i64 {
 
 async fn a_submission_is_checked_reviewed_and_mailed(db: TestDb) {
     let alice = account(&db, "alice").await;
+    let scan = licence(&db, alice).await;
     let operator = db
         .store
         .create_operator("ops_admin", "correct horse battery")
@@ -50,7 +69,7 @@ async fn a_submission_is_checked_reviewed_and_mailed(db: TestDb) {
     let before = db.fingerprint().await;
     let wrong = db
         .store
-        .submit_enterprise(alice, &submission("9144030071526726XH"))
+        .submit_enterprise(alice, &submission("9144030071526726XH", scan))
         .await
         .unwrap_err();
     let problem = Problem::from(wrong);
@@ -58,7 +77,7 @@ async fn a_submission_is_checked_reviewed_and_mailed(db: TestDb) {
         (problem.code, problem.field),
         ("invalid_credit_code", Some("credit_code"))
     );
-    let mut bad_phone = submission("9144030071526726XG");
+    let mut bad_phone = submission("9144030071526726XG", scan);
     bad_phone.contact_phone = "call me".into();
     let problem = Problem::from(
         db.store
@@ -70,7 +89,7 @@ async fn a_submission_is_checked_reviewed_and_mailed(db: TestDb) {
         (problem.code, problem.field),
         ("enterprise_field_invalid", Some("contact_phone"))
     );
-    let mut no_name = submission("9144030071526726XG");
+    let mut no_name = submission("9144030071526726XG", scan);
     no_name.enterprise_name = "  ".into();
     let problem = Problem::from(
         db.store
@@ -85,17 +104,52 @@ async fn a_submission_is_checked_reviewed_and_mailed(db: TestDb) {
         VerificationState::Unverified
     );
 
+    // The licence is an image or a PDF of this account's own uploads.
+    let text = db
+        .store
+        .upload_attachment(
+            backend::attachments::Uploader::Customer { account_id: alice },
+            "licence.txt",
+            b"not a scan",
+        )
+        .await
+        .unwrap()
+        .id;
+    let problem = Problem::from(
+        db.store
+            .submit_enterprise(alice, &submission("9144030071526726XG", text))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (problem.code, problem.field),
+        ("attachment_type_refused", Some("licence_attachment_id"))
+    );
+    let mallory = account(&db, "mallory").await;
+    let theirs = licence(&db, mallory).await;
+    let problem = Problem::from(
+        db.store
+            .submit_enterprise(alice, &submission("9144030071526726XG", theirs))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (problem.code, problem.field),
+        ("attachment_not_found", Some("licence_attachment_id"))
+    );
+
     // Submitted (lower case forgiven): waiting; a second submission waits its turn.
     let pending = db
         .store
-        .submit_enterprise(alice, &submission("9144030071526726xg"))
+        .submit_enterprise(alice, &submission("9144030071526726xg", scan))
         .await
         .unwrap();
     assert_eq!(pending.state, VerificationState::PendingReview);
     assert_eq!(pending.credit_code.as_deref(), Some("9144030071526726XG"));
+    assert_eq!(pending.licence.as_ref().map(|l| l.id), Some(scan));
     let twice = db
         .store
-        .submit_enterprise(alice, &submission("91330100716105852F"))
+        .submit_enterprise(alice, &submission("91330100716105852F", scan))
         .await
         .unwrap_err();
     assert_eq!(Problem::from(twice).code, "verification_pending");
@@ -125,7 +179,7 @@ async fn a_submission_is_checked_reviewed_and_mailed(db: TestDb) {
         .unwrap_err();
     assert_eq!(Problem::from(again).code, "verification_not_pending");
     db.store
-        .submit_enterprise(alice, &submission("9144030071526726XG"))
+        .submit_enterprise(alice, &submission("9144030071526726XG", scan))
         .await
         .unwrap();
     let verified = db
@@ -138,7 +192,7 @@ async fn a_submission_is_checked_reviewed_and_mailed(db: TestDb) {
     // Changing a verified enterprise is a new review.
     let changed = db
         .store
-        .submit_enterprise(alice, &submission("91330100716105852F"))
+        .submit_enterprise(alice, &submission("91330100716105852F", scan))
         .await
         .unwrap();
     assert_eq!(changed.state, VerificationState::PendingReview);

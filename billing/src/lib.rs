@@ -10,6 +10,7 @@ pub mod item;
 pub mod money;
 pub mod plan_json;
 pub mod pricing;
+pub mod support;
 pub mod wallet_rules;
 pub mod waterfall;
 pub mod wire;

@@ -159,6 +159,12 @@ pub async fn settle_due_days(store: &Store) -> Tick {
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "cannot end lapsed cloud subscriptions"),
     }
+    // Replied tickets nobody answered for seven days.
+    match store.auto_close_tickets().await {
+        Ok(0) => {}
+        Ok(closed) => tracing::info!(closed, "replied tickets closed after seven days"),
+        Err(e) => tracing::error!(error = %e, "cannot close unanswered tickets"),
+    }
     // Arrears reminders and instruments about to expire: written once each, whoever sweeps.
     match store.sweep_alerts().await {
         Ok(sweep) if sweep != Default::default() => {

@@ -66,7 +66,29 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/ops/bank-transfers"),
     ("post", "/ops/vouchers"),
     ("post", "/ops/prepaid-cards"),
+    ("post", "/workspaces/{id}/binding"),
+    ("get", "/workspaces/moves"),
+    ("get", "/ops/enterprise/{id}"),
+    ("post", "/attachments"),
+    ("get", "/attachments/{id}"),
+    ("get", "/tickets"),
+    ("post", "/tickets"),
+    ("get", "/tickets/{id}"),
+    ("post", "/tickets/{id}/replies"),
+    ("post", "/tickets/{id}/withdraw"),
+    ("post", "/tickets/{id}/close"),
+    ("post", "/tickets/{id}/rating"),
+    ("get", "/ops/queue"),
+    ("get", "/ops/tickets"),
+    ("get", "/ops/tickets/{id}"),
+    ("post", "/ops/tickets/{id}/assign"),
+    ("post", "/ops/tickets/{id}/replies"),
+    ("post", "/ops/attachments"),
+    ("get", "/ops/attachments/{id}"),
 ];
+
+/// The first bytes of a PNG: what an upload's type is found from.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR a licence";
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -534,6 +556,41 @@ impl Checked<'_> {
         reply
     }
 
+    /// A call with raw bytes as its body (an upload) or a download: the status and the content
+    /// type are documented, and a JSON answer matches its schema. Returns the status and body.
+    async fn bytes(
+        &mut self,
+        method: &str,
+        template: &str,
+        uri: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Vec<u8>) {
+        let (status, response_headers, bytes) = self
+            .app
+            .send_bytes(method, &format!("/api/v1{uri}"), body.to_vec(), headers)
+            .await;
+        let what = format!("{method} {uri} → {status}");
+        let response =
+            &self.doc["paths"][template][method.to_lowercase()]["responses"][status.as_str()];
+        assert!(response.is_object(), "{what}: status not documented");
+        let media = response_headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|t| t.split(';').next().unwrap().trim().to_owned())
+            .unwrap_or_default();
+        let schema = &response["content"][&media]["schema"];
+        assert!(schema.is_object(), "{what}: {media} is not documented");
+        if media == "application/json" {
+            let value: Value = serde_json::from_slice(&bytes).unwrap();
+            let wrong = mismatches(&self.doc, schema, &value, "$");
+            assert!(wrong.is_empty(), "{what}: {wrong:#?}\n{value}");
+        }
+        self.answered
+            .insert((method.to_lowercase(), template.to_owned(), status.as_u16()));
+        (status, bytes)
+    }
+
     /// A CSV export: documented as `text/csv`.
     async fn csv(&mut self, template: &str, uri: &str, headers: &[(&str, &str)]) {
         let (status, response_headers, _) = self
@@ -975,7 +1032,22 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
     }
     api.call("GET", "/cloud-accounts", "/cloud-accounts", None, &read)
         .await;
-    // Enterprise verification: a wrong check character, then a right one.
+    // Enterprise verification: the licence uploaded (a renamed executable refused first), then a
+    // wrong check character, then a right one.
+    let upload_headers = [
+        ("cookie", session.as_str()),
+        ("x-csrf-token", csrf.as_str()),
+        ("content-type", "application/octet-stream"),
+    ];
+    let (status, _) = api
+        .bytes("POST", "/attachments", "/attachments?file_name=licence.png", b"MZ\x90\0\x03\0", &upload_headers)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, licence) = api
+        .bytes("POST", "/attachments", "/attachments?file_name=licence.png", PNG, &upload_headers)
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let licence: Value = serde_json::from_slice(&licence).unwrap();
     for code in ["9144030071526726XH", "9144030071526726XG"] {
         api.call(
             "POST",
@@ -983,7 +1055,8 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
             "/enterprise",
             Some(
                 json!({"enterprise_name": "示例科技有限公司", "credit_code": code,
-                "contact_name": "王小明", "contact_phone": "+86 138 0000 0000"}),
+                "contact_name": "王小明", "contact_phone": "+86 138 0000 0000",
+                "licence_attachment_id": licence["id"]}),
             ),
             &write,
         )
@@ -1307,6 +1380,186 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
         )
         .await;
     }
+    api.call(
+        "GET",
+        "/ops/enterprise/{id}",
+        &format!("/ops/enterprise/{account_id}"),
+        None,
+        &ops,
+    )
+    .await;
+    let (status, _) = api
+        .bytes("GET", "/attachments/{id}", &format!("/attachments/{}", licence["id"]), b"", &read)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The support center: a ticket with a file, answered by an operator with a file, closed,
+    // rated; another withdrawn.
+    let (_, receipt) = api
+        .bytes("POST", "/attachments", "/attachments?file_name=receipt.txt", "订单 2026120700001".as_bytes(), &upload_headers)
+        .await;
+    let receipt: Value = serde_json::from_slice(&receipt).unwrap();
+    let opened = api
+        .call(
+            "POST",
+            "/tickets",
+            "/tickets",
+            Some(json!({"type": "payment", "title": "Top-up not credited",
+                "description": "Paid at 10:02.", "attachments": [receipt["id"]]})),
+            &write,
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
+    let ticket = opened.body["ticket"]["id"].as_i64().unwrap();
+    api.call("GET", "/tickets", "/tickets?state=open&type=payment&q=top&from=2020-01-01", None, &read)
+        .await;
+    api.call("GET", "/tickets", "/tickets?state=lost", None, &read)
+        .await;
+    api.call("GET", "/tickets/{id}", &format!("/tickets/{ticket}"), None, &read)
+        .await;
+    api.call("GET", "/tickets/{id}", "/tickets/999999", None, &read)
+        .await;
+    api.call(
+        "POST",
+        "/tickets/{id}/replies",
+        &format!("/tickets/{ticket}/replies"),
+        Some(json!({"body": "Any news?"})),
+        &write,
+    )
+    .await;
+    api.call("GET", "/ops/queue", "/ops/queue", None, &ops).await;
+    api.call("GET", "/ops/tickets", "/ops/tickets?assigned=none", None, &ops)
+        .await;
+    api.call("GET", "/ops/tickets/{id}", &format!("/ops/tickets/{ticket}"), None, &ops)
+        .await;
+    api.call(
+        "POST",
+        "/ops/tickets/{id}/assign",
+        &format!("/ops/tickets/{ticket}/assign"),
+        Some(json!({})),
+        &ops,
+    )
+    .await;
+    let ops_upload = [ops[0], ("content-type", "application/pdf")];
+    let (status, steps) = api
+        .bytes("POST", "/ops/attachments", "/ops/attachments?file_name=steps.pdf", b"%PDF-1.7 steps", &ops_upload)
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let steps: Value = serde_json::from_slice(&steps).unwrap();
+    let answered = api
+        .call(
+            "POST",
+            "/ops/tickets/{id}/replies",
+            &format!("/ops/tickets/{ticket}/replies"),
+            Some(json!({"body": "Credited now.", "attachments": [steps["id"]]})),
+            &ops,
+        )
+        .await;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
+    let (status, _) = api
+        .bytes("GET", "/ops/attachments/{id}", &format!("/ops/attachments/{}", receipt["id"]), b"", &ops)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    api.call("POST", "/tickets/{id}/withdraw", &format!("/tickets/{ticket}/withdraw"), None, &write)
+        .await;
+    api.call("POST", "/tickets/{id}/close", &format!("/tickets/{ticket}/close"), None, &write)
+        .await;
+    api.call(
+        "POST",
+        "/tickets/{id}/rating",
+        &format!("/tickets/{ticket}/rating"),
+        Some(json!({"rating": 5})),
+        &write,
+    )
+    .await;
+    let second = api
+        .call(
+            "POST",
+            "/tickets",
+            "/tickets",
+            Some(json!({"type": "other", "title": "Never mind", "description": "Found it."})),
+            &write,
+        )
+        .await;
+    api.call(
+        "POST",
+        "/tickets/{id}/withdraw",
+        &format!("/tickets/{}/withdraw", second.body["ticket"]["id"]),
+        None,
+        &write,
+    )
+    .await;
+
+    // Change binding: Bob, verified as the same enterprise, takes a workspace of Alice's.
+    api.call(
+        "POST",
+        "/workspaces",
+        "/workspaces",
+        Some(json!({"workspace_id": "ws-move", "name": "Moving"})),
+        &write,
+    )
+    .await;
+    let bob = app.customer("bob").await;
+    let bob_account = app
+        .store
+        .customer_by_username("bob")
+        .await
+        .unwrap()
+        .billing_account_id;
+    let bob_licence = app
+        .store
+        .upload_attachment(
+            backend::attachments::Uploader::Customer { account_id: bob_account },
+            "licence.png",
+            PNG,
+        )
+        .await
+        .unwrap();
+    app.store
+        .submit_enterprise(
+            bob_account,
+            &backend::enterprise::EnterpriseSubmission {
+                enterprise_name: "示例科技有限公司".into(),
+                credit_code: "9144030071526726XG".into(),
+                contact_name: "王小明".into(),
+                contact_phone: "+86 138 0000 0000".into(),
+                licence_attachment_id: bob_licence.id,
+            },
+        )
+        .await
+        .unwrap();
+    api.call(
+        "POST",
+        "/ops/enterprise/{id}/review",
+        &format!("/ops/enterprise/{bob_account}/review"),
+        Some(json!({"decision": "approve"})),
+        &ops,
+    )
+    .await;
+    let owner = console_key.sign(&backend::console::ConsoleClaims::new(
+        "console-user-9",
+        "ws-move",
+        backend::console::ConsoleRole::Owner,
+        app.store.now(),
+        600,
+    ));
+    let bob_write = [
+        ("cookie", bob.cookie.as_str()),
+        ("x-csrf-token", bob.csrf.as_str()),
+    ];
+    let moved = api
+        .call(
+            "POST",
+            "/workspaces/{id}/binding",
+            "/workspaces/ws-move/binding",
+            Some(json!({"console_token": owner})),
+            &bob_write,
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    api.call("GET", "/workspaces/moves", "/workspaces/moves", None, &read)
+        .await;
+
     // A metering record the marketplace will not take, reported by hand.
     let waiting: i64 = sqlx::query_scalar(
         "INSERT INTO cloud_metering (subscription_id, bill_id, usage_day, amount_fen, created_at, next_attempt_at) \

@@ -71,6 +71,23 @@ pub enum Mail {
         reason: Option<String>,
         link: String,
     },
+    /// Each operator reply to a ticket.
+    TicketReplied {
+        ticket_id: i64,
+        title: String,
+        reply: String,
+        link: String,
+    },
+    /// Change binding: to both account holders.
+    WorkspaceMoved {
+        workspace: String,
+        /// To the account it moved onto (else the one it left).
+        moved_in: bool,
+        /// The other account's username.
+        other_account: String,
+        at: DateTime<Utc>,
+        link: String,
+    },
     OperatorSettlementFailed {
         day: NaiveDate,
         failures: i64,
@@ -301,6 +318,46 @@ pub fn render(mail: &Mail, language: Language, timezone: chrono_tz::Tz) -> Conte
                 )),
                 P(t("请修改后重新提交。".into(), "Correct it and submit it again.".into())),
                 Link(t("查看账户".into(), "See your account".into()), link.clone()),
+            ],
+        ),
+        Mail::TicketReplied { ticket_id, title, reply, link } => (
+            t(format!("工单 #{ticket_id} 有新回复"), format!("New reply to ticket #{ticket_id}")),
+            vec![
+                P(t(format!("支持人员回复了您的工单“{title}”："), format!("Support replied to your ticket \"{title}\":"))),
+                P(reply.clone()),
+                P(t(
+                    "如 7 天内没有回复，工单将自动关闭。".into(),
+                    "Without an answer within 7 days the ticket closes itself.".into(),
+                )),
+                Link(t("查看并回复".into(), "Read and answer".into()), link.clone()),
+            ],
+        ),
+        Mail::WorkspaceMoved { workspace, moved_in: true, other_account, at, link } => (
+            t(format!("工作空间 {workspace} 已转入本账户"), format!("Workspace {workspace} moved to your account")),
+            vec![
+                P(t(
+                    format!("工作空间 {workspace} 已于 {} 从账户 {other_account} 换绑到本账户。从下一张日账单起由本账户结算，已出的账单仍归原账户。", moment(*at, timezone)),
+                    format!("Workspace {workspace} was moved from account {other_account} to yours at {}. Its bills are charged to your account from the next daily bill; bills already made stay with the other account.", moment(*at, timezone)),
+                )),
+                P(t(
+                    "它的用量 API 密钥已更换：请在工作空间页面查看并更新上报程序。".into(),
+                    "Its usage API key was replaced: the workspaces page shows how to report with the new one.".into(),
+                )),
+                Link(t("查看工作空间".into(), "See your workspaces".into()), link.clone()),
+            ],
+        ),
+        Mail::WorkspaceMoved { workspace, other_account, at, link, .. } => (
+            t(format!("工作空间 {workspace} 已转出本账户"), format!("Workspace {workspace} moved off your account")),
+            vec![
+                P(t(
+                    format!("工作空间 {workspace} 已于 {} 换绑到同一企业的账户 {other_account}。此后的账单由该账户结算，已出的账单仍在本账户。", moment(*at, timezone)),
+                    format!("Workspace {workspace} was moved to account {other_account} of the same enterprise at {}. Its next bills are charged there; bills already made stay in your account.", moment(*at, timezone)),
+                )),
+                P(t(
+                    "如果这不是您所在企业的操作，请立即联系支持。".into(),
+                    "If nobody in your enterprise asked for this, contact support at once.".into(),
+                )),
+                Link(t("查看工作空间".into(), "See your workspaces".into()), link.clone()),
             ],
         ),
         Mail::OperatorSettlementFailed { day, failures, first_error } => (

@@ -11,7 +11,7 @@ use crate::auth::{ClientAddress, CustomerSession, OperatorToken};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"enterprise_name": "杭州示例科技有限公司", "credit_code": "91330100716105852F", "contact_name": "王小明", "contact_phone": "+86 138 0000 0000"}))]
+#[schema(example = json!({"enterprise_name": "杭州示例科技有限公司", "credit_code": "91330100716105852F", "contact_name": "王小明", "contact_phone": "+86 138 0000 0000", "licence_attachment_id": 42}))]
 pub(super) struct SubmitEnterprise {
     /// The enterprise's registered name (1 to 100 characters).
     #[schema(max_length = 100)]
@@ -25,6 +25,9 @@ pub(super) struct SubmitEnterprise {
     /// Digits with spaces, `+`, `-`, `(`, `)` (5 to 20 digits).
     #[schema(max_length = 32)]
     contact_phone: String,
+    /// The business licence, uploaded first (`POST /attachments`): a PNG, JPEG or PDF of this
+    /// account's, or the one already on file.
+    licence_attachment_id: i64,
 }
 
 /// The account's enterprise verification
@@ -59,8 +62,9 @@ pub async fn enterprise(
     responses(
         (status = 200, description = "Waiting for review", body = super::schema::EnterpriseVerification),
         (status = 400, description = "`invalid_credit_code` (field `credit_code`)", body = super::ApiErrorBody),
-        (status = 409, description = "`verification_pending`: one waits for review already", body = super::ApiErrorBody),
-        (status = 422, description = "`invalid_request` or `enterprise_field_invalid` (with `field`)", body = super::ApiErrorBody),
+        (status = 404, description = "`attachment_not_found` (field `licence_attachment_id`): no unused upload of this account", body = super::ApiErrorBody),
+        (status = 409, description = "`verification_pending`: one waits for review already; `attachment_in_use`", body = super::ApiErrorBody),
+        (status = 422, description = "`invalid_request`, `enterprise_field_invalid` (with `field`), or `attachment_type_refused` (the licence is not an image or a PDF)", body = super::ApiErrorBody),
     ),
 )]
 pub async fn submit_enterprise(
@@ -80,6 +84,7 @@ pub async fn submit_enterprise(
                     credit_code: request.credit_code,
                     contact_name: request.contact_name,
                     contact_phone: request.contact_phone,
+                    licence_attachment_id: request.licence_attachment_id,
                 },
             )
             .await?,
@@ -149,6 +154,34 @@ pub async fn review_enterprise(
     Ok(Json(
         store
             .review_enterprise(&operator, account, &review, &client)
+            .await?,
+    ))
+}
+
+/// An account's enterprise verification (operators)
+///
+/// operator: what account `{id}` submitted, with its licence (`GET /ops/attachments/{id}`);
+/// the view is audited.
+#[utoipa::path(
+    get,
+    path = "/ops/enterprise/{id}",
+    tag = "ops",
+    security(("operator_token" = [])),
+    params(("id" = i64, Path, description = "The billing account")),
+    responses(
+        (status = 200, description = "The verification", body = super::schema::EnterpriseVerification),
+        (status = 404, description = "`account_unknown`", body = super::ApiErrorBody),
+    ),
+)]
+pub async fn ops_enterprise(
+    State(store): State<Store>,
+    OperatorToken(operator): OperatorToken,
+    ClientAddress(client): ClientAddress,
+    Path(account): Path<i64>,
+) -> Result<Json<Enterprise>, ApiError> {
+    Ok(Json(
+        store
+            .enterprise_for_operator(&operator, account, &client)
             .await?,
     ))
 }

@@ -111,7 +111,9 @@ from_domain_error!(
     backend::payments::OpenTopUpError,
     backend::mail::MailError,
     backend::cloud::CloudError,
-    backend::enterprise::EnterpriseError
+    backend::enterprise::EnterpriseError,
+    backend::support::SupportError,
+    backend::work_queue::WorkQueueError
 );
 
 impl IntoResponse for ApiError {

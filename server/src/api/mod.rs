@@ -15,6 +15,7 @@ mod ops;
 mod plan;
 pub mod schema;
 pub(crate) mod statements;
+mod support;
 pub mod topups;
 mod wallet;
 mod workspaces;
@@ -96,6 +97,9 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workspaces::rotate_key))
         // customer + X-CSRF-Token: unbind a workspace with nothing left to settle.
         .routes(routes!(workspaces::unbind))
+        // customer + X-CSRF-Token: change binding (same verified enterprise); customer: the moves.
+        .routes(routes!(workspaces::change_binding))
+        .routes(routes!(workspaces::moves))
         // customer + X-CSRF-Token: a workspace's high-consumption alert.
         .routes(routes!(mail::daily_cost_alert))
         // customer + X-CSRF-Token: a workspace's settlement method; customer: cloud accounts.
@@ -107,6 +111,24 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             enterprise::submit_enterprise
         ))
         .routes(routes!(enterprise::review_enterprise))
+        .routes(routes!(enterprise::ops_enterprise))
+        // customer (+ X-CSRF-Token to change anything): uploads and the support center.
+        .routes(routes!(support::upload).layer(DefaultBodyLimit::max(support::UPLOAD_BODY_LIMIT)))
+        .routes(routes!(support::attachment))
+        .routes(routes!(support::tickets, support::open_ticket))
+        .routes(routes!(support::ticket))
+        .routes(routes!(support::reply))
+        .routes(routes!(support::withdraw))
+        .routes(routes!(support::close))
+        .routes(routes!(support::rate))
+        // operator: the work queue, tickets, uploads and downloads (views and acts audited).
+        .routes(routes!(support::queue))
+        .routes(routes!(support::ops_tickets))
+        .routes(routes!(support::ops_ticket))
+        .routes(routes!(support::assign))
+        .routes(routes!(support::ops_reply))
+        .routes(routes!(support::ops_upload).layer(DefaultBodyLimit::max(support::UPLOAD_BODY_LIMIT)))
+        .routes(routes!(support::ops_attachment))
         // console service token: a workspace's status (bound, settlement, arrears).
         .routes(routes!(console::status))
         // console owner or administrator token: the workspace's billing panel.

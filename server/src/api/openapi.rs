@@ -38,6 +38,7 @@ use super::error::ApiErrorBody;
         (name = "topups", description = "Top-ups by Alipay (or the sandbox gateway) or bank transfer."),
         (name = "workspaces", description = "Workspaces bound to the account, their API keys, and usage reports."),
         (name = "statements", description = "Monthly bills, consumption details, income and expenditure; JSON or CSV."),
+        (name = "support", description = "Tickets to support, with files attached (the type of a file is found from its content)."),
         (name = "ops", description = "Operator actions, with an operator token; every call is audited."),
     )
 )]

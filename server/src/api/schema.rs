@@ -426,10 +426,122 @@ pub struct EnterpriseVerification {
     pub credit_code: Option<String>,
     pub contact_name: Option<String>,
     pub contact_phone: Option<String>,
+    /// The business licence submitted (download: `GET /attachments/{id}`).
+    pub licence: Option<Attachment>,
     /// Why an operator rejected it (with `rejected`).
     pub rejection_reason: Option<String>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub reviewed_at: Option<DateTime<Utc>>,
+}
+
+// ---- backend: attachments and the support center ----
+
+/// What a file is, found from its content (never from its name).
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AttachmentKind {
+    Png,
+    Jpg,
+    Pdf,
+    Xlsx,
+    Zip,
+    Txt,
+}
+
+/// An uploaded file (its content: `GET /attachments/{id}`).
+#[derive(ToSchema)]
+pub struct Attachment {
+    pub id: i64,
+    pub kind: AttachmentKind,
+    /// The name it was uploaded with, cleaned, ending with its kind's extension.
+    pub file_name: String,
+    pub size_bytes: i64,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketType {
+    Billing,
+    Payment,
+    Invoice,
+    Account,
+    CancelAccount,
+    Other,
+}
+
+/// `open` (waiting for support), `in_progress` (taken), `replied` (waiting for the customer;
+/// closes itself after 7 days), `closed`, `withdrawn`.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketState {
+    Open,
+    InProgress,
+    Replied,
+    Closed,
+    Withdrawn,
+}
+
+/// A ticket in a list.
+#[derive(ToSchema)]
+pub struct TicketSummary {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub ticket_type: TicketType,
+    pub title: String,
+    pub state: TicketState,
+    /// The customer's username.
+    pub account: String,
+    pub account_id: i64,
+    /// The operator who took it.
+    pub assigned_to: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// 1 to 5, once closed and rated.
+    #[schema(minimum = 1, maximum = 5)]
+    pub rating: Option<i64>,
+}
+
+/// One message of a ticket's thread.
+#[derive(ToSchema)]
+pub struct TicketMessage {
+    pub id: i64,
+    /// `customer` or `operator`.
+    #[schema(pattern = "^(customer|operator)$")]
+    pub author: String,
+    /// The operator's username (operators' views only).
+    #[schema(nullable = false)]
+    pub operator: Option<String>,
+    pub body: String,
+    pub attachments: Vec<Attachment>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A ticket and its thread, oldest message first (the first is the description).
+#[derive(ToSchema)]
+pub struct TicketThread {
+    pub ticket: TicketSummary,
+    pub messages: Vec<TicketMessage>,
+}
+
+/// An enterprise submission waiting for review.
+#[derive(ToSchema)]
+pub struct PendingReview {
+    pub account_id: i64,
+    pub account: String,
+    pub enterprise_name: String,
+    pub credit_code: String,
+    pub submitted_at: DateTime<Utc>,
+}
+
+/// What waits for an operator.
+#[derive(ToSchema)]
+pub struct WorkQueue {
+    pub enterprise_reviews: Vec<PendingReview>,
+    pub unassigned_tickets: Vec<TicketSummary>,
+    pub my_tickets: Vec<TicketSummary>,
+    pub payment_flags: Vec<PaymentFlag>,
+    pub settlement_failures: Vec<DayFailures>,
 }
 
 // ---- backend: mail ----
@@ -562,6 +674,24 @@ pub struct WorkspaceWithKey {
     pub workspace: Workspace,
     /// `bcw_…`
     pub api_key: String,
+}
+
+/// A workspace moved onto (`in`) or off (`out`) the account by change binding.
+#[derive(ToSchema)]
+pub struct WorkspaceMove {
+    pub workspace_id: String,
+    #[schema(inline)]
+    pub direction: MoveDirection,
+    /// The other account's username.
+    pub other_account: String,
+    pub moved_at: DateTime<Utc>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MoveDirection {
+    In,
+    Out,
 }
 
 /// `POST /usage`: 1 to 10,000 records.

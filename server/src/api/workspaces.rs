@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use backend::Store;
 use backend::usage::{MAX_RECORDS_PER_REPORT, RejectedRecord, UsageIngested, UsageInput};
+use backend::change_binding::WorkspaceMove;
 use backend::workspaces::{Workspace, WorkspaceError, WorkspaceWithKey};
 use serde::Deserialize;
 
@@ -147,6 +148,79 @@ pub async fn unbind(
         .await
         .map_err(workspace_error)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"console_token": "eyJhbGciOiJIUzI1NiJ9.…"}))]
+pub(super) struct ChangeBindingRequest {
+    /// The console's owner token for this workspace.
+    #[schema(min_length = 1)]
+    console_token: String,
+}
+
+/// Change a workspace's binding
+///
+/// customer + X-CSRF-Token: moves a workspace bound to another account onto this one. Allowed only
+/// between two accounts verified as the same enterprise (the same credit code), for the owner the
+/// console vouches for. Bills already made stay with the other account; the next daily bill comes
+/// here. The workspace gets a new usage key (shown this once); its cloud settlement and cost alert
+/// are not carried over; both account holders are mailed.
+#[utoipa::path(
+    post,
+    path = "/workspaces/{id}/binding",
+    tag = "workspaces",
+    security(("session" = [], "csrf" = [])),
+    params(("id" = String, Path, description = "The workspace id")),
+    request_body = ChangeBindingRequest,
+    responses(
+        (status = 200, description = "The workspace, now bound here, and its new API key (shown this once)", body = super::schema::WorkspaceWithKey),
+        (status = 401, description = "`console_token_invalid` (`field: console_token`)", body = super::ApiErrorBody),
+        (status = 403, description = "`not_verified` (either account), or `console_token_required`, `console_token_other_workspace`, `forbidden_role` with `field: console_token`", body = super::ApiErrorBody),
+        (status = 404, description = "`workspace_not_found`: the workspace is bound to no account", body = super::ApiErrorBody),
+        (status = 409, description = "`different_enterprise`, or `workspace_already_bound` (here already)", body = super::ApiErrorBody),
+        (status = 503, description = "`console_not_configured`: this server has no console key", body = super::ApiErrorBody),
+    ),
+)]
+pub async fn change_binding(
+    State(store): State<Store>,
+    session: CustomerSession,
+    Path(workspace_id): Path<String>,
+    body: json::RawBody,
+) -> Result<Json<WorkspaceWithKey>, ApiError> {
+    session.require_csrf_header()?;
+    let request: ChangeBindingRequest = json::parse(body)?;
+    let account = super::customer_account(&store, &session).await?;
+    refuse_nul(&workspace_id)?;
+    Ok(Json(
+        store
+            .change_binding(account, &workspace_id, &request.console_token)
+            .await
+            .map_err(workspace_error)?,
+    ))
+}
+
+/// Workspaces moved
+///
+/// customer: the workspaces moved onto and off this account by change binding, newest first.
+#[utoipa::path(
+    get,
+    path = "/workspaces/moves",
+    tag = "workspaces",
+    security(("session" = [])),
+    responses((status = 200, description = "The moves", body = Vec<super::schema::WorkspaceMove>)),
+)]
+pub async fn moves(
+    State(store): State<Store>,
+    session: CustomerSession,
+) -> Result<Json<Vec<WorkspaceMove>>, ApiError> {
+    let account = super::customer_account(&store, &session).await?;
+    Ok(Json(
+        store
+            .workspace_moves(account)
+            .await
+            .map_err(workspace_error)?,
+    ))
 }
 
 /// No workspace id has a NUL; PostgreSQL refuses to compare text with one at all, so it is
