@@ -66,7 +66,7 @@ impl AppError {
         AppError::new(code).with_status(500)
     }
 
-    fn with_status(mut self, status: u16) -> AppError {
+    pub fn with_status(mut self, status: u16) -> AppError {
         self.status = Some(status);
         self
     }
@@ -178,5 +178,7 @@ from_domain_error!(
     backend::payments::OpenTopUpError,
     backend::mail::MailError,
     backend::cloud::CloudError,
-    backend::enterprise::EnterpriseError
+    backend::enterprise::EnterpriseError,
+    backend::support::SupportError,
+    backend::work_queue::WorkQueueError
 );

@@ -17,6 +17,7 @@ pub mod preview;
 #[cfg(feature = "ssr")]
 pub mod server_side;
 pub mod statements;
+pub mod support;
 pub mod url;
 pub mod wallet;
 pub mod workspaces;
@@ -190,7 +191,9 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("bind") view={Lazy::<routes::WorkspacesRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("workspaces/:ws") view={Lazy::<routes::OwnPanelRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("embed/workspaces/:ws") view={Lazy::<routes::EmbeddedPanelRoute>::new()}/>
-                    <Route ssr=SsrMode::Async path=path!("support") view=|| view! { <pages::Unavailable title=Msg::NavSupport/> }/>
+                    <Route ssr=SsrMode::Async path=path!("support") view={Lazy::<routes::SupportRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("support/new") view={Lazy::<routes::NewTicketRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("support/:id") view={Lazy::<routes::TicketRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("account") view={Lazy::<routes::AccountRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("account/notifications") view={Lazy::<routes::NotificationsRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("reset-password") view={Lazy::<routes::ResetPasswordRoute>::new()}/>
@@ -198,6 +201,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("signin") view={Lazy::<routes::SignInRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("signup") view={Lazy::<routes::SignUpRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("ops") view={Lazy::<routes::OpsRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("ops/tickets/:id") view={Lazy::<routes::OpsTicketRoute>::new()}/>
                 </Routes>
             </Shell>
         </Router>

@@ -36,3 +36,7 @@ lazy_page!(NotificationsRoute, crate::account::NotificationsPage);
 lazy_page!(OverviewRoute, crate::pages::Overview);
 lazy_page!(EmbeddedPanelRoute, crate::panel::EmbeddedPanelPage);
 lazy_page!(OwnPanelRoute, crate::panel::OwnPanelPage);
+lazy_page!(SupportRoute, crate::support::SupportPage);
+lazy_page!(NewTicketRoute, crate::support::NewTicketPage);
+lazy_page!(TicketRoute, crate::support::TicketPage);
+lazy_page!(OpsTicketRoute, crate::account::OpsTicketPage);

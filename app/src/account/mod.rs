@@ -4,6 +4,7 @@
 pub mod actions;
 mod notifications;
 mod ops;
+mod ops_support;
 mod overview;
 mod pages;
 mod recovery;
@@ -11,6 +12,7 @@ mod session;
 
 pub use notifications::NotificationsPage;
 pub use ops::OpsPage;
+pub use ops_support::{OpsTicketPage, WorkQueue};
 #[cfg(feature = "ssr")]
 pub(crate) use overview::movement_name;
 pub use overview::{AccountOverview, AccountOverviewView, load_overview};
@@ -91,6 +93,19 @@ pub fn error_message(code: &str) -> Msg {
         "enterprise_field_invalid" => Msg::ErrEnterpriseField,
         "verification_pending" => Msg::ErrVerificationPending,
         "verification_not_pending" => Msg::ErrVerificationNotPending,
+        "ticket_field_invalid" => Msg::ErrTicketField,
+        "attachment_too_large" => Msg::ErrAttachmentTooLarge,
+        "attachment_type_refused" => Msg::ErrAttachmentType,
+        "attachment_empty" => Msg::ErrAttachmentEmpty,
+        "too_many_attachments" => Msg::ErrTooManyAttachments,
+        "attachment_not_found" => Msg::ErrAttachmentNotFound,
+        "attachment_in_use" => Msg::ErrAttachmentInUse,
+        "ticket_not_found" => Msg::ErrTicketNotFound,
+        "ticket_state_conflict" => Msg::ErrTicketState,
+        "ticket_not_closed" => Msg::ErrTicketNotClosed,
+        "ticket_already_rated" => Msg::ErrTicketRated,
+        "not_verified" => Msg::ErrNotVerified,
+        "different_enterprise" => Msg::ErrDifferentEnterprise,
         _ => Msg::ErrInternal,
     }
 }

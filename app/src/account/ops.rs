@@ -445,6 +445,7 @@ pub fn OpsPage() -> impl IntoView {
                             <input type="hidden" name="csrf" value=sign_out_csrf/>
                             <Submit label=Msg::SignOut pending=sign_out.pending() secondary=true/>
                         </ActionForm>
+                        <crate::account::WorkQueue/>
                         <PaymentFlags rows=me.payment_flags.clone()/>
                         <SettlementFailures rows=me.settlement_failures.clone()/>
                         <Outbox mail=me.mail.clone()/>

@@ -1,0 +1,246 @@
+//! The operators' side of the support center: the work queue on `/ops` (enterprise submissions to
+//! review, tickets nobody took, the operator's tickets waiting for an answer) and
+//! `/ops/tickets/{id}` (the thread, take it, answer it). Every view and act is audited by the
+//! `backend` functions these call, the same as `/api/v1/ops/queue` and `/api/v1/ops/tickets`.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::form::{FormError, Submit, error_at, focus_first_error, last_error, successes};
+use crate::i18n::{Msg, t};
+use crate::support::{TicketRow, ThreadView, state_name, type_name};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewRow {
+    pub account_id: i64,
+    pub account: String,
+    pub enterprise_name: String,
+    pub credit_code: String,
+    pub submitted: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkQueueView {
+    pub reviews: Vec<ReviewRow>,
+    pub unassigned: Vec<TicketRow>,
+    pub mine: Vec<TicketRow>,
+}
+
+/// operator: what waits (none when no operator is signed in).
+#[server(prefix = "/fn", endpoint = "work_queue")]
+pub async fn load_work_queue() -> Result<Option<WorkQueueView>, AppError> {
+    use crate::server_side::{operator, store};
+    let Some(me) = operator().await? else {
+        return Ok(None);
+    };
+    let queue = store()?.work_queue(me.operator_id).await?;
+    Ok(Some(WorkQueueView {
+        reviews: queue
+            .enterprise_reviews
+            .into_iter()
+            .map(|r| ReviewRow {
+                account_id: r.account_id,
+                account: r.account,
+                enterprise_name: r.enterprise_name,
+                credit_code: r.credit_code,
+                submitted: crate::wallet::data::when(r.submitted_at),
+            })
+            .collect(),
+        unassigned: queue
+            .unassigned_tickets
+            .into_iter()
+            .map(crate::support::ticket_row)
+            .collect(),
+        mine: queue
+            .my_tickets
+            .into_iter()
+            .map(crate::support::ticket_row)
+            .collect(),
+    }))
+}
+
+/// operator: a ticket and its thread; the view is audited.
+#[server(prefix = "/fn", endpoint = "ops_ticket")]
+pub async fn load_ops_ticket(id: i64) -> Result<Option<ThreadView>, AppError> {
+    use crate::server_side::{client, operator, store};
+    let Some(me) = operator().await? else {
+        return Ok(None);
+    };
+    let store = store()?;
+    let acting = store.operator_by_id(me.operator_id).await?;
+    let thread = store.ticket_for_operator(&acting, id, &client()).await?;
+    Ok(Some(crate::support::thread_view(thread, me.csrf_token)))
+}
+
+/// operator + CSRF: takes the ticket.
+#[server(prefix = "/fn", endpoint = "take_ticket")]
+pub async fn take_ticket(#[server(default)] csrf: String, ticket: i64) -> Result<(), AppError> {
+    use crate::server_side::{acting_operator, client, go_to, store};
+    let me = acting_operator(&csrf).await?;
+    let store = store()?;
+    let acting = store.operator_by_id(me.operator_id).await?;
+    store.assign_ticket(&acting, ticket, None, &client()).await?;
+    go_to(&format!("/ops/tickets/{ticket}"));
+    Ok(())
+}
+
+/// operator + CSRF: answers the ticket; the customer is mailed.
+#[server(prefix = "/fn", endpoint = "answer_ticket")]
+pub async fn answer_ticket(
+    #[server(default)] csrf: String,
+    ticket: i64,
+    #[server(default)] body: String,
+) -> Result<(), AppError> {
+    use crate::server_side::{acting_operator, client, go_to, store};
+    let me = acting_operator(&csrf).await?;
+    let store = store()?;
+    let acting = store.operator_by_id(me.operator_id).await?;
+    store
+        .reply_as_operator(&acting, ticket, &body, &[], &client())
+        .await?;
+    go_to(&format!("/ops/tickets/{ticket}?answered=1"));
+    Ok(())
+}
+
+#[component]
+fn TicketTable(rows: Vec<TicketRow>, testid: &'static str) -> impl IntoView {
+    view! {
+        <div class="table-scroll"><table data-testid=testid>
+            <thead><tr>
+                <th>{t(Msg::TicketTitleField)}</th><th>{t(Msg::AuditAccount)}</th><th>{t(Msg::TicketKind)}</th>
+                <th>{t(Msg::TicketState)}</th><th>{t(Msg::TicketUpdatedAt)}</th>
+            </tr></thead>
+            <tbody>
+                {rows.into_iter().map(|row| view! {
+                    <tr>
+                        <td><A href=format!("/ops/tickets/{}", row.id)>{row.title.clone()}</A></td>
+                        <td>{row.account.clone()}</td>
+                        <td>{t(type_name(row.kind))}</td>
+                        <td>{t(state_name(row.state))}</td>
+                        <td>{row.updated.clone()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table></div>
+    }
+}
+
+/// The work queue, on `/ops` once an operator is signed in.
+#[component]
+pub fn WorkQueue() -> impl IntoView {
+    let queue = Resource::new(|| (), |_| load_work_queue());
+    view! {
+        <section class="card" data-testid="work-queue">
+            <h2>{t(Msg::OpsQueueTitle)}</h2>
+            <Transition fallback=|| view! { <p class="loading" aria-busy="true">{t(Msg::Loading)}</p> }>
+                {move || Suspend::new(async move {
+                    let Ok(Some(queue)) = queue.await else {
+                        return ().into_any();
+                    };
+                    if queue.reviews.is_empty() && queue.unassigned.is_empty() && queue.mine.is_empty() {
+                        return view! { <p data-testid="queue-empty">{t(Msg::OpsNothingWaits)}</p> }.into_any();
+                    }
+                    view! {
+                        {(!queue.reviews.is_empty()).then(|| view! {
+                            <h3>{t(Msg::OpsReviews)}</h3>
+                            <ul data-testid="queue-reviews">
+                                {queue.reviews.iter().map(|r| view! {
+                                    <li>{format!("{} · {} · {} · {} (#{})", r.enterprise_name, r.credit_code, r.account, r.submitted, r.account_id)}</li>
+                                }).collect_view()}
+                            </ul>
+                        })}
+                        {(!queue.unassigned.is_empty()).then(|| view! {
+                            <h3>{t(Msg::OpsUnassignedTickets)}</h3>
+                            <TicketTable rows=queue.unassigned.clone() testid="queue-unassigned"/>
+                        })}
+                        {(!queue.mine.is_empty()).then(|| view! {
+                            <h3>{t(Msg::OpsMyTickets)}</h3>
+                            <TicketTable rows=queue.mine.clone() testid="queue-mine"/>
+                        })}
+                    }.into_any()
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+pub fn OpsTicketPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0));
+    let take = ServerAction::<TakeTicket>::new();
+    let answer = ServerAction::<AnswerTicket>::new();
+    let (taken, answered) = (successes(take), successes(answer));
+    let thread = Resource::new(
+        move || (id(), taken.get(), answered.get()),
+        |(id, _, _)| load_ops_ticket(id),
+    );
+    let answer_error = last_error(answer);
+    let take_error = last_error(take);
+    focus_first_error(answer_error);
+    view! {
+        <Title text=t(Msg::OpsTitle)/>
+        <p><A href="/ops">{t(Msg::OpsQueueTitle)}</A></p>
+        <Transition fallback=|| view! { <p class="loading" aria-busy="true">{t(Msg::Loading)}</p> }>
+            {move || Suspend::new(async move {
+                let view = match thread.await {
+                    Ok(Some(view)) => view,
+                    Ok(None) => return view! { <p class="notice"><A href="/ops">{t(Msg::OpsSignInTitle)}</A></p> }.into_any(),
+                    Err(e) => return crate::form::load_failed(&e),
+                };
+                let ticket = view.ticket.clone();
+                let (csrf_take, csrf_answer) = (view.csrf_token.clone(), view.csrf_token.clone());
+                let state = ticket.state;
+                view! {
+                    <h1 data-testid="ticket-title">{ticket.title.clone()}</h1>
+                    <p>
+                        <span class="badge" data-testid="ticket-state">{t(state_name(state))}</span>" · "
+                        {t(type_name(ticket.kind))}" · "{ticket.account.clone()}" · "{ticket.opened.clone()}
+                        {ticket.assigned_to.clone().map(|who| format!(" · {who}"))}
+                    </p>
+                    <ol class="thread" data-testid="thread">
+                        {view.messages.into_iter().map(|m| view! {
+                            <li class="message" class:from-support=m.from_support data-testid="message">
+                                <p class="meta"><strong>{if m.from_support { m.operator.clone().unwrap_or_default() } else { ticket.account.clone() }}</strong>" · "{m.at.clone()}</p>
+                                <p class="body" style="white-space: pre-wrap">{m.body.clone()}</p>
+                                {(!m.files.is_empty()).then(|| view! {
+                                    <ul class="files">
+                                        {m.files.into_iter().map(|f| view! {
+                                            <li><a href=format!("/api/v1/ops/attachments/{}", f.id) rel="external" data-testid="attachment">{f.name.clone()}</a>" ("{f.size_kib.clone()}")"</li>
+                                        }).collect_view()}
+                                    </ul>
+                                })}
+                            </li>
+                        }).collect_view()}
+                    </ol>
+                    {(!state.is_final()).then(|| view! {
+                        <FormError message=Signal::derive(move || take_error.get().map(|e| e.message()))/>
+                        {(state == billing::support::TicketState::Open && ticket.assigned_to.is_none()).then(|| view! {
+                            <ActionForm action=take attr:class="inline-form ticket-action">
+                                <input type="hidden" name="csrf" value=csrf_take.clone()/>
+                                <input type="hidden" name="ticket" value=ticket.id.to_string()/>
+                                <Submit label=Msg::OpsTake pending=take.pending() testid="take-ticket" secondary=true/>
+                            </ActionForm>
+                        })}
+                        <ActionForm action=answer attr:class="card auth-form" attr:novalidate="">
+                            <h2>{t(Msg::OpsAnswer)}</h2>
+                            <FormError message=Signal::derive(move || answer_error.get().and_then(|e| e.outside(&["body"])))/>
+                            <input type="hidden" name="csrf" value=csrf_answer.clone()/>
+                            <input type="hidden" name="ticket" value=ticket.id.to_string()/>
+                            <div class="field">
+                                <label for="f-answer">{t(Msg::OpsAnswer)}</label>
+                                <textarea id="f-answer" name="body" rows="4" data-testid="answer-body"></textarea>
+                                {move || error_at(answer_error, "body").get().map(|e| view! { <p class="field-error" data-testid="error-body">{t(e)}</p> })}
+                            </div>
+                            <Submit label=Msg::SendReply pending=answer.pending() testid="send-answer"/>
+                        </ActionForm>
+                    })}
+                }.into_any()
+            })}
+        </Transition>
+    }
+}
