@@ -196,12 +196,14 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("support/:id") view={Lazy::<routes::TicketRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("account") view={Lazy::<routes::AccountRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("account/notifications") view={Lazy::<routes::NotificationsRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("account/enterprise") view={Lazy::<routes::EnterpriseRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("reset-password") view={Lazy::<routes::ResetPasswordRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("confirm-email") view={Lazy::<routes::ConfirmEmailRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("signin") view={Lazy::<routes::SignInRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("signup") view={Lazy::<routes::SignUpRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("ops") view={Lazy::<routes::OpsRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("ops/tickets/:id") view={Lazy::<routes::OpsTicketRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("ops/enterprise/:account") view={Lazy::<routes::OpsEnterpriseRoute>::new()}/>
                 </Routes>
             </Shell>
         </Router>

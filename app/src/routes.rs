@@ -40,3 +40,5 @@ lazy_page!(SupportRoute, crate::support::SupportPage);
 lazy_page!(NewTicketRoute, crate::support::NewTicketPage);
 lazy_page!(TicketRoute, crate::support::TicketPage);
 lazy_page!(OpsTicketRoute, crate::account::OpsTicketPage);
+lazy_page!(EnterpriseRoute, crate::account::EnterprisePage);
+lazy_page!(OpsEnterpriseRoute, crate::account::OpsEnterprisePage);

@@ -174,20 +174,20 @@ pub async fn load_ticket(id: i64) -> Result<Option<ThreadView>, AppError> {
 
 /// A multipart form as posted: its text fields and its files.
 #[cfg(feature = "ssr")]
-struct Posted {
+pub(crate) struct Posted {
     fields: std::collections::HashMap<String, String>,
     files: Vec<(String, Vec<u8>)>,
 }
 
 #[cfg(feature = "ssr")]
 impl Posted {
-    fn field(&self, name: &str) -> String {
+    pub(crate) fn field(&self, name: &str) -> String {
         self.fields.get(name).cloned().unwrap_or_default()
     }
 
     /// Reads the form, refusing a file over 8 MB or a sixth file as soon as it shows (the body
     /// is read as it arrives, never whole).
-    async fn read(data: MultipartData) -> Result<Posted, AppError> {
+    pub(crate) async fn read(data: MultipartData) -> Result<Posted, AppError> {
         use billing::support::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_MESSAGE};
         let unreadable = |_| AppError::new("form_invalid");
         let mut data = data.into_inner().ok_or_else(|| AppError::new("form_invalid"))?;
@@ -226,7 +226,7 @@ impl Posted {
     }
 
     /// Stores the files as the customer's uploads; their ids, for the message.
-    async fn upload(&self, account_id: i64) -> Result<Vec<i64>, AppError> {
+    pub(crate) async fn upload(&self, account_id: i64) -> Result<Vec<i64>, AppError> {
         let store = crate::server_side::store()?;
         let mut ids = Vec::with_capacity(self.files.len());
         for (name, bytes) in &self.files {
@@ -356,7 +356,7 @@ pub async fn rate_ticket(
 
 /// The error a plain multipart post of `S` came back with (`__err` in the URL), as
 /// `ServerAction::new` reads it for the `ActionForm`s.
-fn returned_error<S: ServerFn>() -> Option<AppError> {
+pub(crate) fn returned_error<S: ServerFn>() -> Option<AppError> {
     use leptos::server_fn::error::ServerFnUrlError;
     use_context::<leptos::server::ServerActionError>()
         .filter(|error| error.path() == S::PATH)
@@ -367,12 +367,14 @@ fn returned_error<S: ServerFn>() -> Option<AppError> {
 /// `FormData` by `send`, which says whether it succeeded (the server function's redirect moves
 /// the app on).
 #[component]
-fn FilesForm(
+pub(crate) fn FilesForm(
     action: &'static str,
     testid: &'static str,
     error: RwSignal<Option<AppError>>,
     pending: RwSignal<bool>,
     send: fn(MultipartData) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AppError>>>>,
+    /// Counts the successful sends (a page reads its data again after each).
+    done: RwSignal<usize>,
     children: Children,
 ) -> impl IntoView {
     let on_submit = move |event: leptos::ev::SubmitEvent| {
@@ -394,13 +396,14 @@ fn FilesForm(
             leptos::task::spawn_local(async move {
                 let result = send(data.into()).await;
                 pending.set(false);
-                if let Err(e) = result {
-                    error.set(Some(e));
+                match result {
+                    Ok(()) => done.update(|n| *n += 1),
+                    Err(e) => error.set(Some(e)),
                 }
             });
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (event, pending, send, error);
+        let _ = (event, pending, send, error, done);
     };
     view! {
         <form method="post" action=action enctype="multipart/form-data" class="card auth-form"
@@ -410,17 +413,24 @@ fn FilesForm(
     }
 }
 
+/// The file field of a multipart form (`file`): several files for a message, one for a licence.
 #[component]
-fn FileInput(error: Signal<Option<Msg>>) -> impl IntoView {
+pub(crate) fn FileInput(
+    error: Signal<Option<Msg>>,
+    #[prop(default = Msg::TicketFiles)] label: Msg,
+    #[prop(default = Msg::TicketFilesHint)] hint: Msg,
+    #[prop(default = true)] multiple: bool,
+    #[prop(default = ".png,.jpg,.jpeg,.pdf,.xlsx,.zip,.txt,image/png,image/jpeg,application/pdf")] accept: &'static str,
+    #[prop(default = "ticket-files")] testid: &'static str,
+) -> impl IntoView {
     view! {
         <div class="field" class:has-error=move || error.get().is_some()>
-            <label for="f-file">{t(Msg::TicketFiles)}</label>
-            <input id="f-file" type="file" name="file" multiple=true
-                accept=".png,.jpg,.jpeg,.pdf,.xlsx,.zip,.txt,image/png,image/jpeg,application/pdf"
-                aria-invalid=move || error.get().map(|_| "true") aria-describedby="f-file-hint" data-testid="ticket-files"/>
+            <label for="f-file">{t(label)}</label>
+            <input id="f-file" type="file" name="file" multiple=multiple accept=accept
+                aria-invalid=move || error.get().map(|_| "true") aria-describedby="f-file-hint" data-testid=testid/>
             {move || match error.get() {
                 Some(e) => view! { <p class="field-error" data-testid="error-file">{t(e)}</p> }.into_any(),
-                None => view! { <p class="hint" id="f-file-hint">{t(Msg::TicketFilesHint)}</p> }.into_any(),
+                None => view! { <p class="hint" id="f-file-hint">{t(hint)}</p> }.into_any(),
             }}
         </div>
     }
@@ -512,6 +522,13 @@ pub fn NewTicketPage() -> impl IntoView {
     let error_signal = Signal::derive(move || error.get());
     focus_first_error(error_signal);
     let typed = move |field: &str| error.get_untracked().and_then(|e| e.typed(field)).unwrap_or_default();
+    // Made here, not inside the `Suspend` (which disposes what it made when it renders again).
+    let (title_error, description_error, file_error) = (
+        error_at(error_signal, "title"),
+        error_at(error_signal, "description"),
+        error_at(error_signal, "file"),
+    );
+    let done = RwSignal::new(0);
     view! {
         <Title text=t(Msg::NewTicket)/>
         <p><A href="/support">{t(Msg::BackToTickets)}</A></p>
@@ -524,7 +541,7 @@ pub fn NewTicketPage() -> impl IntoView {
                 let csrf = session.csrf_token.clone();
                 let kind = typed("kind");
                 view! {
-                    <FilesForm action=OpenTicket::PATH testid="new-ticket-form" error pending send=send_open_ticket>
+                    <FilesForm action=OpenTicket::PATH testid="new-ticket-form" error pending send=send_open_ticket done>
                         <FormError message=Signal::derive(move || error.get().and_then(|e| e.outside(&["kind", "title", "description", "file"])))/>
                         <input type="hidden" name="csrf" value=csrf/>
                         <div class="field">
@@ -536,16 +553,16 @@ pub fn NewTicketPage() -> impl IntoView {
                             </select>
                         </div>
                         <crate::form::Field name="title" label=Msg::TicketTitleField value=typed("title")
-                            error=error_at(error_signal, "title") required=true/>
+                            error=title_error required=true/>
                         <div class="field" class:has-error=move || error.get().is_some_and(|e| e.field.as_deref() == Some("description"))>
                             <label for="f-description">{t(Msg::TicketDescription)}</label>
                             <textarea id="f-description" name="description" rows="6" required=true data-testid="ticket-description"
                                 aria-invalid=move || error.get().filter(|e| e.field.as_deref() == Some("description")).map(|_| "true")>
                                 {typed("description")}
                             </textarea>
-                            {move || error_at(error_signal, "description").get().map(|e| view! { <p class="field-error" data-testid="error-description">{t(e)}</p> })}
+                            {move || description_error.get().map(|e| view! { <p class="field-error" data-testid="error-description">{t(e)}</p> })}
                         </div>
-                        <FileInput error=error_at(error_signal, "file")/>
+                        <FileInput error=file_error/>
                         <Submit label=Msg::SubmitTicket pending=Signal::derive(move || pending.get()) testid="submit-ticket"/>
                     </FilesForm>
                 }.into_any()
@@ -557,7 +574,6 @@ pub fn NewTicketPage() -> impl IntoView {
 #[component]
 pub fn TicketPage() -> impl IntoView {
     let params = use_params_map();
-    let query = use_query_map();
     let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0));
     let end = ServerAction::<EndTicket>::new();
     let rate = ServerAction::<RateTicket>::new();
@@ -565,10 +581,12 @@ pub fn TicketPage() -> impl IntoView {
     let reply_pending = RwSignal::new(false);
     let reply_signal = Signal::derive(move || reply_error.get());
     focus_first_error(reply_signal);
+    let (body_error, file_error) = (error_at(reply_signal, "body"), error_at(reply_signal, "file"));
+    let replies = RwSignal::new(0);
     let ended = successes(end);
     let rated = successes(rate);
     let thread = Resource::new(
-        move || (id(), ended.get(), rated.get(), query.with(|q| q.get("replied"))),
+        move || (id(), ended.get(), rated.get(), replies.get()),
         |(id, _, _, _)| load_ticket(id),
     );
     let end_error = last_error(end);
@@ -616,16 +634,16 @@ pub fn TicketPage() -> impl IntoView {
                     } else {
                         view! {
                             <h2>{t(Msg::ReplyToTicket)}</h2>
-                            <FilesForm action=ReplyTicket::PATH testid="reply-form" error=reply_error pending=reply_pending send=send_reply>
+                            <FilesForm action=ReplyTicket::PATH testid="reply-form" error=reply_error pending=reply_pending send=send_reply done=replies>
                                 <FormError message=Signal::derive(move || reply_error.get().and_then(|e| e.outside(&["body", "file"])))/>
                                 <input type="hidden" name="csrf" value=csrf_reply/>
                                 <input type="hidden" name="ticket" value=ticket.id.to_string()/>
                                 <div class="field">
                                     <label for="f-body">{t(Msg::ReplyToTicket)}</label>
                                     <textarea id="f-body" name="body" rows="4" data-testid="reply-body">{typed_body}</textarea>
-                                    {move || error_at(reply_signal, "body").get().map(|e| view! { <p class="field-error" data-testid="error-body">{t(e)}</p> })}
+                                    {move || body_error.get().map(|e| view! { <p class="field-error" data-testid="error-body">{t(e)}</p> })}
                                 </div>
-                                <FileInput error=error_at(reply_signal, "file")/>
+                                <FileInput error=file_error/>
                                 <Submit label=Msg::SendReply pending=Signal::derive(move || reply_pending.get()) testid="send-reply"/>
                             </FilesForm>
                         }.into_any()

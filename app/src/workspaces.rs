@@ -37,6 +37,11 @@ pub struct WorkspacesData {
     pub offer: Option<Result<String, AppError>>,
     /// The AWS Marketplace subscription the buyer arrived with: (AWS account id, instance).
     pub aws_offer: Option<(String, String)>,
+    /// The offered workspace is bound to another account: it can only be moved here (change
+    /// binding, both accounts verified as one enterprise).
+    pub offer_bound_elsewhere: bool,
+    /// Workspaces moved onto and off this account: (workspace, moved in, other account, when).
+    pub moves: Vec<(String, bool, String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,12 +114,35 @@ pub async fn load_workspaces(
             );
         }
     }
+    let store = crate::server_side::store()?;
+    let offer_bound_elsewhere = match &offer {
+        Some(Ok(ws)) => store
+            .bound_workspace(ws)
+            .await?
+            .is_some_and(|w| w.account_id != me.account_id),
+        _ => false,
+    };
+    let moves = store
+        .workspace_moves(me.account_id)
+        .await?
+        .into_iter()
+        .map(|m| {
+            (
+                m.workspace_id,
+                m.direction == backend::change_binding::MoveDirection::In,
+                m.other_account,
+                crate::wallet::data::when(m.moved_at),
+            )
+        })
+        .collect();
     Ok(Some(WorkspacesData {
         csrf_token: me.csrf_token,
         workspaces,
         new_key,
         offer,
         aws_offer,
+        offer_bound_elsewhere,
+        moves,
     }))
 }
 
@@ -171,6 +199,21 @@ pub async fn bind_workspace(
     crate::server_side::keep_typed(result, &typed)
 }
 
+/// customer + CSRF: moves a workspace bound to another account of the same verified enterprise
+/// onto this one, with the console's owner token (change binding); shows its new key once.
+#[leptos::server(prefix = "/fn", endpoint = "change_binding")]
+pub async fn change_binding(
+    #[server(default)] csrf: String,
+    #[server(default)] workspace_id: String,
+    #[server(default)] console_token: String,
+) -> Result<NewKey, AppError> {
+    let me = crate::server_side::acting_customer(&csrf).await?;
+    let made = crate::server_side::store()?
+        .change_binding(me.account_id, workspace_id.trim(), &console_token)
+        .await?;
+    show_key(made)
+}
+
 /// customer + CSRF: replaces a workspace's key and shows the new one once.
 #[leptos::server(prefix = "/fn", endpoint = "rotate_workspace_key")]
 pub async fn rotate_workspace_key(
@@ -203,16 +246,18 @@ pub async fn unbind_workspace(
 #[component]
 pub fn WorkspacesPage() -> impl IntoView {
     let bind = ServerAction::<BindWorkspace>::new();
+    let moving = ServerAction::<ChangeBinding>::new();
     let rotate = ServerAction::<RotateWorkspaceKey>::new();
     let unbind = ServerAction::<UnbindWorkspace>::new();
     let (bound, rotated, unbound) = (successes(bind), successes(rotate), successes(unbind));
+    let moved = successes(moving);
     let epoch = crate::account::use_epoch();
     let query = leptos_router::hooks::use_query_map();
     // A console link (`/bind?token=…`); once the workspace is bound, the offer is done.
     let console_token = move || {
         query
             .with(|q| q.get("token"))
-            .filter(|t| !t.is_empty() && bound.get() == 0)
+            .filter(|t| !t.is_empty() && bound.get() == 0 && moved.get() == 0)
     };
     // AWS Marketplace's fulfillment sends the buyer here (`?aws=ready`; the subscription
     // itself is in a cookie).
@@ -225,7 +270,7 @@ pub fn WorkspacesPage() -> impl IntoView {
                 epoch.track(),
                 bound.get(),
                 rotated.get(),
-                unbound.get(),
+                (unbound.get(), moved.get()),
                 console_token(),
             )
         },
@@ -233,6 +278,9 @@ pub fn WorkspacesPage() -> impl IntoView {
     );
     let bind_error = last_error(bind);
     let rotate_error = last_error(rotate);
+    // Made here, not inside the page's `Suspend`: a signal made there is disposed when the data
+    // reloads after a bind, while the form that read it may still be on the page (a panic).
+    let (id_error, name_error) = (error_at(bind_error, "workspace_id"), error_at(bind_error, "name"));
     focus_first_error(bind_error);
     let form_error = Signal::derive(move || {
         bind_error
@@ -240,6 +288,7 @@ pub fn WorkspacesPage() -> impl IntoView {
             .and_then(|e| e.outside(&["workspace_id", "name"]))
             .or_else(|| rotate_error.get().map(|e| e.message()))
             .or_else(|| last_error(unbind).get().map(|e| e.message()))
+            .or_else(|| last_error(moving).get().map(|e| e.message()))
     });
     // The newest key made in the app (the answer of the action that ran last).
     let newest = RwSignal::new(None::<NewKey>);
@@ -250,6 +299,11 @@ pub fn WorkspacesPage() -> impl IntoView {
     });
     Effect::new(move |_| {
         if let Some(key) = last_success(rotate).get() {
+            newest.set(Some(key));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(key) = last_success(moving).get() {
             newest.set(Some(key));
         }
     });
@@ -338,13 +392,28 @@ pub fn WorkspacesPage() -> impl IntoView {
                             </section>
                         }
                     })}
-                    {let csrf_offer = d.csrf_token.clone(); d.offer.clone().map(move |offer| match offer {
+                    {let csrf_offer = d.csrf_token.clone(); let elsewhere = d.offer_bound_elsewhere; d.offer.clone().map(move |offer| match offer {
                         Err(e) => view! {
                             <section class="card" data-testid="bind-offer">
                                 <h2>{t(Msg::BindFromConsole)}</h2>
                                 <p class="form-error" role="alert">{t(e.message())}</p>
                             </section>
                         }.into_any(),
+                        Ok(workspace_id) if elsewhere => {
+                            let token = console_token().unwrap_or_default();
+                            view! {
+                                <section class="card" data-testid="move-offer">
+                                    <h2>{t(Msg::ChangeBindingTitle)}" "<code>{workspace_id.clone()}</code></h2>
+                                    <p>{t(Msg::ChangeBindingHelp)}</p>
+                                    <ActionForm action=moving attr:class="inline-form">
+                                        <input type="hidden" name="csrf" value=csrf_offer.clone()/>
+                                        <input type="hidden" name="console_token" value=token/>
+                                        <input type="hidden" name="workspace_id" value=workspace_id.clone()/>
+                                        <Submit label=Msg::ChangeBindingButton pending=moving.pending() testid="change-binding"/>
+                                    </ActionForm>
+                                </section>
+                            }.into_any()
+                        }
                         Ok(workspace_id) => {
                             let token = console_token().unwrap_or_default();
                             view! {
@@ -357,7 +426,7 @@ pub fn WorkspacesPage() -> impl IntoView {
                                         <input type="hidden" name="workspace_id" value=workspace_id.clone()/>
                                         <Field name="name" id="f-offer-name".to_owned() testid="offer-name" label=Msg::WorkspaceName required=true
                                             value=workspace_id.clone()
-                                            error=error_at(bind_error, "name")/>
+                                            error=name_error/>
                                         <Submit label=Msg::Bind pending=bind.pending() testid="bind-offered"/>
                                     </ActionForm>
                                 </section>
@@ -370,10 +439,10 @@ pub fn WorkspacesPage() -> impl IntoView {
                             <input type="hidden" name="csrf" value=csrf_bind/>
                             <Field name="workspace_id" id="f-workspace-id".to_owned() testid="workspace_id" label=Msg::WorkspaceId required=true
                                 value=crate::form::typed(bind_error, "workspace_id").unwrap_or_default()
-                                error=error_at(bind_error, "workspace_id")/>
+                                error=id_error/>
                             <Field name="name" id="f-workspace-name".to_owned() testid="name" label=Msg::WorkspaceName required=true
                                 value=crate::form::typed(bind_error, "name").unwrap_or_default()
-                                error=error_at(bind_error, "name")/>
+                                error=name_error/>
                             <Submit label=Msg::Bind pending=bind.pending() testid="bind"/>
                         </ActionForm>
                     </section>
@@ -422,6 +491,17 @@ pub fn WorkspacesPage() -> impl IntoView {
                         }}
                         <p class="hint">{t(Msg::UsageApiHelp)}</p>
                     </section>
+                    {(!d.moves.is_empty()).then(|| view! {
+                        <section class="card" data-testid="moves">
+                            <h2>{t(Msg::MovesTitle)}</h2>
+                            <ul>
+                                {d.moves.clone().into_iter().map(|(ws, moved_in, other, at)| view! {
+                                    <li><code>{ws}</code>" "{t(if moved_in { Msg::MovedIn } else { Msg::MovedOut })}" "
+                                        <strong>{other}</strong>" · "{at}</li>
+                                }).collect_view()}
+                            </ul>
+                        </section>
+                    })}
                 }.into_any()
             })}
         </Transition>

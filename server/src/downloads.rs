@@ -104,3 +104,42 @@ pub async fn activation_codes(
     )
         .into_response()
 }
+
+/// operator session: a file of a ticket or a business licence, as `/ops/tickets/{id}` and the
+/// enterprise review link it (the API's `GET /api/v1/ops/attachments/{id}` takes a token
+/// instead); each download is audited.
+pub async fn attachment(
+    State(state): State<AppState>,
+    Extension(viewer): Extension<Viewer>,
+    ClientAddress(client): ClientAddress,
+    Path(id): Path<String>,
+) -> Response {
+    let Viewer::Session {
+        principal: Principal::Operator(operator_id),
+        ..
+    } = viewer
+    else {
+        return (StatusCode::FORBIDDEN, "sign in at /ops as an operator\n").into_response();
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return (StatusCode::NOT_FOUND, "no such file\n").into_response();
+    };
+    let operator = match state.store.operator_by_id(operator_id).await {
+        Ok(operator) => operator,
+        Err(_) => return (StatusCode::FORBIDDEN, "sign in at /ops as an operator\n").into_response(),
+    };
+    match state
+        .store
+        .attachment_for_operator(&operator, id, &client)
+        .await
+    {
+        Ok(file) => crate::api::attachment_download(file),
+        Err(backend::support::SupportError::AttachmentNotFound) => {
+            (StatusCode::NOT_FOUND, "no such file\n").into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, id, "attachment download failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "could not read the file\n").into_response()
+        }
+    }
+}

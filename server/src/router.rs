@@ -193,6 +193,8 @@ pub fn app(leptos_options: LeptosOptions, store: backend::Store, settings: Setti
             "/ops/activation-codes/{batch}",
             get(downloads::activation_codes),
         )
+        // operator session: a ticket's file or a business licence (audited).
+        .route("/ops/attachments/{id}", get(downloads::attachment))
         // Alipay's server (signature-checked): the asynchronous payment notification.
         .route(payments::NOTIFY_PATH, post(payments::alipay_notify))
         // Alibaba Cloud Marketplace's SaaS SPI (token-checked; 404 without ALIYUN_MARKET_KEY).

@@ -3,6 +3,7 @@
 
 pub mod actions;
 mod notifications;
+mod enterprise;
 mod ops;
 mod ops_support;
 mod overview;
@@ -11,6 +12,7 @@ mod recovery;
 mod session;
 
 pub use notifications::NotificationsPage;
+pub use enterprise::{EnterprisePage, OpsEnterprisePage};
 pub use ops::OpsPage;
 pub use ops_support::{OpsTicketPage, WorkQueue};
 #[cfg(feature = "ssr")]
@@ -106,6 +108,7 @@ pub fn error_message(code: &str) -> Msg {
         "ticket_already_rated" => Msg::ErrTicketRated,
         "not_verified" => Msg::ErrNotVerified,
         "different_enterprise" => Msg::ErrDifferentEnterprise,
+        "licence_required" => Msg::ErrLicenceRequired,
         _ => Msg::ErrInternal,
     }
 }

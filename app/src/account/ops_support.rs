@@ -148,8 +148,9 @@ pub fn WorkQueue() -> impl IntoView {
                         {(!queue.reviews.is_empty()).then(|| view! {
                             <h3>{t(Msg::OpsReviews)}</h3>
                             <ul data-testid="queue-reviews">
-                                {queue.reviews.iter().map(|r| view! {
-                                    <li>{format!("{} · {} · {} · {} (#{})", r.enterprise_name, r.credit_code, r.account, r.submitted, r.account_id)}</li>
+                                {queue.reviews.clone().into_iter().map(|r| view! {
+                                    <li><A href=format!("/ops/enterprise/{}", r.account_id)>{r.enterprise_name.clone()}</A>
+                                        {format!(" · {} · {} · {}", r.credit_code, r.account, r.submitted)}</li>
                                 }).collect_view()}
                             </ul>
                         })}
@@ -182,6 +183,7 @@ pub fn OpsTicketPage() -> impl IntoView {
     let answer_error = last_error(answer);
     let take_error = last_error(take);
     focus_first_error(answer_error);
+    let body_error = error_at(answer_error, "body");
     view! {
         <Title text=t(Msg::OpsTitle)/>
         <p><A href="/ops">{t(Msg::OpsQueueTitle)}</A></p>
@@ -210,7 +212,7 @@ pub fn OpsTicketPage() -> impl IntoView {
                                 {(!m.files.is_empty()).then(|| view! {
                                     <ul class="files">
                                         {m.files.into_iter().map(|f| view! {
-                                            <li><a href=format!("/api/v1/ops/attachments/{}", f.id) rel="external" data-testid="attachment">{f.name.clone()}</a>" ("{f.size_kib.clone()}")"</li>
+                                            <li><a href=format!("/ops/attachments/{}", f.id) rel="external" data-testid="attachment">{f.name.clone()}</a>" ("{f.size_kib.clone()}")"</li>
                                         }).collect_view()}
                                     </ul>
                                 })}
@@ -234,7 +236,7 @@ pub fn OpsTicketPage() -> impl IntoView {
                             <div class="field">
                                 <label for="f-answer">{t(Msg::OpsAnswer)}</label>
                                 <textarea id="f-answer" name="body" rows="4" data-testid="answer-body"></textarea>
-                                {move || error_at(answer_error, "body").get().map(|e| view! { <p class="field-error" data-testid="error-body">{t(e)}</p> })}
+                                {move || body_error.get().map(|e| view! { <p class="field-error" data-testid="error-body">{t(e)}</p> })}
                             </div>
                             <Submit label=Msg::SendReply pending=answer.pending() testid="send-answer"/>
                         </ActionForm>

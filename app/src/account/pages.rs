@@ -174,6 +174,7 @@ pub fn AccountPage() -> impl IntoView {
                         </div>
                     })}
                     <p><A href="/account/notifications" attr:data-testid="notifications-link">{t(Msg::NotificationsTitle)}</A></p>
+                    <p><A href="/account/enterprise" attr:data-testid="enterprise-link">{t(Msg::EnterpriseTitle)}</A></p>
                     <ActionForm action=profile attr:class="card auth-form" attr:novalidate="">
                         <h2>{t(Msg::ProfileTitle)}</h2>
                         <input type="hidden" name="csrf" value=csrf_profile/>

@@ -274,6 +274,21 @@ impl Store {
         customer_from_row(&row)
     }
 
+    /// The customer who holds a billing account, if one does (an account made by an operator for
+    /// a company may have none yet).
+    pub async fn customer_of_account(
+        &self,
+        account_id: i64,
+    ) -> Result<Option<Customer>, AuthError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM customers WHERE billing_account_id = $1"
+        ))
+        .bind(account_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(customer_from_row).transpose()
+    }
+
     pub async fn customer_by_username(&self, username: &str) -> Result<Customer, AuthError> {
         // No username holds a NUL (PostgreSQL text cannot even be compared with one).
         if username.contains('\0') {

@@ -16,6 +16,7 @@ mod plan;
 pub mod schema;
 pub(crate) mod statements;
 mod support;
+pub(crate) use support::download as attachment_download;
 pub mod topups;
 mod wallet;
 mod workspaces;

@@ -87,7 +87,7 @@ pub async fn upload(
 }
 
 /// The file as a download: never shown inline, never sniffed into another type.
-fn download(file: AttachmentFile) -> Response {
+pub(crate) fn download(file: AttachmentFile) -> Response {
     let disposition = format!(
         "attachment; filename=\"{}\"; filename*=UTF-8''{}",
         file.attachment
