@@ -542,6 +542,9 @@ messages! {
     ChangeBindingTitle => "Move this workspace to your account", "将工作空间换绑到本账户";
     ChangeBindingHelp => "It is bound to another Billing Center account. It moves here only if both accounts are verified as the same enterprise: bills already made stay there, the next daily bill is yours, and it gets a new usage key.", "该工作空间已绑定到另一个费用中心账户。只有两个账户都认证为同一企业时才能换绑：已出的账单留在原账户，下一张日账单起由本账户结算，并会生成新的用量密钥。";
     ChangeBindingButton => "Change binding", "换绑";
+    OpsAccountsTitle => "Customer accounts", "客户账户";
+    OpsAccountsSearch => "Username, email, enterprise or workspace", "用户名、邮箱、企业或工作空间";
+    OpsHistory => "Movements of money", "资金变动";
     MovesTitle => "Workspaces moved (change binding)", "换绑记录";
     MovedIn => "moved here from", "从以下账户换绑到本账户：";
     MovedOut => "moved to", "换绑到账户：";

@@ -204,6 +204,8 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("ops") view={Lazy::<routes::OpsRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("ops/tickets/:id") view={Lazy::<routes::OpsTicketRoute>::new()}/>
                     <Route ssr=SsrMode::Async path=path!("ops/enterprise/:account") view={Lazy::<routes::OpsEnterpriseRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("ops/accounts") view={Lazy::<routes::OpsAccountsRoute>::new()}/>
+                    <Route ssr=SsrMode::Async path=path!("ops/accounts/:id") view={Lazy::<routes::OpsAccountRoute>::new()}/>
                 </Routes>
             </Shell>
         </Router>

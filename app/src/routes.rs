@@ -42,3 +42,5 @@ lazy_page!(TicketRoute, crate::support::TicketPage);
 lazy_page!(OpsTicketRoute, crate::account::OpsTicketPage);
 lazy_page!(EnterpriseRoute, crate::account::EnterprisePage);
 lazy_page!(OpsEnterpriseRoute, crate::account::OpsEnterprisePage);
+lazy_page!(OpsAccountsRoute, crate::account::OpsAccountsPage);
+lazy_page!(OpsAccountRoute, crate::account::OpsAccountPage);

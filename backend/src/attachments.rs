@@ -258,6 +258,19 @@ impl Store {
 }
 
 impl Store {
+    /// Deletes uploads that no message or submission took, a day after they were uploaded (the
+    /// scheduler, hourly): a form refused after its files were stored leaves nothing for long.
+    pub async fn purge_unused_attachments(&self) -> Result<u64, sqlx::Error> {
+        let before = to_micros(self.now() - chrono::Duration::days(1));
+        Ok(
+            sqlx::query("DELETE FROM attachments WHERE used_for IS NULL AND uploaded_at < $1")
+                .bind(before)
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )
+    }
+
     /// Any attachment, for an operator: the download is audited against its account.
     pub async fn attachment_for_operator(
         &self,

@@ -23,6 +23,7 @@ mod idempotency;
 mod ledger;
 pub mod mail;
 pub mod movements;
+pub mod ops_accounts;
 pub mod panel;
 pub mod payments;
 pub mod prepaid_cards;

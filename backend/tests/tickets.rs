@@ -85,6 +85,21 @@ async fn files_are_checked_by_content_and_size(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(none, 0);
+    // Uploads nothing took are deleted a day later; those a message took stay.
+    let kept = db.store.upload_attachment(me, "kept.png", PNG).await.unwrap().id;
+    db.store
+        .open_ticket(alice, &ticket("Keep", TicketType::Other, vec![kept]))
+        .await
+        .unwrap();
+    assert_eq!(db.store.purge_unused_attachments().await.unwrap(), 0);
+    db.clock.advance(Duration::hours(25));
+    assert_eq!(db.store.purge_unused_attachments().await.unwrap(), 1);
+    assert!(
+        db.store
+            .attachment_file(Reader::Customer { account_id: alice }, kept)
+            .await
+            .is_ok()
+    );
 
     // The type is the content's; the name gets its extension; the bytes come back unchanged.
     let pdf = db

@@ -9,7 +9,7 @@ import { PASSWORD, cli, collectErrors, expectSamePage, markPage, signUp, uniqueN
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex');
 const EXE = Buffer.from('4d5a90000300000004000000ffff0000b8000000', 'hex');
 
-async function operatorAnswers(browser: Browser, title: string, answer: string, js: boolean) {
+async function operatorAnswers(browser: Browser, customer: string, title: string, answer: string, js: boolean) {
   const username = uniqueName('opsup');
   cli(['operator', 'create', '--username', username], `${PASSWORD}\n`);
   const context = await browser.newContext({ javaScriptEnabled: js });
@@ -29,6 +29,11 @@ async function operatorAnswers(browser: Browser, title: string, answer: string, 
   await page.getByTestId('send-answer').click();
   await expect(page.getByTestId('ticket-state')).toHaveText('Replied');
   await expect(page.getByTestId('message').last()).toContainText(answer);
+  // The customer's account, found by username: the ticket is in its dossier.
+  await page.goto(`/ops/accounts?q=${customer.toUpperCase()}`);
+  await page.getByTestId('account-hits').getByRole('link', { name: customer }).click();
+  await expect(page.getByTestId('dossier-username')).toHaveText(customer);
+  await expect(page.getByTestId('dossier-tickets')).toContainText(title);
   await context.close();
 }
 
@@ -69,7 +74,7 @@ for (const js of [true, false]) {
       if (js) await expectSamePage(page);
       const ticketUrl = page.url();
 
-      await operatorAnswers(browser, title, 'Credited now; sorry for the wait.', js);
+      await operatorAnswers(browser, username, title, 'Credited now; sorry for the wait.', js);
 
       await page.goto(ticketUrl);
       await expect(page.getByTestId('ticket-state')).toHaveText('Replied');

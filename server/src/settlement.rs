@@ -165,6 +165,12 @@ pub async fn settle_due_days(store: &Store) -> Tick {
         Ok(closed) => tracing::info!(closed, "replied tickets closed after seven days"),
         Err(e) => tracing::error!(error = %e, "cannot close unanswered tickets"),
     }
+    // Uploads no ticket, reply or submission took within a day.
+    match store.purge_unused_attachments().await {
+        Ok(0) => {}
+        Ok(purged) => tracing::info!(purged, "unused uploads deleted"),
+        Err(e) => tracing::error!(error = %e, "cannot delete unused uploads"),
+    }
     // Arrears reminders and instruments about to expire: written once each, whoever sweeps.
     match store.sweep_alerts().await {
         Ok(sweep) if sweep != Default::default() => {

@@ -85,6 +85,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/ops/tickets/{id}/replies"),
     ("post", "/ops/attachments"),
     ("get", "/ops/attachments/{id}"),
+    ("get", "/ops/accounts"),
+    ("get", "/ops/accounts/{id}"),
 ];
 
 /// The first bytes of a PNG: what an upload's type is found from.
@@ -1489,6 +1491,18 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
         &write,
     )
     .await;
+
+    // Operators find an account and read its dossier.
+    let found = api
+        .call("GET", "/ops/accounts", "/ops/accounts?q=ALICE", None, &ops)
+        .await;
+    assert_eq!(found.body[0]["username"], "alice", "{}", found.body);
+    api.call("GET", "/ops/accounts", "/ops/accounts?q=a", None, &ops)
+        .await;
+    api.call("GET", "/ops/accounts/{id}", &format!("/ops/accounts/{account_id}"), None, &ops)
+        .await;
+    api.call("GET", "/ops/accounts/{id}", "/ops/accounts/999999", None, &ops)
+        .await;
 
     // Change binding: Bob, verified as the same enterprise, takes a workspace of Alice's.
     api.call(

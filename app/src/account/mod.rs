@@ -14,7 +14,7 @@ mod session;
 pub use notifications::NotificationsPage;
 pub use enterprise::{EnterprisePage, OpsEnterprisePage};
 pub use ops::OpsPage;
-pub use ops_support::{OpsTicketPage, WorkQueue};
+pub use ops_support::{OpsAccountPage, OpsAccountsPage, OpsTicketPage, WorkQueue};
 #[cfg(feature = "ssr")]
 pub(crate) use overview::movement_name;
 pub use overview::{AccountOverview, AccountOverviewView, load_overview};

@@ -136,6 +136,7 @@ pub fn WorkQueue() -> impl IntoView {
     view! {
         <section class="card" data-testid="work-queue">
             <h2>{t(Msg::OpsQueueTitle)}</h2>
+            <p><A href="/ops/accounts" attr:data-testid="ops-accounts-link">{t(Msg::OpsAccountsTitle)}</A></p>
             <Transition fallback=|| view! { <p class="loading" aria-busy="true">{t(Msg::Loading)}</p> }>
                 {move || Suspend::new(async move {
                     let Ok(Some(queue)) = queue.await else {
@@ -241,6 +242,194 @@ pub fn OpsTicketPage() -> impl IntoView {
                             <Submit label=Msg::SendReply pending=answer.pending() testid="send-answer"/>
                         </ActionForm>
                     })}
+                }.into_any()
+            })}
+        </Transition>
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountHitRow {
+    pub account_id: i64,
+    pub username: String,
+    pub email: String,
+    pub enterprise: String,
+    pub workspaces: String,
+}
+
+/// operator: accounts matching `q` (audited); none for anyone else or an empty query.
+#[server(prefix = "/fn", endpoint = "ops_accounts")]
+pub async fn search_accounts(#[server(default)] q: String) -> Result<Option<Vec<AccountHitRow>>, AppError> {
+    use crate::server_side::{client, operator, store};
+    let Some(me) = operator().await? else {
+        return Ok(None);
+    };
+    if q.trim().is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let store = store()?;
+    let acting = store.operator_by_id(me.operator_id).await?;
+    let hits = store.search_accounts(&acting, &q, &client()).await?;
+    Ok(Some(
+        hits.into_iter()
+            .map(|h| AccountHitRow {
+                account_id: h.account_id,
+                username: h.username,
+                email: h.email,
+                enterprise: h.enterprise_name.unwrap_or_default(),
+                workspaces: h.workspaces.join(", "),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DossierView {
+    pub account_id: i64,
+    pub username: String,
+    pub email: String,
+    pub cash: String,
+    pub arrears: String,
+    pub enterprise: String,
+    /// (workspace, name, bound at)
+    pub workspaces: Vec<(String, String, String)>,
+    /// (month, workspace, total)
+    pub monthly_bills: Vec<(String, String, String)>,
+    pub tickets: Vec<TicketRow>,
+    /// (when, kind, memo, cash change)
+    pub movements: Vec<(String, Msg, String, String)>,
+}
+
+/// operator: one account's dossier (audited).
+#[server(prefix = "/fn", endpoint = "ops_account")]
+pub async fn load_dossier(account: i64) -> Result<Option<DossierView>, AppError> {
+    use crate::server_side::{client, operator, store};
+    use billing::format_cny;
+    let Some(me) = operator().await? else {
+        return Ok(None);
+    };
+    let store = store()?;
+    let acting = store.operator_by_id(me.operator_id).await?;
+    let d = store.account_dossier(&acting, account, &client()).await?;
+    let when = crate::wallet::data::when;
+    Ok(Some(DossierView {
+        account_id: d.account_id,
+        username: d.username.unwrap_or_default(),
+        email: d.email.unwrap_or_default(),
+        cash: format_cny(d.cash.as_decimal()),
+        arrears: format_cny(d.arrears.as_decimal()),
+        enterprise: match (d.enterprise.enterprise_name, d.enterprise.credit_code) {
+            (Some(name), Some(code)) => format!("{name} · {code} · {}", d.enterprise.state.code()),
+            _ => d.enterprise.state.code().to_owned(),
+        },
+        workspaces: d
+            .workspaces
+            .into_iter()
+            .map(|w| (w.workspace_id, w.name, when(w.bound_at)))
+            .collect(),
+        monthly_bills: d
+            .monthly_bills
+            .into_iter()
+            .map(|b| (b.month, b.workspace_id, format_cny(b.total.as_decimal())))
+            .collect(),
+        tickets: d.tickets.into_iter().map(crate::support::ticket_row).collect(),
+        movements: d
+            .movements
+            .into_iter()
+            .map(|m| {
+                (
+                    when(m.at),
+                    crate::account::movement_name(m.kind),
+                    m.memo,
+                    format_cny(billing::money::signed_fen(m.cash_fen)),
+                )
+            })
+            .collect(),
+    }))
+}
+
+/// `/ops/accounts?q=`: find an account; `/ops/accounts/{id}`: its dossier. Both audited.
+#[component]
+pub fn OpsAccountsPage() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let q = move || query.with(|q| q.get("q").unwrap_or_default());
+    let hits = Resource::new(q, search_accounts);
+    view! {
+        <Title text=t(Msg::OpsAccountsTitle)/>
+        <p><A href="/ops">{t(Msg::OpsQueueTitle)}</A></p>
+        <h1>{t(Msg::OpsAccountsTitle)}</h1>
+        <form method="get" action="/ops/accounts" class="filters">
+            <label>{t(Msg::OpsAccountsSearch)}" "<input type="search" name="q" value=q data-testid="account-search"/></label>
+            <button type="submit" class="button secondary">{t(Msg::Filter)}</button>
+        </form>
+        <Transition fallback=|| view! { <p class="loading" aria-busy="true">{t(Msg::Loading)}</p> }>
+            {move || Suspend::new(async move {
+                match hits.await {
+                    Ok(None) => view! { <p class="notice"><A href="/ops">{t(Msg::OpsSignInTitle)}</A></p> }.into_any(),
+                    Err(e) => crate::form::load_failed(&e),
+                    Ok(Some(rows)) => view! {
+                        <div class="table-scroll"><table data-testid="account-hits">
+                            <thead><tr><th>{t(Msg::Username)}</th><th>{t(Msg::Email)}</th><th>{t(Msg::EnterpriseName)}</th><th>{t(Msg::NavWorkspaces)}</th></tr></thead>
+                            <tbody>
+                                {rows.into_iter().map(|h| view! {
+                                    <tr><td><A href=format!("/ops/accounts/{}", h.account_id)>{h.username}</A></td><td>{h.email}</td>
+                                        <td>{h.enterprise}</td><td>{h.workspaces}</td></tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table></div>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn OpsAccountPage() -> impl IntoView {
+    let params = use_params_map();
+    let account = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0));
+    let dossier = Resource::new(account, load_dossier);
+    view! {
+        <Title text=t(Msg::OpsAccountsTitle)/>
+        <p><A href="/ops/accounts">{t(Msg::OpsAccountsTitle)}</A></p>
+        <Transition fallback=|| view! { <p class="loading" aria-busy="true">{t(Msg::Loading)}</p> }>
+            {move || Suspend::new(async move {
+                let d = match dossier.await {
+                    Ok(Some(d)) => d,
+                    Ok(None) => return view! { <p class="notice"><A href="/ops">{t(Msg::OpsSignInTitle)}</A></p> }.into_any(),
+                    Err(e) => return crate::form::load_failed(&e),
+                };
+                view! {
+                    <h1 data-testid="dossier-username">{d.username.clone()}</h1>
+                    <dl class="details">
+                        <dt>{t(Msg::Email)}</dt><dd>{d.email.clone()}</dd>
+                        <dt>{t(Msg::EnterpriseTitle)}</dt><dd>
+                            <A href=format!("/ops/enterprise/{}", d.account_id)>{d.enterprise.clone()}</A></dd>
+                        <dt>{t(Msg::Cash)}</dt><dd data-testid="dossier-cash">{d.cash.clone()}</dd>
+                        <dt>{t(Msg::Arrears)}</dt><dd>{d.arrears.clone()}</dd>
+                    </dl>
+                    <section class="card"><h2>{t(Msg::NavWorkspaces)}</h2>
+                        <ul data-testid="dossier-workspaces">{d.workspaces.into_iter().map(|(id, name, at)| view! {
+                            <li><code>{id}</code>" "{name}" · "{at}</li>
+                        }).collect_view()}</ul>
+                    </section>
+                    <section class="card"><h2>{t(Msg::NavBills)}</h2>
+                        <div class="table-scroll"><table>
+                            <tbody>{d.monthly_bills.into_iter().map(|(month, ws, total)| view! {
+                                <tr><td>{month}</td><td><code>{ws}</code></td><td class="num">{total}</td></tr>
+                            }).collect_view()}</tbody>
+                        </table></div>
+                    </section>
+                    <section class="card"><h2>{t(Msg::SupportTitle)}</h2>
+                        <TicketTable rows=d.tickets testid="dossier-tickets"/>
+                    </section>
+                    <section class="card"><h2>{t(Msg::OpsHistory)}</h2>
+                        <div class="table-scroll"><table data-testid="dossier-movements">
+                            <tbody>{d.movements.into_iter().map(|(at, kind, memo, cash)| view! {
+                                <tr><td>{at}</td><td>{t(kind)}</td><td>{memo}</td><td class="num">{cash}</td></tr>
+                            }).collect_view()}</tbody>
+                        </table></div>
+                    </section>
                 }.into_any()
             })}
         </Transition>

@@ -113,7 +113,8 @@ from_domain_error!(
     backend::cloud::CloudError,
     backend::enterprise::EnterpriseError,
     backend::support::SupportError,
-    backend::work_queue::WorkQueueError
+    backend::work_queue::WorkQueueError,
+    backend::ops_accounts::OpsAccountError
 );
 
 impl IntoResponse for ApiError {

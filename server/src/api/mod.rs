@@ -130,6 +130,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(support::ops_reply))
         .routes(routes!(support::ops_upload).layer(DefaultBodyLimit::max(support::UPLOAD_BODY_LIMIT)))
         .routes(routes!(support::ops_attachment))
+        .routes(routes!(support::search_accounts))
+        .routes(routes!(support::account_dossier))
         // console service token: a workspace's status (bound, settlement, arrears).
         .routes(routes!(console::status))
         // console owner or administrator token: the workspace's billing panel.

@@ -534,6 +534,16 @@ pub struct PendingReview {
     pub submitted_at: DateTime<Utc>,
 }
 
+/// An account an operator's search found.
+#[derive(ToSchema)]
+pub struct AccountHit {
+    pub account_id: i64,
+    pub username: String,
+    pub email: String,
+    pub enterprise_name: Option<String>,
+    pub workspaces: Vec<String>,
+}
+
 /// What waits for an operator.
 #[derive(ToSchema)]
 pub struct WorkQueue {

@@ -738,3 +738,102 @@ pub async fn queue(
 ) -> Result<Json<backend::work_queue::WorkQueue>, ApiError> {
     Ok(Json(store.work_queue(operator.id).await?))
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AccountSearch {
+    /// Part of a username, an email, an enterprise's name or credit code, or a bound workspace's
+    /// id: 2 to 100 characters.
+    #[param(min_length = 2, max_length = 100)]
+    q: String,
+}
+
+/// Find accounts (operators)
+///
+/// operator: up to 50 accounts whose customer's username or email, enterprise name or credit
+/// code, or a bound workspace's id contains `q`. Audited (`account.search`).
+#[utoipa::path(
+    get,
+    path = "/ops/accounts",
+    tag = "ops",
+    security(("operator_token" = [])),
+    params(AccountSearch),
+    responses(
+        (status = 200, description = "The accounts found", body = Vec<schema::AccountHit>),
+        (status = 422, description = "`invalid_field` (field `q`) or `invalid_request`", body = ApiErrorBody),
+    ),
+)]
+pub async fn search_accounts(
+    State(store): State<Store>,
+    OperatorToken(operator): OperatorToken,
+    ClientAddress(client): ClientAddress,
+    params: Result<Query<AccountSearch>, QueryRejection>,
+) -> Result<Json<Vec<backend::ops_accounts::AccountHit>>, ApiError> {
+    let params = query(params)?;
+    Ok(Json(
+        store
+            .search_accounts(&operator, &params.q, &client)
+            .await?,
+    ))
+}
+
+/// An account's dossier (operators)
+///
+/// operator: balances, enterprise verification, workspaces, monthly bills, tickets and the newest
+/// 50 movements of account `{id}`. Audited (`account.view`).
+#[utoipa::path(
+    get,
+    path = "/ops/accounts/{id}",
+    tag = "ops",
+    security(("operator_token" = [])),
+    params(("id" = i64, Path, description = "The billing account")),
+    responses(
+        (status = 200, description = "The account", body = AccountDossierView),
+        (status = 404, description = "`account_unknown`", body = ApiErrorBody),
+    ),
+)]
+pub async fn account_dossier(
+    State(store): State<Store>,
+    OperatorToken(operator): OperatorToken,
+    ClientAddress(client): ClientAddress,
+    Path(id): Path<i64>,
+) -> Result<Json<AccountDossierView>, ApiError> {
+    let d = store.account_dossier(&operator, id, &client).await?;
+    Ok(Json(AccountDossierView {
+        account_id: d.account_id,
+        username: d.username,
+        email: d.email,
+        name: d.name,
+        cash: d.cash.to_string(),
+        arrears: d.arrears.to_string(),
+        enterprise: serde_json::to_value(d.enterprise).unwrap_or_default(),
+        workspaces: serde_json::to_value(d.workspaces).unwrap_or_default(),
+        monthly_bills: serde_json::to_value(d.monthly_bills).unwrap_or_default(),
+        tickets: d.tickets,
+        movements: d.movements.into_iter().map(super::wallet::MovementView::from).collect(),
+    }))
+}
+
+/// One account as an operator sees it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountDossierView {
+    pub account_id: i64,
+    /// The customer who holds it (none for an account an operator made for a company).
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub name: String,
+    #[schema(value_type = schema::Money)]
+    pub cash: String,
+    #[schema(value_type = schema::Money)]
+    pub arrears: String,
+    #[schema(value_type = schema::EnterpriseVerification)]
+    pub enterprise: serde_json::Value,
+    #[schema(value_type = Vec<schema::Workspace>)]
+    pub workspaces: serde_json::Value,
+    #[schema(value_type = Vec<schema::MonthlyBill>)]
+    pub monthly_bills: serde_json::Value,
+    #[schema(value_type = Vec<schema::TicketSummary>)]
+    pub tickets: Vec<TicketSummary>,
+    pub movements: Vec<super::wallet::MovementView>,
+}

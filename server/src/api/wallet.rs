@@ -461,21 +461,22 @@ pub async fn movements(
         .movements(account_id, query.limit)
         .await
         .map_err(ledger_error)?;
-    Ok(Json(
-        movements
-            .into_iter()
-            .map(|m| MovementView {
-                transaction_id: m.transaction_id,
-                kind: m.kind.code().to_owned(),
-                memo: m.memo,
-                at: m.at,
-                cash: signed_amount(m.cash_fen),
-                arrears: signed_amount(m.arrears_fen),
-                vouchers: signed_amount(m.vouchers_fen),
-                prepaid_cards: signed_amount(m.prepaid_cards_fen),
-            })
-            .collect(),
-    ))
+    Ok(Json(movements.into_iter().map(MovementView::from).collect()))
+}
+
+impl From<backend::movements::Movement> for MovementView {
+    fn from(m: backend::movements::Movement) -> MovementView {
+        MovementView {
+            transaction_id: m.transaction_id,
+            kind: m.kind.code().to_owned(),
+            memo: m.memo,
+            at: m.at,
+            cash: signed_amount(m.cash_fen),
+            arrears: signed_amount(m.arrears_fen),
+            vouchers: signed_amount(m.vouchers_fen),
+            prepaid_cards: signed_amount(m.prepaid_cards_fen),
+        }
+    }
 }
 
 #[cfg(test)]
