@@ -394,8 +394,15 @@ fn amount_decimal(amount: Amount) -> Decimal {
     Decimal::new(amount.fen(), 2)
 }
 
-/// The panel itself; `month_href` makes the month picker's links.
-fn panel_view(page: PanelPage, embedded: bool, month_href: impl Fn(&str) -> String) -> AnyView {
+/// The panel itself; `month_href` makes the month picker's links. `console_token` is the
+/// console's token when the panel is embedded: the owner's "Change binding" takes it to
+/// `/bind?token=…`, where they sign in to the account the workspace should move to.
+fn panel_view(
+    page: PanelPage,
+    console_token: Option<String>,
+    month_href: impl Fn(&str) -> String,
+) -> AnyView {
+    let embedded = console_token.is_some();
     let p = page.panel;
     if !p.bound {
         return view! { <p class="notice" data-testid="panel-unbound">{t(Msg::PanelUnbound)}</p> }
@@ -414,7 +421,14 @@ fn panel_view(page: PanelPage, embedded: bool, month_href: impl Fn(&str) -> Stri
                 {link("/wallet".into(), Msg::PanelRecharge, "action-recharge")}
                 {link("/".into(), Msg::PanelBillingCenter, "action-billing-center")}
                 {link(format!("/workspaces/{ws}#settlement"), Msg::PanelSettlementMethod, "action-settlement")}
-                {link(format!("/workspaces/{ws}#binding"), Msg::PanelChangeBinding, "action-binding")}
+                {link(
+                    match &console_token {
+                        Some(token) => format!("/bind?token={}", crate::url::percent_encode(token, false)),
+                        None => format!("/workspaces/{ws}#binding"),
+                    },
+                    Msg::PanelChangeBinding,
+                    "action-binding",
+                )}
             </nav>
         }
     });
@@ -659,7 +673,7 @@ pub fn EmbeddedPanelPage() -> impl IntoView {
                             request_animation_frame(move || tell_parent_height(&origins));
                         }
                         let (ws, token) = (ws(), token());
-                        panel_view(page, true, move |m| {
+                        panel_view(page, Some(token.clone()), move |m| {
                             format!(
                                 "/embed/workspaces/{}?token={}&month={m}",
                                 crate::url::percent_encode(&ws, false),
@@ -777,7 +791,7 @@ pub fn OwnPanelPage() -> impl IntoView {
                             }
                         });
                         view! {
-                            {panel_view(page, false, move |m| {
+                            {panel_view(page, None, move |m| {
                                 format!("/workspaces/{}?month={m}", crate::url::percent_encode(&ws_for_links, false))
                             })}
                             {settlement}
