@@ -227,15 +227,20 @@ impl Posted {
 
     /// Stores the files as the customer's uploads; their ids, for the message.
     pub(crate) async fn upload(&self, account_id: i64) -> Result<Vec<i64>, AppError> {
+        self.upload_as(backend::attachments::Uploader::Customer { account_id })
+            .await
+    }
+
+    /// Stores the files as `uploader`'s; their ids, for the message.
+    pub(crate) async fn upload_as(
+        &self,
+        uploader: backend::attachments::Uploader,
+    ) -> Result<Vec<i64>, AppError> {
         let store = crate::server_side::store()?;
         let mut ids = Vec::with_capacity(self.files.len());
         for (name, bytes) in &self.files {
             let uploaded = store
-                .upload_attachment(
-                    backend::attachments::Uploader::Customer { account_id },
-                    name,
-                    bytes,
-                )
+                .upload_attachment(uploader, name, bytes)
                 .await
                 .map_err(|e| AppError::from(e).at("file"))?;
             ids.push(uploaded.id);

@@ -26,6 +26,7 @@ async function operatorAnswers(browser: Browser, customer: string, title: string
   await page.getByTestId('take-ticket').click();
   await expect(page.getByTestId('ticket-state')).toHaveText('In progress');
   await page.getByTestId('answer-body').fill(answer);
+  await page.getByTestId('answer-files').setInputFiles({ name: 'steps.txt', mimeType: 'text/plain', buffer: Buffer.from('1. Open the wallet.\n') });
   await page.getByTestId('send-answer').click();
   await expect(page.getByTestId('ticket-state')).toHaveText('Replied');
   await expect(page.getByTestId('message').last()).toContainText(answer);
@@ -79,8 +80,9 @@ for (const js of [true, false]) {
       await page.goto(ticketUrl);
       await expect(page.getByTestId('ticket-state')).toHaveText('Replied');
       await expect(page.getByTestId('message').last()).toContainText('Credited now; sorry for the wait.');
+      await expect(page.getByTestId('message').last().getByTestId('attachment')).toHaveText('steps.txt');
       // The file comes back as a download, byte for byte.
-      const response = await page.request.get(await page.getByTestId('attachment').getAttribute('href') as string);
+      const response = await page.request.get(await page.getByTestId('attachment').first().getAttribute('href') as string);
       expect(response.status()).toBe(200);
       expect(response.headers()['content-disposition']).toContain('attachment');
       expect(response.headers()['x-content-type-options']).toBe('nosniff');

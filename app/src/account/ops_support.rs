@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::form::{FormError, Submit, error_at, focus_first_error, last_error, successes};
 use crate::i18n::{Msg, t};
-use crate::support::{TicketRow, ThreadView, state_name, type_name};
+use crate::support::{FileInput, FilesForm, TicketRow, ThreadView, returned_error, state_name, type_name};
+use leptos::server_fn::ServerFn;
+use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewRow {
@@ -88,22 +90,38 @@ pub async fn take_ticket(#[server(default)] csrf: String, ticket: i64) -> Result
     Ok(())
 }
 
-/// operator + CSRF: answers the ticket; the customer is mailed.
-#[server(prefix = "/fn", endpoint = "answer_ticket")]
-pub async fn answer_ticket(
-    #[server(default)] csrf: String,
-    ticket: i64,
-    #[server(default)] body: String,
-) -> Result<(), AppError> {
+/// operator + CSRF: answers the ticket, with files; the customer is mailed.
+#[server(prefix = "/fn", endpoint = "answer_ticket", input = MultipartFormData)]
+pub async fn answer_ticket(data: MultipartData) -> Result<(), AppError> {
     use crate::server_side::{acting_operator, client, go_to, store};
-    let me = acting_operator(&csrf).await?;
+    let posted = crate::support::Posted::read(data).await?;
+    let me = acting_operator(&posted.field("csrf")).await?;
+    let ticket: i64 = posted
+        .field("ticket")
+        .parse()
+        .map_err(|_| AppError::not_found("ticket_not_found"))?;
+    let body = posted.field("body");
+    if body.trim().is_empty() || body.chars().count() > billing::support::MAX_MESSAGE_CHARS {
+        return Err(AppError::new("ticket_field_invalid").at("body"));
+    }
     let store = store()?;
     let acting = store.operator_by_id(me.operator_id).await?;
+    let attachments = posted
+        .upload_as(backend::attachments::Uploader::Operator {
+            operator_id: me.operator_id,
+        })
+        .await?;
     store
-        .reply_as_operator(&acting, ticket, &body, &[], &client())
+        .reply_as_operator(&acting, ticket, &body, &attachments, &client())
         .await?;
     go_to(&format!("/ops/tickets/{ticket}?answered=1"));
     Ok(())
+}
+
+fn send_answer(
+    data: MultipartData,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AppError>>>> {
+    Box::pin(answer_ticket(data))
 }
 
 #[component]
@@ -175,16 +193,18 @@ pub fn OpsTicketPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0));
     let take = ServerAction::<TakeTicket>::new();
-    let answer = ServerAction::<AnswerTicket>::new();
-    let (taken, answered) = (successes(take), successes(answer));
+    let answer_error = RwSignal::new(returned_error::<AnswerTicket>());
+    let answer_pending = RwSignal::new(false);
+    let answered = RwSignal::new(0);
+    let taken = successes(take);
     let thread = Resource::new(
         move || (id(), taken.get(), answered.get()),
         |(id, _, _)| load_ops_ticket(id),
     );
-    let answer_error = last_error(answer);
+    let answer_signal = Signal::derive(move || answer_error.get());
     let take_error = last_error(take);
-    focus_first_error(answer_error);
-    let body_error = error_at(answer_error, "body");
+    focus_first_error(answer_signal);
+    let (body_error, file_error) = (error_at(answer_signal, "body"), error_at(answer_signal, "file"));
     view! {
         <Title text=t(Msg::OpsTitle)/>
         <p><A href="/ops">{t(Msg::OpsQueueTitle)}</A></p>
@@ -229,9 +249,9 @@ pub fn OpsTicketPage() -> impl IntoView {
                                 <Submit label=Msg::OpsTake pending=take.pending() testid="take-ticket" secondary=true/>
                             </ActionForm>
                         })}
-                        <ActionForm action=answer attr:class="card auth-form" attr:novalidate="">
-                            <h2>{t(Msg::OpsAnswer)}</h2>
-                            <FormError message=Signal::derive(move || answer_error.get().and_then(|e| e.outside(&["body"])))/>
+                        <h2>{t(Msg::OpsAnswer)}</h2>
+                        <FilesForm action=AnswerTicket::PATH testid="answer-form" error=answer_error pending=answer_pending send=send_answer done=answered>
+                            <FormError message=Signal::derive(move || answer_error.get().and_then(|e| e.outside(&["body", "file"])))/>
                             <input type="hidden" name="csrf" value=csrf_answer.clone()/>
                             <input type="hidden" name="ticket" value=ticket.id.to_string()/>
                             <div class="field">
@@ -239,8 +259,9 @@ pub fn OpsTicketPage() -> impl IntoView {
                                 <textarea id="f-answer" name="body" rows="4" data-testid="answer-body"></textarea>
                                 {move || body_error.get().map(|e| view! { <p class="field-error" data-testid="error-body">{t(e)}</p> })}
                             </div>
-                            <Submit label=Msg::SendReply pending=answer.pending() testid="send-answer"/>
-                        </ActionForm>
+                            <FileInput error=file_error testid="answer-files"/>
+                            <Submit label=Msg::SendReply pending=Signal::derive(move || answer_pending.get()) testid="send-answer"/>
+                        </FilesForm>
                     })}
                 }.into_any()
             })}
