@@ -163,7 +163,87 @@ impl Store {
             let report = demo.settle_day(day, "demo").await.map_err(|e| fail(&e))?;
             bills += report.bills_charged;
         }
+        self.demo_support(&demo, &clock, account, today)
+            .await
+            .map_err(|e| fail(&e))?;
         Ok(DemoOutcome::Created { bills })
+    }
+
+    /// The support center and enterprise verification as a customer would have used them: an
+    /// invoice question answered by support three days ago, and the enterprise submitted for
+    /// review with its licence. The answering operator gets a random password nobody knows.
+    async fn demo_support(
+        &self,
+        demo: &Store,
+        clock: &ManualClock,
+        account: i64,
+        today: NaiveDate,
+    ) -> Result<(), String> {
+        use crate::attachments::Uploader;
+        let fail = |e: &dyn std::fmt::Display| e.to_string();
+        clock.set(at(self, today - Duration::days(4), 9, 20));
+        let screenshot = demo
+            .upload_attachment(
+                Uploader::Customer { account_id: account },
+                "invoice-request.txt",
+                "抬头：示例科技有限公司\n税号：91330106MA2DEMX01W\n".as_bytes(),
+            )
+            .await
+            .map_err(|e| fail(&e))?;
+        let ticket = demo
+            .open_ticket(
+                account,
+                &crate::support::NewTicket {
+                    ticket_type: billing::support::TicketType::Invoice,
+                    title: "如何修改发票抬头？ How do I change the invoice title?".into(),
+                    description: "上个月的发票抬头需要改为公司全称，详见附件。\nLast month's invoice should carry our company's full name (attached).".into(),
+                    attachments: vec![screenshot.id],
+                },
+            )
+            .await
+            .map_err(|e| fail(&e))?;
+        let support = match demo.operator_id("demo-support").await.map_err(|e| fail(&e))? {
+            Some(id) => demo.operator_by_id(id).await.map_err(|e| fail(&e))?,
+            None => demo
+                .create_operator("demo-support", &crate::auth::random_token(24))
+                .await
+                .map_err(|e| fail(&e))?,
+        };
+        clock.set(at(self, today - Duration::days(3), 14, 5));
+        demo.assign_ticket(&support, ticket.ticket.id, None, "demo")
+            .await
+            .map_err(|e| fail(&e))?;
+        demo.reply_as_operator(
+            &support,
+            ticket.ticket.id,
+            "已按新抬头重开发票，将在 1 个工作日内发送到您的邮箱。\nThe invoice is reissued with the new title and reaches your mailbox within one working day.",
+            &[],
+            "demo",
+        )
+        .await
+        .map_err(|e| fail(&e))?;
+        clock.set(at(self, today - Duration::days(1), 16, 40));
+        let licence = demo
+            .upload_attachment(
+                Uploader::Customer { account_id: account },
+                "business-licence.pdf",
+                b"%PDF-1.4\n% demo business licence\n",
+            )
+            .await
+            .map_err(|e| fail(&e))?;
+        demo.submit_enterprise(
+            account,
+            &crate::enterprise::EnterpriseSubmission {
+                enterprise_name: "示例科技有限公司".into(),
+                credit_code: "91330106MA2DEMX01W".into(),
+                contact_name: "王小明".into(),
+                contact_phone: "+86 138 0000 0000".into(),
+                licence_attachment_id: licence.id,
+            },
+        )
+        .await
+        .map_err(|e| fail(&e))?;
+        Ok(())
     }
 
     /// What else happens on a demo day (`back` days before today), at 10:00.

@@ -754,6 +754,28 @@ async fn the_demo_data_is_real_settled_usage_made_once(db: TestDb) {
             .any(|t| t.status == backend::topups::TopUpStatus::Paid),
         "a paid top-up in the history"
     );
+    // A ticket support answered, and the enterprise waiting for review with its licence.
+    let tickets = db
+        .store
+        .tickets(
+            customer.billing_account_id,
+            &backend::support::TicketFilter {
+                per_page: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        tickets.iter().map(|t| t.state).collect::<Vec<_>>(),
+        [billing::support::TicketState::Replied]
+    );
+    let enterprise = db.store.enterprise(customer.billing_account_id).await.unwrap();
+    assert_eq!(
+        enterprise.state,
+        billing::enterprise::VerificationState::PendingReview
+    );
+    assert!(enterprise.licence.is_some());
     // Each bill was charged at 00:01 (Shanghai) after its day, not when the demo was made.
     let times: Vec<(String, i64)> = sqlx::query_as("SELECT bill_date, charged_at FROM bills")
         .fetch_all(db.store.pool())
