@@ -533,6 +533,8 @@ messages! {
     VerificationPending => "Waiting for review", "审核中";
     VerificationVerified => "Verified", "已认证";
     VerificationRejected => "Not approved", "未通过";
+    VerificationWithdrawn => "Withdrawn", "已撤回";
+    WithdrawSubmission => "Withdraw the submission", "撤回申请";
     RejectedBecause => "Why it was not approved:", "未通过原因：";
     LicenceOnFile => "Licence on file", "已提交的营业执照";
     OpsApprove => "Approve", "通过";

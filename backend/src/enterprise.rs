@@ -276,6 +276,27 @@ impl Store {
         self.enterprise(account_id).await
     }
 
+    /// The customer takes back a submission that waits for review (an operator can then no
+    /// longer decide it); they may submit again.
+    pub async fn withdraw_enterprise(&self, account_id: i64) -> Result<Enterprise, EnterpriseError> {
+        let mut tx = self.begin_write().await?;
+        crate::accounts::lock(self, &mut tx, account_id)
+            .await
+            .map_err(|_| EnterpriseError::AccountNotFound)?;
+        let withdrawn = sqlx::query(
+            "UPDATE enterprise_verifications SET state = 'withdrawn' \
+             WHERE account_id = $1 AND state = 'pending_review'",
+        )
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+        if withdrawn.rows_affected() != 1 {
+            return Err(EnterpriseError::NotPending);
+        }
+        tx.commit().await?;
+        self.enterprise(account_id).await
+    }
+
     /// An operator approves or rejects what waits for review: audited, and the account holder
     /// is mailed, in one transaction.
     pub async fn review_enterprise(

@@ -212,6 +212,27 @@ async fn a_submission_is_checked_reviewed_and_mailed(db: TestDb) {
         2,
         "{mail:?}"
     );
+    // The change waiting for review, withdrawn: nobody can decide it any more; it may be
+    // submitted again.
+    let withdrawn = db.store.withdraw_enterprise(alice).await.unwrap();
+    assert_eq!(withdrawn.state, VerificationState::Withdrawn);
+    let late = db
+        .store
+        .review_enterprise(&operator, alice, &Review::Approve, "10.0.0.1")
+        .await
+        .unwrap_err();
+    assert_eq!(Problem::from(late).code, "verification_not_pending");
+    let twice = db.store.withdraw_enterprise(alice).await.unwrap_err();
+    assert_eq!(Problem::from(twice).code, "verification_not_pending");
+    assert_eq!(
+        db.store
+            .submit_enterprise(alice, &submission("9144030071526726XG", scan))
+            .await
+            .unwrap()
+            .state,
+        VerificationState::PendingReview
+    );
+
     // Nothing of another account waits.
     let bob = account(&db, "bob").await;
     let none = db

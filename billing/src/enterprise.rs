@@ -87,6 +87,8 @@ pub enum VerificationState {
     PendingReview,
     Verified,
     Rejected,
+    /// The customer took the submission back before it was decided.
+    Withdrawn,
 }
 
 impl VerificationState {
@@ -96,6 +98,7 @@ impl VerificationState {
             VerificationState::PendingReview => "pending_review",
             VerificationState::Verified => "verified",
             VerificationState::Rejected => "rejected",
+            VerificationState::Withdrawn => "withdrawn",
         }
     }
 
@@ -105,6 +108,7 @@ impl VerificationState {
             "pending_review" => VerificationState::PendingReview,
             "verified" => VerificationState::Verified,
             "rejected" => VerificationState::Rejected,
+            "withdrawn" => VerificationState::Withdrawn,
             _ => return None,
         })
     }
@@ -115,8 +119,13 @@ impl VerificationState {
         self != VerificationState::PendingReview
     }
 
-    /// An operator decides only what waits for review.
+    /// An operator decides only what waits for review (never a withdrawn submission).
     pub fn may_review(self) -> bool {
+        self == VerificationState::PendingReview
+    }
+
+    /// The customer takes back only what waits for review.
+    pub fn may_withdraw(self) -> bool {
         self == VerificationState::PendingReview
     }
 }
@@ -124,6 +133,18 @@ impl VerificationState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_withdrawn_submission_is_never_decided_and_may_be_submitted_again() {
+        use VerificationState::*;
+        assert!(!Withdrawn.may_review());
+        assert!(Withdrawn.may_submit());
+        assert!(PendingReview.may_withdraw());
+        for state in [Unverified, Verified, Rejected, Withdrawn] {
+            assert!(!state.may_withdraw(), "{state:?}");
+            assert_eq!(VerificationState::from_code(state.code()), Some(state));
+        }
+    }
 
     #[test]
     fn real_codes_are_valid() {

@@ -96,6 +96,10 @@ for (const js of [true, false]) {
       await expect(page.getByTestId('error-credit_code')).toBeVisible();
 
       await submit(page, js, true);
+      // Withdrawn, then submitted again (the licence on file kept).
+      await page.getByTestId('withdraw-verification').click();
+      await expect(page.getByTestId('verification-state')).toHaveText('Withdrawn');
+      await submit(page, js, false);
       await review(browser, js, first, 'reject');
       await page.goto('/account/enterprise');
       await expect(page.getByTestId('rejection-reason')).toContainText('The licence is not legible.');

@@ -86,6 +86,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/ops/attachments"),
     ("get", "/ops/attachments/{id}"),
     ("get", "/ops/accounts"),
+    ("post", "/enterprise/withdraw"),
     ("get", "/ops/accounts/{id}"),
 ];
 
@@ -1066,6 +1067,23 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
     }
     api.call("GET", "/enterprise", "/enterprise", None, &read)
         .await;
+    // Withdrawn, withdrawn again (nothing waits), submitted again.
+    for _ in 0..2 {
+        api.call("POST", "/enterprise/withdraw", "/enterprise/withdraw", None, &write)
+            .await;
+    }
+    api.call(
+        "POST",
+        "/enterprise",
+        "/enterprise",
+        Some(
+            json!({"enterprise_name": "示例科技有限公司", "credit_code": "9144030071526726XG",
+            "contact_name": "王小明", "contact_phone": "+86 138 0000 0000",
+            "licence_attachment_id": licence["id"]}),
+        ),
+        &write,
+    )
+    .await;
     let rotated = api
         .call(
             "POST",

@@ -23,6 +23,7 @@ fn state_name(state: VerificationState) -> Msg {
         VerificationState::PendingReview => Msg::VerificationPending,
         VerificationState::Verified => Msg::VerificationVerified,
         VerificationState::Rejected => Msg::VerificationRejected,
+        VerificationState::Withdrawn => Msg::VerificationWithdrawn,
     }
 }
 
@@ -133,6 +134,16 @@ pub async fn submit_enterprise(data: MultipartData) -> Result<(), AppError> {
     crate::server_side::keep_typed(result, &typed)
 }
 
+/// customer + CSRF: takes back the submission that waits for review.
+#[server(prefix = "/fn", endpoint = "withdraw_enterprise")]
+pub async fn withdraw_enterprise(#[server(default)] csrf: String) -> Result<(), AppError> {
+    use crate::server_side::{acting_customer, go_to, store};
+    let me = acting_customer(&csrf).await?;
+    store()?.withdraw_enterprise(me.account_id).await?;
+    go_to("/account/enterprise");
+    Ok(())
+}
+
 fn send_submission(
     data: MultipartData,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AppError>>>> {
@@ -163,7 +174,10 @@ pub fn EnterprisePage() -> impl IntoView {
     let error_signal = Signal::derive(move || error.get());
     focus_first_error(error_signal);
     let done = RwSignal::new(0);
-    let enterprise = Resource::new(move || done.get(), |_| load_enterprise());
+    let withdraw = ServerAction::<WithdrawEnterprise>::new();
+    let withdrawn = successes(withdraw);
+    let withdraw_error = last_error(withdraw);
+    let enterprise = Resource::new(move || (done.get(), withdrawn.get()), |_| load_enterprise());
     // Made here, not inside the `Suspend` (which disposes what it made when it renders again).
     let field_error = |field: &'static str| error_at(error_signal, field);
     let (name_error, code_error, contact_error, phone_error, file_error) = (
@@ -189,6 +203,8 @@ pub fn EnterprisePage() -> impl IntoView {
                     error.get_untracked().and_then(|e| e.typed(field)).unwrap_or_else(|| stored.to_owned())
                 };
                 let may_submit = view.state.may_submit();
+                let may_withdraw = view.state.may_withdraw();
+                let csrf_withdraw = view.csrf_token.clone();
                 view! {
                     <p><span class="badge" data-testid="verification-state">{t(state_name(view.state))}</span></p>
                     {view.rejection_reason.clone().map(|why| view! {
@@ -196,6 +212,13 @@ pub fn EnterprisePage() -> impl IntoView {
                     })}
                     {(view.state != VerificationState::Unverified).then(|| view! {
                         <Summary view=view.clone() licence_href="/api/v1/attachments/".to_owned()/>
+                    })}
+                    {may_withdraw.then(|| view! {
+                        <FormError message=Signal::derive(move || withdraw_error.get().map(|e| e.message()))/>
+                        <ActionForm action=withdraw attr:class="inline-form ticket-action">
+                            <input type="hidden" name="csrf" value=csrf_withdraw/>
+                            <Submit label=Msg::WithdrawSubmission pending=withdraw.pending() testid="withdraw-verification" secondary=true/>
+                        </ActionForm>
                     })}
                     {may_submit.then(move || view! {
                         <FilesForm action=SubmitEnterprise::PATH testid="enterprise-form" error pending send=send_submission done>

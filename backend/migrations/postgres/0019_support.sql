@@ -50,5 +50,8 @@ CREATE TABLE ticket_messages (
 );
 CREATE INDEX ticket_messages_ticket ON ticket_messages (ticket_id, id);
 
--- The business licence an enterprise submission carries.
+-- The business licence an enterprise submission carries, and a submission the customer withdrew.
 ALTER TABLE enterprise_verifications ADD COLUMN licence_attachment_id BIGINT REFERENCES attachments (id);
+ALTER TABLE enterprise_verifications DROP CONSTRAINT enterprise_verifications_state_check;
+ALTER TABLE enterprise_verifications ADD CONSTRAINT enterprise_verifications_state_check
+    CHECK (state IN ('pending_review', 'verified', 'rejected', 'withdrawn'));

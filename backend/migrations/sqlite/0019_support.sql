@@ -50,5 +50,26 @@ CREATE TABLE ticket_messages (
 );
 CREATE INDEX ticket_messages_ticket ON ticket_messages (ticket_id, id);
 
--- The business licence an enterprise submission carries.
-ALTER TABLE enterprise_verifications ADD COLUMN licence_attachment_id BIGINT REFERENCES attachments (id);
+-- The business licence an enterprise submission carries, and a submission the customer withdrew
+-- (SQLite changes a CHECK only by making the table again).
+CREATE TABLE enterprise_verifications_new (
+    account_id            BIGINT PRIMARY KEY REFERENCES billing_accounts (id),
+    state                 TEXT   NOT NULL CHECK (state IN ('pending_review', 'verified', 'rejected', 'withdrawn')),
+    enterprise_name       TEXT   NOT NULL,
+    credit_code           TEXT   NOT NULL,
+    contact_name          TEXT   NOT NULL,
+    contact_phone         TEXT   NOT NULL,
+    rejection_reason      TEXT,
+    submitted_at          BIGINT NOT NULL,
+    reviewed_at           BIGINT,
+    reviewed_by           BIGINT REFERENCES operators (id),
+    licence_attachment_id BIGINT REFERENCES attachments (id)
+);
+INSERT INTO enterprise_verifications_new (account_id, state, enterprise_name, credit_code, contact_name,
+    contact_phone, rejection_reason, submitted_at, reviewed_at, reviewed_by)
+SELECT account_id, state, enterprise_name, credit_code, contact_name, contact_phone, rejection_reason,
+    submitted_at, reviewed_at, reviewed_by FROM enterprise_verifications;
+DROP TABLE enterprise_verifications;
+ALTER TABLE enterprise_verifications_new RENAME TO enterprise_verifications;
+CREATE INDEX enterprise_verifications_state ON enterprise_verifications (state, submitted_at);
+CREATE INDEX enterprise_verifications_code ON enterprise_verifications (credit_code);

@@ -91,6 +91,29 @@ pub async fn submit_enterprise(
     ))
 }
 
+/// Withdraw the submission
+///
+/// customer + X-CSRF-Token: takes back the submission that waits for review (`withdrawn`); an
+/// operator can then no longer decide it, and the customer may submit again.
+#[utoipa::path(
+    post,
+    path = "/enterprise/withdraw",
+    tag = "accounts",
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "Withdrawn", body = super::schema::EnterpriseVerification),
+        (status = 409, description = "`verification_not_pending`: nothing waits for review", body = super::ApiErrorBody),
+    ),
+)]
+pub async fn withdraw_enterprise(
+    State(store): State<Store>,
+    session: CustomerSession,
+) -> Result<Json<Enterprise>, ApiError> {
+    session.require_csrf_header()?;
+    let account = super::customer_account(&store, &session).await?;
+    Ok(Json(store.withdraw_enterprise(account).await?))
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"decision": "reject", "reason": "The licence is not legible."}))]

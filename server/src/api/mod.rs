@@ -113,6 +113,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(enterprise::review_enterprise))
         .routes(routes!(enterprise::ops_enterprise))
+        .routes(routes!(enterprise::withdraw_enterprise))
         // customer (+ X-CSRF-Token to change anything): uploads and the support center.
         .routes(routes!(support::upload).layer(DefaultBodyLimit::max(support::UPLOAD_BODY_LIMIT)))
         .routes(routes!(support::attachment))

@@ -415,6 +415,7 @@ pub enum VerificationState {
     PendingReview,
     Verified,
     Rejected,
+    Withdrawn,
 }
 
 /// An account's enterprise (real-name) verification.
