@@ -541,6 +541,8 @@ messages! {
     OpsReject => "Reject", "驳回";
     OpsRejectReason => "Reason (shown to the customer)", "驳回原因（客户可见）";
     ErrLicenceRequired => "Attach the business licence.", "请上传营业执照。";
+    ErrVerificationChanged => "The submission changed since you opened it: read it again before deciding.", "该申请在您打开后已变更，请重新查看后再审核。";
+    ErrTicketAssigned => "Another operator has taken this ticket.", "该工单已被其他运营人员认领。";
     ChangeBindingTitle => "Move this workspace to your account", "将工作空间换绑到本账户";
     ChangeBindingHelp => "It is bound to another Billing Center account. It moves here only if both accounts are verified as the same enterprise: bills already made stay there, the next daily bill is yours, and it gets a new usage key.", "该工作空间已绑定到另一个费用中心账户。只有两个账户都认证为同一企业时才能换绑：已出的账单留在原账户，下一张日账单起由本账户结算，并会生成新的用量密钥。";
     ChangeBindingButton => "Change binding", "换绑";

@@ -172,6 +172,18 @@ pub async fn load_ticket(id: i64) -> Result<Option<ThreadView>, AppError> {
     Ok(Some(thread_view(thread, me.csrf_token)))
 }
 
+/// The server functions that take `multipart/form-data` (forms with files): the server refuses
+/// another content type (415) and a body over [`MULTIPART_BODY_LIMIT`] (413) before they run.
+pub const MULTIPART_FORMS: [&str; 4] = [
+    "/fn/open_ticket",
+    "/fn/reply_ticket",
+    "/fn/submit_enterprise",
+    "/fn/answer_ticket",
+];
+
+/// Five files of 8 MB and the text fields.
+pub const MULTIPART_BODY_LIMIT: usize = 5 * billing::support::MAX_ATTACHMENT_BYTES + 512 * 1024;
+
 /// A multipart form as posted: its text fields and its files.
 #[cfg(feature = "ssr")]
 pub(crate) struct Posted {
@@ -185,17 +197,35 @@ impl Posted {
         self.fields.get(name).cloned().unwrap_or_default()
     }
 
-    /// Reads the form, refusing a file over 8 MB or a sixth file as soon as it shows (the body
-    /// is read as it arrives, never whole).
-    pub(crate) async fn read(data: MultipartData) -> Result<Posted, AppError> {
+    /// Reads the form of a signed-in customer (or, with `operator`, an operator), refusing a file
+    /// over 8 MB, a sixth file, a text field over 64 KiB or more parts than a form has as soon as
+    /// they show: the body is read as it arrives, never whole, and not at all for anyone else.
+    /// (The server refuses a body that is not `multipart/form-data`, or larger than
+    /// [`MULTIPART_BODY_LIMIT`], before this runs: `server::router`.)
+    pub(crate) async fn read(data: MultipartData, operator: bool) -> Result<Posted, AppError> {
         use billing::support::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_MESSAGE};
+        const MAX_TEXT_BYTES: usize = 64 * 1024;
+        const MAX_PARTS: usize = 24;
+        let signed_in = if operator {
+            crate::server_side::operator().await?.is_some()
+        } else {
+            crate::server_side::customer().await?.is_some()
+        };
+        if !signed_in {
+            return Err(AppError::unauthorised("session_ended"));
+        }
         let unreadable = |_| AppError::new("form_invalid");
         let mut data = data.into_inner().ok_or_else(|| AppError::new("form_invalid"))?;
+        let mut parts = 0;
         let mut posted = Posted {
             fields: Default::default(),
             files: Vec::new(),
         };
         while let Some(mut field) = data.next_field().await.map_err(unreadable)? {
+            parts += 1;
+            if parts > MAX_PARTS {
+                return Err(AppError::new("form_invalid"));
+            }
             let name = field.name().unwrap_or_default().to_owned();
             if name == "file" {
                 let file_name = field.file_name().unwrap_or_default().to_owned();
@@ -215,10 +245,14 @@ impl Posted {
                 }
                 posted.files.push((file_name, bytes));
             } else {
-                let text = field.text().await.map_err(unreadable)?;
-                if text.len() > 64 * 1024 {
-                    return Err(AppError::new("form_invalid"));
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+                    if bytes.len() + chunk.len() > MAX_TEXT_BYTES {
+                        return Err(AppError::new("form_invalid"));
+                    }
+                    bytes.extend_from_slice(&chunk);
                 }
+                let text = String::from_utf8(bytes).map_err(|_| AppError::new("form_invalid"))?;
                 posted.fields.insert(name, text);
             }
         }
@@ -252,7 +286,7 @@ impl Posted {
 /// customer + CSRF: opens a ticket with its files, then shows it.
 #[server(prefix = "/fn", endpoint = "open_ticket", input = MultipartFormData)]
 pub async fn open_ticket(data: MultipartData) -> Result<(), AppError> {
-    let posted = Posted::read(data).await?;
+    let posted = Posted::read(data, false).await?;
     let typed = [
         ("kind", posted.field("kind")),
         ("title", posted.field("title")),
@@ -292,7 +326,7 @@ pub async fn open_ticket(data: MultipartData) -> Result<(), AppError> {
 /// customer + CSRF: a reply with files; the ticket waits for support again.
 #[server(prefix = "/fn", endpoint = "reply_ticket", input = MultipartFormData)]
 pub async fn reply_ticket(data: MultipartData) -> Result<(), AppError> {
-    let posted = Posted::read(data).await?;
+    let posted = Posted::read(data, false).await?;
     let typed = [("body", posted.field("body"))];
     let result = async {
         use crate::server_side::{acting_customer, go_to, store};

@@ -159,7 +159,12 @@ pub fn clean_file_name(name: &str, kind: AttachmentKind) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let mut clean: String = last
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | ';' | '\\' | '/'))
+        .filter(|c| {
+            !c.is_control()
+                && !matches!(c, '"' | ';' | '\\' | '/')
+                // Bidirectional and other invisible format characters: a name must read as it is.
+                && !matches!(*c as u32, 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2069 | 0xFEFF)
+        })
         .collect::<String>()
         .trim()
         .trim_start_matches('.')
@@ -454,6 +459,11 @@ mod tests {
             "abc.png"
         );
         assert_eq!(clean_file_name("...", AttachmentKind::Zip), "attachment.zip");
+        // A right-to-left override would show "invoice\u{202E}fdp.exe" as "invoiceexe.pdf".
+        assert_eq!(
+            clean_file_name("invoice\u{202E}gpj.exe", AttachmentKind::Txt),
+            "invoicegpj.exe.txt"
+        );
         assert_eq!(clean_file_name("", AttachmentKind::Jpg), "attachment.jpg");
         assert_eq!(
             clean_file_name(&"长".repeat(300), AttachmentKind::Txt).chars().count(),

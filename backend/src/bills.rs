@@ -208,6 +208,25 @@ impl Store {
                 )));
             }
         }
+        // The workspace may have moved to another account (change binding, which locks this
+        // account too) after it was priced: a bill goes only to the account the workspace is
+        // bound to now, so the run prices it again for the new one.
+        let workspace_ids: Vec<&str> = pending(&results)
+            .into_iter()
+            .map(|i| bills[i].1.workspace_id.as_str())
+            .collect();
+        let bound_to = bound_accounts(&mut tx, &workspace_ids).await?;
+        for index in pending(&results) {
+            let request = &bills[index].1;
+            if bound_to
+                .get(request.workspace_id.as_str())
+                .is_some_and(|owner| *owner != request.account_id)
+            {
+                results[index] = Some(Err(LedgerError::SettlementChanged(
+                    request.workspace_id.clone(),
+                )));
+            }
+        }
         for index in pending(&results) {
             if !locked.contains_key(&bills[index].1.account_id) {
                 results[index] = Some(Err(LedgerError::AccountNotFound(bills[index].1.account_id)));
@@ -455,6 +474,30 @@ struct ExistingBill {
 }
 
 /// The bills already stored for these workspace-days.
+/// The account each bound workspace of `workspace_ids` is bound to now.
+async fn bound_accounts(
+    tx: &mut Transaction<'static, Any>,
+    workspace_ids: &[&str],
+) -> Result<HashMap<String, i64>, LedgerError> {
+    let mut found = HashMap::new();
+    let sql = Placeholders::of(tx);
+    for chunk in workspace_ids.chunks(sql.rows_per_statement(1)) {
+        let statement = format!(
+            "SELECT w.workspace_id, w.account_id FROM workspaces w \
+             JOIN (VALUES {}) v ON w.workspace_id = v.column1 WHERE w.unbound_at IS NULL",
+            sql.rows(chunk.len(), 1, 1)
+        );
+        let mut query = sqlx::query(&statement);
+        for workspace_id in chunk {
+            query = query.bind(*workspace_id);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            found.insert(row.try_get("workspace_id")?, row.try_get("account_id")?);
+        }
+    }
+    Ok(found)
+}
+
 async fn existing_bills(
     tx: &mut Transaction<'static, Any>,
     requests: &[&BillCharge],

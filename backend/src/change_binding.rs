@@ -91,8 +91,13 @@ impl Store {
         .bind(workspace_id)
         .fetch_optional(&mut *tx)
         .await?;
-        if still != Some(from_account) {
-            return Err(WorkspaceError::NotBound(workspace_id.to_owned()));
+        match still {
+            Some(owner) if owner == from_account => {}
+            Some(owner) if owner == to_account => {
+                return Err(WorkspaceError::AlreadyBoundHere(workspace_id.to_owned()));
+            }
+            Some(_) => return Err(WorkspaceError::BoundElsewhere(workspace_id.to_owned())),
+            None => return Err(WorkspaceError::NotBound(workspace_id.to_owned())),
         }
         let code_of = |account: i64| {
             sqlx::query(

@@ -76,6 +76,8 @@ pub enum EnterpriseError {
     PendingReview,
     #[error("nothing of this account waits for review")]
     NotPending,
+    #[error("the submission changed since it was shown: read it again before deciding")]
+    ChangedSinceShown,
     #[error("no such account")]
     AccountNotFound,
     #[error("licence_attachment_id: {0}")]
@@ -306,6 +308,21 @@ impl Store {
         review: &Review,
         client: &str,
     ) -> Result<Enterprise, EnterpriseError> {
+        self.review_enterprise_shown(operator, account_id, review, None, client)
+            .await
+    }
+
+    /// As [`Store::review_enterprise`], deciding only the submission the operator was shown: the
+    /// one submitted at `shown_submitted_at` (a withdrawal and a new submission in between would
+    /// otherwise be decided unseen): 409 `verification_changed` if it is not that one.
+    pub async fn review_enterprise_shown(
+        &self,
+        operator: &crate::auth::operators::Operator,
+        account_id: i64,
+        review: &Review,
+        shown_submitted_at: Option<DateTime<Utc>>,
+        client: &str,
+    ) -> Result<Enterprise, EnterpriseError> {
         let reason = match review {
             Review::Approve => None,
             Review::Reject { reason } => Some(text("reason", reason, 500)?),
@@ -317,18 +334,20 @@ impl Store {
         } else {
             ""
         };
-        let state: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT state FROM enterprise_verifications WHERE account_id = $1{lock}"
+        let current: Option<(String, i64)> = sqlx::query_as(&format!(
+            "SELECT state, submitted_at FROM enterprise_verifications WHERE account_id = $1{lock}"
         ))
         .bind(account_id)
         .fetch_optional(&mut *tx)
         .await?;
-        if !state
-            .as_deref()
-            .and_then(VerificationState::from_code)
-            .is_some_and(VerificationState::may_review)
-        {
+        let Some((state, submitted_at)) = current else {
             return Err(EnterpriseError::NotPending);
+        };
+        if !VerificationState::from_code(&state).is_some_and(VerificationState::may_review) {
+            return Err(EnterpriseError::NotPending);
+        }
+        if shown_submitted_at.is_some_and(|shown| to_micros(shown) != submitted_at) {
+            return Err(EnterpriseError::ChangedSinceShown);
         }
         let decided = if reason.is_some() {
             VerificationState::Rejected

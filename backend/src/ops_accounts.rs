@@ -80,7 +80,7 @@ impl Store {
         let pattern = format!(
             "%{}%",
             query
-                .to_lowercase()
+                .to_ascii_lowercase()
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_")

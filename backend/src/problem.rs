@@ -340,6 +340,7 @@ impl From<crate::enterprise::EnterpriseError> for Problem {
             }
             EnterpriseError::PendingReview => p("verification_pending", Conflict),
             EnterpriseError::NotPending => p("verification_not_pending", Conflict),
+            EnterpriseError::ChangedSinceShown => p("verification_changed", Conflict),
             EnterpriseError::AccountNotFound => p("account_unknown", NotFound),
             EnterpriseError::Licence(e) => Problem::from(e).at("licence_attachment_id"),
             EnterpriseError::Database(e) => Problem::internal(&e),
@@ -369,6 +370,7 @@ impl From<crate::support::SupportError> for Problem {
             SupportError::NotRateable => p("ticket_not_closed", Conflict),
             SupportError::AlreadyRated => p("ticket_already_rated", Conflict),
             SupportError::OperatorNotFound(_) => p("operator_not_found", NotFound).at("operator"),
+            SupportError::AlreadyAssigned => p("ticket_already_assigned", Conflict),
             SupportError::Database(e) => Problem::internal(&e),
         }
     }

@@ -50,6 +50,8 @@ pub enum SupportError {
     AlreadyRated,
     #[error("no operator '{0}'")]
     OperatorNotFound(String),
+    #[error("another operator has taken this ticket")]
+    AlreadyAssigned,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -268,9 +270,16 @@ impl Store {
             conditions.push(format!("t.ticket_type = ${}", base + texts.len()));
         }
         if let Some(title) = filter.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            // A literal part of the title, case-insensitive for ASCII on both databases.
+            if title.contains('\0') {
+                return Err(SupportError::InvalidField {
+                    field: "q",
+                    why: "holds a NUL character",
+                });
+            }
+            // A literal part of the title, case-insensitive for ASCII on both databases (SQLite's
+            // LOWER folds ASCII only, so the pattern does too).
             let escaped = title
-                .to_lowercase()
+                .to_ascii_lowercase()
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_");
@@ -298,7 +307,13 @@ impl Store {
             query = query.bind(value);
         }
         let rows = query.fetch_all(self.pool()).await?;
-        Ok(rows.iter().map(summary_of).collect::<Result<_, _>>()?)
+        let mut tickets: Vec<TicketSummary> = rows.iter().map(summary_of).collect::<Result<_, _>>()?;
+        if account_id.is_some() {
+            for ticket in &mut tickets {
+                ticket.assigned_to = None;
+            }
+        }
+        Ok(tickets)
     }
 
     /// One of the account's tickets with its thread; another account's is `ticket_not_found`.
@@ -343,9 +358,13 @@ impl Store {
             .fetch_optional(self.pool())
             .await?
             .ok_or(SupportError::TicketNotFound)?;
-        let ticket = summary_of(&row)?;
+        let mut ticket = summary_of(&row)?;
         if account_id.is_some_and(|a| a != ticket.account_id) {
             return Err(SupportError::TicketNotFound);
+        }
+        if account_id.is_some() {
+            // Customers are answered by support, not by a person they could name.
+            ticket.assigned_to = None;
         }
         let mut attachments = attachments::of_messages(self, id).await?;
         let rows = sqlx::query(
@@ -386,7 +405,7 @@ impl Store {
         let body = text("body", body, MAX_MESSAGE_CHARS)?;
         let now = to_micros(self.now());
         let mut tx = self.begin_write().await?;
-        let (state, _) = locked(self, &mut tx, id, Some(account_id)).await?;
+        let state = locked(self, &mut tx, id, Some(account_id)).await?.state;
         let next = state.after(TicketAction::CustomerReplies)?;
         add_message(
             &mut tx,
@@ -416,7 +435,12 @@ impl Store {
         ));
         let now = to_micros(self.now());
         let mut tx = self.begin_write().await?;
-        let (state, _) = locked(self, &mut tx, id, Some(account_id)).await?;
+        let ticket = locked(self, &mut tx, id, Some(account_id)).await?;
+        let state = ticket.state;
+        // Withdrawn only before support answered: after that it is closed.
+        if action == TicketAction::CustomerWithdraws && ticket.answered {
+            return Err(TicketTransitionError { state, action }.into());
+        }
         let next = state.after(action)?;
         set_state(&mut tx, id, next, now, None).await?;
         tx.commit().await?;
@@ -435,7 +459,7 @@ impl Store {
             why: "is 1 to 5",
         })?;
         let mut tx = self.begin_write().await?;
-        let (state, rated) = locked(self, &mut tx, id, Some(account_id)).await?;
+        let Locked { state, rated, .. } = locked(self, &mut tx, id, Some(account_id)).await?;
         if !state.may_rate() {
             return Err(SupportError::NotRateable);
         }
@@ -465,13 +489,21 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let assignee_id = match assignee {
             None => operator.id,
+            Some(name) if name.contains('\0') => {
+                return Err(SupportError::OperatorNotFound(name.replace('\0', "\\0")));
+            }
             Some(name) => sqlx::query_scalar("SELECT id FROM operators WHERE username = $1")
                 .bind(name)
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or_else(|| SupportError::OperatorNotFound(name.to_owned()))?,
         };
-        let (state, _) = locked(self, &mut tx, id, None).await?;
+        let ticket = locked(self, &mut tx, id, None).await?;
+        let state = ticket.state;
+        // Taking a ticket another operator holds is refused; naming the operator reassigns it.
+        if assignee.is_none() && ticket.assigned_to.is_some_and(|held| held != operator.id) {
+            return Err(SupportError::AlreadyAssigned);
+        }
         if state.is_final() {
             return Err(TicketTransitionError {
                 state,
@@ -515,7 +547,7 @@ impl Store {
         let body = text("body", body, MAX_MESSAGE_CHARS)?;
         let now = self.now();
         let mut tx = self.begin_write().await?;
-        let (state, _) = locked(self, &mut tx, id, None).await?;
+        let state = locked(self, &mut tx, id, None).await?.state;
         let next = state.after(TicketAction::OperatorReplies)?;
         let account_id = account_of(&mut tx, id).await?;
         add_message(
@@ -570,6 +602,9 @@ impl Store {
 
     /// An operator's id by username.
     pub async fn operator_id(&self, username: &str) -> Result<Option<i64>, SupportError> {
+        if username.contains('\0') {
+            return Ok(None);
+        }
         Ok(
             sqlx::query_scalar("SELECT id FROM operators WHERE username = $1")
                 .bind(username)
@@ -597,19 +632,28 @@ impl Store {
 
 /// Locks the ticket row (PostgreSQL; SQLite's write transaction already serialises) and returns
 /// its state and whether it is rated; a ticket of another account is `ticket_not_found`.
+/// A ticket row as an action reads it under its lock.
+struct Locked {
+    state: TicketState,
+    rated: bool,
+    /// Support answered it at least once.
+    answered: bool,
+    assigned_to: Option<i64>,
+}
+
 async fn locked(
     store: &Store,
     tx: &mut Transaction<'static, Any>,
     id: i64,
     account_id: Option<i64>,
-) -> Result<(TicketState, bool), SupportError> {
+) -> Result<Locked, SupportError> {
     let lock = if store.backend() == Backend::Postgres {
         " FOR UPDATE"
     } else {
         ""
     };
     let row = sqlx::query(&format!(
-        "SELECT account_id, state, rating FROM tickets WHERE id = $1{lock}"
+        "SELECT account_id, state, rating, replied_at, assigned_to FROM tickets WHERE id = $1{lock}"
     ))
     .bind(id)
     .fetch_optional(&mut **tx)
@@ -620,7 +664,12 @@ async fn locked(
     }
     let state: String = row.try_get("state")?;
     let state = TicketState::from_code(&state).ok_or(SupportError::TicketNotFound)?;
-    Ok((state, row.try_get::<Option<i64>, _>("rating")?.is_some()))
+    Ok(Locked {
+        state,
+        rated: row.try_get::<Option<i64>, _>("rating")?.is_some(),
+        answered: row.try_get::<Option<i64>, _>("replied_at")?.is_some(),
+        assigned_to: row.try_get("assigned_to")?,
+    })
 }
 
 async fn account_of(tx: &mut Transaction<'static, Any>, id: i64) -> Result<i64, sqlx::Error> {

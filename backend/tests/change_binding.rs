@@ -198,6 +198,28 @@ async fn a_workspace_moves_only_within_one_verified_enterprise(db: TestDb) {
         bob
     );
     assert!(db.store.workspace(alice, "ws-1").await.is_err());
+    // A bill priced for Alice before the move and charged after it is refused, so the run
+    // prices the day again for Bob: a bill goes only to the account the workspace is bound to.
+    let stale = db
+        .store
+        .charge_bill(
+            &support::key("priced-before-the-move"),
+            &backend::bills::BillCharge {
+                usage: Vec::new(),
+                account_id: alice,
+                workspace_id: "ws-1".into(),
+                day: today,
+                cloud_subscription: None,
+                settlement: billing::Settlement::Account,
+                charges: vec![billing::Charge {
+                    item: billing::BillingItem::Logs,
+                    amount: billing::Amount::from_yuan(1),
+                }],
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(Problem::from(stale).code, "settlement_changed");
     assert_eq!(
         code_of(&db, bob, "ws-1", &owner).await.0,
         "workspace_already_bound"

@@ -214,6 +214,8 @@ async fn a_submission_is_checked_reviewed_and_mailed(db: TestDb) {
     );
     // The change waiting for review, withdrawn: nobody can decide it any more; it may be
     // submitted again.
+    // An operator decides only the submission they were shown.
+    let shown = db.store.enterprise(alice).await.unwrap().submitted_at;
     let withdrawn = db.store.withdraw_enterprise(alice).await.unwrap();
     assert_eq!(withdrawn.state, VerificationState::Withdrawn);
     let late = db
@@ -224,12 +226,23 @@ async fn a_submission_is_checked_reviewed_and_mailed(db: TestDb) {
     assert_eq!(Problem::from(late).code, "verification_not_pending");
     let twice = db.store.withdraw_enterprise(alice).await.unwrap_err();
     assert_eq!(Problem::from(twice).code, "verification_not_pending");
+    db.clock.advance(chrono::Duration::seconds(5));
     assert_eq!(
         db.store
             .submit_enterprise(alice, &submission("9144030071526726XG", scan))
             .await
             .unwrap()
             .state,
+        VerificationState::PendingReview
+    );
+    let unseen = db
+        .store
+        .review_enterprise_shown(&operator, alice, &Review::Approve, shown, "10.0.0.1")
+        .await
+        .unwrap_err();
+    assert_eq!(Problem::from(unseen).code, "verification_changed");
+    assert_eq!(
+        db.store.enterprise(alice).await.unwrap().state,
         VerificationState::PendingReview
     );
 

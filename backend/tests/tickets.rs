@@ -276,6 +276,17 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
         1,
         "{mail:?}"
     );
+    // Customers never see which operator holds it; another operator cannot simply take it.
+    assert_eq!(seen.ticket.assigned_to, None);
+    let other = db
+        .store
+        .create_operator("ops_wang", "correct horse battery")
+        .await
+        .unwrap();
+    assert_eq!(
+        code(db.store.assign_ticket(&other, id, None, "10.0.0.1").await),
+        "ticket_already_assigned"
+    );
     // Answered: it can be closed, not withdrawn.
     assert_eq!(
         code(db.store.end_ticket(alice, id, TicketAction::CustomerWithdraws).await),
@@ -289,6 +300,11 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(back.ticket.state, TicketState::Open);
+    // Open again after an answer: still not withdrawn.
+    assert_eq!(
+        code(db.store.end_ticket(alice, id, TicketAction::CustomerWithdraws).await),
+        "ticket_state_conflict"
+    );
     db.store
         .reply_as_operator(&operator, id, "Refunded.", &[], "10.0.0.1")
         .await
@@ -382,6 +398,11 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
         .await,
         [id]
     );
+    let nul = db
+        .store
+        .tickets(alice, &TicketFilter { title: Some("a\0b".into()), per_page: 20, ..TicketFilter::default() })
+        .await;
+    assert_eq!(Problem::from(nul.unwrap_err()).field, Some("q"));
     assert_eq!(
         all(TicketFilter {
             title: Some("%".into()),

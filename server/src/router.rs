@@ -288,6 +288,41 @@ async fn server_function_answers(
 ) -> axum::response::Response {
     use axum::http::{StatusCode, header};
     let is_server_function = request.uri().path().starts_with("/fn/");
+    // Forms with files: only multipart bodies, and bounded (the server function reads the
+    // body as a stream, past any extractor's limit), answered before it runs.
+    if app::support::MULTIPART_FORMS.contains(&request.uri().path()) {
+        use axum::response::IntoResponse;
+        let error = |status: StatusCode, code: &str| {
+            let body = serde_json::json!({"code": code, "status": status.as_u16()}).to_string();
+            (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        };
+        let multipart = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| {
+                t.to_ascii_lowercase().starts_with("multipart/form-data") && t.contains("boundary=")
+            });
+        if !multipart {
+            return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+        }
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|length| length > app::support::MULTIPART_BODY_LIMIT) {
+            return error(StatusCode::PAYLOAD_TOO_LARGE, "attachment_too_large");
+        }
+        let (parts, body) = request.into_parts();
+        request = axum::extract::Request::from_parts(
+            parts,
+            axum::body::Body::new(http_body_util::Limited::new(
+                body,
+                app::support::MULTIPART_BODY_LIMIT,
+            )),
+        );
+    }
     // A plain form post goes back to its Referer: only ever to a page of this site.
     if is_server_function && !referer_is_this_site(request.headers(), &public_url) {
         request.headers_mut().remove(header::REFERER);

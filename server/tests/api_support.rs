@@ -306,4 +306,62 @@ async fn change_binding_over_http(app: TestApp) {
     app.finish().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_with_files_take_only_bounded_multipart_bodies_from_someone_signed_in() {
+    let app = TestApp::sqlite().await;
+    let alice = app.customer("alice").await;
+    let json = ("accept", "application/json");
+    // Not multipart: 415 before the server function reads anything.
+    let (status, _, _) = app
+        .send_bytes(
+            "POST",
+            "/fn/open_ticket",
+            b"kind=other&title=x&description=y".to_vec(),
+            &[
+                ("cookie", alice.cookie.as_str()),
+                json,
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Larger than five files of 8 MB: 413 from the declared length alone.
+    let (status, _, _) = app
+        .send_bytes(
+            "POST",
+            "/fn/reply_ticket",
+            b"--x--\r\n".to_vec(),
+            &[
+                ("cookie", alice.cookie.as_str()),
+                json,
+                ("content-type", "multipart/form-data; boundary=x"),
+                ("content-length", "60000000"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Nobody signed in: refused before the body is read.
+    let body = "--x\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nHello\r\n--x--\r\n";
+    let (status, _, answer) = app
+        .send_bytes(
+            "POST",
+            "/fn/open_ticket",
+            body.as_bytes().to_vec(),
+            &[json, ("content-type", "multipart/form-data; boundary=x")],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    let tickets: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(tickets, 0);
+    app.finish().await;
+}
+
 on_both_databases!(tickets_and_files_over_http, change_binding_over_http);

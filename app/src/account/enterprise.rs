@@ -39,6 +39,8 @@ pub struct EnterpriseView {
     pub rejection_reason: Option<String>,
     pub licence: Option<FileView>,
     pub submitted: Option<String>,
+    /// The submission's moment as RFC 3339, which a review sends back (what the operator saw).
+    pub submitted_at: String,
     pub csrf_token: String,
 }
 
@@ -64,6 +66,10 @@ fn enterprise_view(
             size_kib: format!("{:.1} KiB", a.size_bytes as f64 / 1024.0),
         }),
         submitted: e.submitted_at.map(crate::wallet::data::when),
+        submitted_at: e
+            .submitted_at
+            .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            .unwrap_or_default(),
         csrf_token,
     }
 }
@@ -90,7 +96,7 @@ pub async fn load_enterprise() -> Result<Option<EnterpriseView>, AppError> {
 /// on file).
 #[server(prefix = "/fn", endpoint = "submit_enterprise", input = MultipartFormData)]
 pub async fn submit_enterprise(data: MultipartData) -> Result<(), AppError> {
-    let posted = crate::support::Posted::read(data).await?;
+    let posted = crate::support::Posted::read(data, false).await?;
     let fields = ["enterprise_name", "credit_code", "contact_name", "contact_phone"];
     let typed: Vec<(&str, String)> = fields.iter().map(|f| (*f, posted.field(f))).collect();
     let result = async {
@@ -275,6 +281,7 @@ pub async fn review_enterprise(
     account: i64,
     #[server(default)] decision: String,
     #[server(default)] reason: String,
+    #[server(default)] submitted_at: String,
 ) -> Result<(), AppError> {
     use crate::server_side::{acting_operator, client, go_to, store};
     let me = acting_operator(&csrf).await?;
@@ -285,8 +292,11 @@ pub async fn review_enterprise(
         "reject" => backend::enterprise::Review::Reject { reason },
         _ => return Err(AppError::new("form_invalid")),
     };
+    let shown = chrono::DateTime::parse_from_rfc3339(&submitted_at)
+        .map(|at| at.with_timezone(&chrono::Utc))
+        .map_err(|_| AppError::new("form_invalid"))?;
     store
-        .review_enterprise(&acting, account, &review, &client())
+        .review_enterprise_shown(&acting, account, &review, Some(shown), &client())
         .await?;
     go_to(&format!("/ops/enterprise/{account}"));
     Ok(())
@@ -315,6 +325,7 @@ pub fn OpsEnterprisePage() -> impl IntoView {
                 };
                 let pending_review = view.state == VerificationState::PendingReview;
                 let (csrf_approve, csrf_reject) = (view.csrf_token.clone(), view.csrf_token.clone());
+                let (shown_approve, shown_reject) = (view.submitted_at.clone(), view.submitted_at.clone());
                 let account = view.account_id;
                 view! {
                     <p>{view.account.clone()}" · "<span class="badge" data-testid="verification-state">{t(state_name(view.state))}</span></p>
@@ -325,12 +336,14 @@ pub fn OpsEnterprisePage() -> impl IntoView {
                             <input type="hidden" name="csrf" value=csrf_approve/>
                             <input type="hidden" name="account" value=account.to_string()/>
                             <input type="hidden" name="decision" value="approve"/>
+                            <input type="hidden" name="submitted_at" value=shown_approve/>
                             <Submit label=Msg::OpsApprove pending=review.pending() testid="approve"/>
                         </ActionForm>
                         <ActionForm action=review attr:class="card auth-form" attr:novalidate="">
                             <input type="hidden" name="csrf" value=csrf_reject/>
                             <input type="hidden" name="account" value=account.to_string()/>
                             <input type="hidden" name="decision" value="reject"/>
+                            <input type="hidden" name="submitted_at" value=shown_reject/>
                             <Field name="reason" label=Msg::OpsRejectReason error=reason_error/>
                             <Submit label=Msg::OpsReject pending=review.pending() testid="reject" secondary=true/>
                         </ActionForm>

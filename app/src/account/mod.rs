@@ -109,6 +109,8 @@ pub fn error_message(code: &str) -> Msg {
         "not_verified" => Msg::ErrNotVerified,
         "different_enterprise" => Msg::ErrDifferentEnterprise,
         "licence_required" => Msg::ErrLicenceRequired,
+        "verification_changed" => Msg::ErrVerificationChanged,
+        "ticket_already_assigned" => Msg::ErrTicketAssigned,
         _ => Msg::ErrInternal,
     }
 }

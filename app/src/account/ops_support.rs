@@ -94,7 +94,7 @@ pub async fn take_ticket(#[server(default)] csrf: String, ticket: i64) -> Result
 #[server(prefix = "/fn", endpoint = "answer_ticket", input = MultipartFormData)]
 pub async fn answer_ticket(data: MultipartData) -> Result<(), AppError> {
     use crate::server_side::{acting_operator, client, go_to, store};
-    let posted = crate::support::Posted::read(data).await?;
+    let posted = crate::support::Posted::read(data, true).await?;
     let me = acting_operator(&posted.field("csrf")).await?;
     let ticket: i64 = posted
         .field("ticket")

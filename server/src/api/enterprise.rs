@@ -102,7 +102,7 @@ pub async fn submit_enterprise(
     security(("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "Withdrawn", body = super::schema::EnterpriseVerification),
-        (status = 409, description = "`verification_not_pending`: nothing waits for review", body = super::ApiErrorBody),
+        (status = 409, description = "`verification_not_pending`: nothing waits for review; `verification_changed`: not the submission of `submitted_at`", body = super::ApiErrorBody),
     ),
 )]
 pub async fn withdraw_enterprise(
@@ -125,6 +125,11 @@ pub(super) struct ReviewRequest {
     #[serde(default)]
     #[schema(nullable = false, max_length = 500)]
     reason: Option<String>,
+    /// The `submitted_at` of the submission the operator was shown: if it was withdrawn and
+    /// submitted again since, 409 `verification_changed` and nothing is decided.
+    #[serde(default)]
+    #[schema(nullable = false)]
+    submitted_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Review an enterprise verification
@@ -140,6 +145,7 @@ pub(super) struct ReviewRequest {
     request_body = ReviewRequest,
     responses(
         (status = 200, description = "Decided", body = super::schema::EnterpriseVerification),
+        (status = 404, description = "`account_unknown`: no such account (or an id that is not one)", body = super::ApiErrorBody),
         (status = 409, description = "`verification_not_pending`: nothing waits for review", body = super::ApiErrorBody),
         (status = 422, description = "`invalid_request` or `enterprise_field_invalid` (field `reason`)", body = super::ApiErrorBody),
     ),
@@ -148,10 +154,14 @@ pub async fn review_enterprise(
     State(store): State<Store>,
     OperatorToken(operator): OperatorToken,
     ClientAddress(client): ClientAddress,
-    Path(account): Path<i64>,
+    Path(account): Path<String>,
     body: json::RawBody,
 ) -> Result<Json<Enterprise>, ApiError> {
+    let account = super::support::path_id(&account, || {
+        ApiError::from(backend::enterprise::EnterpriseError::AccountNotFound)
+    })?;
     let request: ReviewRequest = json::parse(body)?;
+    let shown = request.submitted_at;
     let review = match (request.decision.as_str(), request.reason) {
         ("approve", None) => Review::Approve,
         ("reject", Some(reason)) => Review::Reject { reason },
@@ -176,7 +186,7 @@ pub async fn review_enterprise(
     };
     Ok(Json(
         store
-            .review_enterprise(&operator, account, &review, &client)
+            .review_enterprise_shown(&operator, account, &review, shown, &client)
             .await?,
     ))
 }
@@ -200,8 +210,11 @@ pub async fn ops_enterprise(
     State(store): State<Store>,
     OperatorToken(operator): OperatorToken,
     ClientAddress(client): ClientAddress,
-    Path(account): Path<i64>,
+    Path(account): Path<String>,
 ) -> Result<Json<Enterprise>, ApiError> {
+    let account = super::support::path_id(&account, || {
+        ApiError::from(backend::enterprise::EnterpriseError::AccountNotFound)
+    })?;
     Ok(Json(
         store
             .enterprise_for_operator(&operator, account, &client)

@@ -46,6 +46,11 @@ fn upload_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     })
 }
 
+/// A path's id: one that is not a number (or out of range) gets the same 404 as a missing one.
+pub(super) fn path_id(text: &str, missing: impl FnOnce() -> ApiError) -> Result<i64, ApiError> {
+    text.parse().map_err(|_| missing())
+}
+
 fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     query
         .map(|Query(q)| q)
@@ -93,7 +98,11 @@ pub(crate) fn download(file: AttachmentFile) -> Response {
         file.attachment
             .file_name
             .chars()
-            .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' })
+            .map(|c| if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            })
             .collect::<String>(),
         percent_encode(&file.attachment.file_name)
     );
@@ -114,7 +123,10 @@ pub(crate) fn download(file: AttachmentFile) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     response
 }
 
@@ -156,8 +168,11 @@ fn percent_encode(name: &str) -> String {
 pub async fn attachment(
     State(store): State<Store>,
     session: CustomerSession,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let id = path_id(&id, || {
+        ApiError::from(backend::support::SupportError::AttachmentNotFound)
+    })?;
     let account_id = super::customer_account(&store, &session).await?;
     let file = store
         .attachment_file(Reader::Customer { account_id }, id)
@@ -212,15 +227,14 @@ impl TicketQuery {
                 })
                 .transpose()
         };
-        let number = |text: &Option<String>, field: &'static str, default: u32, max: u32| {
-            match text {
-                None => Ok(default),
-                Some(t) => t
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=max).contains(n))
-                    .ok_or_else(|| invalid(field, format!("{field} must be 1 to {max}"))),
-            }
+        let number = |text: &Option<String>, field: &'static str, default: u32, max: u32| match text
+        {
+            None => Ok(default),
+            Some(t) => t
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| invalid(field, format!("{field} must be 1 to {max}"))),
         };
         let filter = TicketFilter {
             state: self
@@ -279,7 +293,10 @@ pub async fn tickets(
 ) -> Result<Json<Vec<TicketSummary>>, ApiError> {
     let params = query(params)?;
     if params.assigned.is_some() {
-        return Err(invalid("assigned", "assigned is for operators' lists".into()));
+        return Err(invalid(
+            "assigned",
+            "assigned is for operators' lists".into(),
+        ));
     }
     let filter = params.filter()?;
     let account_id = super::customer_account(&store, &session).await?;
@@ -360,8 +377,11 @@ pub async fn open_ticket(
 pub async fn ticket(
     State(store): State<Store>,
     session: CustomerSession,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Json<TicketThread>, ApiError> {
+    let id = path_id(&id, || {
+        ApiError::from(backend::support::SupportError::TicketNotFound)
+    })?;
     let account_id = super::customer_account(&store, &session).await?;
     Ok(Json(store.ticket(account_id, id).await?))
 }
@@ -400,9 +420,12 @@ pub(super) struct Reply {
 pub async fn reply(
     State(store): State<Store>,
     session: CustomerSession,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     body: json::RawBody,
 ) -> Result<Json<TicketThread>, ApiError> {
+    let id = path_id(&id, || {
+        ApiError::from(backend::support::SupportError::TicketNotFound)
+    })?;
     session.require_csrf_header()?;
     let request: Reply = json::parse(body)?;
     let account_id = super::customer_account(&store, &session).await?;
@@ -442,8 +465,11 @@ async fn end(
 pub async fn withdraw(
     State(store): State<Store>,
     session: CustomerSession,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Json<TicketThread>, ApiError> {
+    let id = path_id(&id, || {
+        ApiError::from(backend::support::SupportError::TicketNotFound)
+    })?;
     end(&store, &session, id, TicketAction::CustomerWithdraws).await
 }
 
@@ -465,8 +491,11 @@ pub async fn withdraw(
 pub async fn close(
     State(store): State<Store>,
     session: CustomerSession,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Json<TicketThread>, ApiError> {
+    let id = path_id(&id, || {
+        ApiError::from(backend::support::SupportError::TicketNotFound)
+    })?;
     end(&store, &session, id, TicketAction::CustomerCloses).await
 }
 
@@ -498,9 +527,12 @@ pub(super) struct Rating {
 pub async fn rate(
     State(store): State<Store>,
     session: CustomerSession,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     body: json::RawBody,
 ) -> Result<Json<TicketThread>, ApiError> {
+    let id = path_id(&id, || {
+        ApiError::from(backend::support::SupportError::TicketNotFound)
+    })?;
     session.require_csrf_header()?;
     let request: Rating = json::parse(body)?;
     let account_id = super::customer_account(&store, &session).await?;
@@ -538,17 +570,12 @@ pub async fn ops_tickets(
         None => None,
         Some("me") => Some(Some(operator.id)),
         Some("none") => Some(None),
-        Some(name) => Some(Some(
-            store
-                .operator_id(name)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::from(backend::support::SupportError::OperatorNotFound(
-                        name.to_owned(),
-                    ))
-                    .with_field(Some("assigned"))
-                })?,
-        )),
+        Some(name) => Some(Some(store.operator_id(name).await?.ok_or_else(|| {
+            ApiError::from(backend::support::SupportError::OperatorNotFound(
+                name.to_owned(),
+            ))
+            .with_field(Some("assigned"))
+        })?)),
     };
     Ok(Json(store.all_tickets(&filter).await?))
 }
@@ -571,9 +598,14 @@ pub async fn ops_ticket(
     State(store): State<Store>,
     OperatorToken(operator): OperatorToken,
     ClientAddress(client): ClientAddress,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Json<TicketThread>, ApiError> {
-    Ok(Json(store.ticket_for_operator(&operator, id, &client).await?))
+    let id = path_id(&id, || {
+        ApiError::from(backend::support::SupportError::TicketNotFound)
+    })?;
+    Ok(Json(
+        store.ticket_for_operator(&operator, id, &client).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -607,9 +639,12 @@ pub async fn assign(
     State(store): State<Store>,
     OperatorToken(operator): OperatorToken,
     ClientAddress(client): ClientAddress,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     body: json::RawBody,
 ) -> Result<Json<TicketThread>, ApiError> {
+    let id = path_id(&id, || {
+        ApiError::from(backend::support::SupportError::TicketNotFound)
+    })?;
     let request: Assign = json::parse(body)?;
     Ok(Json(
         store
@@ -641,9 +676,12 @@ pub async fn ops_reply(
     State(store): State<Store>,
     OperatorToken(operator): OperatorToken,
     ClientAddress(client): ClientAddress,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
     body: json::RawBody,
 ) -> Result<Json<TicketThread>, ApiError> {
+    let id = path_id(&id, || {
+        ApiError::from(backend::support::SupportError::TicketNotFound)
+    })?;
     let request: Reply = json::parse(body)?;
     Ok(Json(
         store
@@ -713,8 +751,11 @@ pub async fn ops_attachment(
     State(store): State<Store>,
     OperatorToken(operator): OperatorToken,
     ClientAddress(client): ClientAddress,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let id = path_id(&id, || {
+        ApiError::from(backend::support::SupportError::AttachmentNotFound)
+    })?;
     let file = store
         .attachment_for_operator(&operator, id, &client)
         .await?;
@@ -772,9 +813,7 @@ pub async fn search_accounts(
 ) -> Result<Json<Vec<backend::ops_accounts::AccountHit>>, ApiError> {
     let params = query(params)?;
     Ok(Json(
-        store
-            .search_accounts(&operator, &params.q, &client)
-            .await?,
+        store.search_accounts(&operator, &params.q, &client).await?,
     ))
 }
 
@@ -797,8 +836,11 @@ pub async fn account_dossier(
     State(store): State<Store>,
     OperatorToken(operator): OperatorToken,
     ClientAddress(client): ClientAddress,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<Json<AccountDossierView>, ApiError> {
+    let id = path_id(&id, || {
+        ApiError::from(backend::ops_accounts::OpsAccountError::AccountNotFound)
+    })?;
     let d = store.account_dossier(&operator, id, &client).await?;
     Ok(Json(AccountDossierView {
         account_id: d.account_id,
@@ -811,7 +853,11 @@ pub async fn account_dossier(
         workspaces: serde_json::to_value(d.workspaces).unwrap_or_default(),
         monthly_bills: serde_json::to_value(d.monthly_bills).unwrap_or_default(),
         tickets: d.tickets,
-        movements: d.movements.into_iter().map(super::wallet::MovementView::from).collect(),
+        movements: d
+            .movements
+            .into_iter()
+            .map(super::wallet::MovementView::from)
+            .collect(),
     }))
 }
 
