@@ -122,10 +122,14 @@ PY
 schemathesis_run() {
   local name=$1
   shift
+  # One worker: with two, Hypothesis parses lambdas' source (`ast.parse`) in two threads at once,
+  # which CPython 3.11 before 3.11.8 sometimes fails with "SystemError: AST constructor recursion
+  # depth mismatch" (python/cpython#106905): a crash of the tool, not a finding, that turned a
+  # run red once.
   # shellcheck disable=SC2086 # SCHEMATHESIS_ARGS is a list of options
   "$venv/bin/schemathesis" --config-file scripts/schemathesis.toml run "$base/api/v1/openapi.json" \
     --url "$base/api/v1" --checks "$checks" \
-    --max-examples "$max_examples" --seed "$seed" --workers 2 --request-timeout 20 \
+    --max-examples "$max_examples" --seed "$seed" --workers 1 --request-timeout 20 \
     --suppress-health-check too_slow,filter_too_much \
     --report junit,har --report-dir "$work/report" \
     --report-junit-path "$work/report/$name.xml" --report-har-path "$work/report/$name.har.json" \
