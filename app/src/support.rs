@@ -475,6 +475,46 @@ pub(crate) fn FileInput(
     }
 }
 
+/// A ticket's thread, oldest message first, with its files. `customer` is the customer's username
+/// when an operator reads it (each author named, files from the operators' download route); none
+/// when the customer does ("Support" and "You").
+#[component]
+pub(crate) fn Thread(
+    messages: Vec<MessageView>,
+    #[prop(optional)] customer: Option<String>,
+) -> impl IntoView {
+    let files = if customer.is_some() {
+        "/ops/attachments"
+    } else {
+        "/api/v1/attachments"
+    };
+    view! {
+        <ol class="thread" data-testid="thread">
+            {messages.into_iter().map(|m| {
+                let author = match (&customer, m.from_support) {
+                    (None, true) => t(Msg::FromSupport).to_owned(),
+                    (None, false) => t(Msg::FromYou).to_owned(),
+                    (Some(_), true) => m.operator.clone().unwrap_or_default(),
+                    (Some(customer), false) => customer.clone(),
+                };
+                view! {
+                    <li class="message" class:from-support=m.from_support data-testid="message">
+                        <p class="meta"><strong>{author}</strong>" · "{m.at.clone()}</p>
+                        <p class="body" style="white-space: pre-wrap">{m.body.clone()}</p>
+                        {(!m.files.is_empty()).then(|| view! {
+                            <ul class="files">
+                                {m.files.into_iter().map(|f| view! {
+                                    <li><a href=format!("{files}/{}", f.id) rel="external" download=f.name.clone() data-testid="attachment">{f.name.clone()}</a>" ("{f.size_kib.clone()}")"</li>
+                                }).collect_view()}
+                            </ul>
+                        })}
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+    }
+}
+
 #[component]
 pub fn SupportPage() -> impl IntoView {
     let query = use_query_map();
@@ -653,21 +693,7 @@ pub fn TicketPage() -> impl IntoView {
                         <span class="badge" data-testid="ticket-state">{t(state_name(state))}</span>" · "
                         {t(type_name(ticket.kind))}" · "{t(Msg::TicketOpenedAt)}" "{ticket.opened.clone()}
                     </p>
-                    <ol class="thread" data-testid="thread">
-                        {view.messages.into_iter().map(|m| view! {
-                            <li class="message" class:from-support=m.from_support data-testid="message">
-                                <p class="meta"><strong>{if m.from_support { t(Msg::FromSupport) } else { t(Msg::FromYou) }}</strong>" · "{m.at.clone()}</p>
-                                <p class="body" style="white-space: pre-wrap">{m.body.clone()}</p>
-                                {(!m.files.is_empty()).then(|| view! {
-                                    <ul class="files">
-                                        {m.files.into_iter().map(|f| view! {
-                                            <li><a href=format!("/api/v1/attachments/{}", f.id) rel="external" download=f.name.clone() data-testid="attachment">{f.name.clone()}</a>" ("{f.size_kib.clone()}")"</li>
-                                        }).collect_view()}
-                                    </ul>
-                                })}
-                            </li>
-                        }).collect_view()}
-                    </ol>
+                    <Thread messages=view.messages/>
                     {if state.is_final() {
                         view! { <p class="notice" data-testid="ticket-final">{t(Msg::TicketFinal)}</p> }.into_any()
                     } else {

@@ -24,22 +24,6 @@ fn token(db: &TestDb, ws: &str, role: ConsoleRole) -> String {
         .sign(&ConsoleClaims::new("console-user-7", ws, role, db.store.now(), 600))
 }
 
-async fn account(db: &TestDb, name: &str) -> i64 {
-    let customer = db
-        .store
-        .sign_up(&backend::auth::customers::SignUp {
-            username: name.into(),
-            email: format!("{name}@example.com"),
-            phone: None,
-            password: "correct horse battery".into(),
-            language: Some("en".into()),
-        })
-        .await
-        .unwrap();
-    db.store.mark_email_confirmed(customer.id).await.unwrap();
-    customer.billing_account_id
-}
-
 async fn verify(
     db: &TestDb,
     operator: &backend::auth::operators::Operator,
@@ -116,9 +100,9 @@ async fn code_of(
 
 async fn a_workspace_moves_only_within_one_verified_enterprise(db: TestDb) {
     let db = db.map_store(|s| s.with_console_key(Some(ConsoleKey::from_text(KEY).unwrap()), true));
-    let alice = account(&db, "alice").await;
-    let bob = account(&db, "bob").await;
-    let carol = account(&db, "carol").await;
+    let alice = db.customer_account("alice").await;
+    let bob = db.customer_account("bob").await;
+    let carol = db.customer_account("carol").await;
     let operator = db
         .store
         .create_operator("ops_admin", "correct horse battery")

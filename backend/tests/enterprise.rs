@@ -37,24 +37,8 @@ fn submission(code: &str, licence: i64) -> EnterpriseSubmission {
     }
 }
 
-async fn account(db: &TestDb, name: &str) -> i64 {
-    let customer = db
-        .store
-        .sign_up(&backend::auth::customers::SignUp {
-            username: name.into(),
-            email: format!("{name}@example.com"),
-            phone: None,
-            password: "correct horse battery".into(),
-            language: Some("en".into()),
-        })
-        .await
-        .unwrap();
-    db.store.mark_email_confirmed(customer.id).await.unwrap();
-    customer.billing_account_id
-}
-
 async fn a_submission_is_checked_reviewed_and_mailed(db: TestDb) {
-    let alice = account(&db, "alice").await;
+    let alice = db.customer_account("alice").await;
     let scan = licence(&db, alice).await;
     let operator = db
         .store
@@ -125,7 +109,7 @@ async fn a_submission_is_checked_reviewed_and_mailed(db: TestDb) {
         (problem.code, problem.field),
         ("attachment_type_refused", Some("licence_attachment_id"))
     );
-    let mallory = account(&db, "mallory").await;
+    let mallory = db.customer_account("mallory").await;
     let theirs = licence(&db, mallory).await;
     let problem = Problem::from(
         db.store
@@ -247,7 +231,7 @@ async fn a_submission_is_checked_reviewed_and_mailed(db: TestDb) {
     );
 
     // Nothing of another account waits.
-    let bob = account(&db, "bob").await;
+    let bob = db.customer_account("bob").await;
     let none = db
         .store
         .review_enterprise(&operator, bob, &Review::Approve, "10.0.0.1")

@@ -9,29 +9,14 @@ use backend::support::NewTicket;
 use billing::support::TicketType;
 use support::TestDb;
 
-async fn account(db: &TestDb, name: &str) -> i64 {
-    let customer = db
-        .store
-        .sign_up(&backend::auth::customers::SignUp {
-            username: name.into(),
-            email: format!("{name}@example.com"),
-            phone: None,
-            password: "correct horse battery".into(),
-            language: Some("en".into()),
-        })
-        .await
-        .unwrap();
-    customer.billing_account_id
-}
-
 async fn operators_find_accounts_and_read_them_on_the_record(db: TestDb) {
     let operator = db
         .store
         .create_operator("ops_li", "correct horse battery")
         .await
         .unwrap();
-    let alice = account(&db, "alice_w").await;
-    let bob = account(&db, "bob_k").await;
+    let alice = db.customer_account("alice_w").await;
+    let bob = db.customer_account("bob_k").await;
     db.store
         .bind_workspace(bob, "ws-Prod_1", "Production", None)
         .await

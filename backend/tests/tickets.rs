@@ -15,22 +15,6 @@ use support::TestDb;
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR a receipt";
 const PDF: &[u8] = b"%PDF-1.7\n an invoice";
 
-async fn account(db: &TestDb, name: &str) -> i64 {
-    let customer = db
-        .store
-        .sign_up(&backend::auth::customers::SignUp {
-            username: name.into(),
-            email: format!("{name}@example.com"),
-            phone: None,
-            password: "correct horse battery".into(),
-            language: Some("en".into()),
-        })
-        .await
-        .unwrap();
-    db.store.mark_email_confirmed(customer.id).await.unwrap();
-    customer.billing_account_id
-}
-
 async fn upload(db: &TestDb, account_id: i64, name: &str, content: &[u8]) -> i64 {
     db.store
         .upload_attachment(Uploader::Customer { account_id }, name, content)
@@ -53,7 +37,7 @@ fn ticket(title: &str, kind: TicketType, attachments: Vec<i64>) -> NewTicket {
 }
 
 async fn files_are_checked_by_content_and_size(db: TestDb) {
-    let alice = account(&db, "alice").await;
+    let alice = db.customer_account("alice").await;
     let me = Uploader::Customer { account_id: alice };
     // A renamed executable, an empty file, one byte over 8 MB.
     let exe = db
@@ -116,7 +100,7 @@ async fn files_are_checked_by_content_and_size(db: TestDb) {
         .unwrap();
     assert_eq!(file.content, PDF);
     // Somebody else's is answered as a missing one.
-    let bob = account(&db, "bob").await;
+    let bob = db.customer_account("bob").await;
     assert_eq!(
         code(
             db.store
@@ -137,8 +121,8 @@ async fn files_are_checked_by_content_and_size(db: TestDb) {
 }
 
 async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
-    let alice = account(&db, "alice").await;
-    let bob = account(&db, "bob").await;
+    let alice = db.customer_account("alice").await;
+    let bob = db.customer_account("bob").await;
     let operator = db
         .store
         .create_operator("ops_li", "correct horse battery")

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::form::{FormError, Submit, error_at, focus_first_error, last_error, successes};
 use crate::i18n::{Msg, t};
-use crate::support::{FileInput, FilesForm, TicketRow, ThreadView, returned_error, state_name, type_name};
+use crate::support::{
+    FileInput, FilesForm, Thread, ThreadView, TicketRow, returned_error, state_name, type_name,
+};
 use leptos::server_fn::ServerFn;
 use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 
@@ -225,21 +227,7 @@ pub fn OpsTicketPage() -> impl IntoView {
                         {t(type_name(ticket.kind))}" · "{ticket.account.clone()}" · "{ticket.opened.clone()}
                         {ticket.assigned_to.clone().map(|who| format!(" · {who}"))}
                     </p>
-                    <ol class="thread" data-testid="thread">
-                        {view.messages.into_iter().map(|m| view! {
-                            <li class="message" class:from-support=m.from_support data-testid="message">
-                                <p class="meta"><strong>{if m.from_support { m.operator.clone().unwrap_or_default() } else { ticket.account.clone() }}</strong>" · "{m.at.clone()}</p>
-                                <p class="body" style="white-space: pre-wrap">{m.body.clone()}</p>
-                                {(!m.files.is_empty()).then(|| view! {
-                                    <ul class="files">
-                                        {m.files.into_iter().map(|f| view! {
-                                            <li><a href=format!("/ops/attachments/{}", f.id) rel="external" data-testid="attachment">{f.name.clone()}</a>" ("{f.size_kib.clone()}")"</li>
-                                        }).collect_view()}
-                                    </ul>
-                                })}
-                            </li>
-                        }).collect_view()}
-                    </ol>
+                    <Thread messages=view.messages customer=ticket.account.clone()/>
                     {(!state.is_final()).then(|| view! {
                         <FormError message=Signal::derive(move || take_error.get().map(|e| e.message()))/>
                         {(state == billing::support::TicketState::Open && ticket.assigned_to.is_none()).then(|| view! {

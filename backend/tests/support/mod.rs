@@ -147,6 +147,24 @@ impl TestDb {
         }
     }
 
+    /// A customer signed up as `name` (`name@example.com`, confirmed, English): their billing
+    /// account.
+    pub async fn customer_account(&self, name: &str) -> i64 {
+        let customer = self
+            .store
+            .sign_up(&backend::auth::customers::SignUp {
+                username: name.into(),
+                email: format!("{name}@example.com"),
+                phone: None,
+                password: "correct horse battery".into(),
+                language: Some("en".into()),
+            })
+            .await
+            .unwrap();
+        self.store.mark_email_confirmed(customer.id).await.unwrap();
+        customer.billing_account_id
+    }
+
     /// Everything a rejected operation must leave untouched, as one comparable value.
     pub async fn fingerprint(&self) -> Vec<i64> {
         let mut out = Vec::new();
