@@ -319,6 +319,7 @@ impl From<CloudError> for Problem {
             CloudError::CloudUnavailable => p("cloud_unavailable", Unavailable).at("method"),
             CloudError::WorkspaceNotFound(_) => p("workspace_not_found", NotFound),
             CloudError::InvalidField { field } => p("cloud_field_invalid", Invalid).at(field),
+            CloudError::InvalidNote => p("invalid_request", Invalid).at("note"),
             CloudError::Ledger(e) => Problem::from(e),
             CloudError::Database(e) => Problem::internal(&e),
         }

@@ -1009,6 +1009,28 @@ async fn aws_marketplace_end_to_end(mut app: TestApp) {
         )
         .await;
     assert_eq!(empty.status, 422, "{}", empty.body);
+    // Control characters are refused by the backend at the note; a NUL (which PostgreSQL cannot
+    // store) by the JSON reader before any handler: both leave the record waiting.
+    for (note, field) in [("case\u{6}1234", Some("note")), ("case\u{0}1234", None)] {
+        let refused = app
+            .call(
+                "POST",
+                &path,
+                Some(json!({ "note": note })),
+                &[("authorization", &bearer)],
+                "10.0.0.1",
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert_eq!(refused.body["error"]["code"], "invalid_request");
+        assert_eq!(
+            refused.body["error"]["field"].as_str(),
+            field,
+            "{}",
+            refused.body
+        );
+    }
+    assert_eq!(app.store.failing_metering(10).await.unwrap().len(), 1);
     let resolved = app
         .call(
             "POST",

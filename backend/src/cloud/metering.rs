@@ -482,7 +482,11 @@ impl Store {
         operator: &crate::auth::operators::Operator,
         note: &str,
         client: &str,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> Result<bool, super::CloudError> {
+        let note = note.trim();
+        if note.is_empty() || note.chars().count() > 300 || note.chars().any(char::is_control) {
+            return Err(super::CloudError::InvalidNote);
+        }
         let now = self.now();
         let mut tx = self.begin_write().await?;
         let resolved = sqlx::query(
@@ -490,10 +494,7 @@ impl Store {
         )
         .bind(to_micros(now))
         .bind(
-            format!("resolved by hand by {}: {note}", operator.username)
-                .chars()
-                .take(500)
-                .collect::<String>(),
+            format!("resolved by hand by {}: {note}", operator.username),
         )
         .bind(id)
         .execute(&mut *tx)

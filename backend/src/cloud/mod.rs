@@ -147,6 +147,8 @@ pub enum CloudError {
     WorkspaceNotFound(String),
     #[error("{field} must be 1 to 128 visible characters")]
     InvalidField { field: &'static str },
+    #[error("the note must be 1 to 300 characters, without control characters")]
+    InvalidNote,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error(transparent)]

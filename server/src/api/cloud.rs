@@ -136,7 +136,8 @@ pub async fn cloud_accounts(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"note": "reported in the AWS Marketplace portal, case 1234"}))]
 pub(super) struct ResolveMetering {
-    /// How it was reported (1 to 300 characters): kept with the record and in the audit log.
+    /// How it was reported (1 to 300 characters, without control characters): kept with the
+    /// record and in the audit log.
     #[schema(min_length = 1, max_length = 300)]
     note: String,
 }
@@ -167,17 +168,9 @@ pub async fn resolve_metering(
     body: json::RawBody,
 ) -> Result<axum::http::StatusCode, ApiError> {
     let request: ResolveMetering = json::parse(body)?;
-    let note = request.note.trim();
-    if note.is_empty() || note.chars().count() > 300 {
-        return Err(ApiError::unprocessable(
-            "invalid_request",
-            "note is 1 to 300 characters",
-        ));
-    }
     if store
-        .resolve_metering(id, &operator, note, &client)
-        .await
-        .map_err(ApiError::internal)?
+        .resolve_metering(id, &operator, &request.note, &client)
+        .await?
     {
         Ok(axum::http::StatusCode::NO_CONTENT)
     } else {
