@@ -77,20 +77,21 @@ pub(crate) struct Customer {
     pub csrf_token: String,
 }
 
-/// The signed-in customer, if the viewer is one (pages show "sign in" otherwise).
+/// The signed-in customer, if the viewer is one (pages show "sign in" otherwise): what the
+/// server's middleware read with the session, without another query.
 pub(crate) async fn customer() -> Result<Option<Customer>, AppError> {
     let Viewer::Session {
         principal: Principal::Customer(customer_id),
+        account_id: Some(account_id),
         session_id,
         csrf_token,
     } = viewer()
     else {
         return Ok(None);
     };
-    let customer = store()?.customer(customer_id).await?;
     Ok(Some(Customer {
         customer_id,
-        account_id: customer.billing_account_id,
+        account_id,
         session_id,
         csrf_token,
     }))
@@ -119,6 +120,7 @@ pub(crate) async fn operator() -> Result<Option<Operator>, AppError> {
         principal: Principal::Operator(operator_id),
         session_id,
         csrf_token,
+        ..
     } = viewer()
     else {
         return Ok(None);

@@ -179,8 +179,12 @@ async fn sessions_expire_when_idle_or_old_and_get_a_new_id_each_time(db: TestDb)
         .unwrap()
         .expect("29 minutes idle is alive");
     assert_eq!(
-        (active.principal, active.csrf_token),
-        (principal, first.csrf_token.clone())
+        (active.principal, active.account_id, active.csrf_token),
+        (
+            principal,
+            Some(alice.billing_account_id),
+            first.csrf_token.clone()
+        )
     );
     db.clock.advance(Duration::minutes(29));
     assert!(

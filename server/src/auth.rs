@@ -187,6 +187,8 @@ async fn viewer_of(parts: &Parts, store: &Store) -> Result<Viewer, ApiError> {
 #[derive(Debug, Clone)]
 pub struct CustomerSession {
     pub customer_id: i64,
+    /// The customer's billing account, read with the session.
+    pub account_id: i64,
     pub session_id: String,
     pub csrf_token: String,
     headers: HeaderMap,
@@ -235,10 +237,12 @@ where
         match viewer_of(parts, &store).await? {
             Viewer::Session {
                 principal: Principal::Customer(customer_id),
+                account_id: Some(account_id),
                 session_id,
                 csrf_token,
             } => Ok(CustomerSession {
                 customer_id,
+                account_id,
                 session_id,
                 csrf_token,
                 headers: parts.headers.clone(),

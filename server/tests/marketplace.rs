@@ -1009,9 +1009,9 @@ async fn aws_marketplace_end_to_end(mut app: TestApp) {
         )
         .await;
     assert_eq!(empty.status, 422, "{}", empty.body);
-    // Control characters are refused by the backend at the note; a NUL (which PostgreSQL cannot
-    // store) by the JSON reader before any handler: both leave the record waiting.
-    for (note, field) in [("case\u{6}1234", Some("note")), ("case\u{0}1234", None)] {
+    // Control characters (a NUL among them, which PostgreSQL cannot store: a 500 Schemathesis
+    // found) are refused at the note, and the record waits.
+    for note in ["case\u{6}1234", "case\u{0}1234"] {
         let refused = app
             .call(
                 "POST",
@@ -1023,12 +1023,7 @@ async fn aws_marketplace_end_to_end(mut app: TestApp) {
             .await;
         assert_eq!(refused.status, 422, "{}", refused.body);
         assert_eq!(refused.body["error"]["code"], "invalid_request");
-        assert_eq!(
-            refused.body["error"]["field"].as_str(),
-            field,
-            "{}",
-            refused.body
-        );
+        assert_eq!(refused.body["error"]["field"], "note", "{}", refused.body);
     }
     assert_eq!(app.store.failing_metering(10).await.unwrap().len(), 1);
     let resolved = app

@@ -48,6 +48,25 @@ async fn voiding_a_record_named_with_a_nul_is_not_found(app: TestApp) {
     app.finish().await;
 }
 
+/// Found: `POST /ops/metering/{id}/resolve` with a NUL in `note` was a 500 on PostgreSQL. The
+/// note is checked (no control characters) before any record is looked up.
+async fn a_metering_note_with_a_nul_is_refused_at_the_note(app: TestApp) {
+    let bearer = operator(&app).await;
+    let reply = app
+        .call(
+            "POST",
+            "/api/v1/ops/metering/10/resolve",
+            Some(json!({"note": "\u{0}\u{c9}\u{6}"})),
+            &[("authorization", bearer.as_str())],
+            "10.0.0.1",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert_eq!(reply.body["error"]["code"], "invalid_request");
+    assert_eq!(reply.body["error"]["field"], "note");
+    app.finish().await;
+}
+
 /// Probed after that finding: every other text that goes into a query, with a NUL in it.
 async fn text_with_a_nul_never_reaches_the_database(app: TestApp) {
     let bearer = operator(&app).await;
@@ -176,5 +195,6 @@ async fn text_with_a_nul_never_reaches_the_database(app: TestApp) {
 
 on_both_databases!(
     voiding_a_record_named_with_a_nul_is_not_found,
+    a_metering_note_with_a_nul_is_refused_at_the_note,
     text_with_a_nul_never_reaches_the_database,
 );

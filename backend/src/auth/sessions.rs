@@ -42,6 +42,9 @@ pub struct NewSession {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveSession {
     pub principal: Principal,
+    /// The billing account a customer's session acts for (read with the session); none for an
+    /// operator.
+    pub account_id: Option<i64>,
     pub csrf_token: String,
 }
 
@@ -75,11 +78,13 @@ impl Store {
             return Ok(None);
         }
         let key = sha256_hex(id);
-        // An operator's session also ends when the operator is disabled (or gone).
+        // An operator's session also ends when the operator is disabled (or gone); a customer's
+        // comes with the customer's billing account, so that pages need not read it again.
         let row = sqlx::query(
             "SELECT s.principal_kind, s.principal_id, s.csrf_token, s.last_seen_at, s.expires_at, \
-             o.id AS operator_id, o.disabled_at FROM sessions s \
+             o.id AS operator_id, o.disabled_at, c.billing_account_id FROM sessions s \
              LEFT JOIN operators o ON s.principal_kind = 'operator' AND o.id = s.principal_id \
+             LEFT JOIN customers c ON s.principal_kind = 'customer' AND c.id = s.principal_id \
              WHERE s.id_sha256 = $1",
         )
         .bind(&key)
@@ -89,10 +94,13 @@ impl Store {
         let now = self.now();
         let last_seen = from_micros(row.try_get("last_seen_at")?);
         let expires_at = from_micros(row.try_get("expires_at")?);
-        let operator_barred = row.try_get::<String, _>("principal_kind")? == "operator"
+        let account_id: Option<i64> = row.try_get("billing_account_id")?;
+        let is_operator = row.try_get::<String, _>("principal_kind")? == "operator";
+        let operator_barred = is_operator
             && (row.try_get::<Option<i64>, _>("operator_id")?.is_none()
                 || row.try_get::<Option<i64>, _>("disabled_at")?.is_some());
-        if operator_barred || now >= expires_at || now >= last_seen + IDLE_TIMEOUT {
+        let customer_gone = !is_operator && account_id.is_none();
+        if operator_barred || customer_gone || now >= expires_at || now >= last_seen + IDLE_TIMEOUT {
             sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1")
                 .bind(&key)
                 .execute(self.pool())
@@ -107,12 +115,14 @@ impl Store {
                 .await?;
         }
         let id: i64 = row.try_get("principal_id")?;
-        let principal = match row.try_get::<String, _>("principal_kind")?.as_str() {
-            "operator" => Principal::Operator(id),
-            _ => Principal::Customer(id),
+        let principal = if is_operator {
+            Principal::Operator(id)
+        } else {
+            Principal::Customer(id)
         };
         Ok(Some(ActiveSession {
             principal,
+            account_id,
             csrf_token: row.try_get("csrf_token")?,
         }))
     }
@@ -174,9 +184,11 @@ pub fn session_id_from_cookies<'a>(
 pub enum Viewer {
     #[default]
     Anonymous,
-    /// A signed-in session: who, the session's id (to end it) and its CSRF token.
+    /// A signed-in session: who (with a customer's billing account), the session's id (to end
+    /// it) and its CSRF token.
     Session {
         principal: Principal,
+        account_id: Option<i64>,
         session_id: String,
         csrf_token: String,
     },
@@ -192,6 +204,7 @@ impl Store {
         Ok(match self.resume_session(&session_id).await? {
             Some(active) => Viewer::Session {
                 principal: active.principal,
+                account_id: active.account_id,
                 session_id,
                 csrf_token: active.csrf_token,
             },

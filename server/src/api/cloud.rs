@@ -104,7 +104,7 @@ pub async fn change_settlement(
     session.require_csrf_header()?;
     let request: SettlementRequest = json::parse(body)?;
     let choice = choice(request)?;
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     Ok(Json(
         store
             .change_settlement(account, &workspace_id, &choice)
@@ -127,7 +127,7 @@ pub async fn cloud_accounts(
     State(store): State<Store>,
     session: CustomerSession,
 ) -> Result<Json<Vec<CloudAccount>>, ApiError> {
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     Ok(Json(store.cloud_accounts(account).await?))
 }
 

@@ -45,7 +45,7 @@ pub async fn enterprise(
     State(store): State<Store>,
     session: CustomerSession,
 ) -> Result<Json<Enterprise>, ApiError> {
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     Ok(Json(store.enterprise(account).await?))
 }
 
@@ -74,7 +74,7 @@ pub async fn submit_enterprise(
 ) -> Result<Json<Enterprise>, ApiError> {
     session.require_csrf_header()?;
     let request: SubmitEnterprise = json::parse(body)?;
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     Ok(Json(
         store
             .submit_enterprise(
@@ -110,7 +110,7 @@ pub async fn withdraw_enterprise(
     session: CustomerSession,
 ) -> Result<Json<Enterprise>, ApiError> {
     session.require_csrf_header()?;
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     Ok(Json(store.withdraw_enterprise(account).await?))
 }
 

@@ -284,7 +284,7 @@ pub async fn daily_cost_alert(
 ) -> Result<Json<Workspace>, ApiError> {
     session.require_csrf_header()?;
     let request: DailyCostAlert = json::parse(body)?;
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     Ok(Json(
         store
             .set_daily_cost_alert(account, &workspace_id, request.threshold)

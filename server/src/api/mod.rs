@@ -28,18 +28,6 @@ use utoipa_axum::routes;
 
 pub use error::{ApiError, ApiErrorBody};
 
-/// The billing account of the signed-in customer (every customer route works on their own).
-pub(crate) async fn customer_account(
-    store: &backend::Store,
-    session: &crate::auth::CustomerSession,
-) -> Result<i64, ApiError> {
-    Ok(store
-        .customer(session.customer_id)
-        .await
-        .map_err(accounts::auth_error)?
-        .billing_account_id)
-}
-
 use crate::router::AppState;
 
 /// 10,000 usage records with ids of 128 characters fit.

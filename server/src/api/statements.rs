@@ -398,7 +398,7 @@ pub async fn bills(
     Query(query): Query<StatementQuery>,
 ) -> Result<Response, ApiError> {
     query.refuse_all_but(&["month", "format", "lang"])?;
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     let month = query.month()?;
     let bills = store
         .monthly_bills(account, month.as_deref())
@@ -467,7 +467,7 @@ pub async fn consumption(
         "format",
         "lang",
     ])?;
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     let period = query.period(&store)?;
     let workspace = query.workspace.as_deref().filter(|w| !w.is_empty());
     // No workspace id has a NUL, so such a filter matches nothing; it is answered here because
@@ -550,7 +550,7 @@ pub async fn transactions(
     Query(query): Query<StatementQuery>,
 ) -> Result<Response, ApiError> {
     query.refuse_all_but(&["from", "to", "page", "per_page", "format", "lang"])?;
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     let period = query.period(&store)?;
     if query.workspace.is_some() {
         return Err(invalid(

@@ -84,7 +84,7 @@ pub async fn upload(
     session.require_csrf_header()?;
     let params = query(params)?;
     let body = upload_body(body)?;
-    let account_id = super::customer_account(&store, &session).await?;
+    let account_id = session.account_id;
     let attachment = store
         .upload_attachment(Uploader::Customer { account_id }, &params.file_name, &body)
         .await?;
@@ -173,7 +173,7 @@ pub async fn attachment(
     let id = path_id(&id, || {
         ApiError::from(backend::support::SupportError::AttachmentNotFound)
     })?;
-    let account_id = super::customer_account(&store, &session).await?;
+    let account_id = session.account_id;
     let file = store
         .attachment_file(Reader::Customer { account_id }, id)
         .await?;
@@ -299,7 +299,7 @@ pub async fn tickets(
         ));
     }
     let filter = params.filter()?;
-    let account_id = super::customer_account(&store, &session).await?;
+    let account_id = session.account_id;
     Ok(Json(store.tickets(account_id, &filter).await?))
 }
 
@@ -345,7 +345,7 @@ pub async fn open_ticket(
 ) -> Result<(StatusCode, Json<TicketThread>), ApiError> {
     session.require_csrf_header()?;
     let request: OpenTicket = json::parse(body)?;
-    let account_id = super::customer_account(&store, &session).await?;
+    let account_id = session.account_id;
     let thread = store
         .open_ticket(
             account_id,
@@ -382,7 +382,7 @@ pub async fn ticket(
     let id = path_id(&id, || {
         ApiError::from(backend::support::SupportError::TicketNotFound)
     })?;
-    let account_id = super::customer_account(&store, &session).await?;
+    let account_id = session.account_id;
     Ok(Json(store.ticket(account_id, id).await?))
 }
 
@@ -428,7 +428,7 @@ pub async fn reply(
     })?;
     session.require_csrf_header()?;
     let request: Reply = json::parse(body)?;
-    let account_id = super::customer_account(&store, &session).await?;
+    let account_id = session.account_id;
     Ok(Json(
         store
             .reply_as_customer(account_id, id, &request.body, &request.attachments)
@@ -443,7 +443,7 @@ async fn end(
     action: TicketAction,
 ) -> Result<Json<TicketThread>, ApiError> {
     session.require_csrf_header()?;
-    let account_id = super::customer_account(store, session).await?;
+    let account_id = session.account_id;
     Ok(Json(store.end_ticket(account_id, id, action).await?))
 }
 
@@ -535,7 +535,7 @@ pub async fn rate(
     })?;
     session.require_csrf_header()?;
     let request: Rating = json::parse(body)?;
-    let account_id = super::customer_account(&store, &session).await?;
+    let account_id = session.account_id;
     Ok(Json(
         store.rate_ticket(account_id, id, request.rating).await?,
     ))

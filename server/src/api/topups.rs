@@ -119,7 +119,7 @@ pub async fn open(
 ) -> Result<(StatusCode, Json<TopUpView>), ApiError> {
     session.require_csrf_header()?;
     let request: OpenTopUp = json::parse(body)?;
-    let account_id = super::customer_account(&state.store, &session).await?;
+    let account_id = session.account_id;
     let key = request_key(&headers, &format!("customer{account_id}"))?;
     let request = TopUpRequest {
         account_id,
@@ -147,7 +147,7 @@ pub async fn list(
     State(state): State<AppState>,
     session: CustomerSession,
 ) -> Result<Json<Vec<TopUpView>>, ApiError> {
-    let account_id = super::customer_account(&state.store, &session).await?;
+    let account_id = session.account_id;
     let top_ups = state
         .store
         .top_ups(account_id, backend::topups::MAX_LISTED)
@@ -178,7 +178,7 @@ pub async fn one(
 ) -> Result<Json<TopUpView>, ApiError> {
     let not_found = || ApiError::not_found("no such top-up");
     let id: i64 = id.parse().map_err(|_| not_found())?;
-    let account_id = super::customer_account(&state.store, &session).await?;
+    let account_id = session.account_id;
     let top_up = state
         .store
         .top_up(account_id, id)

@@ -83,7 +83,7 @@ async fn own_account(
     store: &Store,
     session: &CustomerSession,
 ) -> Result<AccountSnapshot, ApiError> {
-    let account_id = super::customer_account(store, session).await?;
+    let account_id = session.account_id;
     store.account(account_id).await.map_err(ledger_error)
 }
 
@@ -291,7 +291,7 @@ pub async fn activate(
 ) -> Result<(StatusCode, Json<InstrumentView>), ApiError> {
     session.require_csrf_header()?;
     let request: ActivateRequest = json::parse(body)?;
-    let account_id = super::customer_account(&store, &session).await?;
+    let account_id = session.account_id;
     let key = request_key(&headers, &format!("customer{account_id}"))?;
     let attempt = store
         .begin_attempt(
@@ -367,7 +367,7 @@ pub async fn buy_card(
 ) -> Result<(StatusCode, Json<CardBought>), ApiError> {
     session.require_csrf_header()?;
     let request: BuyCardRequest = json::parse(body)?;
-    let account_id = super::customer_account(&store, &session).await?;
+    let account_id = session.account_id;
     let key = request_key(&headers, &format!("customer{account_id}"))?;
     let purchase = PrepaidCardPurchase {
         account_id,
@@ -456,7 +456,7 @@ pub async fn movements(
                 .with_field(Some("limit")),
         );
     }
-    let account_id = super::customer_account(&store, &session).await?;
+    let account_id = session.account_id;
     let movements = store
         .movements(account_id, query.limit)
         .await

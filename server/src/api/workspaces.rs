@@ -60,7 +60,7 @@ pub async fn bind(
 ) -> Result<(StatusCode, Json<WorkspaceWithKey>), ApiError> {
     session.require_csrf_header()?;
     let request: BindRequest = json::parse(body)?;
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     let bound = store
         .bind_workspace(
             account,
@@ -87,7 +87,7 @@ pub async fn list(
     State(store): State<Store>,
     session: CustomerSession,
 ) -> Result<Json<Vec<Workspace>>, ApiError> {
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     Ok(Json(
         store.workspaces(account).await.map_err(workspace_error)?,
     ))
@@ -110,7 +110,7 @@ pub async fn rotate_key(
     Path(workspace_id): Path<String>,
 ) -> Result<Json<WorkspaceWithKey>, ApiError> {
     session.require_csrf_header()?;
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     refuse_nul(&workspace_id)?;
     Ok(Json(
         store
@@ -141,7 +141,7 @@ pub async fn unbind(
     Path(workspace_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     session.require_csrf_header()?;
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     refuse_nul(&workspace_id)?;
     store
         .unbind_workspace(account, &workspace_id)
@@ -190,7 +190,7 @@ pub async fn change_binding(
 ) -> Result<Json<WorkspaceWithKey>, ApiError> {
     session.require_csrf_header()?;
     let request: ChangeBindingRequest = json::parse(body)?;
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     refuse_nul(&workspace_id)?;
     Ok(Json(
         store
@@ -214,7 +214,7 @@ pub async fn moves(
     State(store): State<Store>,
     session: CustomerSession,
 ) -> Result<Json<Vec<WorkspaceMove>>, ApiError> {
-    let account = super::customer_account(&store, &session).await?;
+    let account = session.account_id;
     Ok(Json(
         store
             .workspace_moves(account)
