@@ -100,7 +100,10 @@ pub(crate) fn ticket_row(t: backend::support::TicketSummary) -> TicketRow {
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) fn thread_view(thread: backend::support::TicketThread, csrf_token: String) -> ThreadView {
+pub(crate) fn thread_view(
+    thread: backend::support::TicketThread,
+    csrf_token: String,
+) -> ThreadView {
     use crate::wallet::data::when;
     ThreadView {
         ticket: ticket_row(thread.ticket),
@@ -142,7 +145,10 @@ pub async fn load_tickets(
     };
     let day = |text: &str, field: &str| {
         (!text.is_empty())
-            .then(|| billing::day::parse_day(text).ok_or_else(|| AppError::new("invalid_field").at(field)))
+            .then(|| {
+                billing::day::parse_day(text)
+                    .ok_or_else(|| AppError::new("invalid_field").at(field))
+            })
             .transpose()
     };
     let filter = backend::support::TicketFilter {
@@ -215,7 +221,9 @@ impl Posted {
             return Err(AppError::unauthorised("session_ended"));
         }
         let unreadable = |_| AppError::new("form_invalid");
-        let mut data = data.into_inner().ok_or_else(|| AppError::new("form_invalid"))?;
+        let mut data = data
+            .into_inner()
+            .ok_or_else(|| AppError::new("form_invalid"))?;
         let mut parts = 0;
         let mut posted = Posted {
             fields: Default::default(),
@@ -232,7 +240,9 @@ impl Posted {
                 let mut bytes = Vec::new();
                 while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
                     if bytes.len() + chunk.len() > MAX_ATTACHMENT_BYTES {
-                        return Err(AppError::new("attachment_too_large").at("file").with_status(413));
+                        return Err(AppError::new("attachment_too_large")
+                            .at("file")
+                            .with_status(413));
                     }
                     bytes.extend_from_slice(&chunk);
                 }
@@ -298,7 +308,10 @@ pub async fn open_ticket(data: MultipartData) -> Result<(), AppError> {
         let kind = TicketType::from_code(&posted.field("kind"))
             .ok_or_else(|| AppError::new("ticket_field_invalid").at("kind"))?;
         // Checked before the files are stored, so a refused form leaves no uploads behind.
-        for (field, max) in [("title", billing::support::MAX_TITLE_CHARS), ("description", billing::support::MAX_MESSAGE_CHARS)] {
+        for (field, max) in [
+            ("title", billing::support::MAX_TITLE_CHARS),
+            ("description", billing::support::MAX_MESSAGE_CHARS),
+        ] {
             let value = posted.field(field);
             if value.trim().is_empty() || value.chars().count() > max {
                 return Err(AppError::new("ticket_field_invalid").at(field));
@@ -411,7 +424,9 @@ pub(crate) fn FilesForm(
     testid: &'static str,
     error: RwSignal<Option<AppError>>,
     pending: RwSignal<bool>,
-    send: fn(MultipartData) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AppError>>>>,
+    send: fn(
+        MultipartData,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AppError>>>>,
     /// Counts the successful sends (a page reads its data again after each).
     done: RwSignal<usize>,
     children: Children,
@@ -459,7 +474,8 @@ pub(crate) fn FileInput(
     #[prop(default = Msg::TicketFiles)] label: Msg,
     #[prop(default = Msg::TicketFilesHint)] hint: Msg,
     #[prop(default = true)] multiple: bool,
-    #[prop(default = ".png,.jpg,.jpeg,.pdf,.xlsx,.zip,.txt,image/png,image/jpeg,application/pdf")] accept: &'static str,
+    #[prop(default = ".png,.jpg,.jpeg,.pdf,.xlsx,.zip,.txt,image/png,image/jpeg,application/pdf")]
+    accept: &'static str,
     #[prop(default = "ticket-files")] testid: &'static str,
 ) -> impl IntoView {
     view! {
@@ -520,7 +536,15 @@ pub fn SupportPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |name: &str| query.with(|q| q.get(name).unwrap_or_default());
     let tickets = Resource::new(
-        move || (param("state"), param("kind"), param("from"), param("to"), param("q")),
+        move || {
+            (
+                param("state"),
+                param("kind"),
+                param("from"),
+                param("to"),
+                param("q"),
+            )
+        },
         |(state, kind, from, to, q)| load_tickets(state, kind, from, to, q),
     );
     view! {
@@ -600,7 +624,12 @@ pub fn NewTicketPage() -> impl IntoView {
     let pending = RwSignal::new(false);
     let error_signal = Signal::derive(move || error.get());
     focus_first_error(error_signal);
-    let typed = move |field: &str| error.get_untracked().and_then(|e| e.typed(field)).unwrap_or_default();
+    let typed = move |field: &str| {
+        error
+            .get_untracked()
+            .and_then(|e| e.typed(field))
+            .unwrap_or_default()
+    };
     // Made here, not inside the `Suspend` (which disposes what it made when it renders again).
     let (title_error, description_error, file_error) = (
         error_at(error_signal, "title"),
@@ -653,14 +682,23 @@ pub fn NewTicketPage() -> impl IntoView {
 #[component]
 pub fn TicketPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0));
+    let id = move || {
+        params.with(|p| {
+            p.get("id")
+                .and_then(|id| id.parse::<i64>().ok())
+                .unwrap_or(0)
+        })
+    };
     let end = ServerAction::<EndTicket>::new();
     let rate = ServerAction::<RateTicket>::new();
     let reply_error = RwSignal::new(returned_error::<ReplyTicket>());
     let reply_pending = RwSignal::new(false);
     let reply_signal = Signal::derive(move || reply_error.get());
     focus_first_error(reply_signal);
-    let (body_error, file_error) = (error_at(reply_signal, "body"), error_at(reply_signal, "file"));
+    let (body_error, file_error) = (
+        error_at(reply_signal, "body"),
+        error_at(reply_signal, "file"),
+    );
     let replies = RwSignal::new(0);
     let ended = successes(end);
     let rated = successes(rate);

@@ -280,7 +280,10 @@ pub fn WorkspacesPage() -> impl IntoView {
     let rotate_error = last_error(rotate);
     // Made here, not inside the page's `Suspend`: a signal made there is disposed when the data
     // reloads after a bind, while the form that read it may still be on the page (a panic).
-    let (id_error, name_error) = (error_at(bind_error, "workspace_id"), error_at(bind_error, "name"));
+    let (id_error, name_error) = (
+        error_at(bind_error, "workspace_id"),
+        error_at(bind_error, "name"),
+    );
     focus_first_error(bind_error);
     let form_error = Signal::derive(move || {
         bind_error

@@ -407,7 +407,9 @@ mod tests {
             Some(AttachmentKind::Pdf)
         );
         assert_eq!(
-            AttachmentKind::sniff(b"PK\x03\x04\x14\0\0\0\x08\0[Content_Types].xml....PK\x03\x04xl/workbook.xml"),
+            AttachmentKind::sniff(
+                b"PK\x03\x04\x14\0\0\0\x08\0[Content_Types].xml....PK\x03\x04xl/workbook.xml"
+            ),
             Some(AttachmentKind::Xlsx)
         );
         assert_eq!(
@@ -458,7 +460,10 @@ mod tests {
             clean_file_name("a\"b;\r\nc.png", AttachmentKind::Png),
             "abc.png"
         );
-        assert_eq!(clean_file_name("...", AttachmentKind::Zip), "attachment.zip");
+        assert_eq!(
+            clean_file_name("...", AttachmentKind::Zip),
+            "attachment.zip"
+        );
         // A right-to-left override would show "invoice\u{202E}fdp.exe" as "invoiceexe.pdf".
         assert_eq!(
             clean_file_name("invoice\u{202E}gpj.exe", AttachmentKind::Txt),
@@ -466,7 +471,9 @@ mod tests {
         );
         assert_eq!(clean_file_name("", AttachmentKind::Jpg), "attachment.jpg");
         assert_eq!(
-            clean_file_name(&"长".repeat(300), AttachmentKind::Txt).chars().count(),
+            clean_file_name(&"长".repeat(300), AttachmentKind::Txt)
+                .chars()
+                .count(),
             104
         );
     }

@@ -105,15 +105,14 @@ impl Store {
             )
             .bind(account)
         };
-        let verified_code = |row: Option<sqlx::any::AnyRow>| -> Result<Option<String>, sqlx::Error> {
-            let Some(row) = row else { return Ok(None) };
-            let state: String = row.try_get("state")?;
-            Ok(
+        let verified_code =
+            |row: Option<sqlx::any::AnyRow>| -> Result<Option<String>, sqlx::Error> {
+                let Some(row) = row else { return Ok(None) };
+                let state: String = row.try_get("state")?;
                 (VerificationState::from_code(&state) == Some(VerificationState::Verified))
                     .then(|| row.try_get("credit_code"))
-                    .transpose()?,
-            )
-        };
+                    .transpose()
+            };
         let to_code = verified_code(code_of(to_account).fetch_optional(&mut *tx).await?)?
             .ok_or(WorkspaceError::NotVerified("this account"))?;
         let from_code = verified_code(code_of(from_account).fetch_optional(&mut *tx).await?)?

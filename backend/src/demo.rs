@@ -184,7 +184,9 @@ impl Store {
         clock.set(at(self, today - Duration::days(4), 9, 20));
         let screenshot = demo
             .upload_attachment(
-                Uploader::Customer { account_id: account },
+                Uploader::Customer {
+                    account_id: account,
+                },
                 "invoice-request.txt",
                 "抬头：示例科技有限公司\n税号：91330106MA2DEMX01W\n".as_bytes(),
             )
@@ -202,7 +204,11 @@ impl Store {
             )
             .await
             .map_err(|e| fail(&e))?;
-        let support = match demo.operator_id("demo-support").await.map_err(|e| fail(&e))? {
+        let support = match demo
+            .operator_id("demo-support")
+            .await
+            .map_err(|e| fail(&e))?
+        {
             Some(id) => demo.operator_by_id(id).await.map_err(|e| fail(&e))?,
             None => demo
                 .create_operator("demo-support", &crate::auth::random_token(24))
@@ -225,7 +231,9 @@ impl Store {
         clock.set(at(self, today - Duration::days(1), 16, 40));
         let licence = demo
             .upload_attachment(
-                Uploader::Customer { account_id: account },
+                Uploader::Customer {
+                    account_id: account,
+                },
                 "business-licence.pdf",
                 b"%PDF-1.4\n% demo business licence\n",
             )

@@ -168,10 +168,11 @@ impl Store {
         account_id: i64,
         client: &str,
     ) -> Result<Enterprise, EnterpriseError> {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM billing_accounts WHERE id = $1")
-            .bind(account_id)
-            .fetch_optional(self.pool())
-            .await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM billing_accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_optional(self.pool())
+                .await?;
         if exists.is_none() {
             return Err(EnterpriseError::AccountNotFound);
         }
@@ -280,7 +281,10 @@ impl Store {
 
     /// The customer takes back a submission that waits for review (an operator can then no
     /// longer decide it); they may submit again.
-    pub async fn withdraw_enterprise(&self, account_id: i64) -> Result<Enterprise, EnterpriseError> {
+    pub async fn withdraw_enterprise(
+        &self,
+        account_id: i64,
+    ) -> Result<Enterprise, EnterpriseError> {
         let mut tx = self.begin_write().await?;
         crate::accounts::lock(self, &mut tx, account_id)
             .await

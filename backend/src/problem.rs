@@ -356,14 +356,18 @@ impl From<crate::support::SupportError> for Problem {
         let message = error.to_string();
         let p = |code, kind| Problem::new(code, kind, message.clone());
         match error {
-            SupportError::InvalidField { field, .. } => p("ticket_field_invalid", Invalid).at(field),
+            SupportError::InvalidField { field, .. } => {
+                p("ticket_field_invalid", Invalid).at(field)
+            }
             SupportError::AttachmentEmpty => p("attachment_empty", Invalid).at("file"),
             SupportError::AttachmentTooLarge => p("attachment_too_large", TooLarge).at("file"),
             SupportError::AttachmentTypeRefused => p("attachment_type_refused", Invalid).at("file"),
             SupportError::LicenceNotADocument => {
                 p("attachment_type_refused", Invalid).at("licence_attachment_id")
             }
-            SupportError::TooManyAttachments => p("too_many_attachments", Invalid).at("attachments"),
+            SupportError::TooManyAttachments => {
+                p("too_many_attachments", Invalid).at("attachments")
+            }
             SupportError::AttachmentNotFound => p("attachment_not_found", NotFound),
             SupportError::AttachmentInUse => p("attachment_in_use", Conflict).at("attachments"),
             SupportError::TicketNotFound => p("ticket_not_found", NotFound),

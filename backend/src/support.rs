@@ -269,7 +269,12 @@ impl Store {
             texts.push(kind.code().to_owned());
             conditions.push(format!("t.ticket_type = ${}", base + texts.len()));
         }
-        if let Some(title) = filter.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(title) = filter
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             if title.contains('\0') {
                 return Err(SupportError::InvalidField {
                     field: "q",
@@ -307,7 +312,8 @@ impl Store {
             query = query.bind(value);
         }
         let rows = query.fetch_all(self.pool()).await?;
-        let mut tickets: Vec<TicketSummary> = rows.iter().map(summary_of).collect::<Result<_, _>>()?;
+        let mut tickets: Vec<TicketSummary> =
+            rows.iter().map(summary_of).collect::<Result<_, _>>()?;
         if account_id.is_some() {
             for ticket in &mut tickets {
                 ticket.assigned_to = None;
@@ -317,11 +323,7 @@ impl Store {
     }
 
     /// One of the account's tickets with its thread; another account's is `ticket_not_found`.
-    pub async fn ticket(
-        &self,
-        account_id: i64,
-        id: i64,
-    ) -> Result<TicketThread, SupportError> {
+    pub async fn ticket(&self, account_id: i64, id: i64) -> Result<TicketThread, SupportError> {
         self.thread(Some(account_id), id).await
     }
 
@@ -348,11 +350,7 @@ impl Store {
         Ok(thread)
     }
 
-    async fn thread(
-        &self,
-        account_id: Option<i64>,
-        id: i64,
-    ) -> Result<TicketThread, SupportError> {
+    async fn thread(&self, account_id: Option<i64>, id: i64) -> Result<TicketThread, SupportError> {
         let row = sqlx::query(&format!("{SUMMARY} WHERE t.id = $1"))
             .bind(id)
             .fetch_optional(self.pool())
@@ -512,13 +510,15 @@ impl Store {
             .into());
         }
         let next = state.after(TicketAction::OperatorTakes).unwrap_or(state);
-        sqlx::query("UPDATE tickets SET assigned_to = $1, state = $2, updated_at = $3 WHERE id = $4")
-            .bind(assignee_id)
-            .bind(next.code())
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE tickets SET assigned_to = $1, state = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(assignee_id)
+        .bind(next.code())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         let account_id = account_of(&mut tx, id).await?;
         crate::auth::audit::record(
             &mut tx,

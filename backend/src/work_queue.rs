@@ -74,9 +74,7 @@ impl Store {
             ..TicketFilter::default()
         };
         use billing::support::TicketState;
-        let unassigned_tickets = self
-            .all_tickets(&waiting(TicketState::Open, None))
-            .await?;
+        let unassigned_tickets = self.all_tickets(&waiting(TicketState::Open, None)).await?;
         let mut my_tickets = self
             .all_tickets(&waiting(TicketState::Open, Some(operator_id)))
             .await?;

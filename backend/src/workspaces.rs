@@ -72,9 +72,7 @@ pub enum WorkspaceError {
     NotConsoleBound(String),
     #[error("workspace '{0}' is bound to no billing account: bind it instead")]
     NotBound(String),
-    #[error(
-        "changing a binding needs both accounts verified as an enterprise: {0} is not"
-    )]
+    #[error("changing a binding needs both accounts verified as an enterprise: {0} is not")]
     NotVerified(&'static str),
     #[error("the two accounts are verified as different enterprises (credit codes differ)")]
     DifferentEnterprise,

@@ -21,7 +21,13 @@ const OTHER: &str = "91330100716105852F";
 fn token(db: &TestDb, ws: &str, role: ConsoleRole) -> String {
     ConsoleKey::from_text(KEY)
         .unwrap()
-        .sign(&ConsoleClaims::new("console-user-7", ws, role, db.store.now(), 600))
+        .sign(&ConsoleClaims::new(
+            "console-user-7",
+            ws,
+            role,
+            db.store.now(),
+            600,
+        ))
 }
 
 async fn verify(
@@ -110,7 +116,12 @@ async fn a_workspace_moves_only_within_one_verified_enterprise(db: TestDb) {
         .unwrap();
     let bound = db
         .store
-        .bind_workspace(alice, "ws-1", "Production", Some(&token(&db, "ws-1", ConsoleRole::Owner)))
+        .bind_workspace(
+            alice,
+            "ws-1",
+            "Production",
+            Some(&token(&db, "ws-1", ConsoleRole::Owner)),
+        )
         .await
         .unwrap();
     // A day billed to Alice, and today's usage not billed yet.
@@ -145,7 +156,13 @@ async fn a_workspace_moves_only_within_one_verified_enterprise(db: TestDb) {
         ("console_token_required", Some("console_token"))
     );
     assert_eq!(
-        code_of(&db, bob, "ws-1", &token(&db, "ws-1", ConsoleRole::Administrator)).await,
+        code_of(
+            &db,
+            bob,
+            "ws-1",
+            &token(&db, "ws-1", ConsoleRole::Administrator)
+        )
+        .await,
         ("forbidden_role", Some("console_token"))
     );
     assert_eq!(
@@ -154,24 +171,46 @@ async fn a_workspace_moves_only_within_one_verified_enterprise(db: TestDb) {
     );
     let forged = ConsoleKey::from_text("somebody else's key, long enough for HS256")
         .unwrap()
-        .sign(&ConsoleClaims::new("x", "ws-1", ConsoleRole::Owner, db.store.now(), 600));
+        .sign(&ConsoleClaims::new(
+            "x",
+            "ws-1",
+            ConsoleRole::Owner,
+            db.store.now(),
+            600,
+        ));
     assert_eq!(
         code_of(&db, bob, "ws-1", &forged).await,
         ("console_token_invalid", Some("console_token"))
     );
     assert_eq!(
-        code_of(&db, bob, "ws-nobody", &token(&db, "ws-nobody", ConsoleRole::Owner)).await.0,
+        code_of(
+            &db,
+            bob,
+            "ws-nobody",
+            &token(&db, "ws-nobody", ConsoleRole::Owner)
+        )
+        .await
+        .0,
         "workspace_not_found"
     );
     assert_eq!(db.fingerprint().await, before);
-    assert_eq!(db.store.workspace(alice, "ws-1").await.unwrap().account_id, alice);
+    assert_eq!(
+        db.store.workspace(alice, "ws-1").await.unwrap().account_id,
+        alice
+    );
     assert!(db.store.workspace_moves(alice).await.unwrap().is_empty());
 
     // The move.
     let moved = db.store.change_binding(bob, "ws-1", &owner).await.unwrap();
     assert_eq!(moved.workspace.account_id, bob);
     assert_ne!(moved.api_key, bound.api_key);
-    assert!(db.store.workspace_by_key(&bound.api_key).await.unwrap().is_none());
+    assert!(
+        db.store
+            .workspace_by_key(&bound.api_key)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
         db.store
             .workspace_by_key(&moved.api_key)

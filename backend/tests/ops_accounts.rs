@@ -78,10 +78,7 @@ async fn operators_find_accounts_and_read_them_on_the_record(db: TestDb) {
     assert_eq!(found("%%").await, Vec::<i64>::new());
     assert_eq!(found("e_w").await, [alice]);
     let short = db.store.search_accounts(&operator, "a", "10.0.0.1").await;
-    assert_eq!(
-        Problem::from(short.unwrap_err()).field,
-        Some("q")
-    );
+    assert_eq!(Problem::from(short.unwrap_err()).field, Some("q"));
 
     let dossier = db
         .store
@@ -100,12 +97,18 @@ async fn operators_find_accounts_and_read_them_on_the_record(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(theirs.workspaces[0].workspace_id, "ws-Prod_1");
-    let missing = db.store.account_dossier(&operator, 999_999, "10.0.0.1").await;
+    let missing = db
+        .store
+        .account_dossier(&operator, 999_999, "10.0.0.1")
+        .await;
     assert_eq!(Problem::from(missing.unwrap_err()).code, "account_unknown");
 
     // On the record.
     let audit = db.store.audit_log(None, 100).await.unwrap();
-    let searches = audit.iter().filter(|a| a.action == "account.search").count();
+    let searches = audit
+        .iter()
+        .filter(|a| a.action == "account.search")
+        .count();
     assert_eq!(searches, 7);
     let views: Vec<Option<i64>> = audit
         .iter()

@@ -62,7 +62,11 @@ async fn files_are_checked_by_content_and_size(db: TestDb) {
         ("attachment_too_large", 413)
     );
     huge.truncate(billing::support::MAX_ATTACHMENT_BYTES);
-    let largest = db.store.upload_attachment(me, "big.pdf", &huge).await.unwrap();
+    let largest = db
+        .store
+        .upload_attachment(me, "big.pdf", &huge)
+        .await
+        .unwrap();
     assert_eq!(largest.size_bytes, 8 * 1024 * 1024);
     let none: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attachments WHERE size_bytes = 0")
         .fetch_one(db.store.pool())
@@ -70,7 +74,12 @@ async fn files_are_checked_by_content_and_size(db: TestDb) {
         .unwrap();
     assert_eq!(none, 0);
     // Uploads nothing took are deleted a day later; those a message took stay.
-    let kept = db.store.upload_attachment(me, "kept.png", PNG).await.unwrap().id;
+    let kept = db
+        .store
+        .upload_attachment(me, "kept.png", PNG)
+        .await
+        .unwrap()
+        .id;
     db.store
         .open_ticket(alice, &ticket("Keep", TicketType::Other, vec![kept]))
         .await
@@ -153,10 +162,7 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
         .store
         .open_ticket(alice, &ticket(" ", TicketType::Payment, vec![]))
         .await;
-    assert_eq!(
-        Problem::from(refused.unwrap_err()).field,
-        Some("title")
-    );
+    assert_eq!(Problem::from(refused.unwrap_err()).field, Some("title"));
     let tickets: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
         .fetch_one(db.store.pool())
         .await
@@ -167,7 +173,11 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
         .store
         .open_ticket(
             alice,
-            &ticket("Top-up not credited", TicketType::Payment, vec![receipt, six[0]]),
+            &ticket(
+                "Top-up not credited",
+                TicketType::Payment,
+                vec![receipt, six[0]],
+            ),
         )
         .await
         .unwrap();
@@ -184,7 +194,10 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
 
     // Bob sees neither the ticket nor its files, exactly as if they did not exist.
     assert_eq!(code(db.store.ticket(bob, id).await), "ticket_not_found");
-    assert_eq!(code(db.store.ticket(bob, 999_999).await), "ticket_not_found");
+    assert_eq!(
+        code(db.store.ticket(bob, 999_999).await),
+        "ticket_not_found"
+    );
     assert_eq!(
         code(db.store.reply_as_customer(bob, id, "me too", &[]).await),
         "ticket_not_found"
@@ -201,7 +214,11 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
     // The queue shows it to operators until one takes it.
     let queue = db.store.work_queue(operator.id).await.unwrap();
     assert_eq!(
-        queue.unassigned_tickets.iter().map(|t| t.id).collect::<Vec<_>>(),
+        queue
+            .unassigned_tickets
+            .iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>(),
         [id]
     );
     let taken = db
@@ -237,7 +254,10 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
     assert_eq!(replied.messages[1].operator.as_deref(), Some("ops_li"));
     let seen = db.store.ticket(alice, id).await.unwrap();
     assert_eq!(seen.messages[1].author, "operator");
-    assert_eq!(seen.messages[1].operator, None, "customers see support, not who");
+    assert_eq!(
+        seen.messages[1].operator, None,
+        "customers see support, not who"
+    );
     assert_eq!(
         db.store
             .attachment_file(Reader::Customer { account_id: alice }, answer)
@@ -273,7 +293,11 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
     );
     // Answered: it can be closed, not withdrawn.
     assert_eq!(
-        code(db.store.end_ticket(alice, id, TicketAction::CustomerWithdraws).await),
+        code(
+            db.store
+                .end_ticket(alice, id, TicketAction::CustomerWithdraws)
+                .await
+        ),
         "ticket_state_conflict"
     );
 
@@ -286,7 +310,11 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
     assert_eq!(back.ticket.state, TicketState::Open);
     // Open again after an answer: still not withdrawn.
     assert_eq!(
-        code(db.store.end_ticket(alice, id, TicketAction::CustomerWithdraws).await),
+        code(
+            db.store
+                .end_ticket(alice, id, TicketAction::CustomerWithdraws)
+                .await
+        ),
         "ticket_state_conflict"
     );
     db.store
@@ -314,9 +342,17 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
     );
     // Rated once, 1 to 5.
     let wrong = Problem::from(db.store.rate_ticket(alice, id, 6).await.unwrap_err());
-    assert_eq!((wrong.code, wrong.field), ("ticket_field_invalid", Some("rating")));
     assert_eq!(
-        db.store.rate_ticket(alice, id, 5).await.unwrap().ticket.rating,
+        (wrong.code, wrong.field),
+        ("ticket_field_invalid", Some("rating"))
+    );
+    assert_eq!(
+        db.store
+            .rate_ticket(alice, id, 5)
+            .await
+            .unwrap()
+            .ticket
+            .rating,
         Some(5)
     );
     assert_eq!(
@@ -327,7 +363,10 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
     // A second ticket, withdrawn before any answer: not rated, not answered.
     let second = db
         .store
-        .open_ticket(alice, &ticket("Invoice title wrong", TicketType::Invoice, vec![]))
+        .open_ticket(
+            alice,
+            &ticket("Invoice title wrong", TicketType::Invoice, vec![]),
+        )
         .await
         .unwrap()
         .ticket
@@ -338,9 +377,16 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(withdrawn.ticket.state, TicketState::Withdrawn);
-    assert_eq!(code(db.store.rate_ticket(alice, second, 4).await), "ticket_not_closed");
     assert_eq!(
-        code(db.store.assign_ticket(&operator, second, None, "10.0.0.1").await),
+        code(db.store.rate_ticket(alice, second, 4).await),
+        "ticket_not_closed"
+    );
+    assert_eq!(
+        code(
+            db.store
+                .assign_ticket(&operator, second, None, "10.0.0.1")
+                .await
+        ),
         "ticket_state_conflict"
     );
 
@@ -349,7 +395,13 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
         let store = db.store.clone();
         async move {
             store
-                .tickets(alice, &TicketFilter { per_page: 20, ..filter })
+                .tickets(
+                    alice,
+                    &TicketFilter {
+                        per_page: 20,
+                        ..filter
+                    },
+                )
                 .await
                 .unwrap()
                 .into_iter()
@@ -384,7 +436,14 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
     );
     let nul = db
         .store
-        .tickets(alice, &TicketFilter { title: Some("a\0b".into()), per_page: 20, ..TicketFilter::default() })
+        .tickets(
+            alice,
+            &TicketFilter {
+                title: Some("a\0b".into()),
+                per_page: 20,
+                ..TicketFilter::default()
+            },
+        )
         .await;
     assert_eq!(Problem::from(nul.unwrap_err()).field, Some("q"));
     assert_eq!(
@@ -405,7 +464,19 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
         .await,
         [second]
     );
-    assert!(db.store.tickets(bob, &TicketFilter { per_page: 20, ..TicketFilter::default() }).await.unwrap().is_empty());
+    assert!(
+        db.store
+            .tickets(
+                bob,
+                &TicketFilter {
+                    per_page: 20,
+                    ..TicketFilter::default()
+                }
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Every operator view and act is in the audit log.
     db.store
@@ -418,7 +489,12 @@ async fn a_ticket_goes_back_and_forth_and_closes_itself(db: TestDb) {
         .unwrap();
     let audit = db.store.audit_log(Some(alice), 50).await.unwrap();
     let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
-    for action in ["ticket.assign", "ticket.reply", "ticket.view", "attachment.view"] {
+    for action in [
+        "ticket.assign",
+        "ticket.reply",
+        "ticket.view",
+        "attachment.view",
+    ] {
         assert!(actions.contains(&action), "{action}: {actions:?}");
     }
     db.finish().await;

@@ -770,7 +770,11 @@ async fn the_demo_data_is_real_settled_usage_made_once(db: TestDb) {
         tickets.iter().map(|t| t.state).collect::<Vec<_>>(),
         [billing::support::TicketState::Replied]
     );
-    let enterprise = db.store.enterprise(customer.billing_account_id).await.unwrap();
+    let enterprise = db
+        .store
+        .enterprise(customer.billing_account_id)
+        .await
+        .unwrap();
     assert_eq!(
         enterprise.state,
         billing::enterprise::VerificationState::PendingReview

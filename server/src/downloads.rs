@@ -126,7 +126,9 @@ pub async fn attachment(
     };
     let operator = match state.store.operator_by_id(operator_id).await {
         Ok(operator) => operator,
-        Err(_) => return (StatusCode::FORBIDDEN, "sign in at /ops as an operator\n").into_response(),
+        Err(_) => {
+            return (StatusCode::FORBIDDEN, "sign in at /ops as an operator\n").into_response();
+        }
     };
     match state
         .store
@@ -139,7 +141,11 @@ pub async fn attachment(
         }
         Err(error) => {
             tracing::error!(%error, id, "attachment download failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "could not read the file\n").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "could not read the file\n",
+            )
+                .into_response()
         }
     }
 }

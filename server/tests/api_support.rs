@@ -46,17 +46,30 @@ async fn tickets_and_files_over_http(app: TestApp) {
     let (status, body) = upload(&app, &alice, "receipt.png", EXE).await;
     assert_eq!(
         (status, code(&body), body["error"]["field"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "attachment_type_refused", Some("file"))
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attachment_type_refused",
+            Some("file")
+        )
     );
     let (status, body) = upload(&app, &alice, "empty.txt", b"").await;
-    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "attachment_empty"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "attachment_empty")
+    );
     let mut huge = b"%PDF-1.7".to_vec();
     huge.resize(8 * 1024 * 1024 + 1, b' ');
     let (status, body) = upload(&app, &alice, "big.pdf", &huge).await;
-    assert_eq!((status, code(&body)), (StatusCode::PAYLOAD_TOO_LARGE, "attachment_too_large"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "attachment_too_large")
+    );
     huge.resize(9 * 1024 * 1024, b' ');
     let (status, body) = upload(&app, &alice, "bigger.pdf", &huge).await;
-    assert_eq!((status, code(&body)), (StatusCode::PAYLOAD_TOO_LARGE, "attachment_too_large"));
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "attachment_too_large")
+    );
     let (status, _, _) = app
         .send_bytes(
             "POST",
@@ -91,9 +104,19 @@ async fn tickets_and_files_over_http(app: TestApp) {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     let listed = app
-        .as_customer(&alice, "GET", "/api/v1/tickets?state=open&type=payment&q=credited", None)
+        .as_customer(
+            &alice,
+            "GET",
+            "/api/v1/tickets?state=open&type=payment&q=credited",
+            None,
+        )
         .await;
-    assert_eq!(listed.body.as_array().map(Vec::len), Some(1), "{}", listed.body);
+    assert_eq!(
+        listed.body.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        listed.body
+    );
     let wrong = app
         .as_customer(&alice, "GET", "/api/v1/tickets?state=lost", None)
         .await;
@@ -117,12 +140,21 @@ async fn tickets_and_files_over_http(app: TestApp) {
     assert_eq!(headers["content-type"], "image/png");
     assert_eq!(headers["x-content-type-options"], "nosniff");
     let disposition = headers["content-disposition"].to_str().unwrap();
-    assert!(disposition.starts_with("attachment; filename=\"receipt.png\""), "{disposition}");
+    assert!(
+        disposition.starts_with("attachment; filename=\"receipt.png\""),
+        "{disposition}"
+    );
 
     // Bob gets for Alice's ticket and file exactly what he gets for ones that do not exist.
     for (theirs, missing) in [
-        (format!("/api/v1/tickets/{id}"), "/api/v1/tickets/999999".to_owned()),
-        (format!("/api/v1/attachments/{receipt_id}"), "/api/v1/attachments/999999".to_owned()),
+        (
+            format!("/api/v1/tickets/{id}"),
+            "/api/v1/tickets/999999".to_owned(),
+        ),
+        (
+            format!("/api/v1/attachments/{receipt_id}"),
+            "/api/v1/attachments/999999".to_owned(),
+        ),
     ] {
         let a = app.as_customer(&bob, "GET", &theirs, None).await;
         let b = app.as_customer(&bob, "GET", &missing, None).await;
@@ -152,13 +184,25 @@ async fn tickets_and_files_over_http(app: TestApp) {
         .unwrap();
     let bearer = format!("Bearer {}", token.token);
     let ops = [("authorization", bearer.as_str())];
-    let queue = app.call("GET", "/api/v1/ops/queue", None, &ops, "10.0.0.2").await;
+    let queue = app
+        .call("GET", "/api/v1/ops/queue", None, &ops, "10.0.0.2")
+        .await;
     assert_eq!(queue.status, StatusCode::OK, "{}", queue.body);
     assert_eq!(queue.body["unassigned_tickets"][0]["id"], id);
     let taken = app
-        .call("POST", &format!("/api/v1/ops/tickets/{id}/assign"), Some(json!({})), &ops, "10.0.0.2")
+        .call(
+            "POST",
+            &format!("/api/v1/ops/tickets/{id}/assign"),
+            Some(json!({})),
+            &ops,
+            "10.0.0.2",
+        )
         .await;
-    assert_eq!(taken.body["ticket"]["state"], "in_progress", "{}", taken.body);
+    assert_eq!(
+        taken.body["ticket"]["state"], "in_progress",
+        "{}",
+        taken.body
+    );
     let (status, _, licence) = app
         .send_bytes(
             "GET",
@@ -191,13 +235,26 @@ async fn tickets_and_files_over_http(app: TestApp) {
         .await;
     assert_eq!(closed.body["ticket"]["state"], "closed");
     let rated = app
-        .as_customer(&alice, "POST", &format!("/api/v1/tickets/{id}/rating"), Some(json!({"rating": 4})))
+        .as_customer(
+            &alice,
+            "POST",
+            &format!("/api/v1/tickets/{id}/rating"),
+            Some(json!({"rating": 4})),
+        )
         .await;
     assert_eq!(rated.body["ticket"]["rating"], 4);
     let again = app
-        .as_customer(&alice, "POST", &format!("/api/v1/tickets/{id}/rating"), Some(json!({"rating": 5})))
+        .as_customer(
+            &alice,
+            "POST",
+            &format!("/api/v1/tickets/{id}/rating"),
+            Some(json!({"rating": 5})),
+        )
         .await;
-    assert_eq!((again.status, code(&again.body)), (StatusCode::CONFLICT, "ticket_already_rated"));
+    assert_eq!(
+        (again.status, code(&again.body)),
+        (StatusCode::CONFLICT, "ticket_already_rated")
+    );
     let late = app
         .call(
             "POST",
@@ -207,7 +264,10 @@ async fn tickets_and_files_over_http(app: TestApp) {
             "10.0.0.2",
         )
         .await;
-    assert_eq!((late.status, code(&late.body)), (StatusCode::CONFLICT, "ticket_state_conflict"));
+    assert_eq!(
+        (late.status, code(&late.body)),
+        (StatusCode::CONFLICT, "ticket_state_conflict")
+    );
     app.finish().await;
 }
 
@@ -217,7 +277,13 @@ async fn change_binding_over_http(app: TestApp) {
     let mut app = app;
     app.store = app.store.clone().with_console_key(Some(key.clone()), true);
     let owner_token = |app: &TestApp| {
-        key.sign(&ConsoleClaims::new("console-user-1", "ws-prod", ConsoleRole::Owner, app.store.now(), 600))
+        key.sign(&ConsoleClaims::new(
+            "console-user-1",
+            "ws-prod",
+            ConsoleRole::Owner,
+            app.store.now(),
+            600,
+        ))
     };
     let alice = app.customer("alice").await;
     let bob = app.customer("bob").await;
@@ -232,7 +298,13 @@ async fn change_binding_over_http(app: TestApp) {
     assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.body);
     let account_of = |name: &'static str| {
         let store = app.store.clone();
-        async move { store.customer_by_username(name).await.unwrap().billing_account_id }
+        async move {
+            store
+                .customer_by_username(name)
+                .await
+                .unwrap()
+                .billing_account_id
+        }
     };
     let (alice_account, bob_account) = (account_of("alice").await, account_of("bob").await);
 
@@ -244,7 +316,10 @@ async fn change_binding_over_http(app: TestApp) {
             Some(json!({"console_token": owner_token(&app)})),
         )
         .await;
-    assert_eq!((moved.status, code(&moved.body)), (StatusCode::FORBIDDEN, "not_verified"));
+    assert_eq!(
+        (moved.status, code(&moved.body)),
+        (StatusCode::FORBIDDEN, "not_verified")
+    );
 
     // Both verified as the same enterprise.
     let operator = app
@@ -256,7 +331,9 @@ async fn change_binding_over_http(app: TestApp) {
         let scan = app
             .store
             .upload_attachment(
-                backend::attachments::Uploader::Customer { account_id: account },
+                backend::attachments::Uploader::Customer {
+                    account_id: account,
+                },
                 "licence.png",
                 PNG,
             )
@@ -282,7 +359,12 @@ async fn change_binding_over_http(app: TestApp) {
             .unwrap();
     }
     let no_token = app
-        .as_customer(&bob, "POST", "/api/v1/workspaces/ws-prod/binding", Some(json!({})))
+        .as_customer(
+            &bob,
+            "POST",
+            "/api/v1/workspaces/ws-prod/binding",
+            Some(json!({})),
+        )
         .await;
     assert_eq!(no_token.status, StatusCode::UNPROCESSABLE_ENTITY);
     let moved = app
@@ -301,7 +383,9 @@ async fn change_binding_over_http(app: TestApp) {
         .await;
     assert_eq!(history.body[0]["direction"], "out", "{}", history.body);
     assert_eq!(history.body[0]["other_account"], "bob");
-    let mine = app.as_customer(&alice, "GET", "/api/v1/workspaces", None).await;
+    let mine = app
+        .as_customer(&alice, "GET", "/api/v1/workspaces", None)
+        .await;
     assert_eq!(mine.body.as_array().map(Vec::len), Some(0));
     app.finish().await;
 }

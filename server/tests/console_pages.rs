@@ -147,8 +147,9 @@ async fn the_embedded_panel_is_framed_by_the_console_only_and_by_role() {
     assert!(page.contains("data-testid=\"panel-actions\""));
     // "Change binding" takes the owner, with the console's token, to the page where they sign in
     // to the account the workspace should move to (issue 18).
-    let binding = regex::Regex::new(r#"href="(/bind\?token=[^"]+)"[^>]*data-testid="action-binding""#)
-        .unwrap();
+    let binding =
+        regex::Regex::new(r#"href="(/bind\?token=[^"]+)"[^>]*data-testid="action-binding""#)
+            .unwrap();
     assert!(binding.is_match(&page), "{page}");
     // No shell around the embedded panel: no navigation, no sign-in menu.
     assert!(!page.contains("class=\"nav\""));

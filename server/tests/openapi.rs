@@ -1043,11 +1043,23 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
         ("content-type", "application/octet-stream"),
     ];
     let (status, _) = api
-        .bytes("POST", "/attachments", "/attachments?file_name=licence.png", b"MZ\x90\0\x03\0", &upload_headers)
+        .bytes(
+            "POST",
+            "/attachments",
+            "/attachments?file_name=licence.png",
+            b"MZ\x90\0\x03\0",
+            &upload_headers,
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, licence) = api
-        .bytes("POST", "/attachments", "/attachments?file_name=licence.png", PNG, &upload_headers)
+        .bytes(
+            "POST",
+            "/attachments",
+            "/attachments?file_name=licence.png",
+            PNG,
+            &upload_headers,
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let licence: Value = serde_json::from_slice(&licence).unwrap();
@@ -1069,8 +1081,14 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
         .await;
     // Withdrawn, withdrawn again (nothing waits), submitted again.
     for _ in 0..2 {
-        api.call("POST", "/enterprise/withdraw", "/enterprise/withdraw", None, &write)
-            .await;
+        api.call(
+            "POST",
+            "/enterprise/withdraw",
+            "/enterprise/withdraw",
+            None,
+            &write,
+        )
+        .await;
     }
     api.call(
         "POST",
@@ -1409,14 +1427,26 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
     )
     .await;
     let (status, _) = api
-        .bytes("GET", "/attachments/{id}", &format!("/attachments/{}", licence["id"]), b"", &read)
+        .bytes(
+            "GET",
+            "/attachments/{id}",
+            &format!("/attachments/{}", licence["id"]),
+            b"",
+            &read,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
 
     // The support center: a ticket with a file, answered by an operator with a file, closed,
     // rated; another withdrawn.
     let (_, receipt) = api
-        .bytes("POST", "/attachments", "/attachments?file_name=receipt.txt", "订单 2026120700001".as_bytes(), &upload_headers)
+        .bytes(
+            "POST",
+            "/attachments",
+            "/attachments?file_name=receipt.txt",
+            "订单 2026120700001".as_bytes(),
+            &upload_headers,
+        )
         .await;
     let receipt: Value = serde_json::from_slice(&receipt).unwrap();
     let opened = api
@@ -1431,12 +1461,24 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
         .await;
     assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.body);
     let ticket = opened.body["ticket"]["id"].as_i64().unwrap();
-    api.call("GET", "/tickets", "/tickets?state=open&type=payment&q=top&from=2020-01-01", None, &read)
-        .await;
+    api.call(
+        "GET",
+        "/tickets",
+        "/tickets?state=open&type=payment&q=top&from=2020-01-01",
+        None,
+        &read,
+    )
+    .await;
     api.call("GET", "/tickets", "/tickets?state=lost", None, &read)
         .await;
-    api.call("GET", "/tickets/{id}", &format!("/tickets/{ticket}"), None, &read)
-        .await;
+    api.call(
+        "GET",
+        "/tickets/{id}",
+        &format!("/tickets/{ticket}"),
+        None,
+        &read,
+    )
+    .await;
     api.call("GET", "/tickets/{id}", "/tickets/999999", None, &read)
         .await;
     api.call(
@@ -1447,11 +1489,24 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
         &write,
     )
     .await;
-    api.call("GET", "/ops/queue", "/ops/queue", None, &ops).await;
-    api.call("GET", "/ops/tickets", "/ops/tickets?assigned=none", None, &ops)
+    api.call("GET", "/ops/queue", "/ops/queue", None, &ops)
         .await;
-    api.call("GET", "/ops/tickets/{id}", &format!("/ops/tickets/{ticket}"), None, &ops)
-        .await;
+    api.call(
+        "GET",
+        "/ops/tickets",
+        "/ops/tickets?assigned=none",
+        None,
+        &ops,
+    )
+    .await;
+    api.call(
+        "GET",
+        "/ops/tickets/{id}",
+        &format!("/ops/tickets/{ticket}"),
+        None,
+        &ops,
+    )
+    .await;
     api.call(
         "POST",
         "/ops/tickets/{id}/assign",
@@ -1462,7 +1517,13 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
     .await;
     let ops_upload = [ops[0], ("content-type", "application/pdf")];
     let (status, steps) = api
-        .bytes("POST", "/ops/attachments", "/ops/attachments?file_name=steps.pdf", b"%PDF-1.7 steps", &ops_upload)
+        .bytes(
+            "POST",
+            "/ops/attachments",
+            "/ops/attachments?file_name=steps.pdf",
+            b"%PDF-1.7 steps",
+            &ops_upload,
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let steps: Value = serde_json::from_slice(&steps).unwrap();
@@ -1477,13 +1538,31 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
         .await;
     assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
     let (status, _) = api
-        .bytes("GET", "/ops/attachments/{id}", &format!("/ops/attachments/{}", receipt["id"]), b"", &ops)
+        .bytes(
+            "GET",
+            "/ops/attachments/{id}",
+            &format!("/ops/attachments/{}", receipt["id"]),
+            b"",
+            &ops,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
-    api.call("POST", "/tickets/{id}/withdraw", &format!("/tickets/{ticket}/withdraw"), None, &write)
-        .await;
-    api.call("POST", "/tickets/{id}/close", &format!("/tickets/{ticket}/close"), None, &write)
-        .await;
+    api.call(
+        "POST",
+        "/tickets/{id}/withdraw",
+        &format!("/tickets/{ticket}/withdraw"),
+        None,
+        &write,
+    )
+    .await;
+    api.call(
+        "POST",
+        "/tickets/{id}/close",
+        &format!("/tickets/{ticket}/close"),
+        None,
+        &write,
+    )
+    .await;
     api.call(
         "POST",
         "/tickets/{id}/rating",
@@ -1517,10 +1596,22 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
     assert_eq!(found.body[0]["username"], "alice", "{}", found.body);
     api.call("GET", "/ops/accounts", "/ops/accounts?q=a", None, &ops)
         .await;
-    api.call("GET", "/ops/accounts/{id}", &format!("/ops/accounts/{account_id}"), None, &ops)
-        .await;
-    api.call("GET", "/ops/accounts/{id}", "/ops/accounts/999999", None, &ops)
-        .await;
+    api.call(
+        "GET",
+        "/ops/accounts/{id}",
+        &format!("/ops/accounts/{account_id}"),
+        None,
+        &ops,
+    )
+    .await;
+    api.call(
+        "GET",
+        "/ops/accounts/{id}",
+        "/ops/accounts/999999",
+        None,
+        &ops,
+    )
+    .await;
 
     // Change binding: Bob, verified as the same enterprise, takes a workspace of Alice's.
     api.call(
@@ -1541,7 +1632,9 @@ async fn every_operation_answers_as_documented(mut app: TestApp) {
     let bob_licence = app
         .store
         .upload_attachment(
-            backend::attachments::Uploader::Customer { account_id: bob_account },
+            backend::attachments::Uploader::Customer {
+                account_id: bob_account,
+            },
             "licence.png",
             PNG,
         )

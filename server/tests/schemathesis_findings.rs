@@ -61,7 +61,12 @@ async fn a_metering_note_with_a_nul_is_refused_at_the_note(app: TestApp) {
             "10.0.0.1",
         )
         .await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.body);
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
     assert_eq!(reply.body["error"]["code"], "invalid_request");
     assert_eq!(reply.body["error"]["field"], "note");
     app.finish().await;

@@ -97,7 +97,12 @@ pub async fn load_enterprise() -> Result<Option<EnterpriseView>, AppError> {
 #[server(prefix = "/fn", endpoint = "submit_enterprise", input = MultipartFormData)]
 pub async fn submit_enterprise(data: MultipartData) -> Result<(), AppError> {
     let posted = crate::support::Posted::read(data, false).await?;
-    let fields = ["enterprise_name", "credit_code", "contact_name", "contact_phone"];
+    let fields = [
+        "enterprise_name",
+        "credit_code",
+        "contact_name",
+        "contact_phone",
+    ];
     let typed: Vec<(&str, String)> = fields.iter().map(|f| (*f, posted.field(f))).collect();
     let result = async {
         use crate::server_side::{acting_customer, go_to, store};
@@ -128,10 +133,13 @@ pub async fn submit_enterprise(data: MultipartData) -> Result<(), AppError> {
             )
             .await
             .map_err(|e| {
-                let licence_problem =
-                    matches!(e, backend::enterprise::EnterpriseError::Licence(_));
+                let licence_problem = matches!(e, backend::enterprise::EnterpriseError::Licence(_));
                 let error = AppError::from(e);
-                if licence_problem { error.at("file") } else { error }
+                if licence_problem {
+                    error.at("file")
+                } else {
+                    error
+                }
             })?;
         go_to("/account/enterprise?submitted=1");
         Ok(())
@@ -305,13 +313,22 @@ pub async fn review_enterprise(
 #[component]
 pub fn OpsEnterprisePage() -> impl IntoView {
     let params = use_params_map();
-    let account = move || params.with(|p| p.get("account").and_then(|a| a.parse::<i64>().ok()).unwrap_or(0));
+    let account = move || {
+        params.with(|p| {
+            p.get("account")
+                .and_then(|a| a.parse::<i64>().ok())
+                .unwrap_or(0)
+        })
+    };
     let review = ServerAction::<ReviewEnterprise>::new();
     let reviewed = successes(review);
     let error = last_error(review);
     focus_first_error(error);
     let reason_error = error_at(error, "reason");
-    let enterprise = Resource::new(move || (account(), reviewed.get()), |(account, _)| load_ops_enterprise(account));
+    let enterprise = Resource::new(
+        move || (account(), reviewed.get()),
+        |(account, _)| load_ops_enterprise(account),
+    );
     view! {
         <Title text=t(Msg::EnterpriseTitle)/>
         <p><A href="/ops">{t(Msg::OpsQueueTitle)}</A></p>

@@ -2,8 +2,8 @@
 //! password reset and address confirmation, notification settings, and the operators' /ops. Each form is an `ActionForm` on a server function (`actions`, `ops`).
 
 pub mod actions;
-mod notifications;
 mod enterprise;
+mod notifications;
 mod ops;
 mod ops_support;
 mod overview;
@@ -11,8 +11,8 @@ mod pages;
 mod recovery;
 mod session;
 
-pub use notifications::NotificationsPage;
 pub use enterprise::{EnterprisePage, OpsEnterprisePage};
+pub use notifications::NotificationsPage;
 pub use ops::OpsPage;
 pub use ops_support::{OpsAccountPage, OpsAccountsPage, OpsTicketPage, WorkQueue};
 #[cfg(feature = "ssr")]

@@ -87,7 +87,9 @@ pub async fn take_ticket(#[server(default)] csrf: String, ticket: i64) -> Result
     let me = acting_operator(&csrf).await?;
     let store = store()?;
     let acting = store.operator_by_id(me.operator_id).await?;
-    store.assign_ticket(&acting, ticket, None, &client()).await?;
+    store
+        .assign_ticket(&acting, ticket, None, &client())
+        .await?;
     go_to(&format!("/ops/tickets/{ticket}"));
     Ok(())
 }
@@ -193,7 +195,13 @@ pub fn WorkQueue() -> impl IntoView {
 #[component]
 pub fn OpsTicketPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0));
+    let id = move || {
+        params.with(|p| {
+            p.get("id")
+                .and_then(|id| id.parse::<i64>().ok())
+                .unwrap_or(0)
+        })
+    };
     let take = ServerAction::<TakeTicket>::new();
     let answer_error = RwSignal::new(returned_error::<AnswerTicket>());
     let answer_pending = RwSignal::new(false);
@@ -206,7 +214,10 @@ pub fn OpsTicketPage() -> impl IntoView {
     let answer_signal = Signal::derive(move || answer_error.get());
     let take_error = last_error(take);
     focus_first_error(answer_signal);
-    let (body_error, file_error) = (error_at(answer_signal, "body"), error_at(answer_signal, "file"));
+    let (body_error, file_error) = (
+        error_at(answer_signal, "body"),
+        error_at(answer_signal, "file"),
+    );
     view! {
         <Title text=t(Msg::OpsTitle)/>
         <p><A href="/ops">{t(Msg::OpsQueueTitle)}</A></p>
@@ -268,7 +279,9 @@ pub struct AccountHitRow {
 
 /// operator: accounts matching `q` (audited); none for anyone else or an empty query.
 #[server(prefix = "/fn", endpoint = "ops_accounts")]
-pub async fn search_accounts(#[server(default)] q: String) -> Result<Option<Vec<AccountHitRow>>, AppError> {
+pub async fn search_accounts(
+    #[server(default)] q: String,
+) -> Result<Option<Vec<AccountHitRow>>, AppError> {
     use crate::server_side::{client, operator, store};
     let Some(me) = operator().await? else {
         return Ok(None);
@@ -341,7 +354,11 @@ pub async fn load_dossier(account: i64) -> Result<Option<DossierView>, AppError>
             .into_iter()
             .map(|b| (b.month, b.workspace_id, format_cny(b.total.as_decimal())))
             .collect(),
-        tickets: d.tickets.into_iter().map(crate::support::ticket_row).collect(),
+        tickets: d
+            .tickets
+            .into_iter()
+            .map(crate::support::ticket_row)
+            .collect(),
         movements: d
             .movements
             .into_iter()
@@ -396,7 +413,13 @@ pub fn OpsAccountsPage() -> impl IntoView {
 #[component]
 pub fn OpsAccountPage() -> impl IntoView {
     let params = use_params_map();
-    let account = move || params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0));
+    let account = move || {
+        params.with(|p| {
+            p.get("id")
+                .and_then(|id| id.parse::<i64>().ok())
+                .unwrap_or(0)
+        })
+    };
     let dossier = Resource::new(account, load_dossier);
     view! {
         <Title text=t(Msg::OpsAccountsTitle)/>

@@ -100,7 +100,8 @@ impl Store {
             && (row.try_get::<Option<i64>, _>("operator_id")?.is_none()
                 || row.try_get::<Option<i64>, _>("disabled_at")?.is_some());
         let customer_gone = !is_operator && account_id.is_none();
-        if operator_barred || customer_gone || now >= expires_at || now >= last_seen + IDLE_TIMEOUT {
+        if operator_barred || customer_gone || now >= expires_at || now >= last_seen + IDLE_TIMEOUT
+        {
             sqlx::query("DELETE FROM sessions WHERE id_sha256 = $1")
                 .bind(&key)
                 .execute(self.pool())

@@ -117,7 +117,9 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(support::ops_ticket))
         .routes(routes!(support::assign))
         .routes(routes!(support::ops_reply))
-        .routes(routes!(support::ops_upload).layer(DefaultBodyLimit::max(support::UPLOAD_BODY_LIMIT)))
+        .routes(
+            routes!(support::ops_upload).layer(DefaultBodyLimit::max(support::UPLOAD_BODY_LIMIT)),
+        )
         .routes(routes!(support::ops_attachment))
         .routes(routes!(support::search_accounts))
         .routes(routes!(support::account_dossier))

@@ -461,7 +461,9 @@ pub async fn movements(
         .movements(account_id, query.limit)
         .await
         .map_err(ledger_error)?;
-    Ok(Json(movements.into_iter().map(MovementView::from).collect()))
+    Ok(Json(
+        movements.into_iter().map(MovementView::from).collect(),
+    ))
 }
 
 impl From<backend::movements::Movement> for MovementView {

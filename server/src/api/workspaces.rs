@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use backend::Store;
-use backend::usage::{MAX_RECORDS_PER_REPORT, RejectedRecord, UsageIngested, UsageInput};
 use backend::change_binding::WorkspaceMove;
+use backend::usage::{MAX_RECORDS_PER_REPORT, RejectedRecord, UsageIngested, UsageInput};
 use backend::workspaces::{Workspace, WorkspaceError, WorkspaceWithKey};
 use serde::Deserialize;
 
