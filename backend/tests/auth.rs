@@ -157,6 +157,42 @@ async fn an_unknown_login_does_the_same_work_and_gets_the_same_error_as_a_wrong_
     db.finish().await;
 }
 
+/// A customer session carries the customer's billing account; one whose customer is gone ends
+/// (and its row is deleted) instead of acting for nobody.
+async fn a_customer_session_whose_customer_is_gone_ends(db: TestDb) {
+    let bob = db.store.sign_up(&sign_up("bob")).await.unwrap();
+    let session = db
+        .store
+        .start_session(Principal::Customer(bob.id))
+        .await
+        .unwrap();
+    for table in ["email_tokens", "customers"] {
+        let column = if table == "customers" {
+            "id"
+        } else {
+            "customer_id"
+        };
+        sqlx::query(&format!("DELETE FROM {table} WHERE {column} = $1"))
+            .bind(bob.id)
+            .execute(db.store.pool())
+            .await
+            .unwrap();
+    }
+    assert!(
+        db.store
+            .resume_session(&session.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(db.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    db.finish().await;
+}
+
 async fn sessions_expire_when_idle_or_old_and_get_a_new_id_each_time(db: TestDb) {
     let alice = db.store.sign_up(&sign_up("alice")).await.unwrap();
     let principal = Principal::Customer(alice.id);
@@ -791,6 +827,7 @@ on_both_databases!(
     sign_up_opens_an_account_and_sign_in_works_by_username_or_email,
     an_unknown_login_does_the_same_work_and_gets_the_same_error_as_a_wrong_password,
     sessions_expire_when_idle_or_old_and_get_a_new_id_each_time,
+    a_customer_session_whose_customer_is_gone_ends,
     changing_the_password_needs_the_current_one_and_ends_other_sessions,
     sign_in_is_rate_limited_per_login_and_client_but_not_forever,
     operators_have_revocable_tokens_and_every_action_is_audited,

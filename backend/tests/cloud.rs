@@ -40,22 +40,6 @@ fn aliyun(ali_uid: &str, instance: &str) -> SettlementChoice {
     }
 }
 
-async fn customer(db: &TestDb, name: &str) -> (i64, i64) {
-    let customer = db
-        .store
-        .sign_up(&backend::auth::customers::SignUp {
-            username: name.into(),
-            email: format!("{name}@example.com"),
-            phone: None,
-            password: "correct horse battery".into(),
-            language: Some("en".into()),
-        })
-        .await
-        .unwrap();
-    db.store.mark_email_confirmed(customer.id).await.unwrap();
-    (customer.id, customer.billing_account_id)
-}
-
 async fn a_subscription_is_created_once_and_claimed_by_the_first_account(db: TestDb) {
     let instance = subscribe(&db, "1234567890", "order-1").await;
     assert!(instance.starts_with("bc-aliyun-"), "{instance}");
@@ -67,8 +51,8 @@ async fn a_subscription_is_created_once_and_claimed_by_the_first_account(db: Tes
     );
     assert_ne!(subscribe(&db, "1234567890", "order-2").await, instance);
 
-    let (_, alice) = customer(&db, "alice").await;
-    let (_, bob) = customer(&db, "bob").await;
+    let alice = db.customer_account("alice").await;
+    let bob = db.customer_account("bob").await;
     for (account, ws) in [(alice, "ws-a"), (bob, "ws-b")] {
         db.store
             .bind_workspace(account, ws, ws, None)
@@ -112,7 +96,7 @@ async fn a_subscription_is_created_once_and_claimed_by_the_first_account(db: Tes
 
 async fn a_workspace_changes_method_once_per_calendar_month(db: TestDb) {
     let instance = subscribe(&db, "1234567890", "order-1").await;
-    let (_, alice) = customer(&db, "alice").await;
+    let alice = db.customer_account("alice").await;
     db.store
         .bind_workspace(alice, "ws-a", "A", None)
         .await
@@ -151,7 +135,7 @@ async fn a_workspace_changes_method_once_per_calendar_month(db: TestDb) {
 
 async fn a_cloud_settled_day_is_paid_by_vouchers_then_the_cloud_and_metered_once(db: TestDb) {
     let instance = subscribe(&db, "1234567890", "order-1").await;
-    let (_, alice) = customer(&db, "alice").await;
+    let alice = db.customer_account("alice").await;
     let ws = db
         .store
         .bind_workspace(alice, "ws-a", "A", None)
@@ -218,7 +202,7 @@ async fn a_cloud_settled_day_is_paid_by_vouchers_then_the_cloud_and_metered_once
 
 async fn the_end_of_a_subscription_switches_every_workspace_back_with_one_mail(db: TestDb) {
     let instance = subscribe(&db, "1234567890", "order-1").await;
-    let (_, alice) = customer(&db, "alice").await;
+    let alice = db.customer_account("alice").await;
     for ws in ["ws-a", "ws-b"] {
         db.store.bind_workspace(alice, ws, ws, None).await.unwrap();
         db.store
@@ -273,7 +257,7 @@ async fn the_end_of_a_subscription_switches_every_workspace_back_with_one_mail(d
 
 async fn a_bill_priced_for_an_ended_subscription_is_priced_again(db: TestDb) {
     let instance = subscribe(&db, "1234567890", "order-1").await;
-    let (_, alice) = customer(&db, "alice").await;
+    let alice = db.customer_account("alice").await;
     db.store
         .bind_workspace(alice, "ws-a", "A", None)
         .await
@@ -338,7 +322,7 @@ async fn a_renewal_only_moves_the_date_later_and_a_lapsed_subscription_ends(db: 
     let SpiAnswer::Instance(instance) = db.store.aliyun_spi(&call).await.unwrap() else {
         panic!()
     };
-    let (_, alice) = customer(&db, "alice").await;
+    let alice = db.customer_account("alice").await;
     db.store
         .bind_workspace(alice, "ws-a", "A", None)
         .await
@@ -429,7 +413,7 @@ async fn aws_records_of_one_customer_get_distinct_lasting_seconds(db: TestDb) {
         license_arn: Some("arn:aws:license-manager::123456789012:license:l-1".into()),
     };
     let instance = db.store.aws_subscribe(&buyer).await.unwrap();
-    let (_, alice) = customer(&db, "alice").await;
+    let alice = db.customer_account("alice").await;
     let day: NaiveDate = "2026-10-31".parse().unwrap();
     for ws in ["ws-a", "ws-b", "ws-c"] {
         let bound = db
@@ -512,8 +496,8 @@ async fn aws_records_of_one_customer_get_distinct_lasting_seconds(db: TestDb) {
 
 async fn an_unbound_workspace_leaves_its_cloud_and_a_rebound_one_starts_afresh(db: TestDb) {
     let instance = subscribe(&db, "1234567890", "order-1").await;
-    let (_, alice) = customer(&db, "alice").await;
-    let (_, bob) = customer(&db, "bob").await;
+    let alice = db.customer_account("alice").await;
+    let bob = db.customer_account("bob").await;
     db.store
         .bind_workspace(alice, "ws-a", "A", None)
         .await
